@@ -1,0 +1,40 @@
+"""The `baton` command: a click group that gathers the subcommands of each module in this package."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from baton import __version__
+from baton.errors import BatonError
+
+
+class BatonGroup(click.Group):
+    """Turns a BatonError raised by any command into a one-line message and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BatonError as exc:
+            click.secho(f"Error: {exc.message}", fg="red", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=BatonGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="baton")
+def cli() -> None:
+    """Baton: a self-hosted workflow-orchestration server."""
+
+
+def _register() -> None:
+    from baton.cli.config import config
+    from baton.cli.profile import profile
+    from baton.cli.server import server
+
+    cli.add_command(config)
+    cli.add_command(profile)
+    cli.add_command(server)
+
+
+_register()

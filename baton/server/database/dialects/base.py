@@ -1,0 +1,55 @@
+"""What differs between database engines, behind one small interface. Models never branch on the dialect."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+class DatabaseDialect(ABC):
+    """One database engine's settings, connection set-up, upserts and error classification."""
+
+    name: str
+    #: Whether writes must be serialised inside the process (SQLite has a single writer).
+    serialize_writes: bool = False
+
+    @abstractmethod
+    def engine_options(
+        self,
+        url: sa.URL,
+        *,
+        timeout: float,
+        connection_timeout: float,
+        pool_size: int,
+        max_overflow: int,
+        pool_recycle: int,
+        for_migrations: bool,
+    ) -> dict[str, Any]:
+        """Keyword arguments for `create_async_engine` for this URL."""
+
+    def configure_engine(self, engine: AsyncEngine, *, timeout: float, for_migrations: bool) -> None:
+        """Attach connection listeners (pragmas, transaction handling). The default attaches none."""
+        return None
+
+    @abstractmethod
+    def insert(self, table: sa.Table) -> Any:
+        """A dialect INSERT that supports `on_conflict_do_nothing` / `on_conflict_do_update`."""
+
+    @abstractmethod
+    def is_busy_error(self, exc: BaseException) -> bool:
+        """True when `exc` means "try again shortly": a lock timeout, a serialisation failure, a lost connection."""
+
+    def write_execution_options(self) -> dict[str, Any]:
+        """Execution options for a connection that will write (SQLite takes its write lock up front)."""
+        return {}
+
+    def json_contains(self, column: sa.ColumnElement[Any], values: list[Any]) -> sa.ColumnElement[bool]:
+        """A condition that the JSON array `column` contains every one of `values`."""
+        raise NotImplementedError
+
+    def json_overlaps(self, column: sa.ColumnElement[Any], values: list[Any]) -> sa.ColumnElement[bool]:
+        """A condition that the JSON array `column` contains at least one of `values`."""
+        raise NotImplementedError

@@ -1,0 +1,55 @@
+"""PostgreSQL through asyncpg: READ COMMITTED, pre-ping, statement and connect timeouts, JSONB operators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from baton.server.database.dialects.base import DatabaseDialect
+
+# SQLSTATEs that mean "retry": serialization failure, deadlock, lock timeout, too many connections, shutting down.
+RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "53300", "57P01", "57P02", "57P03", "08000", "08003", "08006"}
+
+
+class PostgreSQLDialect(DatabaseDialect):
+    name = "postgresql"
+
+    def engine_options(
+        self,
+        url: sa.URL,
+        *,
+        timeout: float,
+        connection_timeout: float,
+        pool_size: int,
+        max_overflow: int,
+        pool_recycle: int,
+        for_migrations: bool,
+    ) -> dict[str, Any]:
+        return {
+            "pool_size": pool_size,
+            "max_overflow": max_overflow,
+            "pool_recycle": pool_recycle,
+            "pool_pre_ping": True,
+            "isolation_level": "READ COMMITTED",
+            "connect_args": {"command_timeout": timeout, "timeout": connection_timeout},
+        }
+
+    def insert(self, table: sa.Table) -> Any:
+        return postgresql.insert(table)
+
+    def is_busy_error(self, exc: BaseException) -> bool:
+        sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(exc, "sqlstate", None)
+        if sqlstate in RETRYABLE_SQLSTATES:
+            return True
+        text = str(exc).lower()
+        return "connection was closed" in text or "connection refused" in text or "timeout" in text
+
+    def json_contains(self, column: sa.ColumnElement[Any], values: list[Any]) -> sa.ColumnElement[bool]:
+        return sa.type_coerce(column, postgresql.JSONB).contains(sa.cast(values, postgresql.JSONB))
+
+    def json_overlaps(self, column: sa.ColumnElement[Any], values: list[Any]) -> sa.ColumnElement[bool]:
+        if not values:
+            return sa.false()
+        return sa.or_(*(self.json_contains(column, [value]) for value in values))

@@ -1,0 +1,96 @@
+"""SQLite through aiosqlite: WAL, busy timeout, foreign keys, BEGIN IMMEDIATE for writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from baton.server.database.dialects.base import DatabaseDialect
+
+# Connection-level tunables; cache_size is in KiB when negative (here 64 MiB of page cache per connection).
+SQLITE_CACHE_SIZE_KIB = 64_000
+BEGIN_MODE_OPTION = "baton_sqlite_begin"
+
+
+def is_memory_url(url: sa.URL) -> bool:
+    """True for an in-memory SQLite database (`:memory:` or a `file::memory:` URI)."""
+    database = url.database or ""
+    return database in ("", ":memory:") or "mode=memory" in database or database.startswith("file::memory:")
+
+
+class SQLiteDialect(DatabaseDialect):
+    name = "sqlite"
+    serialize_writes = True
+
+    def engine_options(
+        self,
+        url: sa.URL,
+        *,
+        timeout: float,
+        connection_timeout: float,
+        pool_size: int,
+        max_overflow: int,
+        pool_recycle: int,
+        for_migrations: bool,
+    ) -> dict[str, Any]:
+        options: dict[str, Any] = {"connect_args": {"timeout": max(timeout, 30.0)}}
+        if is_memory_url(url):
+            # One connection: a shared-cache memory database reports table locks instead of waiting for them.
+            options.update(poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_recycle=-1)
+        else:
+            options.update(pool_size=max(pool_size, 1), max_overflow=max_overflow, pool_recycle=pool_recycle)
+        return options
+
+    def configure_engine(self, engine: AsyncEngine, *, timeout: float, for_migrations: bool) -> None:
+        memory = is_memory_url(engine.url)
+        busy_timeout_ms = int(max(timeout, 30.0) * 1000)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Take transaction control away from the driver so BEGIN is ours (and DDL is transactional).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            if not memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_SIZE_KIB}")
+            cursor.execute("PRAGMA temp_store = MEMORY")
+            # Batch migrations rebuild tables; foreign keys must be off while they do.
+            cursor.execute(f"PRAGMA foreign_keys = {'OFF' if for_migrations else 'ON'}")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection: sa.Connection) -> None:
+            mode = connection.get_execution_options().get(BEGIN_MODE_OPTION, "DEFERRED")
+            connection.exec_driver_sql(f"BEGIN {mode}")
+
+    def insert(self, table: sa.Table) -> Any:
+        return sqlite.insert(table)
+
+    def is_busy_error(self, exc: BaseException) -> bool:
+        text = str(exc).lower()
+        return "database is locked" in text or "database table is locked" in text or "busy" in text
+
+    def write_execution_options(self) -> dict[str, Any]:
+        return {BEGIN_MODE_OPTION: "IMMEDIATE"}
+
+    def json_contains(self, column: sa.ColumnElement[Any], values: list[Any]) -> sa.ColumnElement[bool]:
+        if not values:
+            return sa.true()
+        return sa.and_(*(self._has_element(column, value) for value in values))
+
+    def json_overlaps(self, column: sa.ColumnElement[Any], values: list[Any]) -> sa.ColumnElement[bool]:
+        if not values:
+            return sa.false()
+        return sa.or_(*(self._has_element(column, value) for value in values))
+
+    @staticmethod
+    def _has_element(column: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[bool]:
+        each = sa.func.json_each(column).table_valued("value").alias()
+        return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == value))

@@ -1,0 +1,170 @@
+"""The `Database`: one async engine per process and the unit of work every model function runs in.
+
+`read()` opens a transaction for queries; `write()` opens one for changes. On SQLite, writes are serialised inside
+the process (SQLite allows one writer) and begin with BEGIN IMMEDIATE, so two writers never deadlock on a lock
+upgrade; on PostgreSQL, writes run concurrently under READ COMMITTED and models lock the rows they change.
+Lock timeouts and lost connections surface as `ServiceUnavailable` (HTTP 503 with Retry-After).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from baton.errors import ServiceUnavailable
+from baton.server.database.dialects import DatabaseDialect, dialect_for_url, is_memory_url
+
+# Seconds a client is told to wait after a busy database; short, since busy periods are short.
+BUSY_RETRY_AFTER_SECONDS = 1
+
+
+def make_url(url: str | sa.URL) -> sa.URL:
+    """Parse a connection URL; raises ValidationFailed (via the dialect lookup) for an unsupported scheme."""
+    parsed = sa.make_url(url)
+    dialect_for_url(parsed)
+    return parsed
+
+
+class Database:
+    """A connection pool plus the read/write unit of work, for one database URL."""
+
+    def __init__(
+        self,
+        url: str | sa.URL,
+        *,
+        timeout: float = 10.0,
+        connection_timeout: float = 5.0,
+        pool_size: int = 5,
+        max_overflow: int = 10,
+        pool_recycle: int = 3600,
+        echo: bool = False,
+        for_migrations: bool = False,
+    ) -> None:
+        self.url = make_url(url)
+        self.dialect: DatabaseDialect = dialect_for_url(self.url)
+        options = self.dialect.engine_options(
+            self.url,
+            timeout=timeout,
+            connection_timeout=connection_timeout,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_recycle=pool_recycle,
+            for_migrations=for_migrations,
+        )
+        self.engine: AsyncEngine = create_async_engine(self.url, echo=echo, **options)
+        self.dialect.configure_engine(self.engine, timeout=timeout, for_migrations=for_migrations)
+        self._write_lock = asyncio.Lock() if self.dialect.serialize_writes else None
+        self._write_options = self.dialect.write_execution_options()
+        self._keeper: AsyncConnection | None = None
+        self._settings_kwargs = dict(
+            timeout=timeout,
+            connection_timeout=connection_timeout,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_recycle=pool_recycle,
+            echo=echo,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Any, *, for_migrations: bool = False) -> Database:
+        """A Database configured from a `baton.settings.Settings`."""
+        return cls(
+            settings.api_database_connection_url,
+            timeout=settings.api_database_timeout,
+            connection_timeout=settings.api_database_connection_timeout,
+            pool_size=settings.api_database_pool_size,
+            max_overflow=settings.api_database_max_overflow,
+            pool_recycle=settings.api_database_pool_recycle,
+            echo=settings.api_database_echo,
+            for_migrations=for_migrations,
+        )
+
+    def migration_database(self) -> Database:
+        """A sibling Database whose connections have SQLite foreign keys off, for running migrations."""
+        return Database(self.url, for_migrations=True, **self._settings_kwargs)
+
+    @property
+    def is_memory(self) -> bool:
+        return self.dialect.name == "sqlite" and is_memory_url(self.url)
+
+    async def open(self) -> None:
+        """Connect once; for an in-memory database, keep a connection so the data outlives every session."""
+        if self.is_memory and self._keeper is None:
+            self._keeper = await self._guarded_connect()
+            return
+        async with self.read() as connection:
+            await connection.execute(sa.text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        """Close every pooled connection (and the in-memory keeper)."""
+        if self._keeper is not None:
+            await self._keeper.close()
+            self._keeper = None
+        await self.engine.dispose()
+
+    async def is_reachable(self) -> bool:
+        """True when a trivial query succeeds."""
+        try:
+            async with self.read() as connection:
+                await connection.execute(sa.text("SELECT 1"))
+        except (ServiceUnavailable, OSError, sa_exc.SQLAlchemyError):
+            return False
+        return True
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction that is rolled back at the end (for queries only)."""
+        async with self._translate_errors():
+            async with self.engine.connect() as connection:
+                try:
+                    yield connection
+                finally:
+                    if connection.in_transaction():
+                        await connection.rollback()
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a write transaction, committed when the block exits without an error."""
+        if self._write_lock is None:
+            async with self._write_transaction() as connection:
+                yield connection
+            return
+        async with self._write_lock:
+            async with self._write_transaction() as connection:
+                yield connection
+
+    @contextlib.asynccontextmanager
+    async def _write_transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with self._translate_errors():
+            async with self.engine.connect() as connection:
+                await connection.execution_options(**self._write_options)
+                async with connection.begin():
+                    yield connection
+
+    async def _guarded_connect(self) -> AsyncConnection:
+        async with self._translate_errors():
+            return await self.engine.connect()
+
+    @contextlib.asynccontextmanager
+    async def _translate_errors(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except sa_exc.IntegrityError:
+            raise
+        except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DBAPIError) as exc:
+            if self.dialect.is_busy_error(exc) or isinstance(exc, sa_exc.InterfaceError) or exc.connection_invalidated:
+                raise ServiceUnavailable(
+                    "The database is busy or unreachable; retry shortly.", BUSY_RETRY_AFTER_SECONDS
+                ) from exc
+            raise
+        except (TimeoutError, OSError) as exc:
+            raise ServiceUnavailable(
+                f"Cannot reach the database at {self.url.render_as_string(hide_password=True)}: {exc}",
+                BUSY_RETRY_AFTER_SECONDS,
+            ) from exc

@@ -1,0 +1,72 @@
+"""Every table Baton persists, as SQLAlchemy Core tables on one MetaData.
+
+Importing this package registers all tables; `metadata` is what migrations are checked against.
+"""
+
+from __future__ import annotations
+
+from baton.server.database.tables.base import metadata
+from baton.server.database.tables.blocks import (
+    block_document,
+    block_document_reference,
+    block_schema,
+    block_schema_reference,
+    block_type,
+)
+from baton.server.database.tables.concurrency import concurrency_lease, concurrency_lease_limit, concurrency_limit_v2
+from baton.server.database.tables.configuration import (
+    artifact,
+    artifact_collection,
+    configuration,
+    csrf_token,
+    saved_search,
+    variable,
+)
+from baton.server.database.tables.deployments import deployment, deployment_schedule, work_pool, work_queue, worker
+from baton.server.database.tables.events import event_resources, events
+from baton.server.database.tables.notifications import notification_delivery, notification_policy
+from baton.server.database.tables.runs import (
+    flow,
+    flow_run,
+    flow_run_input,
+    flow_run_state,
+    log,
+    task_run,
+    task_run_state,
+    task_run_state_cache,
+)
+
+__all__ = [
+    "artifact",
+    "artifact_collection",
+    "block_document",
+    "block_document_reference",
+    "block_schema",
+    "block_schema_reference",
+    "block_type",
+    "concurrency_lease",
+    "concurrency_lease_limit",
+    "concurrency_limit_v2",
+    "configuration",
+    "csrf_token",
+    "deployment",
+    "deployment_schedule",
+    "event_resources",
+    "events",
+    "flow",
+    "flow_run",
+    "flow_run_input",
+    "flow_run_state",
+    "log",
+    "metadata",
+    "notification_delivery",
+    "notification_policy",
+    "saved_search",
+    "task_run",
+    "task_run_state",
+    "task_run_state_cache",
+    "variable",
+    "work_pool",
+    "work_queue",
+    "worker",
+]

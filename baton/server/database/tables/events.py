@@ -1,0 +1,41 @@
+"""Events, as the Prefect events API defines them, and the resources each event names."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from baton.server.database.tables.base import base_columns, json_column, metadata
+from baton.server.database.types import Timestamp
+
+events = sa.Table(
+    "events",
+    metadata,
+    # `id` is the event's own id, so that recording an event twice is a conflict, not a duplicate.
+    *base_columns(),
+    sa.Column("occurred", Timestamp(), nullable=False),
+    sa.Column("event", sa.String(1024), nullable=False),
+    sa.Column("resource_id", sa.String(1024), nullable=False),
+    json_column("resource", default={}, nullable=False),
+    json_column("related_resource_ids", default=[], nullable=False),
+    json_column("related", default=[], nullable=False),
+    json_column("payload", default={}, nullable=False),
+    sa.Column("received", Timestamp(), nullable=False),
+    sa.Column("recorded", Timestamp(), nullable=False),
+    sa.Column("follows", sa.Uuid(), nullable=True),
+    sa.Index("ix_events__occurred", "occurred"),
+    sa.Index("ix_events__event__occurred", "event", "occurred"),
+    sa.Index("ix_events__resource_id__occurred", "resource_id", "occurred"),
+)
+
+event_resources = sa.Table(
+    "event_resources",
+    metadata,
+    *base_columns(),
+    sa.Column("occurred", Timestamp(), nullable=False),
+    sa.Column("resource_id", sa.String(1024), nullable=False),
+    sa.Column("resource_role", sa.String(255), nullable=False),
+    json_column("resource", default={}, nullable=False),
+    sa.Column("event_id", sa.Uuid(), nullable=False),
+    sa.Index("ix_event_resources__resource_id__occurred", "resource_id", "occurred"),
+    sa.Index("ix_event_resources__event_id", "event_id"),
+)

@@ -1,0 +1,159 @@
+"""Flows, flow runs, task runs, their state history, run inputs and logs."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from baton.server.database.tables.base import (
+    base_columns,
+    json_column,
+    metadata,
+    state_columns,
+    state_history_columns,
+    trigram_index,
+)
+from baton.server.database.types import Timestamp
+
+flow = sa.Table(
+    "flow",
+    metadata,
+    *base_columns(),
+    sa.Column("name", sa.String(255), nullable=False),
+    json_column("tags", default=[], nullable=False),
+    json_column("labels", default={}, nullable=True),
+    sa.UniqueConstraint("name"),
+    trigram_index("flow"),
+)
+
+flow_run = sa.Table(
+    "flow_run",
+    metadata,
+    *base_columns(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("flow_id", sa.Uuid(), sa.ForeignKey("flow.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("deployment_id", sa.Uuid(), sa.ForeignKey("deployment.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("deployment_version", sa.String(255), nullable=True),
+    sa.Column("flow_version", sa.String(255), nullable=True),
+    # No foreign key: task runs arrive asynchronously through events, and the subflow may be recorded first.
+    sa.Column("parent_task_run_id", sa.Uuid(), nullable=True),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
+    json_column("parameters", default={}, nullable=False),
+    json_column("context", default={}, nullable=False),
+    json_column("empirical_policy", default={}, nullable=False),
+    json_column("tags", default=[], nullable=False),
+    json_column("labels", default={}, nullable=True),
+    json_column("created_by"),
+    sa.Column("infrastructure_pid", sa.String(255), nullable=True),
+    json_column("job_variables", default={}, nullable=True),
+    sa.Column("infrastructure_document_id", sa.Uuid(), nullable=True),
+    sa.Column("work_queue_name", sa.String(255), nullable=True),
+    sa.Column("work_queue_id", sa.Uuid(), sa.ForeignKey("work_queue.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("auto_scheduled", sa.Boolean(), nullable=False, default=False),
+    *state_columns(),
+    sa.UniqueConstraint("flow_id", "idempotency_key"),
+    sa.Index("ix_flow_run__flow_id", "flow_id"),
+    sa.Index("ix_flow_run__deployment_id", "deployment_id"),
+    sa.Index("ix_flow_run__parent_task_run_id", "parent_task_run_id"),
+    sa.Index("ix_flow_run__work_queue_id", "work_queue_id"),
+    sa.Index("ix_flow_run__name", "name"),
+    sa.Index("ix_flow_run__state_type", "state_type"),
+    sa.Index("ix_flow_run__state_name", "state_name"),
+    sa.Index("ix_flow_run__expected_start_time", "expected_start_time"),
+    sa.Index("ix_flow_run__start_time", "start_time"),
+    sa.Index("ix_flow_run__end_time", "end_time"),
+    sa.Index("ix_flow_run__next_scheduled_start_time", "next_scheduled_start_time"),
+    sa.Index("ix_flow_run__state_type__expected_start_time", "state_type", "expected_start_time"),
+    # The scheduler and the late-runs job look only at SCHEDULED runs; a partial index keeps that cheap.
+    sa.Index(
+        "ix_flow_run__scheduled_by_deployment",
+        "deployment_id",
+        "auto_scheduled",
+        "next_scheduled_start_time",
+        postgresql_where=sa.text("state_type = 'SCHEDULED'"),
+        sqlite_where=sa.text("state_type = 'SCHEDULED'"),
+    ),
+    trigram_index("flow_run"),
+)
+
+flow_run_state = sa.Table(
+    "flow_run_state",
+    metadata,
+    *state_history_columns("flow_run"),
+    sa.Index("ix_flow_run_state__flow_run_id__timestamp", "flow_run_id", "timestamp"),
+    sa.Index("ix_flow_run_state__type", "type"),
+)
+
+task_run = sa.Table(
+    "task_run",
+    metadata,
+    *base_columns(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("flow_run_id", sa.Uuid(), sa.ForeignKey("flow_run.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("task_key", sa.String(255), nullable=False),
+    sa.Column("dynamic_key", sa.String(255), nullable=False),
+    sa.Column("cache_key", sa.String(2000), nullable=True),
+    sa.Column("cache_expiration", Timestamp(), nullable=True),
+    sa.Column("task_version", sa.String(255), nullable=True),
+    sa.Column("flow_run_run_count", sa.Integer(), nullable=False, default=0),
+    json_column("empirical_policy", default={}, nullable=False),
+    json_column("task_inputs", default={}, nullable=False),
+    json_column("tags", default=[], nullable=False),
+    json_column("labels", default={}, nullable=True),
+    *state_columns(),
+    sa.UniqueConstraint("flow_run_id", "task_key", "dynamic_key"),
+    sa.Index("ix_task_run__flow_run_id", "flow_run_id"),
+    sa.Index("ix_task_run__name", "name"),
+    sa.Index("ix_task_run__state_type", "state_type"),
+    sa.Index("ix_task_run__expected_start_time", "expected_start_time"),
+    sa.Index("ix_task_run__start_time", "start_time"),
+    sa.Index("ix_task_run__end_time", "end_time"),
+    sa.Index("ix_task_run__next_scheduled_start_time", "next_scheduled_start_time"),
+    trigram_index("task_run"),
+)
+
+task_run_state = sa.Table(
+    "task_run_state",
+    metadata,
+    *state_history_columns("task_run"),
+    sa.Index("ix_task_run_state__task_run_id__timestamp", "task_run_id", "timestamp"),
+    sa.Index("ix_task_run_state__type", "type"),
+)
+
+task_run_state_cache = sa.Table(
+    "task_run_state_cache",
+    metadata,
+    *base_columns(),
+    sa.Column("cache_key", sa.String(2000), nullable=False),
+    sa.Column("cache_expiration", Timestamp(), nullable=True),
+    sa.Column("task_run_state_id", sa.Uuid(), nullable=False),
+    sa.Index("ix_task_run_state_cache__cache_key_created", "cache_key", "created"),
+)
+
+flow_run_input = sa.Table(
+    "flow_run_input",
+    metadata,
+    *base_columns(),
+    sa.Column("flow_run_id", sa.Uuid(), sa.ForeignKey("flow_run.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("value", sa.Text(), nullable=False),
+    sa.Column("sender", sa.String(255), nullable=True),
+    sa.UniqueConstraint("flow_run_id", "key"),
+)
+
+log = sa.Table(
+    "log",
+    metadata,
+    *base_columns(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("level", sa.SmallInteger(), nullable=False),
+    # No foreign keys: a log line may name a task run the events pipeline has not recorded yet.
+    # Deleting a flow run deletes its logs explicitly.
+    sa.Column("flow_run_id", sa.Uuid(), nullable=True),
+    sa.Column("task_run_id", sa.Uuid(), nullable=True),
+    sa.Column("message", sa.Text(), nullable=False),
+    sa.Column("timestamp", Timestamp(), nullable=False),
+    sa.Index("ix_log__flow_run_id__timestamp", "flow_run_id", "timestamp"),
+    sa.Index("ix_log__task_run_id__timestamp", "task_run_id", "timestamp"),
+    sa.Index("ix_log__timestamp", "timestamp"),
+    sa.Index("ix_log__level", "level"),
+)
