@@ -1,0 +1,48 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL, each test on a fresh migrated copy)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from baton.server.database.engine import Database
+from tests.databases import ENABLED_DIALECTS, TemplateDatabases
+
+
+@pytest.fixture(scope="session")
+def template_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemplateDatabases]:
+    templates = TemplateDatabases(tmp_path_factory.mktemp("templates"))
+    templates.prepare()
+    yield templates
+    templates.cleanup()
+
+
+@pytest.fixture(params=ENABLED_DIALECTS)
+def database_url(
+    request: pytest.FixtureRequest, template_databases: TemplateDatabases, tmp_path: Path
+) -> Iterator[str]:
+    """A connection URL of a fresh, fully migrated database; parametrised over SQLite and PostgreSQL."""
+    url = template_databases.clone(request.param, tmp_path)
+    yield url
+    template_databases.drop(url)
+
+
+@pytest.fixture(params=ENABLED_DIALECTS)
+def empty_database_url(
+    request: pytest.FixtureRequest, template_databases: TemplateDatabases, tmp_path: Path
+) -> Iterator[str]:
+    """A connection URL of a database with no tables; parametrised over SQLite and PostgreSQL."""
+    url = template_databases.empty(request.param, tmp_path)
+    yield url
+    template_databases.drop(url)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """An open `Database` on a fresh, fully migrated database."""
+    db = Database(database_url)
+    await db.open()
+    yield db
+    await db.dispose()
