@@ -97,8 +97,10 @@ async def check_known_revision(database: Database) -> str | None:
 
 
 async def is_current(database: Database) -> bool:
-    """True when the database is at the head revision."""
-    return await current_revision(database) == head_revision()
+    """True when the database is at the head revision (checked without importing Alembic)."""
+    from baton.migrations import HEAD_REVISION
+
+    return await current_revision(database) == HEAD_REVISION
 
 
 async def upgrade(database: Database, revision: str = "head") -> None:

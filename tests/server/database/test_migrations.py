@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from baton.errors import MigrationError
+from baton.migrations import HEAD_REVISION
 from baton.server.database import migrate
 from baton.server.database.engine import Database
 from baton.server.database.tables import metadata
@@ -64,6 +65,7 @@ def test_there_is_exactly_one_head() -> None:
     assert len(heads) == 1
     assert migrate.head_revision() == heads[0].revision
     assert len(migrate.history()) >= 4
+    assert HEAD_REVISION == migrate.head_revision()
 
 
 @pytest.fixture

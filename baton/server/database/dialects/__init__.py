@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.errors import ValidationFailed
 from baton.server.database.dialects.base import DatabaseDialect
@@ -24,4 +25,12 @@ def dialect_for_url(url: sa.URL) -> DatabaseDialect:
     return dialect_class()
 
 
-__all__ = ["DatabaseDialect", "PostgreSQLDialect", "SQLiteDialect", "dialect_for_url", "is_memory_url"]
+_BY_NAME: dict[str, DatabaseDialect] = {"sqlite": SQLiteDialect(), "postgresql": PostgreSQLDialect()}
+
+
+def dialect_of(connection: sa.Connection | AsyncConnection) -> DatabaseDialect:
+    """The Baton dialect of an open connection."""
+    return _BY_NAME[connection.dialect.name]
+
+
+__all__ = ["DatabaseDialect", "PostgreSQLDialect", "SQLiteDialect", "dialect_for_url", "dialect_of", "is_memory_url"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -52,4 +53,21 @@ class DatabaseDialect(ABC):
 
     def json_overlaps(self, column: sa.ColumnElement[Any], values: list[Any]) -> sa.ColumnElement[bool]:
         """A condition that the JSON array `column` contains at least one of `values`."""
+        raise NotImplementedError
+
+    def json_array_length(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+        """The number of elements of the JSON array `column`."""
+        raise NotImplementedError
+
+    def epoch_seconds(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[float]:
+        """The timestamp `column` as (fractional) seconds since 1970-01-01 UTC."""
+        raise NotImplementedError
+
+    def seconds_since(self, column: sa.ColumnElement[Any], moment: dt.datetime) -> sa.ColumnElement[float]:
+        """Seconds from the aware datetime `moment` to the timestamp `column`, exact at least to the millisecond (so
+        that a time on a bucket's edge falls in the bucket it starts)."""
+        raise NotImplementedError
+
+    def truncate_to_integer(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+        """The number `value` truncated toward zero, as an integer."""
         raise NotImplementedError

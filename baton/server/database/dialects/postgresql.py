@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from baton.server.database.dialects.base import DatabaseDialect
+from baton.server.database.types import Timestamp
 
 # SQLSTATEs that mean "retry": serialization failure, deadlock, lock timeout, too many connections, shutting down.
 RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "53300", "57P01", "57P02", "57P03", "08000", "08003", "08006"}
@@ -53,3 +55,17 @@ class PostgreSQLDialect(DatabaseDialect):
         if not values:
             return sa.false()
         return sa.or_(*(self.json_contains(column, [value]) for value in values))
+
+    def json_array_length(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+        return sa.func.jsonb_array_length(sa.type_coerce(column, postgresql.JSONB), type_=sa.Integer)
+
+    def epoch_seconds(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[float]:
+        return sa.cast(sa.extract("epoch", column), sa.Float)
+
+    def seconds_since(self, column: sa.ColumnElement[Any], moment: dt.datetime) -> sa.ColumnElement[float]:
+        # The interval's epoch is an exact numeric; only the final cast rounds.
+        return sa.cast(sa.extract("epoch", column - sa.literal(moment, Timestamp())), sa.Float)
+
+    def truncate_to_integer(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+        # A plain cast would round to the nearest integer on PostgreSQL.
+        return sa.cast(sa.func.trunc(value), sa.Integer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from baton.server.database.dialects.base import DatabaseDialect
 # Connection-level tunables; cache_size is in KiB when negative (here 64 MiB of page cache per connection).
 SQLITE_CACHE_SIZE_KIB = 64_000
 BEGIN_MODE_OPTION = "baton_sqlite_begin"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def is_memory_url(url: sa.URL) -> bool:
@@ -89,6 +91,28 @@ class SQLiteDialect(DatabaseDialect):
         if not values:
             return sa.false()
         return sa.or_(*(self._has_element(column, value) for value in values))
+
+    def json_array_length(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+        return sa.func.json_array_length(column, type_=sa.Integer)
+
+    def epoch_seconds(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[float]:
+        return sa.type_coerce(self._micros_since_epoch(column) / sa.literal(1e6, sa.Float), sa.Float)
+
+    def seconds_since(self, column: sa.ColumnElement[Any], moment: dt.datetime) -> sa.ColumnElement[float]:
+        moment_micros = (moment.astimezone(dt.UTC) - EPOCH) // dt.timedelta(microseconds=1)
+        difference = self._micros_since_epoch(column) - moment_micros
+        return sa.type_coerce(difference / sa.literal(1e6, sa.Float), sa.Float)
+
+    @staticmethod
+    def _micros_since_epoch(column: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+        # Integer arithmetic on the stored text 'YYYY-MM-DD HH:MM:SS.ffffff': strftime('%s') gives the whole
+        # seconds, characters 21-26 the microseconds. julianday() would round to the millisecond and then lose
+        # a few microseconds in floating point, putting a time on a bucket's edge into the bucket before.
+        whole = sa.cast(sa.func.strftime("%s", column), sa.Integer)
+        return whole * 1_000_000 + sa.cast(sa.func.substr(column, 21, 6), sa.Integer)
+
+    def truncate_to_integer(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+        return sa.cast(value, sa.Integer)
 
     @staticmethod
     def _has_element(column: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[bool]:

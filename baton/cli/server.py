@@ -1,0 +1,153 @@
+"""`baton server`: start the API server and manage the database schema."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+
+from baton.log_config import configure_logging
+from baton.settings import Settings, load_settings
+
+T = TypeVar("T")
+LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False)
+
+
+@click.group()
+def server() -> None:
+    """Start the Baton server and manage its database."""
+
+
+@server.command()
+@click.option("--host", default=None, help="The address to listen on (default: BATON_SERVER_API_HOST, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="The port to listen on (default: BATON_SERVER_API_PORT, 4200).")
+@click.option("--ui/--no-ui", default=None, help="Serve the web UI as well as the API (default: on).")
+@click.option("--log-level", type=LOG_LEVELS, default=None, help="How much to log (default: BATON_LOGGING_LEVEL).")
+def start(host: str | None, port: int | None, ui: bool | None, log_level: str | None) -> None:
+    """Serve the API and the web UI until interrupted (Ctrl+C or SIGTERM), migrating the database first."""
+    from baton.server.serve import serve
+
+    settings = load_settings()
+    configure_logging(log_level or settings.logging_level)
+    host = host or settings.server_api_host
+    port = port if port is not None else settings.server_api_port
+    serve_ui = settings.server_ui_enabled if ui is None else ui
+
+    def announce(base_url: str) -> None:
+        click.echo(f"Baton is running. API: {base_url}/api", err=False)
+        if serve_ui:
+            click.echo(f"Web UI: {base_url}/")
+        click.echo("Press Ctrl+C to stop.")
+
+    asyncio.run(serve(settings, host=host, port=port, ui=serve_ui, on_ready=announce))
+
+
+@server.group()
+def database() -> None:
+    """Create, upgrade, downgrade and reset the database schema."""
+
+
+def _with_database(operation: Callable[[object], Awaitable[T]], settings: Settings) -> T:
+    from baton.server.database.engine import Database
+
+    async def run() -> T:
+        db = Database.from_settings(settings)
+        try:
+            return await operation(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _describe(settings: Settings) -> str:
+    return str(settings.display_values()["BATON_API_DATABASE_CONNECTION_URL"])
+
+
+@database.command()
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("-r", "--revision", default="head", show_default=True, help="The revision to upgrade to.")
+@click.option("--dry-run", is_flag=True, help="Print the SQL instead of running it.")
+def upgrade(yes: bool, revision: str, dry_run: bool) -> None:
+    """Apply migrations up to a revision (the newest by default)."""
+    from baton.server.database import migrate
+
+    settings = load_settings()
+    if dry_run:
+        current = _with_database(migrate.current_revision, settings)
+        click.echo(migrate.dry_run_sql(settings.api_database_connection_url, "upgrade", current, revision))
+        return
+    if not yes:
+        click.confirm(f"Upgrade the database {_describe(settings)} to {revision}?", abort=True)
+    _with_database(lambda db: migrate.upgrade(db, revision), settings)  # type: ignore[arg-type]
+    now = _with_database(migrate.current_revision, settings)
+    click.echo(f"Database upgraded; it is now at revision {now}.")
+
+
+@database.command()
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "-r", "--revision", default="-1", show_default=True, help="The revision to go back to: an id, -N or base."
+)
+@click.option("--dry-run", is_flag=True, help="Print the SQL instead of running it.")
+def downgrade(yes: bool, revision: str, dry_run: bool) -> None:
+    """Revert migrations, one step by default; `-r base` removes the whole schema and its data."""
+    from baton.errors import MigrationError
+    from baton.server.database import migrate
+
+    settings = load_settings()
+    current = _with_database(migrate.current_revision, settings)
+    if current is None:
+        raise MigrationError("The database has no Baton schema to downgrade.")
+    if dry_run:
+        target = migrate.resolve_downgrade_target(current, revision)
+        click.echo(migrate.dry_run_sql(settings.api_database_connection_url, "downgrade", current, target))
+        return
+    if not yes:
+        click.confirm(
+            f"Downgrade the database {_describe(settings)} from {current} to {revision}? "
+            "Data in removed tables is lost.",
+            abort=True,
+        )
+    _with_database(lambda db: migrate.downgrade(db, revision), settings)  # type: ignore[arg-type]
+    now = _with_database(migrate.current_revision, settings)
+    click.echo(f"Database downgraded; it is now at revision {now or 'base (no schema)'}.")
+
+
+@database.command()
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+def reset(yes: bool) -> None:
+    """Drop every table and all data, then create the schema again from scratch."""
+    from baton.server.database import migrate
+
+    settings = load_settings()
+    if not yes:
+        click.confirm(f"Drop ALL data in {_describe(settings)} and recreate the schema?", abort=True)
+    _with_database(migrate.reset, settings)
+    click.echo("Database reset; the schema is at the newest revision and every table is empty.")
+
+
+@database.command()
+def current() -> None:
+    """Print the revision the database is at."""
+    from baton.server.database import migrate
+
+    settings = load_settings()
+    revision = _with_database(migrate.current_revision, settings)
+    head = migrate.head_revision()
+    if revision is None:
+        click.echo("The database has no Baton schema yet (run `baton server database upgrade`).")
+    else:
+        click.echo(f"{revision}{' (head)' if revision == head else f' (newest is {head})'}")
+
+
+@database.command()
+def history() -> None:
+    """List every migration, newest first."""
+    from baton.server.database import migrate
+
+    for item in migrate.history():
+        marker = " (head)" if item.is_head else ""
+        click.echo(f"{item.down_revision or 'base'} -> {item.revision}{marker}: {item.doc}")

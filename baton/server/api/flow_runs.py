@@ -1,0 +1,223 @@
+"""`/flow_runs` and `/flow_run_states`: runs of flows, their states and the orchestration of state changes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.errors import ObjectNotFound
+from baton.server.api.base import ApiHandler
+from baton.server.api.listing import paginated
+from baton.server.api.openapi import endpoint
+from baton.server.models import filters, flow_runs, history, logs, run_inputs
+from baton.server.models.states import set_flow_run_state
+from baton.server.schemas.actions import FlowRunCreate, FlowRunUpdate, LabelsUpdate
+from baton.server.schemas.core import FlowRun, HistoryInterval
+from baton.server.schemas.requests import FlowRunFilterRequest, FlowRunHistoryRequest, FlowRunPaginateRequest
+from baton.server.schemas.responses import flow_run_response, state_response
+from baton.server.schemas.states import OrchestrationResult, ResumeFlowRunRequest, SetStateRequest, State, StateCreate
+
+
+async def _read_or_404(connection: AsyncConnection, flow_run_id: uuid.UUID) -> dict:
+    row = await flow_runs.read_flow_run(connection, flow_run_id)
+    if row is None:
+        raise ObjectNotFound(f"Flow run {flow_run_id} does not exist.")
+    return row
+
+
+class FlowRunsHandler(ApiHandler):
+    @endpoint(
+        "Create a flow run (Pending unless a state is given); an idempotency key already used returns that run (200)",
+        body=FlowRunCreate,
+        response=FlowRun,
+        status=201,
+    )
+    async def post(self) -> None:
+        run = self.parse_body(FlowRunCreate)
+        async with self.database.write() as connection:
+            row, created = await flow_runs.create_flow_run(connection, run)
+            if created:
+                initial = run.state or StateCreate(type="PENDING")
+                await set_flow_run_state(connection, row["id"], initial, force=True)
+                row = await _read_or_404(connection, row["id"])
+        self.write_json(flow_run_response(row), status=201 if created else 200)
+
+
+class FlowRunHandler(ApiHandler):
+    @endpoint("Read a flow run with its current state", response=FlowRun)
+    async def get(self, flow_run_id: str) -> None:
+        async with self.database.read() as connection:
+            row = await _read_or_404(connection, self.path_uuid(flow_run_id))
+        self.write_json(flow_run_response(row))
+
+    @endpoint("Update a flow run's name, version, parameters, policy, tags or infrastructure pid", body=FlowRunUpdate,
+              status=204)
+    async def patch(self, flow_run_id: str) -> None:
+        update = self.parse_body(FlowRunUpdate)
+        async with self.database.write() as connection:
+            found = await flow_runs.update_flow_run(connection, self.path_uuid(flow_run_id), update)
+        if not found:
+            raise ObjectNotFound(f"Flow run {flow_run_id} does not exist.")
+        self.write_no_content()
+
+    @endpoint("Delete a flow run with its states, task runs and logs", status=204)
+    async def delete(self, flow_run_id: str) -> None:
+        async with self.database.write() as connection:
+            found = await flow_runs.delete_flow_run(connection, self.path_uuid(flow_run_id))
+        if not found:
+            raise ObjectNotFound(f"Flow run {flow_run_id} does not exist.")
+        self.write_no_content()
+
+
+class FlowRunLabelsHandler(ApiHandler):
+    @endpoint("Merge labels into a flow run's labels", body=LabelsUpdate, status=204)
+    async def patch(self, flow_run_id: str) -> None:
+        labels = self.parse_body(LabelsUpdate)
+        async with self.database.write() as connection:
+            found = await flow_runs.update_flow_run_labels(connection, self.path_uuid(flow_run_id), labels.root)
+        if not found:
+            raise ObjectNotFound(f"Flow run {flow_run_id} does not exist.")
+        self.write_no_content()
+
+
+class FlowRunSetStateHandler(ApiHandler):
+    @endpoint(
+        "Propose a new state; the orchestration rules accept, reject, delay or abort it (201 when a state was written)",
+        body=SetStateRequest,
+        response=OrchestrationResult,
+        status=201,
+    )
+    async def post(self, flow_run_id: str) -> None:
+        run_id = self.path_uuid(flow_run_id)
+        request = self.parse_body(SetStateRequest)
+        async with self.database.write() as connection:
+            outcome = await set_flow_run_state(connection, run_id, request.state, force=request.force)
+        self.write_json(outcome.result_body(), status=outcome.status_code)
+
+
+class FlowRunResumeHandler(ApiHandler):
+    @endpoint("Resume a paused flow run, with input when the pause asked for it", body=ResumeFlowRunRequest,
+              response=OrchestrationResult)
+    async def post(self, flow_run_id: str) -> None:
+        run_id = self.path_uuid(flow_run_id)
+        request = self.parse_body(ResumeFlowRunRequest, default_empty=True)
+        async with self.database.write() as connection:
+            result, status = await run_inputs.resume_flow_run(connection, run_id, request.run_input)
+        self.write_json(result, status=status)
+
+
+class FlowRunFilterHandler(ApiHandler):
+    @endpoint("Flow runs matching a filter", body=FlowRunFilterRequest, response=list[FlowRun])
+    async def post(self) -> None:
+        request = self.parse_body(FlowRunFilterRequest, default_empty=True)
+        limit = self.effective_limit(request.limit)
+        async with self.database.read() as connection:
+            rows = await flow_runs.read_flow_runs(
+                connection,
+                filters.flow_run_condition(request, self.dialect),
+                filters.flow_run_order_by(request.sort),
+                limit,
+                request.offset,
+            )
+        self.write_json([flow_run_response(row) for row in rows])
+
+
+class FlowRunCountHandler(ApiHandler):
+    @endpoint("How many flow runs match a filter", body=FlowRunFilterRequest, response=int)
+    async def post(self) -> None:
+        request = self.parse_body(FlowRunFilterRequest, default_empty=True)
+        async with self.database.read() as connection:
+            count = await flow_runs.count_flow_runs(connection, filters.flow_run_condition(request, self.dialect))
+        self.write_json(count)
+
+
+class FlowRunPaginateHandler(ApiHandler):
+    @endpoint("One page of flow runs matching a filter, with the total count", body=FlowRunPaginateRequest)
+    async def post(self) -> None:
+        request = self.parse_body(FlowRunPaginateRequest, default_empty=True)
+        limit = self.effective_limit(request.limit)
+        async with self.database.read() as connection:
+            condition = filters.flow_run_condition(request, self.dialect)
+            count = await flow_runs.count_flow_runs(connection, condition)
+            rows = await flow_runs.read_flow_runs(
+                connection, condition, filters.flow_run_order_by(request.sort), limit, (request.page - 1) * limit
+            )
+        self.write_json(paginated([flow_run_response(row) for row in rows], count, limit, request.page))
+
+
+class FlowRunHistoryHandler(ApiHandler):
+    @endpoint("Counts of flow runs per state in each time bucket (the dashboard chart)", body=FlowRunHistoryRequest,
+              response=list[HistoryInterval])
+    async def post(self) -> None:
+        request = self.parse_body(FlowRunHistoryRequest)
+        async with self.database.read() as connection:
+            buckets = await history.run_history(
+                connection,
+                "flow_run",
+                request.history_start,
+                request.history_end,
+                request.interval_seconds,
+                filters.flow_run_condition(request, self.dialect),
+            )
+        self.write_json(buckets)
+
+
+class FlowRunLogsDownloadHandler(ApiHandler):
+    """A run's logs as CSV, streamed page by page so that a run with millions of lines does not fill memory."""
+
+    @endpoint("Download a flow run's logs as CSV")
+    async def get(self, flow_run_id: str) -> None:
+        run_id = self.path_uuid(flow_run_id)
+        async with self.database.read() as connection:
+            row = await _read_or_404(connection, run_id)
+            self.set_header("Content-Type", "text/csv; charset=utf-8")
+            self.set_header("Content-Disposition", f'attachment; filename="{row["name"]}-logs.csv"')
+            self.write("timestamp,level,flow_run_id,task_run_id,message\r\n")
+            async for page in logs.stream_flow_run_logs(connection, run_id):
+                buffer = io.StringIO()
+                writer = csv.writer(buffer)
+                for log in page:
+                    writer.writerow(
+                        [log["timestamp"].isoformat(), log["level"], log["flow_run_id"], log["task_run_id"] or "",
+                         log["message"]]
+                    )
+                self.write(buffer.getvalue())
+                await self.flush()
+        self.finish()
+
+
+class FlowRunStatesHandler(ApiHandler):
+    @endpoint("A flow run's state history, oldest first", response=list[State], query={"flow_run_id": "the run"})
+    async def get(self) -> None:
+        run_id = self.query_uuid("flow_run_id")
+        async with self.database.read() as connection:
+            rows = await flow_runs.read_flow_run_states(connection, run_id)
+        self.write_json([state_response(row) for row in rows])
+
+
+class FlowRunStateHandler(ApiHandler):
+    @endpoint("Read one state of a flow run's history", response=State)
+    async def get(self, state_id: str) -> None:
+        async with self.database.read() as connection:
+            row = await flow_runs.read_flow_run_state(connection, self.path_uuid(state_id))
+        if row is None:
+            raise ObjectNotFound(f"Flow run state {state_id} does not exist.")
+        self.write_json(state_response(row))
+
+routes = [
+    (r"/flow_runs/?", FlowRunsHandler),
+    (r"/flow_runs/filter/?", FlowRunFilterHandler),
+    (r"/flow_runs/count/?", FlowRunCountHandler),
+    (r"/flow_runs/paginate/?", FlowRunPaginateHandler),
+    (r"/flow_runs/history/?", FlowRunHistoryHandler),
+    (r"/flow_runs/(?P<flow_run_id>[^/]+)/set_state/?", FlowRunSetStateHandler),
+    (r"/flow_runs/(?P<flow_run_id>[^/]+)/resume/?", FlowRunResumeHandler),
+    (r"/flow_runs/(?P<flow_run_id>[^/]+)/labels/?", FlowRunLabelsHandler),
+    (r"/flow_runs/(?P<flow_run_id>[^/]+)/logs/download/?", FlowRunLogsDownloadHandler),
+    (r"/flow_runs/(?P<flow_run_id>[^/]+)/?", FlowRunHandler),
+    (r"/flow_run_states/?", FlowRunStatesHandler),
+    (r"/flow_run_states/(?P<state_id>[^/]+)/?", FlowRunStateHandler),
+]

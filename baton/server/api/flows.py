@@ -1,0 +1,105 @@
+"""`/flows`: create (upsert by name), read by id or name, update, delete, filter, count, paginate."""
+
+from __future__ import annotations
+
+from baton.errors import ObjectNotFound
+from baton.server.api.base import ApiHandler
+from baton.server.api.listing import paginated
+from baton.server.api.openapi import endpoint
+from baton.server.models import filters, flows
+from baton.server.schemas.actions import FlowCreate, FlowUpdate
+from baton.server.schemas.core import Flow
+from baton.server.schemas.requests import FlowFilterRequest, FlowPaginateRequest
+
+
+class FlowsHandler(ApiHandler):
+    @endpoint("Create a flow, or return the flow of that name (200) if it exists", body=FlowCreate, response=Flow,
+              status=201)
+    async def post(self) -> None:
+        flow = self.parse_body(FlowCreate)
+        async with self.database.write() as connection:
+            row, created = await flows.create_flow(connection, flow)
+        self.write_json(row, status=201 if created else 200)
+
+
+class FlowHandler(ApiHandler):
+    @endpoint("Read a flow", response=Flow)
+    async def get(self, flow_id: str) -> None:
+        async with self.database.read() as connection:
+            row = await flows.read_flow(connection, self.path_uuid(flow_id))
+        if row is None:
+            raise ObjectNotFound(f"Flow {flow_id} does not exist.")
+        self.write_json(row)
+
+    @endpoint("Update a flow's tags", body=FlowUpdate, status=204)
+    async def patch(self, flow_id: str) -> None:
+        update = self.parse_body(FlowUpdate)
+        async with self.database.write() as connection:
+            found = await flows.update_flow(connection, self.path_uuid(flow_id), update)
+        if not found:
+            raise ObjectNotFound(f"Flow {flow_id} does not exist.")
+        self.write_no_content()
+
+    @endpoint("Delete a flow with its runs", status=204)
+    async def delete(self, flow_id: str) -> None:
+        async with self.database.write() as connection:
+            found = await flows.delete_flow(connection, self.path_uuid(flow_id))
+        if not found:
+            raise ObjectNotFound(f"Flow {flow_id} does not exist.")
+        self.write_no_content()
+
+
+class FlowByNameHandler(ApiHandler):
+    @endpoint("Read a flow by its name", response=Flow)
+    async def get(self, name: str) -> None:
+        async with self.database.read() as connection:
+            row = await flows.read_flow_by_name(connection, name)
+        if row is None:
+            raise ObjectNotFound(f"No flow is named {name!r}.")
+        self.write_json(row)
+
+
+class FlowFilterHandler(ApiHandler):
+    @endpoint("Flows matching a filter", body=FlowFilterRequest, response=list[Flow])
+    async def post(self) -> None:
+        request = self.parse_body(FlowFilterRequest, default_empty=True)
+        limit = self.effective_limit(request.limit)
+        async with self.database.read() as connection:
+            condition = filters.flow_condition(request, self.dialect)
+            rows = await flows.read_flows(
+                connection, condition, filters.flow_order_by(request.sort), limit, request.offset
+            )
+        self.write_json(rows)
+
+
+class FlowCountHandler(ApiHandler):
+    @endpoint("How many flows match a filter", body=FlowFilterRequest, response=int)
+    async def post(self) -> None:
+        request = self.parse_body(FlowFilterRequest, default_empty=True)
+        async with self.database.read() as connection:
+            count = await flows.count_flows(connection, filters.flow_condition(request, self.dialect))
+        self.write_json(count)
+
+
+class FlowPaginateHandler(ApiHandler):
+    @endpoint("One page of flows matching a filter, with the total count", body=FlowPaginateRequest)
+    async def post(self) -> None:
+        request = self.parse_body(FlowPaginateRequest, default_empty=True)
+        limit = self.effective_limit(request.limit)
+        async with self.database.read() as connection:
+            condition = filters.flow_condition(request, self.dialect)
+            count = await flows.count_flows(connection, condition)
+            rows = await flows.read_flows(
+                connection, condition, filters.flow_order_by(request.sort), limit, (request.page - 1) * limit
+            )
+        self.write_json(paginated(rows, count, limit, request.page))
+
+
+routes = [
+    (r"/flows/?", FlowsHandler),
+    (r"/flows/filter/?", FlowFilterHandler),
+    (r"/flows/count/?", FlowCountHandler),
+    (r"/flows/paginate/?", FlowPaginateHandler),
+    (r"/flows/name/(?P<name>[^/]+)/?", FlowByNameHandler),
+    (r"/flows/(?P<flow_id>[^/]+)/?", FlowHandler),
+]

@@ -1,0 +1,174 @@
+"""`/task_runs` and `/task_run_states`: task runs created over REST, their states and orchestration."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.errors import ObjectNotFound
+from baton.server.api.base import ApiHandler
+from baton.server.api.listing import paginated
+from baton.server.api.openapi import endpoint
+from baton.server.models import filters, history, task_runs
+from baton.server.models.states import set_task_run_state
+from baton.server.schemas.actions import TaskRunCreate, TaskRunUpdate
+from baton.server.schemas.core import HistoryInterval, TaskRun
+from baton.server.schemas.requests import FlowRunHistoryRequest, TaskRunFilterRequest, TaskRunPaginateRequest
+from baton.server.schemas.responses import state_response, task_run_response
+from baton.server.schemas.states import OrchestrationResult, SetStateRequest, State, StateCreate
+
+
+async def _read_or_404(connection: AsyncConnection, task_run_id: uuid.UUID) -> dict[str, Any]:
+    row = await task_runs.read_task_run(connection, task_run_id)
+    if row is None:
+        raise ObjectNotFound(f"Task run {task_run_id} does not exist.")
+    return row
+
+
+class TaskRunsHandler(ApiHandler):
+    @endpoint(
+        "Create a task run (Pending unless a state is given); the same flow run, task key and dynamic key return "
+        "the existing run (200)",
+        body=TaskRunCreate,
+        response=TaskRun,
+        status=201,
+    )
+    async def post(self) -> None:
+        run = self.parse_body(TaskRunCreate)
+        async with self.database.write() as connection:
+            row, created = await task_runs.create_task_run(connection, run)
+            if created:
+                initial = run.state or StateCreate(type="PENDING")
+                await set_task_run_state(connection, row["id"], initial, force=True)
+                row = await _read_or_404(connection, row["id"])
+        self.write_json(task_run_response(row), status=201 if created else 200)
+
+
+class TaskRunHandler(ApiHandler):
+    @endpoint("Read a task run with its current state", response=TaskRun)
+    async def get(self, task_run_id: str) -> None:
+        async with self.database.read() as connection:
+            row = await _read_or_404(connection, self.path_uuid(task_run_id))
+        self.write_json(task_run_response(row))
+
+    @endpoint("Rename a task run", body=TaskRunUpdate, status=204)
+    async def patch(self, task_run_id: str) -> None:
+        update = self.parse_body(TaskRunUpdate)
+        async with self.database.write() as connection:
+            found = await task_runs.update_task_run(connection, self.path_uuid(task_run_id), update)
+        if not found:
+            raise ObjectNotFound(f"Task run {task_run_id} does not exist.")
+        self.write_no_content()
+
+    @endpoint("Delete a task run with its states", status=204)
+    async def delete(self, task_run_id: str) -> None:
+        async with self.database.write() as connection:
+            found = await task_runs.delete_task_run(connection, self.path_uuid(task_run_id))
+        if not found:
+            raise ObjectNotFound(f"Task run {task_run_id} does not exist.")
+        self.write_no_content()
+
+
+class TaskRunSetStateHandler(ApiHandler):
+    @endpoint(
+        "Propose a new state for a task run (201 when a state was written)",
+        body=SetStateRequest,
+        response=OrchestrationResult,
+        status=201,
+    )
+    async def post(self, task_run_id: str) -> None:
+        run_id = self.path_uuid(task_run_id)
+        request = self.parse_body(SetStateRequest)
+        async with self.database.write() as connection:
+            outcome = await set_task_run_state(connection, run_id, request.state, force=request.force)
+        self.write_json(outcome.result_body(), status=outcome.status_code)
+
+
+class TaskRunFilterHandler(ApiHandler):
+    @endpoint("Task runs matching a filter", body=TaskRunFilterRequest, response=list[TaskRun])
+    async def post(self) -> None:
+        request = self.parse_body(TaskRunFilterRequest, default_empty=True)
+        limit = self.effective_limit(request.limit)
+        async with self.database.read() as connection:
+            rows = await task_runs.read_task_runs(
+                connection,
+                filters.task_run_condition(request, self.dialect),
+                filters.task_run_order_by(request.sort, self.dialect),
+                limit,
+                request.offset,
+            )
+        self.write_json([task_run_response(row) for row in rows])
+
+
+class TaskRunCountHandler(ApiHandler):
+    @endpoint("How many task runs match a filter", body=TaskRunFilterRequest, response=int)
+    async def post(self) -> None:
+        request = self.parse_body(TaskRunFilterRequest, default_empty=True)
+        async with self.database.read() as connection:
+            count = await task_runs.count_task_runs(connection, filters.task_run_condition(request, self.dialect))
+        self.write_json(count)
+
+
+class TaskRunPaginateHandler(ApiHandler):
+    @endpoint("One page of task runs matching a filter, with the total count", body=TaskRunPaginateRequest)
+    async def post(self) -> None:
+        request = self.parse_body(TaskRunPaginateRequest, default_empty=True)
+        limit = self.effective_limit(request.limit)
+        async with self.database.read() as connection:
+            condition = filters.task_run_condition(request, self.dialect)
+            count = await task_runs.count_task_runs(connection, condition)
+            rows = await task_runs.read_task_runs(
+                connection, condition, filters.task_run_order_by(request.sort, self.dialect), limit, (request.page - 1) * limit
+            )
+        self.write_json(paginated([task_run_response(row) for row in rows], count, limit, request.page))
+
+
+class TaskRunHistoryHandler(ApiHandler):
+    @endpoint("Counts of task runs per state in each time bucket", body=FlowRunHistoryRequest,
+              response=list[HistoryInterval])
+    async def post(self) -> None:
+        request = self.parse_body(FlowRunHistoryRequest)
+        async with self.database.read() as connection:
+            buckets = await history.run_history(
+                connection,
+                "task_run",
+                request.history_start,
+                request.history_end,
+                request.interval_seconds,
+                filters.task_run_condition(request, self.dialect),
+            )
+        self.write_json(buckets)
+
+
+class TaskRunStatesHandler(ApiHandler):
+    @endpoint("A task run's state history, oldest first", response=list[State], query={"task_run_id": "the run"})
+    async def get(self) -> None:
+        run_id = self.query_uuid("task_run_id")
+        async with self.database.read() as connection:
+            rows = await task_runs.read_task_run_states(connection, run_id)
+        self.write_json([state_response(row) for row in rows])
+
+
+class TaskRunStateHandler(ApiHandler):
+    @endpoint("Read one state of a task run's history", response=State)
+    async def get(self, state_id: str) -> None:
+        async with self.database.read() as connection:
+            row = await task_runs.read_task_run_state(connection, self.path_uuid(state_id))
+        if row is None:
+            raise ObjectNotFound(f"Task run state {state_id} does not exist.")
+        self.write_json(state_response(row))
+
+
+routes = [
+    (r"/task_runs/?", TaskRunsHandler),
+    (r"/task_runs/filter/?", TaskRunFilterHandler),
+    (r"/task_runs/count/?", TaskRunCountHandler),
+    (r"/task_runs/paginate/?", TaskRunPaginateHandler),
+    (r"/task_runs/history/?", TaskRunHistoryHandler),
+    (r"/task_runs/(?P<task_run_id>[^/]+)/set_state/?", TaskRunSetStateHandler),
+    (r"/task_runs/(?P<task_run_id>[^/]+)/?", TaskRunHandler),
+    (r"/task_run_states/?", TaskRunStatesHandler),
+    (r"/task_run_states/(?P<state_id>[^/]+)/?", TaskRunStateHandler),
+]

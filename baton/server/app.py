@@ -1,0 +1,39 @@
+"""`make_app`: the Tornado application with the API under /api and the web UI under /."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import tornado.web
+
+from baton.server.api.base import NotFoundApiHandler
+from baton.server.context import ServerContext
+
+API_PREFIX = "/api"
+# Each module under baton.server.api ends with a `routes` list of (pattern, handler) pairs.
+API_MODULES = ("root", "docs", "flows", "flow_run_inputs", "flow_runs", "task_runs", "logs")
+
+
+def api_routes(context: ServerContext) -> list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:
+    """Every API route, prefixed with /api, each handler given the server context."""
+    routes = []
+    for name in API_MODULES:
+        module = importlib.import_module(f"baton.server.api.{name}")
+        for pattern, handler in module.routes:
+            routes.append((f"{API_PREFIX}{pattern}$", handler, {"context": context}))
+    routes.append((rf"{API_PREFIX}/.*", NotFoundApiHandler, {"context": context}))
+    return routes
+
+
+def make_app(context: ServerContext, *, ui: bool = True) -> tornado.web.Application:
+    """The application serving the API (and the UI unless `ui` is False)."""
+    from baton.server.api.docs import DocsPageHandler
+
+    table = api_routes(context)
+    routes: list[Any] = [*table, (r"/docs/?", DocsPageHandler)]
+    if ui:
+        from baton.webui.routes import ui_routes
+
+        routes.extend(ui_routes(context))
+    return tornado.web.Application(routes, compress_response=True, api_route_table=table)

@@ -1,0 +1,210 @@
+"""Proposing states: read the run under a row lock, let the orchestration policy decide, persist what it decided.
+
+The history row and the run's denormalised state columns are written by the same statement batch inside the
+caller's write transaction, so an ACCEPT the client is told about is committed with its history (DESIGN.md 5.1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.errors import ObjectNotFound
+from baton.server.database import tables as t
+from baton.server.database.types import utcnow
+from baton.server.models.flow_runs import read_flow_run
+from baton.server.models.task_runs import read_task_run
+from baton.server.orchestration.context import RunSnapshot, TransitionContext, TransitionOutcome
+from baton.server.orchestration.policies import orchestrate, subflow_parent_task_state
+from baton.server.schemas.states import StateCreate, StateType
+
+
+def flow_run_snapshot(row: dict[str, Any]) -> RunSnapshot:
+    return RunSnapshot(
+        kind="flow_run",
+        id=row["id"],
+        current_state=_current_state(row),
+        run_count=row["run_count"] or 0,
+        start_time=row["start_time"],
+        end_time=row["end_time"],
+        total_run_time=row["total_run_time"] or 0.0,
+        expected_start_time=row["expected_start_time"],
+        next_scheduled_start_time=row["next_scheduled_start_time"],
+        empirical_policy=dict(row["empirical_policy"] or {}),
+        deployment_id=row["deployment_id"],
+        parent_task_run_id=row["parent_task_run_id"],
+    )
+
+
+def task_run_snapshot(row: dict[str, Any]) -> RunSnapshot:
+    return RunSnapshot(
+        kind="task_run",
+        id=row["id"],
+        current_state=_current_state(row),
+        run_count=row["run_count"] or 0,
+        start_time=row["start_time"],
+        end_time=row["end_time"],
+        total_run_time=row["total_run_time"] or 0.0,
+        expected_start_time=row["expected_start_time"],
+        next_scheduled_start_time=row["next_scheduled_start_time"],
+        empirical_policy=dict(row["empirical_policy"] or {}),
+        flow_run_id=row["flow_run_id"],
+        flow_run_run_count=row["flow_run_run_count"] or 0,
+        cache_key=row["cache_key"],
+    )
+
+
+def _current_state(row: dict[str, Any]) -> dict[str, Any] | None:
+    if row.get("state_id") is None:
+        return None
+    return {
+        "id": row["state_id"],
+        "type": row["state_type"],
+        "name": row["state_name"],
+        "timestamp": row["state_timestamp"],
+        "message": row.get("state_message"),
+        "data": row.get("state_data"),
+        "state_details": row.get("state_details") or {},
+    }
+
+
+async def set_flow_run_state(
+    connection: AsyncConnection,
+    flow_run_id: uuid.UUID,
+    proposed: StateCreate,
+    *,
+    force: bool = False,
+    row: dict[str, Any] | None = None,
+) -> TransitionOutcome:
+    """Propose `proposed` for the flow run and persist the decision. `row` may be a run just inserted in this
+    transaction (it is then already locked). Raises ObjectNotFound for an unknown run."""
+    if row is None:
+        row = await read_flow_run(connection, flow_run_id, for_update=True)
+        if row is None:
+            raise ObjectNotFound(f"Flow run {flow_run_id} does not exist.")
+    now = utcnow()
+    outcome = orchestrate(TransitionContext(run=flow_run_snapshot(row), proposed=proposed, force=force, now=now))
+    if outcome.state_to_write is None:
+        return outcome
+    await _write_state(connection, t.flow_run, t.flow_run_state, "flow_run_id", flow_run_id, outcome, now)
+    parent_task_run_id = row["parent_task_run_id"]
+    if parent_task_run_id is not None:
+        await _copy_state_to_parent_task(connection, parent_task_run_id, outcome.state_to_write, flow_run_id)
+    return outcome
+
+
+async def set_task_run_state(
+    connection: AsyncConnection,
+    task_run_id: uuid.UUID,
+    proposed: StateCreate,
+    *,
+    force: bool = False,
+    row: dict[str, Any] | None = None,
+) -> TransitionOutcome:
+    """Propose `proposed` for the task run and persist the decision. Raises ObjectNotFound for an unknown run."""
+    if row is None:
+        row = await read_task_run(connection, task_run_id, for_update=True)
+        if row is None:
+            raise ObjectNotFound(f"Task run {task_run_id} does not exist.")
+    now = utcnow()
+    context = TransitionContext(
+        run=task_run_snapshot(row),
+        proposed=proposed,
+        force=force,
+        now=now,
+        parent_flow_run=await _parent_flow_run(connection, row["flow_run_id"]),
+        cached_state=await _cached_state(connection, proposed, now),
+    )
+    outcome = orchestrate(context)
+    if outcome.state_to_write is None:
+        return outcome
+    await _write_state(connection, t.task_run, t.task_run_state, "task_run_id", task_run_id, outcome, now)
+    if outcome.cache_insert is not None:
+        await connection.execute(
+            sa.insert(t.task_run_state_cache).values(
+                id=uuid.uuid4(),
+                created=now,
+                updated=now,
+                cache_key=outcome.cache_insert["cache_key"],
+                cache_expiration=outcome.cache_insert.get("cache_expiration"),
+                task_run_state_id=outcome.state_to_write["id"],
+            )
+        )
+    return outcome
+
+
+async def _write_state(
+    connection: AsyncConnection,
+    run_table: sa.Table,
+    history_table: sa.Table,
+    run_column: str,
+    run_id: uuid.UUID,
+    outcome: TransitionOutcome,
+    now: dt.datetime,
+) -> None:
+    state = outcome.state_to_write
+    assert state is not None
+    await connection.execute(
+        sa.insert(history_table).values(
+            id=state["id"],
+            created=now,
+            updated=now,
+            type=state["type"],
+            name=state["name"],
+            timestamp=state["timestamp"],
+            message=state["message"],
+            data=state["data"],
+            state_details=state["state_details"],
+            **{run_column: run_id},
+        )
+    )
+    await connection.execute(
+        sa.update(run_table).where(run_table.c.id == run_id).values(updated=now, **outcome.run_updates)
+    )
+
+
+async def _copy_state_to_parent_task(
+    connection: AsyncConnection, task_run_id: uuid.UUID, state: dict[str, Any], flow_run_id: uuid.UUID
+) -> None:
+    """A subflow's state is mirrored onto the task run that tracks it in the parent flow (Prefect's
+    UpdateSubflowParentTask). The tracking task may not be recorded yet (it can arrive by events); then skip."""
+    row = await read_task_run(connection, task_run_id, for_update=True)
+    if row is None:
+        return
+    await set_task_run_state(
+        connection, task_run_id, subflow_parent_task_state(state, flow_run_id), force=True, row=row
+    )
+
+
+async def _parent_flow_run(connection: AsyncConnection, flow_run_id: uuid.UUID | None) -> dict[str, Any] | None:
+    if flow_run_id is None:
+        return None
+    query = sa.select(t.flow_run.c.state_type, t.flow_run.c.state_name, t.flow_run.c.run_count).where(
+        t.flow_run.c.id == flow_run_id
+    )
+    row = (await connection.execute(query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def _cached_state(connection: AsyncConnection, proposed: StateCreate, now: dt.datetime) -> dict[str, Any] | None:
+    """The newest unexpired cached COMPLETED state for the proposed cache key, when the task asks to run."""
+    details = proposed.state_details
+    if proposed.type != StateType.RUNNING or not details.cache_key or details.refresh_cache:
+        return None
+    cache = t.task_run_state_cache
+    query = (
+        sa.select(t.task_run_state)
+        .join(cache, cache.c.task_run_state_id == t.task_run_state.c.id)
+        .where(
+            cache.c.cache_key == details.cache_key,
+            sa.or_(cache.c.cache_expiration.is_(None), cache.c.cache_expiration > now),
+        )
+        .order_by(cache.c.created.desc())
+        .limit(1)
+    )
+    row = (await connection.execute(query)).mappings().first()
+    return dict(row) if row else None

@@ -1,0 +1,58 @@
+"""Base classes and field types shared by Baton's API schemas."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# Characters that would break URLs or the UI when they appear in an object's name (Prefect refuses the same).
+BANNED_NAME_CHARACTERS = "/%&><"
+_BANNED = re.compile(f"[{re.escape(BANNED_NAME_CHARACTERS)}]")
+
+
+def _check_name(value: str) -> str:
+    if _BANNED.search(value):
+        raise ValueError(
+            f"Name {value!r} contains an invalid character; these are not allowed: {BANNED_NAME_CHARACTERS}"
+        )
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_check_name)]
+Labels = dict[str, str | int | float | bool]
+
+
+class ApiModel(BaseModel):
+    """A response object: extra keys ignored, timedeltas as float seconds (as the Prefect client expects)."""
+
+    model_config = ConfigDict(extra="ignore", ser_json_timedelta="float", populate_by_name=True)
+
+
+class ActionModel(BaseModel):
+    """A request body: an unknown field is a 422, so that typos are not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ObjectModel(ApiModel):
+    """Every stored object: id, created, updated."""
+
+    id: uuid.UUID
+    created: dt.datetime | None = None
+    updated: dt.datetime | None = None
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    """`value` as an aware UTC datetime (naive input is taken to be UTC)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def jsonable(value: Any) -> Any:
+    """`value` with pydantic models turned into plain JSON-compatible data."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value

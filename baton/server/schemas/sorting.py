@@ -1,0 +1,48 @@
+"""Sort orders accepted by the filter endpoints, named as in Prefect. `baton.server.models.filters` maps them to SQL."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FlowSort(StrEnum):
+    CREATED_DESC = "CREATED_DESC"
+    UPDATED_DESC = "UPDATED_DESC"
+    NAME_ASC = "NAME_ASC"
+    NAME_DESC = "NAME_DESC"
+
+
+class DeploymentSort(StrEnum):
+    CREATED_DESC = "CREATED_DESC"
+    UPDATED_DESC = "UPDATED_DESC"
+    NAME_ASC = "NAME_ASC"
+    NAME_DESC = "NAME_DESC"
+
+
+class FlowRunSort(StrEnum):
+    ID_DESC = "ID_DESC"
+    START_TIME_ASC = "START_TIME_ASC"
+    START_TIME_DESC = "START_TIME_DESC"
+    EXPECTED_START_TIME_ASC = "EXPECTED_START_TIME_ASC"
+    EXPECTED_START_TIME_DESC = "EXPECTED_START_TIME_DESC"
+    NAME_ASC = "NAME_ASC"
+    NAME_DESC = "NAME_DESC"
+    NEXT_SCHEDULED_START_TIME_ASC = "NEXT_SCHEDULED_START_TIME_ASC"
+    END_TIME_DESC = "END_TIME_DESC"
+
+
+class TaskRunSort(StrEnum):
+    ID_DESC = "ID_DESC"
+    EXPECTED_START_TIME_ASC = "EXPECTED_START_TIME_ASC"
+    EXPECTED_START_TIME_DESC = "EXPECTED_START_TIME_DESC"
+    NAME_ASC = "NAME_ASC"
+    NAME_DESC = "NAME_DESC"
+    NEXT_SCHEDULED_START_TIME_ASC = "NEXT_SCHEDULED_START_TIME_ASC"
+    END_TIME_DESC = "END_TIME_DESC"
+    DURATION_ASC = "DURATION_ASC"
+    DURATION_DESC = "DURATION_DESC"
+
+
+class LogSort(StrEnum):
+    TIMESTAMP_ASC = "TIMESTAMP_ASC"
+    TIMESTAMP_DESC = "TIMESTAMP_DESC"

@@ -1,0 +1,301 @@
+"""Baton's settings: one typed, frozen object, read once from the environment, the active profile and defaults.
+
+Every field `name` is set by the environment variable `BATON_<NAME>` or by the same key in a profile of
+`<home>/profiles.toml`. Precedence, highest first: environment, active profile, default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+)
+
+from baton.errors import SettingsError
+from baton.profiles import DEFAULT_PROFILE, ProfileStore
+
+Source = Literal["env", "profile", "default"]
+LogLevel = Annotated[
+    Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+    BeforeValidator(lambda value: value.upper() if isinstance(value, str) else value),
+]
+ExpandedPath = Annotated[Path, AfterValidator(lambda path: path.expanduser())]
+
+ENV_PREFIX = "BATON_"
+# Read from the environment only: the profiles file lives in BATON_HOME and BATON_PROFILE picks one of its profiles.
+HOME_VARIABLE = "BATON_HOME"
+PROFILE_VARIABLE = "BATON_PROFILE"
+SECRET_MASK = "********"
+
+
+class Settings(BaseModel):
+    """Every setting Baton reads; build it with `load_settings()` or, in tests, with keyword arguments."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    home: ExpandedPath = Field(
+        default_factory=lambda: Path("~/.baton").expanduser(),
+        description="The folder holding profiles.toml and the default SQLite database.",
+    )
+    api_url: str | None = Field(
+        default=None, description="The URL of the API the CLI and SDK talk to, e.g. http://127.0.0.1:4200/api."
+    )
+    api_database_connection_url: str | None = Field(
+        default=None,
+        description="The SQLAlchemy URL of the database; unset means SQLite at <home>/baton.db.",
+    )
+    api_database_timeout: float = Field(default=10.0, gt=0, description="Seconds a database statement may take.")
+    api_database_connection_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a new database connection."
+    )
+    api_database_pool_size: int = Field(default=5, ge=1, description="Connections kept open in the database pool.")
+    api_database_max_overflow: int = Field(
+        default=10, ge=0, description="Connections the pool may open beyond its size under load."
+    )
+    api_database_pool_recycle: int = Field(
+        default=3600, description="Seconds after which a pooled connection is replaced (-1 never)."
+    )
+    api_database_echo: bool = Field(default=False, description="Log every SQL statement.")
+    api_database_migrate_on_start: bool = Field(
+        default=True, description="Upgrade the database schema when the server starts."
+    )
+    redis_url: str | None = Field(
+        default=None, description="The Redis URL for the message queue; unset means an embedded in-memory queue."
+    )
+    redis_namespace: str = Field(default="baton", description="The prefix of every Redis key Baton writes.")
+    server_api_host: str = Field(default="127.0.0.1", description="The address the server listens on.")
+    server_api_port: int = Field(default=4200, ge=1, le=65535, description="The port the server listens on.")
+    server_ui_enabled: bool = Field(default=True, description="Serve the web UI as well as the API.")
+    server_api_default_limit: int = Field(
+        default=200, ge=1, description="The largest page of results a filter endpoint returns."
+    )
+    server_api_max_body_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, description="The largest request body the server accepts, in bytes."
+    )
+    server_api_auth_string: SecretStr | None = Field(
+        default=None, description="A secret 'user:password' that turns on HTTP basic auth for the API and UI."
+    )
+    server_csrf_protection_enabled: bool = Field(
+        default=False, description="Require a CSRF token on requests that change data."
+    )
+    logging_level: LogLevel = Field(default="INFO", description="How much the server logs.")
+    logs_max_message_bytes: int = Field(
+        default=1_000_000, ge=1, description="The longest flow or task run log message kept, in bytes."
+    )
+    events_retention_days: int = Field(default=7, ge=1, description="Days events are kept before they are deleted.")
+    notifications_max_attempts: int = Field(
+        default=5, ge=1, description="How many times Baton tries to deliver one notification."
+    )
+
+    _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
+    _derived: frozenset[str] = PrivateAttr(default_factory=frozenset)
+    _profile_name: str = PrivateAttr(default=DEFAULT_PROFILE)
+
+    def model_post_init(self, context: Any, /) -> None:
+        # Runs after private attributes exist, so the derived URL can be recorded as a default.
+        if self.api_database_connection_url is None:
+            object.__setattr__(self, "api_database_connection_url", f"sqlite+aiosqlite:///{self.home / 'baton.db'}")
+            self._derived = frozenset({"api_database_connection_url"})
+
+    @property
+    def profile_name(self) -> str:
+        """The name of the profile the settings were read from."""
+        return self._profile_name
+
+    def source_of(self, field_name: str) -> Source:
+        """Where a field's value came from; values passed to the constructor count as "env"."""
+        if field_name in self._derived:
+            return "default"
+        if field_name in self._sources:
+            return self._sources[field_name]
+        return "env" if field_name in self.model_fields_set else "default"
+
+    def display_values(self, show_secrets: bool = False, include_defaults: bool = True) -> dict[str, Any]:
+        """JSON-able values keyed by environment name, with secrets and URL passwords masked unless asked."""
+        values: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            if not include_defaults and self.source_of(name) == "default":
+                continue
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value() if show_secrets else SECRET_MASK
+            elif isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, str) and not show_secrets:
+                value = mask_secret(name, value)
+            values[env_name(name)] = value
+        return values
+
+
+SETTING_NAMES: dict[str, str] = {ENV_PREFIX + name.upper(): name for name in Settings.model_fields}
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable that sets `field_name`."""
+    return ENV_PREFIX + field_name.upper()
+
+
+def baton_home(environ: Mapping[str, str] | None = None) -> Path:
+    """The Baton home folder: BATON_HOME from the environment, else ~/.baton."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get(HOME_VARIABLE) or "~/.baton").expanduser()
+
+
+def canonical_setting_name(name: str) -> str:
+    """The field name for a setting given as BATON_API_URL, api_url or baton_api_url; SettingsError if unknown."""
+    upper = name.strip().upper()
+    if not upper.startswith(ENV_PREFIX):
+        upper = ENV_PREFIX + upper
+    if upper in SETTING_NAMES:
+        return SETTING_NAMES[upper]
+    if upper == PROFILE_VARIABLE:
+        raise SettingsError(f"{PROFILE_VARIABLE} is not a setting; switch profiles with `baton profile use NAME`.")
+    # Compared without the shared prefix, which would make every name look close to every other.
+    suffixes = difflib.get_close_matches(upper.removeprefix(ENV_PREFIX).lower(), list(Settings.model_fields), n=3)
+    matches = [env_name(suffix) for suffix in suffixes]
+    if matches:
+        raise SettingsError(f"Unknown setting {name!r}. Did you mean: {', '.join(matches)}?")
+    raise SettingsError(f"Unknown setting {name!r}. Run `baton config view --show-defaults` to see every setting.")
+
+
+@functools.cache
+def _adapter(field_name: str) -> TypeAdapter[Any]:
+    info = Settings.model_fields[field_name]
+    annotation: Any = info.annotation
+    if info.metadata:
+        annotation = Annotated[(annotation, *info.metadata)]  # type: ignore[valid-type]
+    return TypeAdapter(annotation)
+
+
+def _non_none(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        return next(arg for arg in typing.get_args(annotation) if arg is not type(None))
+    return annotation
+
+
+def expected_type(field_name: str) -> str:
+    """What a field accepts, in plain words, e.g. "an integer from 1 to 65535" or "true/false"."""
+    info = Settings.model_fields[field_name]
+    annotation = _non_none(info.annotation)
+    if typing.get_origin(annotation) is Literal:
+        return "one of " + ", ".join(str(choice) for choice in typing.get_args(annotation))
+    bounds = {key: getattr(item, key) for item in info.metadata for key in ("ge", "gt", "le") if hasattr(item, key)}
+    words = {bool: "true/false", int: "an integer", float: "a number", Path: "a path"}.get(annotation, "text")
+    if "ge" in bounds and "le" in bounds:
+        return f"{words} from {bounds['ge']} to {bounds['le']}"
+    if "ge" in bounds:
+        return f"{words} of at least {bounds['ge']}"
+    if "gt" in bounds:
+        return f"{words} greater than {bounds['gt']}"
+    return words
+
+
+def parse_setting_value(field_name: str, raw: str, *, source: str = "") -> Any:
+    """The typed value of `raw` for one field; SettingsError naming the setting, `source` and the expected type."""
+    annotation = Settings.model_fields[field_name].annotation
+    if raw.strip() == "" and _non_none(annotation) is not annotation:
+        return None
+    try:
+        return _adapter(field_name).validate_python(raw)
+    except ValidationError:
+        where = f" in {source}" if source else ""
+        raise SettingsError(
+            f"Invalid value for {env_name(field_name)}{where}: {raw!r} is not valid "
+            f"(expected {expected_type(field_name)})."
+        ) from None
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """(BATON_NAME, value) from "NAME=VALUE" after checking the name and the value; SettingsError otherwise."""
+    name, separator, raw = text.partition("=")
+    if not separator or not name.strip():
+        raise SettingsError(f"Expected NAME=VALUE, got {text!r}.")
+    field_name = canonical_setting_name(name)
+    if field_name == "home":
+        raise SettingsError(
+            f"{HOME_VARIABLE} cannot be set in a profile, which lives in it; set it in the environment."
+        )
+    parse_setting_value(field_name, raw)
+    return env_name(field_name), raw
+
+
+def mask_secret(field_name: str, text: str) -> str:
+    """`text` as it may be shown: the whole value for a secret, the password for a URL, hidden."""
+    if field_name == "server_api_auth_string":
+        return SECRET_MASK
+    if field_name.endswith("_url"):
+        return _mask_url_password(text)
+    return text
+
+
+def _mask_url_password(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:{SECRET_MASK}@{host}"))
+
+
+def _profile_values(name: str, raw_values: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, raw in raw_values.items():
+        try:
+            field_name = canonical_setting_name(key)
+        except SettingsError as exc:
+            raise SettingsError(f"Profile {name!r}: {exc.message}") from None
+        if field_name == "home":
+            raise SettingsError(f"Profile {name!r} sets {HOME_VARIABLE}, which can only come from the environment.")
+        text = ("true" if raw else "false") if isinstance(raw, bool) else str(raw)
+        values[field_name] = parse_setting_value(field_name, text, source=f"profile {name!r}")
+    return values
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment, then the active profile, then defaults; SettingsError naming any bad value."""
+    environ = os.environ if environ is None else environ
+    home = baton_home(environ)
+    profiles = ProfileStore(home).load()
+    profile_name = profiles.selected(environ)
+    values = _profile_values(profile_name, profiles.get(profile_name, allow_missing_default=True))
+    sources: dict[str, Source] = dict.fromkeys(values, "profile")
+    for key, raw in environ.items():
+        # Unknown BATON_ variables are ignored: other tools and older versions may set their own.
+        field_name = SETTING_NAMES.get(key)
+        if field_name is not None and field_name != "home":
+            values[field_name] = parse_setting_value(field_name, raw, source="the environment")
+            sources[field_name] = "env"
+    values["home"] = home
+    sources["home"] = "env" if environ.get(HOME_VARIABLE) else "default"
+    settings = Settings(**values)
+    settings._sources = sources
+    settings._profile_name = profile_name
+    return settings
+
+
+def validate_configuration(environ: Mapping[str, str] | None = None) -> Settings:
+    """The loaded settings, after checking every value of every profile; SettingsError on the first problem."""
+    environ = os.environ if environ is None else environ
+    for name, raw_values in ProfileStore(baton_home(environ)).load().profiles.items():
+        _profile_values(name, raw_values)
+    return load_settings(environ)

@@ -1,0 +1,210 @@
+"""Acceptance fixtures: an API server in a subprocess, and real Prefect flows run against it in subprocesses.
+
+`BATON_ACCEPTANCE_SERVER` picks the server under test: `baton` (default; one server per test, on a fresh database
+from the `database_url` fixture, so each test runs on SQLite and on PostgreSQL) or `prefect` (the real Prefect
+server, one per module because it takes about 12 s to start). The same assertions run against both, which is how
+we know they describe Prefect-compatible behaviour.
+
+Flows run in subprocesses so that Prefect's global state (settings, clients, event workers) stays out of pytest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+SERVER_KIND = os.environ.get("BATON_ACCEPTANCE_SERVER", "baton")
+if SERVER_KIND not in ("baton", "prefect"):
+    raise pytest.UsageError(f"BATON_ACCEPTANCE_SERVER must be 'baton' or 'prefect', not {SERVER_KIND!r}")
+
+FLOWS_DIR = Path(__file__).parent / "flows"
+BIN_DIR = Path(sys.executable).parent
+# The real Prefect server needs about 12 s to start on a 2-CPU machine; leave room for a loaded CI runner.
+STARTUP_TIMEOUT_SECONDS = 30.0
+# After SIGTERM a server gets this long to exit before it is killed and the test fails.
+SHUTDOWN_TIMEOUT_SECONDS = 10.0
+# A flow script imports prefect (about 2 s) and runs a tiny flow; anything near this limit is a hang.
+FLOW_TIMEOUT_SECONDS = 90.0
+# Inherited variables with these prefixes would configure the subprocesses behind the test's back.
+ISOLATED_PREFIXES = ("PREFECT_", "BATON_")
+
+
+@dataclass(frozen=True)
+class ApiServer:
+    """A running server: where its API is and which database it writes to."""
+
+    api_url: str
+    database_url: str
+
+
+def _clean_environ(**settings: str) -> dict[str, str]:
+    """The current environment without PREFECT_/BATON_ variables, plus `settings`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(ISOLATED_PREFIXES)}
+    env.update(settings)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _tail(path: Path, limit: int = 8000) -> str:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return text[-limit:]
+
+
+def _wait_until_healthy(process: subprocess.Popen[bytes], api_url: str, stderr_path: Path) -> None:
+    """Return once `GET /health` answers `true`; fail with the server's stderr if it exits or times out."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"{SERVER_KIND} server exited with code {process.returncode} before becoming healthy.\n"
+                f"stderr:\n{_tail(stderr_path)}"
+            )
+        try:
+            response = httpx.get(f"{api_url}/health", timeout=1.0)
+            if response.status_code == 200 and response.json() is True:
+                return
+        except (httpx.TransportError, ValueError):
+            pass
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    pytest.fail(
+        f"{SERVER_KIND} server did not answer {api_url}/health within {STARTUP_TIMEOUT_SECONDS} s.\n"
+        f"stderr:\n{_tail(stderr_path)}"
+    )
+
+
+def _stop(process: subprocess.Popen[bytes], stderr_path: Path) -> None:
+    """SIGTERM the server and require it to exit on its own; kill its process group if it does not."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=SHUTDOWN_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        pytest.fail(
+            f"{SERVER_KIND} server did not exit within {SHUTDOWN_TIMEOUT_SECONDS} s of SIGTERM.\n"
+            f"stderr:\n{_tail(stderr_path)}"
+        )
+
+
+def _serve(command: list[str], env: dict[str, str], home: Path, api_url: str, database_url: str) -> Iterator[ApiServer]:
+    stdout_path, stderr_path = home / "server.out", home / "server.err"
+    with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
+        # A session of its own, so a server that ignores SIGTERM can be killed with its children.
+        process = subprocess.Popen(command, env=env, cwd=home, stdout=stdout, stderr=stderr, start_new_session=True)
+    try:
+        _wait_until_healthy(process, api_url, stderr_path)
+        yield ApiServer(api_url=api_url, database_url=database_url)
+    finally:
+        if process.poll() is None:
+            _stop(process, stderr_path)
+    assert process.poll() is not None
+
+
+def _baton_server(home: Path, database_url: str) -> Iterator[ApiServer]:
+    port = _free_port()
+    command = [sys.executable, "-m", "baton", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    env = _clean_environ(
+        BATON_HOME=str(home),
+        BATON_API_DATABASE_CONNECTION_URL=database_url,
+        BATON_LOGGING_LEVEL="WARNING",
+    )
+    yield from _serve(command, env, home, f"http://127.0.0.1:{port}/api", database_url)
+
+
+def _prefect_server(home: Path) -> Iterator[ApiServer]:
+    port = _free_port()
+    database_url = f"sqlite+aiosqlite:///{home / 'prefect.db'}"
+    command = [str(BIN_DIR / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    env = _clean_environ(
+        PREFECT_HOME=str(home),
+        PREFECT_API_DATABASE_CONNECTION_URL=database_url,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_SERVER_UI_ENABLED="false",
+    )
+    yield from _serve(command, env, home, f"http://127.0.0.1:{port}/api", database_url)
+
+
+# A parametrised fixture cannot be fetched with request.getfixturevalue (pytest needs the parameters at collection
+# time), so baton mode depends on `database_url` in its signature and prefect mode is a separate definition.
+if SERVER_KIND == "baton":
+
+    @pytest.fixture
+    def api_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+        """A Baton server on a fresh database (SQLite or PostgreSQL), stopped with SIGTERM after the test."""
+        yield from _baton_server(tmp_path_factory.mktemp("baton-home"), database_url)
+
+else:
+
+    @pytest.fixture(scope="module")
+    def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+        """The real Prefect server with its own home and SQLite database, shared by the module's tests."""
+        yield from _prefect_server(tmp_path_factory.mktemp("prefect-home"))
+
+
+@pytest.fixture
+def api(api_server: ApiServer) -> Iterator[httpx.Client]:
+    """An HTTP client for the server's API; paths are relative to `/api`."""
+    with httpx.Client(base_url=api_server.api_url, timeout=10.0) as client:
+        yield client
+
+
+FlowRunner = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def run_flow(api_server: ApiServer, tmp_path: Path) -> FlowRunner:
+    """Run `tests/acceptance/flows/<script>.py [args]` against the server; return the JSON on its last stdout line."""
+
+    def run(script: str, *args: str) -> dict[str, Any]:
+        client_home = tmp_path / f"prefect-client-{script}"
+        client_home.mkdir(exist_ok=True)
+        env = _clean_environ(
+            PREFECT_API_URL=api_server.api_url,
+            PREFECT_HOME=str(client_home),
+            PREFECT_LOGGING_LEVEL="INFO",
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        )
+        command = [sys.executable, str(FLOWS_DIR / f"{script}.py"), *args]
+        try:
+            completed = subprocess.run(
+                command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=FLOW_TIMEOUT_SECONDS
+            )
+        except subprocess.TimeoutExpired as exc:
+            pytest.fail(f"flow script {script} did not finish within {FLOW_TIMEOUT_SECONDS} s.\n{_output(exc)}")
+        lines = completed.stdout.strip().splitlines()
+        if completed.returncode != 0 or not lines:
+            pytest.fail(f"flow script {script} exited with code {completed.returncode}.\n{_output(completed)}")
+        try:
+            outcome = json.loads(lines[-1])
+        except ValueError:
+            pytest.fail(f"flow script {script} did not end its stdout with a JSON line.\n{_output(completed)}")
+        assert isinstance(outcome, dict) and "flow_run_id" in outcome, outcome
+        return outcome
+
+    return run
+
+
+def _output(result: subprocess.CompletedProcess[str] | subprocess.TimeoutExpired) -> str:
+    def text(value: str | bytes | None) -> str:
+        return value.decode(errors="replace") if isinstance(value, bytes) else value or ""
+
+    return f"stdout:\n{text(result.stdout)}\nstderr:\n{text(result.stderr)}"

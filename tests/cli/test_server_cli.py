@@ -1,0 +1,115 @@
+"""`baton server start` and `baton server database ...` run as subprocesses, the way a user types them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _environ(home: Path, database_url: str | None = None) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("BATON_", "PREFECT_"))}
+    env["BATON_HOME"] = str(home)
+    if database_url is not None:
+        env["BATON_API_DATABASE_CONNECTION_URL"] = database_url
+    return env
+
+
+def _baton(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "baton", *args], env=env, input=stdin, capture_output=True, text=True, timeout=60
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_start_serves_on_embedded_sqlite_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "baton", "server", "start", "--port", str(port), "--no-ui"],
+        env=_environ(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        healthy = False
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                healthy = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).json() is True
+            except httpx.HTTPError:
+                time.sleep(0.05)
+            if healthy:
+                break
+        assert healthy, process.stderr.read() if process.poll() is not None else "not healthy in 20 s"
+        flow = httpx.post(f"http://127.0.0.1:{port}/api/flows/", json={"name": "kept"})
+        assert flow.status_code == 201
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert f"API: http://127.0.0.1:{port}/api" in stdout
+    assert (tmp_path / "baton.db").exists()
+    assert "Baton stopped" in stderr
+
+
+def test_database_commands(empty_database_url: str, tmp_path: Path) -> None:
+    env = _environ(tmp_path, empty_database_url)
+    current = _baton(env, "server", "database", "current")
+    assert "no Baton schema" in current.stdout, current.stderr
+    dry_run = _baton(env, "server", "database", "upgrade", "--dry-run")
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert "CREATE TABLE flow_run" in dry_run.stdout
+    declined = _baton(env, "server", "database", "upgrade", stdin="n\n")
+    assert declined.returncode == 1
+    assert "Aborted" in declined.stderr
+    upgraded = _baton(env, "server", "database", "upgrade", "-y")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "0005" in upgraded.stdout
+    assert _baton(env, "server", "database", "current").stdout.strip() == "0005 (head)"
+    back_one = _baton(env, "server", "database", "downgrade", "-y")
+    assert "now at revision 0004" in back_one.stdout, back_one.stderr
+    to_base = _baton(env, "server", "database", "downgrade", "-y", "-r", "base")
+    assert "base (no schema)" in to_base.stdout, to_base.stderr
+    reset = _baton(env, "server", "database", "reset", "-y")
+    assert reset.returncode == 0, reset.stderr
+    assert _baton(env, "server", "database", "current").stdout.strip() == "0005 (head)"
+    history = _baton(env, "server", "database", "history").stdout.splitlines()
+    assert history[0].startswith("0004 -> 0005 (head)")
+    assert history[-1].startswith("base -> 0001")
+
+
+def test_start_refuses_a_database_at_an_unknown_revision(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'future.db'}"
+    env = _environ(tmp_path, url)
+    assert _baton(env, "server", "database", "upgrade", "-y").returncode == 0
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "future.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0999'")
+    refused = _baton(env, "server", "start", "--port", str(_free_port()))
+    assert refused.returncode == 1
+    assert "0999" in refused.stderr
+    assert "newer" in refused.stderr or "unknown" in refused.stderr.lower()
+
+
+@pytest.mark.parametrize("argument", ["--port=notaport", "--log-level=LOUD"])
+def test_start_rejects_bad_options(tmp_path: Path, argument: str) -> None:
+    result = _baton(_environ(tmp_path), "server", "start", argument)
+    assert result.returncode == 2
+    assert "Invalid value" in result.stderr

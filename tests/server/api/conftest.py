@@ -1,0 +1,47 @@
+"""An in-process Baton server on a real loopback port per test, and an HTTP client pointed at its API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import tornado.httpserver
+import tornado.netutil
+
+from baton.server.app import make_app
+from baton.server.context import ServerContext
+from baton.server.database.engine import Database
+from baton.settings import Settings
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path, api_database_connection_url=database_url)
+
+
+@pytest.fixture
+async def server_context(settings: Settings, database: Database) -> ServerContext:
+    return ServerContext(settings=settings, database=database)
+
+
+@pytest.fixture
+async def base_url(server_context: ServerContext) -> AsyncIterator[str]:
+    """The base URL (http://127.0.0.1:PORT) of a running server with the API and UI."""
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    port = sockets[0].getsockname()[1]
+    server = tornado.httpserver.HTTPServer(
+        make_app(server_context), max_body_size=server_context.settings.server_api_max_body_bytes
+    )
+    server.add_sockets(sockets)
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+    await server.close_all_connections()
+
+
+@pytest.fixture
+async def client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client whose relative URLs are under the server's /api."""
+    async with httpx.AsyncClient(base_url=f"{base_url}/api", timeout=30) as http:
+        yield http
