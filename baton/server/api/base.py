@@ -42,10 +42,14 @@ def dumps(value: Any) -> bytes:
         return value.__pydantic_serializer__.to_json(value, by_alias=True)
     if isinstance(value, list) and value and isinstance(value[0], pydantic.BaseModel):
         return b"[" + b",".join(item.__pydantic_serializer__.to_json(item, by_alias=True) for item in value) + b"]"
-    return orjson.dumps(value, default=_default)
+    # Row mappings key their columns by SQLAlchemy's `quoted_name`, a str subclass that orjson only takes with
+    # OPT_NON_STR_KEYS.
+    return orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS)
 
 
 def _default(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):  # asyncpg's own UUID subclass, which orjson does not recognise
+        return str(value)
     if isinstance(value, pydantic.BaseModel):
         return value.model_dump(mode="json", by_alias=True)
     raise TypeError(f"Cannot encode {type(value).__name__} as JSON")

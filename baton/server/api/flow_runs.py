@@ -53,8 +53,11 @@ class FlowRunHandler(ApiHandler):
             row = await _read_or_404(connection, self.path_uuid(flow_run_id))
         self.write_json(flow_run_response(row))
 
-    @endpoint("Update a flow run's name, version, parameters, policy, tags or infrastructure pid", body=FlowRunUpdate,
-              status=204)
+    @endpoint(
+        "Update a flow run's name, version, parameters, policy, tags or infrastructure pid",
+        body=FlowRunUpdate,
+        status=204,
+    )
     async def patch(self, flow_run_id: str) -> None:
         update = self.parse_body(FlowRunUpdate)
         async with self.database.write() as connection:
@@ -99,8 +102,11 @@ class FlowRunSetStateHandler(ApiHandler):
 
 
 class FlowRunResumeHandler(ApiHandler):
-    @endpoint("Resume a paused flow run, with input when the pause asked for it", body=ResumeFlowRunRequest,
-              response=OrchestrationResult)
+    @endpoint(
+        "Resume a paused flow run, with input when the pause asked for it",
+        body=ResumeFlowRunRequest,
+        response=OrchestrationResult,
+    )
     async def post(self, flow_run_id: str) -> None:
         run_id = self.path_uuid(flow_run_id)
         request = self.parse_body(ResumeFlowRunRequest, default_empty=True)
@@ -149,8 +155,11 @@ class FlowRunPaginateHandler(ApiHandler):
 
 
 class FlowRunHistoryHandler(ApiHandler):
-    @endpoint("Counts of flow runs per state in each time bucket (the dashboard chart)", body=FlowRunHistoryRequest,
-              response=list[HistoryInterval])
+    @endpoint(
+        "Counts of flow runs per state in each time bucket (the dashboard chart)",
+        body=FlowRunHistoryRequest,
+        response=list[HistoryInterval],
+    )
     async def post(self) -> None:
         request = self.parse_body(FlowRunHistoryRequest)
         async with self.database.read() as connection:
@@ -181,8 +190,13 @@ class FlowRunLogsDownloadHandler(ApiHandler):
                 writer = csv.writer(buffer)
                 for log in page:
                     writer.writerow(
-                        [log["timestamp"].isoformat(), log["level"], log["flow_run_id"], log["task_run_id"] or "",
-                         log["message"]]
+                        [
+                            log["timestamp"].isoformat(),
+                            log["level"],
+                            log["flow_run_id"],
+                            log["task_run_id"] or "",
+                            log["message"],
+                        ]
                     )
                 self.write(buffer.getvalue())
                 await self.flush()
@@ -206,6 +220,7 @@ class FlowRunStateHandler(ApiHandler):
         if row is None:
             raise ObjectNotFound(f"Flow run state {state_id} does not exist.")
         self.write_json(state_response(row))
+
 
 routes = [
     (r"/flow_runs/?", FlowRunsHandler),

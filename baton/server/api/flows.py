@@ -13,8 +13,9 @@ from baton.server.schemas.requests import FlowFilterRequest, FlowPaginateRequest
 
 
 class FlowsHandler(ApiHandler):
-    @endpoint("Create a flow, or return the flow of that name (200) if it exists", body=FlowCreate, response=Flow,
-              status=201)
+    @endpoint(
+        "Create a flow, or return the flow of that name (200) if it exists", body=FlowCreate, response=Flow, status=201
+    )
     async def post(self) -> None:
         flow = self.parse_body(FlowCreate)
         async with self.database.write() as connection:

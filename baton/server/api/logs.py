@@ -24,14 +24,18 @@ class LogsHandler(ApiHandler):
 
 
 class LogFilterHandler(ApiHandler):
-    @endpoint("Log lines matching a filter, oldest first unless sorted otherwise", body=LogFilterRequest,
-              response=list[Log])
+    @endpoint(
+        "Log lines matching a filter, oldest first unless sorted otherwise", body=LogFilterRequest, response=list[Log]
+    )
     async def post(self) -> None:
         request = self.parse_body(LogFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
             rows = await logs.read_logs(
-                connection, filters.log_condition(request.logs), filters.log_order_by(request.sort), limit,
+                connection,
+                filters.log_condition(request.logs),
+                filters.log_order_by(request.sort),
+                limit,
                 request.offset,
             )
         self.write_json(rows)

@@ -120,14 +120,19 @@ class TaskRunPaginateHandler(ApiHandler):
             condition = filters.task_run_condition(request, self.dialect)
             count = await task_runs.count_task_runs(connection, condition)
             rows = await task_runs.read_task_runs(
-                connection, condition, filters.task_run_order_by(request.sort, self.dialect), limit, (request.page - 1) * limit
+                connection,
+                condition,
+                filters.task_run_order_by(request.sort, self.dialect),
+                limit,
+                (request.page - 1) * limit,
             )
         self.write_json(paginated([task_run_response(row) for row in rows], count, limit, request.page))
 
 
 class TaskRunHistoryHandler(ApiHandler):
-    @endpoint("Counts of task runs per state in each time bucket", body=FlowRunHistoryRequest,
-              response=list[HistoryInterval])
+    @endpoint(
+        "Counts of task runs per state in each time bucket", body=FlowRunHistoryRequest, response=list[HistoryInterval]
+    )
     async def post(self) -> None:
         request = self.parse_body(FlowRunHistoryRequest)
         async with self.database.read() as connection:

@@ -76,9 +76,7 @@ async def read_run_inputs(
 
 async def delete_run_input(connection: AsyncConnection, flow_run_id: uuid.UUID, key: str) -> bool:
     result = await connection.execute(
-        sa.delete(t.flow_run_input).where(
-            t.flow_run_input.c.flow_run_id == flow_run_id, t.flow_run_input.c.key == key
-        )
+        sa.delete(t.flow_run_input).where(t.flow_run_input.c.flow_run_id == flow_run_id, t.flow_run_input.c.key == key)
     )
     return result.rowcount == 1
 
@@ -116,9 +114,7 @@ async def resume_flow_run(
             return _not_resumed("REJECT", f"Reason: {exc.message}", current)
         except jsonschema.SchemaError as exc:
             return _not_resumed("REJECT", f"Invalid schema: {exc.message}", current)
-    outcome = await set_flow_run_state(
-        connection, flow_run_id, resume_proposal(snapshot, utcnow()), row=row
-    )
+    outcome = await set_flow_run_state(connection, flow_run_id, resume_proposal(snapshot, utcnow()), row=row)
     if keyset and run_input and outcome.status == "ACCEPT":
         await create_run_input(connection, flow_run_id, keyset["response"], orjson.dumps(run_input).decode(), None)
     return outcome.result_body(), outcome.status_code

@@ -22,7 +22,9 @@ async def _run(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
     return response.json()
 
 
-async def _propose(client: httpx.AsyncClient, run_id: str, state: dict[str, Any], force: bool = False) -> httpx.Response:
+async def _propose(
+    client: httpx.AsyncClient, run_id: str, state: dict[str, Any], force: bool = False
+) -> httpx.Response:
     return await client.post(f"/flow_runs/{run_id}/set_state", json={"state": state, "force": force})
 
 
@@ -73,7 +75,9 @@ async def test_full_lifecycle_sets_times_counts_and_history(client: httpx.AsyncC
     assert final["expected_start_time"] is not None
     assert final["next_scheduled_start_time"] is None
     assert await _history(client, run["id"]) == ["Scheduled", "Pending", "Running", "Completed"]
-    timestamps = [s["timestamp"] for s in (await client.get("/flow_run_states/", params={"flow_run_id": run["id"]})).json()]
+    timestamps = [
+        s["timestamp"] for s in (await client.get("/flow_run_states/", params={"flow_run_id": run["id"]})).json()
+    ]
     assert timestamps == sorted(timestamps) and len(set(timestamps)) == 4
     pending = (await client.get("/flow_run_states/", params={"flow_run_id": run["id"]})).json()[1]
     assert pending["state_details"]["scheduled_time"] is not None
@@ -90,12 +94,15 @@ async def test_failed_run_with_retries_left_is_rescheduled(client: httpx.AsyncCl
     assert failed.json()["state"]["name"] == "AwaitingRetry"
     assert failed.json()["state"]["type"] == "SCHEDULED"
     assert failed.json()["state"]["message"] == "boom"
+    retrying = (await client.get(f"/flow_runs/{run['id']}")).json()
+    assert retrying["empirical_policy"]["retry_type"] == "in_process"
     assert (await _propose(client, run["id"], {"type": "RUNNING"})).json()["status"] == "ACCEPT"
     second_failure = await _propose(client, run["id"], {"type": "FAILED", "message": "boom again"})
     assert second_failure.json()["status"] == "ACCEPT"
     final = (await client.get(f"/flow_runs/{run['id']}")).json()
     assert final["run_count"] == 2
-    assert final["empirical_policy"]["retry_type"] == "in_process"
+    # Out of retries: the retry type is cleared so that a later retry from the UI starts afresh.
+    assert final["empirical_policy"]["retry_type"] is None
     assert await _history(client, run["id"]) == ["Pending", "Running", "AwaitingRetry", "Running", "Failed"]
 
 
@@ -157,7 +164,9 @@ async def test_resume_validates_run_input_against_the_registered_schema(client: 
     created = await client.post(f"/flow_runs/{run['id']}/input", json={"key": "s", "value": schema})
     assert created.status_code == 201
     keyset = {"schema": "s", "response": "r", "description": "d"}
-    await _propose(client, run["id"], {"type": "PAUSED", "state_details": {"pause_key": "1", "run_input_keyset": keyset}})
+    await _propose(
+        client, run["id"], {"type": "PAUSED", "state_details": {"pause_key": "1", "run_input_keyset": keyset}}
+    )
     rejected = await client.post(f"/flow_runs/{run['id']}/resume", json={"run_input": {"approved": "yes"}})
     assert rejected.json()["status"] == "REJECT"
     assert "not of type 'boolean'" in rejected.json()["details"]["reason"]
@@ -178,7 +187,9 @@ async def test_update_labels_and_delete_cascade(client: httpx.AsyncClient) -> No
     assert read["name"] == "renamed"
     assert read["labels"]["team"] == "data" and "prefect.flow.id" in read["labels"]
     now = dt.datetime.now(dt.UTC).isoformat()
-    await client.post("/logs/", json=[{"name": "x", "level": 20, "message": "m", "timestamp": now, "flow_run_id": run["id"]}])
+    await client.post(
+        "/logs/", json=[{"name": "x", "level": 20, "message": "m", "timestamp": now, "flow_run_id": run["id"]}]
+    )
     assert (await client.delete(f"/flow_runs/{run['id']}")).status_code == 204
     assert (await client.get(f"/flow_runs/{run['id']}")).status_code == 404
     assert (await client.get("/flow_run_states/", params={"flow_run_id": run["id"]})).json() == []
@@ -225,8 +236,13 @@ async def test_logs_download_is_csv(client: httpx.AsyncClient) -> None:
     run = await _run(client, name="csv-run")
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     lines = [
-        {"name": "l", "level": 20, "message": f"line, {i}", "timestamp": (start + dt.timedelta(seconds=i)).isoformat(),
-         "flow_run_id": run["id"]}
+        {
+            "name": "l",
+            "level": 20,
+            "message": f"line, {i}",
+            "timestamp": (start + dt.timedelta(seconds=i)).isoformat(),
+            "flow_run_id": run["id"],
+        }
         for i in range(3)
     ]
     assert (await client.post("/logs/", json=lines)).status_code == 201
@@ -235,7 +251,7 @@ async def test_logs_download_is_csv(client: httpx.AsyncClient) -> None:
     assert download.headers["content-type"].startswith("text/csv")
     rows = download.text.strip().split("\r\n")
     assert rows[0] == "timestamp,level,flow_run_id,task_run_id,message"
-    assert rows[1].endswith(',20,' + run["id"] + ',,"line, 0"')
+    assert rows[1].endswith(",20," + run["id"] + ',,"line, 0"')
     assert len(rows) == 4
 
 

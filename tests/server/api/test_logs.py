@@ -28,7 +28,8 @@ async def test_batch_create_and_filter_sorted(client: httpx.AsyncClient) -> None
     ascending = await client.post("/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}})
     assert [log["message"] for log in ascending.json()] == ["hello", "debug", "error"]
     important = await client.post(
-        "/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}, "level": {"ge_": 20}}, "sort": "TIMESTAMP_DESC"}
+        "/logs/filter",
+        json={"logs": {"flow_run_id": {"any_": [run_id]}, "level": {"ge_": 20}}, "sort": "TIMESTAMP_DESC"},
     )
     assert [log["message"] for log in important.json()] == ["error", "hello"]
     window = await client.post(
