@@ -61,6 +61,7 @@ def test_start_serves_on_embedded_sqlite_and_stops_cleanly_on_sigterm(tmp_path: 
     finally:
         if process.poll() is None:
             process.kill()
+        if process.stdout is not None and not process.stdout.closed:
             process.communicate()
     assert process.returncode == 0, stderr
     assert f"API: http://127.0.0.1:{port}/api" in stdout

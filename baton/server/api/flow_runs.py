@@ -18,7 +18,14 @@ from baton.server.schemas.actions import FlowRunCreate, FlowRunUpdate, LabelsUpd
 from baton.server.schemas.core import FlowRun, HistoryInterval
 from baton.server.schemas.requests import FlowRunFilterRequest, FlowRunHistoryRequest, FlowRunPaginateRequest
 from baton.server.schemas.responses import flow_run_response, state_response
-from baton.server.schemas.states import OrchestrationResult, ResumeFlowRunRequest, SetStateRequest, State, StateCreate
+from baton.server.schemas.states import (
+    OrchestrationResult,
+    ResumeFlowRunRequest,
+    SetStateRequest,
+    State,
+    StateCreate,
+    StateType,
+)
 
 
 async def _read_or_404(connection: AsyncConnection, flow_run_id: uuid.UUID) -> dict:
@@ -40,7 +47,7 @@ class FlowRunsHandler(ApiHandler):
         async with self.database.write() as connection:
             row, created = await flow_runs.create_flow_run(connection, run)
             if created:
-                initial = run.state or StateCreate(type="PENDING")
+                initial = run.state or StateCreate(type=StateType.PENDING)
                 await set_flow_run_state(connection, row["id"], initial, force=True)
                 row = await _read_or_404(connection, row["id"])
         self.write_json(flow_run_response(row), status=201 if created else 200)

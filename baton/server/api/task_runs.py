@@ -17,7 +17,7 @@ from baton.server.schemas.actions import TaskRunCreate, TaskRunUpdate
 from baton.server.schemas.core import HistoryInterval, TaskRun
 from baton.server.schemas.requests import FlowRunHistoryRequest, TaskRunFilterRequest, TaskRunPaginateRequest
 from baton.server.schemas.responses import state_response, task_run_response
-from baton.server.schemas.states import OrchestrationResult, SetStateRequest, State, StateCreate
+from baton.server.schemas.states import OrchestrationResult, SetStateRequest, State, StateCreate, StateType
 
 
 async def _read_or_404(connection: AsyncConnection, task_run_id: uuid.UUID) -> dict[str, Any]:
@@ -40,7 +40,7 @@ class TaskRunsHandler(ApiHandler):
         async with self.database.write() as connection:
             row, created = await task_runs.create_task_run(connection, run)
             if created:
-                initial = run.state or StateCreate(type="PENDING")
+                initial = run.state or StateCreate(type=StateType.PENDING)
                 await set_task_run_state(connection, row["id"], initial, force=True)
                 row = await _read_or_404(connection, row["id"])
         self.write_json(task_run_response(row), status=201 if created else 200)

@@ -37,6 +37,7 @@ def flow_run_snapshot(row: dict[str, Any]) -> RunSnapshot:
         empirical_policy=dict(row["empirical_policy"] or {}),
         deployment_id=row["deployment_id"],
         parent_task_run_id=row["parent_task_run_id"],
+        infrastructure_pid=row["infrastructure_pid"],
     )
 
 
@@ -91,6 +92,14 @@ async def set_flow_run_state(
     if outcome.state_to_write is None:
         return outcome
     await _write_state(connection, t.flow_run, t.flow_run_state, "flow_run_id", flow_run_id, outcome, now)
+    if outcome.run_input_keys_to_delete:
+        # A resumed or re-paused run drops the inputs its earlier pause registered (schema and description).
+        await connection.execute(
+            sa.delete(t.flow_run_input).where(
+                t.flow_run_input.c.flow_run_id == flow_run_id,
+                t.flow_run_input.c.key.in_(outcome.run_input_keys_to_delete),
+            )
+        )
     parent_task_run_id = row["parent_task_run_id"]
     if parent_task_run_id is not None:
         await _copy_state_to_parent_task(connection, parent_task_run_id, outcome.state_to_write, flow_run_id)
@@ -181,13 +190,26 @@ async def _copy_state_to_parent_task(
 
 
 async def _parent_flow_run(connection: AsyncConnection, flow_run_id: uuid.UUID | None) -> dict[str, Any] | None:
+    """The parent flow run's state type, name and run count, with its current state's details (a paused parent's
+    deadline goes into the NotReady answer a task gets)."""
     if flow_run_id is None:
         return None
-    query = sa.select(t.flow_run.c.state_type, t.flow_run.c.state_name, t.flow_run.c.run_count).where(
-        t.flow_run.c.id == flow_run_id
+    query = (
+        sa.select(
+            t.flow_run.c.state_type,
+            t.flow_run.c.state_name,
+            t.flow_run.c.run_count,
+            t.flow_run_state.c.state_details,
+        )
+        .outerjoin(t.flow_run_state, t.flow_run_state.c.id == t.flow_run.c.state_id)
+        .where(t.flow_run.c.id == flow_run_id)
     )
     row = (await connection.execute(query)).mappings().first()
-    return dict(row) if row else None
+    if row is None:
+        return None
+    parent = dict(row)
+    parent["state_details"] = parent["state_details"] or {}
+    return parent
 
 
 async def _cached_state(connection: AsyncConnection, proposed: StateCreate, now: dt.datetime) -> dict[str, Any] | None:

@@ -160,13 +160,18 @@ async def test_pause_and_resume(client: httpx.AsyncClient) -> None:
 async def test_resume_validates_run_input_against_the_registered_schema(client: httpx.AsyncClient) -> None:
     run = await _run(client)
     await _propose(client, run["id"], {"type": "RUNNING"})
-    schema = '{"type": "object", "properties": {"approved": {"type": "boolean"}}, "required": ["approved"]}'
-    created = await client.post(f"/flow_runs/{run['id']}/input", json={"key": "s", "value": schema})
-    assert created.status_code == 201
+    stale = await client.post(f"/flow_runs/{run['id']}/input", json={"key": "r", "value": '{"approved": true}'})
+    assert stale.status_code == 201
     keyset = {"schema": "s", "response": "r", "description": "d"}
     await _propose(
         client, run["id"], {"type": "PAUSED", "state_details": {"pause_key": "1", "run_input_keyset": keyset}}
     )
+    # Like the Prefect client: the pause is accepted first (dropping inputs a previous attempt left under the
+    # keyset), then the schema is saved.
+    assert (await client.get(f"/flow_runs/{run['id']}/input/r")).status_code == 404
+    schema = '{"type": "object", "properties": {"approved": {"type": "boolean"}}, "required": ["approved"]}'
+    created = await client.post(f"/flow_runs/{run['id']}/input", json={"key": "s", "value": schema})
+    assert created.status_code == 201
     rejected = await client.post(f"/flow_runs/{run['id']}/resume", json={"run_input": {"approved": "yes"}})
     assert rejected.json()["status"] == "REJECT"
     assert "not of type 'boolean'" in rejected.json()["details"]["reason"]
