@@ -13,7 +13,7 @@ from baton.server.api.base import ApiHandler
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
 from baton.server.models import filters, flow_runs, history, logs, run_inputs
-from baton.server.models.states import set_flow_run_state
+from baton.server.models.states import run_as_written, set_flow_run_state
 from baton.server.schemas.actions import FlowRunCreate, FlowRunUpdate, LabelsUpdate
 from baton.server.schemas.core import FlowRun, HistoryInterval
 from baton.server.schemas.requests import FlowRunFilterRequest, FlowRunHistoryRequest, FlowRunPaginateRequest
@@ -48,8 +48,11 @@ class FlowRunsHandler(ApiHandler):
             row, created = await flow_runs.create_flow_run(connection, run)
             if created:
                 initial = run.state or StateCreate(type=StateType.PENDING)
-                await set_flow_run_state(connection, row["id"], initial, force=True)
-                row = await _read_or_404(connection, row["id"])
+                outcome = await set_flow_run_state(connection, row["id"], initial, force=True, row=row)
+                if row["work_queue_name"] is None:
+                    row = run_as_written(row, outcome)
+                else:  # the work pool comes from a join
+                    row = await _read_or_404(connection, row["id"])
         self.write_json(flow_run_response(row), status=201 if created else 200)
 
 

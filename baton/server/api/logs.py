@@ -20,7 +20,7 @@ class LogsHandler(ApiHandler):
         batch = self.parse_body(LogBatch)
         async with self.database.write() as connection:
             await logs.create_logs(connection, batch.root, self.context.settings.logs_max_message_bytes)
-        self.write_no_content(201)
+        self.write_json(None, status=201)  # Prefect answers `null`, and clients parse it
 
 
 class LogFilterHandler(ApiHandler):

@@ -12,7 +12,7 @@ from baton.server.api.base import ApiHandler
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
 from baton.server.models import filters, history, task_runs
-from baton.server.models.states import set_task_run_state
+from baton.server.models.states import run_as_written, set_task_run_state
 from baton.server.schemas.actions import TaskRunCreate, TaskRunUpdate
 from baton.server.schemas.core import HistoryInterval, TaskRun
 from baton.server.schemas.requests import FlowRunHistoryRequest, TaskRunFilterRequest, TaskRunPaginateRequest
@@ -38,11 +38,13 @@ class TaskRunsHandler(ApiHandler):
     async def post(self) -> None:
         run = self.parse_body(TaskRunCreate)
         async with self.database.write() as connection:
-            row, created = await task_runs.create_task_run(connection, run)
+            row, created, parent_flow_run = await task_runs.create_task_run(connection, run)
             if created:
                 initial = run.state or StateCreate(type=StateType.PENDING)
-                await set_task_run_state(connection, row["id"], initial, force=True)
-                row = await _read_or_404(connection, row["id"])
+                outcome = await set_task_run_state(
+                    connection, row["id"], initial, force=True, row=row, parent_flow_run=parent_flow_run
+                )
+                row = run_as_written(row, outcome)
         self.write_json(task_run_response(row), status=201 if created else 200)
 
 

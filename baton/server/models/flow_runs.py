@@ -35,6 +35,10 @@ FLOW_RUN_FROM = (
 )
 
 
+# Every key a flow-run row read with FLOW_RUN_COLUMNS has, all None: the base of a row built in Python.
+_EMPTY_FLOW_RUN = {column.key: None for column in FLOW_RUN_COLUMNS}
+
+
 def select_flow_runs() -> sa.Select[Any]:
     """SELECT of flow runs with their current state and work pool; add WHERE / ORDER BY / LIMIT."""
     return sa.select(*FLOW_RUN_COLUMNS).select_from(FLOW_RUN_FROM)
@@ -69,8 +73,8 @@ async def create_flow_run(connection: AsyncConnection, run: FlowRunCreate) -> tu
         "total_run_time": 0.0,
         "auto_scheduled": False,
     }
-    insert = dialect_of(connection).insert(t.flow_run).values(**values)
     if run.idempotency_key is not None:
+        insert = dialect_of(connection).insert(t.flow_run).values(**values)
         insert = insert.on_conflict_do_nothing(index_elements=["flow_id", "idempotency_key"])
         result = await connection.execute(insert)
         if result.rowcount == 0:
@@ -83,19 +87,23 @@ async def create_flow_run(connection: AsyncConnection, run: FlowRunCreate) -> tu
             assert row is not None
             return row, False
     else:
-        await connection.execute(insert)
-    return {**values, "state_id": None, "state_type": None, "state_name": None, "state_timestamp": None}, True
+        await connection.execute(t.flow_run.insert(), values)
+    return {**_EMPTY_FLOW_RUN, **values}, True
+
+
+# Built once: the statements of the hot path take their values as bound parameters.
+_FLOW_RUN_BY_ID = select_flow_runs().where(t.flow_run.c.id == sa.bindparam("flow_run_id"))
+# Locks only the run row (PostgreSQL; SQLite writers are already serialised and render no FOR UPDATE), so
+# concurrent proposals for one run are decided one at a time.
+_FLOW_RUN_BY_ID_FOR_UPDATE = _FLOW_RUN_BY_ID.with_for_update(of=t.flow_run)
 
 
 async def read_flow_run(
     connection: AsyncConnection, flow_run_id: uuid.UUID, *, for_update: bool = False
 ) -> dict[str, Any] | None:
     """The run with its current state's message, details and data; None when there is no such run."""
-    if for_update:
-        # Lock the run row (PostgreSQL) so concurrent state proposals for one run are decided one at a time.
-        await connection.execute(sa.select(t.flow_run.c.id).where(t.flow_run.c.id == flow_run_id).with_for_update())
-    query = select_flow_runs().where(t.flow_run.c.id == flow_run_id)
-    row = (await connection.execute(query)).mappings().first()
+    query = _FLOW_RUN_BY_ID_FOR_UPDATE if for_update else _FLOW_RUN_BY_ID
+    row = (await connection.execute(query, {"flow_run_id": flow_run_id})).mappings().first()
     return dict(row) if row else None
 
 

@@ -17,10 +17,34 @@ from baton.errors import ObjectNotFound
 from baton.server.database import tables as t
 from baton.server.database.types import utcnow
 from baton.server.models.flow_runs import read_flow_run
-from baton.server.models.task_runs import read_task_run
+from baton.server.models.task_runs import read_parent_flow_run, read_task_run
 from baton.server.orchestration.context import RunSnapshot, TransitionContext, TransitionOutcome
 from baton.server.orchestration.policies import orchestrate, subflow_parent_task_state
 from baton.server.schemas.states import StateCreate, StateType
+
+
+# "Not passed" for an optional argument whose None is meaningful.
+_LOOK_UP: Any = object()
+
+# Built once per table; the values come as bound parameters at execution.
+_INSERT_HISTORY = {table.name: table.insert() for table in (t.flow_run_state, t.task_run_state)}
+_UPDATE_RUN = {
+    table.name: sa.update(table).where(table.c.id == sa.bindparam("run_id")) for table in (t.flow_run, t.task_run)
+}
+
+
+def run_as_written(row: dict[str, Any], outcome: TransitionOutcome) -> dict[str, Any]:
+    """The run row as it stands after `outcome` was persisted, without reading it back."""
+    state = outcome.state_to_write
+    if state is None:
+        return row
+    return {
+        **row,
+        **outcome.run_updates,
+        "state_message": state["message"],
+        "state_details": state["state_details"],
+        "state_data": state["data"],
+    }
 
 
 def flow_run_snapshot(row: dict[str, Any]) -> RunSnapshot:
@@ -113,8 +137,10 @@ async def set_task_run_state(
     *,
     force: bool = False,
     row: dict[str, Any] | None = None,
+    parent_flow_run: dict[str, Any] | None | object = _LOOK_UP,
 ) -> TransitionOutcome:
-    """Propose `proposed` for the task run and persist the decision. Raises ObjectNotFound for an unknown run."""
+    """Propose `proposed` for the task run and persist the decision. Raises ObjectNotFound for an unknown run.
+    `parent_flow_run` may be passed when the caller has just read it (`read_parent_flow_run`)."""
     if row is None:
         row = await read_task_run(connection, task_run_id, for_update=True)
         if row is None:
@@ -125,7 +151,11 @@ async def set_task_run_state(
         proposed=proposed,
         force=force,
         now=now,
-        parent_flow_run=await _parent_flow_run(connection, row["flow_run_id"]),
+        parent_flow_run=(
+            await read_parent_flow_run(connection, row["flow_run_id"])
+            if parent_flow_run is _LOOK_UP
+            else parent_flow_run
+        ),
         cached_state=await _cached_state(connection, proposed, now),
     )
     outcome = orchestrate(context)
@@ -158,22 +188,22 @@ async def _write_state(
     state = outcome.state_to_write
     assert state is not None
     await connection.execute(
-        sa.insert(history_table).values(
-            id=state["id"],
-            created=now,
-            updated=now,
-            type=state["type"],
-            name=state["name"],
-            timestamp=state["timestamp"],
-            message=state["message"],
-            data=state["data"],
-            state_details=state["state_details"],
-            **{run_column: run_id},
-        )
+        _INSERT_HISTORY[history_table.name],
+        {
+            "id": state["id"],
+            "created": now,
+            "updated": now,
+            "type": state["type"],
+            "name": state["name"],
+            "timestamp": state["timestamp"],
+            "message": state["message"],
+            "data": state["data"],
+            "state_details": state["state_details"],
+            run_column: run_id,
+        },
     )
-    await connection.execute(
-        sa.update(run_table).where(run_table.c.id == run_id).values(updated=now, **outcome.run_updates)
-    )
+    outcome.run_updates["updated"] = now
+    await connection.execute(_UPDATE_RUN[run_table.name], {"run_id": run_id, **outcome.run_updates})
 
 
 async def _copy_state_to_parent_task(
@@ -187,29 +217,6 @@ async def _copy_state_to_parent_task(
     await set_task_run_state(
         connection, task_run_id, subflow_parent_task_state(state, flow_run_id), force=True, row=row
     )
-
-
-async def _parent_flow_run(connection: AsyncConnection, flow_run_id: uuid.UUID | None) -> dict[str, Any] | None:
-    """The parent flow run's state type, name and run count, with its current state's details (a paused parent's
-    deadline goes into the NotReady answer a task gets)."""
-    if flow_run_id is None:
-        return None
-    query = (
-        sa.select(
-            t.flow_run.c.state_type,
-            t.flow_run.c.state_name,
-            t.flow_run.c.run_count,
-            t.flow_run_state.c.state_details,
-        )
-        .outerjoin(t.flow_run_state, t.flow_run_state.c.id == t.flow_run.c.state_id)
-        .where(t.flow_run.c.id == flow_run_id)
-    )
-    row = (await connection.execute(query)).mappings().first()
-    if row is None:
-        return None
-    parent = dict(row)
-    parent["state_details"] = parent["state_details"] or {}
-    return parent
 
 
 async def _cached_state(connection: AsyncConnection, proposed: StateCreate, now: dt.datetime) -> dict[str, Any] | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,18 +25,53 @@ TASK_RUN_COLUMNS = [
 TASK_RUN_FROM = t.task_run.outerjoin(_state, _state.c.id == t.task_run.c.state_id)
 
 
+# Every key a task-run row read with TASK_RUN_COLUMNS has, all None: the base of a row built in Python.
+_EMPTY_TASK_RUN = {column.key: None for column in TASK_RUN_COLUMNS}
+
+_parent_state = t.flow_run_state.alias("parent_state")
+# What the task policy needs of the parent flow run: its state (with details, for a pause deadline) and attempt.
+_PARENT_FLOW_RUN = (
+    sa.select(
+        t.flow_run.c.state_type,
+        t.flow_run.c.state_name,
+        t.flow_run.c.run_count,
+        _parent_state.c.state_details,
+    )
+    .outerjoin(_parent_state, _parent_state.c.id == t.flow_run.c.state_id)
+    .where(t.flow_run.c.id == sa.bindparam("flow_run_id"))
+)
+
+
+class CreatedTaskRun(NamedTuple):
+    row: dict[str, Any]
+    created: bool
+    # The parent flow run as `read_parent_flow_run` gives it (None without one), read while checking it exists.
+    parent_flow_run: dict[str, Any] | None
+
+
+async def read_parent_flow_run(connection: AsyncConnection, flow_run_id: uuid.UUID | None) -> dict[str, Any] | None:
+    """{state_type, state_name, run_count, state_details} of a task run's flow run; None without one."""
+    if flow_run_id is None:
+        return None
+    row = (await connection.execute(_PARENT_FLOW_RUN, {"flow_run_id": flow_run_id})).mappings().first()
+    if row is None:
+        return None
+    parent = dict(row)
+    parent["state_details"] = parent["state_details"] or {}
+    return parent
+
+
 def select_task_runs() -> sa.Select[Any]:
     """SELECT of task runs with their current state; add WHERE / ORDER BY / LIMIT."""
     return sa.select(*TASK_RUN_COLUMNS).select_from(TASK_RUN_FROM)
 
 
-async def create_task_run(connection: AsyncConnection, run: TaskRunCreate) -> tuple[dict[str, Any], bool]:
+async def create_task_run(connection: AsyncConnection, run: TaskRunCreate) -> CreatedTaskRun:
     """Insert the task run without a state (the caller applies the initial one), or return the existing run with
-    the same flow run, task key and dynamic key. The flag says whether a run was created."""
-    if run.flow_run_id is not None:
-        flow_run_exists = await connection.scalar(sa.select(t.flow_run.c.id).where(t.flow_run.c.id == run.flow_run_id))
-        if flow_run_exists is None:
-            raise ObjectNotFound(f"Flow run {run.flow_run_id} does not exist.")
+    the same flow run, task key and dynamic key."""
+    parent = await read_parent_flow_run(connection, run.flow_run_id)
+    if run.flow_run_id is not None and parent is None:
+        raise ObjectNotFound(f"Flow run {run.flow_run_id} does not exist.")
     now = utcnow()
     values = {
         "id": run.id or uuid.uuid4(),
@@ -77,7 +112,7 @@ async def create_task_run(connection: AsyncConnection, run: TaskRunCreate) -> tu
                 raise_duplicate_id(values["id"])
             row = await read_task_run(connection, existing)
             assert row is not None
-            return row, False
+            return CreatedTaskRun(row, False, parent)
     else:
         insert = (
             dialect_of(connection).insert(t.task_run).values(**values).on_conflict_do_nothing(index_elements=["id"])
@@ -85,8 +120,8 @@ async def create_task_run(connection: AsyncConnection, run: TaskRunCreate) -> tu
         if (await connection.execute(insert)).rowcount == 0:
             row = await read_task_run(connection, values["id"])
             assert row is not None
-            return row, False
-    return {**values, "state_id": None, "state_type": None, "state_name": None, "state_timestamp": None}, True
+            return CreatedTaskRun(row, False, parent)
+    return CreatedTaskRun({**_EMPTY_TASK_RUN, **values}, True, parent)
 
 
 def raise_duplicate_id(task_run_id: uuid.UUID) -> None:
@@ -95,13 +130,17 @@ def raise_duplicate_id(task_run_id: uuid.UUID) -> None:
     raise ObjectAlreadyExists(f"A task run with id {task_run_id} already exists with another task key.")
 
 
+_TASK_RUN_BY_ID = select_task_runs().where(t.task_run.c.id == sa.bindparam("task_run_id"))
+# Locks only the task run row on PostgreSQL (see flow_runs._FLOW_RUN_BY_ID_FOR_UPDATE).
+_TASK_RUN_BY_ID_FOR_UPDATE = _TASK_RUN_BY_ID.with_for_update(of=t.task_run)
+
+
 async def read_task_run(
     connection: AsyncConnection, task_run_id: uuid.UUID, *, for_update: bool = False
 ) -> dict[str, Any] | None:
     """The task run with its current state's message, details and data; None when there is no such run."""
-    if for_update:
-        await connection.execute(sa.select(t.task_run.c.id).where(t.task_run.c.id == task_run_id).with_for_update())
-    row = (await connection.execute(select_task_runs().where(t.task_run.c.id == task_run_id))).mappings().first()
+    query = _TASK_RUN_BY_ID_FOR_UPDATE if for_update else _TASK_RUN_BY_ID
+    row = (await connection.execute(query, {"task_run_id": task_run_id})).mappings().first()
     return dict(row) if row else None
 
 

@@ -271,3 +271,18 @@ async def test_run_errors(client: httpx.AsyncClient) -> None:
     huge = await client.post("/flow_runs/", json={"flow_id": missing, "parameters": {"x": "y" * 600_000}})
     assert huge.status_code == 422
     assert "limit" in huge.text
+
+
+async def test_create_answers_the_run_exactly_as_a_read_returns_it(client: httpx.AsyncClient) -> None:
+    """The create response is built without reading the run back; it must not differ from a read."""
+    created = await _run(
+        client,
+        name="built",
+        parameters={"x": 1},
+        tags=["t"],
+        state={"type": "SCHEDULED", "state_details": {"scheduled_time": "2030-01-01T00:00:00Z"}},
+    )
+    read = (await client.get(f"/flow_runs/{created['id']}")).json()
+    for body in (created, read):
+        body.pop("estimated_start_time_delta")
+    assert created == read

@@ -85,3 +85,15 @@ async def test_filter_update_delete(client: httpx.AsyncClient) -> None:
     assert unknown.status_code == 404
     missing_key = await client.post("/task_runs/", json={"dynamic_key": "0"})
     assert missing_key.status_code == 422 and "task_key" in missing_key.text
+
+
+async def test_create_answers_the_run_exactly_as_a_read_returns_it(client: httpx.AsyncClient) -> None:
+    """The create response is built without reading the run back; it must not differ from a read."""
+    flow_run = await _flow_run(client)
+    created = await _task_run(client, flow_run["id"], tags=["x"], empirical_policy={"retries": 2})
+    assert created.status_code == 201
+    read = (await client.get(f"/task_runs/{created.json()['id']}")).json()
+    created_body = created.json()
+    for body in (created_body, read):
+        body.pop("estimated_start_time_delta")
+    assert created_body == read

@@ -40,7 +40,12 @@ class SQLiteDialect(DatabaseDialect):
         pool_recycle: int,
         for_migrations: bool,
     ) -> dict[str, Any]:
-        options: dict[str, Any] = {"connect_args": {"timeout": max(timeout, 30.0)}}
+        options: dict[str, Any] = {
+            "connect_args": {"timeout": max(timeout, 30.0)},
+            # Database.read() and write() always end their transaction, so the pool's own rollback on check-in
+            # would be a wasted round trip to the driver's thread on every request.
+            "pool_reset_on_return": None,
+        }
         if is_memory_url(url):
             # One connection: a shared-cache memory database reports table locks instead of waiting for them.
             options.update(poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_recycle=-1)
