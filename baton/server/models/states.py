@@ -17,11 +17,10 @@ from baton.errors import ObjectNotFound
 from baton.server.database import tables as t
 from baton.server.database.types import utcnow
 from baton.server.models.flow_runs import read_flow_run
-from baton.server.models.task_runs import read_parent_flow_run, read_task_run
+from baton.server.models.task_runs import read_parent_flow_run, read_task_run, read_task_run_for_transition
 from baton.server.orchestration.context import RunSnapshot, TransitionContext, TransitionOutcome
 from baton.server.orchestration.policies import orchestrate, subflow_parent_task_state
 from baton.server.schemas.states import StateCreate, StateType
-
 
 # "Not passed" for an optional argument whose None is meaningful.
 _LOOK_UP: Any = object()
@@ -142,9 +141,10 @@ async def set_task_run_state(
     """Propose `proposed` for the task run and persist the decision. Raises ObjectNotFound for an unknown run.
     `parent_flow_run` may be passed when the caller has just read it (`read_parent_flow_run`)."""
     if row is None:
-        row = await read_task_run(connection, task_run_id, for_update=True)
-        if row is None:
+        found = await read_task_run_for_transition(connection, task_run_id)
+        if found is None:
             raise ObjectNotFound(f"Task run {task_run_id} does not exist.")
+        row, parent_flow_run = found
     now = utcnow()
     context = TransitionContext(
         run=task_run_snapshot(row),

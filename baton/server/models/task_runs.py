@@ -134,6 +134,44 @@ _TASK_RUN_BY_ID = select_task_runs().where(t.task_run.c.id == sa.bindparam("task
 # Locks only the task run row on PostgreSQL (see flow_runs._FLOW_RUN_BY_ID_FOR_UPDATE).
 _TASK_RUN_BY_ID_FOR_UPDATE = _TASK_RUN_BY_ID.with_for_update(of=t.task_run)
 
+_parent = t.flow_run.alias("parent_flow_run")
+_PARENT_COLUMNS = {
+    "state_type": _parent.c.state_type,
+    "state_name": _parent.c.state_name,
+    "run_count": _parent.c.run_count,
+    "state_details": _parent_state.c.state_details,
+}
+# The task run, locked, with what the task policy needs of its flow run, in one round trip.
+_TASK_RUN_FOR_TRANSITION = (
+    sa.select(
+        *TASK_RUN_COLUMNS,
+        _parent.c.id.label("parent_id"),
+        *(column.label(f"parent_{name}") for name, column in _PARENT_COLUMNS.items()),
+    )
+    .select_from(
+        TASK_RUN_FROM.outerjoin(_parent, _parent.c.id == t.task_run.c.flow_run_id).outerjoin(
+            _parent_state, _parent_state.c.id == _parent.c.state_id
+        )
+    )
+    .where(t.task_run.c.id == sa.bindparam("task_run_id"))
+    .with_for_update(of=t.task_run)
+)
+
+
+async def read_task_run_for_transition(
+    connection: AsyncConnection, task_run_id: uuid.UUID
+) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """The task run, locked, and its flow run as `read_parent_flow_run` gives it; None when there is no such run."""
+    result = (await connection.execute(_TASK_RUN_FOR_TRANSITION, {"task_run_id": task_run_id})).mappings().first()
+    if result is None:
+        return None
+    row = dict(result)
+    parent = {name: row.pop(f"parent_{name}") for name in _PARENT_COLUMNS}
+    if row.pop("parent_id") is None:
+        return row, None
+    parent["state_details"] = parent["state_details"] or {}
+    return row, parent
+
 
 async def read_task_run(
     connection: AsyncConnection, task_run_id: uuid.UUID, *, for_update: bool = False

@@ -115,7 +115,7 @@ def contains_pattern(column: sa.ColumnElement[Any], pattern: str) -> Condition:
 
 def tags_condition(column: sa.ColumnElement[Any], spec: TagsAllNull, dialect: DatabaseDialect) -> Condition:
     """`all_`: the tags include every one given; `is_null_`: the tag list is (or is not) empty."""
-    parts = []
+    parts: list[Condition] = []
     if spec.all_:
         parts.append(dialect.json_contains(column, spec.all_))
     if spec.is_null_ is not None:
@@ -129,11 +129,11 @@ def variable_condition(spec: VariableFilter | None, dialect: DatabaseDialect) ->
     if spec is None:
         return sa.true()
     column = t.variable.c
-    parts = []
+    parts: list[Condition] = []
     if spec.id is not None:
         parts.append(combine([] if spec.id.any_ is None else [column.id.in_(spec.id.any_)]))
     if spec.name is not None:
-        name = []
+        name: list[Condition] = []
         if spec.name.any_ is not None:
             name.append(column.name.in_(spec.name.any_))
         if spec.name.like_:

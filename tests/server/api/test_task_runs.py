@@ -97,3 +97,27 @@ async def test_create_answers_the_run_exactly_as_a_read_returns_it(client: httpx
     for body in (created_body, read):
         body.pop("estimated_start_time_delta")
     assert created_body == read
+
+
+async def test_a_task_waits_while_its_flow_run_is_paused_and_may_not_start_in_a_finished_one(
+    client: httpx.AsyncClient,
+) -> None:
+    flow_run = await _flow_run(client)
+    task_run = (await _task_run(client, flow_run["id"])).json()
+
+    async def propose(path: str, state: dict[str, Any]) -> dict[str, Any]:
+        return (await client.post(f"{path}/set_state", json={"state": state})).json()
+
+    assert (await propose(f"/flow_runs/{flow_run['id']}", {"type": "RUNNING"}))["status"] == "ACCEPT"
+    deadline = "2031-05-04T03:02:01Z"
+    paused = {"type": "PAUSED", "state_details": {"pause_key": "p", "pause_timeout": deadline}}
+    assert (await propose(f"/flow_runs/{flow_run['id']}", paused))["status"] == "ACCEPT"
+    waiting = await propose(f"/task_runs/{task_run['id']}", {"type": "RUNNING"})
+    assert waiting["status"] == "REJECT"
+    assert waiting["state"]["name"] == "NotReady"
+    assert waiting["state"]["state_details"]["pause_timeout"].startswith("2031-05-04T03:02:01")
+
+    assert (await propose(f"/flow_runs/{flow_run['id']}", {"type": "COMPLETED"}))["status"] == "ACCEPT"
+    refused = await propose(f"/task_runs/{task_run['id']}", {"type": "RUNNING"})
+    assert refused["status"] == "ABORT"
+    assert refused["details"]["reason"] == "The enclosing flow must be running to begin task execution."
