@@ -6,6 +6,8 @@ Every field `name` is set by the environment variable `BATON_<NAME>` or by the s
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import functools
 import os
@@ -38,6 +40,19 @@ LogLevel = Annotated[
 ]
 ExpandedPath = Annotated[Path, AfterValidator(lambda path: path.expanduser())]
 
+
+def _check_fernet_key(value: SecretStr) -> SecretStr:
+    try:
+        decoded = base64.urlsafe_b64decode(value.get_secret_value().encode())
+    except (ValueError, binascii.Error):
+        decoded = b""
+    if len(decoded) != 32:
+        raise ValueError("a Fernet key is 32 bytes encoded as url-safe base64 (44 characters)")
+    return value
+
+
+FernetKey = Annotated[SecretStr, AfterValidator(_check_fernet_key)]
+
 ENV_PREFIX = "BATON_"
 # Read from the environment only: the profiles file lives in BATON_HOME and BATON_PROFILE picks one of its profiles.
 HOME_VARIABLE = "BATON_HOME"
@@ -65,7 +80,12 @@ class Settings(BaseModel):
     api_database_connection_timeout: float = Field(
         default=5.0, gt=0, description="Seconds to wait for a new database connection."
     )
-    api_database_pool_size: int = Field(default=5, ge=1, description="Connections kept open in the database pool.")
+    api_database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="Connections kept open in the database pool (PostgreSQL; enough for busy concurrent clients, "
+        "since overflow connections are opened and closed per request).",
+    )
     api_database_max_overflow: int = Field(
         default=10, ge=0, description="Connections the pool may open beyond its size under load."
     )
@@ -94,6 +114,13 @@ class Settings(BaseModel):
     )
     server_csrf_protection_enabled: bool = Field(
         default=False, description="Require a CSRF token on requests that change data."
+    )
+    server_encryption_key: FernetKey | None = Field(
+        default=None,
+        description=(
+            "A secret Fernet key (32 url-safe base64-encoded bytes) that encrypts block documents at rest; unset "
+            "means a key generated on first use and kept in the database."
+        ),
     )
     logging_level: LogLevel = Field(default="INFO", description="How much the server logs.")
     logs_max_message_bytes: int = Field(
@@ -194,6 +221,8 @@ def expected_type(field_name: str) -> str:
     """What a field accepts, in plain words, e.g. "an integer from 1 to 65535" or "true/false"."""
     info = Settings.model_fields[field_name]
     annotation = _non_none(info.annotation)
+    if annotation == FernetKey:
+        return "a Fernet key: 32 bytes in url-safe base64, 44 characters"
     if typing.get_origin(annotation) is Literal:
         return "one of " + ", ".join(str(choice) for choice in typing.get_args(annotation))
     bounds = {key: getattr(item, key) for item in info.metadata for key in ("ge", "gt", "le") if hasattr(item, key)}
@@ -216,8 +245,9 @@ def parse_setting_value(field_name: str, raw: str, *, source: str = "") -> Any:
         return _adapter(field_name).validate_python(raw)
     except ValidationError:
         where = f" in {source}" if source else ""
+        shown = "the value" if _is_secret(field_name) else repr(raw)
         raise SettingsError(
-            f"Invalid value for {env_name(field_name)}{where}: {raw!r} is not valid "
+            f"Invalid value for {env_name(field_name)}{where}: {shown} is not valid "
             f"(expected {expected_type(field_name)})."
         ) from None
 
@@ -238,11 +268,21 @@ def parse_assignment(text: str) -> tuple[str, str]:
 
 def mask_secret(field_name: str, text: str) -> str:
     """`text` as it may be shown: the whole value for a secret, the password for a URL, hidden."""
-    if field_name == "server_api_auth_string":
+    if _is_secret(field_name):
         return SECRET_MASK
     if field_name.endswith("_url"):
         return _mask_url_password(text)
     return text
+
+
+def _is_secret(field_name: str) -> bool:
+    info = Settings.model_fields.get(field_name)
+    if info is None:
+        return False
+    annotation = _non_none(info.annotation)
+    if typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation is SecretStr
 
 
 def _mask_url_password(url: str) -> str:

@@ -12,7 +12,7 @@ from baton.server.context import ServerContext
 
 API_PREFIX = "/api"
 # Each module under baton.server.api ends with a `routes` list of (pattern, handler) pairs.
-API_MODULES = ("root", "docs", "flows", "flow_run_inputs", "flow_runs", "task_runs", "logs")
+API_MODULES = ("root", "docs", "flows", "flow_run_inputs", "flow_runs", "task_runs", "logs", "variables", "artifacts")
 
 
 def api_routes(context: ServerContext) -> list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:

@@ -61,9 +61,40 @@ def validation_detail(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
     for error in exc.errors(include_url=False):
         item = {"loc": ["body", *error["loc"]], "msg": error["msg"], "type": error["type"]}
         if "input" in error and not isinstance(error["input"], dict | list):
-            item["input"] = error["input"]
+            item["input"] = _shortened(error["input"])
         detail.append(item)
     return detail
+
+
+# An input echoed back in a 422 is cut to this many characters (a rejected value may be megabytes).
+ECHOED_INPUT_CHARS = 200
+
+
+def _is_data_error(error: BaseException) -> bool:
+    """True for a database's "data exception" (SQLSTATE class 22): a value it cannot store, not a fault of ours."""
+    if isinstance(error, sa_exc.DataError):
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    driver_error = error.orig
+    sqlstate = getattr(driver_error, "sqlstate", None) or getattr(driver_error.__cause__, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("22")
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
+def _shortened(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > ECHOED_INPUT_CHARS:
+        return value[:ECHOED_INPUT_CHARS] + "..."
+    return value
 
 
 class ApiHandler(tornado.web.RequestHandler):
@@ -89,6 +120,8 @@ class ApiHandler(tornado.web.RequestHandler):
     def prepare(self) -> None:
         self.context.request_started()
         self._counted = True
+        if "%00" in self.request.uri:
+            raise ValidationFailed("The URL may not contain NUL (%00) characters.")
 
     def on_finish(self) -> None:
         if getattr(self, "_counted", False):
@@ -109,11 +142,15 @@ class ApiHandler(tornado.web.RequestHandler):
         if not body or not body.strip():
             return None
         try:
-            return orjson.loads(body)
+            data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise tornado.web.HTTPError(
                 400, reason="Malformed JSON", log_message=f"Malformed JSON body: {exc}"
             ) from exc
+        if b"\\u0000" in body and _contains_nul(data):
+            # PostgreSQL cannot store NUL in text; refuse it on every database so that both behave alike.
+            raise ValidationFailed("Text in the request may not contain NUL (\\u0000) characters.")
+        return data
 
     def parse_body(self, model: type[ModelT], *, default_empty: bool = False) -> ModelT:
         """The body validated against `model`; a mismatch is a 422 listing each bad field and why."""
@@ -183,6 +220,11 @@ class ApiHandler(tornado.web.RequestHandler):
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, BatonError):
             self._write_baton_error(e)
+            return
+        if _is_data_error(e):
+            # A value the database cannot store (on PostgreSQL, text containing NUL characters, say).
+            reason = str(getattr(e, "orig", e)).splitlines()[0]
+            self._write_error_body(422, {"detail": f"The database refused a value in the request: {reason}"})
             return
         if isinstance(e, sa_exc.IntegrityError):
             self._write_error_body(

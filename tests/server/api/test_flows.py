@@ -62,3 +62,23 @@ async def test_bad_input_is_a_clear_4xx(client: httpx.AsyncClient) -> None:
     assert "200" in too_many.text
     assert (await client.patch(f"/flows/{uuid.uuid4()}", json={"tags": []})).status_code == 404
     assert (await client.get("/no/such/endpoint")).status_code == 404
+
+
+async def test_nul_characters_are_refused_on_every_database(client: httpx.AsyncClient) -> None:
+    """PostgreSQL cannot store NUL in text; Baton refuses it everywhere rather than answer 500 on one database."""
+    response = await client.post("/flows/", json={"name": "nul\u0000name"})
+    assert response.status_code == 422
+    assert "NUL" in response.json()["detail"]
+    assert (await client.get("/flows/name/nul%00name")).status_code == 422
+
+
+async def test_a_rejected_long_value_is_not_echoed_in_full(client: httpx.AsyncClient) -> None:
+    response = await client.post("/flows/", json={"name": "x" * 10_000})
+    assert response.status_code == 422
+    assert len(response.text) < 2_000
+
+
+async def test_an_escaped_backslash_before_u0000_is_ordinary_text(client: httpx.AsyncClient) -> None:
+    response = await client.post("/flows/", json={"name": "C:\\u0000dir"})
+    assert response.status_code == 201
+    assert response.json()["name"] == "C:\\u0000dir"

@@ -33,7 +33,9 @@ class PostgreSQLDialect(DatabaseDialect):
             "pool_size": pool_size,
             "max_overflow": max_overflow,
             "pool_recycle": pool_recycle,
-            "pool_pre_ping": True,
+            # No ping on checkout (a round trip per request): a dropped connection fails its request with a 503,
+            # SQLAlchemy then invalidates the pool and the next request reconnects.
+            "pool_pre_ping": False,
             "isolation_level": "READ COMMITTED",
             "connect_args": {"command_timeout": timeout, "timeout": connection_timeout},
         }
