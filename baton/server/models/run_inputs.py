@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import jsonschema
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -108,6 +107,8 @@ async def resume_flow_run(
             schema = orjson.loads(schema_row["value"])
         except orjson.JSONDecodeError:
             return _not_resumed("REJECT", "Run input schema is not valid JSON.", current)
+        import jsonschema  # only resumes with a keyset need it; it costs the idle server ~4 MB
+
         try:
             jsonschema.validate(run_input, schema)
         except jsonschema.ValidationError as exc:
