@@ -115,20 +115,24 @@ def test_validate_checks_profiles_that_are_not_active(tmp_path: Path) -> None:
         validate_configuration({"BATON_HOME": str(tmp_path)})
 
 
+# 32 bytes, url-safe base64: the shape of a Fernet key.
+FERNET_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+
 def test_display_values_mask_passwords_and_secrets(tmp_path: Path) -> None:
     settings = Settings(
         home=tmp_path,
         api_database_connection_url="postgresql+asyncpg://baton:hunter2@db.local:5432/baton",
-        server_api_auth_string=SecretStr("admin:pa55"),
+        server_encryption_key=SecretStr(FERNET_KEY),
     )
     hidden = settings.display_values()
     assert hidden["BATON_API_DATABASE_CONNECTION_URL"] == "postgresql+asyncpg://baton:********@db.local:5432/baton"
-    assert hidden["BATON_SERVER_API_AUTH_STRING"] == "********"
+    assert hidden["BATON_SERVER_ENCRYPTION_KEY"] == "********"
     assert hidden["BATON_HOME"] == str(tmp_path)
     assert hidden["BATON_SERVER_API_PORT"] == 4200
     shown = settings.display_values(show_secrets=True)
     assert shown["BATON_API_DATABASE_CONNECTION_URL"].endswith("baton:hunter2@db.local:5432/baton")
-    assert shown["BATON_SERVER_API_AUTH_STRING"] == "admin:pa55"
+    assert shown["BATON_SERVER_ENCRYPTION_KEY"] == FERNET_KEY
 
 
 def test_profile_store_round_trip(tmp_path: Path) -> None:
