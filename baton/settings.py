@@ -109,12 +109,6 @@ class Settings(BaseModel):
     server_api_max_body_bytes: int = Field(
         default=50 * 1024 * 1024, ge=1, description="The largest request body the server accepts, in bytes."
     )
-    server_api_auth_string: SecretStr | None = Field(
-        default=None, description="A secret 'user:password' that turns on HTTP basic auth for the API and UI."
-    )
-    server_csrf_protection_enabled: bool = Field(
-        default=False, description="Require a CSRF token on requests that change data."
-    )
     server_encryption_key: FernetKey | None = Field(
         default=None,
         description=(
