@@ -20,6 +20,7 @@ from baton.server.models.flow_runs import read_flow_run
 from baton.server.models.task_runs import read_parent_flow_run, read_task_run, read_task_run_for_transition
 from baton.server.orchestration.context import RunSnapshot, TransitionContext, TransitionOutcome
 from baton.server.orchestration.policies import orchestrate, subflow_parent_task_state
+from baton.server.schemas.responses import current_state
 from baton.server.schemas.states import StateCreate, StateType
 
 # "Not passed" for an optional argument whose None is meaningful.
@@ -46,18 +47,25 @@ def run_as_written(row: dict[str, Any], outcome: TransitionOutcome) -> dict[str,
     }
 
 
+def _run_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """What flow and task runs share in a snapshot."""
+    return {
+        "id": row["id"],
+        "current_state": current_state(row),
+        "run_count": row["run_count"] or 0,
+        "start_time": row["start_time"],
+        "end_time": row["end_time"],
+        "total_run_time": row["total_run_time"] or 0.0,
+        "expected_start_time": row["expected_start_time"],
+        "next_scheduled_start_time": row["next_scheduled_start_time"],
+        "empirical_policy": dict(row["empirical_policy"] or {}),
+    }
+
+
 def flow_run_snapshot(row: dict[str, Any]) -> RunSnapshot:
     return RunSnapshot(
         kind="flow_run",
-        id=row["id"],
-        current_state=_current_state(row),
-        run_count=row["run_count"] or 0,
-        start_time=row["start_time"],
-        end_time=row["end_time"],
-        total_run_time=row["total_run_time"] or 0.0,
-        expected_start_time=row["expected_start_time"],
-        next_scheduled_start_time=row["next_scheduled_start_time"],
-        empirical_policy=dict(row["empirical_policy"] or {}),
+        **_run_fields(row),
         deployment_id=row["deployment_id"],
         parent_task_run_id=row["parent_task_run_id"],
         infrastructure_pid=row["infrastructure_pid"],
@@ -67,33 +75,11 @@ def flow_run_snapshot(row: dict[str, Any]) -> RunSnapshot:
 def task_run_snapshot(row: dict[str, Any]) -> RunSnapshot:
     return RunSnapshot(
         kind="task_run",
-        id=row["id"],
-        current_state=_current_state(row),
-        run_count=row["run_count"] or 0,
-        start_time=row["start_time"],
-        end_time=row["end_time"],
-        total_run_time=row["total_run_time"] or 0.0,
-        expected_start_time=row["expected_start_time"],
-        next_scheduled_start_time=row["next_scheduled_start_time"],
-        empirical_policy=dict(row["empirical_policy"] or {}),
+        **_run_fields(row),
         flow_run_id=row["flow_run_id"],
         flow_run_run_count=row["flow_run_run_count"] or 0,
         cache_key=row["cache_key"],
     )
-
-
-def _current_state(row: dict[str, Any]) -> dict[str, Any] | None:
-    if row.get("state_id") is None:
-        return None
-    return {
-        "id": row["state_id"],
-        "type": row["state_type"],
-        "name": row["state_name"],
-        "timestamp": row["state_timestamp"],
-        "message": row.get("state_message"),
-        "data": row.get("state_data"),
-        "state_details": row.get("state_details") or {},
-    }
 
 
 async def set_flow_run_state(
