@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 import click
 
@@ -41,7 +41,17 @@ def start(host: str | None, port: int | None, ui: bool | None, log_level: str | 
             click.echo(f"Web UI: {base_url}/")
         click.echo("Press Ctrl+C to stop.")
 
-    asyncio.run(serve(settings, host=host, port=port, ui=serve_ui, on_ready=announce))
+    run_event_loop(serve(settings, host=host, port=port, ui=serve_ui, on_ready=announce))
+
+
+def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run the server on uvloop where it is installed (Linux, macOS), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 @server.group()
