@@ -25,6 +25,10 @@ class ObjectAlreadyExists(BatonError):
     """A unique name or key is already taken (HTTP 409)."""
 
 
+class Forbidden(BatonError):
+    """The object is protected against this change (a built-in block type, say) (HTTP 403)."""
+
+
 class InvalidTransition(BatonError):
     """The requested change is not allowed from the object's current state (HTTP 409)."""
 

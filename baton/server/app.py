@@ -8,11 +8,26 @@ from typing import Any
 import tornado.web
 
 from baton.server.api.base import NotFoundApiHandler
+from baton.server.body_limit import BodyLimitApplication
 from baton.server.context import ServerContext
 
 API_PREFIX = "/api"
 # Each module under baton.server.api ends with a `routes` list of (pattern, handler) pairs.
-API_MODULES = ("root", "docs", "flows", "flow_run_inputs", "flow_runs", "task_runs", "logs", "variables", "artifacts")
+API_MODULES = (
+    "root",
+    "docs",
+    "flows",
+    "flow_run_inputs",
+    "flow_runs",
+    "task_runs",
+    "logs",
+    "variables",
+    "artifacts",
+    "block_types",
+    "block_schemas",
+    "block_documents",
+    "block_capabilities",
+)
 
 
 def api_routes(context: ServerContext) -> list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:
@@ -36,4 +51,9 @@ def make_app(context: ServerContext, *, ui: bool = True) -> tornado.web.Applicat
         from baton.webui.routes import ui_routes
 
         routes.extend(ui_routes(context))
-    return tornado.web.Application(routes, compress_response=True, api_route_table=table)
+    return BodyLimitApplication(
+        routes,
+        compress_response=True,
+        api_route_table=table,
+        max_body_bytes=context.settings.server_api_max_body_bytes,
+    )

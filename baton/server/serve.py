@@ -12,6 +12,7 @@ import tornado.httpserver
 
 from baton.errors import BatonError
 from baton.server.app import make_app
+from baton.server.blocks import register_system_blocks
 from baton.server.context import ServerContext
 from baton.server.database import migrate
 from baton.server.database.engine import Database
@@ -57,6 +58,11 @@ async def serve(
     """Serve until SIGINT or SIGTERM, then stop accepting, let in-flight requests finish, and close everything."""
     started = time.monotonic()
     database = await prepare_database(settings)
+    try:
+        await register_system_blocks(database)
+    except BaseException:
+        await database.dispose()
+        raise
     context = ServerContext(settings=settings, database=database)
     app = make_app(context, ui=ui)
     server = tornado.httpserver.HTTPServer(

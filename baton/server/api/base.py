@@ -13,6 +13,7 @@ from sqlalchemy import exc as sa_exc
 
 from baton.errors import (
     BatonError,
+    Forbidden,
     InvalidTransition,
     ObjectAlreadyExists,
     ObjectNotFound,
@@ -28,6 +29,7 @@ ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
 
 # Exception class -> HTTP status; the only translation table in Baton.
 STATUS_FOR_ERROR: dict[type[BatonError], int] = {
+    Forbidden: 403,
     ObjectNotFound: 404,
     ObjectAlreadyExists: 409,
     InvalidTransition: 409,

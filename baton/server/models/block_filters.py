@@ -44,6 +44,17 @@ def block_type_condition(spec: bf.BlockTypeFilter | None) -> Condition:
     )
 
 
+def block_type_request_condition(request: bf.BlockTypeFilterRequest, dialect: DatabaseDialect) -> Condition:
+    """The condition on `block_type` rows of a filter request: the type filter, and that some schema of the type
+    matches the schema filter (when there is one)."""
+    condition = block_type_condition(request.block_types)
+    if request.block_schemas is None:
+        return condition
+    schema_condition = block_schema_condition(request.block_schemas, dialect)
+    with_schema = sa.select(t.block_schema.c.block_type_id).where(schema_condition).correlate(None)
+    return sa.and_(condition, t.block_type.c.id.in_(with_schema))
+
+
 def block_schema_condition(spec: bf.BlockSchemaFilter | None, dialect: DatabaseDialect) -> Condition:
     """The condition on `block_schema` rows that `spec` describes (true when there is none)."""
     if spec is None:

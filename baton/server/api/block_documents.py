@@ -1,0 +1,100 @@
+"""`/block_documents`: create, read, update (merge or replace), delete, filter and count block documents."""
+
+from __future__ import annotations
+
+from baton.errors import ObjectNotFound
+from baton.server.api.base import ApiHandler
+from baton.server.api.openapi import endpoint
+from baton.server.blocks.encryption import BlockCipher
+from baton.server.models import block_documents, block_filters
+from baton.server.schemas.block_filters import BlockDocumentCountRequest, BlockDocumentFilterRequest
+from baton.server.schemas.blocks import BlockDocument, BlockDocumentCreate, BlockDocumentUpdate
+
+INCLUDE_SECRETS_QUERY = {"include_secrets": "true to show secret values instead of ********"}
+
+
+class BlockDocumentApiHandler(ApiHandler):
+    """A handler that reads or writes block document data, so needs the server's encryption key."""
+
+    def cipher(self) -> BlockCipher:
+        """A cipher for this request, keyed by BATON_SERVER_ENCRYPTION_KEY or the key stored in the database."""
+        return BlockCipher(self.context.settings.server_encryption_key)
+
+
+class BlockDocumentsHandler(BlockDocumentApiHandler):
+    @endpoint("Create a block document", body=BlockDocumentCreate, response=BlockDocument, status=201)
+    async def post(self) -> None:
+        document = self.parse_body(BlockDocumentCreate)
+        async with self.database.write() as connection:
+            row = await block_documents.create_block_document(connection, document, self.cipher())
+        self.write_json(row, status=201)
+
+
+class BlockDocumentHandler(BlockDocumentApiHandler):
+    @endpoint("Read a block document", response=BlockDocument, query=INCLUDE_SECRETS_QUERY)
+    async def get(self, block_document_id: str) -> None:
+        document_id = self.path_uuid(block_document_id)
+        include_secrets = self.query_bool("include_secrets")
+        async with self.database.read() as connection:
+            row = await block_documents.read_block_document(
+                connection, document_id, self.cipher(), include_secrets=include_secrets
+            )
+        if row is None:
+            raise ObjectNotFound(f"Block document {block_document_id} not found.")
+        self.write_json(row)
+
+    @endpoint("Update a block document's data or schema", body=BlockDocumentUpdate, status=204)
+    async def patch(self, block_document_id: str) -> None:
+        document_id = self.path_uuid(block_document_id)
+        update = self.parse_body(BlockDocumentUpdate)
+        async with self.database.write() as connection:
+            found = await block_documents.update_block_document(connection, document_id, update, self.cipher())
+        if not found:
+            raise ObjectNotFound(f"Block document {block_document_id} not found.")
+        self.write_no_content()
+
+    @endpoint("Delete a block document", status=204)
+    async def delete(self, block_document_id: str) -> None:
+        document_id = self.path_uuid(block_document_id)
+        async with self.database.write() as connection:
+            found = await block_documents.delete_block_document(connection, document_id)
+        if not found:
+            raise ObjectNotFound(f"Block document {block_document_id} not found.")
+        self.write_no_content()
+
+
+class BlockDocumentFilterHandler(BlockDocumentApiHandler):
+    @endpoint("Block documents matching a filter", body=BlockDocumentFilterRequest, response=list[BlockDocument])
+    async def post(self) -> None:
+        request = self.parse_body(BlockDocumentFilterRequest, default_empty=True)
+        limit = self.effective_limit(request.limit)
+        async with self.database.read() as connection:
+            rows = await block_documents.read_block_documents(
+                connection,
+                block_filters.block_document_condition(request, self.dialect),
+                block_filters.block_document_order_by(request.sort),
+                limit,
+                request.offset or 0,
+                self.cipher(),
+                include_secrets=request.include_secrets,
+            )
+        self.write_json(rows)
+
+
+class BlockDocumentCountHandler(ApiHandler):
+    @endpoint("How many block documents match a filter", body=BlockDocumentCountRequest, response=int)
+    async def post(self) -> None:
+        request = self.parse_body(BlockDocumentCountRequest, default_empty=True)
+        async with self.database.read() as connection:
+            count = await block_documents.count_block_documents(
+                connection, block_filters.block_document_condition(request, self.dialect)
+            )
+        self.write_json(count)
+
+
+routes = [
+    (r"/block_documents/?", BlockDocumentsHandler),
+    (r"/block_documents/filter/?", BlockDocumentFilterHandler),
+    (r"/block_documents/count/?", BlockDocumentCountHandler),
+    (r"/block_documents/(?P<block_document_id>[^/]+)/?", BlockDocumentHandler),
+]

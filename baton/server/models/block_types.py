@@ -1,0 +1,84 @@
+"""Data access for block types."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.errors import ObjectAlreadyExists
+from baton.server.database import tables as t
+from baton.server.database.dialects import dialect_of
+from baton.server.database.types import utcnow
+from baton.server.schemas.blocks import BlockTypeCreate
+
+# The fields of a block type that an update may change (name and slug identify it; protection is the server's).
+UPDATABLE_FIELDS = ("logo_url", "documentation_url", "description", "code_example")
+
+
+async def create_block_type(
+    connection: AsyncConnection, block_type: BlockTypeCreate, *, is_protected: bool = False
+) -> dict[str, Any]:
+    """Insert the block type; raises ObjectAlreadyExists when its slug is taken."""
+    now = utcnow()
+    insert = (
+        dialect_of(connection)
+        .insert(t.block_type)
+        .values(id=uuid.uuid4(), created=now, updated=now, is_protected=is_protected, **block_type.model_dump())
+        .on_conflict_do_nothing(index_elements=["slug"])
+    )
+    if (await connection.execute(insert)).rowcount != 1:
+        raise ObjectAlreadyExists(f'Block type with slug "{block_type.slug}" already exists.')
+    row = await read_block_type_by_slug(connection, block_type.slug)
+    assert row is not None
+    return row
+
+
+async def read_block_type(connection: AsyncConnection, block_type_id: uuid.UUID) -> dict[str, Any] | None:
+    query = sa.select(t.block_type).where(t.block_type.c.id == block_type_id)
+    row = (await connection.execute(query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def read_block_type_by_slug(connection: AsyncConnection, slug: str) -> dict[str, Any] | None:
+    row = (await connection.execute(sa.select(t.block_type).where(t.block_type.c.slug == slug))).mappings().first()
+    return dict(row) if row else None
+
+
+async def read_block_types(
+    connection: AsyncConnection, condition: sa.ColumnElement[bool], limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """Block types matching `condition`, by name."""
+    query = (
+        sa.select(t.block_type)
+        .where(condition)
+        .order_by(t.block_type.c.name, t.block_type.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def update_block_type(connection: AsyncConnection, block_type_id: uuid.UUID, values: dict[str, Any]) -> bool:
+    """Apply `values` (a subset of UPDATABLE_FIELDS and `is_protected`) where they differ from the stored ones.
+
+    Returns False when there is no such block type. Writes nothing when nothing differs, so that clients that
+    re-register their block types on every save do not contend for the row.
+    """
+    current = await read_block_type(connection, block_type_id)
+    if current is None:
+        return False
+    changed = {name: value for name, value in values.items() if current[name] != value}
+    if changed:
+        await connection.execute(
+            sa.update(t.block_type).where(t.block_type.c.id == block_type_id).values(updated=utcnow(), **changed)
+        )
+    return True
+
+
+async def delete_block_type(connection: AsyncConnection, block_type_id: uuid.UUID) -> bool:
+    """Delete the block type with its schemas and documents; False when there is no such block type."""
+    result = await connection.execute(sa.delete(t.block_type).where(t.block_type.c.id == block_type_id))
+    return result.rowcount == 1

@@ -1,0 +1,95 @@
+"""Filter bodies of `/block_types/filter`, `/block_schemas/filter`, `/block_documents/filter` and `/count`.
+
+Field for field as Prefect's. `baton.server.models.block_filters` turns them into SQL. Unknown keys are a 422.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, field_validator
+
+from baton.server.schemas.base import ActionModel
+from baton.server.schemas.filters import FilterModel, IdAny, OperatorFilterModel, StringAny
+
+
+class BlockDocumentSort(StrEnum):
+    NAME_DESC = "NAME_DESC"
+    NAME_ASC = "NAME_ASC"
+    BLOCK_TYPE_AND_NAME_ASC = "BLOCK_TYPE_AND_NAME_ASC"
+
+
+class BlockTypeFilterName(FilterModel):
+    like_: str | None = None
+
+
+class BlockTypeFilter(FilterModel):
+    name: BlockTypeFilterName | None = None
+    slug: StringAny | None = None
+
+
+class BlockSchemaFilterCapabilities(FilterModel):
+    all_: list[str] | None = None
+
+
+class BlockSchemaFilter(OperatorFilterModel):
+    block_type_id: IdAny | None = None
+    block_capabilities: BlockSchemaFilterCapabilities | None = None
+    id: IdAny | None = None
+    version: StringAny | None = None
+
+
+class BlockDocumentFilterIsAnonymous(FilterModel):
+    eq_: bool | None = None
+
+
+class BlockDocumentFilterName(FilterModel):
+    any_: list[str] | None = None
+    like_: str | None = None
+
+
+class BlockDocumentFilter(OperatorFilterModel):
+    """Anonymous documents are left out unless `is_anonymous` says otherwise (`null` includes them)."""
+
+    id: IdAny | None = None
+    is_anonymous: BlockDocumentFilterIsAnonymous | None = Field(
+        default_factory=lambda: BlockDocumentFilterIsAnonymous(eq_=False)
+    )
+    block_type_id: IdAny | None = None
+    name: BlockDocumentFilterName | None = None
+
+
+class BlockTypeFilterRequest(ActionModel):
+    block_types: BlockTypeFilter | None = None
+    block_schemas: BlockSchemaFilter | None = None
+    limit: int | None = Field(None, ge=0)
+    offset: int = Field(0, ge=0)
+
+
+class BlockSchemaFilterRequest(ActionModel):
+    block_schemas: BlockSchemaFilter | None = None
+    limit: int | None = Field(None, ge=0)
+    offset: int = Field(0, ge=0)
+
+
+class BlockDocumentCountRequest(ActionModel):
+    """Which block documents to count; a missing `block_documents` filter still leaves out anonymous ones."""
+
+    block_documents: BlockDocumentFilter = Field(default_factory=BlockDocumentFilter)
+    block_types: BlockTypeFilter | None = None
+    block_schemas: BlockSchemaFilter | None = None
+
+    @field_validator("block_documents", mode="before")
+    @classmethod
+    def _default_when_null(cls, value: object) -> object:
+        return {} if value is None else value
+
+
+class BlockDocumentFilterRequest(BlockDocumentCountRequest):
+    include_secrets: bool = False
+    sort: BlockDocumentSort = BlockDocumentSort.NAME_ASC
+    limit: int | None = Field(None, ge=0)
+    # The Prefect client sends `"offset": null` when it has no offset.
+    offset: int | None = Field(0, ge=0)
+    # Sent by the Prefect client's `read_block_documents` and ignored by Prefect's server; accepted for the same reason.
+    block_schema_type: str | None = None
