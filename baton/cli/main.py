@@ -28,13 +28,19 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from baton.cli.artifacts import artifact
+    from baton.cli.blocks import block
     from baton.cli.config import config
     from baton.cli.profile import profile
     from baton.cli.server import server
+    from baton.cli.variables import variable
 
+    cli.add_command(artifact)
+    cli.add_command(block)
     cli.add_command(config)
     cli.add_command(profile)
     cli.add_command(server)
+    cli.add_command(variable)
 
 
 _register()

@@ -1,0 +1,130 @@
+"""The HTTP core of the SDK client: where the API is, one request helper, and the status-to-exception table."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+
+from baton.errors import (
+    BatonError,
+    Forbidden,
+    ObjectAlreadyExists,
+    ObjectNotFound,
+    ServiceUnavailable,
+    SettingsError,
+    ValidationFailed,
+)
+from baton.settings import Settings, load_settings
+
+# Long enough for a filter over a large table on a busy server, short enough that a stuck one is reported.
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+JsonObject = dict[str, Any]
+
+
+def default_api_url(settings: Settings | None = None) -> str:
+    """BATON_API_URL when set, else the URL of a server started with this profile's host and port."""
+    settings = settings or load_settings()
+    if settings.api_url:
+        return settings.api_url
+    return f"http://{settings.server_api_host}:{settings.server_api_port}/api"
+
+
+def path_part(text: str) -> str:
+    """`text` escaped to be one segment of a URL path, so a name with '/' or '?' cannot reach another endpoint."""
+    return quote(text, safe="")
+
+
+def _detail(response: httpx.Response) -> tuple[str, list[dict[str, Any]]] | None:
+    """The message and field errors of a Baton error answer; None when the body is not Baton's JSON."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or "detail" not in body:
+        return None
+    items = body.get("exception_detail")
+    return str(body["detail"]), items if isinstance(items, list) else []
+
+
+def raise_for_status(response: httpx.Response) -> None:
+    """Nothing for a 2xx answer; otherwise the BatonError that matches the status, carrying the server's detail."""
+    if response.is_success:
+        return
+    status = response.status_code
+    detail = _detail(response)
+    if status == 503:
+        retry_after = response.headers.get("Retry-After", "1")
+        message = detail[0] if detail else f"The server at {response.url} is unavailable (503)."
+        raise ServiceUnavailable(message, int(retry_after) if retry_after.isdigit() else 1)
+    if detail is None:
+        raise BatonError(
+            f"{response.url} answered {status} {response.reason_phrase} without a Baton error body; is "
+            "BATON_API_URL the URL of the Baton API (it ends in /api)?"
+        )
+    message, items = detail
+    if status == 404:
+        raise ObjectNotFound(message)
+    if status == 409:
+        raise ObjectAlreadyExists(message)
+    if status in (400, 422):
+        raise ValidationFailed(message, items)
+    if status == 403:
+        raise Forbidden(message)
+    raise BatonError(f"The server answered {status} {response.reason_phrase}: {message}")
+
+
+class BaseClient:
+    """A synchronous connection to one Baton API; use it as a context manager, or call `close()`."""
+
+    def __init__(self, api_url: str | None = None, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+        self.api_url = (api_url or default_api_url()).rstrip("/")
+        try:
+            url = httpx.URL(self.api_url)
+        except httpx.InvalidURL:
+            url = httpx.URL()
+        if url.scheme not in ("http", "https") or not url.host:
+            raise SettingsError(
+                f"The API URL {self.api_url!r} is not an http:// or https:// URL; set BATON_API_URL to one such as "
+                "http://127.0.0.1:4200/api."
+            )
+        self._http = httpx.Client(base_url=self.api_url + "/", timeout=timeout)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None) -> Any:
+        """The decoded JSON answer (None for 204); a BatonError for an error status or an unreachable server."""
+        try:
+            response = self._http.request(method, path.lstrip("/"), json=json, params=params)
+        except httpx.ConnectError:
+            raise ServiceUnavailable(
+                f"Cannot reach the Baton API at {self.api_url}. Start a server with `baton server start`, "
+                "or set BATON_API_URL to the URL of a running one."
+            ) from None
+        except httpx.TimeoutException:
+            raise ServiceUnavailable(f"The Baton API at {self.api_url} did not answer in time.") from None
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(f"Lost the connection to the Baton API at {self.api_url}: {exc}.") from None
+        raise_for_status(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise BatonError(
+                f"{self.api_url} answered with something other than JSON; is BATON_API_URL the Baton API "
+                "(it ends in /api)?"
+            ) from None
