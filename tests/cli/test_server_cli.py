@@ -35,10 +35,11 @@ def _free_port() -> int:
 
 
 def test_start_serves_on_embedded_sqlite_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    home = tmp_path / "fresh" / ".baton"  # as on a new machine: BATON_HOME does not exist yet
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "baton", "server", "start", "--port", str(port), "--no-ui"],
-        env=_environ(tmp_path),
+        env=_environ(home),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -65,7 +66,7 @@ def test_start_serves_on_embedded_sqlite_and_stops_cleanly_on_sigterm(tmp_path: 
             process.communicate()
     assert process.returncode == 0, stderr
     assert f"API: http://127.0.0.1:{port}/api" in stdout
-    assert (tmp_path / "baton.db").exists()
+    assert (home / "baton.db").exists()
     assert "Baton stopped" in stderr
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,11 +12,14 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from baton.errors import SettingsError
 from baton.server.database.dialects.base import DatabaseDialect
 
 # Connection-level tunables; cache_size is in KiB when negative (here 64 MiB of page cache per connection).
 SQLITE_CACHE_SIZE_KIB = 64_000
 BEGIN_MODE_OPTION = "baton_sqlite_begin"
+# The most pooled connections to one SQLite file (each has a driver thread and a page cache).
+SQLITE_MAX_POOL_SIZE = 5
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -23,6 +27,25 @@ def is_memory_url(url: sa.URL) -> bool:
     """True for an in-memory SQLite database (`:memory:` or a `file::memory:` URI)."""
     database = url.database or ""
     return database in ("", ":memory:") or "mode=memory" in database or database.startswith("file::memory:")
+
+
+def ensure_database_directory(url: sa.URL) -> None:
+    """Create the folder of a file database (on a fresh machine `~/.baton` does not exist yet).
+
+    SQLite creates the file but not its folder; without this the first start fails with "unable to open database
+    file". Raises SettingsError naming the folder when it cannot be created.
+    """
+    if is_memory_url(url) or not url.database:
+        return
+    path = url.database.removeprefix("file:").split("?", 1)[0]
+    folder = Path(path).expanduser().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(
+            f"Cannot create the folder {folder} for the SQLite database ({exc.strerror}). Check "
+            "BATON_API_DATABASE_CONNECTION_URL or BATON_HOME."
+        ) from exc
 
 
 class SQLiteDialect(DatabaseDialect):
@@ -40,6 +63,7 @@ class SQLiteDialect(DatabaseDialect):
         pool_recycle: int,
         for_migrations: bool,
     ) -> dict[str, Any]:
+        ensure_database_directory(url)
         options: dict[str, Any] = {
             "connect_args": {"timeout": max(timeout, 30.0)},
             # Database.read() and write() always end their transaction, so the pool's own rollback on check-in
@@ -50,7 +74,12 @@ class SQLiteDialect(DatabaseDialect):
             # One connection: a shared-cache memory database reports table locks instead of waiting for them.
             options.update(poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_recycle=-1)
         else:
-            options.update(pool_size=max(pool_size, 1), max_overflow=max_overflow, pool_recycle=pool_recycle)
+            # Writes are serialised anyway; a few reader connections suffice, and each keeps its own page cache.
+            options.update(
+                pool_size=min(max(pool_size, 1), SQLITE_MAX_POOL_SIZE),
+                max_overflow=min(max_overflow, SQLITE_MAX_POOL_SIZE),
+                pool_recycle=pool_recycle,
+            )
         return options
 
     def configure_engine(self, engine: AsyncEngine, *, timeout: float, for_migrations: bool) -> None:
