@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from baton.cli.output import (
+    api_client,
     cell,
     echo_fields,
     echo_json,
@@ -17,7 +18,6 @@ from baton.cli.output import (
     limit_option,
     timestamp,
 )
-from baton.client import BatonClient
 from baton.errors import ObjectNotFound
 
 
@@ -32,7 +32,7 @@ def artifact() -> None:
 @json_option
 def list_(every_version: bool, limit: int, as_json: bool) -> None:
     """List the latest version of each artifact key, or with --all every version (keyless ones too)."""
-    with BatonClient() as client:
+    with api_client() as client:
         rows = client.read_artifacts(limit=limit) if every_version else client.read_latest_artifacts(limit=limit)
     if as_json:
         echo_json(rows)
@@ -71,7 +71,7 @@ def _fields(row: dict[str, Any]) -> list[tuple[str, Any]]:
 @json_option
 def inspect(key: str, as_json: bool) -> None:
     """Print every version of the artifact with KEY, newest first, data included."""
-    with BatonClient() as client:
+    with api_client() as client:
         rows = client.read_artifacts(key=key)
     if not rows:
         raise ObjectNotFound(f"No artifact has the key {key!r}.")
@@ -92,7 +92,7 @@ def delete(key: str | None, artifact_id: uuid.UUID | None, yes: bool) -> None:
     """Delete every version of the artifact with KEY, or with --id ID one version."""
     if (key is None) == (artifact_id is None):
         raise click.UsageError("Give either an artifact KEY or --id ID.")
-    with BatonClient() as client:
+    with api_client() as client:
         if artifact_id is not None:
             if not yes:
                 click.confirm(f"Delete artifact {artifact_id}?", abort=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from baton.cli.output import (
+    api_client,
     cell,
     echo_fields,
     echo_json,
@@ -17,7 +18,9 @@ from baton.cli.output import (
     limit_option,
     timestamp,
 )
-from baton.client import BatonClient
+
+if TYPE_CHECKING:
+    from baton.client import BatonClient
 
 
 @click.group()
@@ -54,7 +57,7 @@ def _read_selected(client: BatonClient, slug_name: str | None, document_id: uuid
 @json_option
 def list_(limit: int, as_json: bool) -> None:
     """List the named blocks, by type and name."""
-    with BatonClient() as client:
+    with api_client() as client:
         rows = client.read_block_documents(limit=limit)
     if as_json:
         echo_json(rows)
@@ -70,7 +73,7 @@ def list_(limit: int, as_json: bool) -> None:
 @json_option
 def inspect(slug_name: str | None, document_id: uuid.UUID | None, as_json: bool) -> None:
     """Print a block: its type, id, dates and data (secret fields show as ********)."""
-    with BatonClient() as client:
+    with api_client() as client:
         document = _read_selected(client, slug_name, document_id)
     if as_json:
         echo_json(document)
@@ -93,7 +96,7 @@ def inspect(slug_name: str | None, document_id: uuid.UUID | None, as_json: bool)
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 def delete(slug_name: str | None, document_id: uuid.UUID | None, yes: bool) -> None:
     """Delete a block; flows that load it by name will no longer find it."""
-    with BatonClient() as client:
+    with api_client() as client:
         document = _read_selected(client, slug_name, document_id)
         label = _label(document)
         if not yes:
@@ -112,7 +115,7 @@ def block_type() -> None:
 @json_option
 def list_types(limit: int, as_json: bool) -> None:
     """List block types by name, with their slugs and descriptions."""
-    with BatonClient() as client:
+    with api_client() as client:
         rows = client.read_block_types(limit=limit)
     if as_json:
         echo_json(rows)

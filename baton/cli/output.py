@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -16,6 +16,9 @@ DEFAULT_LIST_LIMIT = 100
 MAX_CELL_WIDTH = 60
 COLUMN_GAP = "  "
 MISSING = "-"
+
+if TYPE_CHECKING:
+    from baton.client import BatonClient
 
 
 def json_option(command: F) -> F:
@@ -95,3 +98,11 @@ def echo_more_hint(shown: int, limit: int, noun: str) -> None:
     """Say on stderr that a listing may have stopped at its limit."""
     if shown >= limit:
         click.echo(f"Showing the first {limit} {noun}; use --limit to see more.", err=True)
+
+
+def api_client() -> BatonClient:
+    """The SDK client for BATON_API_URL, imported on use: at module level it would load httpx (~7 MB) into every
+    `baton` process, the server included."""
+    from baton.client import BatonClient
+
+    return BatonClient()

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from baton.cli.output import (
+    api_client,
     cell,
     compact_json,
     echo_fields,
@@ -18,7 +19,6 @@ from baton.cli.output import (
     limit_option,
     timestamp,
 )
-from baton.client import BatonClient
 from baton.errors import ObjectAlreadyExists
 
 
@@ -44,7 +44,7 @@ def variable() -> None:
 @json_option
 def list_(limit: int, as_json: bool) -> None:
     """List variables by name, with their values, tags and when they last changed."""
-    with BatonClient() as client:
+    with api_client() as client:
         rows = client.read_variables(limit=limit)
     if as_json:
         echo_json(rows)
@@ -62,7 +62,7 @@ def list_(limit: int, as_json: bool) -> None:
 @json_option
 def get(name: str, as_json: bool) -> None:
     """Print a variable's value: a string as it is, anything else (or anything with --json) as JSON."""
-    with BatonClient() as client:
+    with api_client() as client:
         value = client.read_variable_by_name(name)["value"]
     click.echo(value if isinstance(value, str) and not as_json else compact_json(value))
 
@@ -75,7 +75,7 @@ def get(name: str, as_json: bool) -> None:
 def set_(name: str, value: str, tags: tuple[str, ...], overwrite: bool) -> None:
     """Create a variable, or replace one with --overwrite. VALUE is read as JSON when it is valid JSON (42, true,
     '[1, 2]', '{"a": 1}', '"quoted"'), else taken as a string."""
-    with BatonClient() as client:
+    with api_client() as client:
         try:
             created = client.set_variable(name, parse_value(value), list(tags) or None, overwrite=overwrite)
         except ObjectAlreadyExists:
@@ -92,7 +92,7 @@ def unset(name: str, yes: bool) -> None:
     """Delete a variable."""
     if not yes:
         click.confirm(f"Delete variable {name!r}?", abort=True)
-    with BatonClient() as client:
+    with api_client() as client:
         client.delete_variable_by_name(name)
     click.echo(f"Deleted variable {name!r}.")
 
@@ -102,7 +102,7 @@ def unset(name: str, yes: bool) -> None:
 @json_option
 def inspect(name: str, as_json: bool) -> None:
     """Print a variable: its name, value, tags, id and when it was created and last changed."""
-    with BatonClient() as client:
+    with api_client() as client:
         row = client.read_variable_by_name(name)
     if as_json:
         echo_json(row)

@@ -115,3 +115,16 @@ def test_start_rejects_bad_options(tmp_path: Path, argument: str) -> None:
     result = _baton(_environ(tmp_path), "server", "start", argument)
     assert result.returncode == 2
     assert "Invalid value" in result.stderr
+
+
+def test_the_server_process_does_not_load_what_only_other_commands_need() -> None:
+    """Idle memory is a target: Alembic (migrating), httpx (the CLI's API client), cryptography (block secrets)
+    and jsonschema (resume input) load only when used."""
+    check = (
+        "import sys, baton.cli.main, baton.server.serve, baton.server.app as app, importlib\n"
+        "[importlib.import_module('baton.server.api.' + name) for name in app.API_MODULES]\n"
+        "print(sorted(m for m in ('alembic', 'httpx', 'cryptography', 'jsonschema', 'prefect') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
