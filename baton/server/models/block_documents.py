@@ -19,10 +19,9 @@ from baton.server.blocks.encryption import BlockCipher
 from baton.server.blocks.secrets import obfuscate_secrets, restore_secrets
 from baton.server.database import tables as t
 from baton.server.database.types import utcnow
-from baton.server.models import block_schemas
+from baton.server.models import block_schemas, block_types
 from baton.server.schemas.blocks import BlockDocumentCreate, BlockDocumentUpdate
 
-_TYPE_PREFIX = "block_type__"
 # Nested documents deeper than this are not followed (Prefect refuses deeper reference chains too).
 MAX_REFERENCE_DEPTH = 50
 
@@ -99,10 +98,10 @@ async def read_block_documents(
 ) -> list[dict[str, Any]]:
     """Documents matching `condition`, each with its schema, type and nested documents; secrets hidden unless
     `include_secrets`. Raises DecryptionFailed when stored data does not decrypt with the server's key."""
-    query = _select().where(condition).order_by(*order_by).offset(offset)
+    query = block_types.select_with_block_type(t.block_document).where(condition).order_by(*order_by).offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    roots = [_row_to_document(row) for row in (await connection.execute(query)).mappings()]
+    roots = [block_types.split_block_type(row) for row in (await connection.execute(query)).mappings()]
     if not roots:
         return []
     return await _complete(connection, roots, cipher, include_secrets)
@@ -288,25 +287,6 @@ async def _replace_references(
 # --- reading --------------------------------------------------------------------------------------------------------
 
 
-def _select() -> sa.Select[Any]:
-    type_columns = [column.label(_TYPE_PREFIX + column.name) for column in t.block_type.c]
-    return sa.select(t.block_document, *type_columns).join(
-        t.block_type, t.block_type.c.id == t.block_document.c.block_type_id
-    )
-
-
-def _row_to_document(row: Any) -> dict[str, Any]:
-    document: dict[str, Any] = {}
-    block_type: dict[str, Any] = {}
-    for key, value in row.items():
-        if key.startswith(_TYPE_PREFIX):
-            block_type[key.removeprefix(_TYPE_PREFIX)] = value
-        else:
-            document[key] = value
-    document["block_type"] = block_type
-    return document
-
-
 async def _complete(
     connection: AsyncConnection, roots: list[dict[str, Any]], cipher: BlockCipher, include_secrets: bool
 ) -> list[dict[str, Any]]:
@@ -329,8 +309,9 @@ async def _complete(
             children.setdefault(parent_id, []).append((name, child_id))
         missing = {child_id for _, _, child_id in links if child_id not in known}
         if missing:
-            rows = (await connection.execute(_select().where(t.block_document.c.id.in_(missing)))).mappings()
-            known.update((row["id"], _row_to_document(row)) for row in rows)
+            nested = block_types.select_with_block_type(t.block_document).where(t.block_document.c.id.in_(missing))
+            rows = (await connection.execute(nested)).mappings()
+            known.update((row["id"], block_types.split_block_type(row)) for row in rows)
         frontier = list(dict.fromkeys(child_id for _, _, child_id in links if child_id not in expanded))
 
     schema_ids = {document["block_schema_id"] for document in known.values()}

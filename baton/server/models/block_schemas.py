@@ -29,8 +29,6 @@ from baton.server.database.types import utcnow
 from baton.server.models import block_types
 from baton.server.schemas.blocks import BlockSchemaCreate
 
-_TYPE_PREFIX = "block_type__"
-
 
 async def create_block_schema(
     connection: AsyncConnection, block_schema: BlockSchemaCreate, *, definitions: dict[str, Any] | None = None
@@ -122,36 +120,17 @@ async def read_block_capabilities(connection: AsyncConnection) -> list[str]:
 # --- reading --------------------------------------------------------------------------------------------------------
 
 
-def _select() -> sa.Select[Any]:
-    type_columns = [column.label(_TYPE_PREFIX + column.name) for column in t.block_type.c]
-    return sa.select(t.block_schema, *type_columns).join(
-        t.block_type, t.block_type.c.id == t.block_schema.c.block_type_id
-    )
-
-
-def _row_to_schema(row: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {}
-    block_type: dict[str, Any] = {}
-    for key, value in row.items():
-        if key.startswith(_TYPE_PREFIX):
-            block_type[key.removeprefix(_TYPE_PREFIX)] = value
-        else:
-            schema[key] = value
-    schema["block_type"] = block_type
-    return schema
-
-
 async def _read(
     connection: AsyncConnection, condition: sa.ColumnElement[bool], *, limit: int, offset: int = 0
 ) -> list[dict[str, Any]]:
     query = (
-        _select()
+        block_types.select_with_block_type(t.block_schema)
         .where(condition)
         .order_by(t.block_schema.c.created.desc(), t.block_schema.c.id)
         .limit(limit)
         .offset(offset)
     )
-    roots = [_row_to_schema(row) for row in (await connection.execute(query)).mappings()]
+    roots = [block_types.split_block_type(row) for row in (await connection.execute(query)).mappings()]
     return await with_nested_schemas(connection, roots)
 
 
@@ -174,8 +153,9 @@ async def with_nested_schemas(connection: AsyncConnection, roots: list[dict[str,
             children.setdefault(parent_id, []).append((name, child_id))
         missing = {child_id for _, _, child_id in links if child_id not in known}
         if missing:
-            rows = (await connection.execute(_select().where(t.block_schema.c.id.in_(missing)))).mappings()
-            known.update((row["id"], _row_to_schema(row)) for row in rows)
+            nested = block_types.select_with_block_type(t.block_schema).where(t.block_schema.c.id.in_(missing))
+            rows = (await connection.execute(nested)).mappings()
+            known.update((row["id"], block_types.split_block_type(row)) for row in rows)
         frontier = list(dict.fromkeys(child_id for _, _, child_id in links if child_id not in expanded))
     return [{**root, "fields": _assemble_fields(root["id"], known, children, frozenset())} for root in roots]
 

@@ -82,3 +82,26 @@ async def delete_block_type(connection: AsyncConnection, block_type_id: uuid.UUI
     """Delete the block type with its schemas and documents; False when there is no such block type."""
     result = await connection.execute(sa.delete(t.block_type).where(t.block_type.c.id == block_type_id))
     return result.rowcount == 1
+
+
+# Block schemas and documents are read joined with their block type, whose columns carry this prefix.
+_TYPE_PREFIX = "block_type__"
+
+
+def select_with_block_type(table: sa.Table) -> sa.Select[Any]:
+    """SELECT of `table` (block_schema or block_document) joined with its block type; see `split_block_type`."""
+    type_columns = [column.label(_TYPE_PREFIX + column.name) for column in t.block_type.c]
+    return sa.select(table, *type_columns).join(t.block_type, t.block_type.c.id == table.c.block_type_id)
+
+
+def split_block_type(row: Any) -> dict[str, Any]:
+    """A row of `select_with_block_type` as the object with its block type nested under "block_type"."""
+    item: dict[str, Any] = {}
+    block_type: dict[str, Any] = {}
+    for key, value in row.items():
+        if key.startswith(_TYPE_PREFIX):
+            block_type[key.removeprefix(_TYPE_PREFIX)] = value
+        else:
+            item[key] = value
+    item["block_type"] = block_type
+    return item
