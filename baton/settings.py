@@ -100,6 +100,38 @@ class Settings(BaseModel):
         default=None, description="The Redis URL for the message queue; unset means an embedded in-memory queue."
     )
     redis_namespace: str = Field(default="baton", description="The prefix of every Redis key Baton writes.")
+    queue_worker_heartbeat_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds after which the messages a silent `baton server services` process was working on are "
+        "handed to another one (Redis mode).",
+    )
+    queue_worker_threads: int = Field(
+        default=4, ge=1, description="Actor threads of the worker embedded in `baton server start` (no Redis)."
+    )
+    queue_beat_lease_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long the beat's leadership lasts without renewal; another services process takes over "
+        "within this time when the leader dies.",
+    )
+    events_batch_size: int = Field(
+        default=500, ge=1, le=2000, description="The most events the server puts in one queue message."
+    )
+    events_flush_interval: float = Field(
+        default=0.02, gt=0, le=5, description="Seconds the server waits to fill a batch of events before sending it."
+    )
+    events_max_pending: int = Field(
+        default=50_000,
+        ge=1,
+        description="Events a server process may hold while the queue is slow before clients wait (back-pressure).",
+    )
+    services_late_runs_after_seconds: float = Field(
+        default=15.0, ge=0, description="Seconds past its scheduled time after which a Scheduled run becomes Late."
+    )
+    services_late_runs_loop_seconds: float = Field(
+        default=5.0, gt=0, description="How often the beat looks for late runs, in seconds."
+    )
     server_api_host: str = Field(default="127.0.0.1", description="The address the server listens on.")
     server_api_port: int = Field(default=4200, ge=1, le=65535, description="The port the server listens on.")
     server_ui_enabled: bool = Field(default=True, description="Serve the web UI as well as the API.")

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from baton.log_config import configure_logging
+from baton.queue.names import QUEUES
 from baton.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -42,6 +43,59 @@ def start(host: str | None, port: int | None, ui: bool | None, log_level: str | 
         click.echo("Press Ctrl+C to stop.")
 
     run_event_loop(serve(settings, host=host, port=port, ui=serve_ui, on_ready=announce))
+
+
+@server.command()
+@click.option("--processes", "-p", type=click.IntRange(min=1), default=2, show_default=True, help="Worker processes.")
+@click.option(
+    "--threads", "-t", type=click.IntRange(min=1), default=4, show_default=True, help="Actor threads per process."
+)
+@click.option(
+    "--queues",
+    "-Q",
+    multiple=True,
+    type=click.Choice(QUEUES),
+    help="Consume only these queues (repeat the option; default: all).",
+)
+@click.option("--log-level", type=LOG_LEVELS, default=None, help="How much to log (default: BATON_LOGGING_LEVEL).")
+def services(processes: int, threads: int, queues: tuple[str, ...], log_level: str | None) -> None:
+    """Run Baton's actors (event recording, periodic jobs) and the beat against Redis, until SIGTERM.
+
+    The same as `dramatiq baton.actors`. Needs BATON_REDIS_URL; without Redis, `baton server start` runs the actors
+    in its own process.
+    """
+    import os
+    import sys
+
+    from baton.errors import SettingsError
+    from baton.queue.broker import check_reachable, make_broker
+
+    settings = load_settings()
+    if not settings.redis_url:
+        raise SettingsError(
+            "`baton server services` needs Redis: set BATON_REDIS_URL (e.g. redis://127.0.0.1:6379/0). Without it, "
+            "`baton server start` runs the actors in its own process."
+        )
+    check_reachable(make_broker(settings), settings.redis_url)
+    level = log_level or settings.logging_level
+    command = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "baton.actors",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+    ]
+    if queues:
+        command += ["--queues", *queues]
+    if level.upper() == "DEBUG":
+        command.append("--verbose")
+    click.echo(f"Baton services: {processes} processes x {threads} threads, queues: {', '.join(queues or QUEUES)}")
+    sys.stdout.flush()
+    # Dramatiq supervises the worker processes: SIGTERM lets each finish the message in hand, then exits 0.
+    os.execv(sys.executable, command)
 
 
 def run_event_loop(main: Coroutine[Any, Any, None]) -> None:

@@ -27,6 +27,9 @@ API_MODULES = (
     "block_schemas",
     "block_documents",
     "block_capabilities",
+    "events_in",
+    "events_query",
+    "events_out",
 )
 
 

@@ -17,12 +17,32 @@ class ServerContext:
 
     settings: Any
     database: Database
-    #: Publishes events and actor messages; None until the queue is wired in (the events issue).
+    #: Publishes events and actor messages (a `baton.queue.publisher.Publisher`); None in tests that need no queue.
     publisher: Any = None
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     #: Requests being handled right now; shutdown waits for it to reach zero.
     in_flight: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def flow_run_state_changed(self, flow_run_id: Any, outcome: Any) -> None:
+        """Queue the event of a committed transition (`TransitionOutcome`); nothing when no state was written."""
+        state = outcome.state_to_write
+        if self.publisher is None or state is None:
+            return
+        initial = outcome.initial_state
+        self.publisher.flow_run_state_changed(
+            {
+                "flow_run_id": str(flow_run_id),
+                "state_id": str(state["id"]),
+                "from_state": (
+                    {"id": str(initial["id"]), "type": initial["type"], "name": initial["name"]} if initial else None
+                ),
+            }
+        )
+
+    async def publish_events(self, events: list[dict[str, Any]], *, wait: bool = False) -> None:
+        if self.publisher is not None:
+            await self.publisher.publish_events(events, wait=wait)
 
     def request_started(self) -> None:
         self.in_flight += 1

@@ -7,15 +7,20 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import tornado.httpserver
 
 from baton.errors import BatonError
+from baton.queue.publisher import Publisher
 from baton.server.app import make_app
 from baton.server.blocks import register_system_blocks
 from baton.server.context import ServerContext
 from baton.server.database import migrate
 from baton.server.database.engine import Database
+
+if TYPE_CHECKING:
+    from baton.actors.setup import EmbeddedServices
 
 logger = logging.getLogger("baton.server")
 
@@ -47,6 +52,35 @@ async def prepare_database(settings: object) -> Database:
     return database
 
 
+class ServerQueue:
+    """The queue side of one server process: its publisher and, in embedded mode, the actors and the beat."""
+
+    def __init__(self, publisher: Publisher, embedded: EmbeddedServices | None) -> None:
+        self.publisher = publisher
+        self.embedded = embedded
+
+    async def stop(self) -> None:
+        """Send what is buffered; in embedded mode, let the actors finish the queued work."""
+        await self.publisher.close()
+        if self.embedded is not None:
+            await self.embedded.stop(SHUTDOWN_GRACE_SECONDS)
+
+
+def start_queue(settings: object, database: Database) -> ServerQueue:
+    """With `BATON_REDIS_URL`: a publisher to Redis (checked reachable); the actors run in `baton server services`.
+    Without: an in-memory broker with the actors and the beat running inside this process."""
+    from baton.actors.setup import EmbeddedServices
+    from baton.queue.broker import check_reachable, make_broker
+
+    if settings.redis_url:
+        broker = make_broker(settings)
+        check_reachable(broker, settings.redis_url)
+        return ServerQueue(Publisher.from_settings(broker, settings), None)
+    embedded = EmbeddedServices(settings, database)
+    embedded.start()
+    return ServerQueue(Publisher.from_settings(embedded.broker, settings), embedded)
+
+
 async def serve(
     settings: object,
     *,
@@ -63,7 +97,12 @@ async def serve(
     except BaseException:
         await database.dispose()
         raise
-    context = ServerContext(settings=settings, database=database)
+    try:
+        queue = start_queue(settings, database)
+    except BaseException:
+        await database.dispose()
+        raise
+    context = ServerContext(settings=settings, database=database, publisher=queue.publisher)
     app = make_app(context, ui=ui)
     server = tornado.httpserver.HTTPServer(
         app, max_body_size=settings.server_api_max_body_bytes, idle_connection_timeout=75
@@ -71,6 +110,7 @@ async def serve(
     try:
         server.listen(port, host)
     except OSError as exc:
+        await queue.stop()
         await database.dispose()
         raise PortInUse(f"Cannot listen on {host}:{port}: {exc.strerror}. Is another server running there?") from exc
 
@@ -90,5 +130,6 @@ async def serve(
         server.stop()
         await context.wait_until_idle(SHUTDOWN_GRACE_SECONDS)
         await server.close_all_connections()
+        await queue.stop()
         await database.dispose()
         logger.info("Baton stopped")

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.acceptance.conftest import SERVER_KIND, FlowRunner
+from tests.acceptance.conftest import FlowRunner
 
 pytestmark = pytest.mark.slow
 
@@ -145,9 +145,6 @@ def test_flow_creates_and_updates_artifacts(api: httpx.Client, run_flow: FlowRun
     assert api.get("/artifacts/baton-missing/latest").status_code == 404
 
 
-@pytest.mark.xfail(
-    SERVER_KIND == "baton", reason="Baton does not record task runs from the client's events yet", strict=True
-)
 def test_artifact_task_run_is_recorded(api: httpx.Client, run_flow: FlowRunner) -> None:
     outcome = run_flow("artifacts_flow")
     task_run_id = outcome["result"]["task_run"]

@@ -53,6 +53,8 @@ class FlowRunsHandler(ApiHandler):
                     row = run_as_written(row, outcome)
                 else:  # the work pool comes from a join
                     row = await _read_or_404(connection, row["id"])
+        if created:
+            self.context.flow_run_state_changed(row["id"], outcome)
         self.write_json(flow_run_response(row), status=201 if created else 200)
 
 
@@ -108,6 +110,7 @@ class FlowRunSetStateHandler(ApiHandler):
         request = self.parse_body(SetStateRequest)
         async with self.database.write() as connection:
             outcome = await set_flow_run_state(connection, run_id, request.state, force=request.force)
+        self.context.flow_run_state_changed(run_id, outcome)
         self.write_json(outcome.result_body(), status=outcome.status_code)
 
 
@@ -121,8 +124,10 @@ class FlowRunResumeHandler(ApiHandler):
         run_id = self.path_uuid(flow_run_id)
         request = self.parse_body(ResumeFlowRunRequest, default_empty=True)
         async with self.database.write() as connection:
-            result, status = await run_inputs.resume_flow_run(connection, run_id, request.run_input)
-        self.write_json(result, status=status)
+            resumed = await run_inputs.resume_flow_run(connection, run_id, request.run_input)
+        if resumed.outcome is not None:
+            self.context.flow_run_state_changed(run_id, resumed.outcome)
+        self.write_json(resumed.body, status=resumed.status_code)
 
 
 class FlowRunFilterHandler(ApiHandler):

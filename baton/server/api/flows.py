@@ -7,6 +7,7 @@ from baton.server.api.base import ApiHandler
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
 from baton.server.models import filters, flows
+from baton.server.models.flow_run_events import flow_created_event
 from baton.server.schemas.actions import FlowCreate, FlowUpdate
 from baton.server.schemas.core import Flow
 from baton.server.schemas.requests import FlowFilterRequest, FlowPaginateRequest
@@ -20,6 +21,8 @@ class FlowsHandler(ApiHandler):
         flow = self.parse_body(FlowCreate)
         async with self.database.write() as connection:
             row, created = await flows.create_flow(connection, flow)
+        if created:
+            await self.context.publish_events([flow_created_event(row)])
         self.write_json(row, status=201 if created else 200)
 
 

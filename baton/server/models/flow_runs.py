@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -165,3 +166,18 @@ async def read_flow_run_state(connection: AsyncConnection, state_id: uuid.UUID) 
     row = (await connection.execute(sa.select(t.flow_run_state).where(t.flow_run_state.c.id == state_id))).mappings()
     first = row.first()
     return dict(first) if first else None
+
+
+async def read_late_flow_run_ids(connection: AsyncConnection, scheduled_before: dt.datetime, limit: int) -> list[Any]:
+    """Ids of runs still in the `Scheduled` state whose scheduled start is earlier than `scheduled_before`."""
+    query = (
+        sa.select(t.flow_run.c.id)
+        .where(
+            t.flow_run.c.state_type == "SCHEDULED",
+            t.flow_run.c.state_name == "Scheduled",
+            t.flow_run.c.next_scheduled_start_time <= scheduled_before,
+        )
+        .order_by(t.flow_run.c.next_scheduled_start_time)
+        .limit(limit)
+    )
+    return list((await connection.execute(query)).scalars())

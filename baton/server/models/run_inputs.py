@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ from baton.server.database import tables as t
 from baton.server.database.types import utcnow
 from baton.server.models.flow_runs import read_flow_run
 from baton.server.models.states import flow_run_snapshot, set_flow_run_state
+from baton.server.orchestration.context import TransitionOutcome
 from baton.server.orchestration.policies import resume_proposal
 
 
@@ -80,14 +81,22 @@ async def delete_run_input(connection: AsyncConnection, flow_run_id: uuid.UUID, 
     return result.rowcount == 1
 
 
-def _not_resumed(status: str, reason: str, state: dict[str, Any] | None) -> tuple[dict[str, Any], int]:
+class ResumeResult(NamedTuple):
+    body: dict[str, Any]
+    status_code: int
+    # The transition's outcome when the run was resumed (a state was proposed), else None.
+    outcome: TransitionOutcome | None
+
+
+def _not_resumed(status: str, reason: str, state: dict[str, Any] | None) -> ResumeResult:
     details_type = "abort_details" if status == "ABORT" else "reject_details"
-    return {"state": state, "status": status, "details": {"type": details_type, "reason": reason}}, 200
+    body = {"state": state, "status": status, "details": {"type": details_type, "reason": reason}}
+    return ResumeResult(body, 200, None)
 
 
 async def resume_flow_run(
     connection: AsyncConnection, flow_run_id: uuid.UUID, run_input: dict[str, Any] | None
-) -> tuple[dict[str, Any], int]:
+) -> ResumeResult:
     """Resume a paused run (Running, or Scheduled "Resuming" if it was suspended), after checking `run_input`
     against the schema the pause registered. Returns the OrchestrationResult body and the HTTP status."""
     row = await read_flow_run(connection, flow_run_id, for_update=True)
@@ -118,4 +127,4 @@ async def resume_flow_run(
     outcome = await set_flow_run_state(connection, flow_run_id, resume_proposal(snapshot, utcnow()), row=row)
     if keyset and run_input and outcome.status == "ACCEPT":
         await create_run_input(connection, flow_run_id, keyset["response"], orjson.dumps(run_input).decode(), None)
-    return outcome.result_body(), outcome.status_code
+    return ResumeResult(outcome.result_body(), outcome.status_code, outcome)

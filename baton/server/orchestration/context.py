@@ -289,6 +289,8 @@ class TransitionOutcome:
     run_input_keys_to_delete: list[str] = field(default_factory=list)
     # Deferred task runs: push the run to the background task queue ("enqueue") or re-queue it ("retry").
     task_queue_action: Literal["enqueue", "retry"] | None = None
+    # The state the run was in before this transition (a current-state dict), None for its first state.
+    initial_state: dict[str, Any] | None = None
 
     @property
     def status_code(self) -> int:

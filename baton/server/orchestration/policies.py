@@ -167,6 +167,7 @@ def _outcome(t: Transition) -> TransitionOutcome:
         cache_insert=t.cache_insert,
         run_input_keys_to_delete=list(t.run_input_keys_to_delete),
         task_queue_action=t.task_queue_action,
+        initial_state=context.run.current_state,
     )
 
 

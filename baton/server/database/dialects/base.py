@@ -71,3 +71,12 @@ class DatabaseDialect(ABC):
     def truncate_to_integer(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
         """The number `value` truncated toward zero, as an integer."""
         raise NotImplementedError
+
+    def json_array_elements(self, column: sa.ColumnElement[Any]) -> sa.TableValuedAlias:
+        """A table of the elements of the JSON array `column`, one per row in its column `value`; correlated when
+        used inside a subquery on `column`'s table."""
+        raise NotImplementedError
+
+    def json_object_text(self, value: sa.ColumnElement[Any], key: str) -> sa.ColumnElement[str]:
+        """The text of the string member `key` of the JSON object `value` (NULL when it has none)."""
+        raise NotImplementedError

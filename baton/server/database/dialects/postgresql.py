@@ -71,3 +71,10 @@ class PostgreSQLDialect(DatabaseDialect):
     def truncate_to_integer(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
         # A plain cast would round to the nearest integer on PostgreSQL.
         return sa.cast(sa.func.trunc(value), sa.Integer)
+
+    def json_array_elements(self, column: sa.ColumnElement[Any]) -> sa.TableValuedAlias:
+        elements = sa.func.jsonb_array_elements(sa.type_coerce(column, postgresql.JSONB))
+        return elements.table_valued(sa.column("value", postgresql.JSONB)).alias()
+
+    def json_object_text(self, value: sa.ColumnElement[Any], key: str) -> sa.ColumnElement[str]:
+        return sa.type_coerce(value, postgresql.JSONB)[key].astext

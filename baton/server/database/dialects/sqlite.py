@@ -148,6 +148,13 @@ class SQLiteDialect(DatabaseDialect):
     def truncate_to_integer(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
         return sa.cast(value, sa.Integer)
 
+    def json_array_elements(self, column: sa.ColumnElement[Any]) -> sa.TableValuedAlias:
+        return sa.func.json_each(column).table_valued("value").alias()
+
+    def json_object_text(self, value: sa.ColumnElement[Any], key: str) -> sa.ColumnElement[str]:
+        # A quoted path step, so that dots in label names ("prefect.resource.id") are not path separators.
+        return sa.func.json_extract(value, sa.literal(f'$."{key}"'), type_=sa.String)
+
     @staticmethod
     def _has_element(column: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[bool]:
         each = sa.func.json_each(column).table_valued("value").alias()

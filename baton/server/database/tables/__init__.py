@@ -23,7 +23,7 @@ from baton.server.database.tables.configuration import (
     variable,
 )
 from baton.server.database.tables.deployments import deployment, deployment_schedule, work_pool, work_queue, worker
-from baton.server.database.tables.events import event_resources, events
+from baton.server.database.tables.events import events
 from baton.server.database.tables.notifications import notification_delivery, notification_policy
 from baton.server.database.tables.runs import (
     flow,
@@ -51,7 +51,6 @@ __all__ = [
     "csrf_token",
     "deployment",
     "deployment_schedule",
-    "event_resources",
     "events",
     "flow",
     "flow_run",

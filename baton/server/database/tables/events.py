@@ -1,4 +1,8 @@
-"""Events, as the Prefect events API defines them, and the resources each event names."""
+"""Events, as the Prefect events API defines them.
+
+Related resource ids are kept in a JSON array on the event row (`related_resource_ids`) rather than in a table of
+their own: one row per event keeps the recorder's batch insert a single statement.
+"""
 
 from __future__ import annotations
 
@@ -25,17 +29,6 @@ events = sa.Table(
     sa.Index("ix_events__occurred", "occurred"),
     sa.Index("ix_events__event__occurred", "event", "occurred"),
     sa.Index("ix_events__resource_id__occurred", "resource_id", "occurred"),
-)
-
-event_resources = sa.Table(
-    "event_resources",
-    metadata,
-    *base_columns(),
-    sa.Column("occurred", Timestamp(), nullable=False),
-    sa.Column("resource_id", sa.String(1024), nullable=False),
-    sa.Column("resource_role", sa.String(255), nullable=False),
-    json_column("resource", default={}, nullable=False),
-    sa.Column("event_id", sa.Uuid(), nullable=False),
-    sa.Index("ix_event_resources__resource_id__occurred", "resource_id", "occurred"),
-    sa.Index("ix_event_resources__event_id", "event_id"),
+    # The live stream (/api/events/out) follows newly recorded events by this column.
+    sa.Index("ix_events__recorded", "recorded"),
 )

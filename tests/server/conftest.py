@@ -1,4 +1,4 @@
-"""An in-process Baton server on a real loopback port per test, and an HTTP client pointed at its API."""
+"""Server tests: an in-process Baton server on a real loopback port per test, and an HTTP client pointed at its API."""
 
 from __future__ import annotations
 

@@ -1,0 +1,54 @@
+"""Periodic job: Scheduled runs more than `services_late_runs_after_seconds` past their start time become Late."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from baton.actors import runtime
+from baton.queue import messages
+from baton.queue.messages import FlowRunStateChange
+from baton.server.database.types import utcnow
+from baton.server.models.flow_runs import read_flow_run, read_late_flow_run_ids
+from baton.server.models.states import set_flow_run_state
+from baton.server.schemas.states import StateCreate, StateDetails, StateType
+
+logger = logging.getLogger("baton.actors")
+
+# Runs handled per sweep; the next sweep takes the rest.
+BATCH_SIZE = 400
+
+
+async def mark_late_runs() -> None:
+    database = await runtime.database()
+    cutoff = utcnow() - dt.timedelta(seconds=runtime.settings().services_late_runs_after_seconds)
+    async with database.read() as connection:
+        run_ids = await read_late_flow_run_ids(connection, cutoff, BATCH_SIZE)
+    changes: list[FlowRunStateChange] = []
+    for run_id in run_ids:
+        change = await _mark_late(database, run_id, cutoff)
+        if change is not None:
+            changes.append(change)
+    if changes:
+        logger.info("Marked %d flow runs Late", len(changes))
+        runtime.broker().enqueue(messages.emit_flow_run_events(changes))
+
+
+async def _mark_late(database: object, run_id: uuid.UUID, cutoff: dt.datetime) -> FlowRunStateChange | None:
+    """Move one run to Late under its row lock, unless it left Scheduled (or was rescheduled) meanwhile."""
+    async with database.write() as connection:  # type: ignore[attr-defined]
+        row = await read_flow_run(connection, run_id, for_update=True)
+        scheduled = row and row["next_scheduled_start_time"]
+        if row is None or row["state_name"] != "Scheduled" or scheduled is None or scheduled > cutoff:
+            return None
+        late = StateCreate(type=StateType.SCHEDULED, name="Late", state_details=StateDetails(scheduled_time=scheduled))
+        outcome = await set_flow_run_state(connection, run_id, late, force=True, row=row)
+    written = outcome.state_to_write
+    if written is None:
+        return None
+    return {
+        "flow_run_id": str(run_id),
+        "state_id": str(written["id"]),
+        "from_state": {"id": str(row["state_id"]), "type": row["state_type"], "name": row["state_name"]},
+    }

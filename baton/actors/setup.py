@@ -1,0 +1,176 @@
+"""Wiring actors to a broker: declare every actor, and run them either in `baton server services` worker processes
+(on Dramatiq's own event-loop thread) or embedded in the API server (on the server's event loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import dramatiq
+from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
+from dramatiq.middleware import Middleware
+
+from baton.actors import events, late_runs, runtime
+from baton.queue import messages
+from baton.queue.beat import Beat, PeriodicJob
+from baton.queue.broker import make_broker
+from baton.server.database.engine import Database
+
+logger = logging.getLogger("baton.actors")
+
+ACTOR_FUNCTIONS = {
+    messages.RECORD_EVENTS: events.record_events,
+    messages.EMIT_FLOW_RUN_EVENTS: events.emit_flow_run_events,
+    messages.MARK_LATE_RUNS: late_runs.mark_late_runs,
+}
+
+
+def periodic_jobs(settings: Any) -> list[PeriodicJob]:
+    """The beat's schedule."""
+    return [PeriodicJob(messages.MARK_LATE_RUNS, settings.services_late_runs_loop_seconds, messages.mark_late_runs)]
+
+
+def _on_actor_loop(function: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """`function` run to completion on the actors' event loop from a Dramatiq worker thread. Unlike Dramatiq's own
+    wrapper it checks the loop before creating the coroutine, so a message that arrives while the loop is stopping
+    fails (and is retried) instead of leaving a coroutine that never runs."""
+
+    @functools.wraps(function)
+    def run_on_loop(*args: Any) -> None:
+        loop_thread = get_event_loop_thread()
+        if loop_thread is None or not loop_thread.loop.is_running():
+            raise RuntimeError(f"The actors' event loop is not running; {function.__name__} will be retried")
+        loop_thread.run_coroutine(function(*args))
+
+    return run_on_loop
+
+
+def declare_actors(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[Any, Any]]:
+    """Declare every Baton actor on `broker`, each on the queue its message contract names."""
+    return {
+        name: dramatiq.Actor(
+            _on_actor_loop(function),
+            broker=broker,
+            actor_name=name,
+            queue_name=messages.ACTOR_QUEUES[name],
+            priority=0,
+            options={},
+        )
+        for name, function in ACTOR_FUNCTIONS.items()
+    }
+
+
+def make_beat(settings: Any, broker: dramatiq.Broker) -> Beat:
+    client = getattr(broker, "client", None) if settings.redis_url else None
+    return Beat(
+        broker,
+        periodic_jobs(settings),
+        client=client,
+        namespace=settings.redis_namespace,
+        lease_seconds=settings.queue_beat_lease_seconds,
+    )
+
+
+class ServicesRuntime(Middleware):
+    """In a `baton server services` worker process: an event loop for the async actors, the actor runtime, and the
+    beat (every process runs one; the Redis lease lets one of them send)."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self.beat: Beat | None = None
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if get_event_loop_thread() is None:
+            loop_thread = EventLoopThread(logger)
+            loop_thread.start(timeout=5.0)
+            set_event_loop_thread(loop_thread)
+        runtime.use(self.settings, broker)
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self.beat = make_beat(self.settings, broker)
+        self.beat.start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if self.beat is not None:
+            self.beat.stop()
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        loop_thread = get_event_loop_thread()
+        if loop_thread is None:
+            return
+        loop_thread.run_coroutine(runtime.close())
+        loop_thread.stop()
+        set_event_loop_thread(None)
+
+
+def configure(settings: Any) -> dramatiq.Broker:
+    """A broker for `settings` with every actor declared and the services runtime attached; made Dramatiq's global
+    broker (what `dramatiq baton.actors` runs)."""
+    broker = make_broker(settings)
+    broker.add_middleware(ServicesRuntime(settings))
+    declare_actors(broker)
+    dramatiq.set_broker(broker)
+    return broker
+
+
+class _ServerLoop(EventLoopThread):
+    """Dramatiq's event-loop thread interface over a loop that is already running (the API server's)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        threading.Thread.__init__(self, name="baton-server-loop", daemon=True)
+        self.interrupt_check_ival = 0.1
+        self.logger = logger
+        self.loop = loop
+
+    def start(self, *, timeout: float | None = None) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+class EmbeddedServices:
+    """The actors and the beat inside the API server process (no Redis): a Dramatiq worker on threads whose async
+    actors run on the server's own loop, and a beat without a lease."""
+
+    def __init__(self, settings: Any, database: Database) -> None:
+        self.settings = settings
+        self.broker = make_broker(settings)
+        declare_actors(self.broker)
+        self.database = database
+        self.worker: dramatiq.Worker | None = None
+        self.beat: Beat | None = None
+
+    def start(self) -> None:
+        set_event_loop_thread(_ServerLoop(asyncio.get_running_loop()))
+        runtime.use(self.settings, self.broker, self.database)
+        self.worker = dramatiq.Worker(
+            self.broker, worker_threads=self.settings.queue_worker_threads, worker_timeout=100
+        )
+        self.worker.start()
+        self.beat = make_beat(self.settings, self.broker)
+        self.beat.start()
+
+    async def stop(self, grace_seconds: float) -> None:
+        """Stop the beat, let queued messages finish (up to `grace_seconds`), then stop the worker."""
+        if self.beat is not None:
+            self.beat.stop()
+        loop = asyncio.get_running_loop()
+        if self.worker is not None:
+            try:
+                await loop.run_in_executor(None, self._drain, grace_seconds)
+            finally:
+                await loop.run_in_executor(None, self.worker.stop)
+                self.worker = None
+        set_event_loop_thread(None)
+
+    def _drain(self, grace_seconds: float) -> None:
+        for queue_name in messages.QUEUES:
+            try:
+                self.broker.join(queue_name, timeout=int(grace_seconds * 1000))
+            except dramatiq.errors.QueueJoinTimeout:
+                logger.warning("Stopped with messages still queued on %s", queue_name)

@@ -1,0 +1,62 @@
+"""The message contracts: every actor message Baton sends, its queue, and the shape of its arguments, in one place.
+
+Messages carry ids and small payloads; events travel in batches (one message per batch, not per event), because a
+queue round trip per event would cap ingestion long before the database does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import dramatiq
+
+from baton.queue.names import EVENTS_QUEUE, PERIODIC_QUEUE, QUEUES
+
+__all__ = ["EVENTS_QUEUE", "PERIODIC_QUEUE", "QUEUES"]
+
+RECORD_EVENTS = "record_events"
+EMIT_FLOW_RUN_EVENTS = "emit_flow_run_events"
+MARK_LATE_RUNS = "mark_late_runs"
+
+ACTOR_QUEUES = {
+    RECORD_EVENTS: EVENTS_QUEUE,
+    EMIT_FLOW_RUN_EVENTS: EVENTS_QUEUE,
+    MARK_LATE_RUNS: PERIODIC_QUEUE,
+}
+
+
+class StateRef(TypedDict):
+    """A state a flow run left: enough to describe the transition without reading history."""
+
+    id: str
+    type: str
+    name: str
+
+
+class FlowRunStateChange(TypedDict):
+    """A flow run whose new state (`state_id`) was committed; `from_state` is None for its first state."""
+
+    flow_run_id: str
+    state_id: str
+    from_state: StateRef | None
+
+
+def message(actor_name: str, *args: Any) -> dramatiq.Message[Any]:
+    """The Dramatiq message calling `actor_name(*args)` on its queue."""
+    return dramatiq.Message(
+        queue_name=ACTOR_QUEUES[actor_name], actor_name=actor_name, args=args, kwargs={}, options={}
+    )
+
+
+def record_events(events: list[dict[str, Any]]) -> dramatiq.Message[Any]:
+    """Persist a batch of events (JSON-mode dicts with `received` set)."""
+    return message(RECORD_EVENTS, events)
+
+
+def emit_flow_run_events(changes: list[FlowRunStateChange]) -> dramatiq.Message[Any]:
+    """Build and persist `prefect.flow-run.<State>` events for committed state changes."""
+    return message(EMIT_FLOW_RUN_EVENTS, changes)
+
+
+def mark_late_runs() -> dramatiq.Message[Any]:
+    return message(MARK_LATE_RUNS)

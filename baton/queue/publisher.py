@@ -1,0 +1,118 @@
+"""Publishing from the API process: events and flow-run state changes are buffered and sent in batches.
+
+Handlers never wait on the database for the events pipeline, and only wait on the queue when it falls behind by
+`events_max_pending` events (back-pressure instead of unbounded memory). Sending happens on one background thread,
+because Dramatiq's `enqueue` is blocking I/O and must not stall the event loop; one thread also keeps batches in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from typing import Any
+
+import dramatiq
+
+from baton.queue import messages
+from baton.queue.messages import FlowRunStateChange
+
+logger = logging.getLogger("baton.queue")
+
+
+class Publisher:
+    """Buffers outgoing events and state changes of one server process and sends them as batch messages."""
+
+    def __init__(self, broker: dramatiq.Broker, *, batch_size: int, flush_interval: float, max_pending: int) -> None:
+        self.broker = broker
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.max_pending = max_pending
+        self._events: list[dict[str, Any]] = []
+        self._changes: list[FlowRunStateChange] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._sending: set[asyncio.Future[None]] = set()
+        self._room = asyncio.Condition()
+        self._in_flight = 0
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="baton-publisher")
+        self.sent_events = 0
+        self.failed_events = 0
+
+    @classmethod
+    def from_settings(cls, broker: dramatiq.Broker, settings: Any) -> Publisher:
+        return cls(
+            broker,
+            batch_size=settings.events_batch_size,
+            flush_interval=settings.events_flush_interval,
+            max_pending=settings.events_max_pending,
+        )
+
+    @property
+    def pending(self) -> int:
+        """Events buffered or being sent."""
+        return len(self._events) + self._in_flight
+
+    async def publish_events(self, events: list[dict[str, Any]], *, wait: bool = False) -> None:
+        """Queue `events` (JSON-mode dicts with `received` set). With `wait`, return only once they are in the broker
+        (for callers that acknowledge durability, such as `POST /events`)."""
+        if self.pending >= self.max_pending:
+            async with self._room:
+                await self._room.wait_for(lambda: self.pending < self.max_pending)
+        self._events.extend(events)
+        if wait or len(self._events) >= self.batch_size:
+            await self.flush()
+        else:
+            self._schedule_flush()
+
+    def flow_run_state_changed(self, change: FlowRunStateChange) -> None:
+        """Note a committed flow-run state change; its event is built and recorded by an actor."""
+        self._changes.append(change)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.flush_interval, self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._timer = None
+        future = asyncio.ensure_future(self.flush())
+        self._sending.add(future)
+        future.add_done_callback(self._sending.discard)
+
+    async def flush(self) -> None:
+        """Send everything buffered now, in batches of at most `batch_size` events."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        outgoing: list[tuple[dramatiq.Message[Any], int]] = []
+        while self._events:
+            batch, self._events = self._events[: self.batch_size], self._events[self.batch_size :]
+            outgoing.append((messages.record_events(batch), len(batch)))
+        if self._changes:
+            changes, self._changes = self._changes, []
+            outgoing.append((messages.emit_flow_run_events(changes), 0))
+        if not outgoing:
+            return
+        loop = asyncio.get_running_loop()
+        for message, count in outgoing:
+            self._in_flight += count
+            try:
+                await loop.run_in_executor(self._executor, self.broker.enqueue, message)
+                self.sent_events += count
+            except Exception:
+                # The queue is unreachable: the client's own retry (websocket reconnect and resend) is the recovery.
+                self.failed_events += count
+                logger.exception("Could not queue a %s message (%d events)", message.actor_name, count)
+            finally:
+                self._in_flight -= count
+        async with self._room:
+            self._room.notify_all()
+
+    async def close(self) -> None:
+        """Send what is buffered, then stop the sending thread."""
+        await self.flush()
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+        await self.flush()
+        self._executor.shutdown(wait=True)

@@ -1,0 +1,146 @@
+"""Events in: the websocket `/events/in` (how the Prefect 3 client reports task runs) and `POST /events` for batches.
+
+Both validate and queue; neither touches the database. On the websocket a bad event is dropped with a warning in the
+server log and the socket stays open: the Prefect client reads nothing from this socket after the handshake, so a
+reply it never reads would fill its receive buffer and stall it. `POST /events` answers 422 with the reasons instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+import pydantic
+import tornado.websocket
+
+from baton.errors import ValidationFailed
+from baton.server.api.base import ApiHandler, validation_detail
+from baton.server.api.openapi import endpoint
+from baton.server.context import ServerContext
+from baton.server.database.types import utcnow
+from baton.server.schemas.events import MAX_EVENT_BYTES, Event
+
+logger = logging.getLogger("baton.events")
+
+SUBPROTOCOL = "prefect"
+# Frames beyond this are refused by Tornado itself (close code 1009); smaller ones over MAX_EVENT_BYTES are dropped.
+MAX_FRAME_BYTES = 2 * MAX_EVENT_BYTES
+# Close codes: 1008 policy violation (a bad handshake), as Prefect uses them.
+CLOSE_POLICY_VIOLATION = 1008
+
+_EVENTS = pydantic.TypeAdapter(list[Event])
+
+
+def received_event(event: Event, received: str) -> dict[str, Any]:
+    """`event` as queued: JSON-mode, stamped with the time the server received it."""
+    data = event.model_dump(mode="json")
+    data["received"] = received
+    return data
+
+
+def _reason(exc: pydantic.ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "event"
+    return f"{where}: {first['msg']}" + (f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else "")
+
+
+class EventsInSocket(tornado.websocket.WebSocketHandler):
+    """One client's stream of events."""
+
+    def initialize(self, context: ServerContext) -> None:
+        self.context = context
+        self.awaiting_auth = False
+        self.accepted = 0
+        self.rejected = 0
+
+    @property
+    def max_message_size(self) -> int:
+        return MAX_FRAME_BYTES
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        offered = [name.strip() for name in self.request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+        offered = [name for name in offered if name]
+        if offered and SUBPROTOCOL not in offered:
+            self.set_status(400)
+            self.set_header("Content-Type", "application/json")
+            self.finish(
+                orjson.dumps(
+                    {
+                        "detail": f"Unsupported websocket subprotocol {', '.join(offered)}: this socket speaks "
+                        f"'{SUBPROTOCOL}' (or no subprotocol, the legacy mode)."
+                    }
+                )
+            )
+            return
+        await super().get(*args, **kwargs)
+
+    def select_subprotocol(self, subprotocols: list[str]) -> str | None:
+        return SUBPROTOCOL if SUBPROTOCOL in subprotocols else None
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        # With the `prefect` subprotocol the first message is the auth handshake; without it (legacy) events come
+        # straight away. Baton has no API auth string, so every token is accepted.
+        self.awaiting_auth = self.selected_subprotocol == SUBPROTOCOL
+        self.set_nodelay(True)
+
+    async def on_message(self, message: str | bytes) -> None:
+        if self.awaiting_auth:
+            self._authenticate(message)
+            return
+        if len(message) > MAX_EVENT_BYTES:
+            self._reject(f"the event is {len(message)} bytes; at most {MAX_EVENT_BYTES} are accepted")
+            return
+        try:
+            event = Event.model_validate_json(message)
+        except pydantic.ValidationError as exc:
+            self._reject(_reason(exc))
+            return
+        self.accepted += 1
+        await self.context.publish_events([received_event(event, utcnow().isoformat())])
+
+    def _authenticate(self, message: str | bytes) -> None:
+        try:
+            hello = orjson.loads(message)
+        except orjson.JSONDecodeError:
+            hello = None
+        if not isinstance(hello, dict) or hello.get("type") != "auth" or "token" not in hello:
+            self.close(CLOSE_POLICY_VIOLATION, 'Expected {"type": "auth", "token": ...} as the first message.')
+            return
+        self.awaiting_auth = False
+        self.write_message(orjson.dumps({"type": "auth_success"}).decode())
+
+    def _reject(self, reason: str) -> None:
+        self.rejected += 1
+        logger.warning("Dropped an event from %s: %s", self.request.remote_ip, reason)
+
+    def on_close(self) -> None:
+        if self.rejected:
+            logger.info(
+                "Events socket from %s closed: %d events accepted, %d dropped",
+                self.request.remote_ip,
+                self.accepted,
+                self.rejected,
+            )
+
+
+class EventsHandler(ApiHandler):
+    @endpoint("Record a batch of events (204 once they are queued)", body=list[Event], status=204)
+    async def post(self) -> None:
+        body = self.json_body()
+        try:
+            events = _EVENTS.validate_python(body)
+        except pydantic.ValidationError as exc:
+            raise ValidationFailed(f"Invalid event at {_reason(exc)}", validation_detail(exc)) from exc
+        received = utcnow().isoformat()
+        for event in events:
+            if len(event.model_dump_json()) > MAX_EVENT_BYTES:
+                raise ValidationFailed(f"Event {event.id} is larger than {MAX_EVENT_BYTES} bytes.")
+        await self.context.publish_events([received_event(event, received) for event in events], wait=True)
+        self.write_no_content()
+
+
+routes = [
+    (r"/events/in", EventsInSocket),
+    (r"/events", EventsHandler),
+]

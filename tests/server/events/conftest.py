@@ -1,0 +1,122 @@
+"""A server with the whole events pipeline on a real loopback port: the API, a publisher, and the embedded Dramatiq
+worker (in-memory broker) whose actors write to the test's database."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from baton.actors.setup import EmbeddedServices
+from baton.queue.publisher import Publisher
+from baton.server.context import ServerContext
+from baton.server.database.engine import Database
+from baton.settings import Settings
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        home=tmp_path,
+        api_database_connection_url=database_url,
+        services_late_runs_loop_seconds=0.2,
+        services_late_runs_after_seconds=1.0,
+    )
+
+
+@pytest.fixture
+async def server_context(settings: Settings, database: Database) -> AsyncIterator[ServerContext]:
+    """The served context, with a publisher and the embedded actors (tests call it `pipeline`)."""
+    embedded = EmbeddedServices(settings, database)
+    embedded.start()
+    publisher = Publisher.from_settings(embedded.broker, settings)
+    context = ServerContext(settings=settings, database=database, publisher=publisher)
+    yield context
+    await publisher.close()
+    await embedded.stop(5.0)
+
+
+@pytest.fixture
+def pipeline(server_context: ServerContext) -> ServerContext:
+    return server_context
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
+    """Poll `check` until it returns something truthy; fail with its last value after `within` seconds."""
+    deadline = time.monotonic() + within
+    value = await check()
+    while not value and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        value = await check()
+    assert value, f"condition not met within {within} s (last value {value!r})"
+    return value
+
+
+def task_run_event(
+    task_run_id: uuid.UUID,
+    flow_run_id: uuid.UUID,
+    state: str,
+    occurred: dt.datetime,
+    *,
+    run_count: int = 1,
+    tags: tuple[str, ...] = (),
+    event_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """A task-run state event in the shape the Prefect 3.9 client emits (task_engine -> EventsWorker)."""
+    state_type = {"Pending": "PENDING", "Running": "RUNNING", "Completed": "COMPLETED", "Failed": "FAILED"}.get(
+        state, "SCHEDULED" if state in ("AwaitingRetry", "Retrying") else state.upper()
+    )
+    if state == "Retrying":
+        state_type = "RUNNING"
+    return {
+        "id": str(event_id or uuid.uuid4()),
+        "occurred": occurred.isoformat(),
+        "event": f"prefect.task-run.{state}",
+        "resource": {
+            "prefect.resource.id": f"prefect.task-run.{task_run_id}",
+            "prefect.resource.name": "add-1",
+            "prefect.run-count": str(run_count),
+            "prefect.state-message": "",
+            "prefect.state-name": state,
+            "prefect.state-timestamp": occurred.isoformat(),
+            "prefect.state-type": state_type,
+            "prefect.orchestration": "client",
+        },
+        "related": [
+            *({"prefect.resource.id": f"prefect.tag.{tag}", "prefect.resource.role": "tag"} for tag in tags),
+            {"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run"},
+        ],
+        "payload": {
+            "intended": {"from": None, "to": state_type},
+            "initial_state": None,
+            "validated_state": {"type": state_type, "name": state, "message": "", "state_details": {}, "data": None},
+            "task_run": {
+                "name": "add-1",
+                "task_key": "add-abc123",
+                "dynamic_key": str(task_run_id)[:8],
+                "run_count": run_count,
+                "flow_run_run_count": 1,
+                "empirical_policy": {"retries": 0, "retry_delay": 0},
+                "tags": list(tags),
+                "labels": {},
+                "task_inputs": {"x": []},
+                "expected_start_time": occurred.isoformat(),
+                "start_time": occurred.isoformat() if state != "Pending" else None,
+                "total_run_time": 0.0,
+            },
+        },
+    }
+
+
+async def create_flow_run(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
+    flow = (await client.post("/flows/", json={"name": "events-test-flow"})).json()
+    response = await client.post("/flow_runs/", json={"flow_id": flow["id"], **fields})
+    assert response.status_code == 201, response.text
+    return response.json()

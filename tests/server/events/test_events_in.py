@@ -1,0 +1,288 @@
+"""Events in: the websocket /api/events/in and POST /api/events, through the queue to the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import sqlalchemy as sa
+import websockets
+from websockets.asyncio.client import connect
+
+from baton.server.context import ServerContext
+from baton.server.database import tables as t
+from baton.server.schemas.events import MAX_EVENT_BYTES
+from tests.server.events.conftest import create_flow_run, eventually, task_run_event
+
+
+def _ws_url(base_url: str) -> str:
+    return base_url.replace("http://", "ws://") + "/api/events/in"
+
+
+def _plain_event(name: str = "test.something.happened", **overrides: Any) -> dict[str, Any]:
+    event = {
+        "id": str(uuid.uuid4()),
+        "occurred": dt.datetime.now(dt.UTC).isoformat(),
+        "event": name,
+        "resource": {"prefect.resource.id": "test.resource.1"},
+    }
+    event.update(overrides)
+    return event
+
+
+async def _stored_ids(pipeline: ServerContext) -> set[str]:
+    async with pipeline.database.read() as connection:
+        return {str(value) for value in (await connection.execute(sa.select(t.events.c.id))).scalars()}
+
+
+async def _stored(pipeline: ServerContext, *ids: str) -> bool:
+    return set(ids) <= await _stored_ids(pipeline)
+
+
+async def test_prefect_subprotocol_handshake_then_events_are_recorded(
+    base_url: str, pipeline: ServerContext, client: httpx.AsyncClient
+) -> None:
+    flow_run = await create_flow_run(client)
+    task_run_id = uuid.uuid4()
+    now = dt.datetime.now(dt.UTC)
+    events = [
+        task_run_event(task_run_id, uuid.UUID(flow_run["id"]), "Pending", now),
+        task_run_event(task_run_id, uuid.UUID(flow_run["id"]), "Running", now + dt.timedelta(seconds=1)),
+        task_run_event(task_run_id, uuid.UUID(flow_run["id"]), "Completed", now + dt.timedelta(seconds=2)),
+    ]
+    async with connect(_ws_url(base_url), subprotocols=["prefect"]) as socket:
+        assert socket.subprotocol == "prefect"
+        await socket.send(json.dumps({"type": "auth", "token": None}))
+        assert json.loads(await socket.recv()) == {"type": "auth_success"}
+        for event in events:
+            await socket.send(json.dumps(event))
+        await socket.ping()
+
+    await eventually(lambda: _stored(pipeline, *(event["id"] for event in events)))
+    run = (await client.get(f"/task_runs/{task_run_id}")).json()
+    assert run["state"]["name"] == "Completed"
+    assert run["state"]["id"] == events[-1]["id"]
+    assert run["flow_run_id"] == flow_run["id"]
+    assert run["task_key"] == "add-abc123"
+    history = (await client.get("/task_run_states/", params={"task_run_id": str(task_run_id)})).json()
+    assert [state["name"] for state in history] == ["Pending", "Running", "Completed"]
+
+
+async def test_legacy_mode_without_subprotocol_takes_events_directly(base_url: str, pipeline: ServerContext) -> None:
+    event = _plain_event()
+    async with connect(_ws_url(base_url)) as socket:
+        assert socket.subprotocol is None
+        await socket.send(json.dumps(event))
+    await eventually(lambda: _stored(pipeline, event["id"]))
+
+
+async def test_an_unknown_subprotocol_is_refused_with_a_reason(base_url: str) -> None:
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with connect(_ws_url(base_url), subprotocols=["graphql-ws"]):
+            pass
+    assert refused.value.response.status_code == 400
+    assert b"graphql-ws" in refused.value.response.body
+    assert b"'prefect'" in refused.value.response.body
+
+
+@pytest.mark.parametrize("hello", ['{"type": "event"}', "not json", '{"type": "auth"}', "[]"])
+async def test_a_bad_handshake_closes_the_socket_with_1008(base_url: str, hello: str) -> None:
+    async with connect(_ws_url(base_url), subprotocols=["prefect"]) as socket:
+        await socket.send(hello)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await socket.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1008
+    assert "auth" in closed.value.rcvd.reason
+
+
+async def test_bad_events_are_dropped_and_the_socket_stays_usable(
+    base_url: str, pipeline: ServerContext, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    good_before, good_after = _plain_event(), _plain_event()
+    oversized = _plain_event(payload={"blob": "x" * (MAX_EVENT_BYTES + 10)})
+    bad = [
+        "{not json",
+        json.dumps(_plain_event(resource={"name": "no id"})),
+        json.dumps(_plain_event(name="x" * 1025)),
+        json.dumps(_plain_event(id="not-a-uuid")),
+        json.dumps({**_plain_event(), "related": [{"prefect.resource.id": "r"}]}),
+        json.dumps(oversized),
+    ]
+    async with connect(_ws_url(base_url), subprotocols=["prefect"], max_size=None) as socket:
+        await socket.send(json.dumps({"type": "auth", "token": "anything"}))
+        await socket.recv()
+        await socket.send(json.dumps(good_before))
+        for frame in bad:
+            await socket.send(frame)
+        await socket.send(json.dumps(good_after))
+        pong = await socket.ping()
+        await pong  # the socket still answers
+
+    await eventually(lambda: _stored(pipeline, good_before["id"], good_after["id"]))
+    stored = await _stored_ids(pipeline)
+    assert oversized["id"] not in stored
+    assert len(stored) == 2
+    reasons = [record.getMessage() for record in caplog.records if record.name == "baton.events"]
+    assert len([reason for reason in reasons if reason.startswith("Dropped an event")]) == len(bad)
+    assert any("prefect.resource.id" in reason for reason in reasons)
+    assert any(f"at most {MAX_EVENT_BYTES}" in reason for reason in reasons)
+    assert (await client.get("/health")).json() is True
+
+
+async def test_a_frame_beyond_the_frame_limit_closes_with_1009(base_url: str) -> None:
+    async with connect(_ws_url(base_url), max_size=None) as socket:
+        await socket.send("x" * (2 * MAX_EVENT_BYTES + 1))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await socket.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+async def test_post_events_records_a_batch_once_even_when_sent_twice(
+    client: httpx.AsyncClient, pipeline: ServerContext
+) -> None:
+    batch = [_plain_event() for _ in range(5)]
+    assert (await client.post("/events", json=batch)).status_code == 204
+    assert (await client.post("/events", json=batch[:2])).status_code == 204
+    await eventually(lambda: _stored(pipeline, *(event["id"] for event in batch)))
+    assert len(await _stored_ids(pipeline)) == 5
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ([{"id": "x"}], "0.id"),
+        ([_plain_event(resource={})], "prefect.resource.id"),
+        ({"not": "a list"}, "list"),
+    ],
+)
+async def test_post_events_refuses_bad_events_with_the_reason(
+    client: httpx.AsyncClient, body: Any, fragment: str
+) -> None:
+    response = await client.post("/events", json=body)
+    assert response.status_code == 422
+    assert fragment in response.text
+
+
+async def test_events_out_of_order_end_in_the_newest_state(client: httpx.AsyncClient, pipeline: ServerContext) -> None:
+    flow_run = await create_flow_run(client)
+    task_run_id, flow_run_id = uuid.uuid4(), uuid.UUID(flow_run["id"])
+    start = dt.datetime.now(dt.UTC)
+    states = ["Pending", "Running", "Failed", "Running", "Completed"]
+    events = [
+        task_run_event(task_run_id, flow_run_id, name, start + dt.timedelta(seconds=i), run_count=1 + (i >= 3))
+        for i, name in enumerate(states)
+    ]
+    # The newest first, then the rest newest to oldest, each batch its own message.
+    for event in reversed(events):
+        assert (await client.post("/events", json=[event])).status_code == 204
+    await eventually(lambda: _stored(pipeline, *(event["id"] for event in events)))
+
+    run = (await client.get(f"/task_runs/{task_run_id}")).json()
+    assert run["state"]["id"] == events[-1]["id"]
+    assert run["state_name"] == "Completed"
+    assert run["run_count"] == 2
+    history = (await client.get("/task_run_states/", params={"task_run_id": str(task_run_id)})).json()
+    assert [state["name"] for state in history] == states
+
+
+async def test_events_of_a_deleted_flow_run_are_kept_without_a_task_run(
+    client: httpx.AsyncClient, pipeline: ServerContext
+) -> None:
+    gone, kept = uuid.uuid4(), uuid.UUID((await create_flow_run(client))["id"])
+    now = dt.datetime.now(dt.UTC)
+    orphan = task_run_event(uuid.uuid4(), gone, "Running", now)
+    healthy_run = uuid.uuid4()
+    healthy = task_run_event(healthy_run, kept, "Running", now)
+    assert (await client.post("/events", json=[orphan, healthy])).status_code == 204
+    await eventually(lambda: _stored(pipeline, orphan["id"], healthy["id"]))
+    assert (await client.get(f"/task_runs/{healthy_run}")).status_code == 200
+    async with pipeline.database.read() as connection:
+        count = await connection.scalar(sa.select(sa.func.count()).select_from(t.task_run))
+    assert count == 1
+
+
+async def test_flow_run_state_changes_emit_events_with_related_resources(
+    client: httpx.AsyncClient, pipeline: ServerContext
+) -> None:
+    flow_run = await create_flow_run(client, tags=["daily-etl"])
+    response = await client.post(f"/flow_runs/{flow_run['id']}/set_state", json={"state": {"type": "RUNNING"}})
+    assert response.status_code == 201
+    running_state_id = response.json()["state"]["id"]
+
+    async def flow_run_events() -> list[Any]:
+        async with pipeline.database.read() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(t.events).where(t.events.c.resource_id == f"prefect.flow-run.{flow_run['id']}")
+                )
+            ).mappings()
+            found = sorted((dict(row) for row in rows), key=lambda row: row["occurred"])
+        return found if len(found) == 2 else []
+
+    pending, running = await eventually(flow_run_events)
+    assert (pending["event"], running["event"]) == ("prefect.flow-run.Pending", "prefect.flow-run.Running")
+    assert str(running["id"]) == running_state_id
+    assert running["follows"] == pending["id"]
+    assert running["payload"]["intended"] == {"from": "PENDING", "to": "RUNNING"}
+    assert running["resource"]["prefect.resource.name"] == flow_run["name"]
+    assert running["resource"]["prefect.state-type"] == "RUNNING"
+    roles = {related["prefect.resource.role"]: related for related in running["related"]}
+    assert roles["flow"]["prefect.resource.id"] == f"prefect.flow.{flow_run['flow_id']}"
+    assert roles["flow"]["prefect.resource.name"] == "events-test-flow"
+    assert roles["tag"]["prefect.resource.id"] == "prefect.tag.daily-etl"
+    assert f"prefect.flow.{flow_run['flow_id']}" in running["related_resource_ids"]
+
+    async with pipeline.database.read() as connection:
+        created = await connection.scalar(
+            sa.select(sa.func.count()).select_from(t.events).where(t.events.c.event == "prefect.flow.created")
+        )
+    assert created == 1
+
+
+async def test_scheduled_runs_past_their_time_become_late(client: httpx.AsyncClient, pipeline: ServerContext) -> None:
+    long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).isoformat()
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+    overdue = await create_flow_run(client, state={"type": "SCHEDULED", "state_details": {"scheduled_time": long_ago}})
+    future = await create_flow_run(client, state={"type": "SCHEDULED", "state_details": {"scheduled_time": soon}})
+
+    async def late() -> bool:
+        run = (await client.get(f"/flow_runs/{overdue['id']}")).json()
+        return run["state"]["name"] == "Late"
+
+    await eventually(late)
+    run = (await client.get(f"/flow_runs/{overdue['id']}")).json()
+    assert run["state_type"] == "SCHEDULED"
+    assert dt.datetime.fromisoformat(run["state"]["state_details"]["scheduled_time"]) == dt.datetime.fromisoformat(
+        long_ago
+    )
+    assert (await client.get(f"/flow_runs/{future['id']}")).json()["state_name"] == "Scheduled"
+
+    async def late_event() -> bool:
+        async with pipeline.database.read() as connection:
+            return bool(
+                await connection.scalar(
+                    sa.select(sa.func.count()).select_from(t.events).where(t.events.c.event == "prefect.flow-run.Late")
+                )
+            )
+
+    await eventually(late_event)
+    history = (await client.get("/flow_run_states/", params={"flow_run_id": overdue["id"]})).json()
+    assert [state["name"] for state in history] == ["Scheduled", "Late"]
+
+
+def test_the_queued_form_of_an_event_round_trips() -> None:
+    from baton.server.api.events_in import received_event
+    from baton.server.schemas.events import Event
+
+    event = Event.model_validate(_plain_event(related=[{"prefect.resource.id": "a", "prefect.resource.role": "b"}]))
+    queued = received_event(event, "2026-11-25T00:00:00+00:00")
+    assert orjson.loads(orjson.dumps(queued))["received"] == "2026-11-25T00:00:00+00:00"
+    assert Event.model_validate(queued) == event.model_copy(
+        update={"received": dt.datetime(2026, 11, 25, tzinfo=dt.UTC)}
+    )

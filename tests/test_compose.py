@@ -1,0 +1,274 @@
+"""compose.yaml and the Dockerfile checked against Baton itself: its settings, its commands and their options.
+
+There is no Docker engine in the test environment, so nothing here starts a container; instead every name the
+files use must be one Baton knows, and every `baton ...` command must answer `--help` in a real subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+import pytest
+import yaml
+
+from baton.cli.main import cli
+from baton.settings import SETTING_NAMES, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "compose.yaml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+
+BATON_SERVICES = ("migrate", "api", "services")
+LONG_RUNNING_SERVICES = ("postgres", "redis", "api", "services")
+# A reference `${NAME}`, `${NAME:-default}` or `${NAME-default}` that Compose fills in from the host environment.
+INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?::?-(?P<default>[^}]*))?\}")
+BATON_VARIABLE = re.compile(r"\bBATON_[A-Z0-9_]+\b")
+
+
+def load_compose() -> dict[str, Any]:
+    """compose.yaml as plain data, with its YAML anchors and merge keys resolved."""
+    data = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert isinstance(data, dict), "compose.yaml is not a mapping"
+    return data
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) for each instruction of the Dockerfile, continuation lines joined, comments dropped."""
+    lines = [line for line in DOCKERFILE.read_text().splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n\s*", " ", "\n".join(lines))
+    instructions = []
+    for line in joined.splitlines():
+        if line.strip():
+            keyword, _, arguments = line.strip().partition(" ")
+            instructions.append((keyword.upper(), arguments.strip()))
+    return instructions
+
+
+def dockerfile_cmd() -> list[str]:
+    """The Dockerfile's last CMD, which must be in exec (JSON array) form."""
+    commands = [arguments for keyword, arguments in dockerfile_instructions() if keyword == "CMD"]
+    assert commands, "the Dockerfile has no CMD"
+    argv = json.loads(commands[-1])
+    assert isinstance(argv, list) and all(isinstance(word, str) for word in argv), "CMD is not a JSON array of strings"
+    return argv
+
+
+def as_argv(command: str | list[str]) -> list[str]:
+    return shlex.split(command) if isinstance(command, str) else [str(word) for word in command]
+
+
+def environment_of(service: dict[str, Any]) -> dict[str, Any]:
+    """A service's environment as a mapping, whether the file writes it as a mapping or as NAME=VALUE items."""
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        return dict(item.partition("=")[::2] for item in environment)
+    return dict(environment)
+
+
+def interpolate(value: str, host_environment: dict[str, str] | None = None) -> str:
+    """`value` as Compose would pass it to the container, given the host's environment (empty by default)."""
+    host_environment = host_environment or {}
+
+    def replace(match: re.Match[str]) -> str:
+        return host_environment.get(match["name"]) or match["default"] or ""
+
+    return INTERPOLATION.sub(replace, value)
+
+
+def baton_commands() -> list[Any]:
+    """A pytest param (where, argv) for every command in compose.yaml and the Dockerfile that runs `baton`."""
+    commands = [
+        (f"service {name}", as_argv(service["command"]))
+        for name, service in load_compose()["services"].items()
+        if "command" in service and as_argv(service["command"])[0] == "baton"
+    ]
+    commands.append(("Dockerfile CMD", dockerfile_cmd()))
+    return [pytest.param(where, argv, id=where.replace(" ", "-")) for where, argv in commands]
+
+
+def split_command(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(subcommand words after `baton`, options used), e.g. (["server", "start"], ["--host", "--port"])."""
+    words = []
+    for word in argv[1:]:
+        if word.startswith("-"):
+            break
+        words.append(word)
+    options = [word.split("=", 1)[0] for word in argv[1 + len(words) :] if word.startswith("-") and word != "-"]
+    return words, options
+
+
+def test_compose_defines_the_baton_stack() -> None:
+    services = load_compose()["services"]
+    assert {"postgres", "redis", "migrate", "api", "services"} <= set(services)
+    assert re.fullmatch(r"postgres:1[67](\..*|-.*)?", services["postgres"]["image"])
+    assert as_argv(services["redis"]["command"])[:3] == ["redis-server", "--appendonly", "yes"]
+    assert "4200:4200" in [str(port) for port in services["api"].get("ports", [])]
+
+
+def test_every_baton_service_runs_the_image_built_from_this_dockerfile() -> None:
+    services = load_compose()["services"]
+    images = {services[name].get("image") for name in BATON_SERVICES}
+    builds = [services[name].get("build") for name in BATON_SERVICES]
+    contexts = {build.get("context") if isinstance(build, dict) else build for build in builds}
+    assert len(images) == 1 and None not in images, f"Baton services run different images: {images}"
+    assert contexts == {"."}, f"Baton services must all build this folder, which holds the Dockerfile: {contexts}"
+
+
+@pytest.mark.parametrize("service, path", [("postgres", "/var/lib/postgresql/data"), ("redis", "/data")])
+def test_data_lives_in_a_named_volume(service: str, path: str) -> None:
+    compose = load_compose()
+    named_volumes = set(compose.get("volumes") or {})
+    mounts = [
+        dict(zip(("source", "target"), mount.split(":"), strict=False)) if isinstance(mount, str) else mount
+        for mount in compose["services"][service].get("volumes", [])
+    ]
+    sources = {mount.get("source") for mount in mounts if mount.get("target") == path}
+    assert sources, f"{service} mounts nothing at {path}"
+    assert sources <= named_volumes, f"{service} keeps {path} in {sources}, not in a named volume {named_volumes}"
+
+
+@pytest.mark.parametrize(
+    "service, probe",
+    [("postgres", "pg_isready"), ("redis", "redis-cli ping"), ("api", "http://127.0.0.1:4200/api/health")],
+)
+def test_long_running_services_have_health_checks(service: str, probe: str) -> None:
+    healthcheck = load_compose()["services"][service].get("healthcheck") or {}
+    assert not healthcheck.get("disable"), f"{service} disables its health check"
+    assert probe in " ".join(as_argv(healthcheck.get("test", []))), f"{service}'s health check does not run {probe}"
+
+
+@pytest.mark.parametrize("service", ["migrate", "services"])
+def test_containers_that_serve_no_api_turn_off_the_image_health_check(service: str) -> None:
+    # The image's HEALTHCHECK probes the API port, so without this these containers would be marked unhealthy.
+    assert load_compose()["services"][service].get("healthcheck") == {"disable": True}
+
+
+def test_restart_policies() -> None:
+    services = load_compose()["services"]
+    for name in LONG_RUNNING_SERVICES:
+        assert services[name].get("restart") == "unless-stopped", f"{name} does not restart unless stopped"
+    assert services["migrate"].get("restart", "no") == "no", "the migration must run once, not restart"
+
+
+def test_start_order_waits_for_healthy_stores_and_a_finished_migration() -> None:
+    services = load_compose()["services"]
+    expected = {
+        "migrate": {"postgres": "service_healthy"},
+        "api": {
+            "postgres": "service_healthy",
+            "redis": "service_healthy",
+            "migrate": "service_completed_successfully",
+        },
+        "services": {
+            "postgres": "service_healthy",
+            "redis": "service_healthy",
+            "migrate": "service_completed_successfully",
+        },
+    }
+    for name, conditions in expected.items():
+        depends_on = services[name].get("depends_on") or {}
+        assert isinstance(depends_on, dict), f"{name}'s depends_on has no conditions"
+        actual = {dependency: (depends_on.get(dependency) or {}).get("condition") for dependency in conditions}
+        assert actual == conditions, f"{name} depends on {actual}, expected {conditions}"
+
+
+def test_every_baton_variable_is_a_baton_setting() -> None:
+    # Anywhere in the files: environment keys, ${...} references and comments alike.
+    used = set(BATON_VARIABLE.findall(COMPOSE_FILE.read_text())) | set(BATON_VARIABLE.findall(DOCKERFILE.read_text()))
+    assert "BATON_API_DATABASE_CONNECTION_URL" in used  # the scan found what it should
+    unknown = sorted(used - set(SETTING_NAMES))
+    assert not unknown, f"not Baton settings (see baton/settings.py): {unknown}"
+
+
+def test_environment_values_are_strings() -> None:
+    # YAML reads false, 4200 or on as non-strings; Compose wants the text the container will see.
+    for name, service in load_compose()["services"].items():
+        for key, value in environment_of(service).items():
+            assert isinstance(value, str), f"{name}: {key} is {value!r}; quote it"
+
+
+@pytest.mark.parametrize("service", BATON_SERVICES)
+def test_baton_reads_the_compose_environment(service: str, tmp_path: Path) -> None:
+    written = environment_of(load_compose()["services"][service])
+    environment = {key: interpolate(value) for key, value in written.items()}
+    settings = load_settings({**environment, "BATON_HOME": str(tmp_path)})
+    assert settings.api_database_connection_url == "postgresql+asyncpg://postgres:baton@postgres:5432/baton"
+    assert settings.redis_url == "redis://redis:6379/0"
+    if service != "migrate":
+        assert settings.api_database_migrate_on_start is False, f"{service} would race the migrate service"
+    if service == "api":
+        assert settings.server_api_host == "0.0.0.0"
+
+
+def test_the_database_url_matches_the_postgres_service() -> None:
+    services = load_compose()["services"]
+    postgres = environment_of(services["postgres"])
+    for name in BATON_SERVICES:
+        url = urlsplit(environment_of(services[name])["BATON_API_DATABASE_CONNECTION_URL"])
+        assert url.scheme == "postgresql+asyncpg"
+        assert (url.hostname, url.port) == ("postgres", 5432)
+        # Compared before interpolation: both must read the password from the same variable with the same default.
+        assert (url.username, url.password) == (postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"])
+        assert url.path == "/" + postgres["POSTGRES_DB"]
+    changed = {"POSTGRES_PASSWORD": "s3cret"}
+    assert interpolate(postgres["POSTGRES_PASSWORD"], changed) == "s3cret"
+
+
+@pytest.mark.parametrize("where, argv", baton_commands())
+def test_baton_commands_exist_and_take_their_options(where: str, argv: list[str]) -> None:
+    words, options = split_command(argv)
+    result = subprocess.run(
+        [sys.executable, "-m", "baton", *words, "--help"], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    shown = " ".join(["baton", *words])
+    assert result.returncode == 0, f"{where}: `{shown} --help` failed:\n{result.stdout}{result.stderr}"
+    for option in options:
+        assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", result.stdout), (
+            f"{where}: `{shown} --help` does not list {option}"
+        )
+    # The whole command line must parse: each option takes a value of the right type, no stray arguments.
+    command: click.Command = cli
+    for word in words:
+        assert isinstance(command, click.Group)
+        found = command.get_command(click.Context(command), word)
+        assert found is not None, f"{where}: no command {word!r}"
+        command = found
+    command.make_context(shown, argv[1 + len(words) :])
+
+
+def test_dockerfile_builds_a_non_root_baton_image() -> None:
+    instructions = dockerfile_instructions()
+    arguments = {keyword: [args for kw, args in instructions if kw == keyword] for keyword, _ in instructions}
+    assert arguments["FROM"][0] == "python:3.12-slim"
+    assert any("pip install --no-cache-dir ." in run for run in arguments["RUN"])
+    assert arguments["USER"][-1] not in {"root", "0"}
+    assert "4200" in arguments["EXPOSE"][-1].split()
+    healthcheck = arguments["HEALTHCHECK"][-1]
+    assert "python" in healthcheck and "http://127.0.0.1:4200/api/health" in healthcheck
+    assert any(re.search(r"\bBATON_HOME=\S+", env) for env in arguments["ENV"]), "BATON_HOME is not set"
+    assert dockerfile_cmd() == ["baton", "server", "start", "--host", "0.0.0.0"]
+
+
+def test_dockerignore_keeps_what_the_dockerfile_copies() -> None:
+    patterns = [line.strip() for line in DOCKERIGNORE.read_text().splitlines()]
+    patterns = [pattern for pattern in patterns if pattern and not pattern.startswith("#")]
+    assert patterns[0] == "*", ".dockerignore should list what the image needs, not what it does not"
+    kept = {pattern[1:].rstrip("/") for pattern in patterns if pattern.startswith("!")}
+    copied = [
+        source.rstrip("/")
+        for keyword, args in dockerfile_instructions()
+        if keyword == "COPY" and "--from" not in args
+        for source in args.split()[:-1]
+    ]
+    assert copied, "the Dockerfile copies nothing"
+    missing = [source for source in copied if source not in kept]
+    assert not missing, f".dockerignore leaves out what the Dockerfile copies: {missing}"
