@@ -49,7 +49,7 @@ class ApiServer:
     database_url: str
 
 
-def _clean_environ(**settings: str) -> dict[str, str]:
+def clean_environ(**settings: str) -> dict[str, str]:
     """The current environment without PREFECT_/BATON_ variables, plus `settings`."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(ISOLATED_PREFIXES)}
     env.update(settings)
@@ -62,7 +62,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _tail(path: Path, limit: int = 8000) -> str:
+def tail(path: Path, limit: int = 8000) -> str:
     text = path.read_text(errors="replace") if path.exists() else ""
     return text[-limit:]
 
@@ -74,7 +74,7 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], api_url: str, stderr_p
         if process.poll() is not None:
             pytest.fail(
                 f"{SERVER_KIND} server exited with code {process.returncode} before becoming healthy.\n"
-                f"stderr:\n{_tail(stderr_path)}"
+                f"stderr:\n{tail(stderr_path)}"
             )
         try:
             response = httpx.get(f"{api_url}/health", timeout=1.0)
@@ -87,7 +87,7 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], api_url: str, stderr_p
     process.wait()
     pytest.fail(
         f"{SERVER_KIND} server did not answer {api_url}/health within {STARTUP_TIMEOUT_SECONDS} s.\n"
-        f"stderr:\n{_tail(stderr_path)}"
+        f"stderr:\n{tail(stderr_path)}"
     )
 
 
@@ -101,7 +101,7 @@ def _stop(process: subprocess.Popen[bytes], stderr_path: Path) -> None:
         process.wait()
         pytest.fail(
             f"{SERVER_KIND} server did not exit within {SHUTDOWN_TIMEOUT_SECONDS} s of SIGTERM.\n"
-            f"stderr:\n{_tail(stderr_path)}"
+            f"stderr:\n{tail(stderr_path)}"
         )
 
 
@@ -119,13 +119,15 @@ def _serve(command: list[str], env: dict[str, str], home: Path, api_url: str, da
     assert process.poll() is not None
 
 
-def _baton_server(home: Path, database_url: str) -> Iterator[ApiServer]:
+def baton_server(home: Path, database_url: str, **settings: str) -> Iterator[ApiServer]:
+    """A `baton server start` subprocess on `database_url`, with extra BATON_ `settings`, until the generator ends."""
     port = _free_port()
     command = [sys.executable, "-m", "baton", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    env = _clean_environ(
+    env = clean_environ(
         BATON_HOME=str(home),
         BATON_API_DATABASE_CONNECTION_URL=database_url,
         BATON_LOGGING_LEVEL="WARNING",
+        **settings,
     )
     yield from _serve(command, env, home, f"http://127.0.0.1:{port}/api", database_url)
 
@@ -134,7 +136,7 @@ def _prefect_server(home: Path) -> Iterator[ApiServer]:
     port = _free_port()
     database_url = f"sqlite+aiosqlite:///{home / 'prefect.db'}"
     command = [str(BIN_DIR / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    env = _clean_environ(
+    env = clean_environ(
         PREFECT_HOME=str(home),
         PREFECT_API_DATABASE_CONNECTION_URL=database_url,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
@@ -150,7 +152,7 @@ if SERVER_KIND == "baton":
     @pytest.fixture
     def api_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
         """A Baton server on a fresh database (SQLite or PostgreSQL), stopped with SIGTERM after the test."""
-        yield from _baton_server(tmp_path_factory.mktemp("baton-home"), database_url)
+        yield from baton_server(tmp_path_factory.mktemp("baton-home"), database_url)
 
 else:
 
@@ -177,7 +179,7 @@ def run_flow(api_server: ApiServer, tmp_path: Path) -> FlowRunner:
     def run(script: str, *args: str) -> dict[str, Any]:
         client_home = tmp_path / f"prefect-client-{script}"
         client_home.mkdir(exist_ok=True)
-        env = _clean_environ(
+        env = clean_environ(
             PREFECT_API_URL=api_server.api_url,
             PREFECT_HOME=str(client_home),
             PREFECT_LOGGING_LEVEL="INFO",

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.acceptance.conftest import FlowRunner
+from tests.acceptance.task_runs import check_fifty_task_flow
 
 pytestmark = pytest.mark.slow
 
@@ -157,3 +158,9 @@ def test_unnamed_flow_runs_get_generated_names(api: httpx.Client, run_flow: Flow
     assert GENERATED_NAME.match(created["name"]), created["name"]
     assert created["state"]["type"] == "PENDING"
     assert read_flow_run(api, created["id"])["name"] == created["name"]
+
+
+def test_fifty_task_runs_are_recorded_with_their_history(
+    api: httpx.Client, run_flow: FlowRunner, tmp_path: Path
+) -> None:
+    check_fifty_task_flow(api, run_flow, tmp_path / "markers")

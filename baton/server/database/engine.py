@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from baton.errors import ServiceUnavailable
 from baton.server.database.dialects import DatabaseDialect, dialect_for_url, is_memory_url
+from baton.server.database.types import dump_json, load_json
 
 # Seconds a client is told to wait after a busy database; short, since busy periods are short.
 BUSY_RETRY_AFTER_SECONDS = 1
@@ -57,7 +58,9 @@ class Database:
             pool_recycle=pool_recycle,
             for_migrations=for_migrations,
         )
-        self.engine: AsyncEngine = create_async_engine(self.url, echo=echo, **options)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url, echo=echo, json_serializer=dump_json, json_deserializer=load_json, **options
+        )
         self.dialect.configure_engine(self.engine, timeout=timeout, for_migrations=for_migrations)
         self._write_lock = asyncio.Lock() if self.dialect.serialize_writes else None
         self._write_options = self.dialect.write_execution_options()

@@ -8,8 +8,10 @@ such type, so they are stored as naive UTC text in a fixed-width format, which k
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
@@ -57,3 +59,22 @@ class JSONType(sa.types.TypeDecorator[Any]):
 def utcnow() -> dt.datetime:
     """The current time as an aware UTC datetime."""
     return dt.datetime.now(dt.UTC)
+
+
+def _uuid_subclass(value: Any) -> str:
+    # asyncpg returns its own UUID subclass, which orjson does not take as a UUID.
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def dump_json(value: Any) -> str:
+    """JSON column values to text: orjson, several times faster than the standard library on the events path."""
+    return orjson.dumps(value, default=_uuid_subclass, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def load_json(text: str | bytes) -> Any:
+    if not isinstance(text, str | bytes):
+        # SQLite hands back a JSON number as a number; SQLAlchemy's SQLite JSON type expects a TypeError for it.
+        raise TypeError(f"JSON text expected, got {type(text).__name__}")
+    return orjson.loads(text)

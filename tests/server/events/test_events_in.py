@@ -280,9 +280,11 @@ def test_the_queued_form_of_an_event_round_trips() -> None:
     from baton.server.api.events_in import received_event
     from baton.server.schemas.events import Event
 
-    event = Event.model_validate(_plain_event(related=[{"prefect.resource.id": "a", "prefect.resource.role": "b"}]))
-    queued = received_event(event, "2026-11-25T00:00:00+00:00")
+    data = _plain_event(related=[{"prefect.resource.id": "a", "prefect.resource.role": "b"}], occurred=1764028800)
+    event = Event.model_validate(data)
+    queued = received_event(dict(data), event, "2026-11-25T00:00:00+00:00")
     assert orjson.loads(orjson.dumps(queued))["received"] == "2026-11-25T00:00:00+00:00"
+    assert queued["occurred"] == "2025-11-25T00:00:00+00:00"  # a number is a valid time; it is queued as ISO-8601
     assert Event.model_validate(queued) == event.model_copy(
         update={"received": dt.datetime(2026, 11, 25, tzinfo=dt.UTC)}
     )

@@ -1,0 +1,294 @@
+"""Redis mode: the API server only publishes; `baton server services` processes record events and run the beat.
+
+Real Redis, real Dramatiq worker processes, real databases. Each test uses its own Redis namespace, so tests (and
+two Baton installs) can share one Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import sqlalchemy as sa
+from websockets.sync.client import connect
+
+from baton.server.database.engine import Database
+from tests.acceptance.conftest import SERVER_KIND, ApiServer, FlowRunner, baton_server, clean_environ, tail
+from tests.acceptance.task_runs import check_fifty_task_flow
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(SERVER_KIND != "baton", reason="Redis mode is Baton's own deployment shape"),
+]
+
+REDIS_URL = os.environ.get("BATON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# A dead services process's messages are handed on after this many seconds (production default: 60).
+HEARTBEAT_TIMEOUT = "2"
+
+
+class Services:
+    """`baton server services` subprocesses sharing one environment; each in its own session so that a kill takes
+    its Dramatiq worker processes with it."""
+
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self.env = env
+        self.workdir = workdir
+        self.processes: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+    def start(self, *options: str) -> tuple[subprocess.Popen[bytes], Path]:
+        log = self.workdir / f"services-{len(self.processes)}.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "baton", "server", "services", *options],
+                env=self.env,
+                cwd=self.workdir,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.processes.append((process, log))
+        return process, log
+
+    def kill(self, process: subprocess.Popen[bytes]) -> None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop_all(self) -> None:
+        for process, log in self.processes:
+            if process.poll() is not None:
+                continue
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                pytest.fail(f"baton server services did not stop on SIGTERM.\n{tail(log)}")
+            assert process.returncode == 0, f"services exited with {process.returncode}\n{tail(log)}"
+
+
+@pytest.fixture
+def redis_settings() -> Iterator[dict[str, str]]:
+    namespace = f"baton-test-{uuid.uuid4().hex[:12]}"
+    yield {"BATON_REDIS_URL": REDIS_URL, "BATON_REDIS_NAMESPACE": namespace}
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def services_env(database_url: str, redis_settings: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    return clean_environ(
+        BATON_HOME=str(tmp_path),
+        BATON_API_DATABASE_CONNECTION_URL=database_url,
+        BATON_QUEUE_WORKER_HEARTBEAT_TIMEOUT=HEARTBEAT_TIMEOUT,
+        **redis_settings,
+    )
+
+
+@pytest.fixture
+def services(services_env: dict[str, str], tmp_path: Path) -> Iterator[Services]:
+    group = Services(services_env, tmp_path)
+    yield group
+    group.stop_all()
+
+
+@pytest.fixture
+def api_server(
+    database_url: str, redis_settings: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiServer]:
+    """A Baton API server in Redis mode (it publishes; it runs no actors)."""
+    yield from baton_server(tmp_path_factory.mktemp("baton-home"), database_url, **redis_settings)
+
+
+def _scalar(database_url: str, query: str) -> Any:
+    async def run() -> Any:
+        database = Database(database_url)
+        try:
+            async with database.read() as connection:
+                return await connection.scalar(sa.text(query))
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+def test_fifty_task_runs_are_recorded_by_services(
+    api: httpx.Client, run_flow: FlowRunner, services: Services, tmp_path: Path
+) -> None:
+    services.start("--processes", "1", "--threads", "4")
+    check_fifty_task_flow(api, run_flow, tmp_path / "markers")
+
+
+def _task_run_events(flow_run_id: str, runs: int) -> list[dict[str, Any]]:
+    """`runs` task runs, each Pending -> Running -> AwaitingRetry -> Retrying -> Completed (five events)."""
+    states = [
+        ("Pending", "PENDING"),
+        ("Running", "RUNNING"),
+        ("AwaitingRetry", "SCHEDULED"),
+        ("Retrying", "RUNNING"),
+        ("Completed", "COMPLETED"),
+    ]
+    start = dt.datetime.now(dt.UTC)
+    events = []
+    for number in range(runs):
+        task_run_id = uuid.uuid4()
+        for step, (name, state_type) in enumerate(states):
+            occurred = (start + dt.timedelta(milliseconds=10 * step)).isoformat()
+            events.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "occurred": occurred,
+                    "event": f"prefect.task-run.{name}",
+                    "resource": {
+                        "prefect.resource.id": f"prefect.task-run.{task_run_id}",
+                        "prefect.resource.name": f"task-{number}",
+                        "prefect.state-name": name,
+                        "prefect.state-type": state_type,
+                        "prefect.orchestration": "client",
+                    },
+                    "related": [
+                        {"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run"}
+                    ],
+                    "payload": {
+                        "validated_state": {"type": state_type, "name": name, "message": "", "state_details": {}},
+                        "task_run": {
+                            "name": f"task-{number}",
+                            "task_key": "task-key",
+                            "dynamic_key": str(number),
+                            "run_count": 1 + (step >= 3),
+                            "flow_run_run_count": 1,
+                            "tags": [],
+                        },
+                    },
+                }
+            )
+    return events
+
+
+def _stream(url: str, events: list[dict[str, Any]], per_second: float, errors: list[BaseException]) -> None:
+    """Send `events` over the events websocket at about `per_second`, as the Prefect client does."""
+    try:
+        with connect(url, subprotocols=["prefect"]) as socket:
+            socket.send(json.dumps({"type": "auth", "token": None}))
+            assert json.loads(socket.recv(timeout=10)) == {"type": "auth_success"}
+            started = time.monotonic()
+            for sent, event in enumerate(events):
+                socket.send(json.dumps(event))
+                ahead = sent / per_second - (time.monotonic() - started)
+                if ahead > 0.01:
+                    time.sleep(ahead)
+            socket.ping().wait(timeout=30)
+    except BaseException as exc:  # reported by the test thread
+        errors.append(exc)
+
+
+def test_killing_services_mid_stream_loses_and_doubles_nothing(
+    api_server: ApiServer, api: httpx.Client, services: Services
+) -> None:
+    flow = api.post("/flows/", json={"name": "kill-test"}).json()
+    flow_run_id = api.post("/flow_runs/", json={"flow_id": flow["id"]}).json()["id"]
+    events = _task_run_events(flow_run_id, 2_000)
+    assert len(events) == 10_000
+    task_events = "SELECT count(*) FROM events WHERE event LIKE 'prefect.task-run.%'"
+
+    first, _ = services.start("--processes", "2", "--threads", "4")
+    errors: list[BaseException] = []
+    socket_url = api_server.api_url.replace("http://", "ws://") + "/events/in"
+    sender = threading.Thread(target=_stream, args=(socket_url, events, 2_500, errors))
+    sender.start()
+
+    deadline = time.monotonic() + 60
+    recorded = 0
+    while recorded < 2_000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        recorded = _scalar(api_server.database_url, task_events)
+    assert 2_000 <= recorded < 10_000, f"{recorded} events recorded when the kill was due"
+    services.kill(first)
+    at_kill = _scalar(api_server.database_url, task_events)
+
+    sender.join(timeout=60)
+    assert not errors, errors
+    services.start("--processes", "2", "--threads", "4")
+    while recorded < 10_000 and time.monotonic() < deadline + 30:
+        time.sleep(0.1)
+        recorded = _scalar(api_server.database_url, task_events)
+
+    assert recorded == 10_000, f"{recorded} of 10,000 events recorded ({at_kill} when the services were killed)"
+    assert at_kill < 10_000
+    stored_ids = _scalar(api_server.database_url, "SELECT count(DISTINCT id) FROM events")
+    assert stored_ids == _scalar(api_server.database_url, "SELECT count(*) FROM events")
+    assert _scalar(api_server.database_url, "SELECT count(*) FROM task_run") == 2_000
+    assert _scalar(api_server.database_url, "SELECT count(*) FROM task_run WHERE state_name = 'Completed'") == 2_000
+    assert _scalar(api_server.database_url, "SELECT count(*) FROM task_run WHERE run_count = 2") == 2_000
+    assert _scalar(api_server.database_url, "SELECT count(*) FROM task_run_state") == 10_000
+
+
+BEAT_LINE = re.compile(r"Beat sent mark_late_runs for period (\d+)")
+
+
+def _beat_periods(log: Path) -> list[int]:
+    return [int(match) for match in BEAT_LINE.findall(log.read_text(errors="replace"))]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_services_run_the_beat_once_and_the_survivor_takes_over(
+    api: httpx.Client, services: Services, services_env: dict[str, str]
+) -> None:
+    services.env = {
+        **services_env,
+        "BATON_SERVICES_LATE_RUNS_LOOP_SECONDS": "0.5",
+        "BATON_SERVICES_LATE_RUNS_AFTER_SECONDS": "1",
+        "BATON_QUEUE_BEAT_LEASE_SECONDS": "2",
+    }
+    one, one_log = services.start("--processes", "1", "--threads", "2", "--log-level", "debug")
+    two, two_log = services.start("--processes", "1", "--threads", "2", "--log-level", "debug")
+    time.sleep(4)
+    periods_one, periods_two = _beat_periods(one_log), _beat_periods(two_log)
+    sent = periods_one + periods_two
+    assert len(sent) >= 5, (tail(one_log), tail(two_log))
+    assert len(sent) == len(set(sent)), "a period was sent twice"
+
+    leader, leader_log, survivor_log = (one, one_log, two_log) if periods_one else (two, two_log, one_log)
+    assert not (periods_one and periods_two) or max(sent) in _beat_periods(leader_log)
+    services.kill(leader)
+    killed_at = time.time()
+    before = set(_beat_periods(survivor_log))
+    deadline = time.monotonic() + 10
+    while not set(_beat_periods(survivor_log)) - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    taken_over = set(_beat_periods(survivor_log)) - before
+    assert taken_over, f"the survivor did not take over.\n{tail(survivor_log)}"
+    first_new_period = min(taken_over)
+    # Periods are 0.5 s long and aligned to the epoch: the first one the survivor sends starts within one lease (2 s)
+    # plus one period of the kill.
+    assert first_new_period * 0.5 - killed_at <= 2.5
+
+    # The beat's job does its work: an overdue scheduled run becomes Late.
+    flow = api.post("/flows/", json={"name": "late-test"}).json()
+    overdue = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat()
+    run = api.post(
+        "/flow_runs/",
+        json={"flow_id": flow["id"], "state": {"type": "SCHEDULED", "state_details": {"scheduled_time": overdue}}},
+    ).json()
+    deadline = time.monotonic() + 10
+    while api.get(f"/flow_runs/{run['id']}").json()["state_name"] != "Late" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert api.get(f"/flow_runs/{run['id']}").json()["state_name"] == "Late"
