@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from baton.actors import runtime
@@ -16,14 +15,15 @@ logger = logging.getLogger("baton.actors")
 
 
 async def record_events(events: list[dict[str, Any]]) -> None:
-    """Persist a batch in one transaction: the events (a repeated id is skipped) and the task runs the newly
-    stored ones describe. If the process dies before the commit the message is redelivered and nothing is doubled."""
+    """Persist a batch in one transaction: the events and the task runs they describe. Both writes are idempotent
+    (a stored event id or state id is skipped; a run only takes a newer state), so a batch redelivered after a crash,
+    or an event a client sent twice, changes nothing."""
     database = await runtime.database()
     async with database.write() as connection:
-        inserted = await write_events(connection, events)
-        fresh = [event for event in events if is_client_task_run_event(event) and _id(event) in inserted]
-        if fresh:
-            await record_task_runs(connection, fresh)
+        await write_events(connection, events)
+        task_run_events = [event for event in events if is_client_task_run_event(event)]
+        if task_run_events:
+            await record_task_runs(connection, task_run_events)
 
 
 async def emit_flow_run_events(changes: list[FlowRunStateChange]) -> None:
@@ -32,7 +32,3 @@ async def emit_flow_run_events(changes: list[FlowRunStateChange]) -> None:
     async with database.write() as connection:
         events = await build_flow_run_state_events(connection, changes)
         await write_events(connection, events)
-
-
-def _id(event: dict[str, Any]) -> uuid.UUID:
-    return uuid.UUID(str(event["id"]))

@@ -128,3 +128,26 @@ def test_the_server_process_does_not_load_what_only_other_commands_need() -> Non
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_services_needs_redis_and_says_so(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BATON_")}
+    env["BATON_HOME"] = str(tmp_path)
+    without = _baton(env, "server", "services")
+    assert without.returncode == 1
+    assert "BATON_REDIS_URL" in without.stderr
+    port = _free_port()  # nothing listens there
+    unreachable = _baton({**env, "BATON_REDIS_URL": f"redis://127.0.0.1:{port}/0"}, "server", "services")
+    assert unreachable.returncode == 1
+    assert f"Cannot reach Redis at 127.0.0.1:{port}" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
+
+
+def test_dramatiq_can_load_the_actors_module(tmp_path: Path) -> None:
+    script = "import dramatiq, baton.actors; print(sorted(dramatiq.get_broker().get_declared_actors()))"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BATON_")}
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], env={**env, "BATON_HOME": str(tmp_path)}, capture_output=True, text=True
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert "record_events" in loaded.stdout and "mark_late_runs" in loaded.stdout

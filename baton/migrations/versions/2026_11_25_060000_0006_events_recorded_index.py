@@ -1,4 +1,5 @@
-"""Events: index the recording time (the live stream follows it); drop the unused event_resources table.
+"""Events: index the recording time (the live stream follows it), not the never-changing `updated`; drop the unused
+event_resources table.
 
 Revision ID: 0006
 Revises: 0005
@@ -21,6 +22,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index("ix_events__recorded", ["recorded"], unique=False)
+        batch_op.drop_index("ix_events__updated")
     with op.batch_alter_table("event_resources", schema=None) as batch_op:
         batch_op.drop_index("ix_event_resources__event_id")
         batch_op.drop_index("ix_event_resources__resource_id__occurred")
@@ -47,3 +49,4 @@ def downgrade() -> None:
         batch_op.create_index("ix_event_resources__updated", ["updated"], unique=False)
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events__recorded")
+        batch_op.create_index("ix_events__updated", ["updated"], unique=False)

@@ -62,19 +62,18 @@ def event_from_row(row: Any) -> dict[str, Any]:
     }
 
 
-async def write_events(connection: AsyncConnection, events: list[dict[str, Any]]) -> set[uuid.UUID]:
-    """Insert `events`, skipping ids already stored (or repeated within the batch); the ids actually inserted."""
+async def write_events(connection: AsyncConnection, events: list[dict[str, Any]]) -> None:
+    """Insert `events`, skipping ids already stored (or repeated within the batch)."""
     if not events:
-        return set()
+        return
     recorded = utcnow()
     rows: dict[uuid.UUID, dict[str, Any]] = {}
     for event in events:
         row = event_row(event, recorded)
         rows.setdefault(row["id"], row)
-    # executemany: SQLAlchemy's "insertmanyvalues" sends it as multi-row INSERTs with RETURNING.
+    # executemany without RETURNING: asyncpg pipelines it, SQLite runs it in one call.
     insert = dialect_of(connection).insert(t.events).on_conflict_do_nothing(index_elements=["id"])
-    result = await connection.execute(insert.returning(t.events.c.id), list(rows.values()))
-    return set(result.scalars())
+    await connection.execute(insert, list(rows.values()))
 
 
 async def count_events(connection: AsyncConnection, condition: sa.ColumnElement[bool] | None = None) -> int:

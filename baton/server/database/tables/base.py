@@ -20,12 +20,13 @@ NAMING_CONVENTION = {
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def base_columns() -> list[sa.Column[object]]:
-    """`id` (UUID primary key), `created` and `updated` (indexed), as every Baton table has them."""
+def base_columns(*, index_updated: bool = True) -> list[sa.Column[object]]:
+    """`id` (UUID primary key), `created` and `updated` (indexed unless the rows are never updated), as every Baton
+    table has them."""
     return [
         sa.Column("id", sa.Uuid(), primary_key=True, default=uuid.uuid4),
         sa.Column("created", Timestamp(), nullable=False, default=utcnow),
-        sa.Column("updated", Timestamp(), nullable=False, default=utcnow, onupdate=utcnow, index=True),
+        sa.Column("updated", Timestamp(), nullable=False, default=utcnow, onupdate=utcnow, index=index_updated),
     ]
 
 
