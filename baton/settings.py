@@ -53,6 +53,19 @@ def _check_fernet_key(value: SecretStr) -> SecretStr:
 
 FernetKey = Annotated[SecretStr, AfterValidator(_check_fernet_key)]
 
+
+def _check_time_zone(value: str) -> str:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone name such as UTC or Europe/Paris") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_time_zone)]
+
 ENV_PREFIX = "BATON_"
 # Read from the environment only: the profiles file lives in BATON_HOME and BATON_PROFILE picks one of its profiles.
 HOME_VARIABLE = "BATON_HOME"
@@ -156,6 +169,48 @@ class Settings(BaseModel):
     notifications_max_attempts: int = Field(
         default=5, ge=1, description="How many times Baton tries to deliver one notification."
     )
+    notifications_discord_url: str = Field(
+        default="https://discord.com",
+        description="The base URL of the Discord API that Discord Webhook notifications are posted to.",
+    )
+    notifications_opsgenie_url: str | None = Field(
+        default=None,
+        description="The base URL of the Opsgenie API; unset means https://api.opsgenie.com, or "
+        "https://api.eu.opsgenie.com for a block in the EU region.",
+    )
+    notifications_pagerduty_url: str | None = Field(
+        default=None,
+        description="The base URL of the PagerDuty Events API; unset means https://events.pagerduty.com, or "
+        "https://events.eu.pagerduty.com for a block in the EU region.",
+    )
+    notifications_sendgrid_url: str = Field(
+        default="https://api.sendgrid.com", description="The base URL of the SendGrid API that sends emails."
+    )
+    notifications_twilio_url: str = Field(
+        default="https://api.twilio.com", description="The base URL of the Twilio API that sends text messages."
+    )
+    notifications_retry_backoff_seconds: float = Field(
+        default=2.0, gt=0, description="The wait before a notification's first retry; it doubles with each retry."
+    )
+    notifications_throttle_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="A policy sends one message per run and state within this window and folds the rest into one "
+        "summary at its end (0: no throttle).",
+    )
+    notifications_time_zone: TimeZoneName = Field(
+        default="UTC", description="The time zone of the times in notification messages, e.g. America/New_York."
+    )
+    ui_url: str | None = Field(
+        default=None,
+        description="The web UI's address as people reach it, for links in notifications; unset means "
+        "http://<BATON_SERVER_API_HOST>:<BATON_SERVER_API_PORT>.",
+    )
+
+    @property
+    def effective_ui_url(self) -> str:
+        """Where people open the UI: `ui_url`, else the address the server listens on."""
+        return self.ui_url or f"http://{self.server_api_host}:{self.server_api_port}"
 
     _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
     _derived: frozenset[str] = PrivateAttr(default_factory=frozenset)

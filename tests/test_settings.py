@@ -79,7 +79,7 @@ def test_unknown_names_suggest_the_closest_setting() -> None:
     assert canonical_setting_name("BATON_API_URL") == "api_url"
     assert canonical_setting_name("api_url") == "api_url"
     assert canonical_setting_name("baton_api_url") == "api_url"
-    with pytest.raises(SettingsError, match=r"Unknown setting 'BATON_API_ULR'\. Did you mean: BATON_API_URL\?"):
+    with pytest.raises(SettingsError, match=r"Unknown setting 'BATON_API_ULR'\. Did you mean: BATON_API_URL\b"):
         canonical_setting_name("BATON_API_ULR")
     with pytest.raises(SettingsError, match="Run `baton config view --show-defaults` to see every setting."):
         canonical_setting_name("zzz")

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from baton.actors import runtime
+from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
 from baton.server.models.events import write_events
 from baton.server.models.flow_run_events import build_flow_run_state_events
@@ -27,8 +28,10 @@ async def record_events(events: list[dict[str, Any]]) -> None:
 
 
 async def emit_flow_run_events(changes: list[FlowRunStateChange]) -> None:
-    """Build the `prefect.flow-run.<State>` events of committed state changes from the database and store them."""
+    """Build the `prefect.flow-run.<State>` events of committed state changes from the database and store them;
+    then have the changes matched against notification policies."""
     database = await runtime.database()
     async with database.write() as connection:
         events = await build_flow_run_state_events(connection, changes)
         await write_events(connection, events)
+    runtime.broker().enqueue(messages.match_notifications(changes))

@@ -7,6 +7,7 @@ import asyncio
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -14,7 +15,7 @@ import dramatiq
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
 from dramatiq.middleware import Middleware
 
-from baton.actors import events, late_runs, runtime
+from baton.actors import events, late_runs, notifications, runtime
 from baton.queue import messages
 from baton.queue.beat import Beat, PeriodicJob
 from baton.queue.broker import make_broker
@@ -26,12 +27,24 @@ ACTOR_FUNCTIONS = {
     messages.RECORD_EVENTS: events.record_events,
     messages.EMIT_FLOW_RUN_EVENTS: events.emit_flow_run_events,
     messages.MARK_LATE_RUNS: late_runs.mark_late_runs,
+    messages.MATCH_NOTIFICATIONS: notifications.match_notifications,
+    messages.DELIVER_NOTIFICATION: notifications.deliver_notification,
+    messages.SEND_NOTIFICATION_SUMMARY: notifications.send_notification_summary,
+    messages.RESUME_STALLED_DELIVERIES: notifications.resume_stalled_deliveries,
 }
+
+# Seconds between sweeps for notification deliveries whose queue message was lost.
+STALLED_DELIVERIES_LOOP_SECONDS = 30.0
 
 
 def periodic_jobs(settings: Any) -> list[PeriodicJob]:
     """The beat's schedule."""
-    return [PeriodicJob(messages.MARK_LATE_RUNS, settings.services_late_runs_loop_seconds, messages.mark_late_runs)]
+    return [
+        PeriodicJob(messages.MARK_LATE_RUNS, settings.services_late_runs_loop_seconds, messages.mark_late_runs),
+        PeriodicJob(
+            messages.RESUME_STALLED_DELIVERIES, STALLED_DELIVERIES_LOOP_SECONDS, messages.resume_stalled_deliveries
+        ),
+    ]
 
 
 def _on_actor_loop(function: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
@@ -169,8 +182,11 @@ class EmbeddedServices:
         set_event_loop_thread(None)
 
     def _drain(self, grace_seconds: float) -> None:
+        """Wait until the queues (not their delayed messages: retries and summaries due later) are worked off."""
+        deadline = time.monotonic() + grace_seconds
         for queue_name in messages.QUEUES:
-            try:
-                self.broker.join(queue_name, timeout=int(grace_seconds * 1000))
-            except dramatiq.errors.QueueJoinTimeout:
-                logger.warning("Stopped with messages still queued on %s", queue_name)
+            queue = self.broker.queues[queue_name]
+            while queue.unfinished_tasks and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if queue.unfinished_tasks:
+                logger.warning("Stopped with %d messages still queued on %s", queue.unfinished_tasks, queue_name)

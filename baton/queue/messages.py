@@ -10,18 +10,26 @@ from typing import Any, TypedDict
 
 import dramatiq
 
-from baton.queue.names import EVENTS_QUEUE, PERIODIC_QUEUE, QUEUES
+from baton.queue.names import EVENTS_QUEUE, NOTIFICATIONS_QUEUE, PERIODIC_QUEUE, QUEUES
 
-__all__ = ["EVENTS_QUEUE", "PERIODIC_QUEUE", "QUEUES"]
+__all__ = ["EVENTS_QUEUE", "NOTIFICATIONS_QUEUE", "PERIODIC_QUEUE", "QUEUES"]
 
 RECORD_EVENTS = "record_events"
 EMIT_FLOW_RUN_EVENTS = "emit_flow_run_events"
 MARK_LATE_RUNS = "mark_late_runs"
+MATCH_NOTIFICATIONS = "match_notifications"
+DELIVER_NOTIFICATION = "deliver_notification"
+SEND_NOTIFICATION_SUMMARY = "send_notification_summary"
+RESUME_STALLED_DELIVERIES = "resume_stalled_deliveries"
 
 ACTOR_QUEUES = {
     RECORD_EVENTS: EVENTS_QUEUE,
     EMIT_FLOW_RUN_EVENTS: EVENTS_QUEUE,
     MARK_LATE_RUNS: PERIODIC_QUEUE,
+    MATCH_NOTIFICATIONS: NOTIFICATIONS_QUEUE,
+    DELIVER_NOTIFICATION: NOTIFICATIONS_QUEUE,
+    SEND_NOTIFICATION_SUMMARY: NOTIFICATIONS_QUEUE,
+    RESUME_STALLED_DELIVERIES: PERIODIC_QUEUE,
 }
 
 
@@ -60,3 +68,22 @@ def emit_flow_run_events(changes: list[FlowRunStateChange]) -> dramatiq.Message[
 
 def mark_late_runs() -> dramatiq.Message[Any]:
     return message(MARK_LATE_RUNS)
+
+
+def match_notifications(changes: list[FlowRunStateChange]) -> dramatiq.Message[Any]:
+    """Find the active policies matching committed flow-run state changes; queue a delivery per match."""
+    return message(MATCH_NOTIFICATIONS, changes)
+
+
+def deliver_notification(delivery_id: str) -> dramatiq.Message[Any]:
+    """Render and send one delivery (a policy matching one flow-run state), recording the attempt."""
+    return message(DELIVER_NOTIFICATION, delivery_id)
+
+
+def send_notification_summary(first_delivery_id: str) -> dramatiq.Message[Any]:
+    """At the end of a throttle window, send one message counting the deliveries held back in it."""
+    return message(SEND_NOTIFICATION_SUMMARY, first_delivery_id)
+
+
+def resume_stalled_deliveries() -> dramatiq.Message[Any]:
+    return message(RESUME_STALLED_DELIVERIES)

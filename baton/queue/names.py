@@ -6,4 +6,6 @@ from __future__ import annotations
 EVENTS_QUEUE = "events"
 #: Queue of periodic jobs sent by the beat.
 PERIODIC_QUEUE = "periodic"
-QUEUES = (EVENTS_QUEUE, PERIODIC_QUEUE)
+#: Queue of notification matching and delivery (kept apart so a slow channel never delays event recording).
+NOTIFICATIONS_QUEUE = "notifications"
+QUEUES = (EVENTS_QUEUE, PERIODIC_QUEUE, NOTIFICATIONS_QUEUE)

@@ -27,6 +27,7 @@ API_MODULES = (
     "block_schemas",
     "block_documents",
     "block_capabilities",
+    "notification_policies",
     "events_in",
     "events_query",
     "events_out",

@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.acceptance.conftest import FlowRunner
+from tests.acceptance.conftest import SERVER_KIND, FlowRunner
+from tests.acceptance.notifications_check import check_failing_tagged_flow_notifies_once
 from tests.acceptance.task_runs import check_fifty_task_flow
 
 pytestmark = pytest.mark.slow
@@ -164,3 +165,8 @@ def test_fifty_task_runs_are_recorded_with_their_history(
     api: httpx.Client, run_flow: FlowRunner, tmp_path: Path
 ) -> None:
     check_fifty_task_flow(api, run_flow, tmp_path / "markers")
+
+
+@pytest.mark.skipif(SERVER_KIND != "baton", reason="Prefect 3 has no notification policies (they became automations)")
+def test_a_failing_tagged_flow_sends_one_notification(api: httpx.Client, run_flow: FlowRunner) -> None:
+    check_failing_tagged_flow_notifies_once(api, run_flow)

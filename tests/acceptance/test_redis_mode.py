@@ -29,6 +29,7 @@ from websockets.sync.client import connect
 
 from baton.server.database.engine import Database
 from tests.acceptance.conftest import SERVER_KIND, ApiServer, FlowRunner, baton_server, clean_environ, tail
+from tests.acceptance.notifications_check import check_failing_tagged_flow_notifies_once
 from tests.acceptance.task_runs import check_fifty_task_flow
 
 pytestmark = [
@@ -292,3 +293,10 @@ def test_two_services_run_the_beat_once_and_the_survivor_takes_over(
     while api.get(f"/flow_runs/{run['id']}").json()["state_name"] != "Late" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert api.get(f"/flow_runs/{run['id']}").json()["state_name"] == "Late"
+
+
+def test_a_failing_tagged_flow_notifies_once_through_services(
+    api: httpx.Client, run_flow: FlowRunner, services: Services
+) -> None:
+    services.start("--processes", "1", "--threads", "4")
+    check_failing_tagged_flow_notifies_once(api, run_flow)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import inspect
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 
 from baton.actors.setup import EmbeddedServices
 from baton.queue.publisher import Publisher
+from baton.server.blocks import register_system_blocks
 from baton.server.context import ServerContext
 from baton.server.database.engine import Database
 from baton.settings import Settings
@@ -34,6 +36,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def server_context(settings: Settings, database: Database) -> AsyncIterator[ServerContext]:
     """The served context, with a publisher and the embedded actors (tests call it `pipeline`)."""
+    await register_system_blocks(database)  # the notification channels are block types
     embedded = EmbeddedServices(settings, database)
     embedded.start()
     publisher = Publisher.from_settings(embedded.broker, settings)
@@ -48,13 +51,19 @@ def pipeline(server_context: ServerContext) -> ServerContext:
     return server_context
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
-    """Poll `check` until it returns something truthy; fail with its last value after `within` seconds."""
+async def eventually(check: Callable[[], Any], within: float = 10.0) -> Any:
+    """Poll `check` (a function, or a coroutine function) until it returns something truthy; fail with its last value
+    after `within` seconds."""
+
+    async def current() -> Any:
+        value = check()
+        return await value if inspect.isawaitable(value) else value
+
     deadline = time.monotonic() + within
-    value = await check()
+    value = await current()
     while not value and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-        value = await check()
+        value = await current()
     assert value, f"condition not met within {within} s (last value {value!r})"
     return value
 
