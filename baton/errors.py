@@ -52,6 +52,19 @@ class ServiceUnavailable(BatonError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class ConcurrencyLimitReached(BatonError):
+    """A concurrency limit has no free slot for the request (HTTP 423). With `retry_after_seconds` the client may
+    retry after that long; without, it should not retry at all (a tag limit of zero)."""
+
+    def __init__(self, message: str, retry_after_seconds: float | None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class LeaseExpired(BatonError):
+    """The concurrency lease is unknown, was released, or expired and its slots went back (HTTP 410)."""
+
+
 class SettingsError(BatonError):
     """A setting name is unknown or its value has the wrong type."""
 

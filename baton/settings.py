@@ -142,6 +142,12 @@ class Settings(BaseModel):
     services_late_runs_after_seconds: float = Field(
         default=15.0, ge=0, description="Seconds past its scheduled time after which a Scheduled run becomes Late."
     )
+    services_lease_sweep_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often expired concurrency leases are released, in seconds: a dead holder's slot comes back "
+        "within its lease duration plus this.",
+    )
     services_late_runs_loop_seconds: float = Field(
         default=5.0, gt=0, description="How often the beat looks for late runs, in seconds."
     )

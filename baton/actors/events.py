@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from baton.actors import runtime
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
+from baton.server.models.concurrency_leases import release_leases_of_holders
 from baton.server.models.events import write_events
 from baton.server.models.flow_run_events import build_flow_run_state_events
-from baton.server.models.task_run_recorder import is_client_task_run_event, record_task_runs
+from baton.server.models.task_run_recorder import (
+    FLOW_RUN_RESOURCE_PREFIX,
+    TASK_RUN_RESOURCE_PREFIX,
+    is_client_task_run_event,
+    record_task_runs,
+)
+from baton.server.schemas.events import RESOURCE_ID
 
 logger = logging.getLogger("baton.actors")
 
@@ -25,6 +33,7 @@ async def record_events(events: list[dict[str, Any]]) -> None:
         task_run_events = [event for event in events if is_client_task_run_event(event)]
         if task_run_events:
             await record_task_runs(connection, task_run_events)
+            await release_leases_of_holders(connection, _finished_runs(task_run_events, TASK_RUN_RESOURCE_PREFIX))
 
 
 async def emit_flow_run_events(changes: list[FlowRunStateChange]) -> None:
@@ -34,4 +43,22 @@ async def emit_flow_run_events(changes: list[FlowRunStateChange]) -> None:
     async with database.write() as connection:
         events = await build_flow_run_state_events(connection, changes)
         await write_events(connection, events)
+        await release_leases_of_holders(connection, _finished_runs(events, FLOW_RUN_RESOURCE_PREFIX))
     runtime.broker().enqueue(messages.match_notifications(changes))
+
+
+TERMINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
+
+
+def _finished_runs(events: list[dict[str, Any]], prefix: str) -> list[uuid.UUID]:
+    """The runs that `events` show entering a terminal state: the concurrency slots they hold are given back (the
+    client normally releases its own; this is the safety net for one that died)."""
+    finished = []
+    for event in events:
+        resource = event["resource"]
+        if resource.get("prefect.state-type") in TERMINAL_STATE_TYPES and resource[RESOURCE_ID].startswith(prefix):
+            try:
+                finished.append(uuid.UUID(resource[RESOURCE_ID][len(prefix) :]))
+            except ValueError:
+                continue
+    return finished

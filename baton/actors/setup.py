@@ -15,7 +15,7 @@ import dramatiq
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
 from dramatiq.middleware import Middleware
 
-from baton.actors import events, late_runs, notifications, runtime
+from baton.actors import concurrency, events, late_runs, notifications, runtime
 from baton.queue import messages
 from baton.queue.beat import Beat, PeriodicJob
 from baton.queue.broker import make_broker
@@ -31,6 +31,7 @@ ACTOR_FUNCTIONS = {
     messages.DELIVER_NOTIFICATION: notifications.deliver_notification,
     messages.SEND_NOTIFICATION_SUMMARY: notifications.send_notification_summary,
     messages.RESUME_STALLED_DELIVERIES: notifications.resume_stalled_deliveries,
+    messages.EXPIRE_CONCURRENCY_LEASES: concurrency.expire_concurrency_leases,
 }
 
 # Seconds between sweeps for notification deliveries whose queue message was lost.
@@ -43,6 +44,11 @@ def periodic_jobs(settings: Any) -> list[PeriodicJob]:
         PeriodicJob(messages.MARK_LATE_RUNS, settings.services_late_runs_loop_seconds, messages.mark_late_runs),
         PeriodicJob(
             messages.RESUME_STALLED_DELIVERIES, STALLED_DELIVERIES_LOOP_SECONDS, messages.resume_stalled_deliveries
+        ),
+        PeriodicJob(
+            messages.EXPIRE_CONCURRENCY_LEASES,
+            settings.services_lease_sweep_seconds,
+            messages.expire_concurrency_leases,
         ),
     ]
 
@@ -179,6 +185,7 @@ class EmbeddedServices:
             finally:
                 await loop.run_in_executor(None, self.worker.stop)
                 self.worker = None
+        await runtime.close()
         set_event_loop_thread(None)
 
     def _drain(self, grace_seconds: float) -> None:

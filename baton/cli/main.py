@@ -30,6 +30,7 @@ def cli() -> None:
 def _register() -> None:
     from baton.cli.artifacts import artifact
     from baton.cli.blocks import block
+    from baton.cli.concurrency_limits import concurrency_limit, global_concurrency_limit
     from baton.cli.config import config
     from baton.cli.profile import profile
     from baton.cli.server import server
@@ -37,6 +38,8 @@ def _register() -> None:
 
     cli.add_command(artifact)
     cli.add_command(block)
+    cli.add_command(concurrency_limit)
+    cli.add_command(global_concurrency_limit)
     cli.add_command(config)
     cli.add_command(profile)
     cli.add_command(server)

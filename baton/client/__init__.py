@@ -2,7 +2,7 @@
 
 Every method returns the API's JSON (dicts and lists) and raises the `baton.errors` exception matching the answer:
 ObjectNotFound (404), ObjectAlreadyExists (409), ValidationFailed (422, with the server's detail), Forbidden (403),
-ServiceUnavailable (503, or no server listening at the URL).
+ConcurrencyLimitReached (423), LeaseExpired (410), ServiceUnavailable (503, or no server listening at the URL).
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from __future__ import annotations
 from baton.client.artifacts import ArtifactsClient
 from baton.client.base import DEFAULT_TIMEOUT_SECONDS, default_api_url
 from baton.client.blocks import BlocksClient
+from baton.client.concurrency_limits import ConcurrencyLimitsClient
 from baton.client.variables import VariablesClient
 
 
-class BatonClient(VariablesClient, ArtifactsClient, BlocksClient):
+class BatonClient(VariablesClient, ArtifactsClient, BlocksClient, ConcurrencyLimitsClient):
     """A connection to the Baton API at `api_url` (default: BATON_API_URL, else this profile's server address)."""
 
 

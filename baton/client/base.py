@@ -10,7 +10,9 @@ import httpx
 
 from baton.errors import (
     BatonError,
+    ConcurrencyLimitReached,
     Forbidden,
+    LeaseExpired,
     ObjectAlreadyExists,
     ObjectNotFound,
     ServiceUnavailable,
@@ -74,6 +76,11 @@ def raise_for_status(response: httpx.Response) -> None:
         raise ValidationFailed(message, items)
     if status == 403:
         raise Forbidden(message)
+    if status == 410:
+        raise LeaseExpired(message)
+    if status == 423:
+        retry_after = response.headers.get("Retry-After")
+        raise ConcurrencyLimitReached(message, float(retry_after) if retry_after else None)
     raise BatonError(f"The server answered {status} {response.reason_phrase}: {message}")
 
 

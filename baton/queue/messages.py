@@ -21,6 +21,7 @@ MATCH_NOTIFICATIONS = "match_notifications"
 DELIVER_NOTIFICATION = "deliver_notification"
 SEND_NOTIFICATION_SUMMARY = "send_notification_summary"
 RESUME_STALLED_DELIVERIES = "resume_stalled_deliveries"
+EXPIRE_CONCURRENCY_LEASES = "expire_concurrency_leases"
 
 ACTOR_QUEUES = {
     RECORD_EVENTS: EVENTS_QUEUE,
@@ -30,6 +31,7 @@ ACTOR_QUEUES = {
     DELIVER_NOTIFICATION: NOTIFICATIONS_QUEUE,
     SEND_NOTIFICATION_SUMMARY: NOTIFICATIONS_QUEUE,
     RESUME_STALLED_DELIVERIES: PERIODIC_QUEUE,
+    EXPIRE_CONCURRENCY_LEASES: PERIODIC_QUEUE,
 }
 
 
@@ -87,3 +89,7 @@ def send_notification_summary(first_delivery_id: str) -> dramatiq.Message[Any]:
 
 def resume_stalled_deliveries() -> dramatiq.Message[Any]:
     return message(RESUME_STALLED_DELIVERIES)
+
+
+def expire_concurrency_leases() -> dramatiq.Message[Any]:
+    return message(EXPIRE_CONCURRENCY_LEASES)

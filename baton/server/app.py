@@ -22,6 +22,8 @@ API_MODULES = (
     "task_runs",
     "logs",
     "variables",
+    "concurrency_limits",
+    "concurrency_limits_v2",
     "artifacts",
     "block_types",
     "block_schemas",

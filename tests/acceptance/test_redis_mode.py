@@ -261,10 +261,12 @@ def test_two_services_run_the_beat_once_and_the_survivor_takes_over(
     }
     one, one_log = services.start("--processes", "1", "--threads", "2", "--log-level", "debug")
     two, two_log = services.start("--processes", "1", "--threads", "2", "--log-level", "debug")
-    time.sleep(4)
+    deadline = time.monotonic() + 30  # two processes boot (imports, Dramatiq workers) before the first beat
+    while len(_beat_periods(one_log) + _beat_periods(two_log)) < 6 and time.monotonic() < deadline:
+        time.sleep(0.1)
     periods_one, periods_two = _beat_periods(one_log), _beat_periods(two_log)
     sent = periods_one + periods_two
-    assert len(sent) >= 5, (tail(one_log), tail(two_log))
+    assert len(sent) >= 6, (tail(one_log), tail(two_log))
     assert len(sent) == len(set(sent)), "a period was sent twice"
 
     leader, leader_log, survivor_log = (one, one_log, two_log) if periods_one else (two, two_log, one_log)

@@ -66,7 +66,7 @@ def test_set_rejects_unknown_names_and_bad_values_without_writing(tmp_path: Path
     env = _environ(tmp_path)
     result = _baton(env, "config", "set", "BATON_API_ULR=http://x/api")
     assert result.returncode == 1
-    assert "Did you mean: BATON_API_URL?" in result.stderr
+    assert "Did you mean: BATON_API_URL" in result.stderr
     assert "Traceback" not in result.stderr
     result = _baton(env, "config", "set", "BATON_API_URL=http://x/api", "BATON_SERVER_API_PORT=abc")
     assert result.returncode == 1

@@ -13,8 +13,10 @@ from sqlalchemy import exc as sa_exc
 
 from baton.errors import (
     BatonError,
+    ConcurrencyLimitReached,
     Forbidden,
     InvalidTransition,
+    LeaseExpired,
     ObjectAlreadyExists,
     ObjectNotFound,
     ServiceUnavailable,
@@ -34,6 +36,8 @@ STATUS_FOR_ERROR: dict[type[BatonError], int] = {
     ObjectAlreadyExists: 409,
     InvalidTransition: 409,
     ValidationFailed: 422,
+    LeaseExpired: 410,
+    ConcurrencyLimitReached: 423,
     ServiceUnavailable: 503,
 }
 
@@ -251,6 +255,12 @@ class ApiHandler(tornado.web.RequestHandler):
         elif isinstance(error, ServiceUnavailable):
             headers["Retry-After"] = str(error.retry_after_seconds)
             body = {"exception_message": "Service Unavailable", "detail": error.message}
+        elif isinstance(error, ConcurrencyLimitReached):
+            # The Prefect client sleeps for exactly this many seconds (a float) before it asks again; without the
+            # header its tag-limit (v1) service gives up, which is what a limit of zero calls for.
+            if error.retry_after_seconds is not None:
+                headers["Retry-After"] = f"{error.retry_after_seconds:.2f}"
+            body = {"detail": error.message}
         else:
             body = {"detail": error.message}
         if status >= 500:
