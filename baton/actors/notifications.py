@@ -12,18 +12,21 @@ import dataclasses
 import datetime as dt
 import logging
 import uuid
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from baton.actors import runtime
-from baton.notifications.channels import DeliveryFailed, Notification, channel_for
 from baton.notifications.templates import placeholder_values, render, render_subject
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
-from baton.server.blocks.encryption import BlockCipher
 from baton.server.database.types import utcnow
 from baton.server.models import notifications as model
+
+if TYPE_CHECKING:
+    import httpx
+
+    from baton.notifications.channels import Notification
+
+# The channels (and httpx under them) load on the first delivery: an idle server does not pay for them.
 
 logger = logging.getLogger("baton.notifications")
 
@@ -52,6 +55,8 @@ async def match_notifications(changes: list[FlowRunStateChange]) -> None:
 
 
 def notification_for(subject: dict[str, Any], settings: Any) -> Notification:
+    from baton.notifications.channels import Notification
+
     values = placeholder_values(
         policy_id=subject["policy"]["id"],
         flow=subject["flow"],
@@ -68,13 +73,13 @@ def notification_for(subject: dict[str, Any], settings: Any) -> Notification:
     )
 
 
-async def send(subject: dict[str, Any], notification: Notification, settings: Any) -> Any:
+async def send(subject: dict[str, Any], notification: Notification, settings: Any, http: httpx.AsyncClient) -> Any:
     """Send through the channel of the policy's target; raises DeliveryFailed."""
+    from baton.notifications.channels import channel_for
+
     document = subject["document"]
     slug = document["block_type"]["slug"] if document.get("block_type") else document["block_type_slug"]
-    channel = channel_for(slug)
-    async with httpx.AsyncClient(timeout=10.0) as http:
-        return await channel.send(document["data"], notification, http, settings)
+    return await channel_for(slug).send(document["data"], notification, http, settings)
 
 
 async def deliver_notification(delivery_id: str) -> None:
@@ -86,7 +91,7 @@ async def deliver_notification(delivery_id: str) -> None:
         claimed = await model.claim_delivery(connection, target, now, STALE_SENDING)
         if claimed is None:
             return
-        subject = await model.read_delivery_subject(connection, claimed, BlockCipher(settings.server_encryption_key))
+        subject = await model.read_delivery_subject(connection, claimed, runtime.cipher())
         if subject is None:
             await model.finish_delivery(
                 connection, target, status="FAILED", error="The policy, run or target was deleted before sending."
@@ -108,9 +113,11 @@ async def deliver_notification(delivery_id: str) -> None:
 
 
 async def _attempt(target: uuid.UUID, attempt: int, subject: dict[str, Any], settings: Any) -> None:
+    from baton.notifications.channels import DeliveryFailed
+
     database = await runtime.database()
     try:
-        result = await send(subject, notification_for(subject, settings), settings)
+        result = await send(subject, notification_for(subject, settings), settings, await runtime.http_client())
     except DeliveryFailed as failure:
         last = attempt >= settings.notifications_max_attempts or not failure.retryable
         async with database.write() as connection:
@@ -139,13 +146,11 @@ async def send_notification_summary(first_delivery_id: str) -> None:
     database = await runtime.database()
     async with database.read() as connection:
         folded, first = await model.count_folded_since(connection, uuid.UUID(first_delivery_id))
-        subject = (
-            await model.read_delivery_subject(connection, first, BlockCipher(settings.server_encryption_key))
-            if first and folded
-            else None
-        )
+        subject = await model.read_delivery_subject(connection, first, runtime.cipher()) if first and folded else None
     if subject is None:
         return
+    from baton.notifications.channels import DeliveryFailed
+
     notification = notification_for(subject, settings)
     summary = (
         f"{folded} more state change{'s' if folded != 1 else ''} of {subject['run']['name']} matching this policy "
@@ -153,7 +158,7 @@ async def send_notification_summary(first_delivery_id: str) -> None:
     )
     notification = dataclasses.replace(notification, body=summary)
     try:
-        await send(subject, notification, settings)
+        await send(subject, notification, settings, await runtime.http_client())
     except DeliveryFailed as failure:
         logger.warning("The summary of %d throttled notifications could not be sent: %s", folded, failure)
 

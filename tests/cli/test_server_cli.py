@@ -82,17 +82,17 @@ def test_database_commands(empty_database_url: str, tmp_path: Path) -> None:
     assert "Aborted" in declined.stderr
     upgraded = _baton(env, "server", "database", "upgrade", "-y")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "0006" in upgraded.stdout
-    assert _baton(env, "server", "database", "current").stdout.strip() == "0006 (head)"
+    assert "0007" in upgraded.stdout
+    assert _baton(env, "server", "database", "current").stdout.strip() == "0007 (head)"
     back_one = _baton(env, "server", "database", "downgrade", "-y")
-    assert "now at revision 0005" in back_one.stdout, back_one.stderr
+    assert "now at revision 0006" in back_one.stdout, back_one.stderr
     to_base = _baton(env, "server", "database", "downgrade", "-y", "-r", "base")
     assert "base (no schema)" in to_base.stdout, to_base.stderr
     reset = _baton(env, "server", "database", "reset", "-y")
     assert reset.returncode == 0, reset.stderr
-    assert _baton(env, "server", "database", "current").stdout.strip() == "0006 (head)"
+    assert _baton(env, "server", "database", "current").stdout.strip() == "0007 (head)"
     history = _baton(env, "server", "database", "history").stdout.splitlines()
-    assert history[0].startswith("0005 -> 0006 (head)")
+    assert history[0].startswith("0006 -> 0007 (head)")
     assert history[-1].startswith("base -> 0001")
 
 
@@ -118,12 +118,13 @@ def test_start_rejects_bad_options(tmp_path: Path, argument: str) -> None:
 
 
 def test_the_server_process_does_not_load_what_only_other_commands_need() -> None:
-    """Idle memory is a target: Alembic (migrating), httpx (the CLI's API client), cryptography (block secrets)
-    and jsonschema (resume input) load only when used."""
+    """Idle memory is a target: Alembic (migrating), httpx (the CLI's API client and notification channels),
+    cryptography's OpenSSL bindings (block secrets) and jsonschema (resume input) load only when used."""
     check = (
-        "import sys, baton.cli.main, baton.server.serve, baton.server.app as app, importlib\n"
+        "import sys, baton.cli.main, baton.server.serve, baton.actors.setup, baton.server.app as app, importlib\n"
         "[importlib.import_module('baton.server.api.' + name) for name in app.API_MODULES]\n"
-        "print(sorted(m for m in ('alembic', 'httpx', 'cryptography', 'jsonschema', 'prefect') if m in sys.modules))"
+        "heavy = ('alembic', 'httpx', 'cryptography.hazmat.bindings._rust', 'jsonschema', 'prefect')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -36,4 +36,6 @@ notification_delivery = sa.Table(
     # At most one delivery per (policy, state): the guard against sending twice after a redelivered message.
     sa.UniqueConstraint("policy_id", "flow_run_state_id"),
     sa.Index("ix_notification_delivery__status__created", "status", "created"),
+    # The throttle looks up a policy's recent deliveries for one run.
+    sa.Index("ix_notification_delivery__policy_id__flow_run_id__sent_at", "policy_id", "flow_run_id", "sent_at"),
 )
