@@ -1,26 +1,34 @@
-"""The web UI's routes; pages are added by the UI issue."""
+"""The web UI's routes: every module under baton.webui.pages ends with a `routes` list."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import tornado.web
 
 from baton.server.context import ServerContext
+from baton.webui.base import NotFoundPageHandler
+from baton.webui.navigation import STATIC_PATH, STATIC_PREFIX
+
+PAGE_MODULES = (
+    "settings",
+    "not_built",
+)
 
 
-class HomePageHandler(tornado.web.RequestHandler):
-    def initialize(self, context: ServerContext) -> None:
-        self.context = context
+class StaticHandler(tornado.web.StaticFileHandler):
+    """Static files are addressed by content hash (see `static_url`), so they can be cached for a long time."""
 
-    def get(self) -> None:
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(
-            "<!doctype html><html lang=en><head><meta charset=utf-8><title>Baton</title></head><body>"
-            "<h1>Baton</h1><p>The server is running. The API lives under <a href=/api/health>/api</a>; "
-            "its reference is at <a href=/docs>/docs</a>. The dashboard pages are not built yet.</p></body></html>"
-        )
+    def get_cache_time(self, path: str, modified: Any, mime_type: str) -> int:
+        return self.CACHE_MAX_AGE if "v" in self.request.arguments else 0
 
 
-def ui_routes(context: ServerContext) -> list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:
-    return [(r"/", HomePageHandler, {"context": context})]
+def ui_routes(context: ServerContext) -> list[tuple[Any, ...]]:
+    routes: list[tuple[Any, ...]] = [(rf"{STATIC_PREFIX}(.*)", StaticHandler, {"path": str(STATIC_PATH)})]
+    for name in PAGE_MODULES:
+        module = importlib.import_module(f"baton.webui.pages.{name}")
+        for pattern, handler, *extra in module.routes:
+            routes.append((pattern + "$", handler, {"context": context, **(extra[0] if extra else {})}))
+    routes.append((r"/.*", NotFoundPageHandler, {"context": context}))
+    return routes

@@ -1,0 +1,133 @@
+"""`PageHandler`: renders a page inside the layout, and HTML error pages for the UI's own errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+
+from baton import __version__
+from baton.errors import BatonError, ObjectNotFound, ValidationFailed
+from baton.server.context import ServerContext
+from baton.webui import formatting
+from baton.webui.navigation import NAVIGATION, static_url
+
+logger = logging.getLogger("baton.webui")
+
+TEMPLATE_PATH = Path(__file__).parent / "templates"
+
+
+class PageHandler(tornado.web.RequestHandler):
+    """Base of every UI page. Pages read through the data layer directly; actions go through the JSON API."""
+
+    context: ServerContext
+
+    def initialize(self, context: ServerContext) -> None:
+        self.context = context
+
+    @property
+    def database(self) -> Any:
+        return self.context.database
+
+    @property
+    def dialect(self) -> Any:
+        return self.context.database.dialect
+
+    def get_template_path(self) -> str:
+        return str(TEMPLATE_PATH)
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "same-origin")
+
+    def prepare(self) -> None:
+        self.context.request_started()
+        self._counted = True
+
+    def on_finish(self) -> None:
+        if getattr(self, "_counted", False):
+            self.context.request_finished()
+            self._counted = False
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        namespace = super().get_template_namespace()
+        namespace.update(
+            navigation=NAVIGATION,
+            current_path=self.request.path,
+            static=static_url,
+            version=__version__,
+            now=dt.datetime.now(dt.UTC),
+            **formatting.TEMPLATE_FUNCTIONS,
+        )
+        return namespace
+
+    def render_page(self, template: str, *, title: str, **values: Any) -> None:
+        """Render `template` (which extends layout.html); `title` becomes the page's <title> and heading."""
+        self.render(template, title=title, **values)
+
+    # --- input -------------------------------------------------------------------------------------------------
+
+    def path_uuid(self, value: str, what: str) -> uuid.UUID:
+        """A UUID from the URL; anything else is the not-found page, since no such object can exist."""
+        try:
+            return uuid.UUID(value)
+        except ValueError as exc:
+            raise ObjectNotFound(f"There is no {what} with the id {value!r}.") from exc
+
+    def query_int(self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+        raw = self.get_query_argument(name, None)
+        if raw in (None, ""):
+            return default
+        try:
+            value = int(raw)
+        except ValueError as exc:
+            raise ValidationFailed(f"The {name!r} parameter must be a whole number, not {raw!r}.") from exc
+        if value < minimum or (maximum is not None and value > maximum):
+            upper = f" and {maximum}" if maximum is not None else ""
+            raise ValidationFailed(f"The {name!r} parameter must be between {minimum}{upper}.")
+        return value
+
+    # --- errors ------------------------------------------------------------------------------------------------
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, ObjectNotFound):
+            self._write_error_page(404, "Not found", e.message)
+            return
+        if isinstance(e, ValidationFailed):
+            self._write_error_page(400, "Bad request", e.message)
+            return
+        if isinstance(e, BatonError):
+            self._write_error_page(409, "Cannot do that", e.message)
+            return
+        super()._handle_request_exception(e)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code >= 500:
+            message = "Something went wrong on the server; its log has the details."
+        else:
+            message = self._reason
+        self._write_error_page(status_code, self._reason, message)
+
+    def _write_error_page(self, status: int, heading: str, message: str) -> None:
+        if self._finished:
+            return
+        self.clear()
+        self.set_status(status)
+        try:
+            self.render("error.html", title=heading, status=status, message=message)
+        except Exception:  # the layout itself failed: fall back to a page that cannot
+            logger.exception("The error page could not be rendered")
+            self.finish(f"<!doctype html><title>{status}</title><p>{tornado.escape.xhtml_escape(message)}</p>")
+
+
+class NotFoundPageHandler(PageHandler):
+    """Any UI path that no route matches."""
+
+    def prepare(self) -> None:
+        super().prepare()
+        raise ObjectNotFound(f"There is no page at {self.request.path}.")

@@ -1,0 +1,1 @@
+"""UI pages: one module per area, each ending with its `routes` list."""

@@ -1,0 +1,123 @@
+// Baton UI behaviour shared by every page: local times, theme, confirmations, and calls to the JSON API.
+"use strict";
+
+const Baton = (function () {
+  const prefs = {
+    get clock() { return localStorage.getItem("baton.clock") || "24"; },
+    set clock(value) { localStorage.setItem("baton.clock", value); },
+    get theme() { return document.documentElement.getAttribute("data-theme") || "light"; },
+    set theme(value) { localStorage.setItem("baton.theme", value); document.documentElement.setAttribute("data-theme", value); },
+  };
+  const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+  function formatTime(date) {
+    return new Intl.DateTimeFormat(undefined, {
+      year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit",
+      hourCycle: prefs.clock === "12" ? "h12" : "h23", timeZoneName: "short",
+    }).format(date);
+  }
+
+  function formatRelative(date) {
+    const seconds = Math.round((date.getTime() - Date.now()) / 1000);
+    const units = [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+    const format = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+    for (const [unit, size] of units) {
+      if (Math.abs(seconds) >= size || unit === "second") return format.format(Math.round(seconds / size), unit);
+    }
+    return "";
+  }
+
+  /** Turn every <time data-format> under `root` into the reader's local time; the UTC text stays as a tooltip. */
+  function localizeTimes(root) {
+    (root || document).querySelectorAll("time[data-format]").forEach(function (element) {
+      const date = new Date(element.getAttribute("datetime"));
+      if (isNaN(date.getTime())) return;
+      element.title = date.toISOString();
+      element.textContent = element.dataset.format === "relative" ? formatRelative(date) : formatTime(date);
+    });
+  }
+
+  function flash(message, isError) {
+    const box = document.getElementById("flash");
+    if (!box) return;
+    box.textContent = message;
+    box.classList.toggle("error", Boolean(isError));
+    box.hidden = false;
+  }
+
+  /** Ask for confirmation in the page's dialog; resolves true when the user confirms. */
+  function confirmAction(message) {
+    const dialog = document.getElementById("confirm-dialog");
+    if (!dialog || typeof dialog.showModal !== "function") return Promise.resolve(window.confirm(message));
+    document.getElementById("confirm-message").textContent = message;
+    return new Promise(function (resolve) {
+      dialog.addEventListener("close", function once() {
+        dialog.removeEventListener("close", once);
+        resolve(dialog.returnValue === "confirm");
+      });
+      dialog.showModal();
+    });
+  }
+
+  /** Call the JSON API; resolves with the parsed body, rejects with an Error whose message is the API's detail. */
+  async function api(method, path, body) {
+    const response = await fetch("/api" + path, {
+      method: method,
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let data = null;
+    if (text) { try { data = JSON.parse(text); } catch (e) { data = text; } }
+    if (!response.ok) {
+      const detail = data && data.detail ? data.detail : response.status + " " + response.statusText;
+      throw new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+    }
+    return data;
+  }
+
+  /**
+   * Buttons with data-api-method and data-api-path call the API (after data-confirm, if set), then reload the page
+   * or go to data-then. data-api-body holds a JSON body.
+   */
+  async function onApiButton(button) {
+    const question = button.dataset.confirm;
+    if (question && !(await confirmAction(question))) return;
+    button.disabled = true;
+    try {
+      const body = button.dataset.apiBody ? JSON.parse(button.dataset.apiBody) : undefined;
+      await api(button.dataset.apiMethod, button.dataset.apiPath, body);
+      if (button.dataset.then) window.location.assign(button.dataset.then); else window.location.reload();
+    } catch (error) {
+      flash(error.message, true);
+      button.disabled = false;
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    const target = event.target.closest("[data-action], [data-api-path]");
+    if (!target) return;
+    if (target.dataset.action === "toggle-theme") {
+      prefs.theme = prefs.theme === "dark" ? "light" : "dark";
+    } else if (target.dataset.apiPath) {
+      event.preventDefault();
+      onApiButton(target);
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    localizeTimes(document);
+    const label = document.getElementById("timezone-label");
+    if (label) label.textContent = timeZone;
+    document.querySelectorAll("[data-timezone]").forEach(function (element) { element.textContent = timeZone; });
+    const theme = document.getElementById("pref-theme");
+    const clock = document.getElementById("pref-clock");
+    if (theme) { theme.value = prefs.theme; theme.addEventListener("change", function () { prefs.theme = theme.value; }); }
+    if (clock) {
+      clock.value = prefs.clock;
+      clock.addEventListener("change", function () { prefs.clock = clock.value; localizeTimes(document); });
+    }
+  });
+
+  return { api: api, flash: flash, confirmAction: confirmAction, localizeTimes: localizeTimes, formatTime: formatTime, prefs: prefs };
+})();

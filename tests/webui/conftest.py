@@ -1,0 +1,175 @@
+"""UI test fixtures: a Baton server in a subprocess on PostgreSQL, seeded by real Prefect flows, and Chromium
+driven by Playwright.
+
+Chromium is Debian's (/usr/bin/chromium, installed by .ci/run); Playwright never downloads a browser. Every `page`
+fails its test on a JavaScript error or a failed console message, and leaves a screenshot in
+test-artifacts/screenshots/ (BATON_TEST_ARTIFACTS overrides the folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.acceptance.conftest import FLOW_TIMEOUT_SECONDS, ApiServer, baton_server, clean_environ
+from tests.databases import TemplateDatabases
+
+CHROMIUM = os.environ.get("BATON_TEST_CHROMIUM", "/usr/bin/chromium")
+FLOWS_DIR = Path(__file__).parent / "flows"
+ACCEPTANCE_FLOWS_DIR = Path(__file__).parent.parent / "acceptance" / "flows"
+ARTIFACTS_DIR = Path(os.environ.get("BATON_TEST_ARTIFACTS", Path(__file__).parents[2] / "test-artifacts"))
+# Without these flags Chromium keeps trying to reach Google's hosts, which this machine's network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass(frozen=True)
+class UiServer:
+    """A running Baton server: its UI at `url`, its API at `api_url`."""
+
+    url: str
+    api_url: str
+    database_url: str
+
+
+@pytest.fixture(scope="module")
+def ui_server(template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+    """One server per test module, on a fresh PostgreSQL database (or SQLite when PostgreSQL is disabled)."""
+    from tests.databases import ENABLED_DIALECTS
+
+    dialect = "postgresql" if "postgresql" in ENABLED_DIALECTS else "sqlite"
+    url = template_databases.clone(dialect, tmp_path_factory.mktemp("ui-db"))
+    try:
+        for server in baton_server(tmp_path_factory.mktemp("ui-home"), url):
+            yield _ui_server(server)
+    finally:
+        template_databases.drop(url)
+
+
+def _ui_server(server: ApiServer) -> UiServer:
+    return UiServer(url=server.api_url.removesuffix("/api"), api_url=server.api_url, database_url=server.database_url)
+
+
+@pytest.fixture(scope="module")
+def api(ui_server: UiServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=ui_server.api_url, timeout=10.0) as client:
+        yield client
+
+
+FlowScript = Callable[..., dict[str, Any]]
+
+
+def run_flow_script(server: UiServer, workdir: Path, script: Path, *args: str) -> dict[str, Any]:
+    """Run a Prefect flow script against `server`; return the JSON its last stdout line prints."""
+    env = clean_environ(
+        PREFECT_API_URL=server.api_url,
+        PREFECT_HOME=str(workdir / "prefect-home"),
+        PREFECT_LOGGING_LEVEL="INFO",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    completed = subprocess.run(
+        [sys.executable, str(script), *args],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=FLOW_TIMEOUT_SECONDS,
+    )
+    lines = completed.stdout.strip().splitlines()
+    if completed.returncode != 0 or not lines:
+        pytest.fail(f"{script.name} exited with {completed.returncode}:\n{completed.stdout}\n{completed.stderr}")
+    return json.loads(lines[-1])
+
+
+def start_flow_script(server: UiServer, workdir: Path, script: Path, *args: str) -> subprocess.Popen[str]:
+    """Start a Prefect flow script against `server` without waiting for it (for live-run tests)."""
+    env = clean_environ(
+        PREFECT_API_URL=server.api_url,
+        PREFECT_HOME=str(workdir / "prefect-home"),
+        PREFECT_LOGGING_LEVEL="INFO",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    return subprocess.Popen(
+        [sys.executable, str(script), *args],
+        env=env,
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def seeded_runs(ui_server: UiServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Runs made by the Prefect client (see flows/seed_runs.py): label -> flow run id."""
+    outcome = run_flow_script(ui_server, tmp_path_factory.mktemp("seed"), FLOWS_DIR / "seed_runs.py")
+    return outcome["runs"]
+
+
+@pytest.fixture(scope="module")
+def browser(ui_server: UiServer) -> Iterator[Any]:
+    """Chromium for one test module, started after its server and closed before the next module's.
+
+    Playwright's sync API keeps an asyncio loop running in this thread while it is open, so nothing may call
+    asyncio.run (database fixtures do) until it closes: set up data through the API, not the `database` fixture.
+    """
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}; .ci/run installs Debian's chromium package.")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class BrowserErrors:
+    messages: list[str]
+
+    def expect(self, fragment: str) -> None:
+        """Forget the errors containing `fragment`: a test that provokes an error (a 404 page) says so."""
+        self.messages = [message for message in self.messages if fragment not in message]
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser page; the test fails on any JavaScript error, and a screenshot is kept when it ends."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Berlin")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors = BrowserErrors([])
+    page.on("pageerror", lambda error: errors.messages.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            errors.messages.append(f"console {message.type}: {message.text}") if message.type == "error" else None
+        ),
+    )
+    page.browser_errors = errors  # type: ignore[attr-defined]
+    yield page
+    try:
+        folder = ARTIFACTS_DIR / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.split("::", 1)[-1])
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    finally:
+        context.close()
+    assert not errors.messages, "the browser reported errors:\n" + "\n".join(errors.messages)
