@@ -151,6 +151,79 @@ class Settings(BaseModel):
     services_late_runs_loop_seconds: float = Field(
         default=5.0, gt=0, description="How often the beat looks for late runs, in seconds."
     )
+    services_scheduler_loop_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the beat has the scheduler insert deployments' upcoming runs, in seconds (a "
+        "deployment created or changed is scheduled at once as well).",
+    )
+    services_scheduler_min_runs: int = Field(
+        default=3, ge=0, description="The scheduler keeps at least this many future runs per active deployment."
+    )
+    services_scheduler_max_runs: int = Field(
+        default=100, ge=1, description="The scheduler inserts at most this many future runs per schedule."
+    )
+    services_scheduler_min_scheduled_time_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="The scheduler keeps runs scheduled at least this many seconds ahead (with min_runs, both hold).",
+    )
+    services_scheduler_max_scheduled_time_seconds: float = Field(
+        default=100 * 24 * 3600.0,
+        gt=0,
+        description="The scheduler never inserts a run further ahead than this many seconds (100 days).",
+    )
+    services_foreman_loop_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How often the statuses of workers, work pools, work queues and deployments are updated, in "
+        "seconds.",
+    )
+    services_foreman_inactivity_heartbeat_multiple: float = Field(
+        default=3.0,
+        gt=0,
+        description="A worker goes OFFLINE after this many of its heartbeat intervals without a heartbeat.",
+    )
+    services_foreman_fallback_heartbeat_interval_seconds: float = Field(
+        default=30.0, gt=0, description="The heartbeat interval assumed for a worker that did not state one."
+    )
+    services_foreman_last_polled_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A work queue or deployment that no worker polled for this many seconds becomes NOT_READY.",
+    )
+    services_zombie_runs_loop_seconds: float = Field(
+        default=15.0, gt=0, description="How often the beat looks for crashed (zombie) flow runs, in seconds."
+    )
+    services_zombie_runs_timeout_seconds: float = Field(
+        # Two of the Prefect engine's flow-run heartbeats at their default frequency (180 s), so a run that only
+        # sends those is never taken for dead between two of them.
+        default=360.0,
+        gt=0,
+        description="A Running flow run whose last heartbeat (its own heartbeat events or its worker's, whichever is "
+        "later) is older than this many seconds is marked Crashed; a Cancelling one is marked Cancelled.",
+    )
+    worker_heartbeat_seconds: float = Field(
+        default=30.0, gt=0, description="How often `baton worker start` tells the server it is alive, in seconds."
+    )
+    worker_query_seconds: float = Field(
+        default=10.0, gt=0, description="How often `baton worker start` asks its work pool for runs, in seconds."
+    )
+    worker_prefetch_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="`baton worker start` takes runs scheduled up to this many seconds ahead, so they start on time.",
+    )
+    worker_cancellation_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often `baton worker start` checks whether one of its runs is being cancelled, in seconds.",
+    )
+    services_cancelling_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A flow run still Cancelling after this many seconds is marked Cancelled.",
+    )
     server_api_host: str = Field(default="127.0.0.1", description="The address the server listens on.")
     server_api_port: int = Field(default=4200, ge=1, le=65535, description="The port the server listens on.")
     server_ui_enabled: bool = Field(default=True, description="Serve the web UI as well as the API.")

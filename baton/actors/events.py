@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from baton.actors import runtime
+from baton.actors.cancellation import cancelled_flow_runs
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
 from baton.server.models.concurrency_leases import release_leases_of_holders
@@ -45,6 +46,9 @@ async def emit_flow_run_events(changes: list[FlowRunStateChange]) -> None:
         await write_events(connection, events)
         await release_leases_of_holders(connection, _finished_runs(events, FLOW_RUN_RESOURCE_PREFIX))
     runtime.broker().enqueue(messages.match_notifications(changes))
+    cancelled = cancelled_flow_runs(events)
+    if cancelled:
+        runtime.broker().enqueue(messages.cancel_child_runs(cancelled))
 
 
 TERMINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})

@@ -15,7 +15,17 @@ import dramatiq
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
 from dramatiq.middleware import Middleware
 
-from baton.actors import concurrency, events, late_runs, notifications, runtime
+from baton.actors import (
+    cancellation,
+    concurrency,
+    events,
+    late_runs,
+    notifications,
+    runtime,
+    scheduler,
+    work_pool_status,
+    zombie_runs,
+)
 from baton.queue import messages
 from baton.queue.beat import Beat, PeriodicJob
 from baton.queue.broker import make_broker
@@ -32,6 +42,10 @@ ACTOR_FUNCTIONS = {
     messages.SEND_NOTIFICATION_SUMMARY: notifications.send_notification_summary,
     messages.RESUME_STALLED_DELIVERIES: notifications.resume_stalled_deliveries,
     messages.EXPIRE_CONCURRENCY_LEASES: concurrency.expire_concurrency_leases,
+    messages.SCHEDULE_DEPLOYMENTS: scheduler.schedule_deployments,
+    messages.UPDATE_WORK_POOL_STATUSES: work_pool_status.update_work_pool_statuses,
+    messages.MARK_ZOMBIE_RUNS: zombie_runs.mark_zombie_runs,
+    messages.CANCEL_CHILD_RUNS: cancellation.cancel_child_runs,
 }
 
 # Seconds between sweeps for notification deliveries whose queue message was lost.
@@ -50,6 +64,15 @@ def periodic_jobs(settings: Any) -> list[PeriodicJob]:
             settings.services_lease_sweep_seconds,
             messages.expire_concurrency_leases,
         ),
+        PeriodicJob(
+            messages.SCHEDULE_DEPLOYMENTS, settings.services_scheduler_loop_seconds, messages.schedule_deployments
+        ),
+        PeriodicJob(
+            messages.UPDATE_WORK_POOL_STATUSES,
+            settings.services_foreman_loop_seconds,
+            messages.update_work_pool_statuses,
+        ),
+        PeriodicJob(messages.MARK_ZOMBIE_RUNS, settings.services_zombie_runs_loop_seconds, messages.mark_zombie_runs),
     ]
 
 

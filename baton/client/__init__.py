@@ -11,10 +11,21 @@ from baton.client.artifacts import ArtifactsClient
 from baton.client.base import DEFAULT_TIMEOUT_SECONDS, default_api_url
 from baton.client.blocks import BlocksClient
 from baton.client.concurrency_limits import ConcurrencyLimitsClient
+from baton.client.deployments import DeploymentsClient
+from baton.client.flow_runs import FlowRunsClient
 from baton.client.variables import VariablesClient
+from baton.client.work_pools import WorkPoolsClient
 
 
-class BatonClient(VariablesClient, ArtifactsClient, BlocksClient, ConcurrencyLimitsClient):
+class BatonClient(
+    VariablesClient,
+    ArtifactsClient,
+    BlocksClient,
+    ConcurrencyLimitsClient,
+    WorkPoolsClient,
+    DeploymentsClient,
+    FlowRunsClient,
+):
     """A connection to the Baton API at `api_url` (default: BATON_API_URL, else this profile's server address)."""
 
 

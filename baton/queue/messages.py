@@ -22,6 +22,10 @@ DELIVER_NOTIFICATION = "deliver_notification"
 SEND_NOTIFICATION_SUMMARY = "send_notification_summary"
 RESUME_STALLED_DELIVERIES = "resume_stalled_deliveries"
 EXPIRE_CONCURRENCY_LEASES = "expire_concurrency_leases"
+SCHEDULE_DEPLOYMENTS = "schedule_deployments"
+UPDATE_WORK_POOL_STATUSES = "update_work_pool_statuses"
+MARK_ZOMBIE_RUNS = "mark_zombie_runs"
+CANCEL_CHILD_RUNS = "cancel_child_runs"
 
 ACTOR_QUEUES = {
     RECORD_EVENTS: EVENTS_QUEUE,
@@ -32,6 +36,10 @@ ACTOR_QUEUES = {
     SEND_NOTIFICATION_SUMMARY: NOTIFICATIONS_QUEUE,
     RESUME_STALLED_DELIVERIES: PERIODIC_QUEUE,
     EXPIRE_CONCURRENCY_LEASES: PERIODIC_QUEUE,
+    SCHEDULE_DEPLOYMENTS: PERIODIC_QUEUE,
+    UPDATE_WORK_POOL_STATUSES: PERIODIC_QUEUE,
+    MARK_ZOMBIE_RUNS: PERIODIC_QUEUE,
+    CANCEL_CHILD_RUNS: PERIODIC_QUEUE,
 }
 
 
@@ -93,3 +101,23 @@ def resume_stalled_deliveries() -> dramatiq.Message[Any]:
 
 def expire_concurrency_leases() -> dramatiq.Message[Any]:
     return message(EXPIRE_CONCURRENCY_LEASES)
+
+
+def schedule_deployments(deployment_ids: list[str] | None = None) -> dramatiq.Message[Any]:
+    """Insert the upcoming Scheduled runs of the deployments named (of every active deployment when None)."""
+    return message(SCHEDULE_DEPLOYMENTS, deployment_ids)
+
+
+def update_work_pool_statuses() -> dramatiq.Message[Any]:
+    """Silent workers OFFLINE, pools without an online worker NOT_READY, unpolled queues and deployments NOT_READY."""
+    return message(UPDATE_WORK_POOL_STATUSES)
+
+
+def mark_zombie_runs() -> dramatiq.Message[Any]:
+    """Running flow runs whose heartbeat stopped become Crashed; Cancelling ones left behind become Cancelled."""
+    return message(MARK_ZOMBIE_RUNS)
+
+
+def cancel_child_runs(flow_run_ids: list[str]) -> dramatiq.Message[Any]:
+    """The unfinished task runs and subflow runs of these Cancelled flow runs are cancelled too."""
+    return message(CANCEL_CHILD_RUNS, flow_run_ids)

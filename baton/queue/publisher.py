@@ -64,6 +64,15 @@ class Publisher:
         else:
             self._schedule_flush()
 
+    async def send(self, message: dramatiq.Message[Any]) -> None:
+        """Queue one actor message now, on the sending thread; a queue that cannot be reached is logged, not raised
+        (the periodic job that the message hurries along does the work later anyway)."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self.broker.enqueue, message)
+        except Exception:
+            logger.exception("Could not queue a %s message", message.actor_name)
+
     def flow_run_state_changed(self, change: FlowRunStateChange) -> None:
         """Note a committed flow-run state change; its event is built and recorded by an actor."""
         self._changes.append(change)

@@ -19,6 +19,8 @@ API_MODULES = (
     "flows",
     "flow_run_inputs",
     "flow_runs",
+    "deployments",
+    "deployment_schedules",
     "task_runs",
     "logs",
     "variables",
@@ -33,6 +35,9 @@ API_MODULES = (
     "events_in",
     "events_query",
     "events_out",
+    "work_pools",
+    "workers",
+    "work_queues",
 )
 
 

@@ -40,6 +40,11 @@ class ServerContext:
             }
         )
 
+    async def send_message(self, message: Any) -> None:
+        """Queue one actor message (a `dramatiq.Message`); nothing without a publisher. Call it after the commit."""
+        if self.publisher is not None:
+            await self.publisher.send(message)
+
     async def publish_events(self, events: list[dict[str, Any]], *, wait: bool = False) -> None:
         if self.publisher is not None:
             await self.publisher.publish_events(events, wait=wait)

@@ -244,6 +244,16 @@ def _work_queue(spec: f.WorkQueueFilter | None) -> Condition | None:
     return _group([_field(t.work_queue.c.id, spec.id), _field(t.work_queue.c.name, spec.name)], spec.operator)
 
 
+def work_pool_condition(spec: f.WorkPoolFilter | None) -> Condition:
+    """The WHERE condition over `work_pool` for a work-pool filter (everything when None)."""
+    return _finish(_work_pool(spec))
+
+
+def work_queue_condition(spec: f.WorkQueueFilter | None) -> Condition:
+    """The WHERE condition over `work_queue` for a work-queue filter (everything when None)."""
+    return _finish(_work_queue(spec))
+
+
 def _queue_ids(request: FlowFilterSet) -> Condition | None:
     """Work queues matching the work-pool and work-queue filters; None when neither is given."""
     queue_filter = request.work_pool_queues if isinstance(request, RunFilterSet) else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.errors import ObjectNotFound
 from baton.server.database import tables as t
 from baton.server.database.types import utcnow
+from baton.server.models.deployment_concurrency import (
+    SLOT_HOLDING_STATES,
+    read_deployment_concurrency,
+    release_deployment_slot,
+    renew_deployment_slot,
+    take_deployment_slot,
+)
 from baton.server.models.flow_runs import read_flow_run
 from baton.server.models.task_runs import read_parent_flow_run, read_task_run, read_task_run_for_transition
 from baton.server.orchestration.context import RunSnapshot, TransitionContext, TransitionOutcome
@@ -97,7 +105,13 @@ async def set_flow_run_state(
         if row is None:
             raise ObjectNotFound(f"Flow run {flow_run_id} does not exist.")
     now = utcnow()
-    outcome = orchestrate(TransitionContext(run=flow_run_snapshot(row), proposed=proposed, force=force, now=now))
+    context = TransitionContext(run=flow_run_snapshot(row), proposed=proposed, force=force, now=now)
+    if not force and proposed.type == StateType.PENDING and row["deployment_id"] is not None:
+        context = replace(
+            context, deployment_concurrency=await read_deployment_concurrency(connection, row["deployment_id"])
+        )
+    outcome = orchestrate(context)
+    outcome = await _deployment_slot(connection, flow_run_id, row, context, outcome)
     if outcome.state_to_write is None:
         return outcome
     await _write_state(connection, t.flow_run, t.flow_run_state, "flow_run_id", flow_run_id, outcome, now)
@@ -112,6 +126,38 @@ async def set_flow_run_state(
     parent_task_run_id = row["parent_task_run_id"]
     if parent_task_run_id is not None:
         await _copy_state_to_parent_task(connection, parent_task_run_id, outcome.state_to_write, flow_run_id)
+    return outcome
+
+
+async def _deployment_slot(
+    connection: AsyncConnection,
+    flow_run_id: uuid.UUID,
+    row: dict[str, Any],
+    context: TransitionContext,
+    outcome: TransitionOutcome,
+) -> TransitionOutcome:
+    """Deployment concurrency around a decided transition: take a slot for a run becoming PENDING (decided again
+    without one when the limit is full), renew it as the run starts RUNNING, release it when the run leaves the
+    slot-holding states."""
+    state = outcome.state_to_write
+    if state is None:
+        return outcome
+    details = state["state_details"]
+    concurrency = context.deployment_concurrency
+    initial_type = row["state_type"]
+    if concurrency is not None and state["type"] == StateType.PENDING and initial_type not in SLOT_HOLDING_STATES:
+        lease_id = await take_deployment_slot(connection, concurrency, flow_run_id)
+        if lease_id is None:
+            return orchestrate(replace(context, deployment_concurrency=replace(concurrency, slot_available=False)))
+        details["deployment_concurrency_lease_id"] = str(lease_id)
+        return outcome
+    held = (row.get("state_details") or {}).get("deployment_concurrency_lease_id")
+    if held is None or initial_type not in SLOT_HOLDING_STATES:
+        return outcome
+    if state["type"] not in SLOT_HOLDING_STATES:
+        await release_deployment_slot(connection, uuid.UUID(str(held)))
+    elif state["type"] == StateType.RUNNING and initial_type == StateType.PENDING:
+        await renew_deployment_slot(connection, uuid.UUID(str(held)), None)
     return outcome
 
 

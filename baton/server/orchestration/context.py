@@ -57,6 +57,18 @@ class RunSnapshot:
     cache_key: str | None = None  # task runs
 
 
+@dataclass(frozen=True)
+class DeploymentConcurrency:
+    """The concurrency limit of the deployment of a run that proposes PENDING, as read by the caller, and whether
+    the caller could take a slot on it (`slot_available`)."""
+
+    limit_id: uuid.UUID
+    limit: int
+    collision_strategy: Literal["ENQUEUE", "CANCEL_NEW"] = "ENQUEUE"
+    lease_seconds: float = 300.0
+    slot_available: bool = True
+
+
 @dataclass(frozen=True, kw_only=True)
 class TransitionContext:
     """A proposal and everything the rules need to decide on it."""
@@ -70,6 +82,8 @@ class TransitionContext:
     parent_flow_run: dict[str, Any] | None = None
     # Task runs: an unexpired cached COMPLETED state row for the proposed cache key (looked up by the caller).
     cached_state: dict[str, Any] | None = None
+    # Flow runs proposing PENDING: their deployment's concurrency limit (None when it has none).
+    deployment_concurrency: DeploymentConcurrency | None = None
     # Source of retry jitter; tests pass a seeded generator.
     rng: random.Random = field(default_factory=random.Random)
 

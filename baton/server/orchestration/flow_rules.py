@@ -1,9 +1,10 @@
 """Rules for flow run transitions (Prefect's CoreFlowPolicy and MinimalFlowPolicy).
 
 `PreventPendingTransitions`, `CopyScheduledTime` and `WaitForScheduledTime` also govern task runs.
-Deployment concurrency (Prefect's ValidateDeploymentConcurrencyAtRunning, SecureFlowConcurrencySlots,
-RemoveDeploymentConcurrencyLeaseForOldClientVersions and ReleaseFlowConcurrencySlots) needs leases and counters in
-the database; it is handled by the concurrency module, not by these pure rules.
+Deployment concurrency: `SecureFlowConcurrencySlots` decides on a slot the caller tried to take (the database work,
+taking the slot with a lease, renewing it at RUNNING and releasing it when the run stops holding it, is in
+`models/deployment_concurrency.py`); RemoveDeploymentConcurrencyLeaseForOldClientVersions has no counterpart, as
+Baton's leases do not depend on the client's version.
 """
 
 from __future__ import annotations
@@ -151,6 +152,39 @@ class PreventPendingTransitions(Rule):
             t.proposed.details.deployment_concurrency_lease_id = t.initial.details.deployment_concurrency_lease_id
             return
         t.abort(f"This run is in a {t.initial.type.name} state and cannot transition to a PENDING state.")
+
+
+# Seconds a run that found its deployment's limit full waits before it is proposed again (Prefect's
+# PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS).
+DEPLOYMENT_SLOT_WAIT_SECONDS = 30.0
+
+
+class SecureFlowConcurrencySlots(Rule):
+    """A deployment run may become PENDING only with a slot of its deployment's concurrency limit. Without one it
+    waits as AwaitingConcurrencySlot (collision strategy ENQUEUE) or is Cancelled (CANCEL_NEW); a limit of 0 would
+    never let it run, so the proposal is aborted."""
+
+    FROM_STATES = ALL_STATES - {S.PENDING, S.RUNNING, S.CANCELLING}
+    TO_STATES = frozenset({S.PENDING})
+
+    def before(self, t: Transition) -> None:
+        limit = t.context.deployment_concurrency
+        if limit is None or t.proposed is None:
+            return
+        if limit.limit == 0:
+            t.abort("The deployment concurrency limit is 0. The flow will deadlock if submitted again.")
+            return
+        if limit.slot_available:
+            return
+        reason = "Deployment concurrency limit reached."
+        if limit.collision_strategy == "CANCEL_NEW":
+            t.reject(WorkingState.new(S.CANCELLED, t.now, message=reason), reason)
+            return
+        wait_until = t.now + dt.timedelta(seconds=DEPLOYMENT_SLOT_WAIT_SECONDS)
+        waiting = WorkingState.new(
+            S.SCHEDULED, t.now, name="AwaitingConcurrencySlot", details=StateDetails(scheduled_time=wait_until)
+        )
+        t.reject(waiting, reason)
 
 
 class EnsureOnlyScheduledFlowsMarkedLate(Rule):

@@ -34,7 +34,7 @@ CORE_FLOW_POLICY: Policy = [
     fr.EnforceCancellingToCancelledTransition,
     fr.BypassCancellingFlowRunsWithNoInfra,
     fr.PreventPendingTransitions,
-    # Deployment concurrency slots and leases are handled by the concurrency module.
+    fr.SecureFlowConcurrencySlots,
     fr.EnsureOnlyScheduledFlowsMarkedLate,
     fr.HandlePausingFlows,
     fr.HandleResumingPausedFlows,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from baton.errors import ValidationFailed
 from baton.server.schemas.base import ActionModel
@@ -94,10 +94,15 @@ class DeploymentFilterRequest(RunFilterSet):
     limit: int | None = Field(None, ge=0)
     offset: int = Field(0, ge=0)
 
+    @field_validator("sort", mode="before")
+    @classmethod
+    def _default_sort(cls, value: object) -> object:
+        # The Prefect client sends `"sort": null` when the caller chose none.
+        return DeploymentSort.NAME_ASC if value is None else value
 
-class DeploymentPaginateRequest(RunFilterSet):
-    sort: DeploymentSort = DeploymentSort.NAME_ASC
-    limit: int | None = Field(None, ge=0)
+
+class DeploymentPaginateRequest(DeploymentFilterRequest):
+    offset: int = Field(0, ge=0, exclude=True)
     page: int = Field(1, ge=1)
 
 

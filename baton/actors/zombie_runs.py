@@ -1,0 +1,38 @@
+"""Periodic job: Running flow runs whose heartbeat stopped become Crashed, and Cancelling runs that nobody is left
+to finish become Cancelled (see `baton.server.models.zombie_runs`)."""
+
+from __future__ import annotations
+
+import logging
+
+from baton.actors import runtime
+from baton.actors.state_changes import state_change
+from baton.queue import messages
+from baton.queue.messages import FlowRunStateChange
+from baton.server.database.types import utcnow
+from baton.server.models.zombie_runs import find_orphaned_runs, finish_orphaned_run
+
+logger = logging.getLogger("baton.actors")
+
+
+async def mark_zombie_runs() -> None:
+    database = await runtime.database()
+    settings = runtime.settings()
+    async with database.read() as connection:
+        orphans = await find_orphaned_runs(
+            connection,
+            utcnow(),
+            settings.services_zombie_runs_timeout_seconds,
+            settings.services_cancelling_timeout_seconds,
+        )
+    changes: list[FlowRunStateChange] = []
+    for orphan in orphans:
+        async with database.write() as connection:
+            outcome = await finish_orphaned_run(connection, orphan)
+        change = state_change(orphan.flow_run_id, outcome)
+        if change is None:
+            continue
+        changes.append(change)
+        logger.warning("Flow run %s: %s", orphan.flow_run_id, orphan.proposed.message)
+    if changes:
+        runtime.broker().enqueue(messages.emit_flow_run_events(changes))

@@ -1,0 +1,62 @@
+"""`baton worker start`: poll a work pool and run its flow runs as local subprocesses."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+
+import click
+
+from baton.log_config import configure_logging
+from baton.settings import load_settings
+
+
+@click.group()
+def worker() -> None:
+    """Run a worker: a process that takes scheduled flow runs from a work pool and executes them."""
+
+
+@worker.command()
+@click.option("--pool", "-p", required=True, help="The work pool to take flow runs from; created if it does not exist.")
+@click.option(
+    "--type",
+    "pool_type",
+    type=click.Choice(["process"]),
+    default="process",
+    show_default=True,
+    help="The kind of infrastructure runs are executed on; this worker runs each one as a local subprocess.",
+)
+@click.option(
+    "--work-queue",
+    "-q",
+    "work_queues",
+    multiple=True,
+    help="Take runs only from this queue of the pool; repeat for several (default: every queue, by priority).",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="The most flow runs to execute at once.")
+@click.option("--name", "-n", default=None, help="The worker's name, shown in the pool's worker list.")
+def start(pool: str, pool_type: str, work_queues: tuple[str, ...], limit: int | None, name: str | None) -> None:
+    """Poll the work pool and run each flow run as `python -m prefect.engine` until stopped (Ctrl+C or SIGTERM
+    stops taking runs and stops those still going)."""
+    from baton.client.base import default_api_url
+    from baton.worker.process_worker import WorkerOptions, run_worker
+
+    settings = load_settings()
+    configure_logging(settings.logging_level)
+    options = WorkerOptions(
+        pool=pool,
+        name=name or f"BatonWorker-{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
+        api_url=default_api_url(settings).rstrip("/"),
+        work_queues=work_queues,
+        limit=limit,
+        pool_type=pool_type,
+        heartbeat_seconds=settings.worker_heartbeat_seconds,
+        query_seconds=settings.worker_query_seconds,
+        prefetch_seconds=settings.worker_prefetch_seconds,
+        cancellation_poll_seconds=settings.worker_cancellation_poll_seconds,
+    )
+    click.echo(
+        f"Worker {options.name!r} started; polling work pool {pool!r} at {options.api_url}. Press Ctrl+C to stop."
+    )
+    run_worker(options)
+    click.echo(f"Worker {options.name!r} stopped.")

@@ -1,0 +1,234 @@
+"""`/deployments`: create (upsert on flow and name), read by id or by flow and deployment name, update, delete,
+filter, count, paginate, pause and resume, runs from a deployment, and the scheduled runs a `flow.serve()` polls."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.errors import ObjectNotFound
+from baton.queue import messages
+from baton.server.api.base import ApiHandler
+from baton.server.api.listing import paginated
+from baton.server.api.openapi import endpoint
+from baton.server.models import auto_scheduling, deployment_runs, deployments, filters
+from baton.server.models.auto_scheduling import SchedulerLimits
+from baton.server.schemas.core import FlowRun
+from baton.server.schemas.deployments import (
+    Deployment,
+    DeploymentCreate,
+    DeploymentFlowRunCreate,
+    DeploymentUpdate,
+    ScheduledFlowRunsRequest,
+    ScheduleRunsRequest,
+)
+from baton.server.schemas.requests import DeploymentFilterRequest, DeploymentPaginateRequest
+from baton.server.schemas.responses import flow_run_response
+
+
+async def get_deployment_or_404(connection: AsyncConnection, deployment_id: uuid.UUID) -> dict[str, Any]:
+    row = await deployments.read_deployment(connection, deployment_id)
+    if row is None:
+        raise ObjectNotFound(f"Deployment {deployment_id} does not exist.")
+    return row
+
+
+class DeploymentApiHandler(ApiHandler):
+    async def reschedule(self, deployment_id: uuid.UUID) -> None:
+        """Have the scheduler look at the deployment now, not at its next sweep (sent after the commit)."""
+        await self.context.send_message(messages.schedule_deployments([str(deployment_id)]))
+
+
+class DeploymentsHandler(DeploymentApiHandler):
+    @endpoint(
+        "Create a deployment, or update the one of that flow and name (200); its future auto-scheduled runs are "
+        "replaced",
+        body=DeploymentCreate,
+        response=Deployment,
+        status=201,
+    )
+    async def post(self) -> None:
+        body = self.parse_body(DeploymentCreate)
+        async with self.database.write() as connection:
+            deployment_id, created = await deployments.create_deployment(connection, body)
+            row = await get_deployment_or_404(connection, deployment_id)
+        await self.reschedule(deployment_id)
+        self.write_json(row, status=201 if created else 200)
+
+
+class DeploymentHandler(DeploymentApiHandler):
+    @endpoint("Read a deployment", response=Deployment)
+    async def get(self, deployment_id: str) -> None:
+        async with self.database.read() as connection:
+            row = await get_deployment_or_404(connection, self.path_uuid(deployment_id))
+        self.write_json(row)
+
+    @endpoint("Update a deployment; its future auto-scheduled runs are made again", body=DeploymentUpdate, status=204)
+    async def patch(self, deployment_id: str) -> None:
+        update = self.parse_body(DeploymentUpdate)
+        the_id = self.path_uuid(deployment_id)
+        async with self.database.write() as connection:
+            found = await deployments.update_deployment(connection, the_id, update)
+        if not found:
+            raise ObjectNotFound(f"Deployment {deployment_id} does not exist.")
+        await self.reschedule(the_id)
+        self.write_no_content()
+
+    @endpoint("Delete a deployment with its schedules and the runs that have not started", status=204)
+    async def delete(self, deployment_id: str) -> None:
+        async with self.database.write() as connection:
+            found = await deployments.delete_deployment(connection, self.path_uuid(deployment_id))
+        if not found:
+            raise ObjectNotFound(f"Deployment {deployment_id} does not exist.")
+        self.write_no_content()
+
+
+class DeploymentByNameHandler(ApiHandler):
+    @endpoint("Read a deployment by its flow's name and its own", response=Deployment)
+    async def get(self, flow_name: str, deployment_name: str) -> None:
+        async with self.database.read() as connection:
+            row = await deployments.read_deployment_by_name(connection, flow_name, deployment_name)
+        if row is None:
+            raise ObjectNotFound(f"No deployment is named {flow_name}/{deployment_name}.")
+        self.write_json(row)
+
+
+class DeploymentFilterHandler(ApiHandler):
+    @endpoint("Deployments matching a filter", body=DeploymentFilterRequest, response=list[Deployment])
+    async def post(self) -> None:
+        request = self.parse_body(DeploymentFilterRequest, default_empty=True)
+        limit = self.effective_limit(request.limit)
+        async with self.database.read() as connection:
+            rows = await deployments.read_deployments(
+                connection,
+                filters.deployment_condition(request, self.dialect),
+                filters.deployment_order_by(request.sort),
+                limit,
+                request.offset,
+            )
+        self.write_json(rows)
+
+
+class DeploymentCountHandler(ApiHandler):
+    @endpoint("How many deployments match a filter", body=DeploymentFilterRequest, response=int)
+    async def post(self) -> None:
+        request = self.parse_body(DeploymentFilterRequest, default_empty=True)
+        async with self.database.read() as connection:
+            count = await deployments.count_deployments(connection, filters.deployment_condition(request, self.dialect))
+        self.write_json(count)
+
+
+class DeploymentPaginateHandler(ApiHandler):
+    @endpoint("One page of deployments matching a filter, with the total count", body=DeploymentPaginateRequest)
+    async def post(self) -> None:
+        request = self.parse_body(DeploymentPaginateRequest, default_empty=True)
+        limit = self.effective_limit(request.limit)
+        async with self.database.read() as connection:
+            condition = filters.deployment_condition(request, self.dialect)
+            count = await deployments.count_deployments(connection, condition)
+            rows = await deployments.read_deployments(
+                connection, condition, filters.deployment_order_by(request.sort), limit, (request.page - 1) * limit
+            )
+        self.write_json(paginated(rows, count, limit, request.page))
+
+
+class DeploymentPauseHandler(DeploymentApiHandler):
+    paused = True
+
+    @endpoint("Pause or resume a deployment's schedules", status=204)
+    async def post(self, deployment_id: str) -> None:
+        the_id = self.path_uuid(deployment_id)
+        async with self.database.write() as connection:
+            found = await deployments.set_paused(connection, the_id, self.paused)
+        if not found:
+            raise ObjectNotFound(f"Deployment {deployment_id} does not exist.")
+        if not self.paused:
+            await self.reschedule(the_id)
+        self.write_no_content()
+
+
+class DeploymentResumeHandler(DeploymentPauseHandler):
+    paused = False
+
+
+class DeploymentCreateFlowRunHandler(ApiHandler):
+    @endpoint(
+        "Create a run of the deployment (Scheduled now unless a state is given); parameters are merged over the "
+        "deployment's and checked against its schema when it enforces one",
+        body=DeploymentFlowRunCreate,
+        response=FlowRun,
+        status=201,
+    )
+    async def post(self, deployment_id: str) -> None:
+        request = self.parse_body(DeploymentFlowRunCreate, default_empty=True)
+        async with self.database.write() as connection:
+            deployment = await get_deployment_or_404(connection, self.path_uuid(deployment_id))
+            row, outcome = await deployment_runs.create_flow_run_from_deployment(connection, deployment, request)
+        if outcome is not None:
+            self.context.flow_run_state_changed(row["id"], outcome)
+        self.write_json(flow_run_response(row), status=201 if outcome is not None else 200)
+
+
+class ScheduledFlowRunsHandler(ApiHandler):
+    @endpoint(
+        "The deployments' runs waiting in a Scheduled state, soonest first",
+        body=ScheduledFlowRunsRequest,
+        response=list[FlowRun],
+    )
+    async def post(self) -> None:
+        request = self.parse_body(ScheduledFlowRunsRequest)
+        limit = self.effective_limit(request.limit)
+        async with self.database.read() as connection:
+            rows = await deployment_runs.read_scheduled_flow_runs(
+                connection, request.deployment_ids, request.scheduled_before, limit
+            )
+        self.write_json([flow_run_response(row) for row in rows])
+
+
+class DeploymentScheduleRunsHandler(ApiHandler):
+    @endpoint("Insert the deployment's upcoming scheduled runs now", body=ScheduleRunsRequest, status=204)
+    async def post(self, deployment_id: str) -> None:
+        request = self.parse_body(ScheduleRunsRequest, default_empty=True)
+        the_id = self.path_uuid(deployment_id)
+        async with self.database.read() as connection:
+            await get_deployment_or_404(connection, the_id)
+        limits = SchedulerLimits.from_settings(self.context.settings)
+        start, end = request.start_time, request.end_time
+        limits = replace(
+            limits,
+            min_runs=limits.min_runs if request.min_runs is None else request.min_runs,
+            max_runs=limits.max_runs if request.max_runs is None else request.max_runs,
+            min_time=limits.min_time if request.min_time is None else request.min_time,
+            max_time=limits.max_time if start is None or end is None else end - start,
+        )
+        await auto_scheduling.schedule_deployments(
+            self.database, limits, deployment_ids=[the_id], now=request.start_time
+        )
+        self.write_no_content()
+
+
+class WorkQueueCheckHandler(ApiHandler):
+    @endpoint("The work queues that would not pick the deployment's runs up (none: Baton has no queue filters)")
+    async def get(self, deployment_id: str) -> None:
+        async with self.database.read() as connection:
+            await get_deployment_or_404(connection, self.path_uuid(deployment_id))
+        self.write_json([])
+
+
+routes = [
+    (r"/deployments/?", DeploymentsHandler),
+    (r"/deployments/filter/?", DeploymentFilterHandler),
+    (r"/deployments/count/?", DeploymentCountHandler),
+    (r"/deployments/paginate/?", DeploymentPaginateHandler),
+    (r"/deployments/get_scheduled_flow_runs/?", ScheduledFlowRunsHandler),
+    (r"/deployments/name/(?P<flow_name>[^/]+)/(?P<deployment_name>[^/]+)/?", DeploymentByNameHandler),
+    (r"/deployments/(?P<deployment_id>[^/]+)/pause_deployment/?", DeploymentPauseHandler),
+    (r"/deployments/(?P<deployment_id>[^/]+)/resume_deployment/?", DeploymentResumeHandler),
+    (r"/deployments/(?P<deployment_id>[^/]+)/create_flow_run/?", DeploymentCreateFlowRunHandler),
+    (r"/deployments/(?P<deployment_id>[^/]+)/work_queue_check/?", WorkQueueCheckHandler),
+    (r"/deployments/(?P<deployment_id>[^/]+)/schedule/?", DeploymentScheduleRunsHandler),
+    (r"/deployments/(?P<deployment_id>[^/]+)/?", DeploymentHandler),
+]

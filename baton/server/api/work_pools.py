@@ -1,0 +1,226 @@
+"""`/work_pools`: pools, the queues under them, and the worker's poll for scheduled runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.errors import Forbidden
+from baton.server.api.base import ApiHandler
+from baton.server.api.openapi import endpoint
+from baton.server.database import tables as t
+from baton.server.database.types import utcnow
+from baton.server.models import filters, scheduled_runs, work_pools, work_queues
+from baton.server.schemas.responses import flow_run_response
+from baton.server.schemas.work_pools import (
+    ScheduledFlowRunsRequest,
+    WorkerFlowRunResponse,
+    WorkPool,
+    WorkPoolCreate,
+    WorkPoolFilterRequest,
+    WorkPoolUpdate,
+    WorkQueue,
+    WorkQueueCreate,
+    WorkQueueFilterRequest,
+    WorkQueueUpdate,
+)
+
+Row = dict[str, Any]
+# Names Prefect keeps for its own managed pools; refused here too, so that a pool works the same on both servers.
+RESERVED_PREFIX = "prefect"
+
+
+def work_pool_response(row: Row, busy: dict[Any, int] | None = None) -> Row:
+    """The API's WorkPool: `active_slots` only when the pool has a concurrency limit (as Prefect)."""
+    body = {
+        key: value for key, value in row.items() if key not in ("last_transitioned_status_at", "last_status_event_id")
+    }
+    body["active_slots"] = None if row["concurrency_limit"] is None else (busy or {}).get(row["id"], 0)
+    return body
+
+
+def work_queue_response(row: Row, busy: dict[Any, int] | None = None) -> Row:
+    """The API's WorkQueue (with its pool's name): `active_slots` only when the queue has a concurrency limit."""
+    body = dict(row)
+    body["active_slots"] = None if row["concurrency_limit"] is None else (busy or {}).get(row["id"], 0)
+    return body
+
+
+async def pool_responses(connection: AsyncConnection, rows: list[Row]) -> list[Row]:
+    limited = [row["id"] for row in rows if row["concurrency_limit"] is not None]
+    busy, _ = await work_pools.count_active_slots(connection, limited)
+    return [work_pool_response(row, busy) for row in rows]
+
+
+async def queue_responses(connection: AsyncConnection, rows: list[Row]) -> list[Row]:
+    limited = list({row["work_pool_id"] for row in rows if row["concurrency_limit"] is not None})
+    _, busy = await work_pools.count_active_slots(connection, limited)
+    return [work_queue_response(row, busy) for row in rows]
+
+
+class WorkPoolsHandler(ApiHandler):
+    @endpoint("Create a work pool with its default queue", body=WorkPoolCreate, response=WorkPool, status=201)
+    async def post(self) -> None:
+        pool = self.parse_body(WorkPoolCreate)
+        if pool.name.lower().startswith(RESERVED_PREFIX):
+            raise Forbidden("Work pools starting with 'Prefect' are reserved for internal use.")
+        async with self.database.write() as connection:
+            row = await work_pools.create_work_pool(connection, pool)
+        self.write_json(work_pool_response(row), status=201)
+
+
+class WorkPoolHandler(ApiHandler):
+    @endpoint("Read a work pool by name", response=WorkPool)
+    async def get(self, name: str) -> None:
+        async with self.database.read() as connection:
+            row = await work_pools.read_work_pool_or_404(connection, name)
+            (body,) = await pool_responses(connection, [row])
+        self.write_json(body)
+
+    @endpoint(
+        "Update a work pool: pause or resume it, change its limit, template or description",
+        body=WorkPoolUpdate,
+        status=204,
+    )
+    async def patch(self, name: str) -> None:
+        update = self.parse_body(WorkPoolUpdate)
+        async with self.database.write() as connection:
+            row = await work_pools.read_work_pool_or_404(connection, name, for_update=True)
+            await work_pools.update_work_pool(connection, row, update)
+        self.write_no_content()
+
+    @endpoint("Delete a work pool with its queues and workers", status=204)
+    async def delete(self, name: str) -> None:
+        if name.lower().startswith(RESERVED_PREFIX):
+            raise Forbidden("Work pools starting with 'Prefect' are reserved for internal use and can not be deleted.")
+        async with self.database.write() as connection:
+            row = await work_pools.read_work_pool_or_404(connection, name, for_update=True)
+            await work_pools.delete_work_pool(connection, row["id"])
+        self.write_no_content()
+
+
+class WorkPoolFilterHandler(ApiHandler):
+    @endpoint("Work pools matching a filter, by name", body=WorkPoolFilterRequest, response=list[WorkPool])
+    async def post(self) -> None:
+        request = self.parse_body(WorkPoolFilterRequest, default_empty=True)
+        limit = self.effective_limit(request.limit)
+        async with self.database.read() as connection:
+            condition = filters.work_pool_condition(request.work_pools)
+            rows = await work_pools.read_work_pools(connection, condition, limit, request.offset)
+            bodies = await pool_responses(connection, rows)
+        self.write_json(bodies)
+
+
+class WorkPoolCountHandler(ApiHandler):
+    @endpoint("How many work pools match a filter", body=WorkPoolFilterRequest, response=int)
+    async def post(self) -> None:
+        request = self.parse_body(WorkPoolFilterRequest, default_empty=True)
+        async with self.database.read() as connection:
+            count = await work_pools.count_work_pools(connection, filters.work_pool_condition(request.work_pools))
+        self.write_json(count)
+
+
+class ScheduledFlowRunsHandler(ApiHandler):
+    @endpoint(
+        "A worker's poll: the pool's scheduled runs that may start, by queue priority and within concurrency "
+        "limits; marks the polled queues and their deployments READY",
+        body=ScheduledFlowRunsRequest,
+        response=list[WorkerFlowRunResponse],
+    )
+    async def post(self, name: str) -> None:
+        request = self.parse_body(ScheduledFlowRunsRequest, default_empty=True)
+        limit = self.effective_limit(request.limit)
+        async with self.database.read() as connection:
+            pool = await work_pools.read_work_pool_or_404(connection, name)
+            if request.work_queue_names:
+                queues = [
+                    await work_queues.read_work_queue_or_404(connection, pool, queue_name)
+                    for queue_name in dict.fromkeys(request.work_queue_names)
+                ]
+            else:
+                queues = await work_queues.read_work_queues(connection, t.work_queue.c.work_pool_id == pool["id"])
+            taken = await scheduled_runs.read_scheduled_flow_runs(
+                connection,
+                pool,
+                queues,
+                scheduled_before=request.scheduled_before,
+                scheduled_after=request.scheduled_after,
+                limit=limit,
+            )
+        async with self.database.write() as connection:
+            await work_queues.record_polls(connection, [queue["id"] for queue in queues], utcnow())
+        self.write_json(
+            [
+                {"work_pool_id": pool["id"], "work_queue_id": queue["id"], "flow_run": flow_run_response(run)}
+                for queue, run in taken
+            ]
+        )
+
+
+class WorkQueuesHandler(ApiHandler):
+    @endpoint("Create a queue in a work pool", body=WorkQueueCreate, response=WorkQueue, status=201)
+    async def post(self, name: str) -> None:
+        queue = self.parse_body(WorkQueueCreate)
+        async with self.database.write() as connection:
+            pool = await work_pools.read_work_pool_or_404(connection, name, for_update=True)
+            row = await work_queues.create_work_queue(connection, pool["id"], queue)
+        self.write_json(work_queue_response(row, {}), status=201)
+
+
+class WorkQueueFilterHandler(ApiHandler):
+    @endpoint(
+        "The queues of a work pool matching a filter, by priority",
+        body=WorkQueueFilterRequest,
+        response=list[WorkQueue],
+    )
+    async def post(self, name: str) -> None:
+        request = self.parse_body(WorkQueueFilterRequest, default_empty=True)
+        limit = self.effective_limit(request.limit)
+        async with self.database.read() as connection:
+            pool = await work_pools.read_work_pool_or_404(connection, name)
+            condition = filters.work_queue_condition(request.work_queues) & (t.work_queue.c.work_pool_id == pool["id"])
+            rows = await work_queues.read_work_queues(connection, condition, limit, request.offset)
+            bodies = await queue_responses(connection, rows)
+        self.write_json(bodies)
+
+
+class WorkQueueHandler(ApiHandler):
+    @endpoint("Read a queue of a work pool", response=WorkQueue)
+    async def get(self, name: str, queue_name: str) -> None:
+        async with self.database.read() as connection:
+            pool = await work_pools.read_work_pool_or_404(connection, name)
+            row = await work_queues.read_work_queue_or_404(connection, pool, queue_name)
+            (body,) = await queue_responses(connection, [row])
+        self.write_json(body)
+
+    @endpoint(
+        "Update a queue: pause or resume it, rename it, change its priority or limit", body=WorkQueueUpdate, status=204
+    )
+    async def patch(self, name: str, queue_name: str) -> None:
+        update = self.parse_body(WorkQueueUpdate)
+        async with self.database.write() as connection:
+            pool = await work_pools.read_work_pool_or_404(connection, name, for_update=True)
+            row = await work_queues.read_work_queue_or_404(connection, pool, queue_name)
+            await work_queues.update_work_queue(connection, row, update)
+        self.write_no_content()
+
+    @endpoint("Delete a queue (not the pool's default one); its runs move to the default queue", status=204)
+    async def delete(self, name: str, queue_name: str) -> None:
+        async with self.database.write() as connection:
+            pool = await work_pools.read_work_pool_or_404(connection, name, for_update=True)
+            row = await work_queues.read_work_queue_or_404(connection, pool, queue_name)
+            await work_queues.delete_work_queue(connection, pool, row)
+        self.write_no_content()
+
+
+routes = [
+    (r"/work_pools/?", WorkPoolsHandler),
+    (r"/work_pools/filter/?", WorkPoolFilterHandler),
+    (r"/work_pools/count/?", WorkPoolCountHandler),
+    (r"/work_pools/(?P<name>[^/]+)/get_scheduled_flow_runs/?", ScheduledFlowRunsHandler),
+    (r"/work_pools/(?P<name>[^/]+)/queues/?", WorkQueuesHandler),
+    (r"/work_pools/(?P<name>[^/]+)/queues/filter/?", WorkQueueFilterHandler),
+    (r"/work_pools/(?P<name>[^/]+)/queues/(?P<queue_name>[^/]+)/?", WorkQueueHandler),
+    (r"/work_pools/(?P<name>[^/]+)/?", WorkPoolHandler),
+]

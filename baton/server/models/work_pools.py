@@ -1,0 +1,159 @@
+"""Data access for work pools: create (with the pool's default queue), read, update, delete, count busy slots."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.errors import ObjectAlreadyExists, ObjectNotFound
+from baton.server.database import tables as t
+from baton.server.database.types import utcnow
+from baton.server.schemas.work_pools import (
+    DEFAULT_QUEUE_NAME,
+    WorkPoolCreate,
+    WorkPoolStatus,
+    WorkPoolUpdate,
+    WorkQueueStatus,
+)
+
+# Runs in these states hold a slot of their work pool's and work queue's concurrency limits.
+SLOT_HOLDING_STATE_TYPES = ("PENDING", "RUNNING", "CANCELLING")
+
+Row = dict[str, Any]
+
+
+async def create_work_pool(connection: AsyncConnection, pool: WorkPoolCreate) -> Row:
+    """Insert the pool and its `default` queue (priority 1); ObjectAlreadyExists when the name is taken."""
+    taken = await connection.scalar(sa.select(t.work_pool.c.id).where(t.work_pool.c.name == pool.name))
+    if taken is not None:
+        raise ObjectAlreadyExists(f"A work pool named {pool.name!r} already exists.")
+    now = utcnow()
+    pool_id, queue_id = uuid.uuid4(), uuid.uuid4()
+    await connection.execute(
+        t.work_pool.insert().values(
+            id=pool_id,
+            created=now,
+            updated=now,
+            name=pool.name,
+            description=pool.description,
+            type=pool.type,
+            base_job_template=pool.base_job_template,
+            is_paused=pool.is_paused,
+            concurrency_limit=pool.concurrency_limit,
+            status=WorkPoolStatus.PAUSED if pool.is_paused else WorkPoolStatus.NOT_READY,
+            storage_configuration=pool.storage_configuration.model_dump(mode="json"),
+            default_queue_id=queue_id,
+        )
+    )
+    await connection.execute(
+        t.work_queue.insert().values(
+            id=queue_id,
+            created=now,
+            updated=now,
+            name=DEFAULT_QUEUE_NAME,
+            description="The work pool's default queue.",
+            is_paused=False,
+            priority=1,
+            status=WorkQueueStatus.NOT_READY,
+            work_pool_id=pool_id,
+        )
+    )
+    row = await read_work_pool(connection, pool_id)
+    assert row is not None
+    return row
+
+
+async def read_work_pool(connection: AsyncConnection, pool_id: uuid.UUID) -> Row | None:
+    row = (await connection.execute(sa.select(t.work_pool).where(t.work_pool.c.id == pool_id))).mappings().first()
+    return dict(row) if row else None
+
+
+async def read_work_pool_by_name(connection: AsyncConnection, name: str, *, for_update: bool = False) -> Row | None:
+    query = sa.select(t.work_pool).where(t.work_pool.c.name == name)
+    if for_update:
+        query = query.with_for_update()
+    row = (await connection.execute(query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def read_work_pool_or_404(connection: AsyncConnection, name: str, *, for_update: bool = False) -> Row:
+    """The pool called `name`; ObjectNotFound with a readable message when there is none."""
+    row = await read_work_pool_by_name(connection, name, for_update=for_update)
+    if row is None:
+        raise ObjectNotFound(f'Work pool "{name}" not found.')
+    return row
+
+
+async def read_work_pools(
+    connection: AsyncConnection, condition: sa.ColumnElement[bool], limit: int, offset: int
+) -> list[Row]:
+    query = sa.select(t.work_pool).where(condition).order_by(t.work_pool.c.name).limit(limit).offset(offset)
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def count_work_pools(connection: AsyncConnection, condition: sa.ColumnElement[bool]) -> int:
+    query = sa.select(sa.func.count()).select_from(t.work_pool).where(condition)
+    return int((await connection.execute(query)).scalar_one())
+
+
+async def update_work_pool(connection: AsyncConnection, pool: Row, update: WorkPoolUpdate) -> None:
+    """Apply the fields set in `update`. Pausing makes the pool PAUSED; resuming makes it READY when a worker is
+    online, else NOT_READY."""
+    values = update.model_dump(mode="json", exclude_unset=True)
+    if values.get("is_paused") is True:
+        values["status"] = WorkPoolStatus.PAUSED
+    elif values.get("is_paused") is False and pool["is_paused"]:
+        online = await connection.scalar(
+            sa.select(sa.func.count())
+            .select_from(t.worker)
+            .where(t.worker.c.work_pool_id == pool["id"], t.worker.c.status == "ONLINE")
+        )
+        values["status"] = WorkPoolStatus.READY if online else WorkPoolStatus.NOT_READY
+    if "status" in values and values["status"] != pool["status"]:
+        values["last_transitioned_status_at"] = utcnow()
+    await connection.execute(
+        sa.update(t.work_pool).where(t.work_pool.c.id == pool["id"]).values(updated=utcnow(), **values)
+    )
+
+
+async def delete_work_pool(connection: AsyncConnection, pool_id: uuid.UUID) -> None:
+    """Delete the pool with its queues and workers (runs and deployments keep their rows, without a queue)."""
+    queue_ids = sa.select(t.work_queue.c.id).where(t.work_queue.c.work_pool_id == pool_id)
+    # Foreign keys would do this on PostgreSQL; SQLite only enforces them when each connection turns them on.
+    await connection.execute(
+        sa.update(t.flow_run).where(t.flow_run.c.work_queue_id.in_(queue_ids)).values(work_queue_id=None)
+    )
+    await connection.execute(
+        sa.update(t.deployment).where(t.deployment.c.work_queue_id.in_(queue_ids)).values(work_queue_id=None)
+    )
+    await connection.execute(sa.delete(t.worker).where(t.worker.c.work_pool_id == pool_id))
+    await connection.execute(sa.delete(t.work_queue).where(t.work_queue.c.work_pool_id == pool_id))
+    await connection.execute(sa.delete(t.work_pool).where(t.work_pool.c.id == pool_id))
+
+
+def _slot_holders() -> sa.Select[Any]:
+    """(work_pool_id, work_queue_id, run count) of runs holding slots, per queue."""
+    return (
+        sa.select(t.work_queue.c.work_pool_id, t.flow_run.c.work_queue_id, sa.func.count().label("busy"))
+        .select_from(t.flow_run.join(t.work_queue, t.work_queue.c.id == t.flow_run.c.work_queue_id))
+        .where(t.flow_run.c.state_type.in_(SLOT_HOLDING_STATE_TYPES))
+        .group_by(t.work_queue.c.work_pool_id, t.flow_run.c.work_queue_id)
+    )
+
+
+async def count_active_slots(
+    connection: AsyncConnection, pool_ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, int], dict[uuid.UUID, int]]:
+    """Runs holding slots (Pending, Running, Cancelling), per pool and per queue of the pools in `pool_ids`."""
+    per_pool: dict[uuid.UUID, int] = {}
+    per_queue: dict[uuid.UUID, int] = {}
+    if not pool_ids:
+        return per_pool, per_queue
+    query = _slot_holders().where(t.work_queue.c.work_pool_id.in_(pool_ids))
+    for pool_id, queue_id, busy in await connection.execute(query):
+        per_pool[pool_id] = per_pool.get(pool_id, 0) + busy
+        per_queue[queue_id] = busy
+    return per_pool, per_queue

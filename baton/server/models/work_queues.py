@@ -1,0 +1,177 @@
+"""Data access for the work queues of a pool: create and reprioritise, read, update, delete, record polls.
+
+Priorities in a pool are distinct integers from 1 (the highest). Giving a queue a priority another queue holds moves
+that queue (and those behind it, as far as needed) one step down, as Prefect does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.errors import InvalidTransition, ObjectAlreadyExists, ObjectNotFound
+from baton.server.database import tables as t
+from baton.server.database.types import utcnow
+from baton.server.schemas.work_pools import WorkQueueCreate, WorkQueueStatus, WorkQueueUpdate
+
+Row = dict[str, Any]
+
+# Queue columns plus the name of the pool, as the API returns a queue.
+QUEUE_COLUMNS = [*t.work_queue.c, t.work_pool.c.name.label("work_pool_name")]
+QUEUE_FROM = t.work_queue.join(t.work_pool, t.work_pool.c.id == t.work_queue.c.work_pool_id)
+
+
+def select_work_queues() -> sa.Select[Any]:
+    return sa.select(*QUEUE_COLUMNS).select_from(QUEUE_FROM)
+
+
+async def create_work_queue(connection: AsyncConnection, pool_id: uuid.UUID, queue: WorkQueueCreate) -> Row:
+    """Insert a queue in the pool: without a priority it takes the first free one, with one it takes that one and
+    moves the others down as needed. ObjectAlreadyExists when the pool has a queue of that name."""
+    if await _queue_id(connection, pool_id, queue.name) is not None:
+        raise ObjectAlreadyExists(f"A work queue named {queue.name!r} already exists in this work pool.")
+    priorities = sorted(
+        (await connection.execute(sa.select(t.work_queue.c.priority).where(t.work_queue.c.work_pool_id == pool_id)))
+        .scalars()
+        .all()
+    )
+    free = next((index + 1 for index, taken in enumerate(priorities) if taken != index + 1), len(priorities) + 1)
+    now = utcnow()
+    queue_id = uuid.uuid4()
+    await connection.execute(
+        t.work_queue.insert().values(
+            id=queue_id,
+            created=now,
+            updated=now,
+            name=queue.name,
+            description=queue.description or "",
+            is_paused=queue.is_paused,
+            concurrency_limit=queue.concurrency_limit,
+            priority=free,
+            filter=queue.filter,
+            status=WorkQueueStatus.PAUSED if queue.is_paused else WorkQueueStatus.NOT_READY,
+            work_pool_id=pool_id,
+        )
+    )
+    if queue.priority is not None and queue.priority != free:
+        await _set_priority(connection, pool_id, queue_id, queue.priority)
+    row = await read_work_queue(connection, queue_id)
+    assert row is not None
+    return row
+
+
+async def _set_priority(connection: AsyncConnection, pool_id: uuid.UUID, queue_id: uuid.UUID, priority: int) -> None:
+    """Give the queue `priority`, keeping the order of the others and moving down only those in the way."""
+    rows = (
+        await connection.execute(
+            sa.select(t.work_queue.c.id, t.work_queue.c.priority)
+            .where(t.work_queue.c.work_pool_id == pool_id)
+            .order_by(t.work_queue.c.priority)
+        )
+    ).all()
+    others = [(row.id, row.priority) for row in rows if row.id != queue_id]
+    position = next((index for index, (_, taken) in enumerate(others) if taken >= priority), len(others))
+    ordered = [*others[:position], (queue_id, priority), *others[position:]]
+    last = 0
+    before = {row.id: row.priority for row in rows}
+    for current_id, current in ordered:
+        wanted = current if current > last else last + 1
+        last = wanted
+        if wanted != before[current_id]:
+            await connection.execute(
+                sa.update(t.work_queue).where(t.work_queue.c.id == current_id).values(priority=wanted, updated=utcnow())
+            )
+
+
+async def _queue_id(connection: AsyncConnection, pool_id: uuid.UUID, name: str) -> uuid.UUID | None:
+    return await connection.scalar(
+        sa.select(t.work_queue.c.id).where(t.work_queue.c.work_pool_id == pool_id, t.work_queue.c.name == name)
+    )
+
+
+async def read_work_queue(connection: AsyncConnection, queue_id: uuid.UUID) -> Row | None:
+    row = (await connection.execute(select_work_queues().where(t.work_queue.c.id == queue_id))).mappings().first()
+    return dict(row) if row else None
+
+
+async def read_work_queue_by_name(connection: AsyncConnection, pool_id: uuid.UUID, name: str) -> Row | None:
+    query = select_work_queues().where(t.work_queue.c.work_pool_id == pool_id, t.work_queue.c.name == name)
+    row = (await connection.execute(query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def read_work_queue_or_404(connection: AsyncConnection, pool: Row, name: str) -> Row:
+    row = await read_work_queue_by_name(connection, pool["id"], name)
+    if row is None:
+        raise ObjectNotFound(f"Work pool queue '{pool['name']}/{name}' not found.")
+    return row
+
+
+async def read_work_queues(
+    connection: AsyncConnection,
+    condition: sa.ColumnElement[bool],
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Row]:
+    """Queues matching `condition`, highest priority first (then by name)."""
+    query = select_work_queues().where(condition).order_by(t.work_queue.c.priority, t.work_queue.c.name)
+    query = query.limit(limit).offset(offset)
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def update_work_queue(connection: AsyncConnection, queue: Row, update: WorkQueueUpdate) -> None:
+    """Apply the fields set in `update`; a new priority moves other queues down as on creation, a new name must be
+    free in the pool. Pausing makes the queue PAUSED, resuming NOT_READY (until its next poll)."""
+    values = update.model_dump(mode="json", exclude_unset=True)
+    name = values.get("name")
+    if name is not None and name != queue["name"]:
+        if await _queue_id(connection, queue["work_pool_id"], name) is not None:
+            raise ObjectAlreadyExists(f"A work queue named {name!r} already exists in this work pool.")
+    priority = values.pop("priority", None)
+    if "is_paused" in values:
+        values["status"] = WorkQueueStatus.PAUSED if values["is_paused"] else WorkQueueStatus.NOT_READY
+    if "last_polled" in values:
+        values["last_polled"] = update.last_polled
+    if values:
+        await connection.execute(
+            sa.update(t.work_queue).where(t.work_queue.c.id == queue["id"]).values(updated=utcnow(), **values)
+        )
+    if priority is not None and priority != queue["priority"]:
+        await _set_priority(connection, queue["work_pool_id"], queue["id"], priority)
+
+
+async def delete_work_queue(connection: AsyncConnection, pool: Row, queue: Row) -> None:
+    """Delete the queue; its runs and deployments move to the pool's default queue. The default queue itself
+    cannot be deleted (InvalidTransition)."""
+    if queue["id"] == pool["default_queue_id"]:
+        raise InvalidTransition(f"The default queue of work pool {pool['name']!r} cannot be deleted.")
+    moved = {"work_queue_id": pool["default_queue_id"]}
+    await connection.execute(sa.update(t.flow_run).where(t.flow_run.c.work_queue_id == queue["id"]).values(moved))
+    await connection.execute(sa.update(t.deployment).where(t.deployment.c.work_queue_id == queue["id"]).values(moved))
+    await connection.execute(sa.delete(t.work_queue).where(t.work_queue.c.id == queue["id"]))
+
+
+async def record_polls(connection: AsyncConnection, queue_ids: list[uuid.UUID], now: dt.datetime) -> None:
+    """A worker polled these queues: they and their deployments are READY (paused queues stay PAUSED)."""
+    if not queue_ids:
+        return
+    queue = t.work_queue.c
+    await connection.execute(
+        sa.update(t.work_queue)
+        .where(queue.id.in_(queue_ids))
+        .values(
+            last_polled=now,
+            status=sa.case(
+                (queue.is_paused.is_(True), WorkQueueStatus.PAUSED.value), else_=WorkQueueStatus.READY.value
+            ),
+        )
+    )
+    await connection.execute(
+        sa.update(t.deployment)
+        .where(t.deployment.c.work_queue_id.in_(queue_ids))
+        .values(last_polled=now, status="READY")
+    )

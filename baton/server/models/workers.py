@@ -1,0 +1,171 @@
+"""Data access for workers (the processes polling a pool) and the status sweep of workers, pools, queues and
+deployments (Prefect's "foreman")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.server.database import tables as t
+from baton.server.database.dialects import dialect_of
+from baton.server.database.types import utcnow
+from baton.server.schemas.work_pools import WorkerFilter, WorkerStatus, WorkPoolStatus, WorkQueueStatus
+
+Row = dict[str, Any]
+
+
+async def record_heartbeat(
+    connection: AsyncConnection, pool: Row, name: str, heartbeat_interval_seconds: int | None
+) -> uuid.UUID:
+    """Insert or refresh the worker `name` of the pool as ONLINE now; an unpaused NOT_READY pool becomes READY.
+    Returns the worker's id."""
+    now = utcnow()
+    values = {"last_heartbeat_time": now, "status": WorkerStatus.ONLINE.value, "updated": now}
+    if heartbeat_interval_seconds is not None:
+        values["heartbeat_interval_seconds"] = heartbeat_interval_seconds
+    insert = (
+        dialect_of(connection)
+        .insert(t.worker)
+        .values(id=uuid.uuid4(), created=now, work_pool_id=pool["id"], name=name, **values)
+        .on_conflict_do_update(index_elements=["work_pool_id", "name"], set_=values)
+    )
+    await connection.execute(insert)
+    if pool["status"] == WorkPoolStatus.NOT_READY and not pool["is_paused"]:
+        await connection.execute(
+            sa.update(t.work_pool)
+            .where(t.work_pool.c.id == pool["id"])
+            .values(status=WorkPoolStatus.READY.value, last_transitioned_status_at=now)
+        )
+    worker_id = await connection.scalar(
+        sa.select(t.worker.c.id).where(t.worker.c.work_pool_id == pool["id"], t.worker.c.name == name)
+    )
+    assert worker_id is not None
+    return worker_id
+
+
+def worker_condition(pool_id: uuid.UUID, spec: WorkerFilter | None) -> sa.ColumnElement[bool]:
+    column = t.worker.c
+    parts: list[sa.ColumnElement[bool]] = [column.work_pool_id == pool_id]
+    if spec is not None:
+        criteria: list[sa.ColumnElement[bool]] = []
+        if spec.status is not None and spec.status.any_ is not None:
+            criteria.append(column.status.in_([status.value for status in spec.status.any_]))
+        if spec.status is not None and spec.status.not_any_:
+            criteria.append(column.status.not_in([status.value for status in spec.status.not_any_]))
+        heartbeat = spec.last_heartbeat_time
+        if heartbeat is not None and heartbeat.before_ is not None:
+            criteria.append(column.last_heartbeat_time <= heartbeat.before_)
+        if heartbeat is not None and heartbeat.after_ is not None:
+            criteria.append(column.last_heartbeat_time >= heartbeat.after_)
+        if criteria:
+            parts.append(sa.and_(*criteria) if spec.operator == "and_" else sa.or_(*criteria))
+    return sa.and_(*parts)
+
+
+async def read_workers(
+    connection: AsyncConnection, condition: sa.ColumnElement[bool], limit: int, offset: int
+) -> list[Row]:
+    """Workers matching `condition`, the most recent heartbeat first."""
+    query = (
+        sa.select(t.worker)
+        .where(condition)
+        .order_by(t.worker.c.last_heartbeat_time.desc(), t.worker.c.name)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def delete_worker(connection: AsyncConnection, pool_id: uuid.UUID, name: str) -> bool:
+    result = await connection.execute(
+        sa.delete(t.worker).where(t.worker.c.work_pool_id == pool_id, t.worker.c.name == name)
+    )
+    return result.rowcount == 1
+
+
+@dataclass(frozen=True)
+class StatusRules:
+    """When the sweep takes something to be gone (Prefect's foreman defaults in the settings)."""
+
+    #: A worker is OFFLINE after this many of its heartbeat intervals without a heartbeat.
+    inactivity_heartbeat_multiple: float
+    #: The interval assumed for a worker that did not say.
+    fallback_heartbeat_interval_seconds: float
+    #: A queue or deployment not polled for this long is NOT_READY.
+    last_polled_timeout_seconds: float
+
+
+@dataclass
+class StatusChanges:
+    workers_offline: int = 0
+    pools_not_ready: int = 0
+    queues_not_ready: int = 0
+    deployments_not_ready: int = 0
+
+
+async def update_statuses(
+    connection: AsyncConnection, rules: StatusRules, now: dt.datetime | None = None
+) -> StatusChanges:
+    """One sweep: silent workers OFFLINE, pools without an online worker NOT_READY, queues and deployments not
+    polled recently NOT_READY. Each update is guarded by the condition it fixes, so a repeated sweep changes
+    nothing."""
+    now = now or utcnow()
+    changes = StatusChanges()
+    worker = t.worker.c
+    interval = sa.func.coalesce(worker.heartbeat_interval_seconds, rules.fallback_heartbeat_interval_seconds)
+    online = (
+        await connection.execute(
+            sa.select(worker.id, worker.last_heartbeat_time, interval.label("interval")).where(
+                worker.status == WorkerStatus.ONLINE.value
+            )
+        )
+    ).all()
+    silent = [
+        row.id
+        for row in online
+        if row.last_heartbeat_time is None
+        or row.last_heartbeat_time
+        < now - dt.timedelta(seconds=float(row.interval) * rules.inactivity_heartbeat_multiple)
+    ]
+    if silent:
+        result = await connection.execute(
+            sa.update(t.worker).where(worker.id.in_(silent)).values(status=WorkerStatus.OFFLINE.value, updated=now)
+        )
+        changes.workers_offline = result.rowcount
+    pool = t.work_pool.c
+    has_online_worker = (
+        sa.select(worker.id).where(worker.work_pool_id == pool.id, worker.status == WorkerStatus.ONLINE.value).exists()
+    )
+    result = await connection.execute(
+        sa.update(t.work_pool)
+        .where(pool.status == WorkPoolStatus.READY.value, pool.is_paused.is_(False), ~has_online_worker)
+        .values(status=WorkPoolStatus.NOT_READY.value, last_transitioned_status_at=now, updated=now)
+    )
+    changes.pools_not_ready = result.rowcount
+    stale = now - dt.timedelta(seconds=rules.last_polled_timeout_seconds)
+    queue = t.work_queue.c
+    result = await connection.execute(
+        sa.update(t.work_queue)
+        .where(
+            queue.status == WorkQueueStatus.READY.value,
+            sa.or_(queue.last_polled.is_(None), queue.last_polled < stale),
+        )
+        .values(status=WorkQueueStatus.NOT_READY.value, updated=now)
+    )
+    changes.queues_not_ready = result.rowcount
+    deployment = t.deployment.c
+    result = await connection.execute(
+        sa.update(t.deployment)
+        .where(
+            deployment.status == "READY",
+            sa.or_(deployment.last_polled.is_(None), deployment.last_polled < stale),
+        )
+        .values(status="NOT_READY", updated=now)
+    )
+    changes.deployments_not_ready = result.rowcount
+    return changes

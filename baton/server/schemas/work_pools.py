@@ -1,0 +1,202 @@
+"""Work pools, their queues and workers: request bodies and response shapes, as Prefect 3's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+from baton.server.schemas.base import ActionModel, ApiModel, Name, ObjectModel
+from baton.server.schemas.core import FlowRun
+from baton.server.schemas.filters import FilterModel, OperatorFilterModel, WorkPoolFilter, WorkQueueFilter
+
+# The Prefect client sends `"offset": null` for "from the start", which Prefect's server takes as 0.
+Offset = Annotated[int, BeforeValidator(lambda value: 0 if value is None else value), Field(ge=0)]
+
+# The queue every pool is created with; it cannot be deleted.
+DEFAULT_QUEUE_NAME = "default"
+
+
+class WorkPoolStatus(StrEnum):
+    READY = "READY"
+    NOT_READY = "NOT_READY"
+    PAUSED = "PAUSED"
+
+
+class WorkQueueStatus(StrEnum):
+    READY = "READY"
+    NOT_READY = "NOT_READY"
+    PAUSED = "PAUSED"
+
+
+class WorkerStatus(StrEnum):
+    ONLINE = "ONLINE"
+    OFFLINE = "OFFLINE"
+
+
+class WorkPoolStorageConfiguration(ActionModel):
+    bundle_upload_step: dict[str, Any] | None = None
+    bundle_execution_step: dict[str, Any] | None = None
+    default_result_storage_block_id: uuid.UUID | None = None
+
+
+class WorkPoolCreate(ActionModel):
+    name: Name
+    description: str | None = None
+    type: str = Field(default="prefect-agent", min_length=1, max_length=255)
+    base_job_template: dict[str, Any] = Field(default_factory=dict)
+    is_paused: bool = False
+    concurrency_limit: int | None = Field(default=None, ge=0)
+    storage_configuration: WorkPoolStorageConfiguration = Field(default_factory=WorkPoolStorageConfiguration)
+
+
+class WorkPoolUpdate(ActionModel):
+    description: str | None = None
+    is_paused: bool | None = None
+    base_job_template: dict[str, Any] | None = None
+    concurrency_limit: int | None = Field(default=None, ge=0)
+    storage_configuration: WorkPoolStorageConfiguration | None = None
+
+
+class WorkPool(ObjectModel):
+    name: str
+    description: str | None = None
+    type: str
+    base_job_template: dict[str, Any] = Field(default_factory=dict)
+    is_paused: bool = False
+    concurrency_limit: int | None = None
+    status: WorkPoolStatus | None = None
+    default_queue_id: uuid.UUID | None = None
+    storage_configuration: dict[str, Any] = Field(default_factory=dict)
+    active_slots: int | None = None
+
+
+class WorkQueueCreate(ActionModel):
+    name: Name
+    description: str | None = ""
+    is_paused: bool = False
+    concurrency_limit: int | None = Field(default=None, ge=0)
+    priority: int | None = Field(default=None, ge=1)
+    filter: dict[str, Any] | None = None
+
+
+class WorkQueueUpdate(ActionModel):
+    name: Name | None = None
+    description: str | None = None
+    is_paused: bool = False
+    concurrency_limit: int | None = Field(default=None, ge=0)
+    priority: int | None = Field(default=None, ge=1)
+    last_polled: dt.datetime | None = None
+    filter: dict[str, Any] | None = None
+
+
+class WorkQueue(ObjectModel):
+    name: str
+    description: str | None = ""
+    is_paused: bool = False
+    concurrency_limit: int | None = None
+    priority: int = 1
+    work_pool_id: uuid.UUID | None = None
+    filter: dict[str, Any] | None = None
+    last_polled: dt.datetime | None = None
+    work_pool_name: str | None = None
+    status: WorkQueueStatus | None = None
+    active_slots: int | None = None
+
+
+class WorkQueueHealthPolicy(ApiModel):
+    maximum_late_runs: int | None = 0
+    maximum_seconds_since_last_polled: int | None = 60
+
+
+class WorkQueueStatusDetail(ApiModel):
+    healthy: bool
+    late_runs_count: int = 0
+    last_polled: dt.datetime | None = None
+    health_check_policy: WorkQueueHealthPolicy
+
+
+class Worker(ObjectModel):
+    name: str
+    work_pool_id: uuid.UUID
+    last_heartbeat_time: dt.datetime | None = None
+    heartbeat_interval_seconds: int | None = None
+    status: WorkerStatus = WorkerStatus.OFFLINE
+
+
+class WorkerHeartbeat(ActionModel):
+    name: str = Field(min_length=1, max_length=255)
+    heartbeat_interval_seconds: int | None = Field(default=None, ge=0)
+    return_id: bool = False
+    metadata: dict[str, Any] | None = None
+
+
+class WorkerFlowRunResponse(ApiModel):
+    work_pool_id: uuid.UUID
+    work_queue_id: uuid.UUID
+    flow_run: FlowRun
+
+
+# --- filters and requests -------------------------------------------------------------------------------------------
+
+
+class WorkerFilterStatus(FilterModel):
+    any_: list[WorkerStatus] | None = None
+    not_any_: list[WorkerStatus] | None = None
+
+
+class WorkerFilterLastHeartbeatTime(FilterModel):
+    before_: dt.datetime | None = None
+    after_: dt.datetime | None = None
+
+
+class WorkerFilter(OperatorFilterModel):
+    last_heartbeat_time: WorkerFilterLastHeartbeatTime | None = None
+    status: WorkerFilterStatus | None = None
+
+
+class WorkPoolFilterRequest(ActionModel):
+    work_pools: WorkPoolFilter | None = None
+    limit: int | None = Field(None, ge=0)
+    offset: Offset = 0
+
+
+class WorkQueueFilterRequest(ActionModel):
+    work_queues: WorkQueueFilter | None = None
+    limit: int | None = Field(None, ge=0)
+    offset: Offset = 0
+
+
+class WorkerFilterRequest(ActionModel):
+    workers: WorkerFilter | None = None
+    limit: int | None = Field(None, ge=0)
+    offset: Offset = 0
+
+
+class ScheduledFlowRunsRequest(ActionModel):
+    """The body of `POST /work_pools/{name}/get_scheduled_flow_runs` (a worker's poll)."""
+
+    work_queue_names: list[str] | None = None
+    scheduled_before: dt.datetime | None = None
+    scheduled_after: dt.datetime | None = None
+    limit: int | None = Field(None, ge=0)
+
+
+class WorkQueueRunsRequest(ActionModel):
+    """The body of the legacy `POST /work_queues/{id}/get_runs`."""
+
+    scheduled_before: dt.datetime | None = None
+    agent_id: uuid.UUID | None = None
+    limit: int | None = Field(None, ge=0)
+
+
+class LegacyWorkQueueFilterRequest(ActionModel):
+    """The body of `POST /work_queues/filter`."""
+
+    work_queues: WorkQueueFilter | None = None
+    work_pool_name: str | None = None
+    limit: int | None = Field(None, ge=0)
+    offset: Offset = 0

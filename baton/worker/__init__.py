@@ -1,0 +1,1 @@
+"""`baton worker start`: a process that polls a work pool and runs its flow runs as subprocesses."""
