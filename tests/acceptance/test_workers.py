@@ -3,6 +3,7 @@ start`, a worker killed mid-run (the run is Crashed by the zombie job), and a ru
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -260,5 +261,37 @@ def test_sigterm_stops_the_worker_and_its_runs(api: httpx.Client, api_server: Ap
         assert not _alive(int(running["infrastructure_pid"]))
         stopped = api.get(f"/flow_runs/{run['id']}").json()
         assert stopped["state_type"] == "CRASHED", stopped["state"]
+    finally:
+        _stop(worker, log)
+
+
+def test_flow_deploy_from_source_runs_on_a_baton_worker(
+    api: httpx.Client, api_server: ApiServer, tmp_path: Path
+) -> None:
+    """`flow.from_source(...).deploy()` (what `prefect deploy` does for a local project) then `baton worker start`."""
+    assert api.post("/work_pools/", json={"name": "deployed-pool", "type": "process"}).status_code == 201
+    env = clean_environ(
+        PREFECT_API_URL=api_server.api_url,
+        PREFECT_HOME=str(tmp_path / "prefect-home"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    deployed = subprocess.run(
+        [sys.executable, str(FLOWS_DIR / "deploy_add.py"), "deployed-pool"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_SECONDS,
+    )
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    deployment_id = json.loads(deployed.stdout.strip().splitlines()[-1])["deployment_id"]
+    deployment = api.get(f"/deployments/{deployment_id}").json()
+    assert deployment["entrypoint"] == "add.py:add" and deployment["work_pool_name"] == "deployed-pool"
+    run = _create_run(api, deployment_id)
+    worker, log = _baton_worker(api_server, "deployed-pool", tmp_path)
+    try:
+        finished = _wait_for(api, run["id"], _state_is("COMPLETED", "FAILED", "CRASHED"), [log], RUN_TIMEOUT_SECONDS)
+        assert finished["state_type"] == "COMPLETED", tail(log)
+        assert finished["parameters"] == {"x": 5, "y": 6}
     finally:
         _stop(worker, log)
