@@ -295,3 +295,40 @@ def test_flow_deploy_from_source_runs_on_a_baton_worker(
         assert finished["parameters"] == {"x": 5, "y": 6}
     finally:
         _stop(worker, log)
+
+
+def test_an_interval_schedule_runs_on_a_baton_worker(api: httpx.Client, api_server: ApiServer, tmp_path: Path) -> None:
+    """The scheduler creates the runs of a 2-second interval schedule; the worker executes them to Completed."""
+    assert api.post("/work_pools/", json={"name": "scheduled", "type": "process"}).status_code == 201
+    flow_id = api.post("/flows/", json={"name": "add"}).json()["id"]
+    created = api.post(
+        "/deployments/",
+        json={
+            "name": "every-two-seconds",
+            "flow_id": flow_id,
+            "work_pool_name": "scheduled",
+            "entrypoint": "add.py:add",
+            "path": str(FLOWS_DIR),
+            "parameters": {"x": 1, "y": 1},
+            "pull_steps": [{"prefect.deployments.steps.set_working_directory": {"directory": str(FLOWS_DIR)}}],
+            "schedules": [{"schedule": {"interval": 2}, "active": True}],
+        },
+    )
+    assert created.status_code == 201, created.text
+    deployment_id = created.json()["id"]
+    worker, log = _baton_worker(api_server, "scheduled", tmp_path)
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT_SECONDS + 30
+        completed: list[dict[str, Any]] = []
+        while len(completed) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            runs = api.post(
+                "/flow_runs/filter", json={"flow_runs": {"deployment_id": {"any_": [deployment_id]}}}
+            ).json()
+            completed = [run for run in runs if run["state_type"] == "COMPLETED"]
+        assert len(completed) >= 2, tail(log)
+        assert all(run["auto_scheduled"] for run in completed)
+        times = sorted(run["expected_start_time"] for run in completed)
+        assert len(set(times)) == len(times)  # distinct scheduled times: no run was duplicated
+    finally:
+        _stop(worker, log)

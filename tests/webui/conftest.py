@@ -168,7 +168,7 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     try:
         folder = ARTIFACTS_DIR / "screenshots"
         folder.mkdir(parents=True, exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.split("::", 1)[-1])
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.removeprefix("tests/webui/"))
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
     finally:
         context.close()
