@@ -53,6 +53,8 @@ def duration(seconds: Any) -> str:
 def state_badge(state_type: Any, state_name: Any = None) -> str:
     """A coloured badge for a state; the name (user-chosen for custom states) is escaped."""
     kind = str(state_type or "unknown").lower()
+    if state_name == "Late" and kind == "scheduled":
+        kind = "late"
     label = state_name or (str(state_type).title() if state_type else "No state")
     return f'<span class="badge state-{xhtml_escape(kind)}">{xhtml_escape(str(label))}</span>'
 

@@ -13,7 +13,19 @@ from baton.webui.navigation import STATIC_PATH, STATIC_PREFIX
 
 PAGE_MODULES = (
     "settings",
-    "not_built",
+    "runs",
+    "flows",
+    "dashboard",
+    "concurrency",
+    "notifications",
+    "blocks",
+    "variables",
+    "artifacts",
+    "flow_run",
+    "flow_run_stream",
+    "deployments",
+    "work_pools",
+    "events",
 )
 
 

@@ -51,14 +51,15 @@ flow_run = sa.Table(
     sa.Column("auto_scheduled", sa.Boolean(), nullable=False, default=False),
     *state_columns(),
     sa.UniqueConstraint("flow_id", "idempotency_key"),
-    sa.Index("ix_flow_run__flow_id", "flow_id"),
+    sa.Index("ix_flow_run__flow_id__start_time", "flow_id", "start_time"),
     sa.Index("ix_flow_run__deployment_id", "deployment_id"),
     sa.Index("ix_flow_run__parent_task_run_id", "parent_task_run_id"),
     sa.Index("ix_flow_run__work_queue_id", "work_queue_id"),
-    sa.Index("ix_flow_run__name", "name"),
+    sa.Index("ix_flow_run__name__id", "name", "id"),
     sa.Index("ix_flow_run__state_type", "state_type"),
     sa.Index("ix_flow_run__state_name", "state_name"),
-    sa.Index("ix_flow_run__expected_start_time", "expected_start_time"),
+    # Covers the dashboard's counts per state over a window of expected start times.
+    sa.Index("ix_flow_run__expected_start_time__state_type", "expected_start_time", "state_type"),
     sa.Index("ix_flow_run__start_time", "start_time"),
     sa.Index("ix_flow_run__end_time", "end_time"),
     sa.Index("ix_flow_run__next_scheduled_start_time", "next_scheduled_start_time"),
@@ -73,6 +74,15 @@ flow_run = sa.Table(
         sqlite_where=sa.text("state_type = 'SCHEDULED'"),
     ),
     trigram_index("flow_run"),
+    sa.Index("gin_ix_flow_run__tags", "tags", postgresql_using="gin", postgresql_ops={"tags": "jsonb_path_ops"}).ddl_if(
+        dialect="postgresql"
+    ),
+)
+# The runs pages' sort key (baton.server.models.run_pages.RUN_START_KEY) with the id, for keyset pages.
+sa.Index(
+    "ix_flow_run__start_key__id",
+    sa.func.coalesce(flow_run.c.start_time, flow_run.c.expected_start_time, flow_run.c.created),
+    flow_run.c.id,
 )
 
 flow_run_state = sa.Table(

@@ -1,0 +1,89 @@
+"""The Deployments page (every deployment with its schedules in words) and a deployment's page: its details and
+schedules, upcoming and past runs, and a "Run" form made from its parameter schema."""
+
+from __future__ import annotations
+
+from baton.errors import ObjectNotFound, ValidationFailed
+from baton.server.models import deployment_pages, deployments, run_pages
+from baton.server.models.run_pages import Cursor
+from baton.webui import run_listing
+from baton.webui.base import PageHandler
+from baton.webui.parameter_form import parameter_fields
+from baton.webui.schedule_text import describe_schedule
+
+UPCOMING_RUNS = 10
+
+
+class DeploymentsPageHandler(PageHandler):
+    async def get(self) -> None:
+        name = (self.get_query_argument("name", "") or "").strip() or None
+        limit = self.query_int("limit", run_listing.DEFAULT_LIMIT, minimum=1, maximum=run_listing.MAX_LIMIT)
+        after, before = self._cursor("after"), self._cursor("before")
+        if after and before:
+            raise ValidationFailed("A page is either after or before a deployment, not both.")
+        async with self.database.read() as connection:
+            page = await deployment_pages.read_deployment_page(connection, name, limit, after=after, before=before)
+        self.render_page(
+            "deployments.html",
+            title="Deployments",
+            page=page,
+            name=name or "",
+            limit=limit,
+            describe_schedule=describe_schedule,
+            encode_cursor=run_listing.encode_cursor,
+        )
+
+    def _cursor(self, argument: str) -> Cursor | None:
+        token = self.get_query_argument(argument, "")
+        # Deployments are paged by name, a text key like the run name sorts'.
+        return run_listing.decode_cursor(token, run_pages.RunSort.NAME_ASC) if token else None
+
+
+class DeploymentPageHandler(PageHandler):
+    async def get(self, deployment_id: str) -> None:
+        the_id = self.path_uuid(deployment_id, "deployment")
+        listing = run_listing.parse_run_listing(self.get_query_arguments)
+        async with self.database.read() as connection:
+            deployment = await deployments.read_deployment(connection, the_id)
+            if deployment is None:
+                raise ObjectNotFound(f"There is no deployment with the id {deployment_id}.")
+            flow_name = await deployment_pages.read_flow_name(connection, deployment["flow_id"])
+            upcoming = await deployment_pages.read_upcoming_runs(connection, the_id, UPCOMING_RUNS)
+            # Unless a state is asked for, the runs waiting to start are left to the upcoming runs.
+            past_only = not listing.filter.state_types and not listing.filter.late
+            condition = run_pages.run_list_condition(listing.filter, self.dialect) & (
+                deployment_pages.deployment_runs_condition(the_id, past_only=past_only)
+            )
+            past = await run_pages.read_run_page(
+                connection, condition, listing.sort, listing.limit, after=listing.after, before=listing.before
+            )
+            matching = await run_pages.count_runs_capped(connection, condition, run_listing.COUNT_CAP)
+        self.render_page(
+            "deployment.html",
+            title=deployment["name"],
+            deployment=deployment,
+            flow_name=flow_name,
+            upcoming=upcoming,
+            upcoming_limit=UPCOMING_RUNS,
+            fields=parameter_fields(deployment["parameter_openapi_schema"], deployment["parameters"]),
+            describe_schedule=describe_schedule,
+            listing=listing,
+            result=run_listing.RunListingResult(past, matching),
+            base_path=f"/deployments/{the_id}",
+            show_flow=False,
+            **run_listing.TEMPLATE_VALUES,
+        )
+
+
+class DeploymentRedirectHandler(PageHandler):
+    """/deployments/deployment/<id> (the Prefect UI's address, which other pages link to) is the deployment's page."""
+
+    def get(self, deployment_id: str) -> None:
+        self.redirect(f"/deployments/{self.path_uuid(deployment_id, 'deployment')}")
+
+
+routes = [
+    (r"/deployments/?", DeploymentsPageHandler),
+    (r"/deployments/deployment/(?P<deployment_id>[^/]+)/?", DeploymentRedirectHandler),
+    (r"/deployments/(?P<deployment_id>[^/]+)/?", DeploymentPageHandler),
+]

@@ -1,0 +1,146 @@
+"""`GET /runs/flow-run/<id>/stream`: a flow run's new log lines and state changes as Server-Sent Events.
+
+The browser's EventSource keeps one HTTP response open; the server looks at the run every POLL_INTERVAL_SECONDS
+(a primary-key read and an index range read of its newest lines, see `RunFollower`) and writes what is new:
+
+- `event: logs` with a JSON list of lines (`id:` is the cursor of the last one, so a reconnecting EventSource
+  resumes after it through Last-Event-ID);
+- `event: state` with the run's new state type, name and times;
+- `event: end` once the run has been in a terminal state for TERMINAL_GRACE_SECONDS (the client's last log batch
+  arrives after its final state), or when the run is deleted; the page then closes its EventSource.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from typing import Any
+
+import orjson
+from tornado.iostream import StreamClosedError
+
+from baton.errors import BatonError, ObjectNotFound, ValidationFailed
+from baton.server.models.flow_run_logs import read_flow_run_state_summary
+from baton.server.schemas.states import TERMINAL_STATE_TYPES
+from baton.webui.base import PageHandler
+from baton.webui.formatting import as_datetime
+from baton.webui.log_view import format_cursor, log_json, parse_cursor, parse_log_filter
+from baton.webui.run_follower import RunFollower
+
+logger = logging.getLogger("baton.webui.stream")
+
+POLL_INTERVAL_SECONDS = 0.5
+# How long the stream goes on after the run reaches a terminal state: its last log lines arrive after that state.
+TERMINAL_GRACE_SECONDS = 3.0
+# A comment this often keeps proxies from closing a quiet stream.
+HEARTBEAT_SECONDS = 15.0
+# One response lasts at most this long; the EventSource then reconnects (with Last-Event-ID) by itself.
+MAX_STREAM_SECONDS = 600.0
+RECONNECT_MILLISECONDS = 2000
+TERMINAL = frozenset(state.value for state in TERMINAL_STATE_TYPES)
+
+
+def sse_event(name: str, data: Any, event_id: str | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {name}\ndata: ".encode() + orjson.dumps(data) + b"\n\n"
+
+
+def state_json(state: dict[str, Any]) -> dict[str, Any]:
+    def iso(value: Any) -> str | None:
+        moment = as_datetime(value)
+        return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+    return {
+        "id": str(state["state_id"]) if state["state_id"] else None,
+        "type": state["state_type"],
+        "name": state["state_name"],
+        "timestamp": iso(state["state_timestamp"]),
+        "start_time": iso(state["start_time"]),
+        "end_time": iso(state["end_time"]),
+        "run_count": state["run_count"],
+        "total_run_time": state["total_run_time"],
+        "terminal": state["state_type"] in TERMINAL,
+    }
+
+
+class FlowRunStreamHandler(PageHandler):
+    def prepare(self) -> None:
+        # Not counted as in flight: shutdown would otherwise wait its whole grace period for every open page.
+        self._closed = False
+
+    def on_finish(self) -> None:
+        pass
+
+    def on_connection_close(self) -> None:
+        self._closed = True
+
+    async def get(self, flow_run_id: str) -> None:
+        run_id = self.path_uuid(flow_run_id, "flow run")
+        log_filter = parse_log_filter(self.get_query_argument("level", None), self.get_query_argument("q", None))
+        cursor = parse_cursor(self.request.headers.get("Last-Event-ID") or self.get_query_argument("after", None))
+        async with self.database.read() as connection:
+            current = await read_flow_run_state_summary(connection, run_id)
+        if current is None:
+            raise ObjectNotFound(f"There is no flow run with the id {flow_run_id!r}.")
+        since = cursor[0] if cursor else self._since()
+        state_id = self.get_query_argument("state", None)
+        follower = RunFollower(
+            run_id,
+            since=since,
+            state_id=current["state_id"] if state_id == str(current["state_id"]) else None,
+            min_level=log_filter.min_level,
+            text=log_filter.text or None,
+            follow_logs=self.get_query_argument("logs", "1") != "0",
+        )
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Accel-Buffering", "no")
+        self.write(f"retry: {RECONNECT_MILLISECONDS}\n\n")
+        try:
+            await self._follow(follower, terminal=current["state_type"] in TERMINAL)
+        except StreamClosedError:
+            return
+        except BatonError as exc:  # the database went away mid-stream: the EventSource reconnects later
+            logger.warning("A flow run's live stream stopped: %s", exc)
+        if not self._closed:
+            self.finish()
+
+    def _since(self) -> dt.datetime:
+        """When the page was rendered (the lines from then on are new), else now."""
+        try:
+            return as_datetime(self.get_query_argument("since", None)) or dt.datetime.now(dt.UTC)
+        except ValueError as exc:
+            raise ValidationFailed("The 'since' parameter must be an ISO 8601 time.") from exc
+
+    async def _follow(self, follower: RunFollower, *, terminal: bool) -> None:
+        started = last_write = time.monotonic()
+        terminal_since: float | None = started if terminal else None
+        await self.flush()
+        while not self._closed and time.monotonic() - started < MAX_STREAM_SECONDS:
+            async with self.database.read() as connection:
+                update = await follower.poll(connection)
+            now = time.monotonic()
+            if not update.exists:
+                self.write(sse_event("end", {"reason": "deleted"}))
+                return
+            if update.lines:
+                lines = [log_json(row) for row in update.lines]
+                self.write(sse_event("logs", lines, format_cursor(update.lines[-1])))
+            if update.state is not None:
+                self.write(sse_event("state", state_json(update.state)))
+                terminal_since = now if update.state["state_type"] in TERMINAL else None
+            if update.lines or update.state is not None:
+                last_write = now
+            elif now - last_write >= HEARTBEAT_SECONDS:
+                self.write(": keep-alive\n\n")
+                last_write = now
+            if terminal_since is not None and now - terminal_since >= TERMINAL_GRACE_SECONDS:
+                self.write(sse_event("end", {"reason": "finished"}))
+                return
+            await self.flush()
+            await asyncio.sleep(POLL_INTERVAL_SECONDS)
+
+
+routes = [(r"/runs/flow-run/(?P<flow_run_id>[^/]+)/stream", FlowRunStreamHandler)]

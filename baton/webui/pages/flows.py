@@ -1,0 +1,70 @@
+"""The Flows page (each flow's last and next run and its run counts) and a flow's page with its runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from baton.errors import ObjectNotFound, ValidationFailed
+from baton.server.models import flows, run_pages
+from baton.server.models.run_pages import Cursor
+from baton.webui import run_listing
+from baton.webui.base import PageHandler
+
+# The run counts the flows table shows, besides the total.
+COUNTED_STATES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+
+
+class FlowsPageHandler(PageHandler):
+    async def get(self) -> None:
+        name = (self.get_query_argument("name", "") or "").strip() or None
+        limit = self.query_int("limit", run_listing.DEFAULT_LIMIT, minimum=1, maximum=run_listing.MAX_LIMIT)
+        after, before = self._cursor("after"), self._cursor("before")
+        if after and before:
+            raise ValidationFailed("A page is either after or before a flow, not both.")
+        now = dt.datetime.now(dt.UTC)
+        async with self.database.read() as connection:
+            page = await run_pages.read_flow_page(connection, name, limit, after=after, before=before)
+            summaries = await run_pages.read_flow_summaries(connection, [row["id"] for row in page.rows], now)
+        self.render_page(
+            "flows.html",
+            title="Flows",
+            page=page,
+            summaries=summaries,
+            name=name or "",
+            limit=limit,
+            counted_states=COUNTED_STATES,
+            encode_cursor=run_listing.encode_cursor,
+        )
+
+    def _cursor(self, argument: str) -> Cursor | None:
+        token = self.get_query_argument(argument, "")
+        # Flows are paged by name, a text key like the run name sorts'.
+        return run_listing.decode_cursor(token, run_pages.RunSort.NAME_ASC) if token else None
+
+
+class FlowPageHandler(PageHandler):
+    async def get(self, flow_id: str) -> None:
+        flow_uuid = self.path_uuid(flow_id, "flow")
+        listing = run_listing.parse_run_listing(self.get_query_arguments, flow_id=flow_uuid)
+        now = dt.datetime.now(dt.UTC)
+        async with self.database.read() as connection:
+            flow = await flows.read_flow(connection, flow_uuid)
+            if flow is None:
+                raise ObjectNotFound(f"There is no flow with the id {flow_id}.")
+            summary = (await run_pages.read_flow_summaries(connection, [flow_uuid], now))[flow_uuid]
+            result = await run_listing.read_run_listing(connection, listing, self.dialect)
+        self.render_page(
+            "flow.html",
+            title=flow["name"],
+            flow=flow,
+            summary=summary,
+            listing=listing,
+            result=result,
+            flows=[],
+            base_path=f"/flows/{flow_uuid}",
+            show_flow=False,
+            **run_listing.TEMPLATE_VALUES,
+        )
+
+
+routes = [(r"/flows/?", FlowsPageHandler), (r"/flows/(?P<flow_id>[^/]+)/?", FlowPageHandler)]

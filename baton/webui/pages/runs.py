@@ -1,0 +1,31 @@
+"""The Runs page: flow runs with filters in the URL, keyset pages, and bulk cancel and delete."""
+
+from __future__ import annotations
+
+from baton.server.models import run_pages
+from baton.webui import run_listing
+from baton.webui.base import PageHandler
+
+# The flow filter lists this many flows by name; with more, a flow's own page filters by it.
+FLOW_CHOICES = 500
+
+
+class RunsPageHandler(PageHandler):
+    async def get(self) -> None:
+        listing = run_listing.parse_run_listing(self.get_query_arguments)
+        async with self.database.read() as connection:
+            result = await run_listing.read_run_listing(connection, listing, self.dialect)
+            flows = await run_pages.read_flow_choices(connection, FLOW_CHOICES)
+        self.render_page(
+            "runs.html",
+            title="Runs",
+            listing=listing,
+            result=result,
+            flows=flows,
+            base_path="/runs",
+            show_flow=True,
+            **run_listing.TEMPLATE_VALUES,
+        )
+
+
+routes = [(r"/runs/?", RunsPageHandler)]

@@ -1,0 +1,42 @@
+"""The Work Pools page (each pool's status, limit, queues and online workers) and a pool's page with its queues
+and workers."""
+
+from __future__ import annotations
+
+from baton.server.models import deployment_pages, work_pools, workers
+from baton.webui.base import PageHandler
+
+# A pool's page lists at most this many workers, the most recent heartbeat first.
+MAX_WORKERS = 200
+
+
+class WorkPoolsPageHandler(PageHandler):
+    async def get(self) -> None:
+        async with self.database.read() as connection:
+            pools = await deployment_pages.read_work_pool_summaries(connection)
+        self.render_page("work_pools.html", title="Work Pools", pools=pools, max_pools=deployment_pages.MAX_POOLS)
+
+
+class WorkPoolPageHandler(PageHandler):
+    async def get(self, name: str) -> None:
+        async with self.database.read() as connection:
+            pool = await work_pools.read_work_pool_or_404(connection, name)
+            queues = await deployment_pages.read_pool_queues(connection, pool["id"])
+            pool_workers = await workers.read_workers(
+                connection, workers.worker_condition(pool["id"], None), MAX_WORKERS, 0
+            )
+            deployment_counts = await deployment_pages.count_pool_deployments(connection, pool["id"])
+        self.render_page(
+            "work_pool.html",
+            title=pool["name"],
+            pool=pool,
+            queues=queues,
+            workers=pool_workers,
+            deployment_counts=deployment_counts,
+        )
+
+
+routes = [
+    (r"/work-pools/?", WorkPoolsPageHandler),
+    (r"/work-pools/(?P<name>[^/]+)/?", WorkPoolPageHandler),
+]

@@ -1,0 +1,90 @@
+"""`RunFollower`: what is new about one flow run since the last look (log lines, a state change), for its live page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.server.models.flow_run_logs import read_flow_run_logs_forward, read_flow_run_state_summary
+from baton.webui.formatting import as_datetime
+
+# Log lines carry the client's timestamps and arrive in batches (the Prefect client sends one every 2 s), so a line
+# can be committed after a later-stamped one. Each look reads again this far back and skips the lines it has sent.
+OVERLAP = dt.timedelta(seconds=5)
+PAGE_SIZE = 500
+# Lines sent per look at most; a faster log continues at the next look.
+MAX_LINES_PER_POLL = 5000
+
+
+@dataclass
+class RunUpdate:
+    exists: bool
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    #: The run's state columns when its state changed since the last look.
+    state: dict[str, Any] | None = None
+
+
+class RunFollower:
+    """Follows one flow run: each `poll` is a primary-key read of the run and index range reads of its newest lines."""
+
+    def __init__(
+        self,
+        flow_run_id: uuid.UUID,
+        *,
+        since: dt.datetime,
+        state_id: uuid.UUID | None = None,
+        min_level: int = 0,
+        text: str | None = None,
+        follow_logs: bool = True,
+    ) -> None:
+        self.flow_run_id = flow_run_id
+        self.watermark = since
+        self.state_id = state_id
+        self.min_level = min_level
+        self.text = text
+        self.follow_logs = follow_logs
+        self._sent: dict[uuid.UUID, dt.datetime] = {}
+
+    async def poll(self, connection: AsyncConnection) -> RunUpdate:
+        state = await read_flow_run_state_summary(connection, self.flow_run_id)
+        if state is None:
+            return RunUpdate(exists=False)
+        update = RunUpdate(exists=True)
+        if state["state_id"] != self.state_id:
+            self.state_id = state["state_id"]
+            update.state = state
+        if self.follow_logs:
+            update.lines = await self._new_lines(connection)
+        return update
+
+    async def _new_lines(self, connection: AsyncConnection) -> list[dict[str, Any]]:
+        fresh: list[dict[str, Any]] = []
+        after = None
+        while len(fresh) < MAX_LINES_PER_POLL:
+            page = await read_flow_run_logs_forward(
+                connection,
+                self.flow_run_id,
+                limit=PAGE_SIZE,
+                since=self.watermark - OVERLAP,
+                after=after,
+                min_level=self.min_level,
+                text=self.text,
+            )
+            for row in page:
+                if row["id"] not in self._sent:
+                    moment = as_datetime(row["timestamp"])
+                    assert moment is not None
+                    self._sent[row["id"]] = moment
+                    fresh.append(row)
+            if len(page) < PAGE_SIZE:
+                break
+            after = (page[-1]["timestamp"], page[-1]["id"])
+        if fresh:
+            self.watermark = max(self.watermark, *self._sent.values())
+            horizon = self.watermark - OVERLAP
+            self._sent = {line_id: moment for line_id, moment in self._sent.items() if moment >= horizon}
+        return fresh

@@ -1,0 +1,242 @@
+"""The runs table shared by the Runs page and a flow's page: its query parameters, page cursors and links.
+
+Every filter is a GET parameter, so a filtered view is a URL to share. Pages are keyset pages (`after` / `before`
+hold a cursor), and the count shown stops at COUNT_CAP, so no request counts a whole large table.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.errors import ValidationFailed
+from baton.server.database.dialects import DatabaseDialect
+from baton.server.models import run_pages
+from baton.server.models.run_pages import Cursor, Page, RunListFilter, RunSort
+from baton.webui.formatting import STATE_TYPES, as_datetime, state_badge
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+# Counting stops here: a count costs at most this many index entries, whatever the filter or the table's size.
+COUNT_CAP = 10_000
+LATE = "LATE"
+STATE_CHOICES = (*STATE_TYPES, LATE)
+TERMINAL_STATE_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+SORT_LABELS = {
+    RunSort.START_DESC: "Start time, newest first",
+    RunSort.START_ASC: "Start time, oldest first",
+    RunSort.NAME_ASC: "Name, A to Z",
+    RunSort.NAME_DESC: "Name, Z to A",
+}
+# The filter parameters a pager link carries over (the cursor parameters are replaced).
+FILTER_PARAMETERS = ("state", "flow", "tag", "from", "to", "name", "sort", "limit")
+
+
+@dataclass(frozen=True)
+class RunListing:
+    """A parsed runs-table request."""
+
+    filter: RunListFilter
+    sort: RunSort
+    limit: int
+    after: Cursor | None = None
+    before: Cursor | None = None
+    # The filter parameters as given, to fill the form and build links.
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+    def value(self, name: str) -> str:
+        given = self.values.get(name)
+        return given[0] if given else ""
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether any filter (not just a sort or a page size) is set."""
+        return any(name in self.values for name in FILTER_PARAMETERS if name not in ("sort", "limit"))
+
+    @property
+    def selected_states(self) -> tuple[str, ...]:
+        return (*self.filter.state_types, *((LATE,) if self.filter.late else ()))
+
+
+@dataclass
+class RunListingResult:
+    page: Page
+    matching: int
+
+    @property
+    def matching_text(self) -> str:
+        if self.matching > COUNT_CAP:
+            return f"more than {COUNT_CAP:,} runs match"
+        return f"{self.matching:,} {'run matches' if self.matching == 1 else 'runs match'}"
+
+
+Arguments = Callable[[str], list[str]]
+
+
+def parse_run_listing(arguments: Arguments, *, flow_id: uuid.UUID | None = None) -> RunListing:
+    """The runs-table request in the query `arguments` (a handler's get_query_arguments); `flow_id` scopes it to one
+    flow. Raises ValidationFailed, with a message for the reader, on any value that makes no sense."""
+    values = {name: [v.strip() for v in arguments(name) if v.strip()] for name in FILTER_PARAMETERS}
+    values = {name: given for name, given in values.items() if given}
+    states = [part.strip().upper() for value in values.get("state", []) for part in value.split(",") if part.strip()]
+    unknown = [state for state in states if state not in STATE_CHOICES]
+    if unknown:
+        choices = ", ".join(state.title() for state in STATE_CHOICES)
+        raise ValidationFailed(f"There is no state {unknown[0]!r}; the states are {choices}.")
+    if flow_id is None and "flow" in values:
+        flow_id = _uuid(values["flow"][0], "flow")
+    sort = _sort(values.get("sort", [""])[0])
+    spec = RunListFilter(
+        state_types=tuple(state for state in states if state != LATE),
+        late=LATE in states,
+        flow_id=flow_id,
+        tag=_first(values, "tag"),
+        started_from=_time(values, "from"),
+        started_to=_time(values, "to"),
+        name=_first(values, "name"),
+    )
+    if spec.started_from and spec.started_to and spec.started_from > spec.started_to:
+        raise ValidationFailed("The start of the date range is after its end.")
+    after, before = (arguments("after") or [""])[0], (arguments("before") or [""])[0]
+    if after and before:
+        raise ValidationFailed("A page is either after or before a run, not both.")
+    return RunListing(
+        filter=spec,
+        sort=sort,
+        limit=_limit(values),
+        after=decode_cursor(after, sort) if after else None,
+        before=decode_cursor(before, sort) if before else None,
+        values=values,
+    )
+
+
+async def read_run_listing(
+    connection: AsyncConnection, listing: RunListing, dialect: DatabaseDialect
+) -> RunListingResult:
+    condition = run_pages.run_list_condition(listing.filter, dialect)
+    page = await run_pages.read_run_page(
+        connection, condition, listing.sort, listing.limit, after=listing.after, before=listing.before
+    )
+    matching = await run_pages.count_runs_capped(connection, condition, COUNT_CAP)
+    return RunListingResult(page, matching)
+
+
+def listing_url(path: str, listing: RunListing, **changes: str | None) -> str:
+    """`path` with the listing's filter parameters, some of them changed (None drops one)."""
+    pairs: list[tuple[str, str]] = []
+    for name in FILTER_PARAMETERS:
+        if name not in changes:
+            pairs += [(name, value) for value in listing.values.get(name, [])]
+    pairs += [(name, value) for name, value in changes.items() if value is not None]
+    return path + ("?" + urlencode(pairs) if pairs else "")
+
+
+def pager_labels(sort: RunSort) -> tuple[str, str]:
+    """Names of the links to the previous and the next page in `sort` order."""
+    return {
+        RunSort.START_DESC: ("Newer", "Older"),
+        RunSort.START_ASC: ("Older", "Newer"),
+    }.get(sort, ("Previous", "Next"))
+
+
+def run_duration(row: dict[str, Any], now: dt.datetime) -> float | None:
+    """Seconds the run has run, counting the current stretch of a running run; None when it never started."""
+    seconds = float(row.get("total_run_time") or 0.0)
+    since = as_datetime(row.get("state_timestamp"))
+    if row.get("state_type") == "RUNNING" and since is not None:
+        seconds += max((now - since).total_seconds(), 0.0)
+    if seconds == 0.0 and row.get("start_time") is None:
+        return None
+    return seconds
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    key = cursor.key.isoformat() if isinstance(cursor.key, dt.datetime) else cursor.key
+    return base64.urlsafe_b64encode(orjson.dumps([key, str(cursor.id)])).decode().rstrip("=")
+
+
+def decode_cursor(token: str, sort: RunSort) -> Cursor:
+    """The cursor in a pager link; ValidationFailed when it was not made by `encode_cursor` for this sort."""
+    try:
+        key, run_id = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if sort in (RunSort.START_DESC, RunSort.START_ASC):
+            key = as_datetime(key)
+        if not isinstance(key, str | dt.datetime):
+            raise ValueError(key)
+        return Cursor(key, uuid.UUID(run_id))
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed(
+            "The page link is not valid (it may come from another sort): start again from the first page."
+        ) from exc
+
+
+def _first(values: dict[str, list[str]], name: str) -> str | None:
+    given = values.get(name)
+    return given[0] if given else None
+
+
+def _uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise ValidationFailed(f"The {what!r} parameter must be an id, not {value!r}.") from exc
+
+
+def _sort(value: str) -> RunSort:
+    if not value:
+        return RunSort.START_DESC
+    try:
+        return RunSort(value.lower())
+    except ValueError as exc:
+        choices = ", ".join(sort.value for sort in RunSort)
+        raise ValidationFailed(f"There is no sort {value!r}; the sorts are {choices}.") from exc
+
+
+def _limit(values: dict[str, list[str]]) -> int:
+    raw = _first(values, "limit")
+    if raw is None:
+        return DEFAULT_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError as exc:
+        raise ValidationFailed(f"The 'limit' parameter must be a whole number, not {raw!r}.") from exc
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed(f"The 'limit' parameter must be between 1 and {MAX_LIMIT}.")
+    return limit
+
+
+def _time(values: dict[str, list[str]], name: str) -> dt.datetime | None:
+    raw = _first(values, name)
+    if raw is None:
+        return None
+    try:
+        return as_datetime(raw.replace(" ", "+") if raw.count(" ") == 1 and "T" in raw else raw)
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"The {name!r} parameter must be a time such as 2026-03-01T12:00:00Z, not {raw!r}."
+        ) from exc
+
+
+def state_choice_badge(state: str) -> str:
+    """The badge of a state filter choice (Late is a Scheduled state with its own colour)."""
+    return state_badge("SCHEDULED", "Late") if state == LATE else state_badge(state)
+
+
+# Values the runs-table templates use, besides the layout's.
+TEMPLATE_VALUES = {
+    "listing_url": listing_url,
+    "pager_labels": pager_labels,
+    "run_duration": run_duration,
+    "encode_cursor": encode_cursor,
+    "sort_labels": SORT_LABELS,
+    "state_choices": STATE_CHOICES,
+    "state_choice_badge": state_choice_badge,
+}

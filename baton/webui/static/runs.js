@@ -1,0 +1,154 @@
+// Runs tables (the Runs page and a flow's page): date filters in local time, and bulk cancel and delete.
+"use strict";
+
+(function () {
+  const FINISHED = ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"];
+  // Runs with infrastructure (a deployment or a process) are asked to cancel, so that whatever runs them stops them;
+  // runs without are cancelled at once, as the Prefect UI does.
+  const ASK_TO_CANCEL = ["PENDING", "RUNNING", "PAUSED"];
+
+  function pad(number) { return String(number).padStart(2, "0"); }
+
+  /** A UTC ISO time as the value of a datetime-local input, in the browser's time zone. */
+  function toLocalInput(iso) {
+    const date = new Date(iso);
+    if (isNaN(date.getTime())) return "";
+    return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) +
+      "T" + pad(date.getHours()) + ":" + pad(date.getMinutes());
+  }
+
+  function setUpFilters(form) {
+    const hidden = function (name) { return form.querySelector('input[type=hidden][name="' + name + '"]'); };
+    form.querySelectorAll("input[data-utc-field]").forEach(function (input) {
+      const field = hidden(input.dataset.utcField);
+      if (field && field.value) input.value = toLocalInput(field.value);
+    });
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("input[data-utc-field]").forEach(function (input) {
+        const field = hidden(input.dataset.utcField);
+        if (!field) return;
+        if (!input.value) { field.value = ""; return; }
+        const date = new Date(input.value);  // a datetime-local value without an offset is local time
+        // "Until 12:00" includes the whole minute.
+        if ("endOfMinute" in input.dataset) date.setTime(date.getTime() + 59999);
+        field.value = date.toISOString();
+      });
+      // Empty fields stay out of the URL, so that a shared filter link is short.
+      form.querySelectorAll("input[name], select[name]").forEach(function (element) {
+        if (!element.value) { element.disabled = true; element.dataset.emptyOnSubmit = ""; }
+      });
+    });
+    // Coming back to this page from the results restores the fields as they were.
+    window.addEventListener("pageshow", function () {
+      form.querySelectorAll("[data-empty-on-submit]").forEach(function (element) {
+        element.disabled = false;
+        delete element.dataset.emptyOnSubmit;
+      });
+    });
+  }
+
+  function selectedRows(table) {
+    return Array.from(table.querySelectorAll("tbody tr")).filter(function (row) {
+      const box = row.querySelector("input[data-select-run]");
+      return box && box.checked;
+    });
+  }
+
+  function badge(state) {
+    const element = document.createElement("span");
+    const type = (state.type || "unknown").toLowerCase();
+    element.className = "badge state-" + (type === "scheduled" && state.name === "Late" ? "late" : type);
+    element.textContent = state.name || state.type;
+    return element;
+  }
+
+  /** Cancel one run; resolves with its new state, rejects with the reason it was not cancelled. */
+  async function cancelRun(row) {
+    const current = row.dataset.stateType;
+    if (FINISHED.includes(current)) throw new Error("it has already finished");
+    const ask = ASK_TO_CANCEL.includes(current) && row.dataset.hasInfra === "true";
+    const proposed = ask ? { type: "CANCELLING", name: "Cancelling" } : { type: "CANCELLED", name: "Cancelled" };
+    const result = await Baton.api("POST", "/flow_runs/" + row.dataset.runId + "/set_state", {
+      state: Object.assign(proposed, { message: "Cancelled from the Runs page" }),
+    });
+    const state = result && result.state;
+    // A rejection that still ends cancelled (a scheduled run has nothing to stop) is a success.
+    if (state && (result.status === "ACCEPT" || ["CANCELLED", "CANCELLING"].includes(state.type))) return state;
+    const reason = result && result.details && result.details.reason;
+    throw new Error(reason || "the server answered " + (result ? result.status : "nothing"));
+  }
+
+  async function deleteRun(row) {
+    await Baton.api("DELETE", "/flow_runs/" + row.dataset.runId);
+  }
+
+  async function bulk(table, action, updateSelection) {
+    const rows = selectedRows(table);
+    if (!rows.length) return;
+    const verb = action === "delete" ? "Delete" : "Cancel";
+    const what = rows.length === 1 ? "the run " + rows[0].dataset.runName : rows.length + " runs";
+    const warning = action === "delete" ? " Their task runs and logs are deleted too." : "";
+    if (!(await Baton.confirmAction(verb + " " + what + "?" + warning))) return;
+    const failures = [];
+    let done = 0;
+    for (const row of rows) {
+      try {
+        if (action === "delete") {
+          await deleteRun(row);
+          row.remove();
+        } else {
+          const state = await cancelRun(row);
+          row.dataset.stateType = state.type;
+          row.querySelector("[data-state]").replaceChildren(badge(state));
+          row.querySelector("input[data-select-run]").checked = false;
+        }
+        done += 1;
+      } catch (error) {
+        failures.push(row.dataset.runName + ": " + error.message);
+      }
+    }
+    const past = action === "delete" ? "Deleted" : "Cancelled";
+    let message = past + " " + done + (done === 1 ? " run." : " runs.");
+    if (failures.length) message += " Not " + past.toLowerCase() + ": " + failures.join("; ");
+    Baton.flash(message, failures.length > 0);
+    updateSelection();
+  }
+
+  function setUpTable(section) {
+    const table = section.querySelector("table.run-table");
+    const buttons = section.querySelectorAll("button[data-bulk]");
+    const counter = section.querySelector("[data-selected-count]");
+    const all = section.querySelector("input[data-select-all]");
+    if (!table) {
+      buttons.forEach(function (button) { button.hidden = true; });
+      if (counter) counter.hidden = true;
+      return;
+    }
+    function updateSelection() {
+      const count = selectedRows(table).length;
+      const total = table.querySelectorAll("tbody tr").length;
+      buttons.forEach(function (button) { button.disabled = count === 0; });
+      if (counter) counter.textContent = count ? count + " selected" : "None selected";
+      if (all) { all.checked = total > 0 && count === total; all.indeterminate = count > 0 && count < total; }
+    }
+    table.addEventListener("change", function (event) {
+      if (event.target === all) {
+        table.querySelectorAll("input[data-select-run]").forEach(function (box) { box.checked = all.checked; });
+      }
+      updateSelection();
+    });
+    buttons.forEach(function (button) {
+      button.addEventListener("click", async function () {
+        buttons.forEach(function (other) { other.disabled = true; });
+        try { await bulk(table, button.dataset.bulk, updateSelection); } finally { updateSelection(); }
+      });
+    });
+    updateSelection();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const form = document.getElementById("run-filters");
+    if (form) setUpFilters(form);
+    document.querySelectorAll("section.run-list").forEach(setUpTable);
+  });
+})();

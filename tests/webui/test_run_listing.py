@@ -1,0 +1,59 @@
+"""The runs table's query parameters, cursors and links, without a server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from baton.errors import ValidationFailed
+from baton.server.models.run_pages import Cursor, RunSort
+from baton.webui import run_listing
+
+
+def arguments(**values: list[str]) -> run_listing.Arguments:
+    return lambda name: values.get(name, [])
+
+
+def test_parameters_become_a_filter_and_links_carry_them_without_the_cursor() -> None:
+    flow = uuid.uuid4()
+    listing = run_listing.parse_run_listing(
+        arguments(state=["completed,LATE", ""], flow=[str(flow)], tag=[" nightly "], name=["x"], limit=["10"])
+    )
+    spec = listing.filter
+    assert spec.state_types == ("COMPLETED",) and spec.late and spec.flow_id == flow and spec.tag == "nightly"
+    assert listing.limit == 10 and listing.sort is RunSort.START_DESC and listing.narrowed
+    assert listing.selected_states == ("COMPLETED", "LATE")
+    url = run_listing.listing_url("/runs", listing, tag="adhoc")
+    assert url == f"/runs?state=completed%2CLATE&flow={flow}&name=x&limit=10&tag=adhoc"
+    assert not run_listing.parse_run_listing(arguments(sort=["name_asc"], limit=["5"])).narrowed
+
+
+def test_a_flow_page_ignores_the_flow_parameter() -> None:
+    flow = uuid.uuid4()
+    listing = run_listing.parse_run_listing(arguments(flow=["not-an-id"]), flow_id=flow)
+    assert listing.filter.flow_id == flow
+
+
+@pytest.mark.parametrize("sort", list(RunSort))
+def test_cursors_survive_a_round_trip(sort: RunSort) -> None:
+    key = dt.datetime(2026, 3, 1, 12, 30, 15, 250000, tzinfo=dt.UTC) if "start" in sort.value else "<b>näme</b>"
+    cursor = Cursor(key, uuid.uuid4())
+    token = run_listing.encode_cursor(cursor)
+    assert "=" not in token and "/" not in token and "+" not in token
+    assert run_listing.decode_cursor(token, sort) == cursor
+
+
+@pytest.mark.parametrize("token", ["", "!!!", "bm9wZQ", "WzEsMl0", "WyJ4IiwieSJd"])
+def test_a_bad_cursor_is_a_validation_error(token: str) -> None:
+    with pytest.raises(ValidationFailed):
+        run_listing.decode_cursor(token, RunSort.START_DESC)
+
+
+def test_duration_counts_the_current_stretch_of_a_running_run() -> None:
+    now = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+    running = {"state_type": "RUNNING", "state_timestamp": now - dt.timedelta(seconds=30), "total_run_time": 12.0}
+    assert run_listing.run_duration({**running, "start_time": now}, now) == 42.0
+    assert run_listing.run_duration({"state_type": "SCHEDULED", "total_run_time": 0.0, "start_time": None}, now) is None
+    assert run_listing.pager_labels(RunSort.START_ASC) == ("Older", "Newer")
