@@ -8,6 +8,7 @@ the lease's holder is the flow run. A lease that is not renewed expires and the 
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -22,6 +23,8 @@ from baton.server.schemas.states import StateType
 # How long a slot is held before the runner must renew it, when the deployment names no grace period (Prefect's
 # PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION).
 INITIAL_LEASE_SECONDS = 300.0
+# The name of the Scheduled state a run waits in when its deployment's limit is full.
+AWAITING_SLOT_STATE_NAME = "AwaitingConcurrencySlot"
 # While a run is in one of these states it holds its deployment slot.
 SLOT_HOLDING_STATES = frozenset({StateType.PENDING.value, StateType.RUNNING.value, StateType.CANCELLING.value})
 
@@ -70,6 +73,26 @@ async def renew_deployment_slot(
     return await concurrency_leases.renew_lease(connection, lease_id, seconds)
 
 
-async def release_deployment_slot(connection: AsyncConnection, lease_id: uuid.UUID) -> None:
-    """Give the run's slot back (nothing when the lease was already released or expired)."""
+async def release_deployment_slot(
+    connection: AsyncConnection, lease_id: uuid.UUID, deployment_id: uuid.UUID | None, now: dt.datetime
+) -> None:
+    """Give the run's slot back (nothing when the lease was already released or expired), and move the deployment's
+    longest-waiting AwaitingConcurrencySlot run forward to now, so a worker's next poll takes it instead of it
+    sitting out the rest of its wait."""
     await concurrency_leases.release_lease(connection, lease_id)
+    if deployment_id is None:
+        return
+    run = t.flow_run
+    waiting = (
+        sa.select(run.c.id)
+        .where(
+            run.c.deployment_id == deployment_id,
+            run.c.state_type == StateType.SCHEDULED.value,
+            run.c.state_name == AWAITING_SLOT_STATE_NAME,
+            run.c.next_scheduled_start_time > now,
+        )
+        .order_by(run.c.expected_start_time, run.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    await connection.execute(sa.update(run).where(run.c.id == waiting).values(next_scheduled_start_time=now))

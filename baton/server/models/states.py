@@ -155,7 +155,7 @@ async def _deployment_slot(
     if held is None or initial_type not in SLOT_HOLDING_STATES:
         return outcome
     if state["type"] not in SLOT_HOLDING_STATES:
-        await release_deployment_slot(connection, uuid.UUID(str(held)))
+        await release_deployment_slot(connection, uuid.UUID(str(held)), row["deployment_id"], context.now)
     elif state["type"] == StateType.RUNNING and initial_type == StateType.PENDING:
         await renew_deployment_slot(connection, uuid.UUID(str(held)), None)
     return outcome

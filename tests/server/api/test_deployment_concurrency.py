@@ -57,8 +57,19 @@ async def test_enqueue_waits_for_the_slot_and_finishing_gives_it_back(client: ht
         == (taken["state"]["state_details"]["deployment_concurrency_lease_id"])
     )
     assert await _active_slots(client, deployment) == 1
+    waiting = (await client.get(f"/flow_runs/{second}")).json()
+    assert dt.datetime.fromisoformat(waiting["next_scheduled_start_time"]) == retry_at
     assert (await _propose(client, first, "COMPLETED"))["status"] == "ACCEPT"
     assert await _active_slots(client, deployment) == 0
+    # The freed slot moves the waiting run forward: a worker's next poll takes it, not one 30 s later.
+    promoted = (await client.get(f"/flow_runs/{second}")).json()
+    assert dt.datetime.fromisoformat(promoted["next_scheduled_start_time"]) <= dt.datetime.now(dt.UTC)
+    assert promoted["state_name"] == "AwaitingConcurrencySlot"
+    polled = await client.post(
+        "/deployments/get_scheduled_flow_runs",
+        json={"deployment_ids": [deployment["id"]], "scheduled_before": dt.datetime.now(dt.UTC).isoformat()},
+    )
+    assert second in [run["id"] for run in polled.json()], polled.text
 
     assert (await _propose(client, second, "PENDING"))["status"] == "ACCEPT"
     assert await _active_slots(client, deployment) == 1
