@@ -123,6 +123,8 @@ def test_the_server_process_does_not_load_what_only_other_commands_need() -> Non
     check = (
         "import sys, baton.cli.main, baton.server.serve, baton.actors.setup, baton.server.app as app, importlib\n"
         "[importlib.import_module('baton.server.api.' + name) for name in app.API_MODULES]\n"
+        "import baton.webui.routes as ui\n"
+        "[importlib.import_module('baton.webui.pages.' + name) for name in ui.PAGE_MODULES]\n"
         "heavy = ('alembic', 'httpx', 'cryptography.hazmat.bindings._rust', 'jsonschema', 'prefect')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from baton.errors import ObjectNotFound
-from baton.notifications.channels import CHANNELS
 from baton.notifications.templates import DEFAULT_TEMPLATE, PLACEHOLDERS
 from baton.server.models import notification_overview as overview
 from baton.server.models import notifications
@@ -88,6 +87,9 @@ class PolicyFormPageHandler(PageHandler):
     """/notifications/new and /notifications/policy/{id}/edit."""
 
     async def get(self, policy_id: str | None = None) -> None:
+        # The channels (and httpx under them) load on first use, so the server's idle memory does not pay for them.
+        from baton.notifications.channels import CHANNELS
+
         async with self.database.read() as connection:
             policy = None
             if policy_id is not None:
