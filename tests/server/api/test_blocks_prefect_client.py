@@ -3,16 +3,13 @@ of pytest): it finds the built-in schemas by their checksums instead of register
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import sys
 from pathlib import Path
 
 import httpx
 
 from baton.server.blocks import register_system_blocks
 from baton.server.database.engine import Database
+from tests.server.api.prefect_client_script import run_prefect_client_script
 
 # Importing prefect takes about 2 s; anything near this limit is a hang.
 CLIENT_TIMEOUT_SECONDS = 60
@@ -57,25 +54,7 @@ async def test_prefect_client_saves_and_loads_secrets_and_json(
         body = {"name": name, "data": data, "block_schema_id": block_schema["id"], "block_type_id": block_type["id"]}
         assert (await client.post("/block_documents/", json=body)).status_code == 201
 
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(("PREFECT_", "BATON_"))}
-    environment.update(
-        PREFECT_API_URL=f"{base_url}/api",
-        PREFECT_HOME=str(tmp_path / "prefect"),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_LOGGING_LEVEL="WARNING",
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        CLIENT_SCRIPT,
-        env=environment,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), CLIENT_TIMEOUT_SECONDS)
-    assert process.returncode == 0, stderr.decode()[-4000:]
-    loaded = json.loads(stdout.decode().strip().splitlines()[-1])
+    loaded = await run_prefect_client_script(CLIENT_SCRIPT, base_url, tmp_path, CLIENT_TIMEOUT_SECONDS)
     assert loaded == {"from_client": "saved-by-the-client", "from_api": "made-over-rest", "json": [1]}
 
     # The client found Baton's Secret schema by checksum and version, so it registered no schema of its own.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from baton.server.events_stream import EventStream, SubscriberTooSlow
 from baton.server.models.events import event_row
 from baton.server.schemas.event_filters import EventFilter
 from tests.server.api.events_helpers import event, seed
+from tests.server.api.prefect_client_script import prefect_environment
 
 # A live event reaches a subscriber within a poll (0.25 s); anything near this is a failure.
 LIVE_TIMEOUT_SECONDS = 2.0
@@ -173,18 +173,11 @@ async def test_official_prefect_subscriber(base_url: str, database: Database, tm
     backfilled event and then a live one."""
     await seed(database, event("client.before", "r1", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=20)))
     await seed(database, event("skipped", "r1", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=10)))
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(("PREFECT_", "BATON_"))}
-    environment.update(
-        PREFECT_API_URL=f"{base_url}/api",
-        PREFECT_HOME=str(tmp_path / "prefect"),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_LOGGING_LEVEL="WARNING",
-    )
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         CLIENT_SCRIPT,
-        env=environment,
+        env=prefect_environment(base_url, tmp_path),
         cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

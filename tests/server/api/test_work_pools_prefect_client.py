@@ -3,13 +3,11 @@ pytest): every answer parses into the client's own models."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import sys
 from pathlib import Path
 
 import httpx
+
+from tests.server.api.prefect_client_script import run_prefect_client_script
 
 # Importing prefect takes about 2 s; anything near this limit is a hang.
 CLIENT_TIMEOUT_SECONDS = 60
@@ -64,25 +62,7 @@ asyncio.run(main())
 
 
 async def test_prefect_client_manages_pools_queues_and_workers(base_url: str, tmp_path: Path) -> None:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(("PREFECT_", "BATON_"))}
-    environment.update(
-        PREFECT_API_URL=f"{base_url}/api",
-        PREFECT_HOME=str(tmp_path / "prefect"),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_LOGGING_LEVEL="WARNING",
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        CLIENT_SCRIPT,
-        env=environment,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), CLIENT_TIMEOUT_SECONDS)
-    assert process.returncode == 0, stderr.decode()[-4000:]
-    seen = json.loads(stdout.decode().strip().splitlines()[-1])
+    seen = await run_prefect_client_script(CLIENT_SCRIPT, base_url, tmp_path, CLIENT_TIMEOUT_SECONDS)
     assert seen["duplicate"] == "refused"
     assert seen["queues"] == [["urgent", 1], ["default", 2]]
     assert seen["same_queue"] is True
