@@ -93,52 +93,65 @@ _RECENT_RUN_COLUMNS = (
 )
 
 
+async def _recent_flow_runs(
+    connection: AsyncConnection,
+    start: dt.datetime,
+    end: dt.datetime,
+    tag: str | None,
+    limit: int,
+    conditions: list[sa.ColumnElement[bool]],
+    order_by: list[sa.ColumnElement[Any]],
+) -> list[dict[str, Any]]:
+    """Flow runs expected to start in [start, end) that meet `conditions`, in `order_by`, with their flow's name."""
+    run = t.flow_run
+    query = (
+        sa.select(*_RECENT_RUN_COLUMNS)
+        .join(t.flow, t.flow.c.id == run.c.flow_id)
+        .where(*conditions, _in_window(run, start, end), _flow_run_tag(connection, tag))
+        .order_by(*order_by)
+        .limit(limit)
+    )
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
 async def read_failed_flow_runs(
     connection: AsyncConnection, start: dt.datetime, end: dt.datetime, *, tag: str | None = None, limit: int = 5
 ) -> list[dict[str, Any]]:
     """Failed and crashed flow runs expected to start in [start, end), the latest to fail first, with their flow's
     name."""
-    run = t.flow_run
-    query = (
-        sa.select(*_RECENT_RUN_COLUMNS)
-        .join(t.flow, t.flow.c.id == run.c.flow_id)
-        .where(run.c.state_type.in_(FAILURE_STATE_TYPES), _in_window(run, start, end), _flow_run_tag(connection, tag))
-        .order_by(run.c.state_timestamp.desc().nulls_last(), run.c.id.desc())
-        .limit(limit)
+    run = t.flow_run.c
+    return await _recent_flow_runs(
+        connection,
+        start,
+        end,
+        tag,
+        limit,
+        [run.state_type.in_(FAILURE_STATE_TYPES)],
+        [run.state_timestamp.desc().nulls_last(), run.id.desc()],
     )
-    return [dict(row) for row in (await connection.execute(query)).mappings()]
 
 
 async def read_late_flow_runs(
     connection: AsyncConnection, start: dt.datetime, end: dt.datetime, *, tag: str | None = None, limit: int = 5
 ) -> list[dict[str, Any]]:
     """Flow runs in the state named Late expected to start in [start, end), the most recently expected first."""
-    run = t.flow_run
-    query = (
-        sa.select(*_RECENT_RUN_COLUMNS)
-        .join(t.flow, t.flow.c.id == run.c.flow_id)
-        .where(
-            run.c.state_type == "SCHEDULED",
-            run.c.state_name == LATE_STATE_NAME,
-            _in_window(run, start, end),
-            _flow_run_tag(connection, tag),
-        )
-        .order_by(run.c.expected_start_time.desc(), run.c.id.desc())
-        .limit(limit)
+    run = t.flow_run.c
+    return await _recent_flow_runs(
+        connection,
+        start,
+        end,
+        tag,
+        limit,
+        [run.state_type == "SCHEDULED", run.state_name == LATE_STATE_NAME],
+        [run.expected_start_time.desc(), run.id.desc()],
     )
-    return [dict(row) for row in (await connection.execute(query)).mappings()]
 
 
 async def read_latest_flow_runs(
     connection: AsyncConnection, start: dt.datetime, end: dt.datetime, *, tag: str | None = None, limit: int = 5
 ) -> list[dict[str, Any]]:
     """Flow runs expected to start in [start, end), the most recently expected first."""
-    run = t.flow_run
-    query = (
-        sa.select(*_RECENT_RUN_COLUMNS)
-        .join(t.flow, t.flow.c.id == run.c.flow_id)
-        .where(_in_window(run, start, end), _flow_run_tag(connection, tag))
-        .order_by(run.c.expected_start_time.desc(), run.c.id.desc())
-        .limit(limit)
+    run = t.flow_run.c
+    return await _recent_flow_runs(
+        connection, start, end, tag, limit, [], [run.expected_start_time.desc(), run.id.desc()]
     )
-    return [dict(row) for row in (await connection.execute(query)).mappings()]
