@@ -7,6 +7,7 @@ turns one into a row of the `events` table and `event_from_row` turns a row back
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from typing import Any
 
@@ -14,11 +15,28 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.database import tables as t
-from baton.server.database.dialects import dialect_of
+from baton.server.database.dialects import DatabaseDialect, dialect_of
 from baton.server.database.types import utcnow
+from baton.server.models.array_insert import insert_rows
 from baton.server.schemas.events import RESOURCE_ID
 
 EVENT_COLUMNS = ("id", "occurred", "event", "resource", "related", "payload", "follows", "received")
+# Every column of an `events` row, in the order `event_row` fills them.
+_ROW_COLUMNS = (
+    "id",
+    "created",
+    "updated",
+    "occurred",
+    "event",
+    "resource_id",
+    "resource",
+    "related_resource_ids",
+    "related",
+    "payload",
+    "received",
+    "recorded",
+    "follows",
+)
 
 
 def parse_time(value: str | dt.datetime) -> dt.datetime:
@@ -71,9 +89,17 @@ async def write_events(connection: AsyncConnection, events: list[dict[str, Any]]
     for event in events:
         row = event_row(event, recorded)
         rows.setdefault(row["id"], row)
-    # executemany without RETURNING: asyncpg pipelines it, SQLite runs it in one call.
-    insert = dialect_of(connection).insert(t.events).on_conflict_do_nothing(index_elements=["id"])
-    await connection.execute(insert, list(rows.values()))
+    dialect = dialect_of(connection)
+    if dialect.name == "postgresql":
+        await insert_rows(connection, t.events, _ROW_COLUMNS, list(rows.values()), "ON CONFLICT (id) DO NOTHING")
+        return
+    # SQLite runs an executemany in one call.
+    await connection.execute(_insert_events(dialect), list(rows.values()))
+
+
+@functools.lru_cache(maxsize=2)
+def _insert_events(dialect: DatabaseDialect) -> Any:
+    return dialect.insert(t.events).on_conflict_do_nothing(index_elements=["id"])
 
 
 async def count_events(connection: AsyncConnection, condition: sa.ColumnElement[bool] | None = None) -> int:

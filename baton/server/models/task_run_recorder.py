@@ -8,6 +8,7 @@ and inserts every state into the history, skipping ids already there (redelivery
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from typing import Any, NamedTuple
@@ -17,8 +18,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.database import tables as t
-from baton.server.database.dialects import dialect_of
+from baton.server.database.dialects import DatabaseDialect, dialect_of
 from baton.server.database.types import utcnow
+from baton.server.models.array_insert import insert_rows
 from baton.server.models.events import parse_time
 from baton.server.schemas.events import RESOURCE_ID, RESOURCE_ROLE
 
@@ -155,8 +157,32 @@ def task_run_from_event(event: dict[str, Any], now: Any) -> RecordedTaskRun:
     return RecordedTaskRun(run, state)
 
 
-def _upsert_runs(connection: AsyncConnection) -> Any:
-    insert = dialect_of(connection).insert(t.task_run)
+# Every column of a run row and of a state row, in the order `task_run_from_event` fills them.
+_RUN_COLUMNS = ("id", "created", *_UPDATED_COLUMNS)
+_STATE_COLUMNS = (
+    "id",
+    "created",
+    "updated",
+    "task_run_id",
+    "type",
+    "name",
+    "timestamp",
+    "message",
+    "state_details",
+    "data",
+    "result_artifact_id",
+)
+# The upsert's conflict clause on PostgreSQL: a run only takes a newer state.
+_NEWER_STATE_WINS = (
+    "ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _UPDATED_COLUMNS)
+    + " WHERE task_run.state_timestamp IS NULL OR task_run.state_timestamp < excluded.state_timestamp"
+)
+
+
+@functools.lru_cache(maxsize=2)
+def _upsert_runs(dialect: DatabaseDialect) -> Any:
+    insert = dialect.insert(t.task_run)
     return insert.on_conflict_do_update(
         index_elements=["id"],
         set_={name: insert.excluded[name] for name in _UPDATED_COLUMNS},
@@ -166,13 +192,19 @@ def _upsert_runs(connection: AsyncConnection) -> Any:
     )
 
 
-def _insert_states(connection: AsyncConnection) -> Any:
-    return dialect_of(connection).insert(t.task_run_state).on_conflict_do_nothing(index_elements=["id"])
+@functools.lru_cache(maxsize=2)
+def _insert_states(dialect: DatabaseDialect) -> Any:
+    return dialect.insert(t.task_run_state).on_conflict_do_nothing(index_elements=["id"])
 
 
 async def _write(connection: AsyncConnection, runs: list[dict[str, Any]], states: list[dict[str, Any]]) -> None:
-    await connection.execute(_upsert_runs(connection), runs)
-    await connection.execute(_insert_states(connection), states)
+    dialect = dialect_of(connection)
+    if dialect.name == "postgresql":
+        await insert_rows(connection, t.task_run, _RUN_COLUMNS, runs, _NEWER_STATE_WINS)
+        await insert_rows(connection, t.task_run_state, _STATE_COLUMNS, states, "ON CONFLICT (id) DO NOTHING")
+        return
+    await connection.execute(_upsert_runs(dialect), runs)
+    await connection.execute(_insert_states(dialect), states)
 
 
 async def record_task_runs(connection: AsyncConnection, events: list[dict[str, Any]]) -> int:
