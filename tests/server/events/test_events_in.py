@@ -288,3 +288,66 @@ def test_the_queued_form_of_an_event_round_trips() -> None:
     assert Event.model_validate(queued) == event.model_copy(
         update={"received": dt.datetime(2026, 11, 25, tzinfo=dt.UTC)}
     )
+
+
+_RECEIVED = "2026-11-25T00:00:00.500000+00:00"
+
+
+def _rich_event(**overrides: Any) -> dict[str, Any]:
+    event = _plain_event(
+        related=[{"prefect.resource.id": "prefect.flow-run.1", "prefect.resource.role": "flow-run"}],
+        payload={"validated_state": {"type": "RUNNING", "data": None}},
+        follows=str(uuid.uuid4()),
+    )
+    event.update(overrides)
+    return event
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _rich_event(),
+        _rich_event(occurred="2026-11-25T12:30:01.123456Z"),
+        _rich_event(occurred="2026-11-25T12:30:01Z"),
+        _rich_event(occurred="2026-11-25T12:30:01.000000Z"),
+        _rich_event(occurred="2026-11-25T12:30:01.5+00:00"),
+        _rich_event(occurred="2026-11-25T12:30:01.123-05:30"),
+        _rich_event(id=str(uuid.uuid4()).upper(), follows=str(uuid.uuid4()).upper()),
+        _rich_event(follows=None),
+        _plain_event(),
+    ],
+)
+def test_a_plain_event_is_queued_as_the_model_would_queue_it(data: dict[str, Any]) -> None:
+    from baton.server.api.events_in import plainly_valid_event, received_event
+    from baton.server.schemas.events import Event
+
+    by_model = received_event(orjson.loads(orjson.dumps(data)), Event.model_validate(data), _RECEIVED)
+    assert plainly_valid_event(orjson.loads(orjson.dumps(data)), _RECEIVED) == by_model
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _plain_event(occurred=1764028800),  # valid, but a number: the model reads it
+        _plain_event(occurred="2026-11-25T12:30:01"),  # valid, but without a zone
+        _plain_event(occurred="2026-13-25T12:30:01Z"),
+        _plain_event(received="2026-11-25T12:30:01Z"),
+        _plain_event(id=uuid.uuid4().hex),
+        _plain_event(id="not-a-uuid"),
+        _plain_event(name=""),
+        _plain_event(name="x" * 1025),
+        _plain_event(resource={"name": "no id"}),
+        _plain_event(resource={"prefect.resource.id": "r", "count": 1}),
+        _plain_event(related=[{"prefect.resource.id": "r"}]),
+        _plain_event(related=[{"prefect.resource.id": f"r{i}", "prefect.resource.role": "x"} for i in range(101)]),
+        _plain_event(payload=[]),
+        {**_plain_event(), "follows": "self"},
+        [],
+    ],
+)
+def test_anything_but_a_plain_event_is_left_to_the_model(data: Any) -> None:
+    from baton.server.api.events_in import plainly_valid_event
+
+    if isinstance(data, dict) and data.get("follows") == "self":
+        data["follows"] = data["id"]
+    assert plainly_valid_event(data, _RECEIVED) is None
