@@ -8,8 +8,10 @@ from typing import Any
 from baton.errors import ConcurrencyLimitReached, LeaseExpired, ObjectNotFound
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
+from baton.server.lease_batcher import lease_batcher
 from baton.server.models import concurrency_leases as leases
 from baton.server.models import concurrency_limits as limits
+from baton.server.models.concurrency_lease_batches import LeaseAcquisition
 from baton.server.models.concurrency_limits import SlotRequest
 from baton.server.schemas.concurrency import (
     ConcurrencyLimitV2,
@@ -168,17 +170,11 @@ class IncrementWithLeaseHandler(ApiHandler):
     async def post(self) -> None:
         body = self.parse_body(SlotIncrementWithLease)
         holder = body.holder.model_dump() if body.holder else None
-        async with self.database.read() as connection:
-            check = await limits.check_slots(connection, body.names, body.slots, body.mode)
-        if not check.acquired:
-            raise refuse(check)
-        async with self.database.write() as connection:
-            request, lease_id = await leases.take_slots_with_lease(
-                connection, body.names, body.slots, body.mode, body.lease_duration, holder
-            )
-        if not request.acquired:
-            raise refuse(request)
-        self.write_json({"lease_id": lease_id, "limits": minimal(request.limits)})
+        acquisition = LeaseAcquisition(body.names, body.slots, body.mode, body.lease_duration, holder)
+        grant = await lease_batcher(self.database).acquire(acquisition)
+        if not grant.request.acquired:
+            raise refuse(grant.request)
+        self.write_json({"lease_id": grant.lease_id, "limits": minimal(grant.request.limits)})
 
 
 class DecrementWithLeaseHandler(ApiHandler):
@@ -187,8 +183,7 @@ class DecrementWithLeaseHandler(ApiHandler):
     )
     async def post(self) -> None:
         body = self.parse_body(LeaseRelease)
-        async with self.database.write() as connection:
-            await leases.release_lease(connection, body.lease_id)
+        await lease_batcher(self.database).release(body.lease_id)
         self.write_no_content()
 
 

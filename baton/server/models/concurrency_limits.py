@@ -3,7 +3,9 @@
 Slot counts change only under a row lock: every function that changes them first reads the limit rows with
 SELECT ... FOR UPDATE, in id order (so two transactions never wait on each other in a cycle), then writes the new
 counts. On SQLite, FOR UPDATE compiles to nothing and the write unit of work already serialises writers, so the same
-code is atomic on both databases, and a limit of N never has more than N slots taken.
+code is atomic on both databases, and a limit of N never has more than N slots taken. The decisions themselves
+(`decide_slots`, `returned_slots`) are pure functions of the locked rows, so that `concurrency_lease_batches` can
+make many of them in one transaction.
 
 Decay: a rate limit (`slot_decay_per_second` > 0) gives back that many slots per second; denied slots (the queue
 of callers that were refused, used to tell them how long to wait) decay at the same rate, or for a plain concurrency
@@ -185,20 +187,63 @@ async def take_slots(
     """
     now = now or utcnow()
     rows = await lock_limits(connection, limit_table.c.name.in_(set(names)))
+    request, counts = decide_slots(rows, slots, mode, now)
+    for row in rows:
+        if row["id"] in counts:
+            row.update(_stored_counts(counts[row["id"]]))
+    await store_slot_counts(connection, [row for row in rows if row["id"] in counts])
+    return request
+
+
+def decide_slots(
+    rows: list[Row], slots: int, mode: SlotMode, now: dt.datetime
+) -> tuple[SlotRequest, dict[uuid.UUID, SlotCounts]]:
+    """Whether `slots` more fit on every active limit among `rows` (which the caller holds locked), and the counts
+    each active limit has after it: the slots added when they fit, else the slots added to the denied ones.
+
+    Raises ValidationFailed when a limit is smaller than `slots`, or for `rate_limit` on a limit without decay.
+    """
     active, counts, acquired = _evaluate(rows, slots, mode, now)
-    for row in active:
-        count = counts[row["id"]]
-        taken = count.active + slots if acquired else count.active
-        denied = count.denied if acquired else count.denied + slots
-        await connection.execute(
-            sa.update(limit_table)
-            .where(limit_table.c.id == row["id"])
-            .values(active_slots=taken, denied_slots=denied, updated=count.clock)
-        )
+    taken, denied = (slots, 0) if acquired else (0, slots)
+    after = {
+        limit_id: SlotCounts(count.active + taken, count.denied + denied, count.clock)
+        for limit_id, count in counts.items()
+    }
     if acquired:
-        return SlotRequest(rows, True, [row["id"] for row in active])
+        return SlotRequest(rows, True, [row["id"] for row in active]), after
     decayed = [{**row, "denied_slots": counts[row["id"]].denied} for row in active]
-    return SlotRequest(rows, False, [], _retry_after(decayed, slots))
+    return SlotRequest(rows, False, [], _retry_after(decayed, slots)), after
+
+
+async def store_slot_counts(connection: AsyncConnection, rows: Sequence[Row]) -> None:
+    """Write the slot counts, decay clock and average occupancy of `rows` (limits the caller holds locked)."""
+    if not rows:
+        return
+    statement = (
+        sa.update(limit_table)
+        .where(limit_table.c.id == sa.bindparam("b_id"))
+        .values(
+            active_slots=sa.bindparam("b_active"),
+            denied_slots=sa.bindparam("b_denied"),
+            updated=sa.bindparam("b_clock"),
+            avg_slot_occupancy_seconds=sa.bindparam("b_occupancy"),
+        )
+    )
+    values = [
+        {
+            "b_id": row["id"],
+            "b_active": row["active_slots"],
+            "b_denied": row["denied_slots"],
+            "b_clock": row["updated"],
+            "b_occupancy": row["avg_slot_occupancy_seconds"],
+        }
+        for row in rows
+    ]
+    await connection.execute(statement, values[0] if len(values) == 1 else values)
+
+
+def _stored_counts(counts: SlotCounts) -> Row:
+    return {"active_slots": counts.active, "denied_slots": counts.denied, "updated": counts.clock}
 
 
 def _evaluate(
@@ -233,23 +278,32 @@ async def return_slots(
     """
     now = now or utcnow()
     rows = await lock_limits(connection, condition)
+    changed = []
     for row in rows:
         count = slots if isinstance(slots, int) else slots.get(row["id"], 0)
         if not row["active"] or count <= 0:
             continue
-        current = slot_counts(row, now)
-        values: dict[str, Any] = {
-            "active_slots": max(current.active - count, 0),
-            "denied_slots": current.denied,
-            "updated": current.clock,
-        }
-        if occupancy_seconds:
-            per_slot = max(occupancy_seconds / count, MIN_OCCUPANCY_SECONDS)
-            samples = max(row["limit"], 1) * OCCUPANCY_SAMPLES_PER_SLOT
-            average = row["avg_slot_occupancy_seconds"]
-            values["avg_slot_occupancy_seconds"] = average + (per_slot - average) / samples
-        await connection.execute(sa.update(limit_table).where(limit_table.c.id == row["id"]).values(**values))
+        changed.append({**row, **returned_slots(row, count, occupancy_seconds, now)})
+    await store_slot_counts(connection, changed)
     return rows
+
+
+def returned_slots(row: Row, count: int, occupancy_seconds: float | None, now: dt.datetime) -> Row:
+    """The counts of the limit `row` (active, with `count` > 0) after giving back `count` slots at `now`: its active,
+    denied and average occupancy columns and the decay clock."""
+    current = slot_counts(row, now)
+    values: Row = {
+        "active_slots": max(current.active - count, 0),
+        "denied_slots": current.denied,
+        "updated": current.clock,
+        "avg_slot_occupancy_seconds": row["avg_slot_occupancy_seconds"],
+    }
+    if occupancy_seconds:
+        per_slot = max(occupancy_seconds / count, MIN_OCCUPANCY_SECONDS)
+        samples = max(row["limit"], 1) * OCCUPANCY_SAMPLES_PER_SLOT
+        average = row["avg_slot_occupancy_seconds"]
+        values["avg_slot_occupancy_seconds"] = average + (per_slot - average) / samples
+    return values
 
 
 def names_condition(names: Sequence[str]) -> sa.ColumnElement[bool]:
