@@ -19,6 +19,10 @@ from baton.queue.messages import FlowRunStateChange
 
 logger = logging.getLogger("baton.queue")
 
+# A flow-run state change goes out within this many seconds even when events may wait longer: there are few of them,
+# and the notifications they lead to are waited for by people.
+STATE_CHANGE_FLUSH_SECONDS = 0.02
+
 
 class Publisher:
     """Buffers outgoing events and state changes of one server process and sends them as batch messages."""
@@ -62,7 +66,7 @@ class Publisher:
         if wait or len(self._events) >= self.batch_size:
             await self.flush()
         else:
-            self._schedule_flush()
+            self._schedule_flush(self.flush_interval)
 
     async def send(self, message: dramatiq.Message[Any]) -> None:
         """Queue one actor message now, on the sending thread; a queue that cannot be reached is logged, not raised
@@ -76,12 +80,17 @@ class Publisher:
     def flow_run_state_changed(self, change: FlowRunStateChange) -> None:
         """Note a committed flow-run state change; its event is built and recorded by an actor."""
         self._changes.append(change)
-        self._schedule_flush()
+        self._schedule_flush(min(self.flush_interval, STATE_CHANGE_FLUSH_SECONDS))
 
-    def _schedule_flush(self) -> None:
-        if self._timer is None:
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(self.flush_interval, self._flush_soon)
+    def _schedule_flush(self, delay: float) -> None:
+        """Flush within `delay` seconds: keep a timer due sooner, bring forward one due later."""
+        loop = asyncio.get_running_loop()
+        due = loop.time() + delay
+        if self._timer is not None:
+            if self._timer.when() <= due:
+                return
+            self._timer.cancel()
+        self._timer = loop.call_at(due, self._flush_soon)
 
     def _flush_soon(self) -> None:
         self._timer = None
