@@ -123,11 +123,19 @@ def _fail(batch: _Pending, exc: BaseException) -> None:
 
 
 _batchers: weakref.WeakKeyDictionary[Database, LeaseBatcher] = weakref.WeakKeyDictionary()
+# The batcher asked for last: a server has one database, and a WeakKeyDictionary lookup (a new weak reference each
+# time) showed in the request path's profile.
+_last: LeaseBatcher | None = None
 
 
 def lease_batcher(database: Database) -> LeaseBatcher:
     """The batcher of `database` on the running event loop (a new one if the loop changed, as between tests)."""
+    global _last
+    loop = asyncio.get_running_loop()
+    if _last is not None and _last.database is database and _last.loop is loop:
+        return _last
     batcher = _batchers.get(database)
-    if batcher is None or batcher.loop is not asyncio.get_running_loop():
+    if batcher is None or batcher.loop is not loop:
         batcher = _batchers[database] = LeaseBatcher(database)
+    _last = batcher
     return batcher
