@@ -77,12 +77,11 @@ class LeaseBatcher:
                             [acquisition for acquisition, _ in batch.acquisitions],
                             [lease_id for lease_id, _ in batch.releases],
                         )
+                    _answer(batch, result)
                 except BaseException as exc:
-                    _fail(batch, exc)
+                    _fail(batch, exc)  # every caller not answered yet gets the error: none is left waiting
                     if not isinstance(exc, Exception):
                         raise
-                else:
-                    _answer(batch, result)
         finally:
             self._writer = None
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
-from baton.errors import ValidationFailed
+from baton.errors import ServiceUnavailable, ValidationFailed
+from baton.server import lease_batcher as lease_batches_api
 from baton.server.database import tables as t
 from baton.server.database.engine import Database
 from baton.server.lease_batcher import lease_batcher
@@ -99,3 +101,24 @@ async def test_concurrent_callers_share_transactions_and_stay_within_the_limit(d
     released = await asyncio.gather(*(batcher.release(lease_id) for lease_id in [*taken, taken[0]]))
     assert sorted(released) == [False, True, True, True]
     assert (await stored(database, "shared"))[::2] == (0, 0)
+
+
+async def test_a_failed_transaction_answers_every_caller_and_the_next_batch_works(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await create_limits(database, flaky=2)
+    batcher = lease_batcher(database)
+
+    async def busy(*_args: object, **_kwargs: object) -> None:
+        raise ServiceUnavailable("The database is busy or unreachable; retry shortly.", 1)
+
+    monkeypatch.setattr(lease_batches_api, "apply_lease_batch", busy)
+    outcomes = await asyncio.gather(
+        batcher.acquire(one(["flaky"])), batcher.release(uuid.uuid4()), return_exceptions=True
+    )
+    assert [type(outcome) for outcome in outcomes] == [ServiceUnavailable, ServiceUnavailable]
+    assert await stored(database, "flaky") == (0, 0, 0)
+
+    monkeypatch.undo()
+    grant = await batcher.acquire(one(["flaky"]))
+    assert grant.request.acquired and await stored(database, "flaky") == (1, 0, 1)
