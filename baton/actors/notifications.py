@@ -8,11 +8,14 @@ SENT is never sent again, whatever the queue redelivers. Failed attempts are ret
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.actors import runtime
 from baton.notifications.templates import placeholder_values, render, render_subject
@@ -50,8 +53,7 @@ async def match_notifications(changes: list[FlowRunStateChange]) -> None:
             if model.policy_matches(found, state["state_name"], state["tags"] or [])
         ]
         waiting = await model.add_deliveries(connection, matches)
-    for delivery_id in waiting:
-        runtime.broker().enqueue(messages.deliver_notification(str(delivery_id)))
+    queue_deliveries(waiting)
 
 
 def notification_for(subject: dict[str, Any], settings: Any) -> Notification:
@@ -82,62 +84,130 @@ async def send(subject: dict[str, Any], notification: Notification, settings: An
     return await channel_for(slug).send(document["data"], notification, http, settings)
 
 
-async def deliver_notification(delivery_id: str) -> None:
+# Deliveries per `deliver_notifications` message, and requests a worker has in flight at once.
+DELIVERY_BATCH_SIZE = 50
+SEND_CONCURRENCY = 16
+
+
+async def deliver_notifications(delivery_ids: list[str]) -> None:
+    """Claim, render and send a batch of deliveries, then record every outcome.
+
+    Two short write transactions per batch: the claim (one UPDATE ... RETURNING, plus the throttle's decision) and the
+    outcomes (one executemany); what a delivery needs to be rendered is read outside the write lock, which SQLite's
+    writers all share. A burst of state changes thus costs a few statements per batch, not ~10 queries per message."""
     settings = runtime.settings()
     database = await runtime.database()
-    target = uuid.UUID(delivery_id)
     now = utcnow()
+    throttle = settings.notifications_throttle_seconds
     async with database.write() as connection:
-        claimed = await model.claim_delivery(connection, target, now, STALE_SENDING)
-        if claimed is None:
+        claimed = await model.claim_deliveries(connection, [uuid.UUID(i) for i in delivery_ids], now, STALE_SENDING)
+        if not claimed:
             return
-        subject = await model.read_delivery_subject(connection, claimed, runtime.cipher())
-        if subject is None:
-            await model.finish_delivery(
-                connection, target, status="FAILED", error="The policy, run or target was deleted before sending."
-            )
-            return
-        throttle = settings.notifications_throttle_seconds
-        first = None
+        held_back: dict[uuid.UUID, uuid.UUID] = {}
         if throttle > 0:
-            since = now - dt.timedelta(seconds=throttle)
-            first = await model.sent_recently(connection, claimed, subject["state"]["name"], since)
-        if first is not None:
-            await model.finish_delivery(connection, target, status="FOLDED")
-            folded, _ = await model.count_folded_since(connection, first)
-    if first is not None:
-        if folded == 1:  # the first message held back in this window schedules the window's summary
+            await model.lock_throttle_windows(connection, claimed)
+            state_names = await model.read_state_names(connection, claimed)
+            opened = await model.first_sent_since(connection, claimed, now - dt.timedelta(seconds=throttle))
+            held_back = _held_back_by_throttle(claimed, state_names, opened)
+        folded_counts = await _fold(connection, held_back)
+    to_send = [row for row in claimed if row["id"] not in held_back]
+    for first, folded in folded_counts.items():
+        if folded == sum(1 for opener in held_back.values() if opener == first):
+            # This batch held back the window's first message: the window's summary goes out when it closes.
             runtime.broker().enqueue(messages.send_notification_summary(str(first)), delay=int(throttle * 1000))
+    if not to_send:
         return
-    await _attempt(target, claimed["attempts"], subject, settings)
+    async with database.read() as connection:
+        subjects = await model.read_delivery_subjects(connection, to_send, runtime.cipher())
+    gone = [row["id"] for row in to_send if subjects[row["id"]] is None]
+    if gone:
+        async with database.write() as connection:
+            error = "The policy, run or target was deleted before sending."
+            await model.finish_deliveries(connection, [{"id": i, "status": "FAILED", "error": error} for i in gone])
+    await _attempt_all([row for row in to_send if subjects[row["id"]] is not None], subjects, settings)
 
 
-async def _attempt(target: uuid.UUID, attempt: int, subject: dict[str, Any], settings: Any) -> None:
+async def _fold(connection: AsyncConnection, held_back: dict[uuid.UUID, uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Mark the held-back deliveries FOLDED; how many deliveries each of their windows has folded so far."""
+    if not held_back:
+        return {}
+    await model.finish_deliveries(connection, [{"id": i, "status": "FOLDED"} for i in held_back])
+    return {first: (await model.count_folded_since(connection, first))[0] for first in set(held_back.values())}
+
+
+def _held_back_by_throttle(
+    claimed: list[dict[str, Any]],
+    state_names: dict[uuid.UUID, str],
+    opened: dict[tuple[uuid.UUID, uuid.UUID, str], uuid.UUID],
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The claimed deliveries the throttle holds back: {delivery id: the id of the message that opened its window}.
+    Within the batch, the oldest delivery of a (policy, run, state name) opens the window for the later ones, as if
+    they had been sent one after another."""
+    held_back: dict[uuid.UUID, uuid.UUID] = {}
+    for row in claimed:  # oldest first
+        name = state_names.get(row["flow_run_state_id"])
+        if name is None:
+            continue  # the state was deleted; the delivery fails when its subject is read
+        key = (row["policy_id"], row["flow_run_id"], name)
+        if key in opened:
+            held_back[row["id"]] = opened[key]
+        else:
+            opened[key] = row["id"]
+    return held_back
+
+
+async def _attempt_all(
+    claimed: list[dict[str, Any]], subjects: dict[uuid.UUID, dict[str, Any] | None], settings: Any
+) -> None:
+    """Send each claimed delivery (at most SEND_CONCURRENCY requests at once), record all outcomes in one
+    transaction, and queue the retries."""
     from baton.notifications.channels import DeliveryFailed
 
-    database = await runtime.database()
-    try:
-        result = await send(subject, notification_for(subject, settings), settings, await runtime.http_client())
-    except DeliveryFailed as failure:
-        last = attempt >= settings.notifications_max_attempts or not failure.retryable
-        async with database.write() as connection:
-            await model.finish_delivery(
-                connection,
-                target,
-                status="FAILED" if last else "RETRYING",
-                response_code=failure.status_code,
-                error=str(failure)[:2000],
-            )
-        if last:
-            logger.warning("Notification %s failed after %d attempts: %s", target, attempt, failure)
-        else:
-            backoff = settings.notifications_retry_backoff_seconds * 2 ** (attempt - 1)
-            runtime.broker().enqueue(messages.deliver_notification(str(target)), delay=int(backoff * 1000))
+    if not claimed:
         return
+    http = await runtime.http_client()
+    gate = asyncio.Semaphore(SEND_CONCURRENCY)
+
+    async def attempt(row: dict[str, Any]) -> dict[str, Any]:
+        subject = subjects[row["id"]]
+        assert subject is not None
+        async with gate:
+            try:
+                result = await send(subject, notification_for(subject, settings), settings, http)
+            except DeliveryFailed as failure:
+                last = row["attempts"] >= settings.notifications_max_attempts or not failure.retryable
+                if last:
+                    logger.warning("Notification %s failed after %d attempts: %s", row["id"], row["attempts"], failure)
+                return {
+                    "id": row["id"],
+                    "status": "FAILED" if last else "RETRYING",
+                    "response_code": failure.status_code,
+                    "error": str(failure)[:2000],
+                    "attempts": row["attempts"],
+                }
+        return {"id": row["id"], "status": "SENT", "sent_at": utcnow(), "response_code": result.status_code}
+
+    outcomes = await asyncio.gather(*(attempt(row) for row in claimed))
+    database = await runtime.database()
     async with database.write() as connection:
-        await model.finish_delivery(
-            connection, target, status="SENT", sent_at=utcnow(), response_code=result.status_code, error=None
-        )
+        await model.finish_deliveries(connection, outcomes)
+    for outcome in outcomes:
+        if outcome["status"] == "RETRYING":
+            backoff = settings.notifications_retry_backoff_seconds * 2 ** (outcome["attempts"] - 1)
+            runtime.broker().enqueue(messages.deliver_notifications([str(outcome["id"])]), delay=int(backoff * 1000))
+
+
+async def deliver_notification(delivery_id: str) -> None:
+    """One delivery (the message of earlier versions, still accepted from a queue that holds some)."""
+    await deliver_notifications([delivery_id])
+
+
+def queue_deliveries(delivery_ids: list[uuid.UUID]) -> None:
+    """Queue `deliver_notifications` messages of at most DELIVERY_BATCH_SIZE deliveries each, so a burst is spread
+    over the actor threads and processes instead of waiting behind one long batch."""
+    ids = [str(i) for i in delivery_ids]
+    for start in range(0, len(ids), DELIVERY_BATCH_SIZE):
+        runtime.broker().enqueue(messages.deliver_notifications(ids[start : start + DELIVERY_BATCH_SIZE]))
 
 
 async def send_notification_summary(first_delivery_id: str) -> None:
@@ -172,7 +242,6 @@ async def resume_stalled_deliveries() -> None:
     database = await runtime.database()
     async with database.read() as connection:
         stalled = await model.read_stalled_deliveries(connection, utcnow() - STALLED_AFTER, 500)
-    for delivery_id in stalled:
-        runtime.broker().enqueue(messages.deliver_notification(str(delivery_id)))
+    queue_deliveries(stalled)
     if stalled:
         logger.info("Queued %d stalled notification deliveries again", len(stalled))

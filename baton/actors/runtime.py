@@ -69,9 +69,9 @@ async def http_client() -> httpx.AsyncClient:
     connections to the services alive between messages."""
     global _http
     if _http is None:
-        import httpx
+        from baton.notifications.http import make_http_client
 
-        _http = httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS)
+        _http = make_http_client(HTTP_TIMEOUT_SECONDS)
     return _http
 
 

@@ -39,6 +39,7 @@ ACTOR_FUNCTIONS = {
     messages.MARK_LATE_RUNS: late_runs.mark_late_runs,
     messages.MATCH_NOTIFICATIONS: notifications.match_notifications,
     messages.DELIVER_NOTIFICATION: notifications.deliver_notification,
+    messages.DELIVER_NOTIFICATIONS: notifications.deliver_notifications,
     messages.SEND_NOTIFICATION_SUMMARY: notifications.send_notification_summary,
     messages.RESUME_STALLED_DELIVERIES: notifications.resume_stalled_deliveries,
     messages.EXPIRE_CONCURRENCY_LEASES: concurrency.expire_concurrency_leases,

@@ -16,6 +16,7 @@ import tornado.netutil
 import tornado.web
 
 from baton.notifications.channels import Notification
+from baton.notifications.http import make_http_client
 from baton.settings import Settings
 
 
@@ -90,7 +91,8 @@ def settings(service: FakeService, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+    """The client the actors send with, so the request tests check the bytes that really go out."""
+    async with make_http_client(timeout=5.0) as client:
         yield client
 
 

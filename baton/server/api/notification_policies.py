@@ -98,10 +98,9 @@ class PolicyFilterHandler(ApiHandler):
 class PolicyTestHandler(ApiHandler):
     @endpoint("Send a test message through the policy's target now", response=TestResult)
     async def post(self, policy_id: str) -> None:
-        import httpx
-
         from baton.actors.notifications import notification_for, send
         from baton.notifications.channels import DeliveryFailed
+        from baton.notifications.http import make_http_client
 
         settings = self.context.settings
         async with self.database.read() as connection:
@@ -118,7 +117,7 @@ class PolicyTestHandler(ApiHandler):
             raise ValidationFailed("The policy's target block document no longer exists.")
         subject = {**sample_subject(found["id"]), "policy": found, "document": document}
         try:
-            async with httpx.AsyncClient(timeout=10.0) as http:
+            async with make_http_client(timeout=10.0) as http:
                 result = await send(subject, notification_for(subject, settings), settings, http)
         except DeliveryFailed as failure:
             self.write_json(TestResult(sent=False, response_code=failure.status_code, error=str(failure)))

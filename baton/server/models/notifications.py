@@ -8,6 +8,7 @@ after the last attempt; FOLDED marks a message held back by the throttle and cou
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from typing import Any
 
@@ -19,7 +20,7 @@ from baton.server.blocks.encryption import BlockCipher
 from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
-from baton.server.models.block_documents import read_block_document
+from baton.server.models.block_documents import read_block_documents
 from baton.server.schemas.notifications import (
     DeliveryFilterRequest,
     NotificationPolicyCreate,
@@ -137,44 +138,110 @@ async def add_deliveries(connection: AsyncConnection, matches: list[dict[str, An
     return list((await connection.execute(query)).scalars())
 
 
-async def claim_delivery(
-    connection: AsyncConnection, delivery_id: uuid.UUID, now: dt.datetime, stale_after: dt.timedelta
-) -> dict[str, Any] | None:
-    """Mark the delivery SENDING and count the attempt, under its row lock; None when there is nothing to send (sent,
-    failed, folded, or another worker is sending it right now)."""
-    query = sa.select(delivery).where(delivery.c.id == delivery_id).with_for_update()
-    row = (await connection.execute(query)).mappings().first()
-    if row is None or row["status"] in ("SENT", "FAILED", "FOLDED"):
-        return None
-    if row["status"] == "SENDING" and row["last_attempt_at"] and now - row["last_attempt_at"] < stale_after:
-        return None
-    await connection.execute(
-        sa.update(delivery)
-        .where(delivery.c.id == delivery_id)
-        .values(status="SENDING", attempts=row["attempts"] + 1, last_attempt_at=now, updated=now)
+async def claim_deliveries(
+    connection: AsyncConnection, delivery_ids: list[uuid.UUID], now: dt.datetime, stale_after: dt.timedelta
+) -> list[dict[str, Any]]:
+    """Mark the deliveries that are waiting SENDING and count their attempt, in one conditional UPDATE (so a
+    delivery is claimed by one worker only); the claimed rows, oldest first. A delivery already sent, failed or
+    folded, or one another worker started sending less than `stale_after` ago, is left out."""
+    waiting = sa.or_(
+        delivery.c.status.in_(("PENDING", "RETRYING")),
+        sa.and_(
+            delivery.c.status == "SENDING",
+            sa.or_(delivery.c.last_attempt_at.is_(None), delivery.c.last_attempt_at <= now - stale_after),
+        ),
     )
-    return {**dict(row), "attempts": row["attempts"] + 1}
+    statement = (
+        sa.update(delivery)
+        .where(delivery.c.id.in_(delivery_ids), waiting)
+        .values(status="SENDING", attempts=delivery.c.attempts + 1, last_attempt_at=now, updated=now)
+        .returning(*delivery.c)
+    )
+    claimed = [dict(row) for row in (await connection.execute(statement)).mappings()]
+    claimed.sort(key=lambda row: (row["created"], row["id"]))
+    return claimed
 
 
-async def sent_recently(
-    connection: AsyncConnection, claimed: dict[str, Any], state_name: str, since: dt.datetime
-) -> uuid.UUID | None:
-    """The id of a delivery of the same policy, run and state name sent since `since` (the throttle's first message)."""
+async def read_state_names(connection: AsyncConnection, claimed: list[dict[str, Any]]) -> dict[uuid.UUID, str]:
+    """{flow-run state id: state name} of the claimed deliveries' states that still exist."""
+    query = sa.select(t.flow_run_state.c.id, t.flow_run_state.c.name).where(
+        t.flow_run_state.c.id.in_({row["flow_run_state_id"] for row in claimed})
+    )
+    return {row.id: row.name for row in await connection.execute(query)}
+
+
+async def lock_throttle_windows(connection: AsyncConnection, claimed: list[dict[str, Any]]) -> None:
+    """Make concurrent batches that hold deliveries of the same (policy, run) take turns deciding the throttle, so
+    that one sees the other's message as sending and holds its own back (PostgreSQL; SQLite's writers take turns
+    anyway)."""
+    keys = [
+        int.from_bytes(
+            hashlib.blake2b(row["policy_id"].bytes + row["flow_run_id"].bytes, digest_size=8).digest(),
+            "big",
+            signed=True,
+        )
+        for row in claimed
+    ]
+    statement = dialect_of(connection).lock_keys_statement(keys)
+    if statement is not None:
+        await connection.execute(statement)
+
+
+async def first_sent_since(
+    connection: AsyncConnection, claimed: list[dict[str, Any]], since: dt.datetime
+) -> dict[tuple[uuid.UUID, uuid.UUID, str], uuid.UUID]:
+    """For each (policy, run, state name) of the claimed deliveries' runs: the id of the earliest delivery sent since
+    `since`, or being sent right now by another worker (the message that opened the throttle window), leaving out the
+    claimed deliveries themselves."""
+    if not claimed:
+        return {}
+    pairs = {(row["policy_id"], row["flow_run_id"]) for row in claimed}
     query = (
-        sa.select(delivery.c.id)
+        sa.select(delivery.c.id, delivery.c.policy_id, delivery.c.flow_run_id, t.flow_run_state.c.name)
         .select_from(delivery.join(t.flow_run_state, t.flow_run_state.c.id == delivery.c.flow_run_state_id))
         .where(
-            delivery.c.policy_id == claimed["policy_id"],
-            delivery.c.flow_run_id == claimed["flow_run_id"],
-            delivery.c.id != claimed["id"],
-            delivery.c.status == "SENT",
-            delivery.c.sent_at >= since,
-            t.flow_run_state.c.name == state_name,
+            sa.tuple_(delivery.c.policy_id, delivery.c.flow_run_id).in_(sorted(pairs)),
+            delivery.c.id.not_in([row["id"] for row in claimed]),
+            sa.or_(
+                sa.and_(delivery.c.status == "SENT", delivery.c.sent_at >= since),
+                sa.and_(delivery.c.status == "SENDING", delivery.c.last_attempt_at >= since),
+            ),
         )
-        .order_by(delivery.c.sent_at)
-        .limit(1)
+        .order_by(sa.func.coalesce(delivery.c.sent_at, delivery.c.last_attempt_at).desc())
     )
-    return await connection.scalar(query)
+    # Rows come newest first, so the earliest one of each key is written last.
+    return {(row.policy_id, row.flow_run_id, row.name): row.id for row in await connection.execute(query)}
+
+
+async def finish_deliveries(connection: AsyncConnection, outcomes: list[dict[str, Any]]) -> None:
+    """Record the outcome of several attempts in one statement: each outcome has `id`, `status`, `response_code`,
+    `error` and `sent_at` (None where it does not apply)."""
+    if not outcomes:
+        return
+    statement = (
+        sa.update(delivery)
+        .where(delivery.c.id == sa.bindparam("delivery_id"))
+        .values(
+            status=sa.bindparam("new_status"),
+            response_code=sa.bindparam("new_response_code"),
+            error=sa.bindparam("new_error"),
+            sent_at=sa.bindparam("new_sent_at"),
+            updated=utcnow(),
+        )
+    )
+    await connection.execute(
+        statement,
+        [
+            {
+                "delivery_id": outcome["id"],
+                "new_status": outcome["status"],
+                "new_response_code": outcome.get("response_code"),
+                "new_error": outcome.get("error"),
+                "new_sent_at": outcome.get("sent_at"),
+            }
+            for outcome in outcomes
+        ],
+    )
 
 
 async def finish_delivery(connection: AsyncConnection, delivery_id: uuid.UUID, **values: Any) -> None:
@@ -182,28 +249,55 @@ async def finish_delivery(connection: AsyncConnection, delivery_id: uuid.UUID, *
     await connection.execute(sa.update(delivery).where(delivery.c.id == delivery_id).values(updated=utcnow(), **values))
 
 
-async def _one(connection: AsyncConnection, table: sa.Table, row_id: uuid.UUID) -> dict[str, Any] | None:
-    row = (await connection.execute(sa.select(table).where(table.c.id == row_id))).mappings().first()
-    return dict(row) if row else None
+async def _by_id(connection: AsyncConnection, table: sa.Table, ids: set[Any]) -> dict[Any, dict[str, Any]]:
+    if not ids:
+        return {}
+    rows = (await connection.execute(sa.select(table).where(table.c.id.in_(ids)))).mappings()
+    return {row["id"]: dict(row) for row in rows}
+
+
+async def read_delivery_subjects(
+    connection: AsyncConnection, claimed: list[dict[str, Any]], cipher: BlockCipher
+) -> dict[uuid.UUID, dict[str, Any] | None]:
+    """What each delivery needs to render and send, by delivery id: policy, run, flow, state, and the target document
+    with its secrets (decrypted) and block type slug; None for a delivery whose policy, run, state or target was
+    deleted meanwhile. A handful of queries for the whole batch, whatever its size."""
+    policies = await _by_id(connection, policy, {row["policy_id"] for row in claimed})
+    states = await _by_id(connection, t.flow_run_state, {row["flow_run_state_id"] for row in claimed})
+    runs = await _by_id(connection, t.flow_run, {state["flow_run_id"] for state in states.values()})
+    flows = await _by_id(connection, t.flow, {run["flow_id"] for run in runs.values()})
+    document_ids = {found["block_document_id"] for found in policies.values()}
+    documents = (
+        {
+            document["id"]: document
+            for document in await read_block_documents(
+                connection, t.block_document.c.id.in_(document_ids), [], None, 0, cipher, include_secrets=True
+            )
+        }
+        if document_ids
+        else {}
+    )
+    subjects: dict[uuid.UUID, dict[str, Any] | None] = {}
+    for row in claimed:
+        found_policy = policies.get(row["policy_id"])
+        state = states.get(row["flow_run_state_id"])
+        run = runs.get(state["flow_run_id"]) if state else None
+        flow = flows.get(run["flow_id"]) if run else None
+        document = documents.get(found_policy["block_document_id"]) if found_policy else None
+        complete = found_policy and state and run and flow and document
+        subjects[row["id"]] = (
+            {"policy": found_policy, "state": state, "run": run, "flow": flow, "document": document}
+            if complete
+            else None
+        )
+    return subjects
 
 
 async def read_delivery_subject(
     connection: AsyncConnection, claimed: dict[str, Any], cipher: BlockCipher
 ) -> dict[str, Any] | None:
-    """What a delivery needs to render and send: policy, run, flow, state, and the target document with its secrets
-    (decrypted) and block type slug. None when the policy, run or state was deleted meanwhile."""
-    found_policy = await read_policy(connection, claimed["policy_id"])
-    state = await _one(connection, t.flow_run_state, claimed["flow_run_state_id"])
-    if found_policy is None or state is None:
-        return None
-    run = await _one(connection, t.flow_run, state["flow_run_id"])
-    if run is None:
-        return None
-    flow = await _one(connection, t.flow, run["flow_id"])
-    document = await read_block_document(connection, found_policy["block_document_id"], cipher, include_secrets=True)
-    if flow is None or document is None:
-        return None
-    return {"policy": found_policy, "state": state, "run": run, "flow": flow, "document": document}
+    """The subject of one delivery (see `read_delivery_subjects`)."""
+    return (await read_delivery_subjects(connection, [claimed], cipher))[claimed["id"]]
 
 
 async def read_deliveries(connection: AsyncConnection, request: DeliveryFilterRequest, limit: int) -> list[dict]:
@@ -229,7 +323,8 @@ async def count_folded_since(connection: AsyncConnection, first_id: uuid.UUID) -
             delivery.c.policy_id == first["policy_id"],
             delivery.c.flow_run_id == first["flow_run_id"],
             delivery.c.status == "FOLDED",
-            delivery.c.created >= first["created"],
+            # Folded after the first message was claimed: deliveries may be processed out of creation order.
+            delivery.c.updated >= (first["last_attempt_at"] or first["created"]),
         )
     )
     return int(count or 0), dict(first)

@@ -17,6 +17,7 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
+from baton.actors import notifications
 from baton.settings import Settings
 from tests.server.events.conftest import create_flow_run, eventually
 
@@ -43,16 +44,27 @@ class _ReceiverHandler(tornado.web.RequestHandler):
         return None
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
+async def _serve_receiver(status: int = 200) -> AsyncIterator[Receiver]:
     sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
     port = sockets[0].getsockname()[1]
-    found = Receiver(url=f"http://127.0.0.1:{port}/hook")
+    found = Receiver(url=f"http://127.0.0.1:{port}/hook", status=status)
     server = tornado.httpserver.HTTPServer(tornado.web.Application([(r"/hook", _ReceiverHandler, {"receiver": found})]))
     server.add_sockets(sockets)
     yield found
     server.stop()
     await server.close_all_connections()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async for found in _serve_receiver():
+        yield found
+
+
+@pytest.fixture
+async def broken_receiver() -> AsyncIterator[Receiver]:
+    async for found in _serve_receiver(status=503):
+        yield found
 
 
 @pytest.fixture
@@ -161,6 +173,70 @@ async def test_a_flapping_run_is_throttled_into_one_summary(client: httpx.AsyncC
     assert "2 more state changes of" in receiver.bodies[1]["text"]
     folded = await deliveries(client, policy_id=policy["id"], status=["FOLDED"])
     assert len(folded) == 2
+
+
+async def test_a_burst_reaches_every_policy_once_and_a_redelivered_batch_sends_nothing_more(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    policies = [
+        await create_policy(client, state_names=["Failed"], block_document_id=await slack_block(client, receiver.url))
+        for _ in range(3)
+    ]
+    runs = [await create_flow_run(client, tags=["burst"]) for _ in range(40)]
+    for run in runs:
+        await client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "RUNNING"}})
+    await asyncio.gather(
+        *(client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "FAILED"}}) for run in runs)
+    )
+
+    await eventually(lambda: len(receiver.bodies) >= 120, within=15)
+    sent = await eventually(lambda: _all_sent(client, 120))
+    assert {(d["policy_id"], d["flow_run_id"]) for d in sent} == {(p["id"], r["id"]) for p in policies for r in runs}
+    assert {d["attempts"] for d in sent} == {1}
+
+    # The queue redelivers every batch (a worker died after sending, before acknowledging): nothing goes out again.
+    await notifications.deliver_notifications([d["id"] for d in sent])
+    await asyncio.sleep(0.3)
+    assert len(receiver.bodies) == 120
+    assert {d["attempts"] for d in await _all_sent(client, 120)} == {1}
+
+
+async def _all_sent(client: httpx.AsyncClient, count: int) -> list[dict[str, Any]]:
+    sent = await deliveries(client, status=["SENT"], limit=count + 1)
+    return sent if len(sent) == count else []
+
+
+async def test_one_failing_target_in_a_batch_is_retried_alone(
+    client: httpx.AsyncClient, receiver: Receiver, broken_receiver: Receiver
+) -> None:
+    working, broken = [
+        await create_policy(client, state_names=["Failed"], block_document_id=await slack_block(client, target.url))
+        for target in (receiver, broken_receiver)
+    ]
+    await fail(client, await create_flow_run(client))
+
+    failed = await eventually(lambda: deliveries(client, policy_id=broken["id"], status=["FAILED"]), within=10)
+    assert failed[0]["attempts"] == 3 and failed[0]["response_code"] == 503
+    assert len(broken_receiver.bodies) == 3
+    [sent] = await deliveries(client, policy_id=working["id"])
+    assert sent["status"] == "SENT" and sent["attempts"] == 1
+    assert len(receiver.bodies) == 1
+
+
+async def test_a_run_failing_twice_at_once_is_throttled_too(client: httpx.AsyncClient, receiver: Receiver) -> None:
+    target = await slack_block(client, receiver.url)
+    policy = await create_policy(client, state_names=["Failed"], block_document_id=target)
+    run = await create_flow_run(client)
+    await client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "RUNNING"}})
+    for state in ("FAILED", "RUNNING", "FAILED"):
+        await client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": state}, "force": True})
+
+    await eventually(lambda: len(receiver.bodies) >= 2, within=5)
+    await asyncio.sleep(0.3)
+    assert len(receiver.bodies) == 2
+    assert "1 more state change of" in receiver.bodies[1]["text"]
+    assert len(await deliveries(client, policy_id=policy["id"], status=["FOLDED"])) == 1
+    assert len(await deliveries(client, policy_id=policy["id"], status=["SENT"])) == 1
 
 
 async def test_templates_are_checked_when_saved(client: httpx.AsyncClient, receiver: Receiver) -> None:

@@ -43,6 +43,11 @@ class DatabaseDialect(ABC):
     def is_busy_error(self, exc: BaseException) -> bool:
         """True when `exc` means "try again shortly": a lock timeout, a serialisation failure, a lost connection."""
 
+    def lock_keys_statement(self, keys: list[int]) -> sa.Executable | None:
+        """A statement that holds a lock on each of `keys` (64-bit integers) until the transaction ends, taken in key
+        order; None where writers are serialised anyway (SQLite)."""
+        return None
+
     def write_execution_options(self) -> dict[str, Any]:
         """Execution options for a connection that will write (SQLite takes its write lock up front)."""
         return {}

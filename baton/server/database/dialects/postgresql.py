@@ -50,6 +50,11 @@ class PostgreSQLDialect(DatabaseDialect):
         text = str(exc).lower()
         return "connection was closed" in text or "connection refused" in text or "timeout" in text
 
+    def lock_keys_statement(self, keys: list[int]) -> sa.Executable | None:
+        ordered = sa.select(sa.func.unnest(sa.cast(sorted(set(keys)), postgresql.ARRAY(sa.BigInteger))).label("key"))
+        in_order = ordered.order_by(sa.text("1")).subquery()
+        return sa.select(sa.func.pg_advisory_xact_lock(in_order.c.key))
+
     def json_contains(self, column: sa.ColumnElement[Any], values: list[Any]) -> sa.ColumnElement[bool]:
         return sa.type_coerce(column, postgresql.JSONB).contains(sa.cast(values, postgresql.JSONB))
 
