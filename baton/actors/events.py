@@ -8,6 +8,7 @@ from typing import Any
 
 from baton.actors import runtime
 from baton.actors.cancellation import cancelled_flow_runs
+from baton.actors.notifications import match_changes, queue_deliveries
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
 from baton.server.models.concurrency_leases import release_leases_of_holders
@@ -38,14 +39,17 @@ async def record_events(events: list[dict[str, Any]]) -> None:
 
 
 async def emit_flow_run_events(changes: list[FlowRunStateChange]) -> None:
-    """Build the `prefect.flow-run.<State>` events of committed state changes from the database and store them;
-    then have the changes matched against notification policies."""
+    """Build the `prefect.flow-run.<State>` events of committed state changes from the database and store them, and
+    match the changes against notification policies in the same transaction (one queue hop and one transaction
+    fewer between a state change and its message); then queue the deliveries. All of it is idempotent (event ids are
+    state ids; a delivery is unique per policy and state), so a redelivered message changes nothing."""
     database = await runtime.database()
     async with database.write() as connection:
         events = await build_flow_run_state_events(connection, changes)
         await write_events(connection, events)
         await release_leases_of_holders(connection, _finished_runs(events, FLOW_RUN_RESOURCE_PREFIX))
-    runtime.broker().enqueue(messages.match_notifications(changes))
+        waiting = await match_changes(connection, changes)
+    queue_deliveries(waiting)
     cancelled = cancelled_flow_runs(events)
     if cancelled:
         runtime.broker().enqueue(messages.cancel_child_runs(cancelled))

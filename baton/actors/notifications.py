@@ -39,21 +39,29 @@ SEVERITY = {"FAILED": "failure", "CRASHED": "failure", "COMPLETED": "success", "
 
 
 async def match_notifications(changes: list[FlowRunStateChange]) -> None:
-    """One delivery per active policy matching each state change; each waiting delivery is queued for sending."""
+    """One delivery per active policy matching each state change; each waiting delivery is queued for sending.
+    (State changes are matched where their events are recorded, `emit_flow_run_events`; this message is still
+    accepted from a queue that holds some.)"""
     database = await runtime.database()
     async with database.write() as connection:
-        policies = await model.read_active_policies(connection)
-        if not policies:
-            return
-        states = await model.read_states_with_runs(connection, [uuid.UUID(change["state_id"]) for change in changes])
-        matches = [
-            {"policy_id": found["id"], "flow_run_id": state["flow_run_id"], "flow_run_state_id": state["state_id"]}
-            for state in states
-            for found in policies
-            if model.policy_matches(found, state["state_name"], state["tags"] or [])
-        ]
-        waiting = await model.add_deliveries(connection, matches)
+        waiting = await match_changes(connection, changes)
     queue_deliveries(waiting)
+
+
+async def match_changes(connection: AsyncConnection, changes: list[FlowRunStateChange]) -> list[uuid.UUID]:
+    """Record a delivery per active policy matching each state change, in the caller's transaction; the ids of the
+    deliveries waiting to be sent (queue them with `queue_deliveries` once the transaction has committed)."""
+    policies = await model.read_active_policies(connection)
+    if not policies:
+        return []
+    states = await model.read_states_with_runs(connection, [uuid.UUID(change["state_id"]) for change in changes])
+    matches = [
+        {"policy_id": found["id"], "flow_run_id": state["flow_run_id"], "flow_run_state_id": state["state_id"]}
+        for state in states
+        for found in policies
+        if model.policy_matches(found, state["state_name"], state["tags"] or [])
+    ]
+    return await model.add_deliveries(connection, matches)
 
 
 def notification_for(subject: dict[str, Any], settings: Any) -> Notification:

@@ -49,6 +49,11 @@ ACTOR_FUNCTIONS = {
     messages.CANCEL_CHILD_RUNS: cancellation.cancel_child_runs,
 }
 
+# Among the messages a worker has fetched, Dramatiq runs the lowest number first. Deliveries go before new events, so
+# that a burst of state changes does not keep the messages of the earlier ones waiting behind the later ones' events.
+DEFAULT_PRIORITY = 10
+ACTOR_PRIORITIES = {messages.DELIVER_NOTIFICATIONS: 0, messages.DELIVER_NOTIFICATION: 0}
+
 # Seconds between sweeps for notification deliveries whose queue message was lost.
 STALLED_DELIVERIES_LOOP_SECONDS = 30.0
 
@@ -100,7 +105,7 @@ def declare_actors(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[Any, Any
             broker=broker,
             actor_name=name,
             queue_name=messages.ACTOR_QUEUES[name],
-            priority=0,
+            priority=ACTOR_PRIORITIES.get(name, DEFAULT_PRIORITY),
             options={},
         )
         for name, function in ACTOR_FUNCTIONS.items()

@@ -10,6 +10,7 @@ So httpx builds and reads the messages, and this transport carries them over aio
 from __future__ import annotations
 
 import http.cookiejar
+import urllib.request
 from typing import Any
 
 import aiohttp
@@ -34,7 +35,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
-                trust_env=True,  # HTTP(S)_PROXY and NO_PROXY, as httpx honours them
+                # HTTP(S)_PROXY and NO_PROXY, as httpx honours them; aiohttp reads the environment (and ~/.netrc, in a
+                # thread) on every request when asked to, so it is asked only when a proxy is configured.
+                trust_env=bool(urllib.request.getproxies_environment()),
                 cookie_jar=aiohttp.DummyCookieJar(),  # a delivery never carries another delivery's cookies
             )
         return self._session
