@@ -5,7 +5,8 @@ The browser's EventSource keeps one HTTP response open; the server looks at the 
 
 - `event: logs` with a JSON list of lines (`id:` is the cursor of the last one, so a reconnecting EventSource
   resumes after it through Last-Event-ID);
-- `event: state` with the run's new state type, name and times;
+- `event: state` with the run's new state type, name and times (written before the same look's lines, so a
+  client always learns the state first);
 - `event: end` once the run has been in a terminal state for TERMINAL_GRACE_SECONDS (the client's last log batch
   arrives after its final state), or when the run is deleted; the page then closes its EventSource.
 """
@@ -125,12 +126,12 @@ class FlowRunStreamHandler(PageHandler):
             if not update.exists:
                 self.write(sse_event("end", {"reason": "deleted"}))
                 return
-            if update.lines:
-                lines = [log_json(row) for row in update.lines]
-                self.write(sse_event("logs", lines, format_cursor(update.lines[-1])))
             if update.state is not None:
                 self.write(sse_event("state", state_json(update.state)))
                 terminal_since = now if update.state["state_type"] in TERMINAL else None
+            if update.lines:
+                lines = [log_json(row) for row in update.lines]
+                self.write(sse_event("logs", lines, format_cursor(update.lines[-1])))
             if update.lines or update.state is not None:
                 last_write = now
             elif now - last_write >= HEARTBEAT_SECONDS:
