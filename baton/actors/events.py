@@ -12,13 +12,14 @@ from baton.actors.notifications import match_changes, queue_deliveries
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
 from baton.server.models.concurrency_leases import release_leases_of_holders
-from baton.server.models.events import write_events
+from baton.server.models.events import event_rows, insert_event_rows, write_events
 from baton.server.models.flow_run_events import build_flow_run_state_events
 from baton.server.models.task_run_recorder import (
     FLOW_RUN_RESOURCE_PREFIX,
     TASK_RUN_RESOURCE_PREFIX,
     is_client_task_run_event,
-    record_task_runs,
+    prepare_task_runs,
+    write_task_runs,
 )
 from baton.server.schemas.events import RESOURCE_ID
 
@@ -30,12 +31,16 @@ async def record_events(events: list[dict[str, Any]]) -> None:
     (a stored event id or state id is skipped; a run only takes a newer state), so a batch redelivered after a crash,
     or an event a client sent twice, changes nothing."""
     database = await runtime.database()
+    # Rows and statements are built before the transaction opens: it then holds its row locks only for the round
+    # trips, and concurrent batches that share task runs wait on each other for less.
+    rows = event_rows(events)
+    task_run_events = [event for event in events if is_client_task_run_event(event)]
+    task_runs = prepare_task_runs(task_run_events, postgresql=database.dialect.name == "postgresql")
+    finished = _finished_runs(task_run_events, TASK_RUN_RESOURCE_PREFIX)
     async with database.write() as connection:
-        await write_events(connection, events)
-        task_run_events = [event for event in events if is_client_task_run_event(event)]
-        if task_run_events:
-            await record_task_runs(connection, task_run_events)
-            await release_leases_of_holders(connection, _finished_runs(task_run_events, TASK_RUN_RESOURCE_PREFIX))
+        await insert_event_rows(connection, rows)
+        await write_task_runs(connection, task_runs)
+        await release_leases_of_holders(connection, finished)
 
 
 async def emit_flow_run_events(changes: list[FlowRunStateChange]) -> None:

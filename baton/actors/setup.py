@@ -26,6 +26,7 @@ from baton.actors import (
     work_pool_status,
     zombie_runs,
 )
+from baton.gc_tuning import tune_garbage_collector
 from baton.queue import messages
 from baton.queue.beat import Beat, PeriodicJob
 from baton.queue.broker import make_broker
@@ -141,6 +142,7 @@ class ServicesRuntime(Middleware):
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self.beat = make_beat(self.settings, broker)
         self.beat.start()
+        tune_garbage_collector()
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         if self.beat is not None:

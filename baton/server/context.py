@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,12 @@ class ServerContext:
     async def publish_events(self, events: list[dict[str, Any]], *, wait: bool = False) -> None:
         if self.publisher is not None:
             await self.publisher.publish_events(events, wait=wait)
+
+    def offer_events(self, events: list[dict[str, Any]]) -> Awaitable[None] | None:
+        """Queue `events` without waiting when the publisher has room; else the awaitable to wait on."""
+        if self.publisher is None:
+            return None
+        return self.publisher.offer_events(events)
 
     def request_started(self) -> None:
         self.in_flight += 1

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import tornado.httpserver
 
 from baton.errors import BatonError
+from baton.gc_tuning import tune_garbage_collector
 from baton.queue.publisher import Publisher
 from baton.server.app import make_app
 from baton.server.blocks import register_system_blocks
@@ -119,6 +120,7 @@ async def serve(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     base_url = f"http://{host}:{port}"
+    tune_garbage_collector()
     logger.info("Baton started in %.2f s", time.monotonic() - started)
     if on_ready is not None:
         on_ready(base_url)

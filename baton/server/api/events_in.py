@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import re
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -192,18 +193,20 @@ class EventsInSocket(tornado.websocket.WebSocketHandler):
         self.awaiting_auth = self.selected_subprotocol == SUBPROTOCOL
         self.set_nodelay(True)
 
-    async def on_message(self, message: str | bytes) -> None:
+    def on_message(self, message: str | bytes) -> Awaitable[None] | None:
+        """Not a coroutine: Tornado would make a task of each frame. An awaitable is returned only when the publisher
+        is full, and Tornado stops reading the socket until it is done (back-pressure)."""
         if self.awaiting_auth:
             self._authenticate(message)
-            return
+            return None
         if len(message) > MAX_EVENT_BYTES:
             self._reject(f"the event is {len(message)} bytes; at most {MAX_EVENT_BYTES} are accepted")
-            return
+            return None
         try:
             data = orjson.loads(message)
         except orjson.JSONDecodeError as exc:
             self._reject(f"not JSON: {exc}")
-            return
+            return None
         received = utcnow().isoformat()
         queued = plainly_valid_event(data, received)
         if queued is None:
@@ -211,10 +214,10 @@ class EventsInSocket(tornado.websocket.WebSocketHandler):
                 event = Event.model_validate(data)
             except pydantic.ValidationError as exc:
                 self._reject(_reason(exc))
-                return
+                return None
             queued = received_event(data, event, received)
         self.accepted += 1
-        await self.context.publish_events([queued])
+        return self.context.offer_events([queued])
 
     def _authenticate(self, message: str | bytes) -> None:
         try:

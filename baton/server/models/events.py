@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.database import tables as t
 from baton.server.database.dialects import DatabaseDialect, dialect_of
 from baton.server.database.types import utcnow
-from baton.server.models.array_insert import insert_rows
+from baton.server.models.array_insert import PreparedInsert, by_id, prepare_insert
 from baton.server.schemas.events import RESOURCE_ID
 
 EVENT_COLUMNS = ("id", "occurred", "event", "resource", "related", "payload", "follows", "received")
@@ -80,21 +80,38 @@ def event_from_row(row: Any) -> dict[str, Any]:
     }
 
 
-async def write_events(connection: AsyncConnection, events: list[dict[str, Any]]) -> None:
-    """Insert `events`, skipping ids already stored (or repeated within the batch)."""
-    if not events:
-        return
+def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The `events` rows of `events`, one per id (the first), in id order: two batches holding the same ids (a
+    redelivery) then lock them in the same order and cannot deadlock."""
     recorded = utcnow()
     rows: dict[uuid.UUID, dict[str, Any]] = {}
     for event in events:
         row = event_row(event, recorded)
         rows.setdefault(row["id"], row)
+    return sorted(rows.values(), key=by_id)
+
+
+def prepare_event_insert(rows: list[dict[str, Any]]) -> PreparedInsert:
+    """The PostgreSQL insert of `rows` (see `event_rows`), skipping ids already stored."""
+    return prepare_insert(t.events, _ROW_COLUMNS, rows, "ON CONFLICT (id) DO NOTHING")
+
+
+async def insert_event_rows(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Insert `rows` (see `event_rows`), skipping ids already stored."""
+    if not rows:
+        return
     dialect = dialect_of(connection)
     if dialect.name == "postgresql":
-        await insert_rows(connection, t.events, _ROW_COLUMNS, list(rows.values()), "ON CONFLICT (id) DO NOTHING")
+        await prepare_event_insert(rows).execute(connection)
         return
     # SQLite runs an executemany in one call.
-    await connection.execute(_insert_events(dialect), list(rows.values()))
+    await connection.execute(_insert_events(dialect), rows)
+
+
+async def write_events(connection: AsyncConnection, events: list[dict[str, Any]]) -> None:
+    """Insert `events`, skipping ids already stored (or repeated within the batch)."""
+    if events:
+        await insert_event_rows(connection, event_rows(events))
 
 
 @functools.lru_cache(maxsize=2)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.database import tables as t
 from baton.server.database.dialects import DatabaseDialect, dialect_of
 from baton.server.database.types import utcnow
-from baton.server.models.array_insert import insert_rows
+from baton.server.models.array_insert import PreparedInsert, by_id, prepare_insert
 from baton.server.models.events import parse_time
 from baton.server.schemas.events import RESOURCE_ID, RESOURCE_ROLE
 
@@ -172,10 +173,15 @@ _STATE_COLUMNS = (
     "data",
     "result_artifact_id",
 )
+# What identifies a run besides its id never changes, so a later event does not write it again. That matters on
+# PostgreSQL: an upsert that sets a column of a unique index locks the row FOR UPDATE, which blocks the foreign-key
+# checks of other batches inserting states of the same run; without them the lock is FOR NO KEY UPDATE.
+_IDENTITY_COLUMNS = frozenset({"flow_run_id", "task_key", "dynamic_key"})
+_SET_ON_CONFLICT = tuple(name for name in _UPDATED_COLUMNS if name not in _IDENTITY_COLUMNS)
 # The upsert's conflict clause on PostgreSQL: a run only takes a newer state.
 _NEWER_STATE_WINS = (
     "ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{name} = excluded.{name}" for name in _UPDATED_COLUMNS)
+    + ", ".join(f"{name} = excluded.{name}" for name in _SET_ON_CONFLICT)
     + " WHERE task_run.state_timestamp IS NULL OR task_run.state_timestamp < excluded.state_timestamp"
 )
 
@@ -185,7 +191,7 @@ def _upsert_runs(dialect: DatabaseDialect) -> Any:
     insert = dialect.insert(t.task_run)
     return insert.on_conflict_do_update(
         index_elements=["id"],
-        set_={name: insert.excluded[name] for name in _UPDATED_COLUMNS},
+        set_={name: insert.excluded[name] for name in _SET_ON_CONFLICT},
         where=sa.or_(
             t.task_run.c.state_timestamp.is_(None), t.task_run.c.state_timestamp < insert.excluded.state_timestamp
         ),
@@ -197,20 +203,25 @@ def _insert_states(dialect: DatabaseDialect) -> Any:
     return dialect.insert(t.task_run_state).on_conflict_do_nothing(index_elements=["id"])
 
 
-async def _write(connection: AsyncConnection, runs: list[dict[str, Any]], states: list[dict[str, Any]]) -> None:
-    dialect = dialect_of(connection)
-    if dialect.name == "postgresql":
-        await insert_rows(connection, t.task_run, _RUN_COLUMNS, runs, _NEWER_STATE_WINS)
-        await insert_rows(connection, t.task_run_state, _STATE_COLUMNS, states, "ON CONFLICT (id) DO NOTHING")
-        return
-    await connection.execute(_upsert_runs(dialect), runs)
-    await connection.execute(_insert_states(dialect), states)
+@dataclass
+class TaskRunBatch:
+    """The task runs (newest state of each) and state rows of a batch of events, in id order: concurrent batches
+    that share runs then lock them in the same order and wait for each other instead of deadlocking (a deadlock
+    costs a second of detection and a retry of the whole batch)."""
+
+    runs: list[dict[str, Any]]
+    states_by_run: dict[uuid.UUID, list[dict[str, Any]]]
+    #: The PostgreSQL inserts of all runs and states, built before the transaction (see `PreparedInsert`).
+    prepared: tuple[PreparedInsert, PreparedInsert] | None = None
+
+    @property
+    def states(self) -> list[dict[str, Any]]:
+        return sorted((state for states in self.states_by_run.values() for state in states), key=by_id)
 
 
-async def record_task_runs(connection: AsyncConnection, events: list[dict[str, Any]]) -> int:
-    """Upsert the task runs and insert the states of the client task-run events among `events`; the number of
-    states handled. A run the database refuses (its flow run was deleted, a key clash) is logged and skipped
-    without holding up the rest of the batch."""
+def prepare_task_runs(events: list[dict[str, Any]], *, postgresql: bool) -> TaskRunBatch:
+    """The task runs and states of the client task-run events among `events` (others are skipped; one that lacks
+    what a task run needs is logged)."""
     now = utcnow()
     newest: dict[uuid.UUID, dict[str, Any]] = {}
     states_by_run: dict[uuid.UUID, list[dict[str, Any]]] = {}
@@ -228,21 +239,62 @@ async def record_task_runs(connection: AsyncConnection, events: list[dict[str, A
         if kept is None or kept["state_timestamp"] < recorded.run["state_timestamp"]:
             newest[run_id] = recorded.run
         states_by_run.setdefault(run_id, []).append(recorded.state)
-    if not newest:
+    batch = TaskRunBatch(sorted(newest.values(), key=by_id), states_by_run)
+    if postgresql and batch.runs:
+        batch.prepared = _prepared_inserts(batch.runs, batch.states)
+    return batch
+
+
+def _prepared_inserts(
+    runs: list[dict[str, Any]], states: list[dict[str, Any]]
+) -> tuple[PreparedInsert, PreparedInsert]:
+    return (
+        prepare_insert(t.task_run, _RUN_COLUMNS, runs, _NEWER_STATE_WINS),
+        prepare_insert(t.task_run_state, _STATE_COLUMNS, states, "ON CONFLICT (id) DO NOTHING"),
+    )
+
+
+async def _write(
+    connection: AsyncConnection,
+    runs: list[dict[str, Any]],
+    states: list[dict[str, Any]],
+    prepared: tuple[PreparedInsert, PreparedInsert] | None = None,
+) -> None:
+    dialect = dialect_of(connection)
+    if dialect.name == "postgresql":
+        for insert in prepared or _prepared_inserts(runs, states):
+            await insert.execute(connection)
+        return
+    await connection.execute(_upsert_runs(dialect), runs)
+    await connection.execute(_insert_states(dialect), states)
+
+
+async def write_task_runs(connection: AsyncConnection, batch: TaskRunBatch) -> int:
+    """Upsert the batch's task runs and insert their states; the number of states handled. A run the database
+    refuses (its flow run was deleted, a key clash) is logged and skipped without holding up the rest."""
+    if not batch.runs:
         return 0
-    all_states = [state for states in states_by_run.values() for state in states]
+    states = batch.states
     try:
         async with connection.begin_nested():
-            await _write(connection, list(newest.values()), all_states)
-        return len(all_states)
+            await _write(connection, batch.runs, states, batch.prepared)
+        return len(states)
     except sa_exc.IntegrityError:
         pass
     written = 0
-    for run_id, run in newest.items():
+    for run in batch.runs:
+        run_states = batch.states_by_run[run["id"]]
         try:
             async with connection.begin_nested():
-                await _write(connection, [run], states_by_run[run_id])
-            written += len(states_by_run[run_id])
+                await _write(connection, [run], run_states)
+            written += len(run_states)
         except sa_exc.IntegrityError as exc:
-            logger.warning("Task run %s not recorded: %s", run_id, exc.orig)
+            logger.warning("Task run %s not recorded: %s", run["id"], exc.orig)
     return written
+
+
+async def record_task_runs(connection: AsyncConnection, events: list[dict[str, Any]]) -> int:
+    """Upsert the task runs and insert the states of the client task-run events among `events`; the number of
+    states handled (see `write_task_runs`)."""
+    batch = prepare_task_runs(events, postgresql=dialect_of(connection).name == "postgresql")
+    return await write_task_runs(connection, batch)
