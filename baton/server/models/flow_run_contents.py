@@ -42,7 +42,8 @@ _TIMELINE_COLUMNS = [
 async def read_timeline_task_runs(
     connection: AsyncConnection, flow_run_id: uuid.UUID, limit: int
 ) -> list[dict[str, Any]]:
-    """Up to `limit` of the run's task runs with what a timeline draws, earliest first (ix_task_run__flow_run_id)."""
+    """Up to `limit` of the run's task runs with what a timeline draws, earliest first (found through the unique
+    index on flow_run_id, task_key, dynamic_key)."""
     query = (
         sa.select(*_TIMELINE_COLUMNS)
         .where(t.task_run.c.flow_run_id == flow_run_id)

@@ -111,7 +111,6 @@ task_run = sa.Table(
     json_column("labels", default={}, nullable=True),
     *state_columns(),
     sa.UniqueConstraint("flow_run_id", "task_key", "dynamic_key"),
-    sa.Index("ix_task_run__flow_run_id", "flow_run_id"),
     sa.Index("ix_task_run__name", "name"),
     sa.Index("ix_task_run__state_type", "state_type"),
     sa.Index("ix_task_run__expected_start_time", "expected_start_time"),
