@@ -31,8 +31,8 @@ async def record_events(events: list[dict[str, Any]]) -> None:
     (a stored event id or state id is skipped; a run only takes a newer state), so a batch redelivered after a crash,
     or an event a client sent twice, changes nothing."""
     database = await runtime.database()
-    # Rows and statements are built before the transaction opens: it then holds its row locks only for the round
-    # trips, and concurrent batches that share task runs wait on each other for less.
+    # Rows (and the task-run statements) are built before the transaction opens: it then holds its task-run row
+    # locks only for the round trips, and concurrent batches that share task runs wait on each other for less.
     rows = event_rows(events)
     task_run_events = [event for event in events if is_client_task_run_event(event)]
     task_runs = prepare_task_runs(task_run_events, postgresql=database.dialect.name == "postgresql")

@@ -34,7 +34,7 @@ _ARRAY_TYPES: tuple[tuple[type[Any], str], ...] = (
 
 def by_id(row: dict[str, Any]) -> int:
     """Sort key of rows by their UUID `id` (the integer: comparing UUID objects is five times slower)."""
-    return int(row["id"].int)
+    return row["id"].int
 
 
 def _array_type(column: sa.Column[Any]) -> str:

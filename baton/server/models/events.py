@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.database import tables as t
 from baton.server.database.dialects import DatabaseDialect, dialect_of
 from baton.server.database.types import utcnow
-from baton.server.models.array_insert import PreparedInsert, by_id, prepare_insert
+from baton.server.models.array_insert import by_id, insert_rows
 from baton.server.schemas.events import RESOURCE_ID
 
 EVENT_COLUMNS = ("id", "occurred", "event", "resource", "related", "payload", "follows", "received")
@@ -91,18 +91,13 @@ def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows.values(), key=by_id)
 
 
-def prepare_event_insert(rows: list[dict[str, Any]]) -> PreparedInsert:
-    """The PostgreSQL insert of `rows` (see `event_rows`), skipping ids already stored."""
-    return prepare_insert(t.events, _ROW_COLUMNS, rows, "ON CONFLICT (id) DO NOTHING")
-
-
 async def insert_event_rows(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     """Insert `rows` (see `event_rows`), skipping ids already stored."""
     if not rows:
         return
     dialect = dialect_of(connection)
     if dialect.name == "postgresql":
-        await prepare_event_insert(rows).execute(connection)
+        await insert_rows(connection, t.events, _ROW_COLUMNS, rows, "ON CONFLICT (id) DO NOTHING")
         return
     # SQLite runs an executemany in one call.
     await connection.execute(_insert_events(dialect), rows)

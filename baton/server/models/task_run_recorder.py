@@ -210,13 +210,10 @@ class TaskRunBatch:
     costs a second of detection and a retry of the whole batch)."""
 
     runs: list[dict[str, Any]]
+    states: list[dict[str, Any]]
     states_by_run: dict[uuid.UUID, list[dict[str, Any]]]
     #: The PostgreSQL inserts of all runs and states, built before the transaction (see `PreparedInsert`).
     prepared: tuple[PreparedInsert, PreparedInsert] | None = None
-
-    @property
-    def states(self) -> list[dict[str, Any]]:
-        return sorted((state for states in self.states_by_run.values() for state in states), key=by_id)
 
 
 def prepare_task_runs(events: list[dict[str, Any]], *, postgresql: bool) -> TaskRunBatch:
@@ -239,7 +236,8 @@ def prepare_task_runs(events: list[dict[str, Any]], *, postgresql: bool) -> Task
         if kept is None or kept["state_timestamp"] < recorded.run["state_timestamp"]:
             newest[run_id] = recorded.run
         states_by_run.setdefault(run_id, []).append(recorded.state)
-    batch = TaskRunBatch(sorted(newest.values(), key=by_id), states_by_run)
+    states = sorted((state for run_states in states_by_run.values() for state in run_states), key=by_id)
+    batch = TaskRunBatch(sorted(newest.values(), key=by_id), states, states_by_run)
     if postgresql and batch.runs:
         batch.prepared = _prepared_inserts(batch.runs, batch.states)
     return batch
@@ -274,11 +272,10 @@ async def write_task_runs(connection: AsyncConnection, batch: TaskRunBatch) -> i
     refuses (its flow run was deleted, a key clash) is logged and skipped without holding up the rest."""
     if not batch.runs:
         return 0
-    states = batch.states
     try:
         async with connection.begin_nested():
-            await _write(connection, batch.runs, states, batch.prepared)
-        return len(states)
+            await _write(connection, batch.runs, batch.states, batch.prepared)
+        return len(batch.states)
     except sa_exc.IntegrityError:
         pass
     written = 0
