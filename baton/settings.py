@@ -137,6 +137,13 @@ class Settings(BaseModel):
     events_flush_interval: float = Field(
         default=0.1, gt=0, le=5, description="Seconds the server waits to fill a batch of events before sending it."
     )
+    queue_backlog_limit: int = Field(
+        default=4,
+        ge=0,
+        description="A flow-run state change waits (at most 1 s) while more messages than this of the state-change "
+        "and notifications queues are waiting or being worked on, so that a burst does not leave the notifications of its "
+        "state changes seconds behind; 0 turns the wait off.",
+    )
     events_max_pending: int = Field(
         default=50_000,
         ge=1,

@@ -27,10 +27,12 @@ from baton.actors import (
     zombie_runs,
 )
 from baton.gc_tuning import tune_garbage_collector
+from baton.log_config import quiet_http_client_loggers
 from baton.queue import messages
 from baton.queue.beat import Beat, PeriodicJob
 from baton.queue.broker import make_broker
 from baton.server.database.engine import Database
+from baton.server.database.write_lock import mark_actor_task
 
 logger = logging.getLogger("baton.actors")
 
@@ -93,9 +95,15 @@ def _on_actor_loop(function: Callable[..., Coroutine[Any, Any, None]]) -> Callab
         loop_thread = get_event_loop_thread()
         if loop_thread is None or not loop_thread.loop.is_running():
             raise RuntimeError(f"The actors' event loop is not running; {function.__name__} will be retried")
-        loop_thread.run_coroutine(function(*args))
+        loop_thread.run_coroutine(_as_actor(function, args))
 
     return run_on_loop
+
+
+async def _as_actor(function: Callable[..., Coroutine[Any, Any, None]], args: tuple[Any, ...]) -> None:
+    """Run an actor's coroutine in a task whose writes go ahead of request handlers' (one writer, embedded mode)."""
+    mark_actor_task()
+    await function(*args)
 
 
 def declare_actors(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[Any, Any]]:
@@ -138,10 +146,17 @@ class ServicesRuntime(Middleware):
             loop_thread.start(timeout=5.0)
             set_event_loop_thread(loop_thread)
         runtime.use(self.settings, broker)
+        quiet_http_client_loggers()
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self.beat = make_beat(self.settings, broker)
         self.beat.start()
+        # A services process exists to run actors: it loads the notification channels (httpx, aiohttp: ~0.2 s of
+        # CPU) now rather than in the middle of its first burst of deliveries. The API server keeps loading them
+        # lazily, on the first delivery.
+        import baton.notifications.channels  # noqa: F401
+        import baton.notifications.http  # noqa: F401
+
         tune_garbage_collector()
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:

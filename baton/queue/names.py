@@ -4,8 +4,11 @@ from __future__ import annotations
 
 #: Queue of the events pipeline: recording events and the server's own flow-run events.
 EVENTS_QUEUE = "events"
+#: Queue of committed flow-run state changes: their events, notification matching, lease release, child cancellation.
+#: Apart from the events queue, so that a notification never waits behind a backlog of client event batches.
+STATE_CHANGES_QUEUE = "state_changes"
 #: Queue of periodic jobs sent by the beat.
 PERIODIC_QUEUE = "periodic"
 #: Queue of notification matching and delivery (kept apart so a slow channel never delays event recording).
 NOTIFICATIONS_QUEUE = "notifications"
-QUEUES = (EVENTS_QUEUE, PERIODIC_QUEUE, NOTIFICATIONS_QUEUE)
+QUEUES = (EVENTS_QUEUE, STATE_CHANGES_QUEUE, PERIODIC_QUEUE, NOTIFICATIONS_QUEUE)

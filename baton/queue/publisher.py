@@ -16,20 +16,38 @@ from typing import Any
 import dramatiq
 
 from baton.queue import messages
+from baton.queue.backlog import outstanding_messages
 from baton.queue.messages import FlowRunStateChange
 
 logger = logging.getLogger("baton.queue")
 
-# A flow-run state change goes out within this many seconds even when events may wait longer: there are few of them,
-# and the notifications they lead to are waited for by people.
-STATE_CHANGE_FLUSH_SECONDS = 0.02
+# A flow-run state change goes out within this many seconds even when events may wait longer (see the setting
+# `events_flush_interval`): the notifications they lead to are waited for by people. Not much less, though: the
+# actors' cost is mostly per message, and at 0.02 s a burst of failing runs (benchmarks/notifications.py, embedded)
+# cost 16 ms of CPU per run against 7.5 ms at 0.1 s.
+STATE_CHANGE_FLUSH_SECONDS = 0.1
+# How often the actors' backlog is measured while requests wait on it, and the longest a request waits.
+BACKLOG_POLL_SECONDS = 0.05
+BACKLOG_MAX_WAIT_SECONDS = 1.0
 
 
 class Publisher:
     """Buffers outgoing events and state changes of one server process and sends them as batch messages."""
 
-    def __init__(self, broker: dramatiq.Broker, *, batch_size: int, flush_interval: float, max_pending: int) -> None:
+    def __init__(
+        self,
+        broker: dramatiq.Broker,
+        *,
+        batch_size: int,
+        flush_interval: float,
+        max_pending: int,
+        backlog_limit: int = 0,
+    ) -> None:
         self.broker = broker
+        self.backlog_limit = backlog_limit
+        self._backlog = 0
+        self._backlog_sampled_at = float("-inf")
+        self._sampling = asyncio.Lock()
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.max_pending = max_pending
@@ -50,6 +68,7 @@ class Publisher:
             batch_size=settings.events_batch_size,
             flush_interval=settings.events_flush_interval,
             max_pending=settings.events_max_pending,
+            backlog_limit=settings.queue_backlog_limit,
         )
 
     @property
@@ -87,6 +106,33 @@ class Publisher:
             await loop.run_in_executor(self._executor, self.broker.enqueue, message)
         except Exception:
             logger.exception("Could not queue a %s message", message.actor_name)
+
+    async def wait_for_actors(self) -> None:
+        """Return once the actors are at most `backlog_limit` messages behind, or after BACKLOG_MAX_WAIT_SECONDS.
+
+        A burst of state changes otherwise outruns the actors that record their events and send their
+        notifications, and each message of the burst waits behind all the earlier ones (1,000 runs failing at once
+        with 3 policies each left the last messages 2 to 3 s behind their state change). Holding the new changes
+        back for a moment keeps that wait short; the bound keeps the API answering when no services process runs."""
+        if self.backlog_limit <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BACKLOG_MAX_WAIT_SECONDS
+        while await self._sampled_backlog() > self.backlog_limit and loop.time() < deadline:
+            await asyncio.sleep(BACKLOG_POLL_SECONDS)
+
+    async def _sampled_backlog(self) -> int:
+        """The actors' backlog, measured at most every BACKLOG_POLL_SECONDS however many requests ask."""
+        loop = asyncio.get_running_loop()
+        async with self._sampling:
+            if loop.time() - self._backlog_sampled_at >= BACKLOG_POLL_SECONDS:
+                try:
+                    self._backlog = await loop.run_in_executor(self._executor, outstanding_messages, self.broker)
+                except Exception:
+                    logger.warning("Could not read the queue backlog", exc_info=True)
+                    self._backlog = 0
+                self._backlog_sampled_at = loop.time()
+        return self._backlog
 
     def flow_run_state_changed(self, change: FlowRunStateChange) -> None:
         """Note a committed flow-run state change; its event is built and recorded by an actor."""

@@ -41,6 +41,11 @@ class ServerContext:
             }
         )
 
+    async def wait_for_actors(self) -> None:
+        """Wait (briefly) while the actors are far behind; call before making a flow-run state change."""
+        if self.publisher is not None:
+            await self.publisher.wait_for_actors()
+
     async def send_message(self, message: Any) -> None:
         """Queue one actor message (a `dramatiq.Message`); nothing without a publisher. Call it after the commit."""
         if self.publisher is not None:

@@ -14,17 +14,19 @@ from baton.queue.publisher import STATE_CHANGE_FLUSH_SECONDS, Publisher
 
 def _broker() -> StubBroker:
     broker = StubBroker()
-    broker.declare_queue(messages.EVENTS_QUEUE)
+    for queue_name in messages.QUEUES:
+        broker.declare_queue(queue_name)
     return broker
 
 
 def _queued(broker: StubBroker) -> list[tuple[str, int]]:
-    """(actor name, number of items in its argument) of every message in the events queue."""
-    queue = broker.queues[messages.EVENTS_QUEUE]
+    """(actor name, number of items in its argument) of every message queued, queue by queue."""
     found = []
-    while not queue.empty():
-        message = dramatiq.Message.decode(queue.get_nowait())
-        found.append((message.actor_name, len(message.args[0])))
+    for queue_name in messages.QUEUES:
+        queue = broker.queues[queue_name]
+        while not queue.empty():
+            message = dramatiq.Message.decode(queue.get_nowait())
+            found.append((message.actor_name, len(message.args[0])))
     return found
 
 
@@ -32,11 +34,11 @@ async def test_events_wait_for_the_flush_interval_and_a_state_change_sends_them_
     broker = _broker()
     publisher = Publisher(broker, batch_size=100, flush_interval=5.0, max_pending=1000)
     await publisher.publish_events([{"id": str(uuid.uuid4())}, {"id": str(uuid.uuid4())}])
-    await asyncio.sleep(10 * STATE_CHANGE_FLUSH_SECONDS)
+    await asyncio.sleep(3 * STATE_CHANGE_FLUSH_SECONDS)
     assert _queued(broker) == []  # still filling the batch
     change = messages.FlowRunStateChange(flow_run_id=str(uuid.uuid4()), state_id=str(uuid.uuid4()), from_state=None)
     publisher.flow_run_state_changed(change)
-    await asyncio.sleep(10 * STATE_CHANGE_FLUSH_SECONDS)
+    await asyncio.sleep(3 * STATE_CHANGE_FLUSH_SECONDS)
     assert _queued(broker) == [(messages.RECORD_EVENTS, 2), (messages.EMIT_FLOW_RUN_EVENTS, 1)]
     await publisher.close()
 

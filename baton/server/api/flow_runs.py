@@ -108,6 +108,7 @@ class FlowRunSetStateHandler(ApiHandler):
     async def post(self, flow_run_id: str) -> None:
         run_id = self.path_uuid(flow_run_id)
         request = self.parse_body(SetStateRequest)
+        await self.context.wait_for_actors()
         async with self.database.write() as connection:
             outcome = await set_flow_run_state(connection, run_id, request.state, force=request.force)
         self.context.flow_run_state_changed(run_id, outcome)

@@ -8,7 +8,6 @@ Lock timeouts and lost connections surface as `ServiceUnavailable` (HTTP 503 wit
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from baton.errors import ServiceUnavailable
 from baton.server.database.dialects import DatabaseDialect, dialect_for_url, is_memory_url
 from baton.server.database.types import dump_json, load_json
+from baton.server.database.write_lock import WriteLock
 
 # Seconds a client is told to wait after a busy database; short, since busy periods are short.
 BUSY_RETRY_AFTER_SECONDS = 1
@@ -62,7 +62,7 @@ class Database:
             self.url, echo=echo, json_serializer=dump_json, json_deserializer=load_json, **options
         )
         self.dialect.configure_engine(self.engine, timeout=timeout, for_migrations=for_migrations)
-        self._write_lock = asyncio.Lock() if self.dialect.serialize_writes else None
+        self._write_lock = WriteLock() if self.dialect.serialize_writes else None
         self._write_options = self.dialect.write_execution_options()
         self._keeper: AsyncConnection | None = None
         self._settings_kwargs = dict(
@@ -138,7 +138,7 @@ class Database:
             async with self._write_transaction() as connection:
                 yield connection
             return
-        async with self._write_lock:
+        async with self._write_lock.hold():
             async with self._write_transaction() as connection:
                 yield connection
 
