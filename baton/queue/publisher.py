@@ -29,6 +29,7 @@ STATE_CHANGE_FLUSH_SECONDS = 0.1
 # How often the actors' backlog is measured while requests wait on it, and the longest a request waits.
 BACKLOG_POLL_SECONDS = 0.05
 BACKLOG_MAX_WAIT_SECONDS = 1.0
+BACKLOG_WARNING_INTERVAL_SECONDS = 60.0
 
 
 class Publisher:
@@ -47,6 +48,7 @@ class Publisher:
         self.backlog_limit = backlog_limit
         self._backlog = 0
         self._backlog_sampled_at = float("-inf")
+        self._backlog_warned_at = float("-inf")
         self._sampling = asyncio.Lock()
         self.batch_size = batch_size
         self.flush_interval = flush_interval
@@ -118,8 +120,25 @@ class Publisher:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + BACKLOG_MAX_WAIT_SECONDS
-        while await self._sampled_backlog() > self.backlog_limit and loop.time() < deadline:
+        while await self._sampled_backlog() > self.backlog_limit:
+            if loop.time() >= deadline:
+                self._warn_backlog(loop.time())
+                return
             await asyncio.sleep(BACKLOG_POLL_SECONDS)
+
+    def _warn_backlog(self, now: float) -> None:
+        """Say (at most once a minute) that state changes are being held the longest time: the actors are not
+        keeping up, or none is running."""
+        if now - self._backlog_warned_at < BACKLOG_WARNING_INTERVAL_SECONDS:
+            return
+        self._backlog_warned_at = now
+        logger.warning(
+            "The actors are %d messages behind (more than BATON_QUEUE_BACKLOG_LIMIT=%d): flow-run state changes wait "
+            "%g s each. In Redis mode, check that `baton server services` is running and keeping up.",
+            self._backlog,
+            self.backlog_limit,
+            BACKLOG_MAX_WAIT_SECONDS,
+        )
 
     async def _sampled_backlog(self) -> int:
         """The actors' backlog, measured at most every BACKLOG_POLL_SECONDS however many requests ask."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 import uuid
@@ -102,14 +103,22 @@ async def test_a_state_change_waits_while_the_actors_are_behind_and_goes_once_th
     await gate.close()
 
 
-async def test_the_wait_is_bounded_when_no_actor_works_the_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_wait_is_bounded_when_no_actor_works_the_queue(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(publisher, "BACKLOG_MAX_WAIT_SECONDS", 0.3)
     broker = _stub_broker()
     _fill(broker)
     gate = Publisher(broker, batch_size=10, flush_interval=0.1, max_pending=100, backlog_limit=2)
     started = time.perf_counter()
-    await gate.wait_for_actors()
-    assert 0.3 <= time.perf_counter() - started < 0.6
+    with caplog.at_level(logging.WARNING, logger="baton.queue"):
+        await gate.wait_for_actors()
+        assert 0.3 <= time.perf_counter() - started < 0.6
+        await gate.wait_for_actors()
+    warnings = [record.getMessage() for record in caplog.records if record.name == "baton.queue"]
+    assert len(warnings) == 1, warnings  # once a minute, not once per request
+    assert "The actors are 3 messages behind (more than BATON_QUEUE_BACKLOG_LIMIT=2)" in warnings[0]
+    assert "baton server services" in warnings[0]
     unlimited = Publisher(broker, batch_size=10, flush_interval=0.1, max_pending=100, backlog_limit=0)
     started = time.perf_counter()
     await unlimited.wait_for_actors()  # 0 turns the wait off
