@@ -49,6 +49,7 @@ class Publisher:
         self._backlog = 0
         self._backlog_sampled_at = float("-inf")
         self._backlog_warned_at = float("-inf")
+        self._backlog_error_at = float("-inf")
         self._sampling = asyncio.Lock()
         self.batch_size = batch_size
         self.flush_interval = flush_interval
@@ -147,8 +148,11 @@ class Publisher:
             if loop.time() - self._backlog_sampled_at >= BACKLOG_POLL_SECONDS:
                 try:
                     self._backlog = await loop.run_in_executor(self._executor, outstanding_messages, self.broker)
-                except Exception:
-                    logger.warning("Could not read the queue backlog", exc_info=True)
+                except Exception as exc:
+                    # Unknown counts as none: a queue that cannot be read must not hold requests. Said once a minute.
+                    if loop.time() - self._backlog_error_at >= BACKLOG_WARNING_INTERVAL_SECONDS:
+                        self._backlog_error_at = loop.time()
+                        logger.warning("Could not read the queue backlog; state changes do not wait for it: %s", exc)
                     self._backlog = 0
                 self._backlog_sampled_at = loop.time()
         return self._backlog

@@ -125,3 +125,18 @@ async def test_the_wait_is_bounded_when_no_actor_works_the_queue(
     assert time.perf_counter() - started < 0.05
     await gate.close()
     await unlimited.close()
+
+
+async def test_an_unreachable_queue_holds_nothing_and_is_reported_once(caplog: pytest.LogCaptureFixture) -> None:
+    broker = RedisBroker(url="redis://127.0.0.1:1/0", namespace=f"baton-test-{uuid.uuid4().hex[:8]}")  # nothing there
+    gate = Publisher(broker, batch_size=10, flush_interval=0.1, max_pending=100, backlog_limit=2)
+    started = time.perf_counter()
+    with caplog.at_level(logging.WARNING, logger="baton.queue"):
+        for _ in range(3):
+            await gate.wait_for_actors()
+            await asyncio.sleep(publisher.BACKLOG_POLL_SECONDS)
+    assert time.perf_counter() - started < 1.0
+    warnings = [record.getMessage() for record in caplog.records if record.name == "baton.queue"]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("Could not read the queue backlog; state changes do not wait for it")
+    await gate.close()
