@@ -141,8 +141,8 @@ class Settings(BaseModel):
         default=4,
         ge=0,
         description="A flow-run state change waits (at most 1 s) while more messages than this of the state-change "
-        "and notifications queues are waiting or being worked on, so that a burst does not leave the notifications of its "
-        "state changes seconds behind; 0 turns the wait off.",
+        "and notifications queues are waiting or being worked on, so that a burst does not leave the notifications "
+        "of its state changes seconds behind; 0 turns the wait off.",
     )
     events_max_pending: int = Field(
         default=50_000,

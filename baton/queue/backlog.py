@@ -1,5 +1,6 @@
 """How far behind the actors are: the messages of the state-change and notifications queues that are waiting or
-being worked on (not the events queue: clients' event batches must not hold up flow-run state changes). The API server holds new flow-run state changes while this is high (`Publisher.wait_for_actors`)."""
+being worked on (not the events queue: clients' event batches must not hold up flow-run state changes). The API
+server holds new flow-run state changes while this is high (`Publisher.wait_for_actors`)."""
 
 from __future__ import annotations
 
