@@ -6,12 +6,18 @@ import logging
 import uuid
 from typing import Any
 
+import orjson
+from sqlalchemy import exc as sa_exc
+
 from baton.actors import runtime
 from baton.actors.cancellation import cancelled_flow_runs
 from baton.actors.notifications import match_changes, queue_deliveries
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
+from baton.server.database.engine import Database
+from baton.server.database.types import dump_json, utcnow
 from baton.server.models.concurrency_leases import release_leases_of_holders
+from baton.server.models.event_batch_statement import record_event_batch
 from baton.server.models.events import event_rows, insert_event_rows, write_events
 from baton.server.models.flow_run_events import build_flow_run_state_events
 from baton.server.models.task_run_recorder import (
@@ -26,11 +32,46 @@ from baton.server.schemas.events import RESOURCE_ID
 logger = logging.getLogger("baton.actors")
 
 
-async def record_events(events: list[dict[str, Any]]) -> None:
+async def record_events(events: str | list[dict[str, Any]]) -> None:
     """Persist a batch in one transaction: the events and the task runs they describe. Both writes are idempotent
     (a stored event id or state id is skipped; a run only takes a newer state), so a batch redelivered after a crash,
-    or an event a client sent twice, changes nothing."""
+    or an event a client sent twice, changes nothing.
+
+    `events` is the batch's JSON text, as the server queues it (a list of dicts is taken too). On PostgreSQL the
+    database reads that text itself (`record_event_batch`); a batch it cannot take goes through the Python recorder."""
     database = await runtime.database()
+    if database.dialect.name == "postgresql":
+        batch_json = events if isinstance(events, str) else dump_json(events)
+        try:
+            await _record_on_postgresql(database, batch_json)
+            return
+        except sa_exc.DBAPIError as exc:
+            if not _refused_data(exc):
+                raise
+            logger.info("Recording a batch of events row by row: PostgreSQL refused it whole (%s)", exc.orig)
+    await _record_in_python(database, orjson.loads(events) if isinstance(events, str) else events)
+
+
+def _refused_data(exc: sa_exc.DBAPIError) -> bool:
+    """Whether PostgreSQL refused the batch's data (SQLSTATE class 22, data exception, or 23, integrity constraint
+    violation), rather than failing for a reason a retry may cure (a deadlock, a lost connection)."""
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+    return sqlstate.startswith(("22", "23"))
+
+
+async def _record_on_postgresql(database: Database, batch_json: str) -> None:
+    async with database.write() as connection:
+        recorded = await record_event_batch(connection, batch_json, utcnow())
+        finished = recorded.finished
+        if recorded.left_over:
+            events = orjson.loads(batch_json)
+            left_over = [events[position] for position in recorded.left_over]
+            await write_task_runs(connection, prepare_task_runs(left_over, postgresql=True))
+            finished = finished + _finished_runs(left_over, TASK_RUN_RESOURCE_PREFIX)
+        await release_leases_of_holders(connection, finished)
+
+
+async def _record_in_python(database: Database, events: list[dict[str, Any]]) -> None:
     # Rows (and the task-run statements) are built before the transaction opens: it then holds its task-run row
     # locks only for the round trips, and concurrent batches that share task runs wait on each other for less.
     rows = event_rows(events)

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import dramatiq
+import orjson
 from dramatiq.brokers.stub import StubBroker
 
 from baton.queue import messages
@@ -26,7 +27,10 @@ def _queued(broker: StubBroker) -> list[tuple[str, int]]:
         queue = broker.queues[queue_name]
         while not queue.empty():
             message = dramatiq.Message.decode(queue.get_nowait())
-            found.append((message.actor_name, len(message.args[0])))
+            argument = message.args[0]
+            if message.actor_name == messages.RECORD_EVENTS:  # the batch travels as its JSON text
+                argument = orjson.loads(argument)
+            found.append((message.actor_name, len(argument)))
     return found
 
 

@@ -179,7 +179,7 @@ _STATE_COLUMNS = (
 _IDENTITY_COLUMNS = frozenset({"flow_run_id", "task_key", "dynamic_key"})
 _SET_ON_CONFLICT = tuple(name for name in _UPDATED_COLUMNS if name not in _IDENTITY_COLUMNS)
 # The upsert's conflict clause on PostgreSQL: a run only takes a newer state.
-_NEWER_STATE_WINS = (
+NEWER_STATE_WINS = (
     "ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name in _SET_ON_CONFLICT)
     + " WHERE task_run.state_timestamp IS NULL OR task_run.state_timestamp < excluded.state_timestamp"
@@ -247,7 +247,7 @@ def _prepared_inserts(
     runs: list[dict[str, Any]], states: list[dict[str, Any]]
 ) -> tuple[PreparedInsert, PreparedInsert]:
     return (
-        prepare_insert(t.task_run, _RUN_COLUMNS, runs, _NEWER_STATE_WINS),
+        prepare_insert(t.task_run, _RUN_COLUMNS, runs, NEWER_STATE_WINS),
         prepare_insert(t.task_run_state, _STATE_COLUMNS, states, "ON CONFLICT (id) DO NOTHING"),
     )
 

@@ -37,7 +37,13 @@ class PostgreSQLDialect(DatabaseDialect):
             # SQLAlchemy then invalidates the pool and the next request reconnects.
             "pool_pre_ping": False,
             "isolation_level": "READ COMMITTED",
-            "connect_args": {"command_timeout": timeout, "timeout": connection_timeout},
+            # Sessions in UTC: a time without a zone that PostgreSQL reads from text (the events recorder's batch
+            # statement) is UTC, as it is to Python.
+            "connect_args": {
+                "command_timeout": timeout,
+                "timeout": connection_timeout,
+                "server_settings": {"timezone": "UTC"},
+            },
         }
 
     def insert(self, table: sa.Table) -> Any:
