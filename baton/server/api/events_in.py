@@ -17,10 +17,12 @@ from typing import Any
 import orjson
 import pydantic
 import tornado.websocket
+from tornado.websocket import WebSocketProtocol13
 
 from baton.errors import ValidationFailed
 from baton.server.api.base import ApiHandler, validation_detail
 from baton.server.api.openapi import endpoint
+from baton.server.buffered_websocket import buffered_protocol
 from baton.server.context import ServerContext
 from baton.server.database.types import utcnow
 from baton.server.schemas.events import (
@@ -166,6 +168,9 @@ class EventsInSocket(tornado.websocket.WebSocketHandler):
     @property
     def max_message_size(self) -> int:
         return MAX_FRAME_BYTES
+
+    def get_websocket_protocol(self) -> WebSocketProtocol13 | None:
+        return buffered_protocol(self)
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         offered = [name.strip() for name in self.request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
