@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 import uuid
 from collections.abc import Awaitable
 from typing import Any
@@ -150,6 +151,19 @@ def plainly_valid_event(data: Any, received: str) -> dict[str, Any] | None:
     return data
 
 
+_received_at: tuple[int, str] = (0, "")
+
+
+def _received_now() -> str:
+    """Now as the `received` stamp of an event (ISO-8601, UTC). Frames arriving within the same millisecond share one
+    stamp: formatting the time was a twentieth of the socket's CPU per frame under load."""
+    global _received_at
+    millisecond = time.time_ns() // 1_000_000
+    if _received_at[0] != millisecond:
+        _received_at = (millisecond, utcnow().isoformat())
+    return _received_at[1]
+
+
 def _reason(exc: pydantic.ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "event"
@@ -212,7 +226,7 @@ class EventsInSocket(tornado.websocket.WebSocketHandler):
         except orjson.JSONDecodeError as exc:
             self._reject(f"not JSON: {exc}")
             return None
-        received = utcnow().isoformat()
+        received = _received_now()
         queued = plainly_valid_event(data, received)
         if queued is None:
             try:

@@ -96,8 +96,9 @@ stored_events AS (
     ON CONFLICT (id) DO NOTHING
 ),
 task_events AS MATERIALIZED (
-    SELECT n, e, e->'payload'->'task_run' AS f, e->'payload'->'validated_state' AS v,
-           e->'resource'->>'prefect.resource.id' AS resource_id,
+    SELECT n, e->>'id' AS state_id, e->>'occurred' AS occurred, e->'resource'->>'prefect.resource.name' AS resource_name,
+           e->'resource'->>'prefect.state-type' AS state_type_label, e->'payload'->'task_run' AS f,
+           e->'payload'->'validated_state' AS v, e->'resource'->>'prefect.resource.id' AS resource_id,
            jsonb_path_query_first(
                e->'related', '$[*] ? (@."prefect.resource.role" == "flow-run")."prefect.resource.id"'
            ) #>> '{{}}' AS flow_run_ref
@@ -105,15 +106,15 @@ task_events AS MATERIALIZED (
     WHERE starts_with(e->>'event', 'prefect.task-run.') AND e->'resource'->>'prefect.orchestration' = 'client'
 ),
 task_checks AS MATERIALIZED (
-    SELECT n, e, f, v, resource_id, flow_run_ref, ({_PLAIN}) IS TRUE AS plain FROM task_events
+    SELECT *, ({_PLAIN}) IS TRUE AS plain FROM task_events
 ),
 task_rows AS MATERIALIZED (
-    SELECT n, f, v, e->'resource'->>'prefect.resource.name' AS resource_name,
+    SELECT n, f, v, resource_name,
            CAST(substr(resource_id, 18) AS uuid) AS task_run_id,
            CAST(substr(flow_run_ref, 18) AS uuid) AS flow_run_id,
-           CAST(e->>'id' AS uuid) AS state_id,
-           CAST(e->>'occurred' AS timestamptz) AS occurred,
-           e->'resource'->>'prefect.state-type' IN ('COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED') AS terminal
+           CAST(state_id AS uuid) AS state_id,
+           CAST(occurred AS timestamptz) AS occurred,
+           state_type_label IN ('COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED') AS terminal
     FROM task_checks
     WHERE plain
 ),
