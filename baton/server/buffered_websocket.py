@@ -13,7 +13,7 @@ from typing import Any
 
 from tornado.websocket import WebSocketHandler, WebSocketProtocol13, _WebSocketParams
 
-READ_CHUNK = 256 * 1024
+READ_CHUNK = 64 * 1024
 
 
 class BufferedWebSocketProtocol(WebSocketProtocol13):
@@ -30,9 +30,15 @@ class BufferedWebSocketProtocol(WebSocketProtocol13):
             del self._received[:start]
             self._received += chunk
             start = 0
-        self._consumed = start + n
+        end = start + n
+        data = bytes(self._received[start:end])
+        if end == len(self._received):
+            # All taken: drop the buffer, so that an idle socket (a client's lives as long as its process) holds none.
+            self._received, self._consumed = bytearray(), 0
+        else:
+            self._consumed = end
         self._wire_bytes_in += n
-        return bytes(self._received[start : start + n])
+        return data
 
 
 def buffered_protocol(handler: WebSocketHandler) -> WebSocketProtocol13 | None:
