@@ -96,7 +96,8 @@ stored_events AS (
     ON CONFLICT (id) DO NOTHING
 ),
 task_events AS MATERIALIZED (
-    SELECT n, e->>'id' AS state_id, e->>'occurred' AS occurred, e->'resource'->>'prefect.resource.name' AS resource_name,
+    SELECT n, e->>'id' AS state_id, e->>'occurred' AS occurred,
+           e->'resource'->>'prefect.resource.name' AS resource_name,
            e->'resource'->>'prefect.state-type' AS state_type_label, e->'payload'->'task_run' AS f,
            e->'payload'->'validated_state' AS v, e->'resource'->>'prefect.resource.id' AS resource_id,
            jsonb_path_query_first(
