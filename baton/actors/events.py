@@ -15,6 +15,7 @@ from baton.actors.notifications import match_changes, queue_deliveries
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
 from baton.server.database.engine import Database
+from baton.server.database.errors import is_refused_data
 from baton.server.database.types import dump_json, utcnow
 from baton.server.models.concurrency_leases import release_leases_of_holders
 from baton.server.models.event_batch_statement import record_event_batch
@@ -46,17 +47,10 @@ async def record_events(events: str | list[dict[str, Any]]) -> None:
             await _record_on_postgresql(database, batch_json)
             return
         except sa_exc.DBAPIError as exc:
-            if not _refused_data(exc):
+            if not is_refused_data(exc):
                 raise
             logger.info("Recording a batch of events row by row: PostgreSQL refused it whole (%s)", exc.orig)
     await _record_in_python(database, orjson.loads(events) if isinstance(events, str) else events)
-
-
-def _refused_data(exc: sa_exc.DBAPIError) -> bool:
-    """Whether PostgreSQL refused the batch's data (SQLSTATE class 22, data exception, or 23, integrity constraint
-    violation), rather than failing for a reason a retry may cure (a deadlock, a lost connection)."""
-    sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
-    return sqlstate.startswith(("22", "23"))
 
 
 async def _record_on_postgresql(database: Database, batch_json: str) -> None:

@@ -23,6 +23,7 @@ from baton.errors import (
     ValidationFailed,
 )
 from baton.server.context import ServerContext
+from baton.server.database.errors import is_data_error
 from baton.server.schemas.requests import effective_limit
 
 logger = logging.getLogger("baton.api")
@@ -74,17 +75,6 @@ def validation_detail(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
 
 # An input echoed back in a 422 is cut to this many characters (a rejected value may be megabytes).
 ECHOED_INPUT_CHARS = 200
-
-
-def _is_data_error(error: BaseException) -> bool:
-    """True for a database's "data exception" (SQLSTATE class 22): a value it cannot store, not a fault of ours."""
-    if isinstance(error, sa_exc.DataError):
-        return True
-    if not isinstance(error, sa_exc.DBAPIError):
-        return False
-    driver_error = error.orig
-    sqlstate = getattr(driver_error, "sqlstate", None) or getattr(driver_error.__cause__, "sqlstate", None)
-    return isinstance(sqlstate, str) and sqlstate.startswith("22")
 
 
 def _contains_nul(value: Any) -> bool:
@@ -227,7 +217,7 @@ class ApiHandler(tornado.web.RequestHandler):
         if isinstance(e, BatonError):
             self._write_baton_error(e)
             return
-        if _is_data_error(e):
+        if is_data_error(e):
             # A value the database cannot store (on PostgreSQL, text containing NUL characters, say).
             reason = str(getattr(e, "orig", e)).splitlines()[0]
             self._write_error_body(422, {"detail": f"The database refused a value in the request: {reason}"})

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from baton.server.database.dialects.base import DatabaseDialect
+from baton.server.database.errors import sqlstate
 from baton.server.database.types import Timestamp
 
 # SQLSTATEs that mean "retry": serialization failure, deadlock, lock timeout, too many connections, shutting down.
@@ -50,8 +51,7 @@ class PostgreSQLDialect(DatabaseDialect):
         return postgresql.insert(table)
 
     def is_busy_error(self, exc: BaseException) -> bool:
-        sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(exc, "sqlstate", None)
-        if sqlstate in RETRYABLE_SQLSTATES:
+        if sqlstate(exc) in RETRYABLE_SQLSTATES:
             return True
         text = str(exc).lower()
         return "connection was closed" in text or "connection refused" in text or "timeout" in text
