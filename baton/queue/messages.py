@@ -46,6 +46,11 @@ ACTOR_QUEUES = {
 }
 
 
+# An event as the server queues it: a JSON-mode dict with `received` set, or the JSON text of one (the websocket
+# keeps a plain event's frame text, see `events_in.plainly_valid_event_text`).
+QueuedEvent = dict[str, Any] | orjson.Fragment
+
+
 class StateRef(TypedDict):
     """A state a flow run left: enough to describe the transition without reading history."""
 
@@ -69,9 +74,9 @@ def message(actor_name: str, *args: Any) -> dramatiq.Message[Any]:
     )
 
 
-def record_events(events: list[dict[str, Any]]) -> dramatiq.Message[Any]:
-    """Persist a batch of events (JSON-mode dicts with `received` set). The batch travels as one JSON text: the
-    services hand it to PostgreSQL as it is, instead of decoding every event and encoding it again."""
+def record_events(events: list[QueuedEvent]) -> dramatiq.Message[Any]:
+    """Persist a batch of events (JSON-mode dicts with `received` set, or their JSON text). The batch travels as one
+    JSON text: the services hand it to PostgreSQL as it is, instead of decoding every event and encoding it again."""
     return message(RECORD_EVENTS, orjson.dumps(events).decode())
 
 

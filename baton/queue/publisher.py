@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import dramatiq
 
 from baton.queue import messages
 from baton.queue.backlog import outstanding_messages
-from baton.queue.messages import FlowRunStateChange
+from baton.queue.messages import FlowRunStateChange, QueuedEvent
 
 logger = logging.getLogger("baton.queue")
 
@@ -54,7 +54,7 @@ class Publisher:
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.max_pending = max_pending
-        self._events: list[dict[str, Any]] = []
+        self._events: list[QueuedEvent] = []
         self._changes: list[FlowRunStateChange] = []
         self._timer: asyncio.TimerHandle | None = None
         self._sending: set[asyncio.Future[None]] = set()
@@ -79,9 +79,9 @@ class Publisher:
         """Events buffered or being sent."""
         return len(self._events) + self._in_flight
 
-    async def publish_events(self, events: list[dict[str, Any]], *, wait: bool = False) -> None:
-        """Queue `events` (JSON-mode dicts with `received` set). With `wait`, return only once they are in the broker
-        (for callers that acknowledge durability, such as `POST /events`)."""
+    async def publish_events(self, events: Sequence[QueuedEvent], *, wait: bool = False) -> None:
+        """Queue `events` (JSON-mode dicts with `received` set, or their JSON text). With `wait`, return only once
+        they are in the broker (for callers that acknowledge durability, such as `POST /events`)."""
         if self.pending >= self.max_pending:
             async with self._room:
                 await self._room.wait_for(lambda: self.pending < self.max_pending)
@@ -91,7 +91,7 @@ class Publisher:
         else:
             self._schedule_flush(self.flush_interval)
 
-    def offer_events(self, events: list[dict[str, Any]]) -> Awaitable[None] | None:
+    def offer_events(self, events: Sequence[QueuedEvent]) -> Awaitable[None] | None:
         """Queue `events` like `publish_events`, but without a coroutine when they fit in the buffer (the common case:
         a websocket frame is one event, and a task per frame cost the API process ~10% of its CPU under load); the
         awaitable to wait on when the buffer is full or the batch is due now."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from baton.queue.messages import QueuedEvent
 from baton.server.database.engine import Database
 
 
@@ -51,11 +52,11 @@ class ServerContext:
         if self.publisher is not None:
             await self.publisher.send(message)
 
-    async def publish_events(self, events: list[dict[str, Any]], *, wait: bool = False) -> None:
+    async def publish_events(self, events: Sequence[QueuedEvent], *, wait: bool = False) -> None:
         if self.publisher is not None:
             await self.publisher.publish_events(events, wait=wait)
 
-    def offer_events(self, events: list[dict[str, Any]]) -> Awaitable[None] | None:
+    def offer_events(self, events: Sequence[QueuedEvent]) -> Awaitable[None] | None:
         """Queue `events` without waiting when the publisher has room; else the awaitable to wait on."""
         if self.publisher is None:
             return None

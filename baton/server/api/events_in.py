@@ -21,6 +21,7 @@ import tornado.websocket
 from tornado.websocket import WebSocketProtocol13
 
 from baton.errors import ValidationFailed
+from baton.queue.messages import QueuedEvent
 from baton.server.api.base import ApiHandler, validation_detail
 from baton.server.api.openapi import endpoint
 from baton.server.buffered_websocket import buffered_protocol
@@ -151,6 +152,33 @@ def plainly_valid_event(data: Any, received: str) -> dict[str, Any] | None:
     return data
 
 
+# The fields `plainly_valid_event` sets; those it changes or adds are written again at the end of the frame's text.
+_QUEUED_FIELDS = ("id", "occurred", "follows", "related", "payload")
+_MISSING = object()
+_JSON_WHITESPACE = " \t\n\r"
+
+
+def plainly_valid_event_text(text: str, data: Any, received: str) -> orjson.Fragment | None:
+    """The queued form of a plain event (what `plainly_valid_event` makes of `data`) as JSON text, `text` being the
+    frame `data` was parsed from; None when `data` is not plain.
+
+    The frame's text is kept and the fields `plainly_valid_event` changes or adds (`received` always) are appended to
+    it. In a JSON object with a repeated key the last one counts, for orjson, Python's json and PostgreSQL's jsonb
+    alike, so the text decodes to the same dict. Encoding the events again, batch by batch, was a seventh of the API
+    process's CPU under load (benchmarks/events_ingest.py)."""
+    if type(data) is not dict:
+        return None
+    before = {name: data.get(name, _MISSING) for name in _QUEUED_FIELDS}
+    queued = plainly_valid_event(data, received)
+    if queued is None:
+        return None
+    appended = {name: queued[name] for name, value in before.items() if value is _MISSING or value != queued[name]}
+    appended["received"] = received
+    # A JSON object ends with "}" and has at least one member here (an `id`), so the fields go in before the brace.
+    head = text.rstrip(_JSON_WHITESPACE)[:-1]
+    return orjson.Fragment(f"{head},{orjson.dumps(appended).decode()[1:]}")
+
+
 _received_at: tuple[int, str] = (0, "")
 
 
@@ -227,7 +255,11 @@ class EventsInSocket(tornado.websocket.WebSocketHandler):
             self._reject(f"not JSON: {exc}")
             return None
         received = _received_now()
-        queued = plainly_valid_event(data, received)
+        queued: QueuedEvent | None
+        if type(message) is str:
+            queued = plainly_valid_event_text(message, data, received)
+        else:
+            queued = plainly_valid_event(data, received)
         if queued is None:
             try:
                 event = Event.model_validate(data)

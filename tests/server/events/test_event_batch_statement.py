@@ -175,3 +175,30 @@ async def test_a_batch_postgresql_refuses_is_recorded_by_the_python_recorder(
     assert any(f"Task-run event {impossible['id']} not recorded as a task run" in message for message in messages)
     if database.dialect.name == "postgresql":
         assert any(message.startswith("Recording a batch of events row by row") for message in messages)
+
+
+@pytest.mark.usefixtures("actor_runtime")
+async def test_frames_queued_as_their_text_are_recorded_as_their_decoded_events(database: Database) -> None:
+    """The websocket queues a plain event as its frame's text with the fields it changes appended: repeated keys,
+    the last of which counts for PostgreSQL's jsonb as for Python."""
+    from baton.server.api.events_in import plainly_valid_event, plainly_valid_event_text
+
+    flow_run_id, task_run_id = await _flow_run(database), uuid.uuid4()
+    frames = []
+    for step, state in enumerate(("Pending", "Running", "Completed")):
+        event = task_run_event(task_run_id, flow_run_id, state, START + dt.timedelta(seconds=step))
+        event["id"] = event["id"].upper()
+        event["occurred"] = event["occurred"].replace("+00:00", "Z")
+        frames.append(orjson.dumps(event).decode())
+    received = START.isoformat()
+    as_text = [plainly_valid_event_text(frame, orjson.loads(frame), received) for frame in frames]
+    assert all(isinstance(queued, orjson.Fragment) for queued in as_text)
+    await event_actors.record_events(orjson.dumps(as_text).decode())
+    from_text = await _rows(database)
+    await _wipe(database)
+    await event_actors._record_in_python(
+        database, [plainly_valid_event(orjson.loads(frame), received) for frame in frames]
+    )
+    assert from_text == await _rows(database)
+    assert [str(row["id"]) for row in from_text["events"]] == sorted(orjson.loads(f)["id"].lower() for f in frames)
+    assert from_text["task_run"][0]["state_type"] == "COMPLETED"

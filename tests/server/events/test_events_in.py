@@ -328,6 +328,47 @@ def test_a_plain_event_is_queued_as_the_model_would_queue_it(data: dict[str, Any
 @pytest.mark.parametrize(
     "data",
     [
+        _rich_event(),
+        _rich_event(occurred="2026-11-25T12:30:01.123456Z"),
+        _rich_event(occurred="2026-11-25T12:30:01.123-05:30"),
+        _rich_event(id=str(uuid.uuid4()).upper(), follows=str(uuid.uuid4()).upper()),
+        _rich_event(follows=None, received=None),
+        _plain_event(),
+    ],
+)
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_plain_event_frame_is_queued_as_its_text_and_decodes_as_the_model_would_queue_it(
+    data: dict[str, Any], indent: int | None
+) -> None:
+    from baton.server.api.events_in import plainly_valid_event_text, received_event
+    from baton.server.schemas.events import Event
+
+    by_model = received_event(orjson.loads(orjson.dumps(data)), Event.model_validate(data), _RECEIVED)
+    text = json.dumps(data, indent=indent) + "\n"
+    queued = plainly_valid_event_text(text, orjson.loads(text), _RECEIVED)
+    assert isinstance(queued, orjson.Fragment)
+    # Queued in a batch (messages.record_events), then read by Python (json, orjson) and by PostgreSQL's jsonb.
+    batch = orjson.dumps([queued, {"id": "next"}])
+    assert json.loads(batch)[0] == orjson.loads(batch)[0] == by_model
+    assert json.loads(batch)[1] == {"id": "next"}
+    # The frame's own fields come first, unchanged; what differs from it follows, and the last key counts.
+    assert batch.decode().startswith("[" + text.rstrip()[:-1] + ",")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [_plain_event(occurred=1764028800), _plain_event(received="2026-11-25T12:30:01Z"), _plain_event(payload=[]), []],
+)
+def test_a_frame_that_is_not_a_plain_event_has_no_queued_text(data: Any) -> None:
+    from baton.server.api.events_in import plainly_valid_event_text
+
+    text = json.dumps(data)
+    assert plainly_valid_event_text(text, orjson.loads(text), _RECEIVED) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
         _plain_event(occurred=1764028800),  # valid, but a number: the model reads it
         _plain_event(occurred="2026-11-25T12:30:01"),  # valid, but without a zone
         _plain_event(occurred="2026-13-25T12:30:01Z"),
