@@ -68,10 +68,10 @@ def state_columns() -> list[sa.Column[object]]:
     ]
 
 
-def state_history_columns(run_table: str) -> list[sa.Column[object]]:
+def state_history_columns(run_table: str, *, index_updated: bool = True) -> list[sa.Column[object]]:
     """The columns of a state-history table (`flow_run_state`, `task_run_state`) whose runs live in `run_table`."""
     return [
-        *base_columns(),
+        *base_columns(index_updated=index_updated),
         sa.Column(f"{run_table}_id", sa.Uuid(), sa.ForeignKey(f"{run_table}.id", ondelete="CASCADE"), nullable=False),
         sa.Column("type", sa.String(20), nullable=False),
         sa.Column("name", sa.String(100), nullable=False),
