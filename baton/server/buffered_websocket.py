@@ -11,9 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from tornado.util import _websocket_mask
 from tornado.websocket import WebSocketHandler, WebSocketProtocol13, _WebSocketParams
 
 READ_CHUNK = 64 * 1024
+# First byte of a final text or binary frame with no extension bits; second byte's mask bit; 16-bit length marker.
+_WHOLE_DATA_FRAME = (0x81, 0x82)
+_MASKED = 0x80
+_LENGTH_16 = 126
 
 
 class BufferedWebSocketProtocol(WebSocketProtocol13):
@@ -21,6 +26,47 @@ class BufferedWebSocketProtocol(WebSocketProtocol13):
         super().__init__(handler, mask_outgoing, params)
         self._received = bytearray()
         self._consumed = 0
+
+    async def _receive_frame(self) -> None:
+        frame = self._take_buffered_frame()
+        if frame is None:
+            await super()._receive_frame()
+            return
+        handled = self._handle_message(*frame)
+        if handled is not None:
+            await handled
+
+    def _take_buffered_frame(self) -> tuple[int, bytes] | None:
+        """The opcode and unmasked payload of the next frame if it is a whole, plain data frame in the buffer (taken
+        out of it); None, taking nothing, for anything Tornado's parser must see."""
+        if self._decompressor is not None or self._fragmented_message_buffer is not None:
+            return None
+        received, start = self._received, self._consumed
+        if len(received) - start < 6 or received[start] not in _WHOLE_DATA_FRAME:
+            return None
+        second = received[start + 1]
+        if not second & _MASKED:
+            return None
+        length, offset = second & 0x7F, start + 2
+        if length == _LENGTH_16:
+            length, offset = int.from_bytes(received[offset : offset + 2], "big"), offset + 2
+        elif length > _LENGTH_16:
+            return None
+        end = offset + 4 + length
+        if end > len(received) or length > self.params.max_message_size:
+            return None
+        data = _websocket_mask(bytes(received[offset : offset + 4]), bytes(received[offset + 4 : end]))
+        self._advance(end)
+        self._wire_bytes_in += end - start
+        return received[start] & 0x0F, data
+
+    def _advance(self, end: int) -> None:
+        """Mark the buffer consumed up to `end`; once all of it is, drop it (an idle socket, and a client's lives as
+        long as its process, holds none)."""
+        if end == len(self._received):
+            self._received, self._consumed = bytearray(), 0
+        else:
+            self._consumed = end
 
     async def _read_bytes(self, n: int) -> bytes:
         """The next `n` bytes from the client (Tornado's frame parser calls this for each part of a frame)."""
@@ -32,11 +78,7 @@ class BufferedWebSocketProtocol(WebSocketProtocol13):
             start = 0
         end = start + n
         data = bytes(self._received[start:end])
-        if end == len(self._received):
-            # All taken: drop the buffer, so that an idle socket (a client's lives as long as its process) holds none.
-            self._received, self._consumed = bytearray(), 0
-        else:
-            self._consumed = end
+        self._advance(end)
         self._wire_bytes_in += n
         return data
 
