@@ -73,6 +73,10 @@ _PLAIN = " AND ".join(
     ]
 )
 
+# PostgreSQL runs the data-modifying CTEs that the main query does not read after it, last written first: the states,
+# then the events, then the task runs. The task runs go last because their rows stay locked until the commit, and a
+# batch holding a run another batch is recording (a run's events split between two batches that are recorded at the
+# same time) makes that one wait: it now waits for the upsert and the commit, not also for the events' insert.
 _STATEMENT = sa.text(
     f"""
 WITH batch AS MATERIALIZED (
@@ -82,18 +86,6 @@ event_rows AS (
     SELECT n, CAST(e->>'id' AS uuid) AS id, e,
            {_object_or_empty("e->'related'", "[]")} AS related
     FROM batch
-),
-stored_events AS (
-    INSERT INTO events (id, created, updated, occurred, event, resource_id, resource, related_resource_ids, related,
-                        payload, received, recorded, follows)
-    SELECT DISTINCT ON (id)
-           id, :now, :now, CAST(e->>'occurred' AS timestamptz), e->>'event', e->'resource'->>'prefect.resource.id',
-           e->'resource', jsonb_path_query_array(related, '$[*]."prefect.resource.id"'), related,
-           {_object_or_empty("e->'payload'", "{}")},
-           COALESCE(CAST(e->>'received' AS timestamptz), :now), :now, CAST(e->>'follows' AS uuid)
-    FROM event_rows
-    ORDER BY id, n
-    ON CONFLICT (id) DO NOTHING
 ),
 task_events AS MATERIALIZED (
     SELECT n, e->>'id' AS state_id, e->>'occurred' AS occurred,
@@ -137,6 +129,18 @@ stored_runs AS (
     FROM task_rows
     ORDER BY task_run_id, occurred DESC, n
     {NEWER_STATE_WINS}
+),
+stored_events AS (
+    INSERT INTO events (id, created, updated, occurred, event, resource_id, resource, related_resource_ids, related,
+                        payload, received, recorded, follows)
+    SELECT DISTINCT ON (id)
+           id, :now, :now, CAST(e->>'occurred' AS timestamptz), e->>'event', e->'resource'->>'prefect.resource.id',
+           e->'resource', jsonb_path_query_array(related, '$[*]."prefect.resource.id"'), related,
+           {_object_or_empty("e->'payload'", "{}")},
+           COALESCE(CAST(e->>'received' AS timestamptz), :now), :now, CAST(e->>'follows' AS uuid)
+    FROM event_rows
+    ORDER BY id, n
+    ON CONFLICT (id) DO NOTHING
 ),
 stored_states AS (
     INSERT INTO task_run_state (id, created, updated, task_run_id, type, name, timestamp, message, state_details,
