@@ -14,11 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from baton.actors.setup import EmbeddedServices
 from baton.queue.publisher import Publisher
 from baton.server.blocks import register_system_blocks
 from baton.server.context import ServerContext
+from baton.server.database import tables as t
 from baton.server.database.engine import Database
 from baton.settings import Settings
 
@@ -44,6 +46,17 @@ async def server_context(settings: Settings, database: Database) -> AsyncIterato
     yield context
     await publisher.close()
     await embedded.stop(5.0)
+
+
+def events_in_url(base_url: str) -> str:
+    """The events websocket of the server at `base_url`."""
+    return base_url.replace("http://", "ws://") + "/api/events/in"
+
+
+async def stored_event_ids(pipeline: ServerContext) -> set[str]:
+    """The ids of the events stored in the pipeline's database."""
+    async with pipeline.database.read() as connection:
+        return {str(value) for value in (await connection.execute(sa.select(t.events.c.id))).scalars()}
 
 
 @pytest.fixture

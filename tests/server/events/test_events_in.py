@@ -17,11 +17,13 @@ from websockets.asyncio.client import connect
 from baton.server.context import ServerContext
 from baton.server.database import tables as t
 from baton.server.schemas.events import MAX_EVENT_BYTES
-from tests.server.events.conftest import create_flow_run, eventually, task_run_event
-
-
-def _ws_url(base_url: str) -> str:
-    return base_url.replace("http://", "ws://") + "/api/events/in"
+from tests.server.events.conftest import (
+    create_flow_run,
+    events_in_url,
+    eventually,
+    stored_event_ids,
+    task_run_event,
+)
 
 
 def _plain_event(name: str = "test.something.happened", **overrides: Any) -> dict[str, Any]:
@@ -35,13 +37,8 @@ def _plain_event(name: str = "test.something.happened", **overrides: Any) -> dic
     return event
 
 
-async def _stored_ids(pipeline: ServerContext) -> set[str]:
-    async with pipeline.database.read() as connection:
-        return {str(value) for value in (await connection.execute(sa.select(t.events.c.id))).scalars()}
-
-
 async def _stored(pipeline: ServerContext, *ids: str) -> bool:
-    return set(ids) <= await _stored_ids(pipeline)
+    return set(ids) <= await stored_event_ids(pipeline)
 
 
 async def test_prefect_subprotocol_handshake_then_events_are_recorded(
@@ -55,7 +52,7 @@ async def test_prefect_subprotocol_handshake_then_events_are_recorded(
         task_run_event(task_run_id, uuid.UUID(flow_run["id"]), "Running", now + dt.timedelta(seconds=1)),
         task_run_event(task_run_id, uuid.UUID(flow_run["id"]), "Completed", now + dt.timedelta(seconds=2)),
     ]
-    async with connect(_ws_url(base_url), subprotocols=["prefect"]) as socket:
+    async with connect(events_in_url(base_url), subprotocols=["prefect"]) as socket:
         assert socket.subprotocol == "prefect"
         await socket.send(json.dumps({"type": "auth", "token": None}))
         assert json.loads(await socket.recv()) == {"type": "auth_success"}
@@ -75,7 +72,7 @@ async def test_prefect_subprotocol_handshake_then_events_are_recorded(
 
 async def test_legacy_mode_without_subprotocol_takes_events_directly(base_url: str, pipeline: ServerContext) -> None:
     event = _plain_event()
-    async with connect(_ws_url(base_url)) as socket:
+    async with connect(events_in_url(base_url)) as socket:
         assert socket.subprotocol is None
         await socket.send(json.dumps(event))
     await eventually(lambda: _stored(pipeline, event["id"]))
@@ -83,7 +80,7 @@ async def test_legacy_mode_without_subprotocol_takes_events_directly(base_url: s
 
 async def test_an_unknown_subprotocol_is_refused_with_a_reason(base_url: str) -> None:
     with pytest.raises(websockets.InvalidStatus) as refused:
-        async with connect(_ws_url(base_url), subprotocols=["graphql-ws"]):
+        async with connect(events_in_url(base_url), subprotocols=["graphql-ws"]):
             pass
     assert refused.value.response.status_code == 400
     assert b"graphql-ws" in refused.value.response.body
@@ -92,7 +89,7 @@ async def test_an_unknown_subprotocol_is_refused_with_a_reason(base_url: str) ->
 
 @pytest.mark.parametrize("hello", ['{"type": "event"}', "not json", '{"type": "auth"}', "[]"])
 async def test_a_bad_handshake_closes_the_socket_with_1008(base_url: str, hello: str) -> None:
-    async with connect(_ws_url(base_url), subprotocols=["prefect"]) as socket:
+    async with connect(events_in_url(base_url), subprotocols=["prefect"]) as socket:
         await socket.send(hello)
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await socket.recv()
@@ -114,7 +111,7 @@ async def test_bad_events_are_dropped_and_the_socket_stays_usable(
         json.dumps({**_plain_event(), "related": [{"prefect.resource.id": "r"}]}),
         json.dumps(oversized),
     ]
-    async with connect(_ws_url(base_url), subprotocols=["prefect"], max_size=None) as socket:
+    async with connect(events_in_url(base_url), subprotocols=["prefect"], max_size=None) as socket:
         await socket.send(json.dumps({"type": "auth", "token": "anything"}))
         await socket.recv()
         await socket.send(json.dumps(good_before))
@@ -125,7 +122,7 @@ async def test_bad_events_are_dropped_and_the_socket_stays_usable(
         await pong  # the socket still answers
 
     await eventually(lambda: _stored(pipeline, good_before["id"], good_after["id"]))
-    stored = await _stored_ids(pipeline)
+    stored = await stored_event_ids(pipeline)
     assert oversized["id"] not in stored
     assert len(stored) == 2
     reasons = [record.getMessage() for record in caplog.records if record.name == "baton.events"]
@@ -136,7 +133,7 @@ async def test_bad_events_are_dropped_and_the_socket_stays_usable(
 
 
 async def test_a_frame_beyond_the_frame_limit_closes_with_1009(base_url: str) -> None:
-    async with connect(_ws_url(base_url), max_size=None) as socket:
+    async with connect(events_in_url(base_url), max_size=None) as socket:
         await socket.send("x" * (2 * MAX_EVENT_BYTES + 1))
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await socket.recv()
@@ -150,7 +147,7 @@ async def test_post_events_records_a_batch_once_even_when_sent_twice(
     assert (await client.post("/events", json=batch)).status_code == 204
     assert (await client.post("/events", json=batch[:2])).status_code == 204
     await eventually(lambda: _stored(pipeline, *(event["id"] for event in batch)))
-    assert len(await _stored_ids(pipeline)) == 5
+    assert len(await stored_event_ids(pipeline)) == 5
 
 
 @pytest.mark.parametrize(

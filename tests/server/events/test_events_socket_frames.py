@@ -9,13 +9,11 @@ import json
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
 from websockets.asyncio.client import connect
 from websockets.frames import Frame, Opcode
 
 from baton.server.context import ServerContext
-from baton.server.database import tables as t
-from tests.server.events.conftest import eventually
+from tests.server.events.conftest import events_in_url, eventually, stored_event_ids
 
 
 def _event() -> dict[str, Any]:
@@ -32,16 +30,10 @@ def _wire(opcode: Opcode, data: bytes, *, fin: bool = True) -> bytes:
     return Frame(opcode, data, fin=fin).serialize(mask=True)
 
 
-async def _stored_ids(pipeline: ServerContext) -> set[str]:
-    async with pipeline.database.read() as connection:
-        result = await connection.execute(sa.select(t.events.c.id).where(t.events.c.event == "test.frames.arrived"))
-        return {str(value) for value in result.scalars()}
-
-
 async def test_frames_are_read_whole_split_coalesced_and_fragmented(base_url: str, pipeline: ServerContext) -> None:
     events = [_event() for _ in range(8)]
     texts = [json.dumps(event).encode() for event in events]
-    async with connect(base_url.replace("http://", "ws://") + "/api/events/in") as socket:
+    async with connect(events_in_url(base_url)) as socket:
         write = socket.transport.write
         write(b"".join(_wire(Opcode.TEXT, text) for text in texts[:3]))  # three frames in one segment
         split = _wire(Opcode.TEXT, texts[3])
@@ -62,14 +54,14 @@ async def test_frames_are_read_whole_split_coalesced_and_fragmented(base_url: st
 
 
 async def _received_all(pipeline: ServerContext, expected: set[str]) -> set[str] | None:
-    stored = await _stored_ids(pipeline)
+    stored = await stored_event_ids(pipeline)
     return stored if expected <= stored else None
 
 
 async def test_a_frame_over_the_limit_in_the_buffer_still_closes_with_1009(base_url: str) -> None:
     from baton.server.api.events_in import MAX_FRAME_BYTES
 
-    async with connect(base_url.replace("http://", "ws://") + "/api/events/in", max_size=None) as socket:
+    async with connect(events_in_url(base_url), max_size=None) as socket:
         socket.transport.write(
             _wire(Opcode.TEXT, json.dumps(_event()).encode()) + _wire(Opcode.TEXT, b"x" * (MAX_FRAME_BYTES + 1))
         )
