@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import dramatiq
@@ -13,18 +14,21 @@ from dramatiq.common import dq_name
 from dramatiq.middleware import Retries
 
 from baton.errors import SettingsError
+from baton.queue.doorbell import IDLE_WAIT_MS, DoorbellConsumer, ring
 from baton.queue.messages import QUEUES
 
-# An idle Dramatiq consumer polls Redis with a backoff that grows to the worker timeout (1 s by default). Capping it
-# keeps an event's path from socket to database well under a second after a quiet spell; the cost is ten tiny
-# Lua calls per second per idle queue. Delay queues (Dramatiq's `<queue>.DQ`, which hold retries for at least
-# MIN_BACKOFF_MS) keep the worker timeout: polling them as often doubled a services process's idle polls (a Lua call
-# each, the largest share of its CPU after the recorder's), to bring a retry forward by less than a second.
-MAX_IDLE_POLL_MS = 100
-# The share (per million) of Redis polls that also look for dead services processes and requeue the messages they
-# held. Dramatiq's default (0.1%) can leave a dead process's messages waiting for a minute after its heartbeat
-# timeout; 2% of a poll every 100 ms per queue finds them within seconds, for one cheap sorted-set query.
-MAINTENANCE_CHANCE = 20_000
+logger = logging.getLogger("baton.queue")
+
+# A consumer whose prefetch is full polls for room with a backoff that grows to this (Dramatiq's worker timeout, 1 s
+# by default, would leave a busy queue's next batch waiting up to a second). An idle consumer waits on its queue's
+# doorbell instead (`baton.queue.doorbell`). Delay queues (Dramatiq's `<queue>.DQ`, which hold retries for at least
+# MIN_BACKOFF_MS) keep Dramatiq's consumer and the worker timeout: a retry needs no bell.
+MAX_BUSY_POLL_MS = 100
+# The share (per million) of Redis fetches that also look for dead services processes and requeue the messages they
+# held. Dramatiq's default (0.1%) can leave a dead process's messages waiting for minutes after its heartbeat
+# timeout; an idle consumer fetches about once a second (IDLE_WAIT_MS), and 10% of those find them within seconds,
+# for one cheap sorted-set query each.
+MAINTENANCE_CHANCE = 100_000
 # Transient failures (a busy database, a restart) are retried with backoff; a message that still fails after this is
 # dead-lettered by Dramatiq and logged.
 MAX_RETRIES = 10
@@ -47,12 +51,29 @@ class OrjsonEncoder(dramatiq.Encoder):
 
 
 class BatonRedisBroker(RedisBroker):
-    """Dramatiq's Redis broker, polling idle queues at least every MAX_IDLE_POLL_MS."""
+    """Dramatiq's Redis broker with a doorbell per queue: enqueuing rings it, idle consumers wait on it (at most
+    `idle_wait_ms` before fetching anyway)."""
+
+    def __init__(self, *, idle_wait_ms: int = IDLE_WAIT_MS, **options: Any) -> None:
+        super().__init__(**options)
+        self.idle_wait_ms = idle_wait_ms
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Any:
-        if dq_name(queue_name) != queue_name:
-            timeout = min(timeout, MAX_IDLE_POLL_MS)
-        return super().consume(queue_name, prefetch=prefetch, timeout=timeout)
+        if dq_name(queue_name) == queue_name:
+            return super().consume(queue_name, prefetch=prefetch, timeout=timeout)
+        return DoorbellConsumer(
+            self, queue_name, prefetch, busy_poll_ms=min(timeout, MAX_BUSY_POLL_MS), idle_wait_ms=self.idle_wait_ms
+        )
+
+    def enqueue(self, message: dramatiq.Message[Any], *, delay: int | None = None) -> dramatiq.Message[Any]:
+        queued = super().enqueue(message, delay=delay)
+        if delay is None:
+            try:
+                ring(self.client, self.namespace, queued.queue_name)
+            except redis.RedisError as exc:
+                # The message is queued; without the ring it waits for a consumer's next fetch (IDLE_WAIT_MS).
+                logger.warning("Queued a %s message but could not ring its queue's bell: %s", message.actor_name, exc)
+        return queued
 
 
 def _tuned_middleware(broker: dramatiq.Broker) -> None:

@@ -1,0 +1,168 @@
+"""Idle consumers wait on their queue's doorbell: a ring wakes one at once, and without rings they fetch rarely."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import dramatiq
+import pytest
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from baton.queue.broker import BatonRedisBroker
+from baton.queue.doorbell import MAX_RINGS, bell_key, ring
+
+REDIS_URL = os.environ.get("BATON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+QUEUE = "doorbell_test"
+
+
+class Received:
+    """When the test actor ran, per message argument."""
+
+    def __init__(self) -> None:
+        self.at: dict[str, float] = {}
+        self.arrived = threading.Condition()
+
+    def note(self, name: str) -> None:
+        with self.arrived:
+            self.at[name] = time.monotonic()
+            self.arrived.notify_all()
+
+    def wait_for(self, name: str, timeout: float) -> float | None:
+        with self.arrived:
+            self.arrived.wait_for(lambda: name in self.at, timeout=timeout)
+        return self.at.get(name)
+
+
+class Fixture:
+    def __init__(self, idle_wait_ms: int) -> None:
+        self.namespace = f"baton-test-{uuid.uuid4().hex[:8]}"
+        self.broker = BatonRedisBroker(url=REDIS_URL, namespace=self.namespace, idle_wait_ms=idle_wait_ms)
+        self.received = Received()
+        self.fetches: list[float] = []
+        self.actor = dramatiq.actor(self.received.note, actor_name="note", queue_name=QUEUE, broker=self.broker)
+        fetch = self.broker._dispatch("fetch")
+
+        def counted_fetch(queue_name: str, *args: Any) -> Any:
+            if queue_name == QUEUE:
+                self.fetches.append(time.monotonic())
+            return fetch(queue_name, *args)
+
+        # An instance attribute is found before the broker's `__getattr__`, which makes `do_<command>` on demand.
+        self.broker.do_fetch = counted_fetch  # type: ignore[method-assign]
+        self.worker: dramatiq.Worker | None = None
+
+    def start_worker(self) -> None:
+        self.worker = dramatiq.Worker(self.broker, worker_threads=1, worker_timeout=100)
+        self.worker.start()
+
+    def settle(self) -> None:
+        """Wait until the worker's consumer has found its queue empty and is waiting on the bell."""
+        deadline = time.monotonic() + 5
+        while not self.fetches and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert self.fetches, "the worker never fetched"
+        time.sleep(0.2)
+
+    def close(self) -> None:
+        if self.worker is not None:
+            # Consumers stop after their wait; flag them and ring, so that teardown does not sit out the wait.
+            for consumer_thread in self.worker.consumers.values():
+                consumer_thread.stop()
+            ring(self.broker.client, self.namespace, QUEUE)
+            self.worker.stop()
+        with redis.Redis.from_url(REDIS_URL) as client:
+            keys = list(client.scan_iter(f"{self.namespace}*"))
+            if keys:
+                client.delete(*keys)
+        self.broker.close()
+        self.broker.client.connection_pool.disconnect()  # Dramatiq's close leaves the pool's sockets open
+
+    def rings(self) -> int:
+        with redis.Redis.from_url(REDIS_URL) as client:
+            return int(client.llen(bell_key(self.namespace, QUEUE)))
+
+
+@pytest.fixture
+def doorbell() -> Iterator[Callable[[int], Fixture]]:
+    made: list[Fixture] = []
+
+    def make(idle_wait_ms: int) -> Fixture:
+        made.append(Fixture(idle_wait_ms))
+        return made[-1]
+
+    yield make
+    for fixture in made:
+        fixture.close()
+
+
+def test_a_ring_wakes_an_idle_consumer_long_before_its_wait_ends(doorbell: Callable[[int], Fixture]) -> None:
+    queue = doorbell(4_000)
+    queue.start_worker()
+    queue.settle()
+    sent = time.monotonic()
+    queue.actor.send("rung")
+    arrived = queue.received.wait_for("rung", timeout=10)
+    assert arrived is not None
+    # Without the ring the consumer would sleep out its 4 s wait (3.8 s after `settle`).
+    assert arrived - sent < 1.5
+
+
+def test_an_idle_consumer_fetches_about_once_per_wait_not_ten_times_a_second(
+    doorbell: Callable[[int], Fixture],
+) -> None:
+    queue = doorbell(1_000)
+    queue.start_worker()
+    queue.settle()
+    before = len(queue.fetches)
+    time.sleep(2.5)
+    idle_fetches = len(queue.fetches) - before
+    # 100 ms polls (Baton before the bell) made about 25 here; a 1 s wait makes 2 or 3.
+    assert 1 <= idle_fetches <= 4, queue.fetches
+
+
+def test_a_message_queued_without_a_ring_is_fetched_when_the_wait_ends(doorbell: Callable[[int], Fixture]) -> None:
+    queue = doorbell(500)
+    queue.start_worker()
+    queue.settle()
+    RedisBroker.enqueue(queue.broker, queue.actor.message("unrung"))
+    assert queue.received.wait_for("unrung", timeout=5) is not None
+
+
+def test_rings_pile_up_to_a_bound_while_nobody_waits(doorbell: Callable[[int], Fixture]) -> None:
+    queue = doorbell(1_000)
+    for number in range(MAX_RINGS + 20):
+        queue.actor.send(f"message {number}")
+    assert queue.rings() == MAX_RINGS
+    queue.start_worker()
+    assert queue.received.wait_for(f"message {MAX_RINGS + 19}", timeout=10) is not None
+    assert len(queue.received.at) == MAX_RINGS + 20
+
+
+def test_delayed_messages_ring_when_they_come_due_not_when_sent(doorbell: Callable[[int], Fixture]) -> None:
+    queue = doorbell(4_000)
+    sent = time.monotonic()
+    queue.actor.send_with_options(args=("later",), delay=300)
+    assert queue.rings() == 0
+    queue.start_worker()
+    arrived = queue.received.wait_for("later", timeout=10)
+    assert arrived is not None
+    # The delay queue's consumer moves the message to the queue when due (about 1 s: Dramatiq polls delay queues at
+    # its worker timeout), ringing the bell: it is not left to the main queue's 4 s idle wait.
+    assert arrived - sent < 2.5
+
+
+def test_an_idle_worker_stops_within_the_wait(doorbell: Callable[[int], Fixture]) -> None:
+    queue = doorbell(1_000)
+    queue.start_worker()
+    queue.settle()
+    assert queue.worker is not None
+    started = time.monotonic()
+    queue.worker.stop()
+    queue.worker = None
+    assert time.monotonic() - started < 3.0
