@@ -3,6 +3,7 @@ flow, actions, escaping and errors; and its Server-Sent Events stream over real 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import re
@@ -16,6 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
+from baton.server.database.engine import Database
+from baton.server.models.states import set_task_run_state
+from baton.server.models.task_runs import create_task_run
+from baton.server.schemas.actions import TaskRunCreate
+from baton.server.schemas.states import StateCreate, StateType
 from tests.webui.conftest import FLOWS_DIR, UiServer, start_flow_script
 
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
@@ -168,10 +174,18 @@ def test_log_download_is_plain_text_attachment(ui_server: UiServer, nightly: str
     assert httpx.get(f"{ui_server.url}/runs/flow-run/{uuid.uuid4()}/logs.txt").status_code == 404
 
 
+# The live run logs LIVE_LINES lines, one every LIVE_INTERVAL_SECONDS: 10 s in all, long enough that the page opens
+# while it runs and sees lines arrive (a page loads in well under a second), short enough not to idle a test worker.
+LIVE_INTERVAL_SECONDS = 0.25
+LIVE_LINES = 40
+
+
 @pytest.fixture
 def live_run(ui_server: UiServer, api: httpx.Client, tmp_path: Path) -> Iterator[str]:
-    """A live-logs flow run (a line every 0.4 s, 40 lines), once it is Running."""
-    process = start_flow_script(ui_server, tmp_path, FLOWS_DIR / "live_logs.py", "0.4", "40")
+    """A live-logs flow run (a line every LIVE_INTERVAL_SECONDS, LIVE_LINES lines), once it is Running."""
+    process = start_flow_script(
+        ui_server, tmp_path, FLOWS_DIR / "live_logs.py", str(LIVE_INTERVAL_SECONDS), str(LIVE_LINES)
+    )
     try:
         body = {
             "flows": {"name": {"any_": ["live-logs"]}},
@@ -198,13 +212,15 @@ def test_live_run_gets_new_lines_and_its_final_state_without_reload(
     assert page.evaluate("window.marker") == 1  # the same document: nothing reloaded
     page.wait_for_function("document.querySelector('#run-state .badge').textContent === 'Completed'", timeout=60_000)
     # The last lines arrive after the final state; the stream waits for them before it ends.
-    page.wait_for_function("document.querySelectorAll('#log-lines .log-line').length >= 40", timeout=20_000)
+    page.wait_for_function(f"document.querySelectorAll('#log-lines .log-line').length >= {LIVE_LINES}", timeout=20_000)
     assert page.evaluate("window.marker") == 1
     ticks = [text for text in log_texts(page) if text.startswith("tick ")]
-    assert ticks == [f"tick {number}" for number in range(40)]  # each line once, in order
+    assert ticks == [f"tick {number}" for number in range(LIVE_LINES)]  # each line once, in order
     assert page.locator("#run-end time").count() == 1
-    # The duration follows the final state (16 s of ticks), and a finished run offers no Cancel.
-    assert float(page.locator("#run-duration").inner_text().removesuffix("s")) >= 15
+    # The duration follows the final state (the ticks' time, less a tick's rounding), and a finished run offers no
+    # Cancel.
+    duration = float(page.locator("#run-duration").inner_text().removesuffix("s"))
+    assert duration >= (LIVE_LINES - 1) * LIVE_INTERVAL_SECONDS
     assert page.locator("[data-run-action=cancel]").is_hidden()
 
 
@@ -299,22 +315,38 @@ def test_bad_log_filter_is_a_400_page(page: Any, ui_server: UiServer, nightly: s
     assert "The level must be one of" in page.locator("main").inner_text()
 
 
+def insert_task_runs(database_url: str, flow_run_id: str, count: int) -> None:
+    """`count` mapped task runs of `flow_run_id` (every tenth Failed, the rest Completed), written in one transaction
+    by the model functions the task-run API calls, instead of `count` POSTs: this is data for the page, and creating
+    task runs over HTTP is tested in tests/server/api."""
+
+    async def insert() -> None:
+        database = Database(database_url)
+        try:
+            async with database.write() as connection:
+                for number in range(count):
+                    run = TaskRunCreate(
+                        flow_run_id=uuid.UUID(flow_run_id),
+                        task_key="square-key",
+                        dynamic_key=str(number),
+                        name=f"square-{number}",
+                    )
+                    row, created, parent = await create_task_run(connection, run)
+                    assert created
+                    state = StateCreate(type=StateType.COMPLETED if number % 10 else StateType.FAILED)
+                    await set_task_run_state(connection, row["id"], state, force=True, row=row, parent_flow_run=parent)
+        finally:
+            await database.dispose()
+
+    # Playwright's sync API keeps an event loop running in this thread, so the insert runs on a thread of its own.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, insert()).result()
+
+
 def test_thousand_mapped_task_runs_collapse_and_render_fast(page: Any, ui_server: UiServer, api: httpx.Client) -> None:
     run_id = create_run(api, {"type": "RUNNING"})
-
-    def create_task_run(number: int) -> None:
-        body = {
-            "flow_run_id": run_id,
-            "task_key": "square-key",
-            "dynamic_key": str(number),
-            "name": f"square-{number}",
-            "state": {"type": "COMPLETED" if number % 10 else "FAILED"},
-        }
-        response = api.post("/task_runs", json=body)
-        assert response.status_code == 201, response.text
-
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(create_task_run, range(1000)))
+    insert_task_runs(ui_server.database_url, run_id, 1000)
+    assert api.post("/task_runs/count", json={"flow_runs": {"id": {"any_": [run_id]}}}).json() == 1000
     started = time.monotonic()
     html = httpx.get(f"{ui_server.url}/runs/flow-run/{run_id}")
     elapsed = time.monotonic() - started
