@@ -14,6 +14,9 @@ from baton.settings import Settings, load_settings
 
 T = TypeVar("T")
 LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False)
+# How often an idle actor thread of `baton server services` wakes up, in ms: the longest it takes to notice SIGTERM.
+# Idle consumers do not follow it (they wait on their queues' bells, see baton.queue.doorbell).
+SERVICES_WORKER_TIMEOUT_MS = 100
 
 
 @click.group()
@@ -94,7 +97,10 @@ def services(processes: int, threads: int, queues: tuple[str, ...], log_level: s
         command.append("--verbose")
     click.echo(f"Baton services: {processes} processes x {threads} threads, queues: {', '.join(queues or QUEUES)}")
     sys.stdout.flush()
-    # Dramatiq supervises the worker processes: SIGTERM lets each finish the message in hand, then exits 0.
+    # Dramatiq supervises the worker processes: SIGTERM lets each finish the message in hand, then exits 0. Its
+    # worker threads notice the stop at their next wake-up, every `dramatiq_worker_timeout` ms (1 s by default; read
+    # by dramatiq.worker when it is imported, hence the environment).
+    os.environ.setdefault("dramatiq_worker_timeout", str(SERVICES_WORKER_TIMEOUT_MS))
     os.execv(sys.executable, command)
 
 
