@@ -149,6 +149,12 @@ class Settings(BaseModel):
         ge=1,
         description="Events a server process may hold while the queue is slow before clients wait (back-pressure).",
     )
+    services_schema_wait_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long `baton server services` waits at start for the database schema to be upgraded (by "
+        "`baton server start` or `baton server database upgrade`) before it gives up with an error.",
+    )
     services_late_runs_after_seconds: float = Field(
         default=15.0, ge=0, description="Seconds past its scheduled time after which a Scheduled run becomes Late."
     )

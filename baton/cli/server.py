@@ -80,6 +80,7 @@ def services(processes: int, threads: int, queues: tuple[str, ...], log_level: s
             "`baton server start` runs the actors in its own process."
         )
     check_reachable(make_broker(settings), settings.redis_url)
+    asyncio.run(_wait_for_schema(settings))
     level = log_level or settings.logging_level
     command = [
         sys.executable,
@@ -102,6 +103,32 @@ def services(processes: int, threads: int, queues: tuple[str, ...], log_level: s
     # by dramatiq.worker when it is imported, hence the environment).
     os.environ.setdefault("dramatiq_worker_timeout", str(SERVICES_WORKER_TIMEOUT_MS))
     os.execv(sys.executable, command)
+
+
+async def _wait_for_schema(settings: Settings) -> None:
+    """The actors need the newest schema and leave migrating to `baton server start` or `baton server database
+    upgrade`; started beside those, the services wait for it (`services_schema_wait_seconds`) instead of failing
+    every job until it is there."""
+    from baton.errors import BatonError
+    from baton.server.database import migrate
+    from baton.server.database.engine import Database
+
+    database = Database.from_settings(settings)
+    await database.open()
+    try:
+        if await migrate.is_current(database):
+            return
+        wait = settings.services_schema_wait_seconds
+        click.echo(f"Waiting up to {wait:g} s for the database schema to be upgraded...", err=True)
+        if not await migrate.wait_until_current(database, wait):
+            revision = await migrate.current_revision(database)
+            raise BatonError(
+                f"The database schema is at revision {revision or 'none (empty database)'}, not the newest. Run "
+                "`baton server database upgrade -y` (`baton server start` does it too, by default), then start the "
+                "services."
+            )
+    finally:
+        await database.dispose()
 
 
 def run_event_loop(main: Coroutine[Any, Any, None]) -> None:

@@ -23,7 +23,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 import sqlalchemy as sa
 from websockets.sync.client import connect
 
@@ -31,13 +30,13 @@ from baton.server.database.engine import Database
 from tests.acceptance.conftest import SERVER_KIND, ApiServer, FlowRunner, baton_server, clean_environ, tail
 from tests.acceptance.notifications_check import check_failing_tagged_flow_notifies_once
 from tests.acceptance.task_runs import check_fifty_task_flow
+from tests.redis_namespaces import REDIS_URL, delete_namespace, new_namespace
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(SERVER_KIND != "baton", reason="Redis mode is Baton's own deployment shape"),
 ]
 
-REDIS_URL = os.environ.get("BATON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # A dead services process's messages are handed on after this many seconds (production default: 60).
 HEARTBEAT_TIMEOUT = "2"
 
@@ -85,13 +84,9 @@ class Services:
 
 @pytest.fixture
 def redis_settings() -> Iterator[dict[str, str]]:
-    namespace = f"baton-test-{uuid.uuid4().hex[:12]}"
+    namespace = new_namespace()
     yield {"BATON_REDIS_URL": REDIS_URL, "BATON_REDIS_NAMESPACE": namespace}
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    delete_namespace(namespace)
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.redis_namespaces import REDIS_URL, delete_namespace, new_namespace
+
 
 def _environ(home: Path, database_url: str | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("BATON_", "PREFECT_"))}
@@ -144,6 +146,43 @@ def test_services_needs_redis_and_says_so(tmp_path: Path) -> None:
     assert unreachable.returncode == 1
     assert f"Cannot reach Redis at 127.0.0.1:{port}" in unreachable.stderr
     assert "Traceback" not in unreachable.stderr
+
+
+def test_services_wait_for_the_schema_and_say_what_to_run_when_it_does_not_come(tmp_path: Path) -> None:
+    namespace = new_namespace()
+    env = {
+        **_environ(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'baton.db'}"),
+        "BATON_REDIS_URL": REDIS_URL,
+        "BATON_REDIS_NAMESPACE": namespace,
+    }
+    try:
+        refused = _baton({**env, "BATON_SERVICES_SCHEMA_WAIT_SECONDS": "0.5"}, "server", "services")
+        assert refused.returncode == 1
+        assert "Waiting up to 0.5 s for the database schema" in refused.stderr
+        assert "at revision none (empty database), not the newest" in refused.stderr
+        assert "baton server database upgrade -y" in refused.stderr
+        assert "Traceback" not in refused.stderr
+
+        services = subprocess.Popen(
+            [sys.executable, "-m", "baton", "server", "services", "--processes", "1", "--threads", "1"],
+            env={**env, "BATON_SERVICES_SCHEMA_WAIT_SECONDS": "30"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert services.stderr is not None and services.stdout is not None
+            assert "Waiting up to 30 s" in services.stderr.readline()
+            assert _baton(env, "server", "database", "upgrade", "-y").returncode == 0
+            # Once the schema is there, the services start.
+            assert services.stdout.readline().startswith("Baton services: 1 processes x 1 threads")
+            assert any("ready for action" in line for line in services.stderr), "the services never came up"
+        finally:
+            services.send_signal(signal.SIGTERM)
+            services.communicate(timeout=30)  # also closes the pipes
+        assert services.returncode == 0
+    finally:
+        delete_namespace(namespace)
 
 
 def test_dramatiq_can_load_the_actors_module(tmp_path: Path) -> None:

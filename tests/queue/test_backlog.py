@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 import uuid
 from collections.abc import Iterator
 
 import dramatiq
 import pytest
-import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from baton.queue import messages, publisher
 from baton.queue.backlog import outstanding_messages
 from baton.queue.publisher import Publisher
-
-REDIS_URL = os.environ.get("BATON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.redis_namespaces import REDIS_URL, delete_namespace, new_namespace
 
 
 def _change() -> messages.FlowRunStateChange:
@@ -44,15 +41,12 @@ def _stub_broker() -> StubBroker:
 
 @pytest.fixture
 def redis_broker() -> Iterator[RedisBroker]:
-    namespace = f"baton-test-{uuid.uuid4().hex[:8]}"
+    namespace = new_namespace()
     broker = RedisBroker(url=REDIS_URL, namespace=namespace)
     for queue_name in messages.QUEUES:
         broker.declare_queue(queue_name)
     yield broker
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{namespace}*"))
-    if keys:
-        client.delete(*keys)
+    delete_namespace(namespace)
     broker.close()
 
 

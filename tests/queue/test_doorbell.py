@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,8 +14,8 @@ from dramatiq.brokers.redis import RedisBroker
 
 from baton.queue.broker import BatonRedisBroker
 from baton.queue.doorbell import MAX_RINGS, bell_key
+from tests.redis_namespaces import REDIS_URL, delete_namespace, new_namespace
 
-REDIS_URL = os.environ.get("BATON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 QUEUE = "doorbell_test"
 
 
@@ -41,7 +39,7 @@ class Received:
 
 class Fixture:
     def __init__(self, idle_wait_ms: int) -> None:
-        self.namespace = f"baton-test-{uuid.uuid4().hex[:8]}"
+        self.namespace = new_namespace()
         self.broker = BatonRedisBroker(url=REDIS_URL, namespace=self.namespace, idle_wait_ms=idle_wait_ms)
         self.received = Received()
         self.fetches: list[float] = []
@@ -72,10 +70,7 @@ class Fixture:
     def close(self) -> None:
         if self.worker is not None:
             self.worker.stop()
-        with redis.Redis.from_url(REDIS_URL) as client:
-            keys = list(client.scan_iter(f"{self.namespace}*"))
-            if keys:
-                client.delete(*keys)
+        delete_namespace(self.namespace)
         self.broker.close()
         self.broker.client.connection_pool.disconnect()  # Dramatiq's close leaves the pool's sockets open
 

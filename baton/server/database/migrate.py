@@ -105,6 +105,22 @@ async def is_current(database: Database) -> bool:
     return await current_revision(database) == HEAD_REVISION
 
 
+async def wait_until_current(database: Database, seconds: float, poll_seconds: float = 0.5) -> bool:
+    """Wait at most `seconds` for the database to reach the head revision (for a process that needs the
+    schema but leaves migrating it to another); False when it did not. Raises MigrationError at once for a revision
+    this code does not know."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        await check_known_revision(database)
+        if await is_current(database):
+            return True
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(poll_seconds)
+
+
 async def upgrade(database: Database, revision: str = "head") -> None:
     """Apply migrations up to `revision` (default: the newest)."""
     from alembic import command
