@@ -1,9 +1,9 @@
 """Acceptance fixtures: an API server in a subprocess, and real Prefect flows run against it in subprocesses.
 
-`BATON_ACCEPTANCE_SERVER` picks the server under test: `baton` (default; one server per test, on a fresh database
-from the `database_url` fixture, so each test runs on SQLite and on PostgreSQL) or `prefect` (the real Prefect
-server, one per module because it takes about 12 s to start). The same assertions run against both, which is how
-we know they describe Prefect-compatible behaviour.
+`BATON_ACCEPTANCE_SERVER` picks the server under test: `baton` (default; one server per test module and database,
+so each test runs on SQLite and on PostgreSQL) or `prefect` (the real Prefect server, one per module because it
+takes about 12 s to start). The same assertions run against both, which is how we know they describe
+Prefect-compatible behaviour; the tests of a module share its server, so each reads back only what it made.
 
 Flows run in subprocesses so that Prefect's global state (settings, clients, event workers) stays out of pytest.
 """
@@ -24,6 +24,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.databases import ENABLED_DIALECTS, TemplateDatabases
 
 SERVER_KIND = os.environ.get("BATON_ACCEPTANCE_SERVER", "baton")
 if SERVER_KIND not in ("baton", "prefect"):
@@ -146,13 +148,22 @@ def _prefect_server(home: Path) -> Iterator[ApiServer]:
 
 
 # A parametrised fixture cannot be fetched with request.getfixturevalue (pytest needs the parameters at collection
-# time), so baton mode depends on `database_url` in its signature and prefect mode is a separate definition.
+# time), so baton mode is parametrised over the databases itself and prefect mode is a separate definition.
 if SERVER_KIND == "baton":
 
-    @pytest.fixture
-    def api_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-        """A Baton server on a fresh database (SQLite or PostgreSQL), stopped with SIGTERM after the test."""
-        yield from baton_server(tmp_path_factory.mktemp("baton-home"), database_url)
+    @pytest.fixture(scope="module", params=ENABLED_DIALECTS)
+    def api_server(
+        request: pytest.FixtureRequest,
+        template_databases: TemplateDatabases,
+        tmp_path_factory: pytest.TempPathFactory,
+    ) -> Iterator[ApiServer]:
+        """A Baton server on a fresh database (SQLite or PostgreSQL) for the module's tests on that database, stopped
+        with SIGTERM after them. A server start costs about 2 s, a test of a flow 2 to 5 s."""
+        url = template_databases.clone(request.param, tmp_path_factory.mktemp("baton-db"))
+        try:
+            yield from baton_server(tmp_path_factory.mktemp("baton-home"), url)
+        finally:
+            template_databases.drop(url)
 
 else:
 
