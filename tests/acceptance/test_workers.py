@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from tests.acceptance.conftest import BIN_DIR, FLOWS_DIR, ApiServer, baton_server, clean_environ, tail
+from tests.databases import ENABLED_DIALECTS, TemplateDatabases
 
 pytestmark = pytest.mark.slow
 
@@ -37,9 +39,22 @@ WORKER_SETTINGS = {
 RUN_TIMEOUT_SECONDS = 45.0
 
 
+@pytest.fixture(scope="module", params=ENABLED_DIALECTS)
+def api_server(
+    request: pytest.FixtureRequest, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiServer]:
+    """One server per database for the module's tests: each test works in work pools of its own."""
+    url = template_databases.clone(request.param, tmp_path_factory.mktemp("baton-db"))
+    try:
+        yield from baton_server(tmp_path_factory.mktemp("baton-home"), url, **SERVER_SETTINGS)
+    finally:
+        template_databases.drop(url)
+
+
 @pytest.fixture
-def api_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-    yield from baton_server(tmp_path_factory.mktemp("baton-home"), database_url, **SERVER_SETTINGS)
+def pool() -> str:
+    """A work pool name no other test of the shared server uses."""
+    return f"local-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
@@ -147,20 +162,22 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_baton_worker_runs_a_deployment_to_completed(api: httpx.Client, api_server: ApiServer, tmp_path: Path) -> None:
-    deployment_id = _deployment(api, "local", "add.py:add", {"x": 2, "y": 3})
+def test_baton_worker_runs_a_deployment_to_completed(
+    api: httpx.Client, api_server: ApiServer, pool: str, tmp_path: Path
+) -> None:
+    deployment_id = _deployment(api, pool, "add.py:add", {"x": 2, "y": 3})
     run = _create_run(api, deployment_id)
-    worker, log = _baton_worker(api_server, "local", tmp_path)
+    worker, log = _baton_worker(api_server, pool, tmp_path)
     try:
         finished = _wait_for(api, run["id"], _state_is("COMPLETED", "FAILED", "CRASHED"), [log], RUN_TIMEOUT_SECONDS)
         assert finished["state_type"] == "COMPLETED", tail(log)
         assert finished["infrastructure_pid"] and finished["labels"]["prefect.worker.name"] == "w1"
-        assert finished["labels"]["prefect.work-pool.name"] == "local"
+        assert finished["labels"]["prefect.work-pool.name"] == pool
         states = [state["name"] for state in api.get("/flow_run_states/", params={"flow_run_id": run["id"]}).json()]
         assert states == ["Scheduled", "Pending", "Running", "Completed"]
-        workers = api.post("/work_pools/local/workers/filter", json={}).json()
+        workers = api.post(f"/work_pools/{pool}/workers/filter", json={}).json()
         assert [(w["name"], w["status"]) for w in workers] == [("w1", "ONLINE")]
-        assert api.get("/work_pools/local").json()["status"] == "READY"
+        assert api.get(f"/work_pools/{pool}").json()["status"] == "READY"
         assert api.get(f"/deployments/{deployment_id}").json()["status"] == "READY"
     finally:
         _stop(worker, log)
@@ -198,10 +215,12 @@ def test_official_prefect_worker_runs_a_deployment(api: httpx.Client, api_server
         _stop(worker, log, must_exit=False)
 
 
-def test_a_killed_worker_leaves_its_run_crashed(api: httpx.Client, api_server: ApiServer, tmp_path: Path) -> None:
-    deployment_id = _deployment(api, "local", "sleeper.py:sleeper", {"seconds": 120})
+def test_a_killed_worker_leaves_its_run_crashed(
+    api: httpx.Client, api_server: ApiServer, pool: str, tmp_path: Path
+) -> None:
+    deployment_id = _deployment(api, pool, "sleeper.py:sleeper", {"seconds": 120})
     run = _create_run(api, deployment_id)
-    worker, log = _baton_worker(api_server, "local", tmp_path)
+    worker, log = _baton_worker(api_server, pool, tmp_path)
     try:
         running = _wait_for(api, run["id"], _state_is("RUNNING"), [log], RUN_TIMEOUT_SECONDS)
         # The machine goes away: the worker and the flow's process die at once, nobody reports anything.
@@ -217,10 +236,12 @@ def test_a_killed_worker_leaves_its_run_crashed(api: httpx.Client, api_server: A
         _stop(worker, log)
 
 
-def test_cancelling_a_running_run_stops_its_process(api: httpx.Client, api_server: ApiServer, tmp_path: Path) -> None:
-    deployment_id = _deployment(api, "local", "sleeper.py:sleeper", {"seconds": 120})
+def test_cancelling_a_running_run_stops_its_process(
+    api: httpx.Client, api_server: ApiServer, pool: str, tmp_path: Path
+) -> None:
+    deployment_id = _deployment(api, pool, "sleeper.py:sleeper", {"seconds": 120})
     run = _create_run(api, deployment_id)
-    worker, log = _baton_worker(api_server, "local", tmp_path)
+    worker, log = _baton_worker(api_server, pool, tmp_path)
     try:
         running = _wait_for(api, run["id"], _state_is("RUNNING"), [log], RUN_TIMEOUT_SECONDS)
         pid = int(running["infrastructure_pid"])
@@ -267,10 +288,12 @@ def test_flow_serve_runs_its_deployments_run(api: httpx.Client, api_server: ApiS
         _stop(server, log)
 
 
-def test_sigterm_stops_the_worker_and_its_runs(api: httpx.Client, api_server: ApiServer, tmp_path: Path) -> None:
-    deployment_id = _deployment(api, "local", "sleeper.py:sleeper", {"seconds": 120})
+def test_sigterm_stops_the_worker_and_its_runs(
+    api: httpx.Client, api_server: ApiServer, pool: str, tmp_path: Path
+) -> None:
+    deployment_id = _deployment(api, pool, "sleeper.py:sleeper", {"seconds": 120})
     run = _create_run(api, deployment_id)
-    worker, log = _baton_worker(api_server, "local", tmp_path)
+    worker, log = _baton_worker(api_server, pool, tmp_path)
     try:
         running = _wait_for(api, run["id"], _state_is("RUNNING"), [log], RUN_TIMEOUT_SECONDS)
         worker.send_signal(signal.SIGTERM)
@@ -351,3 +374,5 @@ def test_an_interval_schedule_runs_on_a_baton_worker(api: httpx.Client, api_serv
         assert len(set(times)) == len(times)  # distinct scheduled times: no run was duplicated
     finally:
         _stop(worker, log)
+        # The server outlives the test: no more runs every 2 s.
+        assert api.post(f"/deployments/{deployment_id}/pause_deployment").status_code in (200, 204)
