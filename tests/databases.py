@@ -90,6 +90,19 @@ class TemplateDatabases:
         asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.postgres_template}"'))
         return name
 
+    def copy(self, url: str, directory: Path) -> str:
+        """A URL of a new database with the tables and rows of `url`'s (which nothing may be connected to)."""
+        if url.startswith("sqlite"):
+            target = directory / f"baton-{next(_counter)}.db"
+            shutil.copyfile(url.removeprefix("sqlite+aiosqlite:///"), target)
+            return f"sqlite+aiosqlite:///{target}"
+        source = url.rsplit("/", 1)[1]
+        name = f"{self.prefix}_{next(_counter)}"
+        # On the background thread, which makes the clones: CREATE DATABASE refuses a template being read by another.
+        self._background.submit(_create_from, name, source).result()
+        self._clones.append(name)
+        return postgres_url(name)
+
     def empty(self, dialect: str, directory: Path) -> str:
         """A URL of a database with no tables at all."""
         if dialect == "sqlite":
@@ -115,6 +128,10 @@ class TemplateDatabases:
         if "postgresql" in ENABLED_DIALECTS:
             names = [*self._clones, self.postgres_template]
             asyncio.run(_admin(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names)))
+
+
+def _create_from(name: str, template: str) -> None:
+    asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
 
 
 def _drop(name: str) -> None:

@@ -43,29 +43,72 @@ CHROMIUM_ARGS = [
 
 @dataclass(frozen=True)
 class UiServer:
-    """A running Baton server: its UI at `url`, its API at `api_url`."""
+    """A running Baton server: its UI at `url`, its API at `api_url`; `seeded` when it holds the seeded runs."""
 
     url: str
     api_url: str
     database_url: str
+    seeded: bool = False
+
+
+@dataclass(frozen=True)
+class SeededDatabase:
+    """A database that flows/seed_runs.py has filled (no server is connected to it), and its runs: label -> id."""
+
+    url: str
+    runs: dict[str, str]
+
+
+def _dialect() -> str:
+    from tests.databases import ENABLED_DIALECTS
+
+    return "postgresql" if "postgresql" in ENABLED_DIALECTS else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def seeded_database(template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory) -> SeededDatabase:
+    """Seeded once per test process (the Prefect flows take several seconds) and copied for each module that uses
+    `seeded_runs`; the runs are all finished, so a copy made minutes later shows the same pages."""
+    url = template_databases.clone(_dialect(), tmp_path_factory.mktemp("seed-db"))
+    for server in baton_server(tmp_path_factory.mktemp("seed-home"), url):
+        outcome = run_flow_script(_ui_server(server), tmp_path_factory.mktemp("seed"), FLOWS_DIR / "seed_runs.py")
+    return SeededDatabase(url, outcome["runs"])
+
+
+def _module_uses(request: pytest.FixtureRequest, fixture_name: str) -> bool:
+    return any(
+        fixture_name in getattr(item, "fixturenames", ())
+        for item in request.session.items
+        if getattr(item, "module", None) is request.module
+    )
 
 
 @pytest.fixture(scope="module")
-def ui_server(template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    """One server per test module, on a fresh PostgreSQL database (or SQLite when PostgreSQL is disabled)."""
-    from tests.databases import ENABLED_DIALECTS
-
-    dialect = "postgresql" if "postgresql" in ENABLED_DIALECTS else "sqlite"
-    url = template_databases.clone(dialect, tmp_path_factory.mktemp("ui-db"))
+def ui_server(
+    request: pytest.FixtureRequest, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[UiServer]:
+    """One server per test module, on a fresh PostgreSQL database (or SQLite when PostgreSQL is disabled): a copy of
+    the seeded database when a test of the module uses `seeded_runs`."""
+    seeded = _module_uses(request, "seeded_runs")
+    directory = tmp_path_factory.mktemp("ui-db")
+    if seeded:
+        url = template_databases.copy(request.getfixturevalue("seeded_database").url, directory)
+    else:
+        url = template_databases.clone(_dialect(), directory)
     try:
         for server in baton_server(tmp_path_factory.mktemp("ui-home"), url):
-            yield _ui_server(server)
+            yield _ui_server(server, seeded=seeded)
     finally:
         template_databases.drop(url)
 
 
-def _ui_server(server: ApiServer) -> UiServer:
-    return UiServer(url=server.api_url.removesuffix("/api"), api_url=server.api_url, database_url=server.database_url)
+def _ui_server(server: ApiServer, *, seeded: bool = False) -> UiServer:
+    return UiServer(
+        url=server.api_url.removesuffix("/api"),
+        api_url=server.api_url,
+        database_url=server.database_url,
+        seeded=seeded,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -118,10 +161,10 @@ def start_flow_script(server: UiServer, workdir: Path, script: Path, *args: str)
 
 
 @pytest.fixture(scope="module")
-def seeded_runs(ui_server: UiServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Runs made by the Prefect client (see flows/seed_runs.py): label -> flow run id."""
-    outcome = run_flow_script(ui_server, tmp_path_factory.mktemp("seed"), FLOWS_DIR / "seed_runs.py")
-    return outcome["runs"]
+def seeded_runs(ui_server: UiServer, seeded_database: SeededDatabase) -> dict[str, str]:
+    """Runs made by the Prefect client (see flows/seed_runs.py), in the module's server: label -> flow run id."""
+    assert ui_server.seeded, "the module's server was started without the seeded runs"
+    return seeded_database.runs
 
 
 @pytest.fixture(scope="module")
