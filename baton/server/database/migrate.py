@@ -5,6 +5,7 @@ Alembic is imported here only, so a server whose schema is already current never
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import warnings
@@ -109,8 +110,6 @@ async def wait_until_current(database: Database, seconds: float, poll_seconds: f
     """Wait at most `seconds` for the database to reach the head revision (for a process that needs the
     schema but leaves migrating it to another); False when it did not. Raises MigrationError at once for a revision
     this code does not know."""
-    import asyncio
-
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
         await check_known_revision(database)
