@@ -9,6 +9,7 @@ import uuid
 from baton.actors import runtime
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
+from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
 from baton.server.models.flow_runs import read_flow_run, read_late_flow_run_ids
 from baton.server.models.states import set_flow_run_state
@@ -35,12 +36,14 @@ async def mark_late_runs() -> None:
         runtime.broker().enqueue(messages.emit_flow_run_events(changes))
 
 
-async def _mark_late(database: object, run_id: uuid.UUID, cutoff: dt.datetime) -> FlowRunStateChange | None:
+async def _mark_late(database: Database, run_id: uuid.UUID, cutoff: dt.datetime) -> FlowRunStateChange | None:
     """Move one run to Late under its row lock, unless it left Scheduled (or was rescheduled) meanwhile."""
-    async with database.write() as connection:  # type: ignore[attr-defined]
+    async with database.write() as connection:
         row = await read_flow_run(connection, run_id, for_update=True)
-        scheduled = row and row["next_scheduled_start_time"]
-        if row is None or row["state_name"] != "Scheduled" or scheduled is None or scheduled > cutoff:
+        if row is None or row["state_name"] != "Scheduled":
+            return None
+        scheduled: dt.datetime | None = row["next_scheduled_start_time"]
+        if scheduled is None or scheduled > cutoff:
             return None
         late = StateCreate(type=StateType.SCHEDULED, name="Late", state_details=StateDetails(scheduled_time=scheduled))
         outcome = await set_flow_run_state(connection, run_id, late, force=True, row=row)

@@ -27,7 +27,7 @@ from baton.server.models import notifications as model
 if TYPE_CHECKING:
     import httpx
 
-    from baton.notifications.channels import Notification
+    from baton.notifications.channels import Notification, Severity
 
 # The channels (and httpx under them) load on the first delivery: an idle server does not pay for them.
 
@@ -35,7 +35,12 @@ logger = logging.getLogger("baton.notifications")
 
 # A SENDING delivery older than this is taken to belong to a worker that died mid-send, and is tried again.
 STALE_SENDING = dt.timedelta(seconds=60)
-SEVERITY = {"FAILED": "failure", "CRASHED": "failure", "COMPLETED": "success", "CANCELLED": "warning"}
+SEVERITY: dict[str, Severity] = {
+    "FAILED": "failure",
+    "CRASHED": "failure",
+    "COMPLETED": "success",
+    "CANCELLED": "warning",
+}
 
 
 async def match_notifications(changes: list[FlowRunStateChange]) -> None:

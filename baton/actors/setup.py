@@ -36,7 +36,7 @@ from baton.server.database.write_lock import mark_actor_task
 
 logger = logging.getLogger("baton.actors")
 
-ACTOR_FUNCTIONS = {
+ACTOR_FUNCTIONS: dict[str, Callable[..., Coroutine[Any, Any, None]]] = {
     messages.RECORD_EVENTS: events.record_events,
     messages.EMIT_FLOW_RUN_EVENTS: events.emit_flow_run_events,
     messages.MARK_LATE_RUNS: late_runs.mark_late_runs,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from baton.log_config import configure_logging
 from baton.queue.names import QUEUES
 from baton.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from baton.server.database.engine import Database
 
 T = TypeVar("T")
 LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False)
@@ -146,7 +149,7 @@ def database() -> None:
     """Create, upgrade, downgrade and reset the database schema."""
 
 
-def _with_database(operation: Callable[[object], Awaitable[T]], settings: Settings) -> T:
+def _with_database(operation: Callable[[Database], Awaitable[T]], settings: Settings) -> T:
     from baton.server.database.engine import Database
 
     async def run() -> T:
@@ -157,6 +160,12 @@ def _with_database(operation: Callable[[object], Awaitable[T]], settings: Settin
             await db.dispose()
 
     return asyncio.run(run())
+
+
+def _database_url(settings: Settings) -> str:
+    url = settings.api_database_connection_url
+    assert url is not None  # a built Settings fills in the SQLite default
+    return url
 
 
 def _describe(settings: Settings) -> str:
@@ -174,11 +183,11 @@ def upgrade(yes: bool, revision: str, dry_run: bool) -> None:
     settings = load_settings()
     if dry_run:
         current = _with_database(migrate.current_revision, settings)
-        click.echo(migrate.dry_run_sql(settings.api_database_connection_url, "upgrade", current, revision))
+        click.echo(migrate.dry_run_sql(_database_url(settings), "upgrade", current, revision))
         return
     if not yes:
         click.confirm(f"Upgrade the database {_describe(settings)} to {revision}?", abort=True)
-    _with_database(lambda db: migrate.upgrade(db, revision), settings)  # type: ignore[arg-type]
+    _with_database(lambda db: migrate.upgrade(db, revision), settings)
     now = _with_database(migrate.current_revision, settings)
     click.echo(f"Database upgraded; it is now at revision {now}.")
 
@@ -200,7 +209,7 @@ def downgrade(yes: bool, revision: str, dry_run: bool) -> None:
         raise MigrationError("The database has no Baton schema to downgrade.")
     if dry_run:
         target = migrate.resolve_downgrade_target(current, revision)
-        click.echo(migrate.dry_run_sql(settings.api_database_connection_url, "downgrade", current, target))
+        click.echo(migrate.dry_run_sql(_database_url(settings), "downgrade", current, target))
         return
     if not yes:
         click.confirm(
@@ -208,7 +217,7 @@ def downgrade(yes: bool, revision: str, dry_run: bool) -> None:
             "Data in removed tables is lost.",
             abort=True,
         )
-    _with_database(lambda db: migrate.downgrade(db, revision), settings)  # type: ignore[arg-type]
+    _with_database(lambda db: migrate.downgrade(db, revision), settings)
     now = _with_database(migrate.current_revision, settings)
     click.echo(f"Database downgraded; it is now at revision {now or 'base (no schema)'}.")
 

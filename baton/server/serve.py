@@ -22,6 +22,7 @@ from baton.server.database.engine import Database
 
 if TYPE_CHECKING:
     from baton.actors.setup import EmbeddedServices
+    from baton.settings import Settings
 
 logger = logging.getLogger("baton.server")
 
@@ -33,7 +34,7 @@ class PortInUse(BatonError):
     """The address the server should listen on is taken."""
 
 
-async def prepare_database(settings: object) -> Database:
+async def prepare_database(settings: Settings) -> Database:
     """Open the database and bring its schema to head when the settings say so; refuse an unknown revision."""
     database = Database.from_settings(settings)
     await database.open()
@@ -67,7 +68,7 @@ class ServerQueue:
             await self.embedded.stop(SHUTDOWN_GRACE_SECONDS)
 
 
-def start_queue(settings: object, database: Database) -> ServerQueue:
+def start_queue(settings: Settings, database: Database) -> ServerQueue:
     """With `BATON_REDIS_URL`: a publisher to Redis (checked reachable); the actors run in `baton server services`.
     Without: an in-memory broker with the actors and the beat running inside this process."""
     from baton.actors.setup import EmbeddedServices
@@ -83,7 +84,7 @@ def start_queue(settings: object, database: Database) -> ServerQueue:
 
 
 async def serve(
-    settings: object,
+    settings: Settings,
     *,
     host: str,
     port: int,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -21,6 +21,9 @@ from baton.server.database.dialects import DatabaseDialect, dialect_for_url, is_
 from baton.server.database.types import dump_json, load_json
 from baton.server.database.write_lock import WriteLock
 
+if TYPE_CHECKING:
+    from baton.settings import Settings
+
 # Seconds a client is told to wait after a busy database; short, since busy periods are short.
 BUSY_RETRY_AFTER_SECONDS = 1
 
@@ -30,6 +33,17 @@ def make_url(url: str | sa.URL) -> sa.URL:
     parsed = sa.make_url(url)
     dialect_for_url(parsed)
     return parsed
+
+
+class _EngineOptions(TypedDict):
+    """The `Database` keyword arguments a sibling for migrations inherits."""
+
+    timeout: float
+    connection_timeout: float
+    pool_size: int
+    max_overflow: int
+    pool_recycle: int
+    echo: bool
 
 
 class Database:
@@ -65,7 +79,7 @@ class Database:
         self._write_lock = WriteLock() if self.dialect.serialize_writes else None
         self._write_options = self.dialect.write_execution_options()
         self._keeper: AsyncConnection | None = None
-        self._settings_kwargs = dict(
+        self._settings_kwargs = _EngineOptions(
             timeout=timeout,
             connection_timeout=connection_timeout,
             pool_size=pool_size,
@@ -75,10 +89,12 @@ class Database:
         )
 
     @classmethod
-    def from_settings(cls, settings: Any, *, for_migrations: bool = False) -> Database:
+    def from_settings(cls, settings: Settings, *, for_migrations: bool = False) -> Database:
         """A Database configured from a `baton.settings.Settings`."""
+        url = settings.api_database_connection_url
+        assert url is not None  # a built Settings fills in the SQLite default
         return cls(
-            settings.api_database_connection_url,
+            url,
             timeout=settings.api_database_timeout,
             connection_timeout=settings.api_database_connection_timeout,
             pool_size=settings.api_database_pool_size,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from baton.queue.messages import FlowRunStateChange
+from baton.queue.messages import FlowRunStateChange, StateRef
 from baton.server.database import tables as t
 from baton.server.database.types import utcnow
 
@@ -58,7 +59,7 @@ def _iso(moment: dt.datetime) -> str:
     return moment.isoformat()
 
 
-def _state_payload(state: dict[str, Any]) -> dict[str, Any]:
+def _state_payload(state: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "type": state["type"],
         "name": state["name"],
@@ -69,7 +70,7 @@ def _state_payload(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def flow_run_state_event(run: dict[str, Any], state: dict[str, Any], from_state: dict[str, Any] | None) -> dict:
+def flow_run_state_event(run: dict[str, Any], state: dict[str, Any], from_state: StateRef | None) -> dict[str, Any]:
     """The `prefect.flow-run.<State>` event (JSON-mode) of `run` entering `state`."""
     related = [
         _related(f"prefect.flow.{run['flow_id']}", "flow", run["flow_name"]),

@@ -84,6 +84,7 @@ async def create_flow_run(connection: AsyncConnection, run: FlowRunCreate) -> tu
                     t.flow_run.c.flow_id == run.flow_id, t.flow_run.c.idempotency_key == run.idempotency_key
                 )
             )
+            assert existing is not None  # the insert met the run with this idempotency key
             row = await read_flow_run(connection, existing)
             assert row is not None
             return row, False

@@ -7,9 +7,10 @@ caller's write transaction, so an ACCEPT the client is told about is committed w
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,8 +32,14 @@ from baton.server.orchestration.policies import orchestrate, subflow_parent_task
 from baton.server.schemas.responses import current_state
 from baton.server.schemas.states import StateCreate, StateType
 
-# "Not passed" for an optional argument whose None is meaningful.
-_LOOK_UP: Any = object()
+
+class _NotPassed(enum.Enum):
+    """The "not passed" value of an optional argument whose None is meaningful."""
+
+    LOOK_UP = enum.auto()
+
+
+_LOOK_UP: Final = _NotPassed.LOOK_UP
 
 # Built once per table; the values come as bound parameters at execution.
 _INSERT_HISTORY = {table.name: table.insert() for table in (t.flow_run_state, t.task_run_state)}
@@ -168,7 +175,7 @@ async def set_task_run_state(
     *,
     force: bool = False,
     row: dict[str, Any] | None = None,
-    parent_flow_run: dict[str, Any] | None | object = _LOOK_UP,
+    parent_flow_run: dict[str, Any] | None | _NotPassed = _LOOK_UP,
 ) -> TransitionOutcome:
     """Propose `proposed` for the task run and persist the decision. Raises ObjectNotFound for an unknown run.
     `parent_flow_run` may be passed when the caller has just read it (`read_parent_flow_run`)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -73,8 +73,9 @@ async def create_task_run(connection: AsyncConnection, run: TaskRunCreate) -> Cr
     if run.flow_run_id is not None and parent is None:
         raise ObjectNotFound(f"Flow run {run.flow_run_id} does not exist.")
     now = utcnow()
+    task_run_id = run.id or uuid.uuid4()
     values = {
-        "id": run.id or uuid.uuid4(),
+        "id": task_run_id,
         "created": now,
         "updated": now,
         "name": run.name or generate_run_name(),
@@ -109,7 +110,7 @@ async def create_task_run(connection: AsyncConnection, run: TaskRunCreate) -> Cr
                 )
             )
             if existing is None:  # the conflict was on the id
-                raise_duplicate_id(values["id"])
+                raise_duplicate_id(task_run_id)
             row = await read_task_run(connection, existing)
             assert row is not None
             return CreatedTaskRun(row, False, parent)
@@ -118,13 +119,13 @@ async def create_task_run(connection: AsyncConnection, run: TaskRunCreate) -> Cr
             dialect_of(connection).insert(t.task_run).values(**values).on_conflict_do_nothing(index_elements=["id"])
         )
         if (await connection.execute(insert)).rowcount == 0:
-            row = await read_task_run(connection, values["id"])
+            row = await read_task_run(connection, task_run_id)
             assert row is not None
             return CreatedTaskRun(row, False, parent)
     return CreatedTaskRun({**_EMPTY_TASK_RUN, **values}, True, parent)
 
 
-def raise_duplicate_id(task_run_id: uuid.UUID) -> None:
+def raise_duplicate_id(task_run_id: uuid.UUID) -> NoReturn:
     from baton.errors import ObjectAlreadyExists
 
     raise ObjectAlreadyExists(f"A task run with id {task_run_id} already exists with another task key.")
