@@ -318,6 +318,13 @@ class Settings(BaseModel):
             self._derived = frozenset({"api_database_connection_url"})
 
     @property
+    def database_url(self) -> str:
+        """The database's URL: the setting, or the SQLite default `model_post_init` filled in."""
+        url = self.api_database_connection_url
+        assert url is not None
+        return url
+
+    @property
     def profile_name(self) -> str:
         """The name of the profile the settings were read from."""
         return self._profile_name

@@ -162,12 +162,6 @@ def _with_database(operation: Callable[[Database], Awaitable[T]], settings: Sett
     return asyncio.run(run())
 
 
-def _database_url(settings: Settings) -> str:
-    url = settings.api_database_connection_url
-    assert url is not None  # a built Settings fills in the SQLite default
-    return url
-
-
 def _describe(settings: Settings) -> str:
     return str(settings.display_values()["BATON_API_DATABASE_CONNECTION_URL"])
 
@@ -183,7 +177,7 @@ def upgrade(yes: bool, revision: str, dry_run: bool) -> None:
     settings = load_settings()
     if dry_run:
         current = _with_database(migrate.current_revision, settings)
-        click.echo(migrate.dry_run_sql(_database_url(settings), "upgrade", current, revision))
+        click.echo(migrate.dry_run_sql(settings.database_url, "upgrade", current, revision))
         return
     if not yes:
         click.confirm(f"Upgrade the database {_describe(settings)} to {revision}?", abort=True)
@@ -209,7 +203,7 @@ def downgrade(yes: bool, revision: str, dry_run: bool) -> None:
         raise MigrationError("The database has no Baton schema to downgrade.")
     if dry_run:
         target = migrate.resolve_downgrade_target(current, revision)
-        click.echo(migrate.dry_run_sql(_database_url(settings), "downgrade", current, target))
+        click.echo(migrate.dry_run_sql(settings.database_url, "downgrade", current, target))
         return
     if not yes:
         click.confirm(

@@ -91,10 +91,8 @@ class Database:
     @classmethod
     def from_settings(cls, settings: Settings, *, for_migrations: bool = False) -> Database:
         """A Database configured from a `baton.settings.Settings`."""
-        url = settings.api_database_connection_url
-        assert url is not None  # a built Settings fills in the SQLite default
         return cls(
-            url,
+            settings.database_url,
             timeout=settings.api_database_timeout,
             connection_timeout=settings.api_database_connection_timeout,
             pool_size=settings.api_database_pool_size,

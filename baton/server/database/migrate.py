@@ -110,10 +110,11 @@ async def wait_until_current(database: Database, seconds: float, poll_seconds: f
     """Wait at most `seconds` for the database to reach the head revision (for a process that needs the
     schema but leaves migrating it to another); False when it did not. Raises MigrationError at once for a revision
     this code does not know."""
+    from baton.migrations import HEAD_REVISION
+
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
-        await check_known_revision(database)
-        if await is_current(database):
+        if await check_known_revision(database) == HEAD_REVISION:
             return True
         if asyncio.get_running_loop().time() >= deadline:
             return False
