@@ -76,9 +76,7 @@ class TemplateDatabases:
 
     def clone(self, dialect: str, directory: Path) -> str:
         if dialect == "sqlite":
-            target = directory / f"baton-{next(_counter)}.db"
-            shutil.copyfile(self.sqlite_template, target)
-            return f"sqlite+aiosqlite:///{target}"
+            return _copy_sqlite(self.sqlite_template, directory)
         spare, self._spare = self._spare, None
         name = (spare or self._background.submit(self._make_clone)).result()
         self._clones.append(name)
@@ -87,15 +85,13 @@ class TemplateDatabases:
 
     def _make_clone(self) -> str:
         name = f"{self.prefix}_{next(_counter)}"
-        asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.postgres_template}"'))
+        _create_from(name, self.postgres_template)
         return name
 
     def copy(self, url: str, directory: Path) -> str:
         """A URL of a new database with the tables and rows of `url`'s (which nothing may be connected to)."""
         if url.startswith("sqlite"):
-            target = directory / f"baton-{next(_counter)}.db"
-            shutil.copyfile(url.removeprefix("sqlite+aiosqlite:///"), target)
-            return f"sqlite+aiosqlite:///{target}"
+            return _copy_sqlite(Path(url.removeprefix("sqlite+aiosqlite:///")), directory)
         source = url.rsplit("/", 1)[1]
         name = f"{self.prefix}_{next(_counter)}"
         # On the background thread, which makes the clones: CREATE DATABASE refuses a template being read by another.
@@ -128,6 +124,12 @@ class TemplateDatabases:
         if "postgresql" in ENABLED_DIALECTS:
             names = [*self._clones, self.postgres_template]
             asyncio.run(_admin(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names)))
+
+
+def _copy_sqlite(source: Path, directory: Path) -> str:
+    target = directory / f"baton-{next(_counter)}.db"
+    shutil.copyfile(source, target)
+    return f"sqlite+aiosqlite:///{target}"
 
 
 def _create_from(name: str, template: str) -> None:

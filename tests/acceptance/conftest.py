@@ -134,6 +134,17 @@ def baton_server(home: Path, database_url: str, **settings: str) -> Iterator[Api
     yield from _serve(command, env, home, f"http://127.0.0.1:{port}/api", database_url)
 
 
+def baton_server_on_fresh_database(
+    dialect: str, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory, **settings: str
+) -> Iterator[ApiServer]:
+    """`baton_server` on a fresh migrated `dialect` database, which is dropped after the server stops."""
+    url = template_databases.clone(dialect, tmp_path_factory.mktemp("baton-db"))
+    try:
+        yield from baton_server(tmp_path_factory.mktemp("baton-home"), url, **settings)
+    finally:
+        template_databases.drop(url)
+
+
 def _prefect_server(home: Path) -> Iterator[ApiServer]:
     port = _free_port()
     database_url = f"sqlite+aiosqlite:///{home / 'prefect.db'}"
@@ -159,11 +170,7 @@ if SERVER_KIND == "baton":
     ) -> Iterator[ApiServer]:
         """A Baton server on a fresh database (SQLite or PostgreSQL) for the module's tests on that database, stopped
         with SIGTERM after them. A server start costs about 2 s, a test of a flow 2 to 5 s."""
-        url = template_databases.clone(request.param, tmp_path_factory.mktemp("baton-db"))
-        try:
-            yield from baton_server(tmp_path_factory.mktemp("baton-home"), url)
-        finally:
-            template_databases.drop(url)
+        yield from baton_server_on_fresh_database(request.param, template_databases, tmp_path_factory)
 
 else:
 

@@ -17,7 +17,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.acceptance.conftest import BIN_DIR, FLOWS_DIR, ApiServer, baton_server, clean_environ, tail
+from tests.acceptance.conftest import (
+    BIN_DIR,
+    FLOWS_DIR,
+    ApiServer,
+    baton_server_on_fresh_database,
+    clean_environ,
+    tail,
+)
 from tests.databases import ENABLED_DIALECTS, TemplateDatabases
 
 pytestmark = pytest.mark.slow
@@ -44,11 +51,7 @@ def api_server(
     request: pytest.FixtureRequest, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiServer]:
     """One server per database for the module's tests: each test works in work pools of its own."""
-    url = template_databases.clone(request.param, tmp_path_factory.mktemp("baton-db"))
-    try:
-        yield from baton_server(tmp_path_factory.mktemp("baton-home"), url, **SERVER_SETTINGS)
-    finally:
-        template_databases.drop(url)
+    yield from baton_server_on_fresh_database(request.param, template_databases, tmp_path_factory, **SERVER_SETTINGS)
 
 
 @pytest.fixture
