@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from baton.server.database import migrate  # noqa: E402
 from baton.server.database import tables as t  # noqa: E402
 from baton.server.database.engine import Database  # noqa: E402
-from baton.server.models.auto_scheduling import SchedulerLimits, schedule_deployments  # noqa: E402
+from baton.server.models.deployments.scheduling import SchedulerLimits, schedule_deployments  # noqa: E402
 
 
 async def _admin(dsn: str, statement: str) -> None:

@@ -10,7 +10,7 @@ from baton.actors import runtime
 from baton.actors.state_changes import state_change
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
-from baton.server.models.cancellation import cancel_child_runs as cancel_children
+from baton.server.models.runs.cancellation import cancel_child_runs as cancel_children
 from baton.server.schemas.events import RESOURCE_ID
 
 logger = logging.getLogger("baton.actors")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from baton.actors import runtime
-from baton.server.models.concurrency_leases import revoke_expired_leases
+from baton.server.models.concurrency.concurrency_leases import revoke_expired_leases
 
 logger = logging.getLogger("baton.actors")
 

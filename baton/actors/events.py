@@ -14,14 +14,14 @@ from baton.actors.cancellation import cancelled_flow_runs
 from baton.actors.notifications import match_changes, queue_deliveries
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
+from baton.server.database.dialects.postgresql_event_batch import record_event_batch
 from baton.server.database.engine import Database
 from baton.server.database.errors import is_refused_data
 from baton.server.database.types import dump_json, utcnow
-from baton.server.models.concurrency_leases import release_leases_of_holders
-from baton.server.models.event_batch_statement import record_event_batch
-from baton.server.models.events import event_rows, insert_event_rows, write_events
-from baton.server.models.flow_run_events import build_flow_run_state_events
-from baton.server.models.task_run_recorder import (
+from baton.server.models.concurrency.concurrency_leases import release_leases_of_holders
+from baton.server.models.events.events import event_rows, insert_event_rows, write_events
+from baton.server.models.events.flow_run_events import build_flow_run_state_events
+from baton.server.models.runs.task_run_recorder import (
     FLOW_RUN_RESOURCE_PREFIX,
     TASK_RUN_RESOURCE_PREFIX,
     is_client_task_run_event,

@@ -11,8 +11,8 @@ from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
 from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
-from baton.server.models.flow_runs import read_flow_run, read_late_flow_run_ids
-from baton.server.models.states import set_flow_run_state
+from baton.server.models.runs.flow_runs import read_flow_run, read_late_flow_run_ids
+from baton.server.models.runs.states import set_flow_run_state
 from baton.server.schemas.states import StateCreate, StateDetails, StateType
 
 logger = logging.getLogger("baton.actors")

@@ -22,7 +22,7 @@ from baton.notifications.templates import placeholder_values, render, render_sub
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
 from baton.server.database.types import utcnow
-from baton.server.models import notifications as model
+from baton.server.models.notifications import notification_policies as model
 
 if TYPE_CHECKING:
     import httpx

@@ -11,8 +11,8 @@ import logging
 import uuid
 
 from baton.actors import runtime
-from baton.server.models.auto_scheduling import SchedulerLimits
-from baton.server.models.auto_scheduling import schedule_deployments as schedule_runs
+from baton.server.models.deployments.scheduling import SchedulerLimits
+from baton.server.models.deployments.scheduling import schedule_deployments as schedule_runs
 
 logger = logging.getLogger("baton.actors")
 

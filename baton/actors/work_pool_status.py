@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from baton.actors import runtime
-from baton.server.models.workers import StatusRules, update_statuses
+from baton.server.models.work_pools.workers import StatusRules, update_statuses
 
 logger = logging.getLogger("baton.actors")
 

@@ -1,5 +1,5 @@
 """Periodic job: Running flow runs whose heartbeat stopped become Crashed, and Cancelling runs that nobody is left
-to finish become Cancelled (see `baton.server.models.zombie_runs`)."""
+to finish become Cancelled (see `baton.server.models.runs.zombie_runs`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from baton.actors.state_changes import state_change
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
 from baton.server.database.types import utcnow
-from baton.server.models.zombie_runs import find_orphaned_runs, finish_orphaned_run
+from baton.server.models.runs.zombie_runs import find_orphaned_runs, finish_orphaned_run
 
 logger = logging.getLogger("baton.actors")
 

@@ -24,7 +24,7 @@ from typing import Any
 from baton.errors import BatonError
 from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
-from baton.server.models import event_queries
+from baton.server.models.events import event_queries
 from baton.server.schemas.event_filters import EventFilter, matches
 
 logger = logging.getLogger("baton.events.stream")

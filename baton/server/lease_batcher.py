@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from baton.errors import ValidationFailed
 from baton.server.database.engine import Database
-from baton.server.models.concurrency_lease_batches import (
+from baton.server.models.concurrency.concurrency_lease_batches import (
     LeaseAcquisition,
     LeaseBatchResult,
     LeaseGrant,

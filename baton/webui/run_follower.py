@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from baton.server.models.flow_run_logs import read_flow_run_logs_forward, read_flow_run_state_summary
+from baton.server.models.views.flow_run_logs import read_flow_run_logs_forward, read_flow_run_state_summary
 from baton.webui.formatting import as_datetime
 
 # Log lines carry the client's timestamps and arrive in batches (the Prefect client sends one every 2 s), so a line

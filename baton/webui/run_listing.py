@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.errors import ValidationFailed
 from baton.server.database.dialects import DatabaseDialect
-from baton.server.models import run_pages
-from baton.server.models.run_pages import Cursor, Page, RunListFilter, RunSort
+from baton.server.models.views import run_pages
+from baton.server.models.views.run_pages import Cursor, Page, RunListFilter, RunSort
 from baton.webui.formatting import STATE_TYPES, as_datetime, state_badge
 
 DEFAULT_LIMIT = 50

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from baton.errors import ValidationFailed
-from baton.server.models.run_pages import Cursor, RunSort
+from baton.server.models.views.run_pages import Cursor, RunSort
 from baton.webui import run_listing
 
 

@@ -19,7 +19,7 @@ branch_labels = None
 depends_on = None
 
 START_KEY_INDEX = "ix_flow_run__start_key__id"
-# The runs pages' sort key (baton.server.models.run_pages.RUN_START_KEY), written as the queries write it.
+# The runs pages' sort key (baton.server.models.views.run_pages.RUN_START_KEY), written as the queries write it.
 START_KEY = "coalesce(start_time, expected_start_time, created)"
 TAGS_INDEX = "gin_ix_flow_run__tags"
 # (old single-column index, its column, the composite that replaces it, the composite's columns)

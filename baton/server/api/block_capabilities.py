@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
-from baton.server.models import block_schemas
+from baton.server.models.blocks import block_schemas
 
 
 class BlockCapabilitiesHandler(ApiHandler):

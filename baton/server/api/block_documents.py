@@ -6,7 +6,8 @@ from baton.errors import ObjectNotFound
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
 from baton.server.blocks.encryption import BlockCipher
-from baton.server.models import block_documents, block_filters
+from baton.server.models.blocks import block_documents
+from baton.server.models.filters import blocks as block_filters
 from baton.server.schemas.block_filters import BlockDocumentCountRequest, BlockDocumentFilterRequest
 from baton.server.schemas.blocks import BlockDocument, BlockDocumentCreate, BlockDocumentUpdate
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from baton.errors import Forbidden, ObjectNotFound
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
-from baton.server.models import block_filters, block_schemas
+from baton.server.models.blocks import block_schemas
+from baton.server.models.filters import blocks as block_filters
 from baton.server.schemas.block_filters import BlockSchemaFilterRequest
 from baton.server.schemas.blocks import BlockSchema, BlockSchemaCreate
 

@@ -7,7 +7,8 @@ from baton.server.api.base import ApiHandler
 from baton.server.api.block_documents import INCLUDE_SECRETS_QUERY, BlockDocumentApiHandler
 from baton.server.api.openapi import endpoint
 from baton.server.blocks.registration import register_system_blocks
-from baton.server.models import block_documents, block_filters, block_types
+from baton.server.models.blocks import block_documents, block_types
+from baton.server.models.filters import blocks as block_filters
 from baton.server.schemas.block_filters import BlockTypeFilterRequest
 from baton.server.schemas.blocks import BlockDocument, BlockType, BlockTypeCreate, BlockTypeUpdate
 

@@ -8,7 +8,7 @@ from pydantic import RootModel
 from baton.errors import ObjectNotFound
 from baton.server.api.deployments import DeploymentApiHandler, get_deployment_or_404
 from baton.server.api.openapi import endpoint
-from baton.server.models import deployment_runs, deployment_schedules
+from baton.server.models.deployments import deployment_runs, deployment_schedules
 from baton.server.schemas.deployments import DeploymentSchedule, DeploymentScheduleCreate, DeploymentScheduleUpdate
 
 

@@ -14,8 +14,10 @@ from baton.queue import messages
 from baton.server.api.base import ApiHandler
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
-from baton.server.models import auto_scheduling, deployment_runs, deployments, filters
-from baton.server.models.auto_scheduling import SchedulerLimits
+from baton.server.models.deployments import deployment_runs, deployments
+from baton.server.models.deployments import scheduling as auto_scheduling
+from baton.server.models.deployments.scheduling import SchedulerLimits
+from baton.server.models.filters import core as filters
 from baton.server.schemas.core import FlowRun
 from baton.server.schemas.deployments import (
     Deployment,
@@ -182,7 +184,7 @@ class ScheduledFlowRunsHandler(ApiHandler):
         request = self.parse_body(ScheduledFlowRunsRequest)
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
-            rows = await deployment_runs.read_scheduled_flow_runs(
+            rows = await deployment_runs.read_scheduled_runs_of_deployments(
                 connection, request.deployment_ids, request.scheduled_before, limit
             )
         self.write_json([flow_run_response(row) for row in rows])

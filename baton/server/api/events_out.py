@@ -29,7 +29,7 @@ from baton.errors import ServiceUnavailable
 from baton.server.api.base import dumps
 from baton.server.context import ServerContext
 from baton.server.events_stream import SubscriberTooSlow, event_stream
-from baton.server.models import event_queries
+from baton.server.models.events import event_queries
 from baton.server.schemas.event_filters import EventFilter, EventOrder
 
 logger = logging.getLogger("baton.api.events_out")

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from baton.errors import ValidationFailed
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
-from baton.server.models import event_queries
+from baton.server.models.events import event_queries
 from baton.server.schemas.event_filters import (
     INTERACTIVE_PAGE_SIZE,
     Countable,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from baton.errors import ObjectNotFound
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
-from baton.server.models import run_inputs
+from baton.server.models.runs import flow_run_inputs as run_inputs
 from baton.server.schemas.actions import FlowRunInputCreate, FlowRunInputFilter
 
 

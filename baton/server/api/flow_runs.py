@@ -12,8 +12,10 @@ from baton.errors import ObjectNotFound
 from baton.server.api.base import ApiHandler
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
-from baton.server.models import filters, flow_runs, history, logs, run_inputs
-from baton.server.models.states import run_as_written, set_flow_run_state
+from baton.server.models.filters import core as filters
+from baton.server.models.runs import flow_run_inputs as run_inputs
+from baton.server.models.runs import flow_runs, history, logs
+from baton.server.models.runs.states import run_as_written, set_flow_run_state
 from baton.server.schemas.actions import FlowRunCreate, FlowRunUpdate, LabelsUpdate
 from baton.server.schemas.core import FlowRun, HistoryInterval
 from baton.server.schemas.requests import FlowRunFilterRequest, FlowRunHistoryRequest, FlowRunPaginateRequest

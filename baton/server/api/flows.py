@@ -6,8 +6,9 @@ from baton.errors import ObjectNotFound
 from baton.server.api.base import ApiHandler
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
-from baton.server.models import filters, flows
-from baton.server.models.flow_run_events import flow_created_event
+from baton.server.models.events.flow_run_events import flow_created_event
+from baton.server.models.filters import core as filters
+from baton.server.models.runs import flows
 from baton.server.schemas.actions import FlowCreate, FlowUpdate
 from baton.server.schemas.core import Flow
 from baton.server.schemas.requests import FlowFilterRequest, FlowPaginateRequest

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
-from baton.server.models import filters, logs
+from baton.server.models.filters import core as filters
+from baton.server.models.runs import logs
 from baton.server.schemas.actions import LogBatch, LogCreate
 from baton.server.schemas.core import Log
 from baton.server.schemas.requests import LogFilterRequest

@@ -11,9 +11,9 @@ from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
 from baton.server.blocks.encryption import BlockCipher
 from baton.server.database.types import utcnow
-from baton.server.models import flow_runs, flows
-from baton.server.models import notifications as model
-from baton.server.models.block_documents import read_block_document
+from baton.server.models.blocks.block_documents import read_block_document
+from baton.server.models.notifications import notification_policies as model
+from baton.server.models.runs import flow_runs, flows
 from baton.server.schemas.notifications import (
     DeliveryFilterRequest,
     NotificationDelivery,

@@ -11,8 +11,9 @@ from baton.errors import ObjectNotFound
 from baton.server.api.base import ApiHandler
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
-from baton.server.models import filters, history, task_runs
-from baton.server.models.states import run_as_written, set_task_run_state
+from baton.server.models.filters import core as filters
+from baton.server.models.runs import history, task_runs
+from baton.server.models.runs.states import run_as_written, set_task_run_state
 from baton.server.schemas.actions import TaskRunCreate, TaskRunUpdate
 from baton.server.schemas.core import HistoryInterval, TaskRun
 from baton.server.schemas.requests import FlowRunHistoryRequest, TaskRunFilterRequest, TaskRunPaginateRequest

@@ -11,7 +11,8 @@ from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
 from baton.server.database import tables as t
 from baton.server.database.types import utcnow
-from baton.server.models import filters, scheduled_runs, work_pools, work_queues
+from baton.server.models.filters import core as filters
+from baton.server.models.work_pools import scheduled_runs, work_pools, work_queues
 from baton.server.schemas.responses import flow_run_response
 from baton.server.schemas.work_pools import (
     ScheduledFlowRunsRequest,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from baton.errors import ObjectNotFound
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
-from baton.server.models import work_pools, workers
+from baton.server.models.work_pools import work_pools, workers
 from baton.server.schemas.work_pools import Worker, WorkerFilterRequest, WorkerHeartbeat
 
 

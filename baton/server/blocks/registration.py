@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.blocks.system import SYSTEM_BLOCKS, SystemBlock
 from baton.server.database.engine import Database
-from baton.server.models import block_schemas, block_types, configuration
+from baton.server.models import configuration
+from baton.server.models.blocks import block_schemas, block_types
 from baton.server.schemas.blocks import BlockSchemaCreate, BlockTypeCreate
 
 logger = logging.getLogger("baton.server.blocks")

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.database import tables as t
 from baton.server.database.dialects import DatabaseDialect, dialect_of
 from baton.server.database.types import utcnow
-from baton.server.models.filters import flow_run_condition, task_run_condition
+from baton.server.models.filters.core import flow_run_condition, task_run_condition
 from baton.server.models.variables import combine, contains_pattern
 from baton.server.schemas.artifacts import (
     ARTIFACT_FIELDS,

@@ -3,8 +3,8 @@
 `PreventPendingTransitions`, `CopyScheduledTime` and `WaitForScheduledTime` also govern task runs.
 Deployment concurrency: `SecureFlowConcurrencySlots` decides on a slot the caller tried to take (the database work,
 taking the slot with a lease, renewing it at RUNNING and releasing it when the run stops holding it, is in
-`models/deployment_concurrency.py`); RemoveDeploymentConcurrencyLeaseForOldClientVersions has no counterpart, as
-Baton's leases do not depend on the client's version.
+`models/concurrency/deployment_concurrency.py`); RemoveDeploymentConcurrencyLeaseForOldClientVersions has no
+counterpart, as Baton's leases do not depend on the client's version.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Filter bodies of `/block_types/filter`, `/block_schemas/filter`, `/block_documents/filter` and `/count`.
 
-Field for field as Prefect's. `baton.server.models.block_filters` turns them into SQL. Unknown keys are a 422.
+Field for field as Prefect's. `baton.server.models.filters.blocks` turns them into SQL. Unknown keys are a 422.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Filter bodies of the `/filter`, `/count`, `/paginate` and `/history` endpoints, field for field as Prefect's.
 
-Each model only describes the request; `baton.server.models.filters` turns it into SQL. Every model forbids unknown
+Each model only describes the request; `baton.server.models.filters.core` turns it into SQL. Every model forbids unknown
 keys, so a misspelt filter is a 422 rather than a silently ignored one. An operator key left out (None) does not
 filter; an empty `any_` list matches nothing, an empty `not_any_` or `all_` list matches everything (as in Prefect).
 """

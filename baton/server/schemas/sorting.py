@@ -1,4 +1,7 @@
-"""Sort orders accepted by the filter endpoints, named as in Prefect. `baton.server.models.filters` maps them to SQL."""
+"""Sort orders accepted by the filter endpoints, named as in Prefect.
+
+`baton.server.models.filters.core` maps them to SQL.
+"""
 
 from __future__ import annotations
 

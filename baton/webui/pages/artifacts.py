@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.errors import ObjectNotFound
-from baton.server.models import artifacts, flow_runs
+from baton.server.models import artifacts
+from baton.server.models.runs import flow_runs
 from baton.server.schemas.artifacts import (
     ArtifactCollectionFilter,
     ArtifactCollectionFilterRequest,

@@ -10,7 +10,8 @@ from tornado.escape import xhtml_escape
 
 from baton.errors import ObjectNotFound
 from baton.server.blocks.encryption import BlockCipher
-from baton.server.models import block_documents, block_summaries, block_types
+from baton.server.models.blocks import block_documents, block_types
+from baton.server.models.views import block_summaries
 from baton.webui.base import PageHandler
 from baton.webui.block_forms import field_values, form_fields
 from baton.webui.markdown import is_web_url

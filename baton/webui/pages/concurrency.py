@@ -6,7 +6,7 @@ import datetime as dt
 import urllib.parse
 from typing import Any
 
-from baton.server.models.concurrency_overview import read_limits_overview
+from baton.server.models.views.concurrency_overview import read_limits_overview
 from baton.webui.base import PageHandler
 
 # Limits of each kind shown on the page; a server rarely has more than a few dozen.

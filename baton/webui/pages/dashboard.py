@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from baton.errors import ValidationFailed
 from baton.server.database.types import utcnow
-from baton.server.models import dashboard
+from baton.server.models.views import dashboard
 from baton.webui.base import PageHandler
 from baton.webui.charts import Bucket, stacked_bar_chart, totals_by_state
 

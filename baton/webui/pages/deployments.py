@@ -4,8 +4,9 @@ schedules, upcoming and past runs, and a "Run" form made from its parameter sche
 from __future__ import annotations
 
 from baton.errors import ObjectNotFound, ValidationFailed
-from baton.server.models import deployment_pages, deployments, run_pages
-from baton.server.models.run_pages import Cursor
+from baton.server.models.deployments import deployments
+from baton.server.models.views import deployment_pages, run_pages
+from baton.server.models.views.run_pages import Cursor
 from baton.webui import run_listing
 from baton.webui.base import PageHandler
 from baton.webui.parameter_form import parameter_fields

@@ -8,7 +8,7 @@ from typing import Any
 import pydantic
 
 from baton.errors import ValidationFailed
-from baton.server.models import event_queries
+from baton.server.models.events import event_queries
 from baton.server.schemas.event_filters import (
     EventAnyResourceFilter,
     EventFilter,

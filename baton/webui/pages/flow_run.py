@@ -9,9 +9,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from baton.errors import ObjectNotFound, ValidationFailed
-from baton.server.models import flow_run_contents as contents
-from baton.server.models import flow_runs
-from baton.server.models.flow_run_logs import read_flow_run_log_page, read_flow_run_logs_forward
+from baton.server.models.runs import flow_runs
+from baton.server.models.views import flow_run_contents as contents
+from baton.server.models.views.flow_run_logs import read_flow_run_log_page, read_flow_run_logs_forward
 from baton.server.schemas.states import TERMINAL_STATE_TYPES
 from baton.webui.base import PageHandler
 from baton.webui.formatting import as_datetime

@@ -23,7 +23,7 @@ import orjson
 from tornado.iostream import StreamClosedError
 
 from baton.errors import BatonError, ObjectNotFound, ValidationFailed
-from baton.server.models.flow_run_logs import read_flow_run_state_summary
+from baton.server.models.views.flow_run_logs import read_flow_run_state_summary
 from baton.server.schemas.states import TERMINAL_STATE_TYPES
 from baton.webui.base import PageHandler
 from baton.webui.formatting import as_datetime

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from baton.errors import ObjectNotFound, ValidationFailed
-from baton.server.models import flows, run_pages
-from baton.server.models.run_pages import Cursor
+from baton.server.models.runs import flows
+from baton.server.models.views import run_pages
+from baton.server.models.views.run_pages import Cursor
 from baton.webui import run_listing
 from baton.webui.base import PageHandler
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from baton.errors import ObjectNotFound
 from baton.notifications.templates import DEFAULT_TEMPLATE, PLACEHOLDERS
-from baton.server.models import notification_overview as overview
-from baton.server.models import notifications
+from baton.server.models.notifications import notification_policies as notifications
+from baton.server.models.views import notification_overview as overview
 from baton.webui.base import PageHandler
 
 # Policies listed on the page; a server has a handful, rarely more than a few dozen.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baton.server.models import run_pages
+from baton.server.models.views import run_pages
 from baton.webui import run_listing
 from baton.webui.base import PageHandler
 

@@ -3,7 +3,8 @@ and workers."""
 
 from __future__ import annotations
 
-from baton.server.models import deployment_pages, work_pools, workers
+from baton.server.models.views import deployment_pages
+from baton.server.models.work_pools import work_pools, workers
 from baton.webui.base import PageHandler
 
 # A pool's page lists at most this many workers, the most recent heartbeat first.

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from baton.server.database.engine import Database
-from baton.server.models.events import write_events
+from baton.server.models.events.events import write_events
 
 NOW = dt.datetime.now(dt.UTC)
 

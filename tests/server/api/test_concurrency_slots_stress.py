@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from baton.server.database import tables as t
 from baton.server.database.engine import Database
-from baton.server.models.concurrency_leases import revoke_expired_leases
+from baton.server.models.concurrency.concurrency_leases import revoke_expired_leases
 from tests.acceptance.conftest import baton_server
 
 V2 = "/v2/concurrency_limits"

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from baton.server.context import ServerContext
-from baton.server.models.auto_scheduling import SchedulerLimits, schedule_deployments
+from baton.server.models.deployments.scheduling import SchedulerLimits, schedule_deployments
 
 HOURLY = {"interval": 3600, "anchor_date": "2026-01-01T00:00:00Z", "timezone": "UTC"}
 PARAMETER_SCHEMA = {

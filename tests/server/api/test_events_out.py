@@ -19,7 +19,7 @@ from websockets.typing import Subprotocol
 from baton.server.database import tables as t
 from baton.server.database.engine import Database
 from baton.server.events_stream import EventStream, SubscriberTooSlow
-from baton.server.models.events import event_row
+from baton.server.models.events.events import event_row
 from baton.server.schemas.event_filters import EventFilter
 from tests.server.api.events_helpers import event, seed
 from tests.server.api.prefect_client_script import prefect_environment

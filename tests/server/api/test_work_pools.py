@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from baton.server.database import tables as t
 from baton.server.database.engine import Database
-from baton.server.models.workers import StatusRules, update_statuses
+from baton.server.models.work_pools.workers import StatusRules, update_statuses
 
 
 async def _pool(client: httpx.AsyncClient, name: str = "pool", **body: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from baton.server.database import tables as t
 from baton.server.database.engine import Database
-from baton.server.models.run_pages import RUN_START_KEY
+from baton.server.models.views.run_pages import RUN_START_KEY
 
 UI_INDEXES = {
     "ix_flow_run__start_key__id",

@@ -19,9 +19,9 @@ from dramatiq.brokers.stub import StubBroker
 from baton.actors import events as event_actors
 from baton.actors import runtime
 from baton.server.database import tables as t
+from baton.server.database.dialects.postgresql_event_batch import record_event_batch
 from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
-from baton.server.models.event_batch_statement import record_event_batch
 from tests.server.events.conftest import task_run_event
 
 START = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)

@@ -1,0 +1,1 @@
+"""Blocks: types, schemas and documents."""

@@ -1,0 +1,1 @@
+"""Filter and sort bodies (the request schemas) turned into SQL conditions and ORDER BY lists."""

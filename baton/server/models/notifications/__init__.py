@@ -1,0 +1,1 @@
+"""Notification policies and their deliveries."""

@@ -1,0 +1,1 @@
+"""Flows, flow runs and task runs: their states, logs, inputs, names, history and clean-up."""

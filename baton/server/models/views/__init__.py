@@ -1,0 +1,1 @@
+"""Read models of the web UI's pages: each module serves one page's queries."""

@@ -1,0 +1,113 @@
+"""A flow run's log lines for reading and following: keyset pages around a cursor, and lines since a moment.
+
+Every query here starts with `flow_run_id = ?` and orders by (timestamp, id), so it is served by the index
+`ix_log__flow_run_id__timestamp` (flow_run_id, timestamp): its cost grows with the lines read, not with the size of
+the log table. The level and text conditions are checked on that run's rows only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.server.database import tables as t
+from baton.server.database.types import Timestamp
+from baton.server.models.filters.core import contains_text
+
+# A position in a run's log: the (timestamp, id) of a line.
+LogCursor = tuple[dt.datetime, uuid.UUID]
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """Lines in time order, and whether the same filter matches lines before the first and after the last."""
+
+    rows: list[dict[str, Any]]
+    more_before: bool
+    more_after: bool
+
+
+def _matching(flow_run_id: uuid.UUID, min_level: int, text: str | None) -> list[sa.ColumnElement[bool]]:
+    column = t.log.c
+    parts: list[sa.ColumnElement[bool]] = [column.flow_run_id == flow_run_id]
+    if min_level > 0:
+        parts.append(column.level >= min_level)
+    if text:
+        parts.append(contains_text(column.message, text))
+    return parts
+
+
+def _position(cursor: LogCursor) -> sa.ColumnElement[Any]:
+    return sa.tuple_(sa.literal(cursor[0], Timestamp()), sa.literal(cursor[1], sa.Uuid()))
+
+
+_KEY = sa.tuple_(t.log.c.timestamp, t.log.c.id)
+_COLUMNS = [t.log.c.id, t.log.c.timestamp, t.log.c.level, t.log.c.name, t.log.c.message, t.log.c.task_run_id]
+
+
+async def read_flow_run_log_page(
+    connection: AsyncConnection,
+    flow_run_id: uuid.UUID,
+    *,
+    limit: int,
+    min_level: int = 0,
+    text: str | None = None,
+    before: LogCursor | None = None,
+    after: LogCursor | None = None,
+) -> LogPage:
+    """`limit` matching lines after `after`, else the last `limit` lines before `before` (or the newest `limit`)."""
+    parts = _matching(flow_run_id, min_level, text)
+    if after is not None:
+        query = sa.select(*_COLUMNS).where(*parts, _KEY > _position(after))
+        query = query.order_by(t.log.c.timestamp, t.log.c.id).limit(limit + 1)
+        rows = [dict(row) for row in (await connection.execute(query)).mappings()]
+        return LogPage(rows[:limit], more_before=True, more_after=len(rows) > limit)
+    if before is not None:
+        parts.append(_KEY < _position(before))
+    query = sa.select(*_COLUMNS).where(*parts).order_by(t.log.c.timestamp.desc(), t.log.c.id.desc()).limit(limit + 1)
+    rows = [dict(row) for row in (await connection.execute(query)).mappings()]
+    return LogPage(list(reversed(rows[:limit])), more_before=len(rows) > limit, more_after=before is not None)
+
+
+async def read_flow_run_logs_forward(
+    connection: AsyncConnection,
+    flow_run_id: uuid.UUID,
+    *,
+    limit: int,
+    since: dt.datetime | None = None,
+    after: LogCursor | None = None,
+    min_level: int = 0,
+    text: str | None = None,
+) -> list[dict[str, Any]]:
+    """Up to `limit` matching lines in time order: those timestamped at or after `since` (all without it) that come
+    after `after` (to page on)."""
+    parts = _matching(flow_run_id, min_level, text)
+    if since is not None:
+        parts.append(t.log.c.timestamp >= sa.literal(since, Timestamp()))
+    if after is not None:
+        parts.append(_KEY > _position(after))
+    query = sa.select(*_COLUMNS).where(*parts).order_by(t.log.c.timestamp, t.log.c.id).limit(limit)
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
+_RUN_STATE = sa.select(
+    t.flow_run.c.state_id,
+    t.flow_run.c.state_type,
+    t.flow_run.c.state_name,
+    t.flow_run.c.state_timestamp,
+    t.flow_run.c.start_time,
+    t.flow_run.c.end_time,
+    t.flow_run.c.total_run_time,
+    t.flow_run.c.run_count,
+).where(t.flow_run.c.id == sa.bindparam("flow_run_id"))
+
+
+async def read_flow_run_state_summary(connection: AsyncConnection, flow_run_id: uuid.UUID) -> dict[str, Any] | None:
+    """The run's current state and timing columns (a primary-key lookup); None when there is no such run."""
+    row = (await connection.execute(_RUN_STATE, {"flow_run_id": flow_run_id})).mappings().first()
+    return dict(row) if row else None

@@ -1,0 +1,303 @@
+"""Queries of the UI's runs and flows pages: keyset-paginated lists, capped counts and per-flow run summaries.
+
+Pages never use OFFSET: a page starts after (or ends before) a cursor, the sort key and id of the row next to it,
+so the thousandth page costs what the first one does. Every sort key is NOT NULL and ends with the id, so (key, id)
+is a total order and a walk through the pages meets every row exactly once, ties included.
+
+Indexes these queries rely on at 100,000 runs (migration 0008): `flow_run (coalesce(start_time,
+expected_start_time, created), id)` for the default sort and the date range, `flow_run (name, id)` for the name sort,
+`flow_run (flow_id, start_time)` for a flow's last run, and on PostgreSQL a GIN index on `tags` for the tag filter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.server.database import tables as t
+from baton.server.database.dialects import DatabaseDialect
+from baton.server.models.filters.core import contains_text
+
+Condition = sa.ColumnElement[bool]
+
+# When a run started; before it starts, when it is expected to; a run that never had a state, when it was created.
+# Never NULL, so that it can lead a keyset cursor.
+RUN_START_KEY: sa.ColumnElement[dt.datetime] = sa.func.coalesce(
+    t.flow_run.c.start_time, t.flow_run.c.expected_start_time, t.flow_run.c.created, type_=t.flow_run.c.created.type
+)
+LATE_STATE_NAME = "Late"
+
+_run = t.flow_run.c
+
+# The columns a runs table shows, with the flow's name.
+RUN_LIST_COLUMNS = [
+    _run.id,
+    _run.name,
+    _run.flow_id,
+    t.flow.c.name.label("flow_name"),
+    _run.deployment_id,
+    _run.infrastructure_pid,
+    _run.state_type,
+    _run.state_name,
+    _run.state_timestamp,
+    _run.expected_start_time,
+    _run.start_time,
+    _run.end_time,
+    _run.total_run_time,
+    _run.tags,
+    _run.created,
+]
+
+
+class RunSort(enum.Enum):
+    START_DESC = "start_desc"
+    START_ASC = "start_asc"
+    NAME_ASC = "name_asc"
+    NAME_DESC = "name_desc"
+
+    @property
+    def key(self) -> sa.ColumnElement[Any]:
+        return RUN_START_KEY if self in (RunSort.START_DESC, RunSort.START_ASC) else _run.name
+
+    @property
+    def descending(self) -> bool:
+        return self in (RunSort.START_DESC, RunSort.NAME_DESC)
+
+
+@dataclass(frozen=True)
+class RunListFilter:
+    """What a runs page is narrowed to; empty fields do not narrow. `state_types` and `late` are alternatives
+    (a run matches either); the date range applies to RUN_START_KEY."""
+
+    state_types: tuple[str, ...] = ()
+    late: bool = False
+    flow_id: uuid.UUID | None = None
+    tag: str | None = None
+    started_from: dt.datetime | None = None
+    started_to: dt.datetime | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A row's position in a sort: its sort key and id."""
+
+    key: Any
+    id: uuid.UUID
+
+
+@dataclass
+class Page:
+    """Rows of one page; `previous` is set when rows come before it (the first row's cursor), `next` when rows
+    follow it (the last row's cursor)."""
+
+    rows: list[dict[str, Any]]
+    previous: Cursor | None = None
+    next: Cursor | None = None
+
+
+@dataclass
+class FlowSummary:
+    """A flow's runs at a glance: runs per state type, the latest started run and the soonest scheduled one."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    last_run: dict[str, Any] | None = None
+    next_run: dict[str, Any] | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+# --- keyset pagination ------------------------------------------------------------------------------------------
+
+
+async def keyset_page(
+    connection: AsyncConnection,
+    query: sa.Select[Any],
+    key: sa.ColumnElement[Any],
+    id_column: sa.ColumnElement[Any],
+    *,
+    descending: bool,
+    limit: int,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+) -> Page:
+    """One page of `query` ordered by (key, id): the first page, the page after `after`, or the page before
+    `before`. A page before the start that would come out short is the first page instead."""
+    if after is not None and before is not None:
+        raise ValueError("a page is either after or before a cursor, not both")
+    backwards = before is not None
+    cursor = before if backwards else after
+    # Walking backwards reads in the opposite order and turns the rows round.
+    reverse = descending != backwards
+    page_query = query.add_columns(key.label("sort_key"))
+    if cursor is not None:
+        position = sa.tuple_(key, id_column)
+        bound = sa.tuple_(sa.literal(cursor.key, type_=key.type), sa.literal(cursor.id, type_=id_column.type))
+        page_query = page_query.where(position < bound if reverse else position > bound)
+    order = [key.desc(), id_column.desc()] if reverse else [key.asc(), id_column.asc()]
+    result = await connection.execute(page_query.order_by(*order).limit(limit + 1))
+    rows = [dict(row) for row in result.mappings()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        if not more:
+            return await keyset_page(connection, query, key, id_column, descending=descending, limit=limit)
+        rows.reverse()
+        return Page(rows, previous=_cursor_of(rows[0]), next=_cursor_of(rows[-1]))
+    return Page(
+        rows,
+        previous=_cursor_of(rows[0]) if cursor is not None and rows else None,
+        next=_cursor_of(rows[-1]) if more else None,
+    )
+
+
+def _cursor_of(row: dict[str, Any]) -> Cursor:
+    return Cursor(row["sort_key"], row["id"])
+
+
+# --- runs -------------------------------------------------------------------------------------------------------
+
+
+def run_list_condition(spec: RunListFilter, dialect: DatabaseDialect) -> Condition:
+    """The WHERE condition over `flow_run` for a runs page's filter."""
+    parts: list[Condition] = []
+    states: list[Condition] = []
+    if spec.state_types:
+        states.append(_run.state_type.in_(spec.state_types))
+    if spec.late:
+        states.append(sa.and_(_run.state_type == "SCHEDULED", _run.state_name == LATE_STATE_NAME))
+    if states:
+        parts.append(sa.or_(*states))
+    if spec.flow_id is not None:
+        parts.append(_run.flow_id == spec.flow_id)
+    if spec.tag:
+        parts.append(dialect.json_contains(_run.tags, [spec.tag]))
+    if spec.started_from is not None:
+        parts.append(RUN_START_KEY >= spec.started_from)
+    if spec.started_to is not None:
+        parts.append(RUN_START_KEY <= spec.started_to)
+    if spec.name:
+        parts.append(contains_text(_run.name, spec.name))
+    return sa.and_(sa.true(), *parts)
+
+
+def select_run_list() -> sa.Select[Any]:
+    """The columns of a runs table, joined to the flow; add WHERE."""
+    return sa.select(*RUN_LIST_COLUMNS).select_from(t.flow_run.join(t.flow, t.flow.c.id == _run.flow_id))
+
+
+async def read_run_page(
+    connection: AsyncConnection,
+    condition: Condition,
+    sort: RunSort,
+    limit: int,
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+) -> Page:
+    """One page of the runs matching `condition` in `sort` order (see `keyset_page`)."""
+    query = select_run_list().where(condition)
+    return await keyset_page(
+        connection, query, sort.key, _run.id, descending=sort.descending, limit=limit, after=after, before=before
+    )
+
+
+async def count_runs_capped(connection: AsyncConnection, condition: Condition, cap: int) -> int:
+    """How many runs match `condition`, counting no further than `cap` + 1 (more than `cap` means "cap+"): the work
+    is bounded by the cap, never a count of the whole table."""
+    matching = sa.select(sa.literal(1).label("one")).select_from(t.flow_run).where(condition).limit(cap + 1)
+    query = sa.select(sa.func.count()).select_from(matching.subquery())
+    return int((await connection.execute(query)).scalar_one())
+
+
+# --- flows ------------------------------------------------------------------------------------------------------
+
+
+async def read_flow_page(
+    connection: AsyncConnection,
+    name: str | None,
+    limit: int,
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+) -> Page:
+    """One page of flows by name (names are unique), those whose name contains `name` when it is given."""
+    query = sa.select(t.flow)
+    if name:
+        query = query.where(contains_text(t.flow.c.name, name))
+    return await keyset_page(
+        connection, query, t.flow.c.name, t.flow.c.id, descending=False, limit=limit, after=after, before=before
+    )
+
+
+async def read_flow_choices(connection: AsyncConnection, limit: int) -> list[dict[str, Any]]:
+    """Ids and names of flows by name, for a filter's choice list."""
+    query = sa.select(t.flow.c.id, t.flow.c.name).order_by(t.flow.c.name).limit(limit)
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def read_flow_summaries(
+    connection: AsyncConnection, flow_ids: list[uuid.UUID], now: dt.datetime
+) -> dict[uuid.UUID, FlowSummary]:
+    """Summaries of the given flows in three queries whatever their number: run counts per state type, each flow's
+    latest started run, and its soonest run scheduled at or after `now`."""
+    summaries = {flow_id: FlowSummary() for flow_id in flow_ids}
+    if not flow_ids:
+        return summaries
+    counts = (
+        sa.select(_run.flow_id, _run.state_type, sa.func.count().label("runs"))
+        .where(_run.flow_id.in_(flow_ids))
+        .group_by(_run.flow_id, _run.state_type)
+    )
+    for flow_id, state_type, runs in await connection.execute(counts):
+        summaries[flow_id].counts[state_type or "NONE"] = int(runs)
+
+    latest = t.flow_run.alias("latest")
+    last_run_ids = _one_run_per_flow(
+        latest.c.id,
+        sa.and_(latest.c.flow_id == t.flow.c.id, latest.c.start_time.is_not(None)),
+        [latest.c.start_time.desc(), latest.c.id.desc()],
+        flow_ids,
+    )
+    for row in await _read_runs_by_id(connection, last_run_ids):
+        summaries[row["flow_id"]].last_run = row
+
+    # The soonest scheduled run ahead of each flow, in one pass over the runs scheduled ahead (few: the scheduler
+    # keeps a bounded number per deployment) through the (state_type, expected_start_time) index. A correlated
+    # probe per flow, as for the last run, would scan all of them once for every flow that has none.
+    upcoming = (
+        sa.select(
+            _run.id,
+            sa.func.row_number()
+            .over(partition_by=_run.flow_id, order_by=[_run.expected_start_time.asc(), _run.id.asc()])
+            .label("position"),
+        )
+        .where(_run.flow_id.in_(flow_ids), _run.state_type == "SCHEDULED", _run.expected_start_time >= now)
+        .subquery("upcoming")
+    )
+    next_run_ids = sa.select(upcoming.c.id).where(upcoming.c.position == 1)
+    for row in await _read_runs_by_id(connection, next_run_ids):
+        summaries[row["flow_id"]].next_run = row
+    return summaries
+
+
+def _one_run_per_flow(
+    run_id: sa.ColumnElement[Any], condition: Condition, order_by: list[Any], flow_ids: list[uuid.UUID]
+) -> sa.Select[Any]:
+    """Per flow in `flow_ids`, the id of its first run in `order_by` among those matching `condition` (a
+    correlated subquery: one index probe per flow rather than a scan of all their runs)."""
+    first = sa.select(run_id).where(condition).order_by(*order_by).limit(1).correlate(t.flow).scalar_subquery()
+    return sa.select(first).where(t.flow.c.id.in_(flow_ids))
+
+
+async def _read_runs_by_id(connection: AsyncConnection, run_ids: sa.Select[Any]) -> list[dict[str, Any]]:
+    query = select_run_list().where(_run.id.in_(run_ids))
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
