@@ -210,11 +210,6 @@ async def _attempt_all(
             runtime.broker().enqueue(messages.deliver_notifications([str(outcome["id"])]), delay=int(backoff * 1000))
 
 
-async def deliver_notification(delivery_id: str) -> None:
-    """One delivery (the message of earlier versions, still accepted from a queue that holds some)."""
-    await deliver_notifications([delivery_id])
-
-
 def queue_deliveries(delivery_ids: list[uuid.UUID]) -> None:
     """Queue `deliver_notifications` messages of at most DELIVERY_BATCH_SIZE deliveries each, so a burst is spread
     over the actor threads and processes instead of waiting behind one long batch."""
