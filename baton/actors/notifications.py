@@ -107,7 +107,7 @@ async def deliver_notifications(delivery_ids: list[str]) -> None:
 
     Two short write transactions per batch: the claim (one UPDATE ... RETURNING, plus the throttle's decision) and the
     outcomes (one executemany); what a delivery needs to be rendered is read outside the write lock, which SQLite's
-    writers all share. A burst of state changes thus costs a few statements per batch, not ~10 queries per message."""
+    writers all share. A burst of state changes thus costs a few statements per batch, not several per message."""
     settings = runtime.settings()
     database = await runtime.database()
     now = utcnow()

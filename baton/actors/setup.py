@@ -150,9 +150,9 @@ class ServicesRuntime(Middleware):
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self.beat = make_beat(self.settings, broker)
         self.beat.start()
-        # A services process exists to run actors: it loads the notification channels (httpx, aiohttp: ~0.2 s of
-        # CPU) now rather than in the middle of its first burst of deliveries. The API server keeps loading them
-        # lazily, on the first delivery.
+        # A services process exists to run actors: it loads the notification channels (httpx, aiohttp) now rather
+        # than in the middle of its first burst of deliveries. The API server keeps loading them lazily, on the first
+        # delivery.
         import baton.notifications.channels  # noqa: F401
         import baton.notifications.http  # noqa: F401
 
