@@ -503,7 +503,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     values = _profile_values(profile_name, profiles.get(profile_name, allow_missing_default=True))
     sources: dict[str, Source] = dict.fromkeys(values, "profile")
     for key, raw in environ.items():
-        # Unknown BATON_ variables are ignored: other tools and older versions may set their own.
+        # Unknown BATON_ variables are ignored: other tools may set their own.
         field_name = SETTING_NAMES.get(key)
         if field_name is not None and field_name != "home":
             values[field_name] = parse_setting_value(field_name, raw, source="the environment")
