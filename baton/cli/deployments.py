@@ -128,20 +128,24 @@ def run(name_or_id: str, params: tuple[str, ...], watch: bool) -> None:
 @click.argument("name_or_id", metavar="DEPLOYMENT")
 def pause(name_or_id: str) -> None:
     """Pause a deployment: its schedules stop making runs until it is resumed."""
-    with api_client() as client:
-        row = client.read_deployment(name_or_id)
-        client.pause_deployment(row["id"])
-    click.echo(f"Paused deployment {name_or_id!r}.")
+    _set_paused(name_or_id, paused=True)
 
 
 @deployment.command(epilog=DEPLOYMENT_ARGUMENT_HELP)
 @click.argument("name_or_id", metavar="DEPLOYMENT")
 def resume(name_or_id: str) -> None:
     """Resume a paused deployment: its schedules make runs again."""
+    _set_paused(name_or_id, paused=False)
+
+
+def _set_paused(name_or_id: str, *, paused: bool) -> None:
     with api_client() as client:
-        row = client.read_deployment(name_or_id)
-        client.resume_deployment(row["id"])
-    click.echo(f"Resumed deployment {name_or_id!r}.")
+        deployment_id = client.read_deployment(name_or_id)["id"]
+        if paused:
+            client.pause_deployment(deployment_id)
+        else:
+            client.resume_deployment(deployment_id)
+    click.echo(f"{'Paused' if paused else 'Resumed'} deployment {name_or_id!r}.")
 
 
 @delete_command(deployment, "deployment", epilog=DEPLOYMENT_ARGUMENT_HELP)

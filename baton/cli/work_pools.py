@@ -90,18 +90,20 @@ def inspect(client: BatonClient, name: str) -> dict[str, Any]:
 @click.argument("name")
 def pause(name: str) -> None:
     """Pause a work pool: workers get no more of its runs until it is resumed."""
-    with api_client() as client:
-        client.update_work_pool(name, is_paused=True)
-    click.echo(f"Paused work pool {name!r}.")
+    _set_paused(name, paused=True)
 
 
 @work_pool.command()
 @click.argument("name")
 def resume(name: str) -> None:
     """Resume a paused work pool: workers get its runs again."""
+    _set_paused(name, paused=False)
+
+
+def _set_paused(name: str, *, paused: bool) -> None:
     with api_client() as client:
-        client.update_work_pool(name, is_paused=False)
-    click.echo(f"Resumed work pool {name!r}.")
+        client.update_work_pool(name, is_paused=paused)
+    click.echo(f"{'Paused' if paused else 'Resumed'} work pool {name!r}.")
 
 
 @delete_command(work_pool, "work pool")
