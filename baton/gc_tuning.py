@@ -1,9 +1,9 @@
 """Garbage-collector settings for Baton's long-running processes (the API server and the services workers).
 
-Both processes turn JSON into many short-lived containers (an event batch of 500 is ~15,000 dicts and lists). With
-CPython's defaults a young collection runs every 700 allocations and the older generations, which hold the ~120,000
-objects of the imported libraries, are walked again and again: decoding a batch cost 17-20 us per event with the
-defaults, 5 us with the settings below (measured with orjson in a process that imported Baton's server and actors).
+Both processes turn JSON into many short-lived containers (an event batch holds tens of thousands of dicts and
+lists). With CPython's defaults a young collection runs every 700 allocations and the older generations, which hold
+the many objects of the imported libraries, are walked again and again: decoding a batch took several times longer
+per event with the defaults than with the settings below.
 
 `gc.freeze()` moves everything alive at start-up (modules, classes, SQLAlchemy metadata) to a generation the
 collector never scans; the larger first threshold lets the young generation fill before it is collected. Reference

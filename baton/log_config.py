@@ -20,7 +20,7 @@ def configure_logging(level: str) -> None:
 
 
 def quiet_http_client_loggers() -> None:
-    """httpx logs every request at INFO: one line per notification sent, and ~4% of a delivery's CPU in a services
-    process, whose logging Dramatiq's command line sets up at INFO for every library."""
+    """httpx logs every request at INFO: one line per notification sent, and a share of a delivery's CPU in a
+    services process, whose logging Dramatiq's command line sets up at INFO for every library."""
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)

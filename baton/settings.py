@@ -131,9 +131,9 @@ class Settings(BaseModel):
     events_batch_size: int = Field(
         default=500, ge=1, le=2000, description="The most events the server puts in one queue message."
     )
-    # Per-batch costs (a queue message, a transaction) dominate small batches: at 0.02 s the services and PostgreSQL
-    # spent two thirds more CPU per event than at 0.1 s (benchmarks/events_ingest.py); 0.1 s is a tenth of the 1 s
-    # budget for an event to show. Flow-run state changes do not wait this long (publisher.STATE_CHANGE_FLUSH_SECONDS).
+    # Per-batch costs (a queue message, a transaction) dominate small batches, so a much shorter wait costs the
+    # services and PostgreSQL more CPU per event; 0.1 s is a tenth of the 1 s budget for an event to show. Flow-run
+    # state changes do not wait this long (publisher.STATE_CHANGE_FLUSH_SECONDS).
     events_flush_interval: float = Field(
         default=0.1, gt=0, le=5, description="Seconds the server waits to fill a batch of events before sending it."
     )
@@ -503,7 +503,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     values = _profile_values(profile_name, profiles.get(profile_name, allow_missing_default=True))
     sources: dict[str, Source] = dict.fromkeys(values, "profile")
     for key, raw in environ.items():
-        # Unknown BATON_ variables are ignored: other tools and older versions may set their own.
+        # Unknown BATON_ variables are ignored: other tools may set their own.
         field_name = SETTING_NAMES.get(key)
         if field_name is not None and field_name != "home":
             values[field_name] = parse_setting_value(field_name, raw, source="the environment")

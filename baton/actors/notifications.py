@@ -107,7 +107,7 @@ async def deliver_notifications(delivery_ids: list[str]) -> None:
 
     Two short write transactions per batch: the claim (one UPDATE ... RETURNING, plus the throttle's decision) and the
     outcomes (one executemany); what a delivery needs to be rendered is read outside the write lock, which SQLite's
-    writers all share. A burst of state changes thus costs a few statements per batch, not ~10 queries per message."""
+    writers all share. A burst of state changes thus costs a few statements per batch, not several per message."""
     settings = runtime.settings()
     database = await runtime.database()
     now = utcnow()
@@ -208,11 +208,6 @@ async def _attempt_all(
         if outcome["status"] == "RETRYING":
             backoff = settings.notifications_retry_backoff_seconds * 2 ** (outcome["attempts"] - 1)
             runtime.broker().enqueue(messages.deliver_notifications([str(outcome["id"])]), delay=int(backoff * 1000))
-
-
-async def deliver_notification(delivery_id: str) -> None:
-    """One delivery (the message of earlier versions, still accepted from a queue that holds some)."""
-    await deliver_notifications([delivery_id])
 
 
 def queue_deliveries(delivery_ids: list[uuid.UUID]) -> None:

@@ -65,8 +65,8 @@ async def database() -> Database:
 
 async def http_client() -> httpx.AsyncClient:
     """One HTTP client for the process's actors (created on the actors' loop the first time). Building a client
-    costs ~34 ms of CPU (its TLS context), far more than a notification's request, and a shared one keeps
-    connections to the services alive between messages."""
+    costs far more CPU than a notification's request (its TLS context), and a shared one keeps connections to the
+    services alive between messages."""
     global _http
     if _http is None:
         from baton.notifications.http import make_http_client

@@ -41,7 +41,6 @@ ACTOR_FUNCTIONS: dict[str, Callable[..., Coroutine[Any, Any, None]]] = {
     messages.EMIT_FLOW_RUN_EVENTS: events.emit_flow_run_events,
     messages.MARK_LATE_RUNS: late_runs.mark_late_runs,
     messages.MATCH_NOTIFICATIONS: notifications.match_notifications,
-    messages.DELIVER_NOTIFICATION: notifications.deliver_notification,
     messages.DELIVER_NOTIFICATIONS: notifications.deliver_notifications,
     messages.SEND_NOTIFICATION_SUMMARY: notifications.send_notification_summary,
     messages.RESUME_STALLED_DELIVERIES: notifications.resume_stalled_deliveries,
@@ -55,7 +54,7 @@ ACTOR_FUNCTIONS: dict[str, Callable[..., Coroutine[Any, Any, None]]] = {
 # Among the messages a worker has fetched, Dramatiq runs the lowest number first. Deliveries go before new events, so
 # that a burst of state changes does not keep the messages of the earlier ones waiting behind the later ones' events.
 DEFAULT_PRIORITY = 10
-ACTOR_PRIORITIES = {messages.DELIVER_NOTIFICATIONS: 0, messages.DELIVER_NOTIFICATION: 0}
+ACTOR_PRIORITIES = {messages.DELIVER_NOTIFICATIONS: 0}
 
 # Seconds between sweeps for notification deliveries whose queue message was lost.
 STALLED_DELIVERIES_LOOP_SECONDS = 30.0
@@ -151,9 +150,9 @@ class ServicesRuntime(Middleware):
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self.beat = make_beat(self.settings, broker)
         self.beat.start()
-        # A services process exists to run actors: it loads the notification channels (httpx, aiohttp: ~0.2 s of
-        # CPU) now rather than in the middle of its first burst of deliveries. The API server keeps loading them
-        # lazily, on the first delivery.
+        # A services process exists to run actors: it loads the notification channels (httpx, aiohttp) now rather
+        # than in the middle of its first burst of deliveries. The API server keeps loading them lazily, on the first
+        # delivery.
         import baton.notifications.channels  # noqa: F401
         import baton.notifications.http  # noqa: F401
 

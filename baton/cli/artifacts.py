@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from baton.cli.output import (
-    api_client,
-    cell,
-    echo_fields,
-    echo_json,
-    echo_more_hint,
-    echo_table,
-    json_option,
-    limit_option,
-    timestamp,
-)
+from baton.cli.output import api_client, cell, echo_fields, echo_json, json_option, timestamp
+from baton.cli.resource_commands import ls_command, yes_option
 from baton.errors import ObjectNotFound
+
+if TYPE_CHECKING:
+    from baton.client import BatonClient
 
 
 @click.group()
@@ -26,29 +20,21 @@ def artifact() -> None:
     """Inspect and delete artifacts: results flows publish (markdown, tables, links), versioned by key."""
 
 
-@artifact.command("ls")
-@click.option("--all", "every_version", is_flag=True, help="List every version of every artifact, newest first.")
-@limit_option("artifacts")
-@json_option
-def list_(every_version: bool, limit: int, as_json: bool) -> None:
-    """List the latest version of each artifact key, or with --all every version (keyless ones too)."""
-    with api_client() as client:
-        rows = client.read_artifacts(limit=limit) if every_version else client.read_latest_artifacts(limit=limit)
-    if as_json:
-        echo_json(rows)
-        return
-    table = [
-        [
-            cell(row["key"]),
-            cell(row["type"]),
-            cell(row["description"]),
-            timestamp(row["updated"]),
-            str(row["id"] if every_version else row["latest_id"]),
-        ]
-        for row in rows
+def _artifact_cells(row: dict[str, Any], every_version: bool) -> list[str]:
+    return [
+        cell(row["key"]),
+        cell(row["type"]),
+        cell(row["description"]),
+        timestamp(row["updated"]),
+        str(row["id"] if every_version else row["latest_id"]),
     ]
-    echo_table(["KEY", "TYPE", "DESCRIPTION", "UPDATED (UTC)", "ID"], table, empty="No artifacts.")
-    echo_more_hint(len(rows), limit, "artifacts")
+
+
+@ls_command(artifact, "artifacts", ["KEY", "TYPE", "DESCRIPTION", "UPDATED (UTC)", "ID"], _artifact_cells)
+@click.option("--all", "every_version", is_flag=True, help="List every version of every artifact, newest first.")
+def list_(client: BatonClient, limit: int, every_version: bool) -> list[dict[str, Any]]:
+    """List the latest version of each artifact key, or with --all every version (keyless ones too)."""
+    return client.read_artifacts(limit=limit) if every_version else client.read_latest_artifacts(limit=limit)
 
 
 def _fields(row: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -87,7 +73,7 @@ def inspect(key: str, as_json: bool) -> None:
 @artifact.command()
 @click.argument("key", required=False)
 @click.option("--id", "artifact_id", type=click.UUID, default=None, help="Delete this one version instead of a key.")
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 def delete(key: str | None, artifact_id: uuid.UUID | None, yes: bool) -> None:
     """Delete every version of the artifact with KEY, or with --id ID one version."""
     if (key is None) == (artifact_id is None):

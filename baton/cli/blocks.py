@@ -7,17 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from baton.cli.output import (
-    api_client,
-    cell,
-    echo_fields,
-    echo_json,
-    echo_more_hint,
-    echo_table,
-    json_option,
-    limit_option,
-    timestamp,
-)
+from baton.cli.output import F, api_client, cell, timestamp
+from baton.cli.resource_commands import id_and_times, inspect_command, ls_command, yes_option
 
 if TYPE_CHECKING:
     from baton.client import BatonClient
@@ -43,6 +34,18 @@ def _label(document: dict[str, Any]) -> str:
     return f"{document['block_type']['slug']}/{document['name']}"
 
 
+def _block_cells(row: dict[str, Any]) -> list[str]:
+    return [_label(row), row["block_type_name"], timestamp(row["updated"]), row["id"]]
+
+
+def select_block(command: F) -> F:
+    """The block a command acts on, as the `slug_name` argument or the `--id` option (`document_id`)."""
+    command = click.option(
+        "--id", "document_id", type=click.UUID, default=None, help="Select the block by its id instead."
+    )(command)
+    return click.argument("slug_name", metavar="[SLUG/NAME]", required=False)(command)
+
+
 def _read_selected(client: BatonClient, slug_name: str | None, document_id: uuid.UUID | None) -> dict[str, Any]:
     if (slug_name is None) == (document_id is None):
         raise click.UsageError("Give either a block as SLUG/NAME or --id ID.")
@@ -52,48 +55,31 @@ def _read_selected(client: BatonClient, slug_name: str | None, document_id: uuid
     return client.read_block_document_by_name(*split_block_name(slug_name))
 
 
-@block.command("ls")
-@limit_option("blocks")
-@json_option
-def list_(limit: int, as_json: bool) -> None:
+@ls_command(block, "blocks", ["BLOCK", "TYPE", "UPDATED (UTC)", "ID"], _block_cells)
+def list_(client: BatonClient, limit: int) -> list[dict[str, Any]]:
     """List the named blocks, by type and name."""
-    with api_client() as client:
-        rows = client.read_block_documents(limit=limit)
-    if as_json:
-        echo_json(rows)
-        return
-    table = [[_label(row), row["block_type_name"], timestamp(row["updated"]), row["id"]] for row in rows]
-    echo_table(["BLOCK", "TYPE", "UPDATED (UTC)", "ID"], table, empty="No blocks.")
-    echo_more_hint(len(rows), limit, "blocks")
+    return client.read_block_documents(limit=limit)
 
 
-@block.command()
-@click.argument("slug_name", metavar="[SLUG/NAME]", required=False)
-@click.option("--id", "document_id", type=click.UUID, default=None, help="Select the block by its id instead.")
-@json_option
-def inspect(slug_name: str | None, document_id: uuid.UUID | None, as_json: bool) -> None:
+def _block_fields(document: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        ("Block", _label(document)),
+        ("Type", document["block_type_name"]),
+        *id_and_times(document),
+        ("Data", document["data"]),
+    ]
+
+
+@inspect_command(block, _block_fields)
+@select_block
+def inspect(client: BatonClient, slug_name: str | None, document_id: uuid.UUID | None) -> dict[str, Any]:
     """Print a block: its type, id, dates and data (secret fields show as ********)."""
-    with api_client() as client:
-        document = _read_selected(client, slug_name, document_id)
-    if as_json:
-        echo_json(document)
-        return
-    echo_fields(
-        [
-            ("Block", _label(document)),
-            ("Type", document["block_type_name"]),
-            ("ID", document["id"]),
-            ("Created (UTC)", timestamp(document["created"])),
-            ("Updated (UTC)", timestamp(document["updated"])),
-            ("Data", document["data"]),
-        ]
-    )
+    return _read_selected(client, slug_name, document_id)
 
 
 @block.command()
-@click.argument("slug_name", metavar="[SLUG/NAME]", required=False)
-@click.option("--id", "document_id", type=click.UUID, default=None, help="Select the block by its id instead.")
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@select_block
+@yes_option
 def delete(slug_name: str | None, document_id: uuid.UUID | None, yes: bool) -> None:
     """Delete a block; flows that load it by name will no longer find it."""
     with api_client() as client:
@@ -110,16 +96,11 @@ def block_type() -> None:
     """List block types: the kinds of block the server knows (its built-in ones and those clients registered)."""
 
 
-@block_type.command("ls")
-@limit_option("block types")
-@json_option
-def list_types(limit: int, as_json: bool) -> None:
+def _block_type_cells(row: dict[str, Any]) -> list[str]:
+    return [row["slug"], row["name"], cell(row["description"])]
+
+
+@ls_command(block_type, "block types", ["SLUG", "NAME", "DESCRIPTION"], _block_type_cells)
+def list_types(client: BatonClient, limit: int) -> list[dict[str, Any]]:
     """List block types by name, with their slugs and descriptions."""
-    with api_client() as client:
-        rows = client.read_block_types(limit=limit)
-    if as_json:
-        echo_json(rows)
-        return
-    table = [[row["slug"], row["name"], cell(row["description"])] for row in rows]
-    echo_table(["SLUG", "NAME", "DESCRIPTION"], table, empty="No block types.")
-    echo_more_hint(len(rows), limit, "block types")
+    return client.read_block_types(limit=limit)

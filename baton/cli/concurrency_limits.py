@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from baton.cli.output import (
-    api_client,
-    cell,
-    echo_fields,
-    echo_json,
-    echo_more_hint,
-    echo_table,
-    json_option,
-    limit_option,
-    timestamp,
-)
+from baton.cli.output import api_client, cell, timestamp
+from baton.cli.resource_commands import delete_command, id_and_times, inspect_command, ls_command
+
+if TYPE_CHECKING:
+    from baton.client import BatonClient
 
 
 def holder_rows(holders: list[dict[str, Any]]) -> list[str]:
@@ -46,45 +40,37 @@ def create_tag_limit(tag: str, limit: int) -> None:
     click.echo(f"Tag {tag!r} is limited to {limit} concurrent task run(s).")
 
 
-@concurrency_limit.command("inspect")
-@click.argument("tag")
-@json_option
-def inspect_tag_limit(tag: str, as_json: bool) -> None:
-    """Print a tag's limit and the task runs holding its slots."""
-    with api_client() as client:
-        row = client.read_tag_concurrency_limit(tag)
-    if as_json:
-        echo_json(row)
-        return
-    echo_fields(
-        [
-            ("Tag", row["tag"]),
-            ("Limit", row["concurrency_limit"]),
-            ("Slots taken", len(row["active_slots"])),
-            ("Held by task runs", row["active_slots"] or None),
-            ("ID", row["id"]),
-            ("Created (UTC)", timestamp(row["created"])),
-            ("Updated (UTC)", timestamp(row["updated"])),
-        ]
-    )
-
-
-@concurrency_limit.command("ls")
-@limit_option("tag limits")
-@json_option
-def list_tag_limits(limit: int, as_json: bool) -> None:
-    """List tag limits by tag, with how many of their slots are taken."""
-    with api_client() as client:
-        rows = client.read_tag_concurrency_limits(limit=limit)
-    if as_json:
-        echo_json(rows)
-        return
-    table = [
-        [cell(row["tag"]), str(row["concurrency_limit"]), str(len(row["active_slots"])), timestamp(row["updated"])]
-        for row in rows
+def _tag_limit_fields(row: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        ("Tag", row["tag"]),
+        ("Limit", row["concurrency_limit"]),
+        ("Slots taken", len(row["active_slots"])),
+        ("Held by task runs", row["active_slots"] or None),
+        *id_and_times(row),
     ]
-    echo_table(["TAG", "LIMIT", "TAKEN", "UPDATED (UTC)"], table, empty="No tag concurrency limits.")
-    echo_more_hint(len(rows), limit, "tag limits")
+
+
+@inspect_command(concurrency_limit, _tag_limit_fields)
+@click.argument("tag")
+def inspect_tag_limit(client: BatonClient, tag: str) -> dict[str, Any]:
+    """Print a tag's limit and the task runs holding its slots."""
+    return client.read_tag_concurrency_limit(tag)
+
+
+def _tag_limit_cells(row: dict[str, Any]) -> list[str]:
+    return [cell(row["tag"]), str(row["concurrency_limit"]), str(len(row["active_slots"])), timestamp(row["updated"])]
+
+
+@ls_command(
+    concurrency_limit,
+    "tag limits",
+    ["TAG", "LIMIT", "TAKEN", "UPDATED (UTC)"],
+    _tag_limit_cells,
+    empty="No tag concurrency limits.",
+)
+def list_tag_limits(client: BatonClient, limit: int) -> list[dict[str, Any]]:
+    """List tag limits by tag, with how many of their slots are taken."""
+    return client.read_tag_concurrency_limits(limit=limit)
 
 
 @concurrency_limit.command("reset")
@@ -96,16 +82,11 @@ def reset_tag_limit(tag: str) -> None:
     click.echo(f"Freed every slot of tag {tag!r}.")
 
 
-@concurrency_limit.command("delete")
+@delete_command(concurrency_limit, "the concurrency limit of tag")
 @click.argument("tag")
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
-def delete_tag_limit(tag: str, yes: bool) -> None:
+def delete_tag_limit(client: BatonClient, tag: str) -> None:
     """Delete a tag's limit; its task runs are no longer limited."""
-    if not yes:
-        click.confirm(f"Delete the concurrency limit of tag {tag!r}?", abort=True)
-    with api_client() as client:
-        client.delete_tag_concurrency_limit(tag)
-    click.echo(f"Deleted the concurrency limit of tag {tag!r}.")
+    client.delete_tag_concurrency_limit(tag)
 
 
 # --- global limits --------------------------------------------------------------------------------------------------
@@ -137,57 +118,47 @@ def create_global_limit(name: str, limit: int, slot_decay_per_second: float, dis
     click.echo(f"Created global concurrency limit {name!r} with {limit} slot(s).")
 
 
-@global_concurrency_limit.command("inspect")
-@click.argument("name")
-@json_option
-def inspect_global_limit(name: str, as_json: bool) -> None:
-    """Print a global limit: its size, slots taken (after decay), and the leases holding them."""
-    with api_client() as client:
-        row = client.read_global_concurrency_limit(name)
-    if as_json:
-        echo_json(row)
-        return
-    echo_fields(
-        [
-            ("Name", row["name"]),
-            ("Active", "yes" if row["active"] else "no"),
-            ("Limit", row["limit"]),
-            ("Slots taken", row["active_slots"]),
-            ("Denied slots", row.get("denied_slots")),
-            ("Slot decay per second", row["slot_decay_per_second"]),
-            ("Holders", "\n".join(holder_rows(row.get("holders", []))) or None),
-            ("ID", row["id"]),
-            ("Created (UTC)", timestamp(row["created"])),
-            ("Updated (UTC)", timestamp(row["updated"])),
-        ]
-    )
-
-
-@global_concurrency_limit.command("ls")
-@limit_option("global limits")
-@json_option
-def list_global_limits(limit: int, as_json: bool) -> None:
-    """List global limits by name, with their size, slots taken and decay."""
-    with api_client() as client:
-        rows = client.read_global_concurrency_limits(limit=limit)
-    if as_json:
-        echo_json(rows)
-        return
-    table = [
-        [
-            cell(row["name"]),
-            "yes" if row["active"] else "no",
-            str(row["limit"]),
-            str(row["active_slots"]),
-            f"{row['slot_decay_per_second']:g}",
-            timestamp(row["updated"]),
-        ]
-        for row in rows
+def _global_limit_fields(row: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        ("Name", row["name"]),
+        ("Active", "yes" if row["active"] else "no"),
+        ("Limit", row["limit"]),
+        ("Slots taken", row["active_slots"]),
+        ("Denied slots", row.get("denied_slots")),
+        ("Slot decay per second", row["slot_decay_per_second"]),
+        ("Holders", "\n".join(holder_rows(row.get("holders", []))) or None),
+        *id_and_times(row),
     ]
-    echo_table(
-        ["NAME", "ACTIVE", "LIMIT", "TAKEN", "DECAY/S", "UPDATED (UTC)"], table, empty="No global concurrency limits."
-    )
-    echo_more_hint(len(rows), limit, "global limits")
+
+
+@inspect_command(global_concurrency_limit, _global_limit_fields)
+@click.argument("name")
+def inspect_global_limit(client: BatonClient, name: str) -> dict[str, Any]:
+    """Print a global limit: its size, slots taken (after decay), and the leases holding them."""
+    return client.read_global_concurrency_limit(name)
+
+
+def _global_limit_cells(row: dict[str, Any]) -> list[str]:
+    return [
+        cell(row["name"]),
+        "yes" if row["active"] else "no",
+        str(row["limit"]),
+        str(row["active_slots"]),
+        f"{row['slot_decay_per_second']:g}",
+        timestamp(row["updated"]),
+    ]
+
+
+@ls_command(
+    global_concurrency_limit,
+    "global limits",
+    ["NAME", "ACTIVE", "LIMIT", "TAKEN", "DECAY/S", "UPDATED (UTC)"],
+    _global_limit_cells,
+    empty="No global concurrency limits.",
+)
+def list_global_limits(client: BatonClient, limit: int) -> list[dict[str, Any]]:
+    """List global limits by name, with their size, slots taken and decay."""
+    return client.read_global_concurrency_limits(limit=limit)
 
 
 @global_concurrency_limit.command("update")
@@ -217,13 +188,8 @@ def update_global_limit(
     click.echo(f"Updated global concurrency limit {name!r}.")
 
 
-@global_concurrency_limit.command("delete")
+@delete_command(global_concurrency_limit, "global concurrency limit")
 @click.argument("name")
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
-def delete_global_limit(name: str, yes: bool) -> None:
+def delete_global_limit(client: BatonClient, name: str) -> None:
     """Delete a global limit."""
-    if not yes:
-        click.confirm(f"Delete global concurrency limit {name!r}?", abort=True)
-    with api_client() as client:
-        client.delete_global_concurrency_limit(name)
-    click.echo(f"Deleted global concurrency limit {name!r}.")
+    client.delete_global_concurrency_limit(name)

@@ -5,22 +5,16 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from baton.cli.output import (
-    api_client,
-    cell,
-    echo_fields,
-    echo_json,
-    echo_more_hint,
-    echo_table,
-    json_option,
-    limit_option,
-    timestamp,
-)
+from baton.cli.output import api_client, cell, timestamp
+from baton.cli.resource_commands import delete_command, inspect_command, ls_command
 from baton.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from baton.client import BatonClient
 
 TERMINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
 # `run --watch` reads the run's state this often, in seconds.
@@ -47,61 +41,53 @@ def deployment() -> None:
     """Manage deployments: flows registered with the server, run on a schedule or on demand by workers."""
 
 
-@deployment.command("ls")
-@limit_option("deployments")
-@json_option
-def list_(limit: int, as_json: bool) -> None:
-    """List deployments by name, with their work pool, status and whether they are paused."""
-    with api_client() as client:
-        rows = client.read_deployments(limit=limit)
-        flows = client.read_flow_names([row["flow_id"] for row in rows])
-    if as_json:
-        echo_json(rows)
-        return
-    table = [
-        [
-            f"{flows.get(row['flow_id'], '?')}/{row['name']}",
-            row["id"],
-            row.get("work_pool_name") or "-",
-            row.get("status") or "-",
-            "yes" if row["paused"] else "no",
-            cell(row.get("description")),
-        ]
-        for row in rows
+def _deployment_cells(row: dict[str, Any], flows: dict[str, str]) -> list[str]:
+    return [
+        f"{flows.get(row['flow_id'], '?')}/{row['name']}",
+        row["id"],
+        row.get("work_pool_name") or "-",
+        row.get("status") or "-",
+        "yes" if row["paused"] else "no",
+        cell(row.get("description")),
     ]
-    echo_table(["NAME", "ID", "POOL", "STATUS", "PAUSED", "DESCRIPTION"], table, empty="No deployments.")
-    echo_more_hint(len(rows), limit, "deployments")
 
 
-@deployment.command(epilog=DEPLOYMENT_ARGUMENT_HELP)
+@ls_command(
+    deployment,
+    "deployments",
+    ["NAME", "ID", "POOL", "STATUS", "PAUSED", "DESCRIPTION"],
+    _deployment_cells,
+    flow_names=True,
+)
+def list_(client: BatonClient, limit: int) -> list[dict[str, Any]]:
+    """List deployments by name, with their work pool, status and whether they are paused."""
+    return client.read_deployments(limit=limit)
+
+
+def _deployment_fields(row: dict[str, Any], flows: dict[str, str]) -> list[tuple[str, Any]]:
+    return [
+        ("Name", f"{flows.get(row['flow_id'])}/{row['name']}"),
+        ("ID", row["id"]),
+        ("Description", row.get("description")),
+        ("Entrypoint", row.get("entrypoint")),
+        ("Path", row.get("path")),
+        ("Work pool", row.get("work_pool_name")),
+        ("Work queue", row.get("work_queue_name")),
+        ("Status", row.get("status")),
+        ("Paused", "yes" if row["paused"] else "no"),
+        ("Parameters", row.get("parameters") or None),
+        ("Job variables", row.get("job_variables") or None),
+        ("Schedules", [schedule["schedule"] for schedule in row.get("schedules") or []] or None),
+        ("Tags", ", ".join(row.get("tags") or []) or None),
+        ("Created (UTC)", timestamp(row["created"])),
+    ]
+
+
+@inspect_command(deployment, _deployment_fields, flow_names=True, epilog=DEPLOYMENT_ARGUMENT_HELP)
 @click.argument("name_or_id", metavar="DEPLOYMENT")
-@json_option
-def inspect(name_or_id: str, as_json: bool) -> None:
+def inspect(client: BatonClient, name_or_id: str) -> dict[str, Any]:
     """Print a deployment: its flow, entrypoint, work pool, parameters and schedules."""
-    with api_client() as client:
-        row = client.read_deployment(name_or_id)
-        flow = client.read_flow_names([row["flow_id"]]).get(row["flow_id"])
-    if as_json:
-        echo_json(row)
-        return
-    echo_fields(
-        [
-            ("Name", f"{flow}/{row['name']}"),
-            ("ID", row["id"]),
-            ("Description", row.get("description")),
-            ("Entrypoint", row.get("entrypoint")),
-            ("Path", row.get("path")),
-            ("Work pool", row.get("work_pool_name")),
-            ("Work queue", row.get("work_queue_name")),
-            ("Status", row.get("status")),
-            ("Paused", "yes" if row["paused"] else "no"),
-            ("Parameters", row.get("parameters") or None),
-            ("Job variables", row.get("job_variables") or None),
-            ("Schedules", [schedule["schedule"] for schedule in row.get("schedules") or []] or None),
-            ("Tags", ", ".join(row.get("tags") or []) or None),
-            ("Created (UTC)", timestamp(row["created"])),
-        ]
-    )
+    return client.read_deployment(name_or_id)
 
 
 @deployment.command(epilog=DEPLOYMENT_ARGUMENT_HELP)
@@ -142,30 +128,28 @@ def run(name_or_id: str, params: tuple[str, ...], watch: bool) -> None:
 @click.argument("name_or_id", metavar="DEPLOYMENT")
 def pause(name_or_id: str) -> None:
     """Pause a deployment: its schedules stop making runs until it is resumed."""
-    with api_client() as client:
-        row = client.read_deployment(name_or_id)
-        client.pause_deployment(row["id"])
-    click.echo(f"Paused deployment {name_or_id!r}.")
+    _set_paused(name_or_id, paused=True)
 
 
 @deployment.command(epilog=DEPLOYMENT_ARGUMENT_HELP)
 @click.argument("name_or_id", metavar="DEPLOYMENT")
 def resume(name_or_id: str) -> None:
     """Resume a paused deployment: its schedules make runs again."""
+    _set_paused(name_or_id, paused=False)
+
+
+def _set_paused(name_or_id: str, *, paused: bool) -> None:
     with api_client() as client:
-        row = client.read_deployment(name_or_id)
-        client.resume_deployment(row["id"])
-    click.echo(f"Resumed deployment {name_or_id!r}.")
+        deployment_id = client.read_deployment(name_or_id)["id"]
+        if paused:
+            client.pause_deployment(deployment_id)
+        else:
+            client.resume_deployment(deployment_id)
+    click.echo(f"{'Paused' if paused else 'Resumed'} deployment {name_or_id!r}.")
 
 
-@deployment.command(epilog=DEPLOYMENT_ARGUMENT_HELP)
+@delete_command(deployment, "deployment", epilog=DEPLOYMENT_ARGUMENT_HELP)
 @click.argument("name_or_id", metavar="DEPLOYMENT")
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
-def delete(name_or_id: str, yes: bool) -> None:
+def delete(client: BatonClient, name_or_id: str) -> None:
     """Delete a deployment with its schedules and the runs of it that have not started."""
-    if not yes:
-        click.confirm(f"Delete deployment {name_or_id!r}?", abort=True)
-    with api_client() as client:
-        row = client.read_deployment(name_or_id)
-        client.delete_deployment(row["id"])
-    click.echo(f"Deleted deployment {name_or_id!r}.")
+    client.delete_deployment(client.read_deployment(name_or_id)["id"])

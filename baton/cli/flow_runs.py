@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from baton.cli.output import (
-    api_client,
-    echo_fields,
-    echo_json,
-    echo_more_hint,
-    echo_table,
-    json_option,
-    limit_option,
-    timestamp,
-)
+from baton.cli.output import api_client, timestamp
+from baton.cli.resource_commands import inspect_command, ls_command
+
+if TYPE_CHECKING:
+    from baton.client import BatonClient
 
 STATE_TYPES = ("SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "CRASHED", "PAUSED", "CANCELLING")
 TERMINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
@@ -29,7 +25,38 @@ def flow_run() -> None:
     """Inspect and cancel flow runs, and read their logs."""
 
 
-@flow_run.command("ls")
+def _flow_run_fields(row: dict[str, Any], flows: dict[str, str]) -> list[tuple[str, Any]]:
+    state = row["state"] or {}
+    return [
+        ("Name", row["name"]),
+        ("Flow", flows.get(row["flow_id"])),
+        ("State", f"{row['state_name']} ({row['state_type']})" if row["state_type"] else None),
+        ("Message", state.get("message") or None),
+        ("ID", row["id"]),
+        ("Deployment ID", row["deployment_id"]),
+        ("Work pool", row["work_pool_name"]),
+        ("Work queue", row["work_queue_name"]),
+        ("Parameters", row["parameters"]),
+        ("Tags", ", ".join(row["tags"]) or None),
+        ("Run count", row["run_count"]),
+        ("Expected start (UTC)", timestamp(row["expected_start_time"])),
+        ("Started (UTC)", timestamp(row["start_time"])),
+        ("Ended (UTC)", timestamp(row["end_time"])),
+        ("Process", row["infrastructure_pid"]),
+    ]
+
+
+def _flow_run_cells(row: dict[str, Any], flows: dict[str, str], **_: Any) -> list[str]:
+    return [
+        row["id"],
+        flows.get(row["flow_id"], "-"),
+        row["name"],
+        row["state_name"] or "-",
+        timestamp(row["start_time"] or row["expected_start_time"]),
+    ]
+
+
+@ls_command(flow_run, "flow runs", ["ID", "FLOW", "NAME", "STATE", "START (UTC)"], _flow_run_cells, flow_names=True)
 @click.option(
     "--state",
     "states",
@@ -38,61 +65,16 @@ def flow_run() -> None:
     help="Only runs in this state type; repeat for several.",
 )
 @click.option("--flow", "flow_name", default=None, help="Only runs of the flow with this name.")
-@limit_option("flow runs")
-@json_option
-def list_(states: tuple[str, ...], flow_name: str | None, limit: int, as_json: bool) -> None:
+def list_(client: BatonClient, limit: int, states: tuple[str, ...], flow_name: str | None) -> list[dict[str, Any]]:
     """List flow runs, the most recently scheduled first, with their flow, state and start time."""
-    with api_client() as client:
-        rows = client.read_flow_runs(state_types=list(states) or None, flow_name=flow_name, limit=limit)
-        flows = client.read_flow_names([row["flow_id"] for row in rows])
-    if as_json:
-        echo_json(rows)
-        return
-    table = [
-        [
-            row["id"],
-            flows.get(row["flow_id"], "-"),
-            row["name"],
-            row["state_name"] or "-",
-            timestamp(row["start_time"] or row["expected_start_time"]),
-        ]
-        for row in rows
-    ]
-    echo_table(["ID", "FLOW", "NAME", "STATE", "START (UTC)"], table, empty="No flow runs.")
-    echo_more_hint(len(rows), limit, "flow runs")
+    return client.read_flow_runs(state_types=list(states) or None, flow_name=flow_name, limit=limit)
 
 
-@flow_run.command()
+@inspect_command(flow_run, _flow_run_fields, flow_names=True)
 @click.argument("flow_run_id")
-@json_option
-def inspect(flow_run_id: str, as_json: bool) -> None:
+def inspect(client: BatonClient, flow_run_id: str) -> dict[str, Any]:
     """Print a flow run: its state, times, parameters, deployment and work pool."""
-    with api_client() as client:
-        row = client.read_flow_run(flow_run_id)
-        flow = client.read_flow_names([row["flow_id"]]).get(row["flow_id"])
-    if as_json:
-        echo_json(row)
-        return
-    state = row["state"] or {}
-    echo_fields(
-        [
-            ("Name", row["name"]),
-            ("Flow", flow),
-            ("State", f"{row['state_name']} ({row['state_type']})" if row["state_type"] else None),
-            ("Message", state.get("message") or None),
-            ("ID", row["id"]),
-            ("Deployment ID", row["deployment_id"]),
-            ("Work pool", row["work_pool_name"]),
-            ("Work queue", row["work_queue_name"]),
-            ("Parameters", row["parameters"]),
-            ("Tags", ", ".join(row["tags"]) or None),
-            ("Run count", row["run_count"]),
-            ("Expected start (UTC)", timestamp(row["expected_start_time"])),
-            ("Started (UTC)", timestamp(row["start_time"])),
-            ("Ended (UTC)", timestamp(row["end_time"])),
-            ("Process", row["infrastructure_pid"]),
-        ]
-    )
+    return client.read_flow_run(flow_run_id)
 
 
 @flow_run.command()

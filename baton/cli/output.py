@@ -101,8 +101,8 @@ def echo_more_hint(shown: int, limit: int, noun: str) -> None:
 
 
 def api_client() -> BatonClient:
-    """The SDK client for BATON_API_URL, imported on use: at module level it would load httpx (~7 MB) into every
-    `baton` process, the server included."""
+    """The SDK client for BATON_API_URL, imported on use: at module level it would load httpx into every `baton`
+    process, the server included."""
     from baton.client import BatonClient
 
     return BatonClient()

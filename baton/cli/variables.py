@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from baton.cli.output import (
-    api_client,
-    cell,
-    compact_json,
-    echo_fields,
-    echo_json,
-    echo_more_hint,
-    echo_table,
-    json_option,
-    limit_option,
-    timestamp,
-)
+from baton.cli.output import api_client, cell, compact_json, json_option, timestamp
+from baton.cli.resource_commands import delete_command, id_and_times, inspect_command, ls_command
 from baton.errors import ObjectAlreadyExists
+
+if TYPE_CHECKING:
+    from baton.client import BatonClient
 
 
 def parse_value(text: str) -> Any:
@@ -39,22 +32,14 @@ def variable() -> None:
     """Manage variables: named JSON values (strings, numbers, lists, objects) that flows read at run time."""
 
 
-@variable.command("ls")
-@limit_option("variables")
-@json_option
-def list_(limit: int, as_json: bool) -> None:
+def _variable_cells(row: dict[str, Any]) -> list[str]:
+    return [row["name"], cell(compact_json(row["value"])), cell(", ".join(row["tags"])), timestamp(row["updated"])]
+
+
+@ls_command(variable, "variables", ["NAME", "VALUE", "TAGS", "UPDATED (UTC)"], _variable_cells)
+def list_(client: BatonClient, limit: int) -> list[dict[str, Any]]:
     """List variables by name, with their values, tags and when they last changed."""
-    with api_client() as client:
-        rows = client.read_variables(limit=limit)
-    if as_json:
-        echo_json(rows)
-        return
-    table = [
-        [row["name"], cell(compact_json(row["value"])), cell(", ".join(row["tags"])), timestamp(row["updated"])]
-        for row in rows
-    ]
-    echo_table(["NAME", "VALUE", "TAGS", "UPDATED (UTC)"], table, empty="No variables.")
-    echo_more_hint(len(rows), limit, "variables")
+    return client.read_variables(limit=limit)
 
 
 @variable.command()
@@ -85,35 +70,24 @@ def set_(name: str, value: str, tags: tuple[str, ...], overwrite: bool) -> None:
     click.echo(f"{'Created' if created else 'Updated'} variable {name!r}.")
 
 
-@variable.command()
+@delete_command(variable, "variable", name="unset")
 @click.argument("name")
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
-def unset(name: str, yes: bool) -> None:
+def unset(client: BatonClient, name: str) -> None:
     """Delete a variable."""
-    if not yes:
-        click.confirm(f"Delete variable {name!r}?", abort=True)
-    with api_client() as client:
-        client.delete_variable_by_name(name)
-    click.echo(f"Deleted variable {name!r}.")
+    client.delete_variable_by_name(name)
 
 
-@variable.command()
+def _variable_fields(row: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        ("Name", row["name"]),
+        ("Value", row["value"] if isinstance(row["value"], dict | list) else compact_json(row["value"])),
+        ("Tags", ", ".join(row["tags"]) or None),
+        *id_and_times(row),
+    ]
+
+
+@inspect_command(variable, _variable_fields)
 @click.argument("name")
-@json_option
-def inspect(name: str, as_json: bool) -> None:
+def inspect(client: BatonClient, name: str) -> dict[str, Any]:
     """Print a variable: its name, value, tags, id and when it was created and last changed."""
-    with api_client() as client:
-        row = client.read_variable_by_name(name)
-    if as_json:
-        echo_json(row)
-        return
-    echo_fields(
-        [
-            ("Name", row["name"]),
-            ("Value", row["value"] if isinstance(row["value"], dict | list) else compact_json(row["value"])),
-            ("Tags", ", ".join(row["tags"]) or None),
-            ("ID", row["id"]),
-            ("Created (UTC)", timestamp(row["created"])),
-            ("Updated (UTC)", timestamp(row["updated"])),
-        ]
-    )
+    return client.read_variable_by_name(name)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
-from baton.cli.output import (
-    api_client,
-    cell,
-    echo_fields,
-    echo_json,
-    echo_more_hint,
-    echo_table,
-    json_option,
-    limit_option,
-    timestamp,
-)
+from baton.cli.output import api_client, cell, timestamp
+from baton.cli.resource_commands import delete_command, inspect_command, ls_command
+
+if TYPE_CHECKING:
+    from baton.client import BatonClient
 
 
 @click.group("work-pool")
@@ -37,98 +33,81 @@ def create(name: str, pool_type: str, description: str | None, limit: int | None
     )
 
 
-@work_pool.command("ls")
-@limit_option("work pools")
-@json_option
-def list_(limit: int, as_json: bool) -> None:
-    """List work pools with their type, status and concurrency limit."""
-    with api_client() as client:
-        rows = client.read_work_pools(limit=limit)
-    if as_json:
-        echo_json(rows)
-        return
-    table = [
-        [
-            row["name"],
-            row["type"],
-            row["status"] or "-",
-            "-" if row["concurrency_limit"] is None else f"{row['active_slots']}/{row['concurrency_limit']}",
-            cell(row["description"]),
-        ]
-        for row in rows
+def _pool_cells(row: dict[str, Any]) -> list[str]:
+    return [
+        row["name"],
+        row["type"],
+        row["status"] or "-",
+        "-" if row["concurrency_limit"] is None else f"{row['active_slots']}/{row['concurrency_limit']}",
+        cell(row["description"]),
     ]
-    echo_table(["NAME", "TYPE", "STATUS", "RUNS/LIMIT", "DESCRIPTION"], table, empty="No work pools.")
-    echo_more_hint(len(rows), limit, "work pools")
 
 
-@work_pool.command()
+@ls_command(work_pool, "work pools", ["NAME", "TYPE", "STATUS", "RUNS/LIMIT", "DESCRIPTION"], _pool_cells)
+def list_(client: BatonClient, limit: int) -> list[dict[str, Any]]:
+    """List work pools with their type, status and concurrency limit."""
+    return client.read_work_pools(limit=limit)
+
+
+def _pool_fields(row: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        ("Name", row["name"]),
+        ("Type", row["type"]),
+        ("Status", row["status"]),
+        ("Paused", "yes" if row["is_paused"] else "no"),
+        ("Concurrency limit", row["concurrency_limit"]),
+        ("Running now", row["active_slots"]),
+        ("Description", row["description"]),
+        ("ID", row["id"]),
+        ("Created (UTC)", timestamp(row["created"])),
+        (
+            "Queues",
+            "\n".join(
+                f"{queue['priority']}. {queue['name']} ({queue['status']}{', paused' if queue['is_paused'] else ''})"
+                for queue in row["queues"]
+            ),
+        ),
+        (
+            "Workers",
+            "\n".join(
+                f"{worker['name']} {worker['status']}, last heartbeat {timestamp(worker['last_heartbeat_time'])}"
+                for worker in row["workers"]
+            )
+            or None,
+        ),
+    ]
+
+
+@inspect_command(work_pool, _pool_fields)
 @click.argument("name")
-@json_option
-def inspect(name: str, as_json: bool) -> None:
+def inspect(client: BatonClient, name: str) -> dict[str, Any]:
     """Print a work pool with its queues and workers."""
-    with api_client() as client:
-        row = client.read_work_pool(name)
-        queues = client.read_work_queues(name)
-        workers = client.read_workers(name)
-    if as_json:
-        echo_json({**row, "queues": queues, "workers": workers})
-        return
-    echo_fields(
-        [
-            ("Name", row["name"]),
-            ("Type", row["type"]),
-            ("Status", row["status"]),
-            ("Paused", "yes" if row["is_paused"] else "no"),
-            ("Concurrency limit", row["concurrency_limit"]),
-            ("Running now", row["active_slots"]),
-            ("Description", row["description"]),
-            ("ID", row["id"]),
-            ("Created (UTC)", timestamp(row["created"])),
-            (
-                "Queues",
-                "\n".join(
-                    f"{queue['priority']}. {queue['name']} ({queue['status']}"
-                    f"{', paused' if queue['is_paused'] else ''})"
-                    for queue in queues
-                ),
-            ),
-            (
-                "Workers",
-                "\n".join(
-                    f"{worker['name']} {worker['status']}, last heartbeat {timestamp(worker['last_heartbeat_time'])}"
-                    for worker in workers
-                )
-                or None,
-            ),
-        ]
-    )
+    row = client.read_work_pool(name)
+    return {**row, "queues": client.read_work_queues(name), "workers": client.read_workers(name)}
 
 
 @work_pool.command()
 @click.argument("name")
 def pause(name: str) -> None:
     """Pause a work pool: workers get no more of its runs until it is resumed."""
-    with api_client() as client:
-        client.update_work_pool(name, is_paused=True)
-    click.echo(f"Paused work pool {name!r}.")
+    _set_paused(name, paused=True)
 
 
 @work_pool.command()
 @click.argument("name")
 def resume(name: str) -> None:
     """Resume a paused work pool: workers get its runs again."""
+    _set_paused(name, paused=False)
+
+
+def _set_paused(name: str, *, paused: bool) -> None:
     with api_client() as client:
-        client.update_work_pool(name, is_paused=False)
-    click.echo(f"Resumed work pool {name!r}.")
+        client.update_work_pool(name, is_paused=paused)
+    click.echo(f"{'Paused' if paused else 'Resumed'} work pool {name!r}.")
 
 
-@work_pool.command()
+@delete_command(work_pool, "work pool")
 @click.argument("name")
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
-def delete(name: str, yes: bool) -> None:
+def delete(client: BatonClient, name: str) -> None:
     """Delete a work pool with its queues and workers; its deployments and runs stay, without a pool."""
-    if not yes:
-        click.confirm(f"Delete work pool {name!r}?", abort=True)
-    with api_client() as client:
-        client.delete_work_pool(name)
-    click.echo(f"Deleted work pool {name!r}.")
+    client.delete_work_pool(name)

@@ -1,10 +1,9 @@
 """The HTTP client notifications go out with: httpx's interface over an aiohttp connection pool.
 
 The channels build their requests with httpx (headers, JSON and form bodies, timeouts, error types), and their tests
-assert those requests byte for byte. httpx's own pool, though, costs 3 to 5 ms of CPU per request once a dozen
-requests are in flight (benchmarks/notifications.py under py-spy: more than half of a services process's time went to
-httpcore's connection bookkeeping), while aiohttp's keep-alive pool and C parser send the same request for ~0.5 ms.
-So httpx builds and reads the messages, and this transport carries them over aiohttp.
+assert those requests byte for byte. httpx's own pool, though, spends many times more CPU per request once a dozen
+requests are in flight (most of it in httpcore's connection bookkeeping) than aiohttp's keep-alive pool and C parser
+spend sending the same request. So httpx builds and reads the messages, and this transport carries them over aiohttp.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ MAX_BACKOFF_MS = 30_000
 
 class OrjsonEncoder(dramatiq.Encoder):
     """Dramatiq's message encoding with orjson: event batches are most of what goes through the queue, and the
-    standard library's json was a fifth of the API process's time under load (benchmarks/events_ingest.py)."""
+    standard library's json was a large share of the API process's time under load."""
 
     def encode(self, data: Any) -> bytes:
         return orjson.dumps(data)

@@ -1,8 +1,8 @@
 """A Redis "doorbell" per queue, so that an idle services process waits for work instead of polling for it.
 
 Dramatiq's Redis consumer finds a queue empty, sleeps, and asks again: with Baton's cap on that sleep (100 ms, to keep
-an event's path to the database short) an idle services process made some 60 Lua calls a second and spent about 5% of
-a core on them. Here, a consumer that finds its queue empty (and has room for more messages) blocks on the queue's
+an event's path to the database short) an idle services process kept making Lua calls that found nothing, and spent
+CPU on them. Here, a consumer that finds its queue empty (and has room for more messages) blocks on the queue's
 bell list instead (BLPOP), for at most IDLE_WAIT_MS. Whoever enqueues a message pushes a ring onto the bell list, which
 wakes one waiting consumer at once; the ring stays in the list until a consumer takes it, so a message enqueued
 between a consumer's empty fetch and its BLPOP is not missed.

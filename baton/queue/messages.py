@@ -19,7 +19,6 @@ RECORD_EVENTS = "record_events"
 EMIT_FLOW_RUN_EVENTS = "emit_flow_run_events"
 MARK_LATE_RUNS = "mark_late_runs"
 MATCH_NOTIFICATIONS = "match_notifications"
-DELIVER_NOTIFICATION = "deliver_notification"
 DELIVER_NOTIFICATIONS = "deliver_notifications"
 SEND_NOTIFICATION_SUMMARY = "send_notification_summary"
 RESUME_STALLED_DELIVERIES = "resume_stalled_deliveries"
@@ -34,7 +33,6 @@ ACTOR_QUEUES = {
     EMIT_FLOW_RUN_EVENTS: STATE_CHANGES_QUEUE,
     MARK_LATE_RUNS: PERIODIC_QUEUE,
     MATCH_NOTIFICATIONS: NOTIFICATIONS_QUEUE,
-    DELIVER_NOTIFICATION: NOTIFICATIONS_QUEUE,
     DELIVER_NOTIFICATIONS: NOTIFICATIONS_QUEUE,
     SEND_NOTIFICATION_SUMMARY: NOTIFICATIONS_QUEUE,
     RESUME_STALLED_DELIVERIES: PERIODIC_QUEUE,
@@ -97,11 +95,6 @@ def match_notifications(changes: list[FlowRunStateChange]) -> dramatiq.Message[A
 def deliver_notifications(delivery_ids: list[str]) -> dramatiq.Message[Any]:
     """Render and send a batch of deliveries (each a policy matching one flow-run state), recording the attempts."""
     return message(DELIVER_NOTIFICATIONS, delivery_ids)
-
-
-def deliver_notification(delivery_id: str) -> dramatiq.Message[Any]:
-    """One delivery: the message of earlier versions, still accepted (new code sends `deliver_notifications`)."""
-    return message(DELIVER_NOTIFICATION, delivery_id)
 
 
 def send_notification_summary(first_delivery_id: str) -> dramatiq.Message[Any]:

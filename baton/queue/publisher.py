@@ -23,8 +23,7 @@ logger = logging.getLogger("baton.queue")
 
 # A flow-run state change goes out within this many seconds even when events may wait longer (see the setting
 # `events_flush_interval`): the notifications they lead to are waited for by people. Not much less, though: the
-# actors' cost is mostly per message, and at 0.02 s a burst of failing runs (benchmarks/notifications.py, embedded)
-# cost 16 ms of CPU per run against 7.5 ms at 0.1 s.
+# actors' cost is mostly per message, and a shorter wait sends a burst of failing runs in more, smaller messages.
 STATE_CHANGE_FLUSH_SECONDS = 0.1
 # How often the actors' backlog is measured while requests wait on it, and the longest a request waits.
 BACKLOG_POLL_SECONDS = 0.05
@@ -93,7 +92,7 @@ class Publisher:
 
     def offer_events(self, events: Sequence[QueuedEvent]) -> Awaitable[None] | None:
         """Queue `events` like `publish_events`, but without a coroutine when they fit in the buffer (the common case:
-        a websocket frame is one event, and a task per frame cost the API process ~10% of its CPU under load); the
+        a websocket frame is one event, and a task per frame costs the API process CPU under load); the
         awaitable to wait on when the buffer is full or the batch is due now."""
         if self.pending >= self.max_pending or len(self._events) + len(events) >= self.batch_size:
             return self.publish_events(events)
@@ -114,9 +113,9 @@ class Publisher:
         """Return once the actors are at most `backlog_limit` messages behind, or after BACKLOG_MAX_WAIT_SECONDS.
 
         A burst of state changes otherwise outruns the actors that record their events and send their
-        notifications, and each message of the burst waits behind all the earlier ones (1,000 runs failing at once
-        with 3 policies each left the last messages 2 to 3 s behind their state change). Holding the new changes
-        back for a moment keeps that wait short; the bound keeps the API answering when no services process runs."""
+        notifications, and each message of the burst waits behind all the earlier ones, longer the longer the burst
+        lasts. Holding the new changes back for a moment keeps that wait short; the bound keeps the API answering
+        when no services process runs."""
         if self.backlog_limit <= 0:
             return
         loop = asyncio.get_running_loop()

@@ -2,7 +2,7 @@
 
 Tornado's protocol asks its stream for each part of each frame (header, length, mask, payload): three or four
 `read_bytes` calls, each with a future of its own. A Prefect client sends one small frame per event, so on the events
-socket that bookkeeping cost more CPU than handling the event (benchmarks/events_ingest.py). This protocol takes up
+socket that bookkeeping cost more CPU than handling the event. This protocol takes up
 to READ_CHUNK bytes from the stream at a time. A frame that is whole in that buffer and of the kind clients send
 events in (final, masked, text or binary, no extension bits, at most 64 KiB) is taken out of it in one step; any
 other frame, or one only partly received, goes through Tornado's frame parser, which reads its parts from the buffer,

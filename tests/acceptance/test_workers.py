@@ -134,10 +134,9 @@ def _baton_worker(
 
 def _stop(process: subprocess.Popen[bytes], log: Path, *, must_exit: bool = True) -> None:
     """SIGTERM, then at most 20 s for the worker to exit. `must_exit=False` is for the official Prefect worker: in
-    the full suite on a slow 2-core host (2026-12-02) it stayed in its event loop after turning SIGTERM into SIGINT,
-    its run's process already gone, in four runs out of four, with the server code of commit 1f0ccf9 as well; alone
-    it exits at once. That is Prefect's shutdown, not Baton's API, so it is killed and reported on stderr instead of
-    failing a test about running deployments."""
+    the full suite on a slow host it has stayed in its event loop after turning SIGTERM into SIGINT, its run's
+    process already gone; alone it exits at once. That is Prefect's shutdown, not Baton's API, so it is killed and
+    reported on stderr instead of failing a test about running deployments."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:

@@ -1,7 +1,6 @@
 """Task-run states: drop `ix_task_run_state__updated` and `ix_task_run_state__type`. States are never updated and
 nothing looks them up by type (a run's history is read by `task_run_id`, a state by id), and the events pipeline
-writes three states per task run: two index entries fewer per recorded event (about 2.6% of PostgreSQL's
-instructions per event in benchmarks/events_ingest.py's batch statement, counted with callgrind).
+writes three states per task run: two index entries fewer per recorded event.
 
 Revision ID: 0010
 Revises: 0009

@@ -57,7 +57,7 @@ class BlockCipher:
         return data if isinstance(data, dict) else {}
 
     async def _key(self, connection: AsyncConnection, *, create: bool, document_id: uuid.UUID | None = None) -> Fernet:
-        # Imported on first use: cryptography's OpenSSL bindings cost an idle server ~8 MB.
+        # Imported on first use: cryptography's OpenSSL bindings add to the memory of a server that never needs them.
         from cryptography.fernet import Fernet
 
         if self._fernet is not None:

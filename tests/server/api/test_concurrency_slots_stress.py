@@ -23,8 +23,7 @@ V2 = "/v2/concurrency_limits"
 LIMIT = 3
 CLIENTS = 32
 # 32 clients race for 3 slots from the first acquisition to the last, so every acquisition is checked under
-# contention (about as many refusals as acquisitions). 300 acquisitions take about 5 s per database on an idle 2-core
-# machine; the former 1,000 took 15 s there and 40-70 s in the full suite, for the same checks repeated.
+# contention (about as many refusals as acquisitions). More acquisitions would repeat the same checks for longer.
 ACQUISITIONS = 300
 # A refused client asks again after a few milliseconds (ignoring Retry-After's size, to keep the test fast).
 RETRY_SLEEP_SECONDS = (0.15, 0.45)

@@ -3,7 +3,7 @@
 The batch arrives as the JSON text of a list of events. PostgreSQL parses it once (`jsonb_array_elements`) and
 inserts the events, upserts the task runs their `prefect.task-run.*` events describe and inserts those runs' states,
 all in one statement and one round trip. Done in Python, the same work (decoding, building rows, encoding a column
-array per column) cost the services about half their CPU per event (benchmarks/events_ingest.py).
+array per column) was a large part of the services' CPU per event.
 
 The statement applies the rules of `task_run_recorder.task_run_from_event` to the events every Prefect client sends
 (the *plain* ones: each field of the type the client writes). A client task-run event that is not plain is only
@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.models.runs.task_run_recorder import NEWER_STATE_WINS
 
 # An ISO-8601 date and time as clients write it (the rest is left to PostgreSQL: a time it cannot read fails the
-# statement, and the batch goes to the Python recorder). LIKE, not a regular expression: nine regular expressions per
-# event cost PostgreSQL about a third more time per event than the whole statement without them.
+# statement, and the batch goes to the Python recorder). LIKE, not a regular expression: the regular expressions
+# these checks would need cost PostgreSQL much more time per event than the rest of the statement.
 _ISO_TIME = "____-__-__T__:__:__%"
 
 

@@ -116,7 +116,7 @@ async def resume_flow_run(
             schema = orjson.loads(schema_row["value"])
         except orjson.JSONDecodeError:
             return _not_resumed("REJECT", "Run input schema is not valid JSON.", current)
-        import jsonschema  # only resumes with a keyset need it; it costs the idle server ~4 MB
+        import jsonschema  # only resumes with a keyset need it, so an idle server does not hold it in memory
 
         try:
             jsonschema.validate(run_input, schema)
