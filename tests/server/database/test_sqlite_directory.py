@@ -32,6 +32,8 @@ def test_a_folder_that_cannot_be_created_is_a_settings_error(tmp_path: Path) -> 
         "sqlite+aiosqlite://",
         "sqlite+aiosqlite:///:memory:",
         "sqlite+aiosqlite:///file::memory:?cache=shared&uri=true&check_same_thread=false",
+        # A named memory database whose name looks like a path: a folder "file:named" must not appear.
+        "sqlite+aiosqlite:///file:named/baton?mode=memory&cache=shared&uri=true",
     ],
 )
 def test_memory_databases_need_no_folder(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

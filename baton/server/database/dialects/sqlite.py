@@ -26,7 +26,8 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 def is_memory_url(url: sa.URL) -> bool:
     """True for an in-memory SQLite database (`:memory:` or a `file::memory:` URI)."""
     database = url.database or ""
-    return database in ("", ":memory:") or "mode=memory" in database or database.startswith("file::memory:")
+    # SQLAlchemy moves a URI's query (`file:name?mode=memory&uri=true`) out of `database` into `query`.
+    return database in ("", ":memory:") or database.startswith("file::memory:") or url.query.get("mode") == "memory"
 
 
 def ensure_database_directory(url: sa.URL) -> None:
