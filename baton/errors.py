@@ -1,11 +1,14 @@
-"""Baton's exception hierarchy.
+"""Baton's exception hierarchy, and its one table of HTTP answers.
 
-Library code raises these; only the API base handler translates them to HTTP status codes, and only the CLI
-translates them to exit codes, each in one place.
+Library code raises these. `http_answer` says how each is answered over HTTP (status, title, headers); the API's
+and the UI's handler bases both use it, each writing the answer in its own format (JSON, an HTML page). Only the CLI
+translates them to exit codes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -75,3 +78,45 @@ class ProfileError(BatonError):
 
 class MigrationError(BatonError):
     """The database schema cannot be brought to, or used at, the revision asked for."""
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """How an error is answered over HTTP: `status` (the API's), `page_status` (a UI page's), a short `title`, the
+    `message` for a person, and extra `headers` (Retry-After)."""
+
+    status: int
+    title: str
+    message: str
+    page_status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+# Exception class -> (status, title); the first class an error is an instance of wins, so subclasses come first.
+STATUS_FOR_ERROR: dict[type[BatonError], tuple[int, str]] = {
+    Forbidden: (403, "Forbidden"),
+    ObjectNotFound: (404, "Not found"),
+    ObjectAlreadyExists: (409, "Cannot do that"),
+    InvalidTransition: (409, "Cannot do that"),
+    LeaseExpired: (410, "Gone"),
+    ValidationFailed: (422, "Bad request"),
+    ConcurrencyLimitReached: (423, "Locked"),
+    ServiceUnavailable: (503, "Service unavailable"),
+}
+# Any other BatonError (a setting, profile or migration problem met while serving) is the server's fault.
+UNLISTED_ERROR = (500, "Internal server error")
+# A UI page's input is its URL, and a bad URL is a 400; the API says 422 of a well-formed body it cannot accept.
+PAGE_STATUS = {422: 400}
+
+
+def http_answer(error: BatonError) -> HttpAnswer:
+    """The status, title, message and headers `error` is answered with, by the API and the UI alike."""
+    status, title = next((answer for cls, answer in STATUS_FOR_ERROR.items() if isinstance(error, cls)), UNLISTED_ERROR)
+    headers: dict[str, str] = {}
+    if isinstance(error, ServiceUnavailable):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    elif isinstance(error, ConcurrencyLimitReached) and error.retry_after_seconds is not None:
+        # The Prefect client sleeps for exactly this many seconds (a float) before it asks again; without the
+        # header its tag-limit (v1) service gives up, which is what a limit of zero calls for.
+        headers["Retry-After"] = f"{error.retry_after_seconds:.2f}"
+    return HttpAnswer(status, title, error.message, PAGE_STATUS.get(status, status), headers)

@@ -1,17 +1,20 @@
-"""`PageHandler`: renders a page inside the layout, and HTML error pages for the UI's own errors."""
+"""`PageHandler`: renders a page inside the layout, and HTML error pages (statuses from `baton.errors.http_answer`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Mapping
+from http.client import responses
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import tornado.web
 
 from baton import __version__
-from baton.errors import BatonError, ObjectNotFound, ValidationFailed
+from baton.errors import BatonError, ObjectNotFound, ValidationFailed, http_answer
 from baton.server.context import ServerContext
 from baton.webui import formatting
 from baton.webui.navigation import NAVIGATION, static_url
@@ -94,30 +97,45 @@ class PageHandler(tornado.web.RequestHandler):
 
     # --- errors ------------------------------------------------------------------------------------------------
 
-    def _handle_request_exception(self, e: BaseException) -> None:
-        if isinstance(e, ObjectNotFound):
-            self._write_error_page(404, "Not found", e.message)
+    def log_exception(
+        self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Baton's own errors are answered on purpose, not logged as crashes; a 5xx answer to one is a warning."""
+        if isinstance(value, BatonError):
+            answer = http_answer(value)
+            if answer.page_status >= 500:
+                logger.warning(
+                    "%s %s answered %d: %s", self.request.method, self.request.path, answer.page_status, value.message
+                )
             return
-        if isinstance(e, ValidationFailed):
-            self._write_error_page(400, "Bad request", e.message)
-            return
-        if isinstance(e, BatonError):
-            self._write_error_page(409, "Cannot do that", e.message)
-            return
-        super()._handle_request_exception(e)
+        super().log_exception(typ, value, tb)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """An HTML error page: a Baton error's status, title, message and headers (`baton.errors.http_answer`), or
+        the HTTP reason and, for a crash, a pointer to the log."""
+        exc_info = kwargs.get("exc_info")
+        error = exc_info[1] if exc_info else None
+        if isinstance(error, BatonError):
+            answer = http_answer(error)
+            self._write_error_page(answer.page_status, answer.title, answer.message, answer.headers)
+            return
+        reason = kwargs.get("reason")
+        if isinstance(error, tornado.web.HTTPError) and error.reason:
+            reason = error.reason
+        heading = reason or responses.get(status_code, "Unknown")
         if status_code >= 500:
             message = "Something went wrong on the server; its log has the details."
         else:
-            message = self._reason
-        self._write_error_page(status_code, self._reason, message)
+            message = heading
+        self._write_error_page(status_code, heading, message)
 
-    def _write_error_page(self, status: int, heading: str, message: str) -> None:
-        if self._finished:
-            return
+    def _write_error_page(
+        self, status: int, heading: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.clear()
         self.set_status(status)
+        for name, value in (headers or {}).items():
+            self.set_header(name, value)
         try:
             self.render("error.html", title=heading, status=status, message=message)
         except Exception:  # the layout itself failed: fall back to a page that cannot

@@ -1,9 +1,12 @@
-"""`ApiHandler`: JSON in, JSON out, and the one place where Baton's errors become HTTP status codes."""
+"""`ApiHandler`: JSON in, JSON out, errors included (their status codes from `baton.errors.http_answer`)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
+from http.client import responses
+from types import TracebackType
 from typing import Any, TypeVar
 
 import orjson
@@ -11,17 +14,7 @@ import pydantic
 import tornado.web
 from sqlalchemy import exc as sa_exc
 
-from baton.errors import (
-    BatonError,
-    ConcurrencyLimitReached,
-    Forbidden,
-    InvalidTransition,
-    LeaseExpired,
-    ObjectAlreadyExists,
-    ObjectNotFound,
-    ServiceUnavailable,
-    ValidationFailed,
-)
+from baton.errors import BatonError, ObjectNotFound, ServiceUnavailable, ValidationFailed, http_answer
 from baton.server.context import ServerContext
 from baton.server.database.errors import is_data_error
 from baton.server.schemas.requests import effective_limit
@@ -29,18 +22,6 @@ from baton.server.schemas.requests import effective_limit
 logger = logging.getLogger("baton.api")
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
-
-# Exception class -> HTTP status; the only translation table in Baton.
-STATUS_FOR_ERROR: dict[type[BatonError], int] = {
-    Forbidden: 403,
-    ObjectNotFound: 404,
-    ObjectAlreadyExists: 409,
-    InvalidTransition: 409,
-    ValidationFailed: 422,
-    LeaseExpired: 410,
-    ConcurrencyLimitReached: 423,
-    ServiceUnavailable: 503,
-}
 
 
 def dumps(value: Any) -> bytes:
@@ -213,66 +194,70 @@ class ApiHandler(tornado.web.RequestHandler):
 
     # --- errors ------------------------------------------------------------------------------------------------
 
-    def _handle_request_exception(self, e: BaseException) -> None:
-        if isinstance(e, BatonError):
-            self._write_baton_error(e)
+    def log_exception(
+        self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Errors answered on purpose are not logged as crashes; a 5xx answer to one is a warning."""
+        if isinstance(value, BatonError):
+            answer = http_answer(value)
+            if answer.status >= 500:
+                logger.warning(
+                    "%s %s answered %d: %s", self.request.method, self.request.path, answer.status, answer.message
+                )
             return
-        if is_data_error(e):
-            # A value the database cannot store (on PostgreSQL, text containing NUL characters, say).
-            reason = str(getattr(e, "orig", e)).splitlines()[0]
-            self._write_error_body(422, {"detail": f"The database refused a value in the request: {reason}"})
+        if _error_body(value) is not None:
             return
-        if isinstance(e, sa_exc.IntegrityError):
-            self._write_error_body(
-                409, {"detail": "The object conflicts with an existing one (a unique key is taken)."}
-            )
-            return
-        if isinstance(e, tornado.web.HTTPError) and e.status_code < 500:
-            message = e.log_message or e.reason or "Bad request."
-            self._write_error_body(e.status_code, {"detail": message % e.args if e.args else message})
-            return
-        super()._handle_request_exception(e)
-
-    def _write_baton_error(self, error: BatonError) -> None:
-        status = next((code for cls, code in STATUS_FOR_ERROR.items() if isinstance(error, cls)), 500)
-        headers: dict[str, str] = {}
-        if isinstance(error, ValidationFailed):
-            body: dict[str, Any] = {"exception_message": error.message, "exception_detail": error.detail}
-            if error.detail and error.message == "Invalid request received.":
-                body["detail"] = "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in error.detail)
-            else:
-                body["detail"] = error.message
-        elif isinstance(error, ServiceUnavailable):
-            headers["Retry-After"] = str(error.retry_after_seconds)
-            body = {"exception_message": "Service Unavailable", "detail": error.message}
-        elif isinstance(error, ConcurrencyLimitReached):
-            # The Prefect client sleeps for exactly this many seconds (a float) before it asks again; without the
-            # header its tag-limit (v1) service gives up, which is what a limit of zero calls for.
-            if error.retry_after_seconds is not None:
-                headers["Retry-After"] = f"{error.retry_after_seconds:.2f}"
-            body = {"detail": error.message}
-        else:
-            body = {"detail": error.message}
-        if status >= 500:
-            logger.warning("%s %s answered %d: %s", self.request.method, self.request.path, status, error.message)
-        self._write_error_body(status, body, headers)
-
-    def _write_error_body(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        if self._finished:
-            return
-        self.clear()
-        self.set_header("Content-Type", "application/json")
-        for name, value in (headers or {}).items():
-            self.set_header(name, value)
-        self.set_status(status)
-        self.finish(orjson.dumps(body))
+        super().log_exception(typ, value, tb)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """A JSON body for every error: the answer `_error_body` gives the exception, or a generic one."""
+        exc_info = kwargs.get("exc_info")
+        answer = _error_body(exc_info[1] if exc_info else None)
         self.set_header("Content-Type", "application/json")
-        if status_code >= 500:
+        if answer is not None:
+            status, body, headers = answer
+            self.set_status(status)
+            for name, value in headers.items():
+                self.set_header(name, value)
+            self.finish(orjson.dumps(body))
+        elif status_code >= 500:
             self.finish(orjson.dumps({"exception_message": "Internal Server Error"}))
         else:
-            self.finish(orjson.dumps({"detail": self._reason}))
+            self.finish(orjson.dumps({"detail": kwargs.get("reason") or responses.get(status_code, "Unknown")}))
+
+
+def _error_body(error: BaseException | None) -> tuple[int, dict[str, Any], Mapping[str, str]] | None:
+    """The status, JSON body and headers `error` is answered with; None for an error the server did not expect."""
+    if error is None:
+        return None
+    if isinstance(error, BatonError):
+        return _baton_error_body(error)
+    if is_data_error(error):
+        # A value the database cannot store (on PostgreSQL, text containing NUL characters, say).
+        reason = str(getattr(error, "orig", error)).splitlines()[0]
+        return 422, {"detail": f"The database refused a value in the request: {reason}"}, {}
+    if isinstance(error, sa_exc.IntegrityError):
+        return 409, {"detail": "The object conflicts with an existing one (a unique key is taken)."}, {}
+    if isinstance(error, tornado.web.HTTPError) and error.status_code < 500:
+        message = error.log_message or error.reason or "Bad request."
+        return error.status_code, {"detail": message % error.args if error.args else message}, {}
+    return None
+
+
+def _baton_error_body(error: BatonError) -> tuple[int, dict[str, Any], Mapping[str, str]]:
+    answer = http_answer(error)
+    body: dict[str, Any]
+    if isinstance(error, ValidationFailed):
+        body = {"exception_message": error.message, "exception_detail": error.detail}
+        if error.detail and error.message == "Invalid request received.":
+            body["detail"] = "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in error.detail)
+        else:
+            body["detail"] = error.message
+    elif isinstance(error, ServiceUnavailable):
+        body = {"exception_message": "Service Unavailable", "detail": error.message}
+    else:
+        body = {"detail": error.message}
+    return answer.status, body, answer.headers
 
 
 class NotFoundApiHandler(ApiHandler):

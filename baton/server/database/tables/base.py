@@ -42,14 +42,27 @@ def json_column(name: str, default: object = None, nullable: bool = True) -> sa.
     return sa.Column(name, JSONType(), nullable=nullable, default=default)
 
 
+# The `Index.info` key that names the one dialect an index exists on; the migration environment's `include_object`
+# reads it (SQLAlchemy keeps `ddl_if` in a private attribute).
+ONLY_ON_DIALECT = "baton_only_on_dialect"
+
+
+def postgresql_only(index: sa.Index) -> sa.Index:
+    """`index`, created on PostgreSQL only (`ddl_if`), and marked so in its `info` under ONLY_ON_DIALECT."""
+    index.info[ONLY_ON_DIALECT] = "postgresql"
+    return index.ddl_if(dialect="postgresql")
+
+
 def trigram_index(table_name: str, column: str = "name") -> sa.Index:
     """A GIN trigram index for `like_` name search; PostgreSQL only (SQLite searches by scan)."""
-    return sa.Index(
-        f"trgm_ix_{table_name}__{column}",
-        column,
-        postgresql_using="gin",
-        postgresql_ops={column: "gin_trgm_ops"},
-    ).ddl_if(dialect="postgresql")
+    return postgresql_only(
+        sa.Index(
+            f"trgm_ix_{table_name}__{column}",
+            column,
+            postgresql_using="gin",
+            postgresql_ops={column: "gin_trgm_ops"},
+        )
+    )
 
 
 def state_columns() -> list[sa.Column[object]]:

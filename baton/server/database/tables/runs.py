@@ -8,6 +8,7 @@ from baton.server.database.tables.base import (
     base_columns,
     json_column,
     metadata,
+    postgresql_only,
     state_columns,
     state_history_columns,
     trigram_index,
@@ -74,8 +75,8 @@ flow_run = sa.Table(
         sqlite_where=sa.text("state_type = 'SCHEDULED'"),
     ),
     trigram_index("flow_run"),
-    sa.Index("gin_ix_flow_run__tags", "tags", postgresql_using="gin", postgresql_ops={"tags": "jsonb_path_ops"}).ddl_if(
-        dialect="postgresql"
+    postgresql_only(
+        sa.Index("gin_ix_flow_run__tags", "tags", postgresql_using="gin", postgresql_ops={"tags": "jsonb_path_ops"})
     ),
 )
 # The runs pages' sort key (baton.server.models.views.run_pages.RUN_START_KEY) with the id, for keyset pages.

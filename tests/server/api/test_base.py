@@ -1,0 +1,61 @@
+"""`ApiHandler`'s error answers: Baton's errors as JSON with the statuses and headers of `baton.errors.http_answer`."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+
+from baton.server.database.engine import Database
+from tests.databases import ENABLED_DIALECTS
+
+# The server's statement timeout in these tests: a request waiting longer on a lock gives up.
+STATEMENT_TIMEOUT_SECONDS = 0.5
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """The server's database, with a short statement timeout (BATON_API_DATABASE_TIMEOUT)."""
+    db = Database(database_url, timeout=STATEMENT_TIMEOUT_SECONDS)
+    await db.open()
+    yield db
+    await db.dispose()
+
+
+@contextlib.asynccontextmanager
+async def table_locked(database_url: str, table: str) -> AsyncIterator[None]:
+    """Another connection holds an exclusive lock on `table`, as a long migration or a `LOCK TABLE` would."""
+    connection = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        async with connection.transaction():
+            await connection.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            yield
+    finally:
+        await connection.close()
+
+
+@pytest.mark.skipif("postgresql" not in ENABLED_DIALECTS, reason="needs PostgreSQL (BATON_TEST_DATABASES)")
+# SQLite readers do not wait on a writer (WAL), and its busy timeout is at least 30 s: PostgreSQL makes a read wait.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_busy_database_is_a_503_with_retry_after(
+    client: httpx.AsyncClient, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert (await client.post("/flows/filter", json={})).status_code == 200
+    with caplog.at_level(logging.WARNING, logger="baton.api"):
+        async with table_locked(database_url, "flow"):
+            response = await client.post("/flows/filter", json={})
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == "1"
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["exception_message"] == "Service Unavailable"
+    assert body["detail"].startswith("Cannot reach the database")
+    assert any("POST /api/flows/filter answered 503" in record.getMessage() for record in caplog.records)
+    # Answered on purpose: no "Uncaught exception" traceback in the log.
+    assert not any(record.exc_info for record in caplog.records)
+    # The lock gone, the same request answers again.
+    assert (await client.post("/flows/filter", json={})).status_code == 200
