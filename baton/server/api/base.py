@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 import orjson
 import pydantic
 import tornado.web
-from sqlalchemy import exc as sa_exc
 
 from baton.errors import (
     BatonError,
@@ -23,7 +22,7 @@ from baton.errors import (
     ValidationFailed,
 )
 from baton.server.context import ServerContext
-from baton.server.database.errors import is_data_error
+from baton.server.database.errors import is_data_error, is_integrity_error
 from baton.server.schemas.requests import effective_limit
 
 logger = logging.getLogger("baton.api")
@@ -104,10 +103,6 @@ class ApiHandler(tornado.web.RequestHandler):
     @property
     def database(self) -> Any:
         return self.context.database
-
-    @property
-    def dialect(self) -> Any:
-        return self.context.database.dialect
 
     def effective_limit(self, requested: int | None) -> int:
         """The page size of a filter request: the server default when unset, a 422 above it."""
@@ -222,7 +217,7 @@ class ApiHandler(tornado.web.RequestHandler):
             reason = str(getattr(e, "orig", e)).splitlines()[0]
             self._write_error_body(422, {"detail": f"The database refused a value in the request: {reason}"})
             return
-        if isinstance(e, sa_exc.IntegrityError):
+        if is_integrity_error(e):
             self._write_error_body(
                 409, {"detail": "The object conflicts with an existing one (a unique key is taken)."}
             )
