@@ -78,7 +78,8 @@ flow_run = sa.Table(
         dialect="postgresql"
     ),
 )
-# The runs pages' sort key (baton.server.models.views.run_pages.RUN_START_KEY) with the id, for keyset pages.
+# The runs pages' sort key and the start-time range of the flow-run filter (baton.server.models.filters.core.
+# RUN_START_KEY) with the id, for keyset pages.
 sa.Index(
     "ix_flow_run__start_key__id",
     sa.func.coalesce(flow_run.c.start_time, flow_run.c.expected_start_time, flow_run.c.created),
