@@ -36,10 +36,6 @@ class PageHandler(tornado.web.RequestHandler):
     def database(self) -> Any:
         return self.context.database
 
-    @property
-    def dialect(self) -> Any:
-        return self.context.database.dialect
-
     def get_template_path(self) -> str:
         return str(TEMPLATE_PATH)
 

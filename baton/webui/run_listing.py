@@ -15,12 +15,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.errors import ValidationFailed
-from baton.server.database.dialects import DatabaseDialect
-from baton.server.models.views import run_pages
-from baton.server.models.views.run_pages import Cursor, Page, RunListFilter, RunSort
+from baton.server.models.views.run_pages import LATE_STATE_NAME, Cursor, Page, RunListQuery, RunSort
+from baton.server.schemas.requests import RunFilterSet
 from baton.webui.formatting import STATE_TYPES, as_datetime, state_badge
 
 DEFAULT_LIMIT = 50
@@ -38,6 +36,53 @@ SORT_LABELS = {
 }
 # The filter parameters a pager link carries over (the cursor parameters are replaced).
 FILTER_PARAMETERS = ("state", "flow", "tag", "from", "to", "name", "sort", "limit")
+
+
+@dataclass(frozen=True)
+class RunListFilter:
+    """The runs table's filter parameters; empty fields do not narrow. `state_types` and `late` are alternatives (a
+    run matches either); the date range applies to when a run started (or was expected to). `filter_set` says the
+    same in the API's filter language, which is what selects the runs."""
+
+    state_types: tuple[str, ...] = ()
+    late: bool = False
+    flow_id: uuid.UUID | None = None
+    tag: str | None = None
+    started_from: dt.datetime | None = None
+    started_to: dt.datetime | None = None
+    name: str | None = None
+
+    def filter_set(self, *, deployment_id: uuid.UUID | None = None, past_only: bool = False) -> RunFilterSet:
+        """The filter as a body of `POST /api/flow_runs/filter`. `deployment_id` narrows it to one deployment's runs;
+        with `past_only`, unless states are chosen, runs waiting in a Scheduled state are left out."""
+        run: dict[str, Any] = {}
+        state = self._state()
+        if state is None and past_only:
+            state = {"type": {"not_any_": ["SCHEDULED"]}}
+        if state is not None:
+            run["state"] = state
+        if self.tag:
+            run["tags"] = {"all_": [self.tag]}
+        if self.name:
+            run["name"] = {"like_": self.name}
+        if self.started_from is not None or self.started_to is not None:
+            run["start_time"] = {"after_": self.started_from, "before_": self.started_to}
+        if deployment_id is not None:
+            run["deployment_id"] = {"any_": [deployment_id]}
+        body: dict[str, Any] = {"flow_runs": run}
+        if self.flow_id is not None:
+            body["flows"] = {"id": {"any_": [self.flow_id]}}
+        return RunFilterSet.model_validate(body)
+
+    def _state(self) -> dict[str, Any] | None:
+        types, late = list(self.state_types), {"any_": [LATE_STATE_NAME]}
+        if types and self.late and "SCHEDULED" not in types:
+            return {"type": {"any_": types}, "name": late, "operator": "or_"}
+        if types:  # Late runs are Scheduled ones
+            return {"type": {"any_": types}}
+        if self.late:
+            return {"type": {"any_": ["SCHEDULED"]}, "name": late}
+        return None
 
 
 @dataclass(frozen=True)
@@ -64,6 +109,11 @@ class RunListing:
     @property
     def selected_states(self) -> tuple[str, ...]:
         return (*self.filter.state_types, *((LATE,) if self.filter.late else ()))
+
+    def query(self, *, deployment_id: uuid.UUID | None = None, past_only: bool = False) -> RunListQuery:
+        """The page of runs this listing asks for (see `RunListFilter.filter_set` for the options)."""
+        filters = self.filter.filter_set(deployment_id=deployment_id, past_only=past_only)
+        return RunListQuery(filters, self.sort, self.limit, after=self.after, before=self.before)
 
 
 @dataclass
@@ -116,17 +166,6 @@ def parse_run_listing(arguments: Arguments, *, flow_id: uuid.UUID | None = None)
         before=decode_cursor(before, sort) if before else None,
         values=values,
     )
-
-
-async def read_run_listing(
-    connection: AsyncConnection, listing: RunListing, dialect: DatabaseDialect
-) -> RunListingResult:
-    condition = run_pages.run_list_condition(listing.filter, dialect)
-    page = await run_pages.read_run_page(
-        connection, condition, listing.sort, listing.limit, after=listing.after, before=listing.before
-    )
-    matching = await run_pages.count_runs_capped(connection, condition, COUNT_CAP)
-    return RunListingResult(page, matching)
 
 
 def listing_url(path: str, listing: RunListing, **changes: str | None) -> str:

@@ -78,11 +78,8 @@ class ArtifactFilterHandler(ApiHandler):
     async def post(self) -> None:
         request = self.parse_body(ArtifactFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
-        condition = artifacts.artifact_condition(request, self.dialect)
         async with self.database.read() as connection:
-            rows = await artifacts.read_artifacts(
-                connection, condition, artifacts.artifact_order_by(request.sort), limit, request.offset
-            )
+            rows = await artifacts.filter_artifacts(connection, request, limit, request.offset)
         self.write_json(rows)
 
 
@@ -90,9 +87,8 @@ class ArtifactCountHandler(ApiHandler):
     @endpoint("How many artifacts match a filter", body=ArtifactFilterRequest, response=int)
     async def post(self) -> None:
         request = self.parse_body(ArtifactFilterRequest, default_empty=True)
-        condition = artifacts.artifact_condition(request, self.dialect)
         async with self.database.read() as connection:
-            count = await artifacts.count_artifacts(connection, condition)
+            count = await artifacts.count_artifacts_matching(connection, request)
         self.write_json(count)
 
 
@@ -105,10 +101,8 @@ class LatestArtifactFilterHandler(ApiHandler):
     async def post(self) -> None:
         request = self.parse_body(ArtifactCollectionFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
-        condition = artifacts.artifact_collection_condition(request, self.dialect)
-        order_by = artifacts.artifact_collection_order_by(request.sort)
         async with self.database.read() as connection:
-            rows = await artifacts.read_latest_artifacts(connection, condition, order_by, limit, request.offset)
+            rows = await artifacts.filter_latest_artifacts(connection, request, limit, request.offset)
         self.write_json(rows)
 
 
@@ -116,9 +110,8 @@ class LatestArtifactCountHandler(ApiHandler):
     @endpoint("How many keys' latest artifacts match a filter", body=ArtifactCollectionFilterRequest, response=int)
     async def post(self) -> None:
         request = self.parse_body(ArtifactCollectionFilterRequest, default_empty=True)
-        condition = artifacts.artifact_collection_condition(request, self.dialect)
         async with self.database.read() as connection:
-            count = await artifacts.count_latest_artifacts(connection, condition)
+            count = await artifacts.count_latest_artifacts_matching(connection, request)
         self.write_json(count)
 
 

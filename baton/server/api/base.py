@@ -12,11 +12,10 @@ from typing import Any, TypeVar
 import orjson
 import pydantic
 import tornado.web
-from sqlalchemy import exc as sa_exc
 
 from baton.errors import BatonError, ObjectNotFound, ServiceUnavailable, ValidationFailed, http_answer
 from baton.server.context import ServerContext
-from baton.server.database.errors import is_data_error
+from baton.server.database.errors import is_data_error, is_integrity_error
 from baton.server.schemas.requests import effective_limit
 
 logger = logging.getLogger("baton.api")
@@ -85,10 +84,6 @@ class ApiHandler(tornado.web.RequestHandler):
     @property
     def database(self) -> Any:
         return self.context.database
-
-    @property
-    def dialect(self) -> Any:
-        return self.context.database.dialect
 
     def effective_limit(self, requested: int | None) -> int:
         """The page size of a filter request: the server default when unset, a 422 above it."""
@@ -236,7 +231,7 @@ def _error_body(error: BaseException | None) -> tuple[int, dict[str, Any], Mappi
         # A value the database cannot store (on PostgreSQL, text containing NUL characters, say).
         reason = str(getattr(error, "orig", error)).splitlines()[0]
         return 422, {"detail": f"The database refused a value in the request: {reason}"}, {}
-    if isinstance(error, sa_exc.IntegrityError):
+    if is_integrity_error(error):
         return 409, {"detail": "The object conflicts with an existing one (a unique key is taken)."}, {}
     if isinstance(error, tornado.web.HTTPError) and error.status_code < 500:
         message = error.log_message or error.reason or "Bad request."

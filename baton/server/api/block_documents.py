@@ -7,7 +7,6 @@ from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
 from baton.server.blocks.encryption import BlockCipher
 from baton.server.models.blocks import block_documents
-from baton.server.models.filters import blocks as block_filters
 from baton.server.schemas.block_filters import BlockDocumentCountRequest, BlockDocumentFilterRequest
 from baton.server.schemas.blocks import BlockDocument, BlockDocumentCreate, BlockDocumentUpdate
 
@@ -70,15 +69,7 @@ class BlockDocumentFilterHandler(BlockDocumentApiHandler):
         request = self.parse_body(BlockDocumentFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
-            rows = await block_documents.read_block_documents(
-                connection,
-                block_filters.block_document_condition(request, self.dialect),
-                block_filters.block_document_order_by(request.sort),
-                limit,
-                request.offset or 0,
-                self.cipher(),
-                include_secrets=request.include_secrets,
-            )
+            rows = await block_documents.filter_block_documents(connection, request, limit, self.cipher())
         self.write_json(rows)
 
 
@@ -87,9 +78,7 @@ class BlockDocumentCountHandler(ApiHandler):
     async def post(self) -> None:
         request = self.parse_body(BlockDocumentCountRequest, default_empty=True)
         async with self.database.read() as connection:
-            count = await block_documents.count_block_documents(
-                connection, block_filters.block_document_condition(request, self.dialect)
-            )
+            count = await block_documents.count_block_documents_matching(connection, request)
         self.write_json(count)
 
 

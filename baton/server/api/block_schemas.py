@@ -6,7 +6,6 @@ from baton.errors import Forbidden, ObjectNotFound
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
 from baton.server.models.blocks import block_schemas
-from baton.server.models.filters import blocks as block_filters
 from baton.server.schemas.block_filters import BlockSchemaFilterRequest
 from baton.server.schemas.blocks import BlockSchema, BlockSchemaCreate
 
@@ -71,9 +70,8 @@ class BlockSchemaFilterHandler(ApiHandler):
     async def post(self) -> None:
         request = self.parse_body(BlockSchemaFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
-        condition = block_filters.block_schema_condition(request.block_schemas, self.dialect)
         async with self.database.read() as connection:
-            rows = await block_schemas.read_block_schemas(connection, condition, limit, request.offset)
+            rows = await block_schemas.filter_block_schemas(connection, request, limit, request.offset)
         self.write_json(rows)
 
 

@@ -8,7 +8,6 @@ from baton.server.api.block_documents import INCLUDE_SECRETS_QUERY, BlockDocumen
 from baton.server.api.openapi import endpoint
 from baton.server.blocks.registration import register_system_blocks
 from baton.server.models.blocks import block_documents, block_types
-from baton.server.models.filters import blocks as block_filters
 from baton.server.schemas.block_filters import BlockTypeFilterRequest
 from baton.server.schemas.blocks import BlockDocument, BlockType, BlockTypeCreate, BlockTypeUpdate
 
@@ -74,9 +73,8 @@ class BlockTypeFilterHandler(ApiHandler):
     async def post(self) -> None:
         request = self.parse_body(BlockTypeFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
-        condition = block_filters.block_type_request_condition(request, self.dialect)
         async with self.database.read() as connection:
-            rows = await block_types.read_block_types(connection, condition, limit, request.offset)
+            rows = await block_types.filter_block_types(connection, request, limit, request.offset)
         self.write_json(rows)
 
 

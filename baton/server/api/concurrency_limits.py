@@ -155,9 +155,7 @@ class DecrementHandler(ApiHandler):
     async def post(self) -> None:
         body = self.parse_body(SlotDecrement)
         async with self.database.write() as connection:
-            rows = await limits.return_slots(
-                connection, limits.names_condition(body.names), body.slots, body.occupancy_seconds
-            )
+            rows = await limits.return_named_slots(connection, body.names, body.slots, body.occupancy_seconds)
         self.write_json(minimal(rows))
 
 

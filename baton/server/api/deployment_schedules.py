@@ -6,9 +6,9 @@ from __future__ import annotations
 from pydantic import RootModel
 
 from baton.errors import ObjectNotFound
-from baton.server.api.deployments import DeploymentApiHandler, get_deployment_or_404
+from baton.server.api.deployments import DeploymentApiHandler
 from baton.server.api.openapi import endpoint
-from baton.server.models.deployments import deployment_runs, deployment_schedules
+from baton.server.models.deployments import deployment_runs, deployment_schedules, deployments
 from baton.server.schemas.deployments import DeploymentSchedule, DeploymentScheduleCreate, DeploymentScheduleUpdate
 
 
@@ -20,7 +20,7 @@ class DeploymentSchedulesHandler(DeploymentApiHandler):
     @endpoint("A deployment's schedules", response=list[DeploymentSchedule])
     async def get(self, deployment_id: str) -> None:
         async with self.database.read() as connection:
-            row = await get_deployment_or_404(connection, self.path_uuid(deployment_id))
+            row = await deployments.read_deployment_or_404(connection, self.path_uuid(deployment_id))
         self.write_json(row["schedules"])
 
     @endpoint("Add schedules to a deployment", body=ScheduleCreateList, response=list[DeploymentSchedule], status=201)
@@ -28,7 +28,7 @@ class DeploymentSchedulesHandler(DeploymentApiHandler):
         schedules = self.parse_body(ScheduleCreateList)
         the_id = self.path_uuid(deployment_id)
         async with self.database.write() as connection:
-            await get_deployment_or_404(connection, the_id)
+            await deployments.read_deployment_or_404(connection, the_id)
             rows = await deployment_schedules.create_deployment_schedules(connection, the_id, schedules.root)
         await self.reschedule(the_id)
         self.write_json(rows, status=201)
@@ -40,7 +40,7 @@ class DeploymentScheduleHandler(DeploymentApiHandler):
         update = self.parse_body(DeploymentScheduleUpdate)
         the_id = self.path_uuid(deployment_id)
         async with self.database.write() as connection:
-            await get_deployment_or_404(connection, the_id)
+            await deployments.read_deployment_or_404(connection, the_id)
             found = await deployment_schedules.update_deployment_schedule(
                 connection, the_id, self.path_uuid(schedule_id, "schedule_id"), update
             )
@@ -55,7 +55,7 @@ class DeploymentScheduleHandler(DeploymentApiHandler):
     async def delete(self, deployment_id: str, schedule_id: str) -> None:
         the_id = self.path_uuid(deployment_id)
         async with self.database.write() as connection:
-            await get_deployment_or_404(connection, the_id)
+            await deployments.read_deployment_or_404(connection, the_id)
             found = await deployment_schedules.delete_deployment_schedule(
                 connection, the_id, self.path_uuid(schedule_id, "schedule_id")
             )

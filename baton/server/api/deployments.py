@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.errors import ObjectNotFound
 from baton.queue import messages
@@ -17,7 +14,6 @@ from baton.server.api.openapi import endpoint
 from baton.server.models.deployments import deployment_runs, deployments
 from baton.server.models.deployments import scheduling as auto_scheduling
 from baton.server.models.deployments.scheduling import SchedulerLimits
-from baton.server.models.filters import core as filters
 from baton.server.schemas.core import FlowRun
 from baton.server.schemas.deployments import (
     Deployment,
@@ -29,13 +25,6 @@ from baton.server.schemas.deployments import (
 )
 from baton.server.schemas.requests import DeploymentFilterRequest, DeploymentPaginateRequest
 from baton.server.schemas.responses import flow_run_response
-
-
-async def get_deployment_or_404(connection: AsyncConnection, deployment_id: uuid.UUID) -> dict[str, Any]:
-    row = await deployments.read_deployment(connection, deployment_id)
-    if row is None:
-        raise ObjectNotFound(f"Deployment {deployment_id} does not exist.")
-    return row
 
 
 class DeploymentApiHandler(ApiHandler):
@@ -56,7 +45,7 @@ class DeploymentsHandler(DeploymentApiHandler):
         body = self.parse_body(DeploymentCreate)
         async with self.database.write() as connection:
             deployment_id, created = await deployments.create_deployment(connection, body)
-            row = await get_deployment_or_404(connection, deployment_id)
+            row = await deployments.read_deployment_or_404(connection, deployment_id)
         await self.reschedule(deployment_id)
         self.write_json(row, status=201 if created else 200)
 
@@ -65,7 +54,7 @@ class DeploymentHandler(DeploymentApiHandler):
     @endpoint("Read a deployment", response=Deployment)
     async def get(self, deployment_id: str) -> None:
         async with self.database.read() as connection:
-            row = await get_deployment_or_404(connection, self.path_uuid(deployment_id))
+            row = await deployments.read_deployment_or_404(connection, self.path_uuid(deployment_id))
         self.write_json(row)
 
     @endpoint("Update a deployment; its future auto-scheduled runs are made again", body=DeploymentUpdate, status=204)
@@ -104,13 +93,7 @@ class DeploymentFilterHandler(ApiHandler):
         request = self.parse_body(DeploymentFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
-            rows = await deployments.read_deployments(
-                connection,
-                filters.deployment_condition(request, self.dialect),
-                filters.deployment_order_by(request.sort),
-                limit,
-                request.offset,
-            )
+            rows = await deployments.filter_deployments(connection, request, request.sort, limit, request.offset)
         self.write_json(rows)
 
 
@@ -119,7 +102,7 @@ class DeploymentCountHandler(ApiHandler):
     async def post(self) -> None:
         request = self.parse_body(DeploymentFilterRequest, default_empty=True)
         async with self.database.read() as connection:
-            count = await deployments.count_deployments(connection, filters.deployment_condition(request, self.dialect))
+            count = await deployments.count_deployments_matching(connection, request)
         self.write_json(count)
 
 
@@ -129,11 +112,7 @@ class DeploymentPaginateHandler(ApiHandler):
         request = self.parse_body(DeploymentPaginateRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
-            condition = filters.deployment_condition(request, self.dialect)
-            count = await deployments.count_deployments(connection, condition)
-            rows = await deployments.read_deployments(
-                connection, condition, filters.deployment_order_by(request.sort), limit, (request.page - 1) * limit
-            )
+            rows, count = await deployments.paginate_deployments(connection, request, limit)
         self.write_json(paginated(rows, count, limit, request.page))
 
 
@@ -167,7 +146,7 @@ class DeploymentCreateFlowRunHandler(ApiHandler):
     async def post(self, deployment_id: str) -> None:
         request = self.parse_body(DeploymentFlowRunCreate, default_empty=True)
         async with self.database.write() as connection:
-            deployment = await get_deployment_or_404(connection, self.path_uuid(deployment_id))
+            deployment = await deployments.read_deployment_or_404(connection, self.path_uuid(deployment_id))
             row, outcome = await deployment_runs.create_flow_run_from_deployment(connection, deployment, request)
         if outcome is not None:
             self.context.flow_run_state_changed(row["id"], outcome)
@@ -196,7 +175,7 @@ class DeploymentScheduleRunsHandler(ApiHandler):
         request = self.parse_body(ScheduleRunsRequest, default_empty=True)
         the_id = self.path_uuid(deployment_id)
         async with self.database.read() as connection:
-            await get_deployment_or_404(connection, the_id)
+            await deployments.read_deployment_or_404(connection, the_id)
         limits = SchedulerLimits.from_settings(self.context.settings)
         start, end = request.start_time, request.end_time
         limits = replace(
@@ -216,7 +195,7 @@ class WorkQueueCheckHandler(ApiHandler):
     @endpoint("The work queues that would not pick the deployment's runs up (none: Baton has no queue filters)")
     async def get(self, deployment_id: str) -> None:
         async with self.database.read() as connection:
-            await get_deployment_or_404(connection, self.path_uuid(deployment_id))
+            await deployments.read_deployment_or_404(connection, self.path_uuid(deployment_id))
         self.write_json([])
 
 

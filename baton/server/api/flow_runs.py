@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.errors import ObjectNotFound
 from baton.server.api.base import ApiHandler
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
-from baton.server.models.filters import core as filters
 from baton.server.models.runs import flow_run_inputs as run_inputs
-from baton.server.models.runs import flow_runs, history, logs
+from baton.server.models.runs import flow_runs, logs
 from baton.server.models.runs.states import run_as_written, set_flow_run_state
 from baton.server.schemas.actions import FlowRunCreate, FlowRunUpdate, LabelsUpdate
 from baton.server.schemas.core import FlowRun, HistoryInterval
@@ -28,13 +24,6 @@ from baton.server.schemas.states import (
     StateCreate,
     StateType,
 )
-
-
-async def _read_or_404(connection: AsyncConnection, flow_run_id: uuid.UUID) -> dict:
-    row = await flow_runs.read_flow_run(connection, flow_run_id)
-    if row is None:
-        raise ObjectNotFound(f"Flow run {flow_run_id} does not exist.")
-    return row
 
 
 class FlowRunsHandler(ApiHandler):
@@ -54,7 +43,7 @@ class FlowRunsHandler(ApiHandler):
                 if row["work_queue_name"] is None:
                     row = run_as_written(row, outcome)
                 else:  # the work pool comes from a join
-                    row = await _read_or_404(connection, row["id"])
+                    row = await flow_runs.read_flow_run_or_404(connection, row["id"])
         if created:
             self.context.flow_run_state_changed(row["id"], outcome)
         self.write_json(flow_run_response(row), status=201 if created else 200)
@@ -64,7 +53,7 @@ class FlowRunHandler(ApiHandler):
     @endpoint("Read a flow run with its current state", response=FlowRun)
     async def get(self, flow_run_id: str) -> None:
         async with self.database.read() as connection:
-            row = await _read_or_404(connection, self.path_uuid(flow_run_id))
+            row = await flow_runs.read_flow_run_or_404(connection, self.path_uuid(flow_run_id))
         self.write_json(flow_run_response(row))
 
     @endpoint(
@@ -139,13 +128,7 @@ class FlowRunFilterHandler(ApiHandler):
         request = self.parse_body(FlowRunFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
-            rows = await flow_runs.read_flow_runs(
-                connection,
-                filters.flow_run_condition(request, self.dialect),
-                filters.flow_run_order_by(request.sort),
-                limit,
-                request.offset,
-            )
+            rows = await flow_runs.filter_flow_runs(connection, request, request.sort, limit, request.offset)
         self.write_json([flow_run_response(row) for row in rows])
 
 
@@ -154,7 +137,7 @@ class FlowRunCountHandler(ApiHandler):
     async def post(self) -> None:
         request = self.parse_body(FlowRunFilterRequest, default_empty=True)
         async with self.database.read() as connection:
-            count = await flow_runs.count_flow_runs(connection, filters.flow_run_condition(request, self.dialect))
+            count = await flow_runs.count_flow_runs_matching(connection, request)
         self.write_json(count)
 
 
@@ -164,11 +147,7 @@ class FlowRunPaginateHandler(ApiHandler):
         request = self.parse_body(FlowRunPaginateRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
-            condition = filters.flow_run_condition(request, self.dialect)
-            count = await flow_runs.count_flow_runs(connection, condition)
-            rows = await flow_runs.read_flow_runs(
-                connection, condition, filters.flow_run_order_by(request.sort), limit, (request.page - 1) * limit
-            )
+            rows, count = await flow_runs.paginate_flow_runs(connection, request, limit)
         self.write_json(paginated([flow_run_response(row) for row in rows], count, limit, request.page))
 
 
@@ -181,14 +160,7 @@ class FlowRunHistoryHandler(ApiHandler):
     async def post(self) -> None:
         request = self.parse_body(FlowRunHistoryRequest)
         async with self.database.read() as connection:
-            buckets = await history.run_history(
-                connection,
-                "flow_run",
-                request.history_start,
-                request.history_end,
-                request.interval_seconds,
-                filters.flow_run_condition(request, self.dialect),
-            )
+            buckets = await flow_runs.read_flow_run_history(connection, request)
         self.write_json(buckets)
 
 
@@ -199,7 +171,7 @@ class FlowRunLogsDownloadHandler(ApiHandler):
     async def get(self, flow_run_id: str) -> None:
         run_id = self.path_uuid(flow_run_id)
         async with self.database.read() as connection:
-            row = await _read_or_404(connection, run_id)
+            row = await flow_runs.read_flow_run_or_404(connection, run_id)
             self.set_header("Content-Type", "text/csv; charset=utf-8")
             self.set_header("Content-Disposition", f'attachment; filename="{row["name"]}-logs.csv"')
             self.write("timestamp,level,flow_run_id,task_run_id,message\r\n")

@@ -7,7 +7,6 @@ from baton.server.api.base import ApiHandler
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
 from baton.server.models.events.flow_run_events import flow_created_event
-from baton.server.models.filters import core as filters
 from baton.server.models.runs import flows
 from baton.server.schemas.actions import FlowCreate, FlowUpdate
 from baton.server.schemas.core import Flow
@@ -70,10 +69,7 @@ class FlowFilterHandler(ApiHandler):
         request = self.parse_body(FlowFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
-            condition = filters.flow_condition(request, self.dialect)
-            rows = await flows.read_flows(
-                connection, condition, filters.flow_order_by(request.sort), limit, request.offset
-            )
+            rows = await flows.filter_flows(connection, request, request.sort, limit, request.offset)
         self.write_json(rows)
 
 
@@ -82,7 +78,7 @@ class FlowCountHandler(ApiHandler):
     async def post(self) -> None:
         request = self.parse_body(FlowFilterRequest, default_empty=True)
         async with self.database.read() as connection:
-            count = await flows.count_flows(connection, filters.flow_condition(request, self.dialect))
+            count = await flows.count_flows_matching(connection, request)
         self.write_json(count)
 
 
@@ -92,11 +88,7 @@ class FlowPaginateHandler(ApiHandler):
         request = self.parse_body(FlowPaginateRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
-            condition = filters.flow_condition(request, self.dialect)
-            count = await flows.count_flows(connection, condition)
-            rows = await flows.read_flows(
-                connection, condition, filters.flow_order_by(request.sort), limit, (request.page - 1) * limit
-            )
+            rows, count = await flows.paginate_flows(connection, request, limit)
         self.write_json(paginated(rows, count, limit, request.page))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
-from baton.server.models.filters import core as filters
 from baton.server.models.runs import logs
 from baton.server.schemas.actions import LogBatch, LogCreate
 from baton.server.schemas.core import Log
@@ -32,13 +31,7 @@ class LogFilterHandler(ApiHandler):
         request = self.parse_body(LogFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
-            rows = await logs.read_logs(
-                connection,
-                filters.log_condition(request.logs),
-                filters.log_order_by(request.sort),
-                limit,
-                request.offset,
-            )
+            rows = await logs.filter_logs(connection, request, limit, request.offset)
         self.write_json(rows)
 
 

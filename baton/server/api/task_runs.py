@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from baton.errors import ObjectNotFound
 from baton.server.api.base import ApiHandler
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
-from baton.server.models.filters import core as filters
-from baton.server.models.runs import history, task_runs
+from baton.server.models.runs import task_runs
 from baton.server.models.runs.states import run_as_written, set_task_run_state
 from baton.server.schemas.actions import TaskRunCreate, TaskRunUpdate
 from baton.server.schemas.core import HistoryInterval, TaskRun
 from baton.server.schemas.requests import FlowRunHistoryRequest, TaskRunFilterRequest, TaskRunPaginateRequest
 from baton.server.schemas.responses import state_response, task_run_response
 from baton.server.schemas.states import OrchestrationResult, SetStateRequest, State, StateCreate, StateType
-
-
-async def _read_or_404(connection: AsyncConnection, task_run_id: uuid.UUID) -> dict[str, Any]:
-    row = await task_runs.read_task_run(connection, task_run_id)
-    if row is None:
-        raise ObjectNotFound(f"Task run {task_run_id} does not exist.")
-    return row
 
 
 class TaskRunsHandler(ApiHandler):
@@ -53,7 +40,7 @@ class TaskRunHandler(ApiHandler):
     @endpoint("Read a task run with its current state", response=TaskRun)
     async def get(self, task_run_id: str) -> None:
         async with self.database.read() as connection:
-            row = await _read_or_404(connection, self.path_uuid(task_run_id))
+            row = await task_runs.read_task_run_or_404(connection, self.path_uuid(task_run_id))
         self.write_json(task_run_response(row))
 
     @endpoint("Rename a task run", body=TaskRunUpdate, status=204)
@@ -95,13 +82,7 @@ class TaskRunFilterHandler(ApiHandler):
         request = self.parse_body(TaskRunFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
-            rows = await task_runs.read_task_runs(
-                connection,
-                filters.task_run_condition(request, self.dialect),
-                filters.task_run_order_by(request.sort, self.dialect),
-                limit,
-                request.offset,
-            )
+            rows = await task_runs.filter_task_runs(connection, request, request.sort, limit, request.offset)
         self.write_json([task_run_response(row) for row in rows])
 
 
@@ -110,7 +91,7 @@ class TaskRunCountHandler(ApiHandler):
     async def post(self) -> None:
         request = self.parse_body(TaskRunFilterRequest, default_empty=True)
         async with self.database.read() as connection:
-            count = await task_runs.count_task_runs(connection, filters.task_run_condition(request, self.dialect))
+            count = await task_runs.count_task_runs_matching(connection, request)
         self.write_json(count)
 
 
@@ -120,15 +101,7 @@ class TaskRunPaginateHandler(ApiHandler):
         request = self.parse_body(TaskRunPaginateRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
-            condition = filters.task_run_condition(request, self.dialect)
-            count = await task_runs.count_task_runs(connection, condition)
-            rows = await task_runs.read_task_runs(
-                connection,
-                condition,
-                filters.task_run_order_by(request.sort, self.dialect),
-                limit,
-                (request.page - 1) * limit,
-            )
+            rows, count = await task_runs.paginate_task_runs(connection, request, limit)
         self.write_json(paginated([task_run_response(row) for row in rows], count, limit, request.page))
 
 
@@ -139,14 +112,7 @@ class TaskRunHistoryHandler(ApiHandler):
     async def post(self) -> None:
         request = self.parse_body(FlowRunHistoryRequest)
         async with self.database.read() as connection:
-            buckets = await history.run_history(
-                connection,
-                "task_run",
-                request.history_start,
-                request.history_end,
-                request.interval_seconds,
-                filters.task_run_condition(request, self.dialect),
-            )
+            buckets = await task_runs.read_task_run_history(connection, request)
         self.write_json(buckets)
 
 

@@ -79,11 +79,8 @@ class VariableFilterHandler(ApiHandler):
     async def post(self) -> None:
         request = self.parse_body(VariableFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
-        condition = variables.variable_condition(request.variables, self.dialect)
         async with self.database.read() as connection:
-            rows = await variables.read_variables(
-                connection, condition, variables.variable_order_by(request.sort), limit, request.offset
-            )
+            rows = await variables.filter_variables(connection, request, limit, request.offset)
         self.write_json(rows)
 
 
@@ -91,9 +88,8 @@ class VariableCountHandler(ApiHandler):
     @endpoint("How many variables match a filter", body=VariableFilterRequest, response=int)
     async def post(self) -> None:
         request = self.parse_body(VariableFilterRequest, default_empty=True)
-        condition = variables.variable_condition(request.variables, self.dialect)
         async with self.database.read() as connection:
-            count = await variables.count_variables(connection, condition)
+            count = await variables.count_variables_matching(connection, request)
         self.write_json(count)
 
 

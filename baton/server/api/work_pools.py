@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from baton.errors import Forbidden
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
-from baton.server.database import tables as t
 from baton.server.database.types import utcnow
-from baton.server.models.filters import core as filters
 from baton.server.models.work_pools import scheduled_runs, work_pools, work_queues
 from baton.server.schemas.responses import flow_run_response
 from baton.server.schemas.work_pools import (
@@ -27,37 +21,8 @@ from baton.server.schemas.work_pools import (
     WorkQueueUpdate,
 )
 
-Row = dict[str, Any]
 # Names Prefect keeps for its own managed pools; refused here too, so that a pool works the same on both servers.
 RESERVED_PREFIX = "prefect"
-
-
-def work_pool_response(row: Row, busy: dict[Any, int] | None = None) -> Row:
-    """The API's WorkPool: `active_slots` only when the pool has a concurrency limit (as Prefect)."""
-    body = {
-        key: value for key, value in row.items() if key not in ("last_transitioned_status_at", "last_status_event_id")
-    }
-    body["active_slots"] = None if row["concurrency_limit"] is None else (busy or {}).get(row["id"], 0)
-    return body
-
-
-def work_queue_response(row: Row, busy: dict[Any, int] | None = None) -> Row:
-    """The API's WorkQueue (with its pool's name): `active_slots` only when the queue has a concurrency limit."""
-    body = dict(row)
-    body["active_slots"] = None if row["concurrency_limit"] is None else (busy or {}).get(row["id"], 0)
-    return body
-
-
-async def pool_responses(connection: AsyncConnection, rows: list[Row]) -> list[Row]:
-    limited = [row["id"] for row in rows if row["concurrency_limit"] is not None]
-    busy, _ = await work_pools.count_active_slots(connection, limited)
-    return [work_pool_response(row, busy) for row in rows]
-
-
-async def queue_responses(connection: AsyncConnection, rows: list[Row]) -> list[Row]:
-    limited = list({row["work_pool_id"] for row in rows if row["concurrency_limit"] is not None})
-    _, busy = await work_pools.count_active_slots(connection, limited)
-    return [work_queue_response(row, busy) for row in rows]
 
 
 class WorkPoolsHandler(ApiHandler):
@@ -68,7 +33,7 @@ class WorkPoolsHandler(ApiHandler):
             raise Forbidden("Work pools starting with 'Prefect' are reserved for internal use.")
         async with self.database.write() as connection:
             row = await work_pools.create_work_pool(connection, pool)
-        self.write_json(work_pool_response(row), status=201)
+        self.write_json(work_pools.work_pool_response(row), status=201)
 
 
 class WorkPoolHandler(ApiHandler):
@@ -76,7 +41,7 @@ class WorkPoolHandler(ApiHandler):
     async def get(self, name: str) -> None:
         async with self.database.read() as connection:
             row = await work_pools.read_work_pool_or_404(connection, name)
-            (body,) = await pool_responses(connection, [row])
+            (body,) = await work_pools.pool_responses(connection, [row])
         self.write_json(body)
 
     @endpoint(
@@ -107,9 +72,7 @@ class WorkPoolFilterHandler(ApiHandler):
         request = self.parse_body(WorkPoolFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
-            condition = filters.work_pool_condition(request.work_pools)
-            rows = await work_pools.read_work_pools(connection, condition, limit, request.offset)
-            bodies = await pool_responses(connection, rows)
+            bodies = await work_pools.filter_work_pools(connection, request, limit, request.offset)
         self.write_json(bodies)
 
 
@@ -118,7 +81,7 @@ class WorkPoolCountHandler(ApiHandler):
     async def post(self) -> None:
         request = self.parse_body(WorkPoolFilterRequest, default_empty=True)
         async with self.database.read() as connection:
-            count = await work_pools.count_work_pools(connection, filters.work_pool_condition(request.work_pools))
+            count = await work_pools.count_work_pools_matching(connection, request)
         self.write_json(count)
 
 
@@ -140,7 +103,7 @@ class ScheduledFlowRunsHandler(ApiHandler):
                     for queue_name in dict.fromkeys(request.work_queue_names)
                 ]
             else:
-                queues = await work_queues.read_work_queues(connection, t.work_queue.c.work_pool_id == pool["id"])
+                queues = await work_queues.read_work_queues_of_pool(connection, pool["id"])
             taken = await scheduled_runs.read_scheduled_flow_runs(
                 connection,
                 pool,
@@ -166,7 +129,7 @@ class WorkQueuesHandler(ApiHandler):
         async with self.database.write() as connection:
             pool = await work_pools.read_work_pool_or_404(connection, name, for_update=True)
             row = await work_queues.create_work_queue(connection, pool["id"], queue)
-        self.write_json(work_queue_response(row, {}), status=201)
+        self.write_json(work_queues.work_queue_response(row, {}), status=201)
 
 
 class WorkQueueFilterHandler(ApiHandler):
@@ -180,9 +143,9 @@ class WorkQueueFilterHandler(ApiHandler):
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
             pool = await work_pools.read_work_pool_or_404(connection, name)
-            condition = filters.work_queue_condition(request.work_queues) & (t.work_queue.c.work_pool_id == pool["id"])
-            rows = await work_queues.read_work_queues(connection, condition, limit, request.offset)
-            bodies = await queue_responses(connection, rows)
+            bodies = await work_queues.filter_work_queues_of_pool(
+                connection, pool["id"], request, limit, request.offset
+            )
         self.write_json(bodies)
 
 
@@ -192,7 +155,7 @@ class WorkQueueHandler(ApiHandler):
         async with self.database.read() as connection:
             pool = await work_pools.read_work_pool_or_404(connection, name)
             row = await work_queues.read_work_queue_or_404(connection, pool, queue_name)
-            (body,) = await queue_responses(connection, [row])
+            (body,) = await work_queues.queue_responses(connection, [row])
         self.write_json(body)
 
     @endpoint(

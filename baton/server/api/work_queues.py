@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.errors import ObjectNotFound
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
-from baton.server.api.work_pools import queue_responses
-from baton.server.database import tables as t
 from baton.server.database.types import utcnow
-from baton.server.models.filters import core as filters
 from baton.server.models.work_pools import scheduled_runs, work_pools, work_queues
 from baton.server.schemas.core import FlowRun
 from baton.server.schemas.responses import flow_run_response
@@ -28,33 +21,26 @@ from baton.server.schemas.work_pools import (
 )
 
 
-async def _queue_or_404(connection: AsyncConnection, queue_id: uuid.UUID) -> dict:
-    row = await work_queues.read_work_queue(connection, queue_id)
-    if row is None:
-        raise ObjectNotFound(f"Work queue {queue_id} not found.")
-    return row
-
-
 class WorkQueueByIdHandler(ApiHandler):
     @endpoint("Read a work queue by id", response=WorkQueue)
     async def get(self, queue_id: str) -> None:
         async with self.database.read() as connection:
-            row = await _queue_or_404(connection, self.path_uuid(queue_id))
-            (body,) = await queue_responses(connection, [row])
+            row = await work_queues.read_work_queue_by_id_or_404(connection, self.path_uuid(queue_id))
+            (body,) = await work_queues.queue_responses(connection, [row])
         self.write_json(body)
 
     @endpoint("Update a work queue by id", body=WorkQueueUpdate, status=204)
     async def patch(self, queue_id: str) -> None:
         update = self.parse_body(WorkQueueUpdate)
         async with self.database.write() as connection:
-            row = await _queue_or_404(connection, self.path_uuid(queue_id))
+            row = await work_queues.read_work_queue_by_id_or_404(connection, self.path_uuid(queue_id))
             await work_queues.update_work_queue(connection, row, update)
         self.write_no_content()
 
     @endpoint("Delete a work queue by id (not a pool's default queue)", status=204)
     async def delete(self, queue_id: str) -> None:
         async with self.database.write() as connection:
-            row = await _queue_or_404(connection, self.path_uuid(queue_id))
+            row = await work_queues.read_work_queue_by_id_or_404(connection, self.path_uuid(queue_id))
             pool = await work_pools.read_work_pool(connection, row["work_pool_id"])
             assert pool is not None
             await work_queues.delete_work_queue(connection, pool, row)
@@ -69,14 +55,11 @@ class WorkQueueByNameHandler(ApiHandler):
     )
     async def get(self, name: str) -> None:
         pool_name = self.get_query_argument("work_pool_name", None)
-        condition = t.work_queue.c.name == name
-        if pool_name:
-            condition = condition & (t.work_pool.c.name == pool_name)
         async with self.database.read() as connection:
-            rows = await work_queues.read_work_queues(connection, condition, 1)
-            if not rows:
+            row = await work_queues.read_work_queue_in_pool_named(connection, name, pool_name)
+            if row is None:
                 raise ObjectNotFound(f"Work queue {name!r} not found.")
-            (body,) = await queue_responses(connection, rows)
+            (body,) = await work_queues.queue_responses(connection, [row])
         self.write_json(body)
 
 
@@ -85,12 +68,8 @@ class LegacyWorkQueueFilterHandler(ApiHandler):
     async def post(self) -> None:
         request = self.parse_body(LegacyWorkQueueFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
-        condition = filters.work_queue_condition(request.work_queues)
-        if request.work_pool_name:
-            condition = condition & (t.work_pool.c.name == request.work_pool_name)
         async with self.database.read() as connection:
-            rows = await work_queues.read_work_queues(connection, condition, limit, request.offset)
-            bodies = await queue_responses(connection, rows)
+            bodies = await work_queues.filter_work_queues(connection, request, limit, request.offset)
         self.write_json(bodies)
 
 
@@ -104,7 +83,7 @@ class WorkQueueRunsHandler(ApiHandler):
         request = self.parse_body(WorkQueueRunsRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
-            queue = await _queue_or_404(connection, self.path_uuid(queue_id))
+            queue = await work_queues.read_work_queue_by_id_or_404(connection, self.path_uuid(queue_id))
             pool = await work_pools.read_work_pool(connection, queue["work_pool_id"])
             assert pool is not None
             taken = await scheduled_runs.read_scheduled_flow_runs(
@@ -126,21 +105,17 @@ class WorkQueueStatusHandler(ApiHandler):
     )
     async def get(self, queue_id: str) -> None:
         async with self.database.read() as connection:
-            queue = await _queue_or_404(connection, self.path_uuid(queue_id))
-            late = await connection.scalar(
-                sa.select(sa.func.count())
-                .select_from(t.flow_run)
-                .where(t.flow_run.c.work_queue_id == queue["id"], t.flow_run.c.state_name == "Late")
-            )
+            queue = await work_queues.read_work_queue_by_id_or_404(connection, self.path_uuid(queue_id))
+            late = await work_queues.count_late_runs(connection, queue["id"])
         policy = WorkQueueHealthPolicy()
         last_polled = queue["last_polled"]
         recent = last_polled is not None and utcnow() - last_polled <= dt.timedelta(
             seconds=policy.maximum_seconds_since_last_polled or 0
         )
-        healthy = recent and int(late or 0) <= (policy.maximum_late_runs or 0)
+        healthy = recent and late <= (policy.maximum_late_runs or 0)
         self.write_json(
             WorkQueueStatusDetail(
-                healthy=healthy, late_runs_count=int(late or 0), last_polled=last_polled, health_check_policy=policy
+                healthy=healthy, late_runs_count=late, last_polled=last_polled, health_check_policy=policy
             )
         )
 

@@ -35,8 +35,7 @@ class WorkerFilterHandler(ApiHandler):
         limit = self.effective_limit(request.limit)
         async with self.database.read() as connection:
             pool = await work_pools.read_work_pool_or_404(connection, name)
-            condition = workers.worker_condition(pool["id"], request.workers)
-            rows = await workers.read_workers(connection, condition, limit, request.offset)
+            rows = await workers.filter_workers(connection, pool["id"], request.workers, limit, request.offset)
         self.write_json(rows)
 
 

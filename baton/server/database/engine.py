@@ -107,6 +107,11 @@ class Database:
         return Database(self.url, for_migrations=True, **self._settings_kwargs)
 
     @property
+    def kind(self) -> str:
+        """The database engine's name as people write it: "PostgreSQL" or "SQLite"."""
+        return "PostgreSQL" if self.dialect.name == "postgresql" else "SQLite"
+
+    @property
     def is_memory(self) -> bool:
         return self.dialect.name == "sqlite" and is_memory_url(self.url)
 

@@ -24,6 +24,11 @@ def is_data_error(error: BaseException) -> bool:
     return code is not None and code.startswith("22")
 
 
+def is_integrity_error(error: BaseException) -> bool:
+    """True when an integrity constraint (a unique key, say) refused the row."""
+    return isinstance(error, sa_exc.IntegrityError)
+
+
 def is_refused_data(error: BaseException) -> bool:
     """True when the database refused the data itself (a data exception, or an integrity constraint, class 23),
     rather than failing for a reason a retry may cure (a deadlock, a lost connection)."""

@@ -85,6 +85,32 @@ async def count_latest_artifacts(connection: AsyncConnection, condition: Conditi
     return int((await connection.execute(query)).scalar_one())
 
 
+async def filter_artifacts(
+    connection: AsyncConnection, request: ArtifactFilterRequest, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """The artifacts matching the filters of `request`, in its sort order, `limit` of them from `offset`."""
+    condition = artifact_condition(request, dialect_of(connection))
+    return await read_artifacts(connection, condition, artifact_order_by(request.sort), limit, offset)
+
+
+async def count_artifacts_matching(connection: AsyncConnection, request: ArtifactFilterRequest) -> int:
+    """How many artifacts match the filters of `request`."""
+    return await count_artifacts(connection, artifact_condition(request, dialect_of(connection)))
+
+
+async def filter_latest_artifacts(
+    connection: AsyncConnection, request: ArtifactCollectionFilterRequest, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """The latest artifact of each key matching the filters of `request`, in its sort order, `limit` from `offset`."""
+    condition = artifact_collection_condition(request, dialect_of(connection))
+    return await read_latest_artifacts(connection, condition, artifact_collection_order_by(request.sort), limit, offset)
+
+
+async def count_latest_artifacts_matching(connection: AsyncConnection, request: ArtifactCollectionFilterRequest) -> int:
+    """How many keys' latest artifacts match the filters of `request`."""
+    return await count_latest_artifacts(connection, artifact_collection_condition(request, dialect_of(connection)))
+
+
 async def update_artifact(connection: AsyncConnection, artifact_id: uuid.UUID, update: ArtifactUpdate) -> bool:
     """Apply the fields set in `update` to the artifact and, if it is the latest of its key, to the collection;
     False when there is no such artifact."""

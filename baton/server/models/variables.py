@@ -14,7 +14,13 @@ from baton.server.database import tables as t
 from baton.server.database.dialects import DatabaseDialect, dialect_of
 from baton.server.database.types import utcnow
 from baton.server.schemas.filters import TagsAllNull
-from baton.server.schemas.variables import VariableCreate, VariableFilter, VariableSort, VariableUpdate
+from baton.server.schemas.variables import (
+    VariableCreate,
+    VariableFilter,
+    VariableFilterRequest,
+    VariableSort,
+    VariableUpdate,
+)
 
 Condition = sa.ColumnElement[bool]
 
@@ -47,6 +53,19 @@ async def read_variables(
 async def count_variables(connection: AsyncConnection, condition: Condition) -> int:
     query = sa.select(sa.func.count()).select_from(t.variable).where(condition)
     return int((await connection.execute(query)).scalar_one())
+
+
+async def filter_variables(
+    connection: AsyncConnection, request: VariableFilterRequest, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """The variables matching the filter of `request`, in its sort order, `limit` of them from `offset`."""
+    condition = variable_condition(request.variables, dialect_of(connection))
+    return await read_variables(connection, condition, variable_order_by(request.sort), limit, offset)
+
+
+async def count_variables_matching(connection: AsyncConnection, request: VariableFilterRequest) -> int:
+    """How many variables match the filter of `request`."""
+    return await count_variables(connection, variable_condition(request.variables, dialect_of(connection)))
 
 
 async def update_variable(connection: AsyncConnection, variable_id: uuid.UUID, update: VariableUpdate) -> bool:

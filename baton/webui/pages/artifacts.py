@@ -6,20 +6,13 @@ the template, and only http(s) URLs become links or images.
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from baton.errors import ObjectNotFound
 from baton.server.models import artifacts
-from baton.server.models.runs import flow_runs
+from baton.server.models.views import artifact_pages
 from baton.server.schemas.artifacts import (
     ArtifactCollectionFilter,
     ArtifactCollectionFilterRequest,
-    ArtifactFilter,
     ArtifactFilterKey,
-    ArtifactFilterRequest,
     ArtifactFilterType,
     ArtifactSort,
 )
@@ -45,12 +38,10 @@ class ArtifactsPageHandler(PageHandler):
             type=ArtifactFilterType(any_=[kind]) if kind else None,
         )
         request = ArtifactCollectionFilterRequest(artifacts=spec, sort=ArtifactSort.UPDATED_DESC, limit=None, offset=0)
-        condition = artifacts.artifact_collection_condition(request, self.dialect)
-        order_by = artifacts.artifact_collection_order_by(request.sort)
         async with self.database.read() as connection:
-            total = await artifacts.count_latest_artifacts(connection, condition)
+            total = await artifacts.count_latest_artifacts_matching(connection, request)
             pager = Pager(number, PAGE_SIZE, total, "/artifacts", (("q", search), ("type", kind)))
-            rows = await artifacts.read_latest_artifacts(connection, condition, order_by, PAGE_SIZE, pager.offset)
+            rows = await artifacts.filter_latest_artifacts(connection, request, PAGE_SIZE, pager.offset)
         self.render_page(
             "artifacts.html",
             title="Artifacts",
@@ -70,28 +61,19 @@ class ArtifactPageHandler(PageHandler):
             artifact = await artifacts.read_artifact(connection, target)
             if artifact is None:
                 raise ObjectNotFound(f"There is no artifact with the id {artifact_id}.")
-            await self.render_artifact(connection, artifact)
+            page = await artifact_pages.read_artifact_page(connection, artifact, HISTORY_SIZE)
+        self.render_artifact(page)
 
-    async def render_artifact(self, connection: AsyncConnection, artifact: dict[str, Any]) -> None:
-        history: list[dict[str, Any]] = []
-        versions = 0
-        if artifact["key"] is not None:
-            request = ArtifactFilterRequest(
-                artifacts=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact["key"]])), limit=None, offset=0
-            )
-            condition = artifacts.artifact_condition(request, self.dialect)
-            order_by = artifacts.artifact_order_by(ArtifactSort.CREATED_DESC)
-            history = await artifacts.read_artifacts(connection, condition, order_by, HISTORY_SIZE, 0)
-            versions = await artifacts.count_artifacts(connection, condition)
-        flow_run = await _flow_run_name(connection, artifact["flow_run_id"])
+    def render_artifact(self, page: artifact_pages.ArtifactPage) -> None:
+        artifact = page.artifact
         title = artifact["key"] or f"Artifact {str(artifact['id'])[:8]}"
         self.render_page(
             "artifact.html",
             title=title,
             artifact=artifact,
-            history=history,
-            versions=versions,
-            flow_run_name=flow_run,
+            history=page.history,
+            versions=page.versions,
+            flow_run_name=page.flow_run_name,
             views=artifact_views,
             render_markdown=render_markdown,
         )
@@ -104,14 +86,8 @@ class ArtifactKeyPageHandler(ArtifactPageHandler):
             artifact = await artifacts.read_artifact(connection, latest["latest_id"]) if latest else None
             if artifact is None:
                 raise ObjectNotFound(f"No artifact has the key {key!r}.")
-            await self.render_artifact(connection, artifact)
-
-
-async def _flow_run_name(connection: AsyncConnection, flow_run_id: uuid.UUID | None) -> str | None:
-    if flow_run_id is None:
-        return None
-    run = await flow_runs.read_flow_run(connection, flow_run_id)
-    return run["name"] if run else None
+            page = await artifact_pages.read_artifact_page(connection, artifact, HISTORY_SIZE)
+        self.render_artifact(page)
 
 
 routes = [

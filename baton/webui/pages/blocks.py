@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from tornado.escape import xhtml_escape
 
 from baton.errors import ObjectNotFound
 from baton.server.blocks.encryption import BlockCipher
 from baton.server.models.blocks import block_documents, block_types
 from baton.server.models.views import block_summaries
+from baton.server.schemas.block_filters import BlockTypeFilterRequest
 from baton.webui.base import PageHandler
 from baton.webui.block_forms import field_values, form_fields
 from baton.webui.markdown import is_web_url
@@ -20,6 +20,7 @@ from baton.webui.pagination import Pager
 PAGE_SIZE = 50
 # The catalogue lists every type on one page; a server has tens of them, not thousands.
 MAX_BLOCK_TYPES = 500
+EVERY_BLOCK_TYPE = BlockTypeFilterRequest.model_validate({})
 
 
 def block_type_badge(name: str | None, slug: str | None, logo_url: str | None) -> str:
@@ -56,14 +57,13 @@ class BlocksPageHandler(BlockPageHandler):
         type_slug = self.get_query_argument("type", "") or None
         search = self.get_query_argument("q", "").strip()
         number = self.query_int("page", 1, minimum=1)
-        condition = block_summaries.named_documents_condition(type_slug, search)
         async with self.database.read() as connection:
-            total = await block_summaries.count_block_document_summaries(connection, condition)
+            total = await block_summaries.count_named_documents(connection, type_slug, search)
             pager = Pager(number, PAGE_SIZE, total, "/blocks", (("q", search), ("type", type_slug or "")))
-            documents = await block_summaries.read_block_document_summaries(
-                connection, condition, PAGE_SIZE, pager.offset
+            documents = await block_summaries.read_named_document_summaries(
+                connection, type_slug, search, PAGE_SIZE, pager.offset
             )
-            types = await block_types.read_block_types(connection, sa.true(), MAX_BLOCK_TYPES, 0)
+            types = await block_types.filter_block_types(connection, EVERY_BLOCK_TYPE, MAX_BLOCK_TYPES, 0)
         self.render_page(
             "blocks.html",
             title="Blocks",
@@ -78,7 +78,7 @@ class BlocksPageHandler(BlockPageHandler):
 class BlockCatalogPageHandler(BlockPageHandler):
     async def get(self) -> None:
         async with self.database.read() as connection:
-            types = await block_types.read_block_types(connection, sa.true(), MAX_BLOCK_TYPES, 0)
+            types = await block_types.filter_block_types(connection, EVERY_BLOCK_TYPE, MAX_BLOCK_TYPES, 0)
             counts = await block_summaries.count_named_documents_by_block_type(connection)
         self.render_page("block_catalog.html", title="Block catalogue", block_types=types, counts=counts)
 

@@ -51,14 +51,8 @@ class DeploymentPageHandler(PageHandler):
             flow_name = await deployment_pages.read_flow_name(connection, deployment["flow_id"])
             upcoming = await deployment_pages.read_upcoming_runs(connection, the_id, UPCOMING_RUNS)
             # Unless a state is asked for, the runs waiting to start are left to the upcoming runs.
-            past_only = not listing.filter.state_types and not listing.filter.late
-            condition = run_pages.run_list_condition(listing.filter, self.dialect) & (
-                deployment_pages.deployment_runs_condition(the_id, past_only=past_only)
-            )
-            past = await run_pages.read_run_page(
-                connection, condition, listing.sort, listing.limit, after=listing.after, before=listing.before
-            )
-            matching = await run_pages.count_runs_capped(connection, condition, run_listing.COUNT_CAP)
+            query = listing.query(deployment_id=the_id, past_only=True)
+            past, matching = await run_pages.read_run_list(connection, query, run_listing.COUNT_CAP)
         self.render_page(
             "deployment.html",
             title=deployment["name"],

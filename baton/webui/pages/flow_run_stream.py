@@ -24,11 +24,11 @@ from tornado.iostream import StreamClosedError
 
 from baton.errors import BatonError, ObjectNotFound, ValidationFailed
 from baton.server.models.views.flow_run_logs import read_flow_run_state_summary
+from baton.server.models.views.run_follower import RunFollower
 from baton.server.schemas.states import TERMINAL_STATE_TYPES
 from baton.webui.base import PageHandler
 from baton.webui.formatting import as_datetime
 from baton.webui.log_view import format_cursor, log_json, parse_cursor, parse_log_filter
-from baton.webui.run_follower import RunFollower
 
 logger = logging.getLogger("baton.webui.stream")
 

@@ -53,14 +53,14 @@ class FlowPageHandler(PageHandler):
             if flow is None:
                 raise ObjectNotFound(f"There is no flow with the id {flow_id}.")
             summary = (await run_pages.read_flow_summaries(connection, [flow_uuid], now))[flow_uuid]
-            result = await run_listing.read_run_listing(connection, listing, self.dialect)
+            page, matching = await run_pages.read_run_list(connection, listing.query(), run_listing.COUNT_CAP)
         self.render_page(
             "flow.html",
             title=flow["name"],
             flow=flow,
             summary=summary,
             listing=listing,
-            result=result,
+            result=run_listing.RunListingResult(page, matching),
             flows=[],
             base_path=f"/flows/{flow_uuid}",
             show_flow=False,

@@ -14,13 +14,13 @@ class RunsPageHandler(PageHandler):
     async def get(self) -> None:
         listing = run_listing.parse_run_listing(self.get_query_arguments)
         async with self.database.read() as connection:
-            result = await run_listing.read_run_listing(connection, listing, self.dialect)
+            page, matching = await run_pages.read_run_list(connection, listing.query(), run_listing.COUNT_CAP)
             flows = await run_pages.read_flow_choices(connection, FLOW_CHOICES)
         self.render_page(
             "runs.html",
             title="Runs",
             listing=listing,
-            result=result,
+            result=run_listing.RunListingResult(page, matching),
             flows=flows,
             base_path="/runs",
             show_flow=True,

@@ -21,7 +21,7 @@ class SettingsPageHandler(PageHandler):
             settings_rows=rows,
             prefect_version=PREFECT_COMPATIBLE_VERSION,
             api_version=API_SCHEMA_VERSION,
-            database_kind="PostgreSQL" if self.dialect.name == "postgresql" else "SQLite",
+            database_kind=self.database.kind,
             queue_kind="Redis" if settings.redis_url else "in-process (embedded)",
             started_at=self.context.started_at,
         )

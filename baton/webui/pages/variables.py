@@ -10,6 +10,7 @@ from baton.server.schemas.variables import (
     MAX_VARIABLE_VALUE_LENGTH,
     VariableFilter,
     VariableFilterName,
+    VariableFilterRequest,
     VariableSort,
 )
 from baton.webui.base import PageHandler
@@ -32,13 +33,11 @@ class VariablesPageHandler(PageHandler):
         search = self.get_query_argument("q", "").strip()
         number = self.query_int("page", 1, minimum=1)
         spec = VariableFilter(name=VariableFilterName(like_=search)) if search else None
-        condition = variables.variable_condition(spec, self.dialect)
+        request = VariableFilterRequest(variables=spec, sort=VariableSort.NAME_ASC, limit=None, offset=0)
         async with self.database.read() as connection:
-            total = await variables.count_variables(connection, condition)
+            total = await variables.count_variables_matching(connection, request)
             pager = Pager(number, PAGE_SIZE, total, "/variables", (("q", search),))
-            rows = await variables.read_variables(
-                connection, condition, variables.variable_order_by(VariableSort.NAME_ASC), PAGE_SIZE, pager.offset
-            )
+            rows = await variables.filter_variables(connection, request, PAGE_SIZE, pager.offset)
         self.render_page(
             "variables.html", title="Variables", variables=rows, pager=pager, search=search, value_preview=value_preview
         )

@@ -23,9 +23,7 @@ class WorkPoolPageHandler(PageHandler):
         async with self.database.read() as connection:
             pool = await work_pools.read_work_pool_or_404(connection, name)
             queues = await deployment_pages.read_pool_queues(connection, pool["id"])
-            pool_workers = await workers.read_workers(
-                connection, workers.worker_condition(pool["id"], None), MAX_WORKERS, 0
-            )
+            pool_workers = await workers.filter_workers(connection, pool["id"], None, MAX_WORKERS, 0)
             deployment_counts = await deployment_pages.count_pool_deployments(connection, pool["id"])
         self.render_page(
             "work_pool.html",

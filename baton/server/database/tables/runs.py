@@ -79,7 +79,8 @@ flow_run = sa.Table(
         sa.Index("gin_ix_flow_run__tags", "tags", postgresql_using="gin", postgresql_ops={"tags": "jsonb_path_ops"})
     ),
 )
-# The runs pages' sort key (baton.server.models.views.run_pages.RUN_START_KEY) with the id, for keyset pages.
+# The runs pages' sort key and the start-time range of the flow-run filter (baton.server.models.filters.core.
+# RUN_START_KEY) with the id, for keyset pages.
 sa.Index(
     "ix_flow_run__start_key__id",
     sa.func.coalesce(flow_run.c.start_time, flow_run.c.expected_start_time, flow_run.c.created),

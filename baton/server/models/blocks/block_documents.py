@@ -18,8 +18,11 @@ from baton.errors import ObjectAlreadyExists, ObjectNotFound, ValidationFailed
 from baton.server.blocks.encryption import BlockCipher
 from baton.server.blocks.secrets import obfuscate_secrets, restore_secrets
 from baton.server.database import tables as t
+from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
 from baton.server.models.blocks import block_schemas, block_types
+from baton.server.models.filters.blocks import block_document_condition, block_document_order_by
+from baton.server.schemas.block_filters import BlockDocumentCountRequest, BlockDocumentFilterRequest
 from baton.server.schemas.blocks import BlockDocumentCreate, BlockDocumentUpdate
 
 # Nested documents deeper than this are not followed (Prefect refuses deeper reference chains too).
@@ -121,6 +124,24 @@ async def read_block_documents_of_type(
 async def count_block_documents(connection: AsyncConnection, condition: sa.ColumnElement[bool]) -> int:
     query = sa.select(sa.func.count()).select_from(t.block_document).where(condition)
     return int((await connection.execute(query)).scalar_one())
+
+
+async def filter_block_documents(
+    connection: AsyncConnection, request: BlockDocumentFilterRequest, limit: int, cipher: BlockCipher
+) -> list[dict[str, Any]]:
+    """The documents matching the filters of `request`, in its sort order, `limit` of them from its offset; secrets
+    hidden unless it asks for them."""
+    condition = block_document_condition(request, dialect_of(connection))
+    order_by = block_document_order_by(request.sort)
+    offset = request.offset or 0
+    return await read_block_documents(
+        connection, condition, order_by, limit, offset, cipher, include_secrets=request.include_secrets
+    )
+
+
+async def count_block_documents_matching(connection: AsyncConnection, request: BlockDocumentCountRequest) -> int:
+    """How many documents match the filters of `request`."""
+    return await count_block_documents(connection, block_document_condition(request, dialect_of(connection)))
 
 
 async def update_block_document(

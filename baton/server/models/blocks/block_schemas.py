@@ -27,6 +27,8 @@ from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
 from baton.server.models.blocks import block_types
+from baton.server.models.filters.blocks import block_schema_condition
+from baton.server.schemas.block_filters import BlockSchemaFilterRequest
 from baton.server.schemas.blocks import BlockSchemaCreate
 
 
@@ -103,6 +105,14 @@ async def read_block_schemas(
 ) -> list[dict[str, Any]]:
     """Schemas matching `condition`, newest first."""
     return await _read(connection, condition, limit=limit, offset=offset)
+
+
+async def filter_block_schemas(
+    connection: AsyncConnection, request: BlockSchemaFilterRequest, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """The schemas matching the filter of `request`, newest first."""
+    condition = block_schema_condition(request.block_schemas, dialect_of(connection))
+    return await read_block_schemas(connection, condition, limit, offset)
 
 
 async def delete_block_schema(connection: AsyncConnection, block_schema_id: uuid.UUID) -> bool:

@@ -12,6 +12,8 @@ from baton.errors import ObjectAlreadyExists
 from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
+from baton.server.models.filters.blocks import block_type_request_condition
+from baton.server.schemas.block_filters import BlockTypeFilterRequest
 from baton.server.schemas.blocks import BlockTypeCreate
 
 # The fields of a block type that an update may change (name and slug identify it; protection is the server's).
@@ -86,6 +88,14 @@ async def delete_block_type(connection: AsyncConnection, block_type_id: uuid.UUI
 
 # Block schemas and documents are read joined with their block type, whose columns carry this prefix.
 _TYPE_PREFIX = "block_type__"
+
+
+async def filter_block_types(
+    connection: AsyncConnection, request: BlockTypeFilterRequest, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """The block types matching the filters of `request` (every type for an empty one), by name."""
+    condition = block_type_request_condition(request, dialect_of(connection))
+    return await read_block_types(connection, condition, limit, offset)
 
 
 def select_with_block_type(table: sa.Table) -> sa.Select[Any]:

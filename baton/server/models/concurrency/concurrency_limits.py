@@ -288,6 +288,13 @@ async def return_slots(
     return rows
 
 
+async def return_named_slots(
+    connection: AsyncConnection, names: Sequence[str], slots: int, occupancy_seconds: float | None = None
+) -> list[Row]:
+    """`return_slots` on the limits called `names`."""
+    return await return_slots(connection, names_condition(names), slots, occupancy_seconds)
+
+
 def returned_slots(row: Row, count: int, occupancy_seconds: float | None, now: dt.datetime) -> Row:
     """The counts of the limit `row` (active, with `count` > 0) after giving back `count` slots at `now`: its active,
     denied and average occupancy columns and the decay clock."""

@@ -16,8 +16,11 @@ from baton.server.database.types import utcnow
 from baton.server.models.concurrency import concurrency_leases, concurrency_limits
 from baton.server.models.deployments import deployment_queues, deployment_schedules
 from baton.server.models.deployments.deployment_runs import delete_scheduled_runs
+from baton.server.models.filters import core as filters
 from baton.server.schemas.concurrency import ConcurrencyLimitV2Create, ConcurrencyLimitV2Update
 from baton.server.schemas.deployments import DeploymentCreate, DeploymentUpdate
+from baton.server.schemas.requests import DeploymentPaginateRequest, RunFilterSet
+from baton.server.schemas.sorting import DeploymentSort
 
 Row = dict[str, Any]
 # A deployment's own concurrency limit is the global limit of this name (as in Prefect 3).
@@ -167,6 +170,14 @@ async def read_deployment(connection: AsyncConnection, deployment_id: uuid.UUID)
     return rows[0] if rows else None
 
 
+async def read_deployment_or_404(connection: AsyncConnection, deployment_id: uuid.UUID) -> Row:
+    """The deployment as `read_deployment` gives it; ObjectNotFound when there is none."""
+    row = await read_deployment(connection, deployment_id)
+    if row is None:
+        raise ObjectNotFound(f"Deployment {deployment_id} does not exist.")
+    return row
+
+
 async def read_deployment_by_name(connection: AsyncConnection, flow_name: str, name: str) -> Row | None:
     condition = sa.and_(
         t.deployment.c.name == name,
@@ -189,6 +200,29 @@ async def read_deployments(
 async def count_deployments(connection: AsyncConnection, condition: sa.ColumnElement[bool]) -> int:
     query = sa.select(sa.func.count()).select_from(t.deployment).where(condition)
     return int((await connection.execute(query)).scalar_one())
+
+
+async def filter_deployments(
+    connection: AsyncConnection, request: RunFilterSet, sort: DeploymentSort, limit: int, offset: int
+) -> list[Row]:
+    """The deployments matching the filters of `request` as API bodies, in `sort` order, `limit` from `offset`."""
+    condition = filters.deployment_condition(request, dialect_of(connection))
+    return await read_deployments(connection, condition, filters.deployment_order_by(sort), limit, offset)
+
+
+async def count_deployments_matching(connection: AsyncConnection, request: RunFilterSet) -> int:
+    """How many deployments match the filters of `request`."""
+    return await count_deployments(connection, filters.deployment_condition(request, dialect_of(connection)))
+
+
+async def paginate_deployments(
+    connection: AsyncConnection, request: DeploymentPaginateRequest, limit: int
+) -> tuple[list[Row], int]:
+    """Page `request.page` (of `limit` deployments) of those matching `request`, and how many match in all."""
+    condition = filters.deployment_condition(request, dialect_of(connection))
+    count = await count_deployments(connection, condition)
+    order_by = filters.deployment_order_by(request.sort)
+    return await read_deployments(connection, condition, order_by, limit, (request.page - 1) * limit), count
 
 
 async def _queue_values(connection: AsyncConnection, pool_name: str | None, queue_name: str | None) -> Row:

@@ -23,6 +23,11 @@ from baton.server.schemas.requests import FlowFilterSet, RunFilterSet
 from baton.server.schemas.sorting import DeploymentSort, FlowRunSort, FlowSort, LogSort, TaskRunSort
 
 Condition = sa.ColumnElement[bool]
+# When a run started; before it starts, when it is expected to; a run that never had a state, when it was created.
+# Never NULL, so that it can lead a keyset cursor; the expression of the index ix_flow_run__start_key__id.
+RUN_START_KEY: sa.ColumnElement[dt.datetime] = sa.func.coalesce(
+    t.flow_run.c.start_time, t.flow_run.c.expected_start_time, t.flow_run.c.created, type_=t.flow_run.c.created.type
+)
 TERMINAL_STATE_TYPES = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
 LIKE_ESCAPE = "\\"
 
@@ -153,10 +158,14 @@ def _flow_run(spec: f.FlowRunFilter | None, dialect: DatabaseDialect) -> Conditi
         parts.append(_group([_field(run.state_type, state.type), _field(run.state_name, state.name)], state.operator))
     if spec.start_time is not None:
         # Prefect compares a run's start time, falling back to when it was expected to start; is_null_ looks at the
-        # start time alone.
-        started = sa.func.coalesce(run.start_time, run.expected_start_time)
+        # start time alone. The range is put on RUN_START_KEY (so that its index serves it) over the runs that have
+        # either time, which are the runs where the two expressions agree.
         range_only = f.TimeRange(before_=spec.start_time.before_, after_=spec.start_time.after_)
-        parts += [_field(started, range_only), _is_null(run.start_time, spec.start_time.is_null_)]
+        in_range = _field(RUN_START_KEY, range_only)
+        if in_range is not None:
+            timed = sa.or_(run.start_time.is_not(None), run.expected_start_time.is_not(None))
+            parts.append(sa.and_(in_range, timed))
+        parts.append(_is_null(run.start_time, spec.start_time.is_null_))
     if spec.parent_flow_run_id is not None and spec.parent_flow_run_id.any_ is not None:
         parent_task = t.task_run.alias("parent_task_run")
         in_parents = parent_task.c.flow_run_id.in_(spec.parent_flow_run_id.any_)

@@ -13,8 +13,12 @@ from baton.errors import ObjectNotFound
 from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
+from baton.server.models.filters import core as filters
+from baton.server.models.runs.history import run_history
 from baton.server.models.runs.run_names import generate_run_name
 from baton.server.schemas.actions import FlowRunCreate, FlowRunUpdate
+from baton.server.schemas.requests import FlowRunHistoryRequest, FlowRunPaginateRequest, RunFilterSet
+from baton.server.schemas.sorting import FlowRunSort
 
 _state = t.flow_run_state.alias("current_state")
 _queue = t.work_queue.alias("run_queue")
@@ -119,6 +123,45 @@ async def read_flow_runs(
 async def count_flow_runs(connection: AsyncConnection, condition: sa.ColumnElement[bool]) -> int:
     query = sa.select(sa.func.count()).select_from(t.flow_run).where(condition)
     return int((await connection.execute(query)).scalar_one())
+
+
+async def read_flow_run_or_404(connection: AsyncConnection, flow_run_id: uuid.UUID) -> dict[str, Any]:
+    """The run as `read_flow_run` gives it; ObjectNotFound when there is none."""
+    row = await read_flow_run(connection, flow_run_id)
+    if row is None:
+        raise ObjectNotFound(f"Flow run {flow_run_id} does not exist.")
+    return row
+
+
+async def filter_flow_runs(
+    connection: AsyncConnection, request: RunFilterSet, sort: FlowRunSort, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """The runs matching the filters of `request`, in `sort` order, `limit` of them from `offset`."""
+    condition = filters.flow_run_condition(request, dialect_of(connection))
+    return await read_flow_runs(connection, condition, filters.flow_run_order_by(sort), limit, offset)
+
+
+async def count_flow_runs_matching(connection: AsyncConnection, request: RunFilterSet) -> int:
+    """How many runs match the filters of `request`."""
+    return await count_flow_runs(connection, filters.flow_run_condition(request, dialect_of(connection)))
+
+
+async def paginate_flow_runs(
+    connection: AsyncConnection, request: FlowRunPaginateRequest, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Page `request.page` (of `limit` runs) of the runs matching `request`, and how many match in all."""
+    condition = filters.flow_run_condition(request, dialect_of(connection))
+    count = await count_flow_runs(connection, condition)
+    order_by = filters.flow_run_order_by(request.sort)
+    return await read_flow_runs(connection, condition, order_by, limit, (request.page - 1) * limit), count
+
+
+async def read_flow_run_history(connection: AsyncConnection, request: FlowRunHistoryRequest) -> list[dict[str, Any]]:
+    """Counts of the runs matching `request` per state in each of its time buckets."""
+    condition = filters.flow_run_condition(request, dialect_of(connection))
+    return await run_history(
+        connection, "flow_run", request.history_start, request.history_end, request.interval_seconds, condition
+    )
 
 
 async def update_flow_run(connection: AsyncConnection, flow_run_id: uuid.UUID, update: FlowRunUpdate) -> bool:

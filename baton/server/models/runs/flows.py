@@ -11,7 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
+from baton.server.models.filters import core as filters
 from baton.server.schemas.actions import FlowCreate, FlowUpdate
+from baton.server.schemas.requests import FlowFilterSet, FlowPaginateRequest
+from baton.server.schemas.sorting import FlowSort
 
 
 async def create_flow(connection: AsyncConnection, flow: FlowCreate) -> tuple[dict[str, Any], bool]:
@@ -53,6 +56,29 @@ async def read_flows(
 async def count_flows(connection: AsyncConnection, condition: sa.ColumnElement[bool]) -> int:
     query = sa.select(sa.func.count()).select_from(t.flow).where(condition)
     return int((await connection.execute(query)).scalar_one())
+
+
+async def filter_flows(
+    connection: AsyncConnection, request: FlowFilterSet, sort: FlowSort, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """The flows matching the filters of `request`, in `sort` order, `limit` of them from `offset`."""
+    condition = filters.flow_condition(request, dialect_of(connection))
+    return await read_flows(connection, condition, filters.flow_order_by(sort), limit, offset)
+
+
+async def count_flows_matching(connection: AsyncConnection, request: FlowFilterSet) -> int:
+    """How many flows match the filters of `request`."""
+    return await count_flows(connection, filters.flow_condition(request, dialect_of(connection)))
+
+
+async def paginate_flows(
+    connection: AsyncConnection, request: FlowPaginateRequest, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Page `request.page` (of `limit` flows) of the flows matching `request`, and how many match in all."""
+    condition = filters.flow_condition(request, dialect_of(connection))
+    count = await count_flows(connection, condition)
+    order_by = filters.flow_order_by(request.sort)
+    return await read_flows(connection, condition, order_by, limit, (request.page - 1) * limit), count
 
 
 async def update_flow(connection: AsyncConnection, flow_id: uuid.UUID, update: FlowUpdate) -> bool:

@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.database import tables as t
 from baton.server.database.types import Timestamp, utcnow
+from baton.server.models.filters.core import log_condition, log_order_by
 from baton.server.schemas.actions import LogCreate
+from baton.server.schemas.requests import LogFilterRequest
 
 TRUNCATION_MARKER = "... [truncated by Baton: the message was {size} bytes, the limit is {limit}]"
 
@@ -47,6 +49,13 @@ async def create_logs(connection: AsyncConnection, logs: Sequence[LogCreate], ma
     ]
     await connection.execute(sa.insert(t.log), rows)
     return len(rows)
+
+
+async def filter_logs(
+    connection: AsyncConnection, request: LogFilterRequest, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """The log lines matching the filter of `request`, in its sort order, `limit` of them from `offset`."""
+    return await read_logs(connection, log_condition(request.logs), log_order_by(request.sort), limit, offset)
 
 
 async def read_logs(

@@ -12,8 +12,12 @@ from baton.errors import ObjectNotFound
 from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
+from baton.server.models.filters import core as filters
+from baton.server.models.runs.history import run_history
 from baton.server.models.runs.run_names import generate_run_name
 from baton.server.schemas.actions import TaskRunCreate, TaskRunUpdate
+from baton.server.schemas.requests import FlowRunHistoryRequest, RunFilterSet, TaskRunPaginateRequest
+from baton.server.schemas.sorting import TaskRunSort
 
 _state = t.task_run_state.alias("current_state")
 TASK_RUN_COLUMNS = [
@@ -193,6 +197,48 @@ async def read_task_runs(
 async def count_task_runs(connection: AsyncConnection, condition: sa.ColumnElement[bool]) -> int:
     query = sa.select(sa.func.count()).select_from(t.task_run).where(condition)
     return int((await connection.execute(query)).scalar_one())
+
+
+async def read_task_run_or_404(connection: AsyncConnection, task_run_id: uuid.UUID) -> dict[str, Any]:
+    """The task run as `read_task_run` gives it; ObjectNotFound when there is none."""
+    row = await read_task_run(connection, task_run_id)
+    if row is None:
+        raise ObjectNotFound(f"Task run {task_run_id} does not exist.")
+    return row
+
+
+async def filter_task_runs(
+    connection: AsyncConnection, request: RunFilterSet, sort: TaskRunSort, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """The task runs matching the filters of `request`, in `sort` order (a running run's duration counted up to
+    now), `limit` of them from `offset`."""
+    dialect = dialect_of(connection)
+    condition = filters.task_run_condition(request, dialect)
+    return await read_task_runs(connection, condition, filters.task_run_order_by(sort, dialect), limit, offset)
+
+
+async def count_task_runs_matching(connection: AsyncConnection, request: RunFilterSet) -> int:
+    """How many task runs match the filters of `request`."""
+    return await count_task_runs(connection, filters.task_run_condition(request, dialect_of(connection)))
+
+
+async def paginate_task_runs(
+    connection: AsyncConnection, request: TaskRunPaginateRequest, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Page `request.page` (of `limit` task runs) of those matching `request`, and how many match in all."""
+    dialect = dialect_of(connection)
+    condition = filters.task_run_condition(request, dialect)
+    count = await count_task_runs(connection, condition)
+    order_by = filters.task_run_order_by(request.sort, dialect)
+    return await read_task_runs(connection, condition, order_by, limit, (request.page - 1) * limit), count
+
+
+async def read_task_run_history(connection: AsyncConnection, request: FlowRunHistoryRequest) -> list[dict[str, Any]]:
+    """Counts of the task runs matching `request` per state in each of its time buckets."""
+    condition = filters.task_run_condition(request, dialect_of(connection))
+    return await run_history(
+        connection, "task_run", request.history_start, request.history_end, request.interval_seconds, condition
+    )
 
 
 async def update_task_run(connection: AsyncConnection, task_run_id: uuid.UUID, update: TaskRunUpdate) -> bool:

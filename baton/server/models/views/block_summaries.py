@@ -64,6 +64,21 @@ async def count_block_document_summaries(connection: AsyncConnection, condition:
     return int((await connection.execute(query)).scalar_one())
 
 
+async def read_named_document_summaries(
+    connection: AsyncConnection, block_type_slug: str | None, name_contains: str | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """Summaries (see `read_block_document_summaries`) of the named documents of `named_documents_condition`."""
+    condition = named_documents_condition(block_type_slug, name_contains)
+    return await read_block_document_summaries(connection, condition, limit, offset)
+
+
+async def count_named_documents(
+    connection: AsyncConnection, block_type_slug: str | None, name_contains: str | None
+) -> int:
+    """How many named documents `named_documents_condition` selects."""
+    return await count_block_document_summaries(connection, named_documents_condition(block_type_slug, name_contains))
+
+
 async def count_named_documents_by_block_type(connection: AsyncConnection) -> dict[uuid.UUID, int]:
     """Block type id -> how many named documents it has (types without any are absent)."""
     column = t.block_document.c

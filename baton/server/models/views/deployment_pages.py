@@ -100,14 +100,6 @@ async def read_upcoming_runs(connection: AsyncConnection, deployment_id: uuid.UU
     return [dict(row) for row in (await connection.execute(query)).mappings()]
 
 
-def deployment_runs_condition(deployment_id: uuid.UUID, *, past_only: bool) -> sa.ColumnElement[bool]:
-    """The deployment's runs; with `past_only`, those not waiting to start (those are its upcoming runs)."""
-    run = t.flow_run.c
-    if not past_only:
-        return run.deployment_id == deployment_id
-    return sa.and_(run.deployment_id == deployment_id, sa.or_(run.state_type.is_(None), run.state_type != "SCHEDULED"))
-
-
 async def read_flow_name(connection: AsyncConnection, flow_id: uuid.UUID) -> str | None:
     return await connection.scalar(sa.select(t.flow.c.name).where(t.flow.c.id == flow_id))
 

@@ -21,16 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.database import tables as t
-from baton.server.database.dialects import DatabaseDialect
-from baton.server.models.filters.core import contains_text
+from baton.server.database.dialects import dialect_of
+from baton.server.models.filters.core import RUN_START_KEY, contains_text, flow_run_condition
+from baton.server.schemas.requests import RunFilterSet
 
 Condition = sa.ColumnElement[bool]
 
-# When a run started; before it starts, when it is expected to; a run that never had a state, when it was created.
-# Never NULL, so that it can lead a keyset cursor.
-RUN_START_KEY: sa.ColumnElement[dt.datetime] = sa.func.coalesce(
-    t.flow_run.c.start_time, t.flow_run.c.expected_start_time, t.flow_run.c.created, type_=t.flow_run.c.created.type
-)
 LATE_STATE_NAME = "Late"
 
 _run = t.flow_run.c
@@ -71,20 +67,6 @@ class RunSort(enum.Enum):
 
 
 @dataclass(frozen=True)
-class RunListFilter:
-    """What a runs page is narrowed to; empty fields do not narrow. `state_types` and `late` are alternatives
-    (a run matches either); the date range applies to RUN_START_KEY."""
-
-    state_types: tuple[str, ...] = ()
-    late: bool = False
-    flow_id: uuid.UUID | None = None
-    tag: str | None = None
-    started_from: dt.datetime | None = None
-    started_to: dt.datetime | None = None
-    name: str | None = None
-
-
-@dataclass(frozen=True)
 class Cursor:
     """A row's position in a sort: its sort key and id."""
 
@@ -100,6 +82,18 @@ class Page:
     rows: list[dict[str, Any]]
     previous: Cursor | None = None
     next: Cursor | None = None
+
+
+@dataclass(frozen=True)
+class RunListQuery:
+    """One page of a runs table: the runs matching `filters` (the API's filter language) in `sort` order, the first
+    page or the one after or before a cursor."""
+
+    filters: RunFilterSet
+    sort: RunSort = RunSort.START_DESC
+    limit: int = 50
+    after: Cursor | None = None
+    before: Cursor | None = None
 
 
 @dataclass
@@ -166,29 +160,6 @@ def _cursor_of(row: dict[str, Any]) -> Cursor:
 # --- runs -------------------------------------------------------------------------------------------------------
 
 
-def run_list_condition(spec: RunListFilter, dialect: DatabaseDialect) -> Condition:
-    """The WHERE condition over `flow_run` for a runs page's filter."""
-    parts: list[Condition] = []
-    states: list[Condition] = []
-    if spec.state_types:
-        states.append(_run.state_type.in_(spec.state_types))
-    if spec.late:
-        states.append(sa.and_(_run.state_type == "SCHEDULED", _run.state_name == LATE_STATE_NAME))
-    if states:
-        parts.append(sa.or_(*states))
-    if spec.flow_id is not None:
-        parts.append(_run.flow_id == spec.flow_id)
-    if spec.tag:
-        parts.append(dialect.json_contains(_run.tags, [spec.tag]))
-    if spec.started_from is not None:
-        parts.append(RUN_START_KEY >= spec.started_from)
-    if spec.started_to is not None:
-        parts.append(RUN_START_KEY <= spec.started_to)
-    if spec.name:
-        parts.append(contains_text(_run.name, spec.name))
-    return sa.and_(sa.true(), *parts)
-
-
 def select_run_list() -> sa.Select[Any]:
     """The columns of a runs table, joined to the flow; add WHERE."""
     return sa.select(*RUN_LIST_COLUMNS).select_from(t.flow_run.join(t.flow, t.flow.c.id == _run.flow_id))
@@ -196,26 +167,35 @@ def select_run_list() -> sa.Select[Any]:
 
 async def read_run_page(
     connection: AsyncConnection,
-    condition: Condition,
+    filters: RunFilterSet,
     sort: RunSort,
     limit: int,
     *,
     after: Cursor | None = None,
     before: Cursor | None = None,
 ) -> Page:
-    """One page of the runs matching `condition` in `sort` order (see `keyset_page`)."""
-    query = select_run_list().where(condition)
+    """One page of the runs matching `filters` in `sort` order (see `keyset_page`)."""
+    query = select_run_list().where(flow_run_condition(filters, dialect_of(connection)))
     return await keyset_page(
         connection, query, sort.key, _run.id, descending=sort.descending, limit=limit, after=after, before=before
     )
 
 
-async def count_runs_capped(connection: AsyncConnection, condition: Condition, cap: int) -> int:
-    """How many runs match `condition`, counting no further than `cap` + 1 (more than `cap` means "cap+"): the work
+async def count_runs_capped(connection: AsyncConnection, filters: RunFilterSet, cap: int) -> int:
+    """How many runs match `filters`, counting no further than `cap` + 1 (more than `cap` means "cap+"): the work
     is bounded by the cap, never a count of the whole table."""
+    condition = flow_run_condition(filters, dialect_of(connection))
     matching = sa.select(sa.literal(1).label("one")).select_from(t.flow_run).where(condition).limit(cap + 1)
     query = sa.select(sa.func.count()).select_from(matching.subquery())
     return int((await connection.execute(query)).scalar_one())
+
+
+async def read_run_list(connection: AsyncConnection, query: RunListQuery, count_cap: int) -> tuple[Page, int]:
+    """A runs table's page for `query` and how many runs match it, counted up to `count_cap` + 1."""
+    page = await read_run_page(
+        connection, query.filters, query.sort, query.limit, after=query.after, before=query.before
+    )
+    return page, await count_runs_capped(connection, query.filters, count_cap)
 
 
 # --- flows ------------------------------------------------------------------------------------------------------

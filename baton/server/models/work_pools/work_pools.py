@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.errors import ObjectAlreadyExists, ObjectNotFound
 from baton.server.database import tables as t
 from baton.server.database.types import utcnow
+from baton.server.models.filters.core import work_pool_condition
 from baton.server.schemas.work_pools import (
     DEFAULT_QUEUE_NAME,
     WorkPoolCreate,
+    WorkPoolFilterRequest,
     WorkPoolStatus,
     WorkPoolUpdate,
     WorkQueueStatus,
@@ -97,6 +99,35 @@ async def read_work_pools(
 async def count_work_pools(connection: AsyncConnection, condition: sa.ColumnElement[bool]) -> int:
     query = sa.select(sa.func.count()).select_from(t.work_pool).where(condition)
     return int((await connection.execute(query)).scalar_one())
+
+
+async def filter_work_pools(
+    connection: AsyncConnection, request: WorkPoolFilterRequest, limit: int, offset: int
+) -> list[Row]:
+    """The pools matching the filter of `request` as API bodies (with their busy slots), by name."""
+    rows = await read_work_pools(connection, work_pool_condition(request.work_pools), limit, offset)
+    return await pool_responses(connection, rows)
+
+
+async def count_work_pools_matching(connection: AsyncConnection, request: WorkPoolFilterRequest) -> int:
+    """How many pools match the filter of `request`."""
+    return await count_work_pools(connection, work_pool_condition(request.work_pools))
+
+
+def work_pool_response(row: Row, busy: dict[Any, int] | None = None) -> Row:
+    """The API's WorkPool: `active_slots` only when the pool has a concurrency limit (as Prefect)."""
+    body = {
+        key: value for key, value in row.items() if key not in ("last_transitioned_status_at", "last_status_event_id")
+    }
+    body["active_slots"] = None if row["concurrency_limit"] is None else (busy or {}).get(row["id"], 0)
+    return body
+
+
+async def pool_responses(connection: AsyncConnection, rows: list[Row]) -> list[Row]:
+    """The pools `rows` as API bodies, with the slots their runs hold."""
+    limited = [row["id"] for row in rows if row["concurrency_limit"] is not None]
+    busy, _ = await count_active_slots(connection, limited)
+    return [work_pool_response(row, busy) for row in rows]
 
 
 async def update_work_pool(connection: AsyncConnection, pool: Row, update: WorkPoolUpdate) -> None:

@@ -16,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.errors import InvalidTransition, ObjectAlreadyExists, ObjectNotFound
 from baton.server.database import tables as t
 from baton.server.database.types import utcnow
-from baton.server.schemas.work_pools import WorkQueueCreate, WorkQueueStatus, WorkQueueUpdate
+from baton.server.models.filters.core import work_queue_condition
+from baton.server.models.work_pools.work_pools import count_active_slots
+from baton.server.schemas.work_pools import (
+    LegacyWorkQueueFilterRequest,
+    WorkQueueCreate,
+    WorkQueueFilterRequest,
+    WorkQueueStatus,
+    WorkQueueUpdate,
+)
 
 Row = dict[str, Any]
 
@@ -121,6 +129,71 @@ async def read_work_queues(
     query = select_work_queues().where(condition).order_by(t.work_queue.c.priority, t.work_queue.c.name)
     query = query.limit(limit).offset(offset)
     return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def read_work_queue_by_id_or_404(connection: AsyncConnection, queue_id: uuid.UUID) -> Row:
+    """The queue with the id `queue_id` (with its pool's name); ObjectNotFound when there is none."""
+    row = await read_work_queue(connection, queue_id)
+    if row is None:
+        raise ObjectNotFound(f"Work queue {queue_id} not found.")
+    return row
+
+
+async def read_work_queue_in_pool_named(connection: AsyncConnection, name: str, pool_name: str | None) -> Row | None:
+    """A queue called `name` in the pool called `pool_name` (in any pool when it is None or empty); None when there
+    is none."""
+    condition = t.work_queue.c.name == name
+    if pool_name:
+        condition = condition & (t.work_pool.c.name == pool_name)
+    rows = await read_work_queues(connection, condition, 1)
+    return rows[0] if rows else None
+
+
+async def read_work_queues_of_pool(connection: AsyncConnection, pool_id: uuid.UUID) -> list[Row]:
+    """Every queue of the pool, highest priority first."""
+    return await read_work_queues(connection, t.work_queue.c.work_pool_id == pool_id)
+
+
+async def filter_work_queues_of_pool(
+    connection: AsyncConnection, pool_id: uuid.UUID, request: WorkQueueFilterRequest, limit: int, offset: int
+) -> list[Row]:
+    """The pool's queues matching the filter of `request` as API bodies, highest priority first."""
+    condition = work_queue_condition(request.work_queues) & (t.work_queue.c.work_pool_id == pool_id)
+    return await queue_responses(connection, await read_work_queues(connection, condition, limit, offset))
+
+
+async def filter_work_queues(
+    connection: AsyncConnection, request: LegacyWorkQueueFilterRequest, limit: int, offset: int
+) -> list[Row]:
+    """The queues matching the filter of `request` (in its pool only, when it names one) as API bodies."""
+    condition = work_queue_condition(request.work_queues)
+    if request.work_pool_name:
+        condition = condition & (t.work_pool.c.name == request.work_pool_name)
+    return await queue_responses(connection, await read_work_queues(connection, condition, limit, offset))
+
+
+async def count_late_runs(connection: AsyncConnection, queue_id: uuid.UUID) -> int:
+    """How many runs of the queue are in a Late state."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(t.flow_run)
+        .where(t.flow_run.c.work_queue_id == queue_id, t.flow_run.c.state_name == "Late")
+    )
+    return int(await connection.scalar(query) or 0)
+
+
+def work_queue_response(row: Row, busy: dict[Any, int] | None = None) -> Row:
+    """The API's WorkQueue (with its pool's name): `active_slots` only when the queue has a concurrency limit."""
+    body = dict(row)
+    body["active_slots"] = None if row["concurrency_limit"] is None else (busy or {}).get(row["id"], 0)
+    return body
+
+
+async def queue_responses(connection: AsyncConnection, rows: list[Row]) -> list[Row]:
+    """The queues `rows` as API bodies, with the slots their runs hold."""
+    limited = list({row["work_pool_id"] for row in rows if row["concurrency_limit"] is not None})
+    _, busy = await count_active_slots(connection, limited)
+    return [work_queue_response(row, busy) for row in rows]
 
 
 async def update_work_queue(connection: AsyncConnection, queue: Row, update: WorkQueueUpdate) -> None:

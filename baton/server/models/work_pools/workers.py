@@ -67,6 +67,13 @@ def worker_condition(pool_id: uuid.UUID, spec: WorkerFilter | None) -> sa.Column
     return sa.and_(*parts)
 
 
+async def filter_workers(
+    connection: AsyncConnection, pool_id: uuid.UUID, spec: WorkerFilter | None, limit: int, offset: int
+) -> list[Row]:
+    """The pool's workers matching `spec` (all of them when None), the most recent heartbeat first."""
+    return await read_workers(connection, worker_condition(pool_id, spec), limit, offset)
+
+
 async def read_workers(
     connection: AsyncConnection, condition: sa.ColumnElement[bool], limit: int, offset: int
 ) -> list[Row]:

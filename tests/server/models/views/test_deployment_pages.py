@@ -15,6 +15,7 @@ from baton.server.models.deployments import deployments
 from baton.server.models.views import deployment_pages, run_pages
 from baton.server.models.work_pools import work_pools, work_queues, workers
 from baton.server.schemas.deployments import DeploymentCreate
+from baton.server.schemas.requests import RunFilterSet
 from baton.server.schemas.work_pools import WorkPoolCreate, WorkQueueCreate
 
 SOON = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
@@ -87,10 +88,12 @@ async def test_deployment_page_with_schedules_and_runs(database: Database) -> No
 
         upcoming = await deployment_pages.read_upcoming_runs(connection, nightly, 10)
         assert [row["id"] for row in upcoming] == [sooner, later]
-        past = deployment_pages.deployment_runs_condition(nightly, past_only=True)
+        past = RunFilterSet.model_validate(
+            {"flow_runs": {"deployment_id": {"any_": [nightly]}, "state": {"type": {"not_any_": ["SCHEDULED"]}}}}
+        )
         past_page = await run_pages.read_run_page(connection, past, run_pages.RunSort.START_DESC, 10)
         assert [row["id"] for row in past_page.rows] == [done]
-        every = deployment_pages.deployment_runs_condition(nightly, past_only=False)
+        every = RunFilterSet.model_validate({"flow_runs": {"deployment_id": {"any_": [nightly]}}})
         assert await run_pages.count_runs_capped(connection, every, 100) == 3
         assert await deployment_pages.read_flow_name(connection, etl) == "etl"
 

@@ -16,7 +16,7 @@ from baton.server.models.views.flow_run_logs import (
     read_flow_run_logs_forward,
     read_flow_run_state_summary,
 )
-from baton.webui.run_follower import OVERLAP, RunFollower
+from baton.server.models.views.run_follower import OVERLAP, RunFollower
 
 BASE = dt.datetime(2026, 2, 1, 8, 0, tzinfo=dt.UTC)
 

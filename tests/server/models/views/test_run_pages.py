@@ -13,7 +13,9 @@ import sqlalchemy as sa
 from baton.server.database import tables as t
 from baton.server.database.engine import Database
 from baton.server.models.views import run_pages
-from baton.server.models.views.run_pages import Cursor, RunListFilter, RunSort
+from baton.server.models.views.run_pages import Cursor, RunSort
+from baton.server.schemas.requests import RunFilterSet
+from baton.webui.run_listing import RunListFilter
 
 BASE = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
@@ -80,15 +82,16 @@ async def seeded(database: Database) -> Seeded:
     return Seeded(alpha, beta, empty, runs)
 
 
-async def read_all(database: Database, condition: Any, sort: RunSort) -> list[uuid.UUID]:
+async def read_all(database: Database, condition: RunFilterSet, sort: RunSort) -> list[uuid.UUID]:
     async with database.read() as c:
         page = await run_pages.read_run_page(c, condition, sort, 10_000)
     assert page.next is None and page.previous is None
     return [row["id"] for row in page.rows]
 
 
-def condition(database: Database, **spec: Any) -> Any:
-    return run_pages.run_list_condition(RunListFilter(**spec), database.dialect)
+def condition(database: Database, **spec: Any) -> RunFilterSet:
+    """The runs page's filter `spec` in the API's filter language, as the page sends it."""
+    return RunListFilter(**spec).filter_set()
 
 
 @pytest.mark.parametrize("sort", list(RunSort))

@@ -1,4 +1,5 @@
-"""`RunFollower`: what is new about one flow run since the last look (log lines, a state change), for its live page."""
+"""`RunFollower`: what is new about one flow run since the last look (log lines, a state change), for its live page
+(the UI's /runs/flow-run/<id>/stream)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.models.views.flow_run_logs import read_flow_run_logs_forward, read_flow_run_state_summary
-from baton.webui.formatting import as_datetime
 
 # Log lines carry the client's timestamps and arrive in batches (the Prefect client sends one every 2 s), so a line
 # can be committed after a later-stamped one. Each look reads again this far back and skips the lines it has sent.
@@ -76,9 +76,7 @@ class RunFollower:
             )
             for row in page:
                 if row["id"] not in self._sent:
-                    moment = as_datetime(row["timestamp"])
-                    assert moment is not None
-                    self._sent[row["id"]] = moment
+                    self._sent[row["id"]] = row["timestamp"]  # an aware datetime (the Timestamp column type)
                     fresh.append(row)
             if len(page) < PAGE_SIZE:
                 break
