@@ -19,9 +19,10 @@ from dramatiq.brokers.stub import StubBroker
 from baton.actors import events as event_actors
 from baton.actors import runtime
 from baton.server.database import tables as t
-from baton.server.database.dialects.postgresql_event_batch import record_event_batch
+from baton.server.database.dialects.postgresql_event_batch import execute_batch_statement
 from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
+from baton.server.models.events.recorder import record_events_in_python
 from tests.server.events.conftest import task_run_event
 
 START = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
@@ -124,7 +125,7 @@ async def test_a_batch_text_is_recorded_as_the_python_recorder_records_it(
     ]
     from_text = await _rows(database)
     await _wipe(database)
-    await event_actors._record_in_python(database, batch)
+    await record_events_in_python(database, batch)
     assert from_text == await _rows(database)
 
     assert len(from_text["events"]) == len(batch) - 1  # the repeated event once
@@ -147,7 +148,7 @@ async def test_the_statement_leaves_what_is_not_plain_and_names_the_finished_run
         pytest.skip("the batch statement is PostgreSQL's")
     batch = _mixed_batch(await _flow_run(database))
     async with database.write() as connection:
-        recorded = await record_event_batch(connection, orjson.dumps(batch).decode(), utcnow())
+        recorded = await execute_batch_statement(connection, orjson.dumps(batch).decode(), utcnow())
     assert recorded.left_over == [6, 7]
     failed, completed = (batch[3], batch[5])
     assert sorted(recorded.finished) == sorted({_task_run_id(failed), _task_run_id(completed)})
@@ -196,9 +197,7 @@ async def test_frames_queued_as_their_text_are_recorded_as_their_decoded_events(
     await event_actors.record_events(orjson.dumps(as_text).decode())
     from_text = await _rows(database)
     await _wipe(database)
-    await event_actors._record_in_python(
-        database, [plainly_valid_event(orjson.loads(frame), received) for frame in frames]
-    )
+    await record_events_in_python(database, [plainly_valid_event(orjson.loads(frame), received) for frame in frames])
     assert from_text == await _rows(database)
     assert [str(row["id"]) for row in from_text["events"]] == sorted(orjson.loads(f)["id"].lower() for f in frames)
     assert from_text["task_run"][0]["state_type"] == "COMPLETED"
