@@ -2,7 +2,7 @@
 the release of the concurrency slots of the task runs they finish.
 
 It is the reference: a dialect may record a batch faster (`DatabaseDialect.record_event_batch`), and must store the
-same rows as this (tests/server/database/dialects/test_event_batch.py).
+same rows as this (tests/server/database/dialects/test_postgresql_event_batch.py).
 """
 
 from __future__ import annotations

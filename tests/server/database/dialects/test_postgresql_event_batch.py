@@ -23,7 +23,7 @@ from baton.server.database.dialects.postgresql_event_batch import execute_batch_
 from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
 from baton.server.models.events.recorder import record_events_in_python
-from tests.server.events.conftest import task_run_event
+from tests.pipeline import task_run_event
 
 START = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 # Columns stamped with the time of writing, which differs between two recordings of the same batch.
