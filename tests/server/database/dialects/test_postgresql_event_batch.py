@@ -19,6 +19,7 @@ from dramatiq.brokers.stub import StubBroker
 from baton.actors import events as event_actors
 from baton.actors import runtime
 from baton.server.database import tables as t
+from baton.server.database.dialects.base import DatabaseDialect
 from baton.server.database.dialects.postgresql_event_batch import execute_batch_statement
 from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
@@ -201,3 +202,44 @@ async def test_frames_queued_as_their_text_are_recorded_as_their_decoded_events(
     assert from_text == await _rows(database)
     assert [str(row["id"]) for row in from_text["events"]] == sorted(orjson.loads(f)["id"].lower() for f in frames)
     assert from_text["task_run"][0]["state_type"] == "COMPLETED"
+
+
+async def test_batches_are_recorded_by_the_dialect_as_by_the_python_recorder(database: Database) -> None:
+    """The dialect's `record_event_batch` against the base one (the Python recorder), over two batches: the second
+    redelivers an event of the first and brings a state older than a stored one, a newer one, and more states of a
+    task run that has no flow run."""
+    flow_run_id = await _flow_run(database)
+    first, second, orphan = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    def without_flow_run(event: dict[str, Any]) -> dict[str, Any]:
+        event["related"] = []
+        return event
+
+    pending = task_run_event(second, flow_run_id, "Pending", START + dt.timedelta(seconds=1))
+    batches = [
+        [
+            task_run_event(first, flow_run_id, "Running", START + dt.timedelta(seconds=2), tags=("a",)),
+            pending,
+            without_flow_run(task_run_event(orphan, flow_run_id, "Pending", START)),
+        ],
+        [
+            copy.deepcopy(pending),
+            task_run_event(first, flow_run_id, "Pending", START + dt.timedelta(seconds=1)),
+            task_run_event(second, flow_run_id, "Completed", START + dt.timedelta(seconds=3)),
+            without_flow_run(task_run_event(orphan, flow_run_id, "Running", START + dt.timedelta(seconds=4))),
+        ],
+    ]
+    batches = [[_queued(event) for event in batch] for batch in batches]
+    for batch in batches:
+        await database.dialect.record_event_batch(database, orjson.dumps(batch).decode())
+    by_dialect = await _rows(database)
+    await _wipe(database)
+    for batch in batches:
+        await DatabaseDialect.record_event_batch(database.dialect, database, batch)
+    assert by_dialect == await _rows(database)
+
+    assert len(by_dialect["events"]) == 6 and len(by_dialect["task_run_state"]) == 6
+    runs = {row["id"]: row for row in by_dialect["task_run"]}
+    assert runs[first]["state_name"] == "Running" and runs[first]["tags"] == ["a"]
+    assert runs[second]["state_type"] == "COMPLETED"
+    assert runs[orphan]["state_name"] == "Running" and runs[orphan]["flow_run_id"] is None
