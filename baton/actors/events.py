@@ -6,28 +6,15 @@ import logging
 import uuid
 from typing import Any
 
-import orjson
-from sqlalchemy import exc as sa_exc
-
 from baton.actors import runtime
 from baton.actors.cancellation import cancelled_flow_runs
 from baton.actors.notifications import match_changes, queue_deliveries
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
-from baton.server.database.dialects.postgresql_event_batch import record_event_batch
-from baton.server.database.engine import Database
-from baton.server.database.errors import is_refused_data
-from baton.server.database.types import dump_json, utcnow
 from baton.server.models.concurrency.concurrency_leases import release_leases_of_holders
-from baton.server.models.events.events import event_rows, insert_event_rows, write_events
+from baton.server.models.events.events import write_events
 from baton.server.models.events.flow_run_events import build_flow_run_state_events
-from baton.server.models.runs.task_run_recorder import (
-    FLOW_RUN_RESOURCE_PREFIX,
-    TASK_RUN_RESOURCE_PREFIX,
-    is_client_task_run_event,
-    prepare_task_runs,
-    write_task_runs,
-)
+from baton.server.models.runs.task_run_recorder import FLOW_RUN_RESOURCE_PREFIX
 from baton.server.schemas.events import RESOURCE_ID
 
 logger = logging.getLogger("baton.actors")
@@ -38,44 +25,10 @@ async def record_events(events: str | list[dict[str, Any]]) -> None:
     (a stored event id or state id is skipped; a run only takes a newer state), so a batch redelivered after a crash,
     or an event a client sent twice, changes nothing.
 
-    `events` is the batch's JSON text, as the server queues it (a list of dicts is taken too). On PostgreSQL the
-    database reads that text itself (`record_event_batch`); a batch it cannot take goes through the Python recorder."""
+    `events` is the batch's JSON text, as the server queues it (a list of dicts is taken too); the database's dialect
+    records it (`DatabaseDialect.record_event_batch`)."""
     database = await runtime.database()
-    if database.dialect.name == "postgresql":
-        batch_json = events if isinstance(events, str) else dump_json(events)
-        try:
-            await _record_on_postgresql(database, batch_json)
-            return
-        except sa_exc.DBAPIError as exc:
-            if not is_refused_data(exc):
-                raise
-            logger.info("Recording a batch of events row by row: PostgreSQL refused it whole (%s)", exc.orig)
-    await _record_in_python(database, orjson.loads(events) if isinstance(events, str) else events)
-
-
-async def _record_on_postgresql(database: Database, batch_json: str) -> None:
-    async with database.write() as connection:
-        recorded = await record_event_batch(connection, batch_json, utcnow())
-        finished = recorded.finished
-        if recorded.left_over:
-            events = orjson.loads(batch_json)
-            left_over = [events[position] for position in recorded.left_over]
-            await write_task_runs(connection, prepare_task_runs(left_over, postgresql=True))
-            finished = finished + _finished_runs(left_over, TASK_RUN_RESOURCE_PREFIX)
-        await release_leases_of_holders(connection, finished)
-
-
-async def _record_in_python(database: Database, events: list[dict[str, Any]]) -> None:
-    # Rows (and the task-run statements) are built before the transaction opens: it then holds its task-run row
-    # locks only for the round trips, and concurrent batches that share task runs wait on each other for less.
-    rows = event_rows(events)
-    task_run_events = [event for event in events if is_client_task_run_event(event)]
-    task_runs = prepare_task_runs(task_run_events, postgresql=database.dialect.name == "postgresql")
-    finished = _finished_runs(task_run_events, TASK_RUN_RESOURCE_PREFIX)
-    async with database.write() as connection:
-        await insert_event_rows(connection, rows)
-        await write_task_runs(connection, task_runs)
-        await release_leases_of_holders(connection, finished)
+    await database.dialect.record_event_batch(database, events)
 
 
 async def emit_flow_run_events(changes: list[FlowRunStateChange]) -> None:

@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 import re
 import time
-import uuid
 from collections.abc import Awaitable
 from typing import Any
 
@@ -66,6 +65,8 @@ def received_event(data: dict[str, Any], event: Event, received: str) -> dict[st
 _ZONED_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 _UTC_ZONES = ("Z", "+00:00")
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# The same in any case. Not `uuid.UUID`: it also takes what the schema refuses (a leading space, misplaced hyphens).
+_HYPHENATED_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _UUID_LENGTH = 36
 
 
@@ -75,10 +76,7 @@ def _plain_uuid(value: Any) -> str | None:
         return None
     if _CANONICAL_UUID.fullmatch(value):
         return value
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return None
+    return value.lower() if _HYPHENATED_UUID.fullmatch(value) else None
 
 
 def _plain_time(value: Any) -> str | None:

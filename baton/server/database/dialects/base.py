@@ -3,11 +3,41 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+import orjson
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+if TYPE_CHECKING:
+    from baton.server.database.engine import Database
+
+
+@dataclass(frozen=True)
+class OnConflict:
+    """What an insert does with a row whose `id` is already stored: nothing (the default), or set the `update`
+    columns from the new row, and only where the stored row's `if_newer` column is NULL or earlier than the new row's
+    (so that an older row never overwrites a newer one)."""
+
+    update: tuple[str, ...] = ()
+    if_newer: str | None = None
+
+
+@dataclass(frozen=True)
+class PreparedInsert:
+    """An insert with its bind parameters built: made before a transaction opens, so that the transaction holds its
+    row locks only for the round trip (callers that share rows wait on each other for less)."""
+
+    statement: sa.Executable | None
+    parameters: Any
+
+    async def execute(self, connection: AsyncConnection) -> None:
+        if self.statement is not None:
+            await connection.execute(self.statement, self.parameters)
 
 
 class DatabaseDialect(ABC):
@@ -42,6 +72,32 @@ class DatabaseDialect(ABC):
     @abstractmethod
     def is_busy_error(self, exc: BaseException) -> bool:
         """True when `exc` means "try again shortly": a lock timeout, a serialisation failure, a lost connection."""
+
+    def prepare_insert(
+        self, table: sa.Table, rows: Sequence[dict[str, Any]], on_conflict: OnConflict
+    ) -> PreparedInsert:
+        """The insert of `rows` (dicts with the same keys) into `table`, doing `on_conflict` with a stored id; nothing
+        for no rows. The base runs the dialect INSERT with its ON CONFLICT clause as an executemany."""
+        if not rows:
+            return PreparedInsert(None, [])
+        return PreparedInsert(_conflict_insert(self, table, on_conflict), list(rows))
+
+    async def insert_rows(
+        self, connection: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]], on_conflict: OnConflict
+    ) -> None:
+        """Insert `rows` (dicts with the same keys) into `table`, doing `on_conflict` with a stored id."""
+        await self.prepare_insert(table, rows, on_conflict).execute(connection)
+
+    async def record_event_batch(self, database: Database, batch: str | list[dict[str, Any]]) -> None:
+        """Store a batch of queued events (its JSON text, or the decoded list) and the task runs its client task-run
+        events describe, and release the concurrency slots of the task runs it finishes, in one transaction. Both
+        writes are idempotent (a stored event or state id is skipped, a run only takes a newer state).
+
+        The base runs the Python recorder (`models/events/recorder.py`), the reference for every faster version."""
+        # Imported here: the models import this package.
+        from baton.server.models.events.recorder import record_events_in_python
+
+        await record_events_in_python(database, orjson.loads(batch) if isinstance(batch, str) else batch)
 
     def lock_keys_statement(self, keys: list[int]) -> sa.Executable | None:
         """A statement that holds a lock on each of `keys` (64-bit integers) until the transaction ends, taken in key
@@ -85,3 +141,17 @@ class DatabaseDialect(ABC):
     def json_object_text(self, value: sa.ColumnElement[Any], key: str) -> sa.ColumnElement[str]:
         """The text of the string member `key` of the JSON object `value` (NULL when it has none)."""
         raise NotImplementedError
+
+
+@functools.lru_cache(maxsize=32)
+def _conflict_insert(dialect: DatabaseDialect, table: sa.Table, on_conflict: OnConflict) -> Any:
+    insert = dialect.insert(table)
+    if not on_conflict.update:
+        return insert.on_conflict_do_nothing(index_elements=["id"])
+    where = None
+    if on_conflict.if_newer is not None:
+        stored = table.c[on_conflict.if_newer]
+        where = sa.or_(stored.is_(None), stored < insert.excluded[on_conflict.if_newer])
+    return insert.on_conflict_do_update(
+        index_elements=["id"], set_={name: insert.excluded[name] for name in on_conflict.update}, where=where
+    )

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 
-from baton.server.database.dialects.base import DatabaseDialect
-from baton.server.database.errors import sqlstate
-from baton.server.database.types import Timestamp
+from baton.server.database.dialects.base import DatabaseDialect, OnConflict, PreparedInsert
+from baton.server.database.dialects.postgresql_array_insert import prepare_array_insert
+from baton.server.database.errors import is_refused_data, sqlstate
+from baton.server.database.types import Timestamp, dump_json
+
+if TYPE_CHECKING:
+    from baton.server.database.engine import Database
+
+logger = logging.getLogger("baton.recorder")
 
 # SQLSTATEs that mean "retry": serialization failure, deadlock, lock timeout, too many connections, shutting down.
 RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "53300", "57P01", "57P02", "57P03", "08000", "08003", "08006"}
@@ -55,6 +64,30 @@ class PostgreSQLDialect(DatabaseDialect):
             return True
         text = str(exc).lower()
         return "connection was closed" in text or "connection refused" in text or "timeout" in text
+
+    def prepare_insert(
+        self, table: sa.Table, rows: Sequence[dict[str, Any]], on_conflict: OnConflict
+    ) -> PreparedInsert:
+        """One `INSERT ... SELECT FROM unnest(arrays)` (see `postgresql_array_insert`)."""
+        return prepare_array_insert(table, rows, on_conflict)
+
+    async def record_event_batch(self, database: Database, batch: str | list[dict[str, Any]]) -> None:
+        """PostgreSQL reads the batch's JSON text itself and records it in one statement (`postgresql_event_batch`);
+        the events of a shape it does not take have their task runs recorded by the Python recorder in the same
+        transaction, and a batch it refuses whole (an impossible date, a run whose flow run is gone) is recorded by
+        the Python recorder alone, row by row."""
+        # Imported here: the statement follows the recorder's rules, and the models import this package.
+        from baton.server.database.dialects.postgresql_event_batch import record_in_one_statement
+
+        batch_json = batch if isinstance(batch, str) else dump_json(batch)
+        try:
+            await record_in_one_statement(database, batch_json)
+            return
+        except sa_exc.DBAPIError as exc:
+            if not is_refused_data(exc):
+                raise
+            logger.info("Recording a batch of events row by row: PostgreSQL refused it whole (%s)", exc.orig)
+        await super().record_event_batch(database, batch_json)
 
     def lock_keys_statement(self, keys: list[int]) -> sa.Executable | None:
         ordered = sa.select(sa.func.unnest(sa.cast(sorted(set(keys)), postgresql.ARRAY(sa.BigInteger))).label("key"))

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from baton.server.database.dialects.base import OnConflict, PreparedInsert
 from baton.server.database.types import JSONType, Timestamp, dump_json
 
 # PostgreSQL element type of the array that carries a column of this SQLAlchemy type (checked in order: subclasses
@@ -32,11 +31,6 @@ _ARRAY_TYPES: tuple[tuple[type[Any], str], ...] = (
 )
 
 
-def by_id(row: dict[str, Any]) -> int:
-    """Sort key of rows by their UUID `id` (the integer: comparing UUID objects is much slower)."""
-    return row["id"].int
-
-
 def _array_type(column: sa.Column[Any]) -> str:
     for sa_type, pg_type in _ARRAY_TYPES:
         if isinstance(column.type, sa_type):
@@ -44,10 +38,21 @@ def _array_type(column: sa.Column[Any]) -> str:
     raise TypeError(f"no array type for column {column.table}.{column.name} of type {column.type!r}")
 
 
+def conflict_clause(table: sa.Table, on_conflict: OnConflict) -> str:
+    """The `ON CONFLICT (id) ...` clause that does `on_conflict` in an insert into `table`."""
+    if not on_conflict.update:
+        return "ON CONFLICT (id) DO NOTHING"
+    clause = "ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in on_conflict.update)
+    if on_conflict.if_newer is not None:
+        stored, new = f"{table.name}.{on_conflict.if_newer}", f"excluded.{on_conflict.if_newer}"
+        clause += f" WHERE {stored} IS NULL OR {stored} < {new}"
+    return clause
+
+
 @functools.lru_cache(maxsize=32)
-def insert_statement(table: sa.Table, columns: tuple[str, ...], suffix: str = "") -> sa.TextClause:
-    """`INSERT INTO table (columns) SELECT ... FROM unnest(:c0, :c1, ...)` followed by `suffix` (an ON CONFLICT
-    clause); bind parameter `c<i>` is the list of values of column `columns[i]`."""
+def insert_statement(table: sa.Table, columns: tuple[str, ...], on_conflict: OnConflict) -> sa.TextClause:
+    """`INSERT INTO table (columns) SELECT ... FROM unnest(:c0, :c1, ...) ON CONFLICT ...`; bind parameter `c<i>` is
+    the list of values of column `columns[i]`."""
     arrays, selected = [], []
     for position, name in enumerate(columns):
         column = table.c[name]
@@ -55,7 +60,8 @@ def insert_statement(table: sa.Table, columns: tuple[str, ...], suffix: str = ""
         selected.append(f"r.{name}::jsonb" if isinstance(column.type, JSONType) else f"r.{name}")
     return sa.text(
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS r({', '.join(columns)}) {suffix}"
+        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS r({', '.join(columns)}) "
+        f"{conflict_clause(table, on_conflict)}"
     )
 
 
@@ -70,30 +76,9 @@ def column_arrays(table: sa.Table, columns: Sequence[str], rows: Sequence[dict[s
     return parameters
 
 
-@dataclass(frozen=True)
-class PreparedInsert:
-    """An array insert with its bind parameters built: made before a transaction opens, so that the transaction
-    holds its row locks only for the round trips (callers that share rows wait on each other for less)."""
-
-    statement: sa.TextClause | None
-    parameters: dict[str, list[Any]]
-
-    async def execute(self, connection: AsyncConnection) -> None:
-        if self.statement is not None:
-            await connection.execute(self.statement, self.parameters)
-
-
-def prepare_insert(
-    table: sa.Table, columns: tuple[str, ...], rows: Sequence[dict[str, Any]], suffix: str
-) -> PreparedInsert:
-    """The insert of `rows` into `table` in one statement ending with `suffix` (PostgreSQL only); nothing for none."""
+def prepare_array_insert(table: sa.Table, rows: Sequence[dict[str, Any]], on_conflict: OnConflict) -> PreparedInsert:
+    """The insert of `rows` (dicts with the same keys, in the same order) into `table` in one statement."""
     if not rows:
         return PreparedInsert(None, {})
-    return PreparedInsert(insert_statement(table, columns, suffix), column_arrays(table, columns, rows))
-
-
-async def insert_rows(
-    connection: AsyncConnection, table: sa.Table, columns: tuple[str, ...], rows: Sequence[dict[str, Any]], suffix: str
-) -> None:
-    """Insert `rows` into `table` in one statement ending with `suffix` (PostgreSQL only)."""
-    await prepare_insert(table, columns, rows, suffix).execute(connection)
+    columns = tuple(rows[0])
+    return PreparedInsert(insert_statement(table, columns, on_conflict), column_arrays(table, columns, rows))

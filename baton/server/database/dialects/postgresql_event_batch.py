@@ -18,9 +18,15 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from baton.server.database import tables as t
+from baton.server.database.dialects.postgresql_array_insert import conflict_clause
+from baton.server.database.engine import Database
+from baton.server.database.types import utcnow
+from baton.server.models.events.recorder import record_left_over
 from baton.server.models.runs.task_run_recorder import NEWER_STATE_WINS
 
 # An ISO-8601 date and time as clients write it (the rest is left to PostgreSQL: a time it cannot read fails the
@@ -128,7 +134,7 @@ stored_runs AS (
            {_time("end_time")}, COALESCE(CAST(f->>'total_run_time' AS float8), 0)
     FROM task_rows
     ORDER BY task_run_id, occurred DESC, n
-    {NEWER_STATE_WINS}
+    {conflict_clause(t.task_run, NEWER_STATE_WINS)}
 ),
 stored_events AS (
     INSERT INTO events (id, created, updated, occurred, event, resource_id, resource, related_resource_ids, related,
@@ -172,7 +178,7 @@ class RecordedBatch:
     finished: list[uuid.UUID]
 
 
-async def record_event_batch(connection: AsyncConnection, batch_json: str, now: dt.datetime) -> RecordedBatch:
+async def execute_batch_statement(connection: AsyncConnection, batch_json: str, now: dt.datetime) -> RecordedBatch:
     """Insert the events of `batch_json` (a JSON list of queued events) and record the task runs of its plain client
     task-run events, in one statement. A batch the statement cannot take (a value PostgreSQL cannot read, a run whose
     flow run is gone) raises `sqlalchemy.exc.DataError` or `IntegrityError`, with nothing written."""
@@ -180,3 +186,15 @@ async def record_event_batch(connection: AsyncConnection, batch_json: str, now: 
     left_over = sorted(int(row.left_over) - 1 for row in rows if row.left_over is not None)
     finished = [row.finished for row in rows if row.finished is not None]
     return RecordedBatch(left_over, finished)
+
+
+async def record_in_one_statement(database: Database, batch_json: str) -> None:
+    """Record `batch_json` in one transaction: the statement, then the task runs of the events it left to the Python
+    recorder, then the release of the finished runs' concurrency slots. Raises as `execute_batch_statement` does."""
+    async with database.write() as connection:
+        recorded = await execute_batch_statement(connection, batch_json, utcnow())
+        left_over = []
+        if recorded.left_over:
+            events = orjson.loads(batch_json)
+            left_over = [events[position] for position in recorded.left_over]
+        await record_left_over(connection, left_over, recorded.finished)

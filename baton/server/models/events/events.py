@@ -7,35 +7,25 @@ turns one into a row of the `events` table and `event_from_row` turns a row back
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.database import tables as t
-from baton.server.database.dialects import DatabaseDialect, dialect_of
-from baton.server.database.dialects.postgresql_array_insert import by_id, insert_rows
+from baton.server.database.dialects import dialect_of
+from baton.server.database.dialects.base import OnConflict
 from baton.server.database.types import utcnow
 from baton.server.schemas.events import RESOURCE_ID
 
 EVENT_COLUMNS = ("id", "occurred", "event", "resource", "related", "payload", "follows", "received")
-# Every column of an `events` row, in the order `event_row` fills them.
-_ROW_COLUMNS = (
-    "id",
-    "created",
-    "updated",
-    "occurred",
-    "event",
-    "resource_id",
-    "resource",
-    "related_resource_ids",
-    "related",
-    "payload",
-    "received",
-    "recorded",
-    "follows",
-)
+# An id already stored is skipped: recording is idempotent.
+SKIP_STORED = OnConflict()
+
+
+def by_id(row: dict[str, Any]) -> int:
+    """Sort key of rows by their UUID `id` (the integer: comparing UUID objects is much slower)."""
+    return row["id"].int
 
 
 def parse_time(value: str | dt.datetime) -> dt.datetime:
@@ -92,22 +82,10 @@ def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def insert_event_rows(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     """Insert `rows` (see `event_rows`), skipping ids already stored."""
-    if not rows:
-        return
-    dialect = dialect_of(connection)
-    if dialect.name == "postgresql":
-        await insert_rows(connection, t.events, _ROW_COLUMNS, rows, "ON CONFLICT (id) DO NOTHING")
-        return
-    # SQLite runs an executemany in one call.
-    await connection.execute(_insert_events(dialect), rows)
+    await dialect_of(connection).insert_rows(connection, t.events, rows, SKIP_STORED)
 
 
 async def write_events(connection: AsyncConnection, events: list[dict[str, Any]]) -> None:
     """Insert `events`, skipping ids already stored (or repeated within the batch)."""
     if events:
         await insert_event_rows(connection, event_rows(events))
-
-
-@functools.lru_cache(maxsize=2)
-def _insert_events(dialect: DatabaseDialect) -> Any:
-    return dialect.insert(t.events).on_conflict_do_nothing(index_elements=["id"])

@@ -8,22 +8,21 @@ and inserts every state into the history, skipping ids already there (redelivery
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.database import tables as t
 from baton.server.database.dialects import DatabaseDialect, dialect_of
-from baton.server.database.dialects.postgresql_array_insert import PreparedInsert, by_id, prepare_insert
+from baton.server.database.dialects.base import OnConflict, PreparedInsert
 from baton.server.database.types import utcnow
-from baton.server.models.events.events import parse_time
+from baton.server.models.events.events import SKIP_STORED, by_id, parse_time
 from baton.server.schemas.events import RESOURCE_ID, RESOURCE_ROLE
+from baton.server.schemas.states import TERMINAL_STATE_TYPES
 
 logger = logging.getLogger("baton.recorder")
 
@@ -158,49 +157,13 @@ def task_run_from_event(event: dict[str, Any], now: Any) -> RecordedTaskRun:
     return RecordedTaskRun(run, state)
 
 
-# Every column of a run row and of a state row, in the order `task_run_from_event` fills them.
-_RUN_COLUMNS = ("id", "created", *_UPDATED_COLUMNS)
-_STATE_COLUMNS = (
-    "id",
-    "created",
-    "updated",
-    "task_run_id",
-    "type",
-    "name",
-    "timestamp",
-    "message",
-    "state_details",
-    "data",
-    "result_artifact_id",
-)
 # What identifies a run besides its id never changes, so a later event does not write it again. That matters on
 # PostgreSQL: an upsert that sets a column of a unique index locks the row FOR UPDATE, which blocks the foreign-key
 # checks of other batches inserting states of the same run; without them the lock is FOR NO KEY UPDATE.
 _IDENTITY_COLUMNS = frozenset({"flow_run_id", "task_key", "dynamic_key"})
 _SET_ON_CONFLICT = tuple(name for name in _UPDATED_COLUMNS if name not in _IDENTITY_COLUMNS)
-# The upsert's conflict clause on PostgreSQL: a run only takes a newer state.
-NEWER_STATE_WINS = (
-    "ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{name} = excluded.{name}" for name in _SET_ON_CONFLICT)
-    + " WHERE task_run.state_timestamp IS NULL OR task_run.state_timestamp < excluded.state_timestamp"
-)
-
-
-@functools.lru_cache(maxsize=2)
-def _upsert_runs(dialect: DatabaseDialect) -> Any:
-    insert = dialect.insert(t.task_run)
-    return insert.on_conflict_do_update(
-        index_elements=["id"],
-        set_={name: insert.excluded[name] for name in _SET_ON_CONFLICT},
-        where=sa.or_(
-            t.task_run.c.state_timestamp.is_(None), t.task_run.c.state_timestamp < insert.excluded.state_timestamp
-        ),
-    )
-
-
-@functools.lru_cache(maxsize=2)
-def _insert_states(dialect: DatabaseDialect) -> Any:
-    return dialect.insert(t.task_run_state).on_conflict_do_nothing(index_elements=["id"])
+# The run upsert's conflict rule: a run only takes a newer state.
+NEWER_STATE_WINS = OnConflict(update=_SET_ON_CONFLICT, if_newer="state_timestamp")
 
 
 @dataclass
@@ -212,11 +175,11 @@ class TaskRunBatch:
     runs: list[dict[str, Any]]
     states: list[dict[str, Any]]
     states_by_run: dict[uuid.UUID, list[dict[str, Any]]]
-    #: The PostgreSQL inserts of all runs and states, built before the transaction (see `PreparedInsert`).
+    #: The inserts of all runs and states, built before the transaction (see `PreparedInsert`).
     prepared: tuple[PreparedInsert, PreparedInsert] | None = None
 
 
-def prepare_task_runs(events: list[dict[str, Any]], *, postgresql: bool) -> TaskRunBatch:
+def prepare_task_runs(events: list[dict[str, Any]], dialect: DatabaseDialect) -> TaskRunBatch:
     """The task runs and states of the client task-run events among `events` (others are skipped; one that lacks
     what a task run needs is logged)."""
     now = utcnow()
@@ -238,17 +201,17 @@ def prepare_task_runs(events: list[dict[str, Any]], *, postgresql: bool) -> Task
         states_by_run.setdefault(run_id, []).append(recorded.state)
     states = sorted((state for run_states in states_by_run.values() for state in run_states), key=by_id)
     batch = TaskRunBatch(sorted(newest.values(), key=by_id), states, states_by_run)
-    if postgresql and batch.runs:
-        batch.prepared = _prepared_inserts(batch.runs, batch.states)
+    if batch.runs:
+        batch.prepared = _prepared_inserts(dialect, batch.runs, batch.states)
     return batch
 
 
 def _prepared_inserts(
-    runs: list[dict[str, Any]], states: list[dict[str, Any]]
+    dialect: DatabaseDialect, runs: list[dict[str, Any]], states: list[dict[str, Any]]
 ) -> tuple[PreparedInsert, PreparedInsert]:
     return (
-        prepare_insert(t.task_run, _RUN_COLUMNS, runs, NEWER_STATE_WINS),
-        prepare_insert(t.task_run_state, _STATE_COLUMNS, states, "ON CONFLICT (id) DO NOTHING"),
+        dialect.prepare_insert(t.task_run, runs, NEWER_STATE_WINS),
+        dialect.prepare_insert(t.task_run_state, states, SKIP_STORED),
     )
 
 
@@ -258,13 +221,8 @@ async def _write(
     states: list[dict[str, Any]],
     prepared: tuple[PreparedInsert, PreparedInsert] | None = None,
 ) -> None:
-    dialect = dialect_of(connection)
-    if dialect.name == "postgresql":
-        for insert in prepared or _prepared_inserts(runs, states):
-            await insert.execute(connection)
-        return
-    await connection.execute(_upsert_runs(dialect), runs)
-    await connection.execute(_insert_states(dialect), states)
+    for insert in prepared or _prepared_inserts(dialect_of(connection), runs, states):
+        await insert.execute(connection)
 
 
 async def write_task_runs(connection: AsyncConnection, batch: TaskRunBatch) -> int:
@@ -293,5 +251,21 @@ async def write_task_runs(connection: AsyncConnection, batch: TaskRunBatch) -> i
 async def record_task_runs(connection: AsyncConnection, events: list[dict[str, Any]]) -> int:
     """Upsert the task runs and insert the states of the client task-run events among `events`; the number of
     states handled (see `write_task_runs`)."""
-    batch = prepare_task_runs(events, postgresql=dialect_of(connection).name == "postgresql")
-    return await write_task_runs(connection, batch)
+    return await write_task_runs(connection, prepare_task_runs(events, dialect_of(connection)))
+
+
+def finished_task_runs(events: list[dict[str, Any]]) -> list[uuid.UUID]:
+    """The task runs that `events` show entering a terminal state: the concurrency slots they hold are given back
+    (the client normally releases its own; this is the safety net for one that died)."""
+    finished = []
+    for event in events:
+        resource = event["resource"]
+        resource_id = resource[RESOURCE_ID]
+        if resource.get("prefect.state-type") in TERMINAL_STATE_TYPES and resource_id.startswith(
+            TASK_RUN_RESOURCE_PREFIX
+        ):
+            try:
+                finished.append(uuid.UUID(resource_id[len(TASK_RUN_RESOURCE_PREFIX) :]))
+            except ValueError:
+                continue
+    return finished

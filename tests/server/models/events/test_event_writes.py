@@ -13,7 +13,7 @@ from baton.server.database import tables as t
 from baton.server.database.engine import Database
 from baton.server.models.events.events import event_from_row, write_events
 from baton.server.models.runs.task_run_recorder import record_task_runs
-from tests.server.events.conftest import task_run_event
+from tests.pipeline import task_run_event
 
 
 async def _flow_run(database: Database) -> uuid.UUID:

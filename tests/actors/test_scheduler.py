@@ -8,7 +8,7 @@ import httpx
 from baton.actors.setup import periodic_jobs
 from baton.queue import messages
 from baton.server.context import ServerContext
-from tests.server.events.conftest import eventually
+from tests.pipeline import eventually
 
 
 async def _auto_runs(client: httpx.AsyncClient, deployment_id: str) -> int:

@@ -19,10 +19,12 @@ from dramatiq.brokers.stub import StubBroker
 from baton.actors import events as event_actors
 from baton.actors import runtime
 from baton.server.database import tables as t
-from baton.server.database.dialects.postgresql_event_batch import record_event_batch
+from baton.server.database.dialects.base import DatabaseDialect
+from baton.server.database.dialects.postgresql_event_batch import execute_batch_statement
 from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
-from tests.server.events.conftest import task_run_event
+from baton.server.models.events.recorder import record_events_in_python
+from tests.pipeline import task_run_event
 
 START = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 # Columns stamped with the time of writing, which differs between two recordings of the same batch.
@@ -124,7 +126,7 @@ async def test_a_batch_text_is_recorded_as_the_python_recorder_records_it(
     ]
     from_text = await _rows(database)
     await _wipe(database)
-    await event_actors._record_in_python(database, batch)
+    await record_events_in_python(database, batch)
     assert from_text == await _rows(database)
 
     assert len(from_text["events"]) == len(batch) - 1  # the repeated event once
@@ -147,7 +149,7 @@ async def test_the_statement_leaves_what_is_not_plain_and_names_the_finished_run
         pytest.skip("the batch statement is PostgreSQL's")
     batch = _mixed_batch(await _flow_run(database))
     async with database.write() as connection:
-        recorded = await record_event_batch(connection, orjson.dumps(batch).decode(), utcnow())
+        recorded = await execute_batch_statement(connection, orjson.dumps(batch).decode(), utcnow())
     assert recorded.left_over == [6, 7]
     failed, completed = (batch[3], batch[5])
     assert sorted(recorded.finished) == sorted({_task_run_id(failed), _task_run_id(completed)})
@@ -196,9 +198,48 @@ async def test_frames_queued_as_their_text_are_recorded_as_their_decoded_events(
     await event_actors.record_events(orjson.dumps(as_text).decode())
     from_text = await _rows(database)
     await _wipe(database)
-    await event_actors._record_in_python(
-        database, [plainly_valid_event(orjson.loads(frame), received) for frame in frames]
-    )
+    await record_events_in_python(database, [plainly_valid_event(orjson.loads(frame), received) for frame in frames])
     assert from_text == await _rows(database)
     assert [str(row["id"]) for row in from_text["events"]] == sorted(orjson.loads(f)["id"].lower() for f in frames)
     assert from_text["task_run"][0]["state_type"] == "COMPLETED"
+
+
+async def test_batches_are_recorded_by_the_dialect_as_by_the_python_recorder(database: Database) -> None:
+    """The dialect's `record_event_batch` against the base one (the Python recorder), over two batches: the second
+    redelivers an event of the first and brings a state older than a stored one, a newer one, and more states of a
+    task run that has no flow run."""
+    flow_run_id = await _flow_run(database)
+    first, second, orphan = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    def without_flow_run(event: dict[str, Any]) -> dict[str, Any]:
+        event["related"] = []
+        return event
+
+    pending = task_run_event(second, flow_run_id, "Pending", START + dt.timedelta(seconds=1))
+    batches = [
+        [
+            task_run_event(first, flow_run_id, "Running", START + dt.timedelta(seconds=2), tags=("a",)),
+            pending,
+            without_flow_run(task_run_event(orphan, flow_run_id, "Pending", START)),
+        ],
+        [
+            copy.deepcopy(pending),
+            task_run_event(first, flow_run_id, "Pending", START + dt.timedelta(seconds=1)),
+            task_run_event(second, flow_run_id, "Completed", START + dt.timedelta(seconds=3)),
+            without_flow_run(task_run_event(orphan, flow_run_id, "Running", START + dt.timedelta(seconds=4))),
+        ],
+    ]
+    batches = [[_queued(event) for event in batch] for batch in batches]
+    for batch in batches:
+        await database.dialect.record_event_batch(database, orjson.dumps(batch).decode())
+    by_dialect = await _rows(database)
+    await _wipe(database)
+    for batch in batches:
+        await DatabaseDialect.record_event_batch(database.dialect, database, batch)
+    assert by_dialect == await _rows(database)
+
+    assert len(by_dialect["events"]) == 6 and len(by_dialect["task_run_state"]) == 6
+    runs = {row["id"]: row for row in by_dialect["task_run"]}
+    assert runs[first]["state_name"] == "Running" and runs[first]["tags"] == ["a"]
+    assert runs[second]["state_type"] == "COMPLETED"
+    assert runs[orphan]["state_name"] == "Running" and runs[orphan]["flow_run_id"] is None

@@ -1,5 +1,9 @@
-"""A server with the whole events pipeline on a real loopback port: the API, a publisher, and the embedded Dramatiq
-worker (in-memory broker) whose actors write to the test's database."""
+"""The whole events pipeline in one process, for tests: a served context whose publisher feeds the embedded Dramatiq
+worker (in-memory broker), whose actors write to the test's database; and helpers for the tests that use it.
+
+The fixtures built from these live beside their users: tests/actors/conftest.py, and the handler tests of the
+events websocket in tests/server/api/.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,11 @@ import inspect
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from baton.actors.setup import EmbeddedServices
@@ -25,8 +29,8 @@ from baton.server.database.engine import Database
 from baton.settings import Settings
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def pipeline_settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings for a pipeline on `database_url`, with the late-runs sweep quick enough for a test."""
     return Settings(
         home=tmp_path,
         api_database_connection_url=database_url,
@@ -35,9 +39,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture
-async def server_context(settings: Settings, database: Database) -> AsyncIterator[ServerContext]:
-    """The served context, with a publisher and the embedded actors (tests call it `pipeline`)."""
+@asynccontextmanager
+async def running_pipeline(settings: Settings, database: Database) -> AsyncIterator[ServerContext]:
+    """A server context with a publisher and the embedded actors, running until the block ends."""
     await register_system_blocks(database)  # the notification channels are block types
     embedded = EmbeddedServices(settings, database)
     embedded.start()
@@ -57,11 +61,6 @@ async def stored_event_ids(pipeline: ServerContext) -> set[str]:
     """The ids of the events stored in the pipeline's database."""
     async with pipeline.database.read() as connection:
         return {str(value) for value in (await connection.execute(sa.select(t.events.c.id))).scalars()}
-
-
-@pytest.fixture
-def pipeline(server_context: ServerContext) -> ServerContext:
-    return server_context
 
 
 async def eventually(check: Callable[[], Any], within: float = 10.0) -> Any:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from baton.server.database import tables as t
 from baton.server.database.engine import Database
 from baton.settings import Settings
-from tests.server.events.conftest import create_flow_run, eventually
+from tests.pipeline import create_flow_run, eventually
 
 ZOMBIE_TIMEOUT = 1.0
 

@@ -19,7 +19,7 @@ import tornado.web
 
 from baton.actors import notifications
 from baton.settings import Settings
-from tests.server.events.conftest import create_flow_run, eventually
+from tests.pipeline import create_flow_run, eventually
 
 
 @dataclass

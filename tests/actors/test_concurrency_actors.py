@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from baton.settings import Settings
-from tests.server.events.conftest import create_flow_run, eventually, task_run_event
+from tests.pipeline import create_flow_run, eventually, task_run_event
 
 
 @pytest.fixture

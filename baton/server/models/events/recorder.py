@@ -1,0 +1,50 @@
+"""The Python recorder of queued event batches: the events, the task runs their client task-run events describe, and
+the release of the concurrency slots of the task runs they finish.
+
+It is the reference: a dialect may record a batch faster (`DatabaseDialect.record_event_batch`), and must store the
+same rows as this (tests/server/database/dialects/test_postgresql_event_batch.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.server.database.dialects import dialect_of
+from baton.server.database.engine import Database
+from baton.server.models.concurrency.concurrency_leases import release_leases_of_holders
+from baton.server.models.events.events import event_rows, insert_event_rows
+from baton.server.models.runs.task_run_recorder import (
+    finished_task_runs,
+    is_client_task_run_event,
+    prepare_task_runs,
+    write_task_runs,
+)
+
+
+async def record_events_in_python(database: Database, events: list[dict[str, Any]]) -> None:
+    """Store `events` and the task runs they describe, and release the slots of the runs they finish, in one
+    transaction (see `DatabaseDialect.record_event_batch`)."""
+    # Rows (and the task-run statements) are built before the transaction opens: it then holds its task-run row
+    # locks only for the round trips, and concurrent batches that share task runs wait on each other for less.
+    rows = event_rows(events)
+    task_run_events = [event for event in events if is_client_task_run_event(event)]
+    task_runs = prepare_task_runs(task_run_events, database.dialect)
+    finished = finished_task_runs(task_run_events)
+    async with database.write() as connection:
+        await insert_event_rows(connection, rows)
+        await write_task_runs(connection, task_runs)
+        await release_leases_of_holders(connection, finished)
+
+
+async def record_left_over(
+    connection: AsyncConnection, left_over: list[dict[str, Any]], finished: list[uuid.UUID]
+) -> None:
+    """After a faster recorder stored a batch's events: record the task runs of the client task-run events it left
+    (`left_over`), and release the slots of the runs in `finished` and of those `left_over` finishes."""
+    if left_over:
+        await write_task_runs(connection, prepare_task_runs(left_over, dialect_of(connection)))
+        finished = finished + finished_task_runs(left_over)
+    await release_leases_of_holders(connection, finished)
