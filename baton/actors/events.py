@@ -29,6 +29,7 @@ from baton.server.models.runs.task_run_recorder import (
     write_task_runs,
 )
 from baton.server.schemas.events import RESOURCE_ID
+from baton.states import TERMINAL_STATE_TYPES
 
 logger = logging.getLogger("baton.actors")
 
@@ -93,9 +94,6 @@ async def emit_flow_run_events(changes: list[FlowRunStateChange]) -> None:
     cancelled = cancelled_flow_runs(events)
     if cancelled:
         runtime.broker().enqueue(messages.cancel_child_runs(cancelled))
-
-
-TERMINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
 
 
 def _finished_runs(events: list[dict[str, Any]], prefix: str) -> list[uuid.UUID]:

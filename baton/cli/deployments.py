@@ -21,8 +21,8 @@ from baton.cli.output import (
     timestamp,
 )
 from baton.errors import ValidationFailed
+from baton.states import TERMINAL_STATE_TYPES
 
-TERMINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
 # `run --watch` reads the run's state this often, in seconds.
 WATCH_INTERVAL_SECONDS = 1.0
 DEPLOYMENT_ARGUMENT_HELP = "DEPLOYMENT is FLOW_NAME/DEPLOYMENT_NAME or the deployment's id."

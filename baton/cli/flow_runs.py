@@ -17,9 +17,9 @@ from baton.cli.output import (
     limit_option,
     timestamp,
 )
+from baton.states import TERMINAL_STATE_TYPES, StateType
 
-STATE_TYPES = ("SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "CRASHED", "PAUSED", "CANCELLING")
-TERMINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
+STATE_TYPES = tuple(state_type.value for state_type in StateType)
 # `logs --follow` asks for new lines this often, in seconds.
 FOLLOW_INTERVAL_SECONDS = 1.0
 

@@ -18,7 +18,8 @@ from baton.server.schemas.actions import TaskRunCreate, TaskRunUpdate
 from baton.server.schemas.core import HistoryInterval, TaskRun
 from baton.server.schemas.requests import FlowRunHistoryRequest, TaskRunFilterRequest, TaskRunPaginateRequest
 from baton.server.schemas.responses import state_response, task_run_response
-from baton.server.schemas.states import OrchestrationResult, SetStateRequest, State, StateCreate, StateType
+from baton.server.schemas.states import OrchestrationResult, SetStateRequest, State, StateCreate
+from baton.states import StateType
 
 
 async def _read_or_404(connection: AsyncConnection, task_run_id: uuid.UUID) -> dict[str, Any]:

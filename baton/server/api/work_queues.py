@@ -26,6 +26,7 @@ from baton.server.schemas.work_pools import (
     WorkQueueStatusDetail,
     WorkQueueUpdate,
 )
+from baton.states import LATE
 
 
 async def _queue_or_404(connection: AsyncConnection, queue_id: uuid.UUID) -> dict:
@@ -130,7 +131,7 @@ class WorkQueueStatusHandler(ApiHandler):
             late = await connection.scalar(
                 sa.select(sa.func.count())
                 .select_from(t.flow_run)
-                .where(t.flow_run.c.work_queue_id == queue["id"], t.flow_run.c.state_name == "Late")
+                .where(t.flow_run.c.work_queue_id == queue["id"], t.flow_run.c.state_name == LATE)
             )
         policy = WorkQueueHealthPolicy()
         last_polled = queue["last_polled"]

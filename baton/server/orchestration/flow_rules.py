@@ -15,7 +15,8 @@ import uuid
 from typing import Any
 
 from baton.server.orchestration.context import ALL_STATES, TERMINAL_STATES, Rule, Transition, WorkingState
-from baton.server.schemas.states import StateDetails, StateType
+from baton.server.schemas.states import StateDetails
+from baton.states import LATE, StateType
 
 S = StateType
 
@@ -191,11 +192,11 @@ class EnsureOnlyScheduledFlowsMarkedLate(Rule):
     TO_STATES = frozenset({S.SCHEDULED})
 
     def before(self, t: Transition) -> None:
-        if t.initial is None or t.proposed is None or t.proposed.name != "Late":
+        if t.initial is None or t.proposed is None or t.proposed.name != LATE:
             return
         if t.initial.type != S.SCHEDULED:
             t.reject(None, "Only scheduled flows can be marked late.")
-        elif t.initial.name == "Late":
+        elif t.initial.name == LATE:
             t.reject(None, "This flow run is already marked late.")
 
 

@@ -23,7 +23,8 @@ from baton.server.orchestration.context import (
     WorkingState,
 )
 from baton.server.orchestration.transforms import FLOW_TRANSFORMS, TASK_TRANSFORMS, Transform, apply_transforms
-from baton.server.schemas.states import StateCreate, StateDetails, StateType
+from baton.server.schemas.states import StateCreate, StateDetails
+from baton.states import StateType
 
 Policy = list[type[Rule]]
 

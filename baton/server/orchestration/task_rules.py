@@ -13,7 +13,8 @@ from typing import Any
 
 from baton.server.orchestration.context import TERMINAL_STATES, Rule, Transition, WorkingState
 from baton.server.orchestration.flow_rules import has_persisted_result
-from baton.server.schemas.states import StateDetails, StateType
+from baton.server.schemas.states import StateDetails
+from baton.states import StateType
 
 S = StateType
 

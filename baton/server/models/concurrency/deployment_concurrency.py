@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.database import tables as t
 from baton.server.models.concurrency import concurrency_leases, concurrency_limits
 from baton.server.orchestration.context import DeploymentConcurrency
-from baton.server.schemas.states import StateType
+from baton.states import StateType
 
 # How long a slot is held before the runner must renew it, when the deployment names no grace period (Prefect's
 # PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION).

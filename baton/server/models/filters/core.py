@@ -23,7 +23,6 @@ from baton.server.schemas.requests import FlowFilterSet, RunFilterSet
 from baton.server.schemas.sorting import DeploymentSort, FlowRunSort, FlowSort, LogSort, TaskRunSort
 
 Condition = sa.ColumnElement[bool]
-TERMINAL_STATE_TYPES = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
 LIKE_ESCAPE = "\\"
 
 # --- building blocks ------------------------------------------------------------------------------------------------

@@ -13,8 +13,9 @@ from baton.errors import ValidationFailed
 from baton.server.database import tables as t
 from baton.server.database.dialects import DatabaseDialect, dialect_of
 from baton.server.database.types import utcnow
-from baton.server.models.filters.core import TERMINAL_STATE_TYPES, estimated_run_time
+from baton.server.models.filters.core import estimated_run_time
 from baton.server.schemas.requests import MAX_HISTORY_BUCKETS, MIN_HISTORY_INTERVAL_SECONDS, bucket_count
+from baton.states import TERMINAL_STATE_VALUES
 
 RUN_TABLES = {"flow_run": t.flow_run, "task_run": t.task_run}
 
@@ -102,7 +103,7 @@ def _lateness(table: sa.Table, dialect: DatabaseDialect, now: dt.datetime) -> sa
         (
             sa.and_(
                 table.c.start_time.is_(None),
-                table.c.state_type.not_in(TERMINAL_STATE_TYPES),
+                table.c.state_type.not_in(TERMINAL_STATE_VALUES),
                 table.c.expected_start_time < now,
             ),
             -dialect.seconds_since(table.c.expected_start_time, now),

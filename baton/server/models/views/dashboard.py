@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.errors import ValidationFailed
 from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
+from baton.states import LATE
 
 # The chart draws one bar per bucket; more than this would be unreadable and slow to render.
 MAX_BUCKETS = 500
 FAILURE_STATE_TYPES = ("FAILED", "CRASHED")
-LATE_STATE_NAME = "Late"
 
 
 def _in_window(table: sa.Table, start: dt.datetime, end: dt.datetime) -> sa.ColumnElement[bool]:
@@ -142,7 +142,7 @@ async def read_late_flow_runs(
         end,
         tag,
         limit,
-        [run.state_type == "SCHEDULED", run.state_name == LATE_STATE_NAME],
+        [run.state_type == "SCHEDULED", run.state_name == LATE],
         [run.expected_start_time.desc(), run.id.desc()],
     )
 

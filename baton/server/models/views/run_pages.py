@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.database import tables as t
 from baton.server.database.dialects import DatabaseDialect
 from baton.server.models.filters.core import contains_text
+from baton.states import LATE as LATE_STATE_NAME
 
 Condition = sa.ColumnElement[bool]
 
@@ -31,7 +32,6 @@ Condition = sa.ColumnElement[bool]
 RUN_START_KEY: sa.ColumnElement[dt.datetime] = sa.func.coalesce(
     t.flow_run.c.start_time, t.flow_run.c.expected_start_time, t.flow_run.c.created, type_=t.flow_run.c.created.type
 )
-LATE_STATE_NAME = "Late"
 
 _run = t.flow_run.c
 
