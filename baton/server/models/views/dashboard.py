@@ -37,17 +37,19 @@ async def count_flow_runs_by_bucket(
     """For each of `buckets` consecutive buckets of `bucket_seconds` from `start`, the number of flow runs expected
     to start in it, per state type (`{"COMPLETED": 3, ...}`; types without runs are absent). Runs without a state
     are not counted. Raises ValidationFailed for a bucket under a second or more than MAX_BUCKETS buckets.
-    Counted by `/history`'s query (`history.count_runs_by_bucket`), its state names summed per type."""
+    Counted by `/history`'s query (`history.count_runs_by_bucket`), per state type only."""
     if bucket_seconds < 1 or not 0 < buckets <= MAX_BUCKETS:
         raise ValidationFailed(f"A chart has 1 to {MAX_BUCKETS} buckets of at least a second.")
     counted = await history.count_runs_by_bucket(
-        connection, "flow_run", start.astimezone(dt.UTC), bucket_seconds, buckets, _flow_run_tag(connection, tag)
+        connection,
+        "flow_run",
+        start.astimezone(dt.UTC),
+        bucket_seconds,
+        buckets,
+        _flow_run_tag(connection, tag),
+        detailed=False,
     )
-    result: list[dict[str, int]] = [{} for _ in range(buckets)]
-    for bucket, states in zip(result, counted, strict=True):
-        for state in states:
-            bucket[state["state_type"]] = bucket.get(state["state_type"], 0) + state["count_runs"]
-    return result
+    return [{state["state_type"]: state["count_runs"] for state in states} for states in counted]
 
 
 async def count_task_runs_by_state(
