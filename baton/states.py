@@ -39,7 +39,7 @@ def default_state_name(state_type: StateType | str) -> str:
 LATE = "Late"  # SCHEDULED: past its scheduled start time (actors/late_runs.py)
 AWAITING_RETRY = "AwaitingRetry"  # SCHEDULED: a failed run waiting for its next attempt
 RETRYING = "Retrying"  # RUNNING: the next attempt of a retried run
-RERUNNING = "Rerunning"  # RUNNING: a task run run again for another reason
+RERUNNING = "Rerunning"  # RUNNING: a task run started again for another reason than a retry
 CACHED = "Cached"  # COMPLETED: a task run answered from the cache
 SUSPENDED = "Suspended"  # PAUSED: a deployed flow run paused with its infrastructure torn down
 RESUMING = "Resuming"  # SCHEDULED: a suspended run resumed, waiting for its infrastructure
