@@ -16,6 +16,7 @@ from baton.server.models.events.events import write_events
 from baton.server.models.events.flow_run_events import build_flow_run_state_events
 from baton.server.models.runs.task_run_recorder import FLOW_RUN_RESOURCE_PREFIX
 from baton.server.schemas.events import RESOURCE_ID
+from baton.states import TERMINAL_STATE_TYPES
 
 logger = logging.getLogger("baton.actors")
 
@@ -46,9 +47,6 @@ async def emit_flow_run_events(changes: list[FlowRunStateChange]) -> None:
     cancelled = cancelled_flow_runs(events)
     if cancelled:
         runtime.broker().enqueue(messages.cancel_child_runs(cancelled))
-
-
-TERMINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
 
 
 def _finished_runs(events: list[dict[str, Any]], prefix: str) -> list[uuid.UUID]:

@@ -13,7 +13,8 @@ from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
 from baton.server.models.runs.flow_runs import read_flow_run, read_late_flow_run_ids
 from baton.server.models.runs.states import set_flow_run_state
-from baton.server.schemas.states import StateCreate, StateDetails, StateType
+from baton.server.schemas.states import StateCreate, StateDetails
+from baton.states import LATE, StateType, default_state_name
 
 logger = logging.getLogger("baton.actors")
 
@@ -40,12 +41,12 @@ async def _mark_late(database: Database, run_id: uuid.UUID, cutoff: dt.datetime)
     """Move one run to Late under its row lock, unless it left Scheduled (or was rescheduled) meanwhile."""
     async with database.write() as connection:
         row = await read_flow_run(connection, run_id, for_update=True)
-        if row is None or row["state_name"] != "Scheduled":
+        if row is None or row["state_name"] != default_state_name(StateType.SCHEDULED):
             return None
         scheduled: dt.datetime | None = row["next_scheduled_start_time"]
         if scheduled is None or scheduled > cutoff:
             return None
-        late = StateCreate(type=StateType.SCHEDULED, name="Late", state_details=StateDetails(scheduled_time=scheduled))
+        late = StateCreate(type=StateType.SCHEDULED, name=LATE, state_details=StateDetails(scheduled_time=scheduled))
         outcome = await set_flow_run_state(connection, run_id, late, force=True, row=row)
     written = outcome.state_to_write
     if written is None:

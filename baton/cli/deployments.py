@@ -12,11 +12,11 @@ import click
 from baton.cli.output import api_client, cell, timestamp
 from baton.cli.resource_commands import delete_command, inspect_command, ls_command
 from baton.errors import ValidationFailed
+from baton.states import TERMINAL_STATE_TYPES
 
 if TYPE_CHECKING:
     from baton.client import BatonClient
 
-TERMINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
 # `run --watch` reads the run's state this often, in seconds.
 WATCH_INTERVAL_SECONDS = 1.0
 DEPLOYMENT_ARGUMENT_HELP = "DEPLOYMENT is FLOW_NAME/DEPLOYMENT_NAME or the deployment's id."

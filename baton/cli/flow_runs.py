@@ -13,9 +13,9 @@ from baton.cli.resource_commands import inspect_command, ls_command
 
 if TYPE_CHECKING:
     from baton.client import BatonClient
+from baton.states import TERMINAL_STATE_TYPES, StateType
 
-STATE_TYPES = ("SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "CRASHED", "PAUSED", "CANCELLING")
-TERMINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
+STATE_TYPES = tuple(state_type.value for state_type in StateType)
 # `logs --follow` asks for new lines this often, in seconds.
 FOLLOW_INTERVAL_SECONDS = 1.0
 

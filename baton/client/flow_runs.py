@@ -6,8 +6,6 @@ from typing import Any
 
 from baton.client.base import BaseClient, JsonObject
 
-TERMINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
-
 
 class FlowRunsClient(BaseClient):
     def read_flow_runs(

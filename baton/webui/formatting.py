@@ -8,6 +8,8 @@ from typing import Any
 import orjson
 from tornado.escape import xhtml_escape
 
+from baton.states import LATE
+
 STATE_TYPES = ("SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING", "COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 
 
@@ -53,7 +55,7 @@ def duration(seconds: Any) -> str:
 def state_badge(state_type: Any, state_name: Any = None) -> str:
     """A coloured badge for a state; the name (user-chosen for custom states) is escaped."""
     kind = str(state_type or "unknown").lower()
-    if state_name == "Late" and kind == "scheduled":
+    if state_name == LATE and kind == "scheduled":
         kind = "late"
     label = state_name or (str(state_type).title() if state_type else "No state")
     return f'<span class="badge state-{xhtml_escape(kind)}">{xhtml_escape(str(label))}</span>'

@@ -17,8 +17,9 @@ from urllib.parse import urlencode
 import orjson
 
 from baton.errors import ValidationFailed
-from baton.server.models.views.run_pages import LATE_STATE_NAME, Cursor, Page, RunListQuery, RunSort
+from baton.server.models.views.run_pages import Cursor, Page, RunListQuery, RunSort
 from baton.server.schemas.requests import RunFilterSet
+from baton.states import LATE as LATE_STATE_NAME
 from baton.webui.formatting import STATE_TYPES, as_datetime, state_badge
 
 DEFAULT_LIMIT = 50
@@ -27,7 +28,6 @@ MAX_LIMIT = 200
 COUNT_CAP = 10_000
 LATE = "LATE"
 STATE_CHOICES = (*STATE_TYPES, LATE)
-TERMINAL_STATE_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 SORT_LABELS = {
     RunSort.START_DESC: "Start time, newest first",
     RunSort.START_ASC: "Start time, oldest first",
@@ -266,7 +266,7 @@ def _time(values: dict[str, list[str]], name: str) -> dt.datetime | None:
 
 def state_choice_badge(state: str) -> str:
     """The badge of a state filter choice (Late is a Scheduled state with its own colour)."""
-    return state_badge("SCHEDULED", "Late") if state == LATE else state_badge(state)
+    return state_badge("SCHEDULED", LATE_STATE_NAME) if state == LATE else state_badge(state)
 
 
 # Values the runs-table templates use, besides the layout's.

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from baton.errors import BatonError, ObjectNotFound
+from baton.states import TERMINAL_STATE_TYPES
 from baton.worker.api import JsonObject, WorkerApi
 from baton.worker.control_channel import ControlChannel
 
 logger = logging.getLogger("baton.worker")
 
 WORKER_TYPE = "process"
-TERMINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
 # A WAIT answer to Pending is re-proposed this many times before the run is left for a later poll.
 MAX_PENDING_WAITS = 5
 # A terminated process gets this long to exit before it is killed.

@@ -21,7 +21,8 @@ from baton.server.database.engine import Database
 from baton.server.models.runs.states import set_task_run_state
 from baton.server.models.runs.task_runs import create_task_run
 from baton.server.schemas.actions import TaskRunCreate
-from baton.server.schemas.states import StateCreate, StateType
+from baton.server.schemas.states import StateCreate
+from baton.states import StateType
 from tests.webui.conftest import FLOWS_DIR, UiServer, start_flow_script
 
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}

@@ -16,14 +16,8 @@ from baton.server.schemas.actions import FlowRunCreate, FlowRunUpdate, LabelsUpd
 from baton.server.schemas.core import FlowRun, HistoryInterval
 from baton.server.schemas.requests import FlowRunFilterRequest, FlowRunHistoryRequest, FlowRunPaginateRequest
 from baton.server.schemas.responses import flow_run_response, state_response
-from baton.server.schemas.states import (
-    OrchestrationResult,
-    ResumeFlowRunRequest,
-    SetStateRequest,
-    State,
-    StateCreate,
-    StateType,
-)
+from baton.server.schemas.states import OrchestrationResult, ResumeFlowRunRequest, SetStateRequest, State, StateCreate
+from baton.states import StateType
 
 
 class FlowRunsHandler(ApiHandler):

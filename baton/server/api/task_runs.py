@@ -12,7 +12,8 @@ from baton.server.schemas.actions import TaskRunCreate, TaskRunUpdate
 from baton.server.schemas.core import HistoryInterval, TaskRun
 from baton.server.schemas.requests import FlowRunHistoryRequest, TaskRunFilterRequest, TaskRunPaginateRequest
 from baton.server.schemas.responses import state_response, task_run_response
-from baton.server.schemas.states import OrchestrationResult, SetStateRequest, State, StateCreate, StateType
+from baton.server.schemas.states import OrchestrationResult, SetStateRequest, State, StateCreate
+from baton.states import StateType
 
 
 class TaskRunsHandler(ApiHandler):

@@ -15,7 +15,6 @@ from typing import Any, ClassVar, Literal
 
 from baton.server.schemas.base import utc
 from baton.server.schemas.states import (
-    TERMINAL_STATE_TYPES,
     AbortDetails,
     AcceptDetails,
     OrchestrationResult,
@@ -25,10 +24,9 @@ from baton.server.schemas.states import (
     State,
     StateCreate,
     StateDetails,
-    StateType,
     WaitDetails,
-    default_state_name,
 )
+from baton.states import TERMINAL_STATE_TYPES, StateType, default_state_name
 
 ALL_STATES: frozenset[StateType | None] = frozenset({*StateType, None})
 TERMINAL_STATES: frozenset[StateType | None] = frozenset(TERMINAL_STATE_TYPES)

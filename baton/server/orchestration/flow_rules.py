@@ -15,7 +15,16 @@ import uuid
 from typing import Any
 
 from baton.server.orchestration.context import ALL_STATES, TERMINAL_STATES, Rule, Transition, WorkingState
-from baton.server.schemas.states import StateDetails, StateType
+from baton.server.schemas.states import StateDetails
+from baton.states import (
+    AWAITING_CONCURRENCY_SLOT,
+    AWAITING_RETRY,
+    LATE,
+    RESUMING,
+    SUSPENDED,
+    StateType,
+    default_state_name,
+)
 
 S = StateType
 
@@ -131,7 +140,7 @@ class BypassCancellingFlowRunsWithNoInfra(Rule):
     def before(self, t: Transition) -> None:
         if t.initial is None or t.proposed is None:
             return
-        if (t.initial.type == S.SCHEDULED and not t.snapshot.infrastructure_pid) or t.initial.name == "Resuming":
+        if (t.initial.type == S.SCHEDULED and not t.snapshot.infrastructure_pid) or t.initial.name == RESUMING:
             t.reject(WorkingState.new(S.CANCELLED, t.now), "Scheduled flow run has no infrastructure to terminate.")
         elif t.initial.type == S.PAUSED and t.initial.details.pause_reschedule:
             t.reject(WorkingState.new(S.CANCELLED, t.now), "Suspended flow run has no infrastructure to terminate.")
@@ -147,7 +156,11 @@ class PreventPendingTransitions(Rule):
     def before(self, t: Transition) -> None:
         if t.initial is None or t.proposed is None:
             return
-        if t.initial.type == S.PENDING and t.initial.name != t.proposed.name and t.proposed.name != "Pending":
+        if (
+            t.initial.type == S.PENDING
+            and t.initial.name != t.proposed.name
+            and t.proposed.name != default_state_name(S.PENDING)
+        ):
             t.proposed.details.scheduled_time = t.initial.details.scheduled_time
             t.proposed.details.deployment_concurrency_lease_id = t.initial.details.deployment_concurrency_lease_id
             return
@@ -182,7 +195,7 @@ class SecureFlowConcurrencySlots(Rule):
             return
         wait_until = t.now + dt.timedelta(seconds=DEPLOYMENT_SLOT_WAIT_SECONDS)
         waiting = WorkingState.new(
-            S.SCHEDULED, t.now, name="AwaitingConcurrencySlot", details=StateDetails(scheduled_time=wait_until)
+            S.SCHEDULED, t.now, name=AWAITING_CONCURRENCY_SLOT, details=StateDetails(scheduled_time=wait_until)
         )
         t.reject(waiting, reason)
 
@@ -191,11 +204,11 @@ class EnsureOnlyScheduledFlowsMarkedLate(Rule):
     TO_STATES = frozenset({S.SCHEDULED})
 
     def before(self, t: Transition) -> None:
-        if t.initial is None or t.proposed is None or t.proposed.name != "Late":
+        if t.initial is None or t.proposed is None or t.proposed.name != LATE:
             return
         if t.initial.type != S.SCHEDULED:
             t.reject(None, "Only scheduled flows can be marked late.")
-        elif t.initial.name == "Late":
+        elif t.initial.name == LATE:
             t.reject(None, "This flow run is already marked late.")
 
 
@@ -208,7 +221,7 @@ class HandlePausingFlows(Rule):
     def before(self, t: Transition) -> None:
         if t.proposed is None:
             return
-        verb = "suspend" if t.proposed.name == "Suspended" else "pause"
+        verb = "suspend" if t.proposed.name == SUSPENDED else "pause"
         if t.initial is None:
             t.abort(f"Cannot {verb} flows with no state.")
             return
@@ -254,7 +267,7 @@ class HandleResumingPausedFlows(Rule):
                 f"This run cannot transition to the {proposed.type.value} state from the {initial.type.value} state.",
             )
             return
-        verb = "suspend" if proposed.name == "Suspended" else "pause"
+        verb = "suspend" if proposed.name == SUSPENDED else "pause"
         display_name = proposed.name.lower() if proposed.name else proposed.type.value.lower()
         if initial.details.pause_reschedule and t.snapshot.deployment_id is None:
             t.reject(None, f"Cannot reschedule a {display_name} flow run without a deployment.")
@@ -340,7 +353,7 @@ class RetryFailedFlows(Rule):
         retry_state = WorkingState.new(
             S.SCHEDULED,
             t.now,
-            name="AwaitingRetry",
+            name=AWAITING_RETRY,
             message=t.proposed.message,
             data=t.proposed.data,
             details=StateDetails(

@@ -23,7 +23,8 @@ from baton.server.orchestration.context import (
     WorkingState,
 )
 from baton.server.orchestration.transforms import FLOW_TRANSFORMS, TASK_TRANSFORMS, Transform, apply_transforms
-from baton.server.schemas.states import StateCreate, StateDetails, StateType
+from baton.server.schemas.states import StateCreate, StateDetails
+from baton.states import RESUMING, StateType
 
 Policy = list[type[Rule]]
 
@@ -194,5 +195,5 @@ def resume_proposal(run: RunSnapshot, now: dt.datetime) -> StateCreate:
         raise ValueError("Cannot resume a flow run that is not paused.")
     details = StateDetails.model_validate(current.get("state_details") or {})
     if details.pause_reschedule:
-        return StateCreate(type=StateType.SCHEDULED, name="Resuming", state_details=StateDetails(scheduled_time=now))
+        return StateCreate(type=StateType.SCHEDULED, name=RESUMING, state_details=StateDetails(scheduled_time=now))
     return StateCreate(type=StateType.RUNNING)

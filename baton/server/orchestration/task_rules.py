@@ -13,7 +13,8 @@ from typing import Any
 
 from baton.server.orchestration.context import TERMINAL_STATES, Rule, Transition, WorkingState
 from baton.server.orchestration.flow_rules import has_persisted_result
-from baton.server.schemas.states import StateDetails, StateType
+from baton.server.schemas.states import StateDetails
+from baton.states import AWAITING_RETRY, CACHED, RERUNNING, RETRYING, StateType
 
 S = StateType
 
@@ -33,7 +34,7 @@ class CacheRetrieval(Rule):
         details = t.proposed.details
         if details.cache_key and not details.refresh_cache and cached is not None:
             state = WorkingState.from_row(cached).fresh_copy(t.now)
-            state.name = "Cached"
+            state.name = CACHED
             t.reject(state, "Retrieved state from cache")
 
 
@@ -58,7 +59,7 @@ class HandleTaskTerminalStateTransitions(Rule):
         parent = t.context.parent_flow_run
         if t.proposed.type == S.RUNNING and t.snapshot.flow_run_id is not None and parent is not None:
             if t.run.flow_run_run_count < (parent.get("run_count") or 0):
-                t.rename("Retrying")
+                t.rename(RETRYING)
 
     def cleanup(self, t: Transition) -> None:
         if hasattr(self, "original_run_count"):
@@ -116,7 +117,7 @@ class RetryFailedTasks(Rule):
             retry_state = WorkingState.new(
                 S.SCHEDULED,
                 t.now,
-                name="AwaitingRetry",
+                name=AWAITING_RETRY,
                 message=t.proposed.message,
                 data=t.proposed.data,
                 details=StateDetails(scheduled_time=t.now + dt.timedelta(seconds=delay)),
@@ -165,7 +166,7 @@ class RenameReruns(Rule):
         if t.initial is None or t.proposed is None:
             return
         if t.run.run_count > 0:
-            t.rename("Retrying" if t.initial.name == "AwaitingRetry" else "Rerunning")
+            t.rename(RETRYING if t.initial.name == AWAITING_RETRY else RERUNNING)
 
 
 class UpdateFlowRunTrackerOnTasks(Rule):
@@ -228,4 +229,4 @@ class EnqueueScheduledTasks(Rule):
     def after(self, t: Transition) -> None:
         if t.proposed is None or not t.proposed.details.deferred:
             return
-        t.task_queue_action = "retry" if t.proposed.name == "AwaitingRetry" else "enqueue"
+        t.task_queue_action = "retry" if t.proposed.name == AWAITING_RETRY else "enqueue"

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from baton.server.orchestration.context import Transition
-from baton.server.schemas.states import StateType
+from baton.states import StateType
 
 Transform = Callable[[Transition], None]
 

@@ -9,7 +9,8 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from baton.server.schemas.base import ApiModel, Labels, ObjectModel
-from baton.server.schemas.states import State, StateType
+from baton.server.schemas.states import State
+from baton.states import StateType
 
 
 class FlowRunPolicy(ApiModel):

@@ -8,34 +8,13 @@ These mirror Prefect 3.9's wire format: the official client builds `StateCreate`
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
 from baton.server.schemas.base import ActionModel, ApiModel, utc
-
-
-class StateType(enum.StrEnum):
-    SCHEDULED = "SCHEDULED"
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-    CRASHED = "CRASHED"
-    PAUSED = "PAUSED"
-    CANCELLING = "CANCELLING"
-
-
-TERMINAL_STATE_TYPES = frozenset({StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED, StateType.CRASHED})
-
-
-def default_state_name(state_type: StateType | str) -> str:
-    """The name a state gets when none is given: the type, capitalised ("Running", "Cancelling")."""
-    value = StateType(state_type).value
-    return " ".join(part.capitalize() for part in value.split("_"))
+from baton.states import StateType
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

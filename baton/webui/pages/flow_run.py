@@ -12,7 +12,7 @@ from baton.errors import ObjectNotFound, ValidationFailed
 from baton.server.models.runs import flow_runs
 from baton.server.models.views import flow_run_contents as contents
 from baton.server.models.views.flow_run_logs import read_flow_run_log_page, read_flow_run_logs_forward
-from baton.server.schemas.states import TERMINAL_STATE_TYPES
+from baton.states import TERMINAL_STATE_TYPES, StateType
 from baton.webui.base import PageHandler
 from baton.webui.formatting import as_datetime
 from baton.webui.log_view import (
@@ -41,9 +41,9 @@ TIMELINE_LIMIT = 10_000
 SUBFLOW_LIMIT = 200
 ARTIFACT_LIMIT = 200
 DOWNLOAD_PAGE_SIZE = 2000
-TERMINAL = frozenset(state.value for state in TERMINAL_STATE_TYPES)
 CANCELLABLE = frozenset({"SCHEDULED", "PENDING", "PAUSED", "RUNNING"})
-RETRYABLE = frozenset({"FAILED", "CRASHED", "CANCELLED"})
+# A run that finished without success may be run again from the page.
+RETRYABLE = TERMINAL_STATE_TYPES - {StateType.COMPLETED}
 
 
 def run_timing(run: dict[str, Any], now: dt.datetime) -> dict[str, float | None]:
@@ -51,7 +51,9 @@ def run_timing(run: dict[str, Any], now: dt.datetime) -> dict[str, float | None]
     start, end = as_datetime(run["start_time"]), as_datetime(run["end_time"])
     duration = None
     if start is not None:
-        duration = ((end or now) - start).total_seconds() if end or run["state_type"] not in TERMINAL else None
+        duration = (
+            ((end or now) - start).total_seconds() if end or run["state_type"] not in TERMINAL_STATE_TYPES else None
+        )
     estimated = float(run["total_run_time"] or 0.0)
     state_since = as_datetime(run["state_timestamp"])
     if run["state_type"] == "RUNNING" and state_since is not None:
@@ -93,7 +95,7 @@ class FlowRunPageHandler(PageHandler):
                 "artifacts": await contents.count_flow_run_artifacts(connection, run_id),
             }
             tab_values = await self._tab_values(connection, tab, run)
-        live = run["state_type"] not in TERMINAL
+        live = run["state_type"] not in TERMINAL_STATE_TYPES
         stream_query: dict[str, str] = {"logs": "0"}
         if tab == "logs" and tab_values["tail_view"]:
             stream_query = {"logs": "1", **tab_values["log_filter"].query(), "after": tab_values["last_cursor"]}

@@ -25,7 +25,7 @@ from tornado.iostream import StreamClosedError
 from baton.errors import BatonError, ObjectNotFound, ValidationFailed
 from baton.server.models.views.flow_run_logs import read_flow_run_state_summary
 from baton.server.models.views.run_follower import RunFollower
-from baton.server.schemas.states import TERMINAL_STATE_TYPES
+from baton.states import TERMINAL_STATE_TYPES
 from baton.webui.base import PageHandler
 from baton.webui.formatting import as_datetime
 from baton.webui.log_view import format_cursor, log_json, parse_cursor, parse_log_filter
@@ -40,7 +40,6 @@ HEARTBEAT_SECONDS = 15.0
 # One response lasts at most this long; the EventSource then reconnects (with Last-Event-ID) by itself.
 MAX_STREAM_SECONDS = 600.0
 RECONNECT_MILLISECONDS = 2000
-TERMINAL = frozenset(state.value for state in TERMINAL_STATE_TYPES)
 
 
 def sse_event(name: str, data: Any, event_id: str | None = None) -> bytes:
@@ -62,7 +61,7 @@ def state_json(state: dict[str, Any]) -> dict[str, Any]:
         "end_time": iso(state["end_time"]),
         "run_count": state["run_count"],
         "total_run_time": state["total_run_time"],
-        "terminal": state["state_type"] in TERMINAL,
+        "terminal": state["state_type"] in TERMINAL_STATE_TYPES,
     }
 
 
@@ -100,7 +99,7 @@ class FlowRunStreamHandler(PageHandler):
         self.set_header("X-Accel-Buffering", "no")
         self.write(f"retry: {RECONNECT_MILLISECONDS}\n\n")
         try:
-            await self._follow(follower, terminal=current["state_type"] in TERMINAL)
+            await self._follow(follower, terminal=current["state_type"] in TERMINAL_STATE_TYPES)
         except StreamClosedError:
             return
         except BatonError as exc:  # the database went away mid-stream: the EventSource reconnects later
@@ -128,7 +127,7 @@ class FlowRunStreamHandler(PageHandler):
                 return
             if update.state is not None:
                 self.write(sse_event("state", state_json(update.state)))
-                terminal_since = now if update.state["state_type"] in TERMINAL else None
+                terminal_since = now if update.state["state_type"] in TERMINAL_STATE_TYPES else None
             if update.lines:
                 lines = [log_json(row) for row in update.lines]
                 self.write(sse_event("logs", lines, format_cursor(update.lines[-1])))

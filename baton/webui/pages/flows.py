@@ -8,11 +8,12 @@ from baton.errors import ObjectNotFound, ValidationFailed
 from baton.server.models.runs import flows
 from baton.server.models.views import run_pages
 from baton.server.models.views.run_pages import Cursor
+from baton.states import TERMINAL_STATE_VALUES
 from baton.webui import run_listing
 from baton.webui.base import PageHandler
 
 # The run counts the flows table shows, besides the total.
-COUNTED_STATES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+COUNTED_STATES = TERMINAL_STATE_VALUES
 
 
 class FlowsPageHandler(PageHandler):

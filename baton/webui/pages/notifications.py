@@ -9,6 +9,16 @@ from baton.errors import ObjectNotFound
 from baton.notifications.templates import DEFAULT_TEMPLATE, PLACEHOLDERS
 from baton.server.models.notifications import notification_policies as notifications
 from baton.server.models.views import notification_overview as overview
+from baton.states import (
+    AWAITING_CONCURRENCY_SLOT,
+    AWAITING_RETRY,
+    CACHED,
+    LATE,
+    RETRYING,
+    SUSPENDED,
+    StateType,
+    default_state_name,
+)
 from baton.webui.base import PageHandler
 
 # Policies listed on the page; a server has a handful, rarely more than a few dozen.
@@ -18,21 +28,21 @@ DELIVERY_PAGE_SIZE = 50
 DOCUMENT_CHOICES = 500
 # The state names a policy usually names (Prefect's), in the order a reader looks for them; a policy may name others.
 STATE_NAMES = (
-    "Scheduled",
-    "Late",
-    "Pending",
-    "Running",
-    "Retrying",
-    "AwaitingRetry",
-    "AwaitingConcurrencySlot",
-    "Paused",
-    "Suspended",
-    "Cancelling",
-    "Cancelled",
-    "Completed",
-    "Cached",
-    "Failed",
-    "Crashed",
+    default_state_name(StateType.SCHEDULED),
+    LATE,
+    default_state_name(StateType.PENDING),
+    default_state_name(StateType.RUNNING),
+    RETRYING,
+    AWAITING_RETRY,
+    AWAITING_CONCURRENCY_SLOT,
+    default_state_name(StateType.PAUSED),
+    SUSPENDED,
+    default_state_name(StateType.CANCELLING),
+    default_state_name(StateType.CANCELLED),
+    default_state_name(StateType.COMPLETED),
+    CACHED,
+    default_state_name(StateType.FAILED),
+    default_state_name(StateType.CRASHED),
     "TimedOut",
 )
 DELIVERY_STATUS_CLASSES = {
@@ -47,7 +57,7 @@ DELIVERY_STATUS_CLASSES = {
 
 def state_type_for(name: str) -> str:
     """The badge colour for a state name: its state type when the name is a standard one, else its own name."""
-    special = {"Late": "late", "Retrying": "running", "AwaitingRetry": "scheduled", "Cached": "completed"}
+    special = {LATE: "late", RETRYING: "running", AWAITING_RETRY: "scheduled", CACHED: "completed"}
     return special.get(name, name).upper()
 
 

@@ -12,7 +12,8 @@ from prefect.client.schemas.responses import OrchestrationResult as ClientOrches
 
 from baton.server.orchestration.context import RunSnapshot, TransitionContext, TransitionOutcome
 from baton.server.orchestration.policies import orchestrate, resume_proposal, subflow_parent_task_state
-from baton.server.schemas.states import StateCreate, StateDetails, StateType
+from baton.server.schemas.states import StateCreate, StateDetails
+from baton.states import StateType
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
 EARLIER = NOW - dt.timedelta(minutes=1)

@@ -25,10 +25,9 @@ from baton.server.schemas.states import (
     State,
     StateCreate,
     StateDetails,
-    StateType,
     WaitDetails,
-    default_state_name,
 )
+from baton.states import StateType, default_state_name
 
 NOW = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
 

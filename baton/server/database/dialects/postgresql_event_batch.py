@@ -28,6 +28,7 @@ from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
 from baton.server.models.events.recorder import record_left_over
 from baton.server.models.runs.task_run_recorder import NEWER_STATE_WINS
+from baton.states import TERMINAL_STATE_VALUES
 
 # An ISO-8601 date and time as clients write it (the rest is left to PostgreSQL: a time it cannot read fails the
 # statement, and the batch goes to the Python recorder). LIKE, not a regular expression: the regular expressions
@@ -48,6 +49,8 @@ def _object_or_empty(field: str, empty: str) -> str:
     return f"COALESCE(NULLIF({field}, 'null'::jsonb), '{empty}'::jsonb)"
 
 
+# The terminal state types as an SQL list of text literals (constants, so written into the statement's text).
+_TERMINAL = ", ".join(f"'{value}'" for value in TERMINAL_STATE_VALUES)
 _TIME_FIELDS = ("cache_expiration", "expected_start_time", "next_scheduled_start_time", "start_time", "end_time")
 _PLAIN = " AND ".join(
     [
@@ -113,7 +116,7 @@ task_rows AS MATERIALIZED (
            CAST(substr(flow_run_ref, 18) AS uuid) AS flow_run_id,
            CAST(state_id AS uuid) AS state_id,
            CAST(occurred AS timestamptz) AS occurred,
-           state_type_label IN ('COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED') AS terminal
+           state_type_label IN ({_TERMINAL}) AS terminal
     FROM task_checks
     WHERE plain
 ),

@@ -18,13 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.database import tables as t
 from baton.server.models.concurrency import concurrency_leases, concurrency_limits
 from baton.server.orchestration.context import DeploymentConcurrency
-from baton.server.schemas.states import StateType
+from baton.states import AWAITING_CONCURRENCY_SLOT, StateType
 
 # How long a slot is held before the runner must renew it, when the deployment names no grace period (Prefect's
 # PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION).
 INITIAL_LEASE_SECONDS = 300.0
-# The name of the Scheduled state a run waits in when its deployment's limit is full.
-AWAITING_SLOT_STATE_NAME = "AwaitingConcurrencySlot"
 # While a run is in one of these states it holds its deployment slot.
 SLOT_HOLDING_STATES = frozenset({StateType.PENDING.value, StateType.RUNNING.value, StateType.CANCELLING.value})
 
@@ -88,7 +86,7 @@ async def release_deployment_slot(
         .where(
             run.c.deployment_id == deployment_id,
             run.c.state_type == StateType.SCHEDULED.value,
-            run.c.state_name == AWAITING_SLOT_STATE_NAME,
+            run.c.state_name == AWAITING_CONCURRENCY_SLOT,
             run.c.next_scheduled_start_time > now,
         )
         .order_by(run.c.expected_start_time, run.c.id)

@@ -20,7 +20,8 @@ from baton.server.models.runs.run_names import generate_run_name
 from baton.server.models.runs.states import set_flow_run_state
 from baton.server.orchestration.context import TransitionOutcome
 from baton.server.schemas.deployments import DeploymentFlowRunCreate
-from baton.server.schemas.states import StateCreate, StateType
+from baton.server.schemas.states import StateCreate
+from baton.states import StateType
 
 Row = dict[str, Any]
 _EMPTY_FLOW_RUN = {column.key: None for column in FLOW_RUN_COLUMNS}

@@ -26,6 +26,7 @@ from baton.server.schedules import run_times
 from baton.server.schemas.core import FlowRunPolicy
 from baton.server.schemas.schedules import Schedule
 from baton.server.schemas.states import StateDetails
+from baton.states import StateType, default_state_name
 
 Row = dict[str, Any]
 # Deployments read, planned and written per transaction; a sweep goes on with the next batch.
@@ -38,7 +39,8 @@ _SCHEDULE = TypeAdapter(Schedule)
 _POLICY = FlowRunPolicy().model_dump(mode="json")
 _DETAILS = StateDetails().model_dump(mode="json")
 # Rendered inline, so that PostgreSQL can match the partial index on SCHEDULED runs.
-_SCHEDULED = sa.literal("SCHEDULED", literal_execute=True)
+_SCHEDULED = sa.literal(StateType.SCHEDULED.value, literal_execute=True)
+_SCHEDULED_NAME = default_state_name(StateType.SCHEDULED)
 
 
 @dataclass(frozen=True)
@@ -174,8 +176,8 @@ def _run_row(deployment: Row, schedule: Row, moment: dt.datetime, key: str, now:
         "work_queue_id": deployment["work_queue_id"],
         "auto_scheduled": True,
         "state_id": state_id,
-        "state_type": "SCHEDULED",
-        "state_name": "Scheduled",
+        "state_type": StateType.SCHEDULED.value,
+        "state_name": _SCHEDULED_NAME,
         "state_timestamp": now,
         "run_count": 0,
         "expected_start_time": moment,
@@ -230,8 +232,8 @@ def _state_row(run: Row) -> Row:
         "created": run["created"],
         "updated": run["created"],
         "flow_run_id": run["id"],
-        "type": "SCHEDULED",
-        "name": "Scheduled",
+        "type": StateType.SCHEDULED.value,
+        "name": _SCHEDULED_NAME,
         "timestamp": run["state_timestamp"],
         "message": "Flow run scheduled",
         "data": None,

@@ -28,7 +28,6 @@ Condition = sa.ColumnElement[bool]
 RUN_START_KEY: sa.ColumnElement[dt.datetime] = sa.func.coalesce(
     t.flow_run.c.start_time, t.flow_run.c.expected_start_time, t.flow_run.c.created, type_=t.flow_run.c.created.type
 )
-TERMINAL_STATE_TYPES = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
 LIKE_ESCAPE = "\\"
 
 # --- building blocks ------------------------------------------------------------------------------------------------

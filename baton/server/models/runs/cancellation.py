@@ -12,13 +12,12 @@ from baton.server.database import tables as t
 from baton.server.models.runs.flow_runs import read_flow_run
 from baton.server.models.runs.states import set_flow_run_state, set_task_run_state
 from baton.server.orchestration.context import TransitionOutcome
-from baton.server.schemas.states import TERMINAL_STATE_TYPES, StateCreate, StateType
-
-_TERMINAL = [str(state_type) for state_type in TERMINAL_STATE_TYPES]
+from baton.server.schemas.states import StateCreate
+from baton.states import TERMINAL_STATE_TYPES, TERMINAL_STATE_VALUES, StateType
 
 
 def _unfinished(column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
-    return sa.or_(column.is_(None), column.not_in(_TERMINAL))
+    return sa.or_(column.is_(None), column.not_in(TERMINAL_STATE_VALUES))
 
 
 async def cancel_child_runs(
@@ -44,7 +43,7 @@ async def cancel_child_runs(
     subflows: list[tuple[uuid.UUID, TransitionOutcome]] = []
     for subflow_id in list(subflow_ids):
         row = await read_flow_run(connection, subflow_id, for_update=True)
-        if row is None or row["state_type"] in _TERMINAL:
+        if row is None or row["state_type"] in TERMINAL_STATE_TYPES:
             continue
         outcome = await set_flow_run_state(
             connection, subflow_id, StateCreate(type=StateType.CANCELLED, message=message), force=True, row=row

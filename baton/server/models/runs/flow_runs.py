@@ -19,6 +19,7 @@ from baton.server.models.runs.run_names import generate_run_name
 from baton.server.schemas.actions import FlowRunCreate, FlowRunUpdate
 from baton.server.schemas.requests import FlowRunHistoryRequest, FlowRunPaginateRequest, RunFilterSet
 from baton.server.schemas.sorting import FlowRunSort
+from baton.states import StateType, default_state_name
 
 _state = t.flow_run_state.alias("current_state")
 _queue = t.work_queue.alias("run_queue")
@@ -218,7 +219,7 @@ async def read_late_flow_run_ids(connection: AsyncConnection, scheduled_before: 
         sa.select(t.flow_run.c.id)
         .where(
             t.flow_run.c.state_type == "SCHEDULED",
-            t.flow_run.c.state_name == "Scheduled",
+            t.flow_run.c.state_name == default_state_name(StateType.SCHEDULED),
             t.flow_run.c.next_scheduled_start_time <= scheduled_before,
         )
         .order_by(t.flow_run.c.next_scheduled_start_time)

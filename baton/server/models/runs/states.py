@@ -30,7 +30,8 @@ from baton.server.models.runs.task_runs import read_parent_flow_run, read_task_r
 from baton.server.orchestration.context import RunSnapshot, TransitionContext, TransitionOutcome
 from baton.server.orchestration.policies import orchestrate, subflow_parent_task_state
 from baton.server.schemas.responses import current_state
-from baton.server.schemas.states import StateCreate, StateType
+from baton.server.schemas.states import StateCreate
+from baton.states import StateType
 
 
 class _NotPassed(enum.Enum):

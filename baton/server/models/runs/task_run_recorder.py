@@ -22,7 +22,7 @@ from baton.server.database.dialects.base import OnConflict, PreparedInsert
 from baton.server.database.types import utcnow
 from baton.server.models.events.events import SKIP_STORED, by_id, parse_time
 from baton.server.schemas.events import RESOURCE_ID, RESOURCE_ROLE
-from baton.server.schemas.states import TERMINAL_STATE_TYPES
+from baton.states import TERMINAL_STATE_TYPES
 
 logger = logging.getLogger("baton.recorder")
 

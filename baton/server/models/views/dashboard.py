@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.errors import ValidationFailed
 from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
+from baton.server.models.runs import history
+from baton.server.schemas.requests import MAX_HISTORY_BUCKETS
+from baton.states import LATE
 
-# The chart draws one bar per bucket; more than this would be unreadable and slow to render.
-MAX_BUCKETS = 500
+# The chart draws one bar per bucket; more would be unreadable and slow to render (and `/history` allows no more).
+MAX_BUCKETS = MAX_HISTORY_BUCKETS
 FAILURE_STATE_TYPES = ("FAILED", "CRASHED")
-LATE_STATE_NAME = "Late"
 
 
 def _in_window(table: sa.Table, start: dt.datetime, end: dt.datetime) -> sa.ColumnElement[bool]:
@@ -34,32 +36,20 @@ async def count_flow_runs_by_bucket(
 ) -> list[dict[str, int]]:
     """For each of `buckets` consecutive buckets of `bucket_seconds` from `start`, the number of flow runs expected
     to start in it, per state type (`{"COMPLETED": 3, ...}`; types without runs are absent). Runs without a state
-    are not counted. Raises ValidationFailed for a bucket under a second or more than MAX_BUCKETS buckets."""
+    are not counted. Raises ValidationFailed for a bucket under a second or more than MAX_BUCKETS buckets.
+    Counted by `/history`'s query (`history.count_runs_by_bucket`), per state type only."""
     if bucket_seconds < 1 or not 0 < buckets <= MAX_BUCKETS:
         raise ValidationFailed(f"A chart has 1 to {MAX_BUCKETS} buckets of at least a second.")
-    start = start.astimezone(dt.UTC)
-    end = start + dt.timedelta(seconds=bucket_seconds * buckets)
-    dialect = dialect_of(connection)
-    run = t.flow_run
-    offset = dialect.seconds_since(run.c.expected_start_time, start)
-    runs = (
-        sa.select(
-            dialect.truncate_to_integer(offset / sa.literal(bucket_seconds, sa.Float)).label("bucket"),
-            run.c.state_type,
-        )
-        .where(_in_window(run, start, end), run.c.state_type.is_not(None), _flow_run_tag(connection, tag))
-        .subquery("runs")
+    counted = await history.count_runs_by_bucket(
+        connection,
+        "flow_run",
+        start.astimezone(dt.UTC),
+        bucket_seconds,
+        buckets,
+        _flow_run_tag(connection, tag),
+        detailed=False,
     )
-    # Grouped in an outer query: PostgreSQL would not match the bucket expression's bound parameters otherwise.
-    counts = sa.select(runs.c.bucket, runs.c.state_type, sa.func.count().label("runs")).group_by(
-        runs.c.bucket, runs.c.state_type
-    )
-    result: list[dict[str, int]] = [{} for _ in range(buckets)]
-    for bucket, state_type, count in (await connection.execute(counts)).all():
-        # Float rounding at the window's edge must not push a run out of the range it was selected for.
-        index = min(max(int(bucket), 0), buckets - 1)
-        result[index][state_type] = result[index].get(state_type, 0) + int(count)
-    return result
+    return [{state["state_type"]: state["count_runs"] for state in states} for states in counted]
 
 
 async def count_task_runs_by_state(
@@ -142,7 +132,7 @@ async def read_late_flow_runs(
         end,
         tag,
         limit,
-        [run.state_type == "SCHEDULED", run.state_name == LATE_STATE_NAME],
+        [run.state_type == "SCHEDULED", run.state_name == LATE],
         [run.expected_start_time.desc(), run.id.desc()],
     )
 

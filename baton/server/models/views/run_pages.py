@@ -27,7 +27,6 @@ from baton.server.schemas.requests import RunFilterSet
 
 Condition = sa.ColumnElement[bool]
 
-LATE_STATE_NAME = "Late"
 
 _run = t.flow_run.c
 

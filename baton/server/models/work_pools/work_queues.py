@@ -25,6 +25,7 @@ from baton.server.schemas.work_pools import (
     WorkQueueStatus,
     WorkQueueUpdate,
 )
+from baton.states import LATE
 
 Row = dict[str, Any]
 
@@ -177,7 +178,7 @@ async def count_late_runs(connection: AsyncConnection, queue_id: uuid.UUID) -> i
     query = (
         sa.select(sa.func.count())
         .select_from(t.flow_run)
-        .where(t.flow_run.c.work_queue_id == queue_id, t.flow_run.c.state_name == "Late")
+        .where(t.flow_run.c.work_queue_id == queue_id, t.flow_run.c.state_name == LATE)
     )
     return int(await connection.scalar(query) or 0)
 

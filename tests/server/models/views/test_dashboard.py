@@ -1,4 +1,5 @@
-"""Dashboard queries on SQLite and PostgreSQL: exact counts per bucket and state, task runs, failed and late runs."""
+"""Dashboard queries on SQLite and PostgreSQL: exact counts per bucket and state, task runs, failed and late runs, and
+the chart's counts agreeing with `/history`'s."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -19,6 +21,7 @@ from baton.server.models.views.dashboard import (
     read_late_flow_runs,
     read_latest_flow_runs,
 )
+from baton.webui.pages.dashboard import WINDOW_BY_KEY
 
 BASE = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
@@ -136,3 +139,47 @@ async def test_too_many_buckets_is_refused(database: Database) -> None:
             await count_flow_runs_by_bucket(connection, BASE, 1, 501)
         with pytest.raises(ValidationFailed):
             await count_flow_runs_by_bucket(connection, BASE, 0, 10)
+
+
+def history_counts(buckets: list[dict[str, Any]]) -> list[dict[str, int]]:
+    """`/history`'s buckets as the dashboard counts them: runs per state type, state names summed."""
+    counts: list[dict[str, int]] = []
+    for bucket in buckets:
+        per_type: dict[str, int] = {}
+        for state in bucket["states"]:
+            per_type[state["state_type"]] = per_type.get(state["state_type"], 0) + state["count_runs"]
+        counts.append(per_type)
+    return counts
+
+
+@pytest.mark.parametrize("tag", [None, "nightly"])
+async def test_dashboard_and_history_endpoint_agree(
+    database: Database, client: httpx.AsyncClient, runs: dict[str, Any], tag: str | None
+) -> None:
+    """The dashboard's chart and `POST /api/flow_runs/history` count the same runs into the same buckets: over the
+    fixture's three 5-minute buckets and over the dashboard's own "Last hour" window ending in the last of them."""
+    hour = WINDOW_BY_KEY["hour"]
+    # (start, bucket seconds, buckets, runs counted): the hour also holds the failed run just before BASE.
+    windows = [
+        (BASE, 300, 3, 4 if tag else 8),
+        (hour.bounds(BASE + 14 * MINUTE)[0], hour.bucket_seconds, hour.buckets, 4 if tag else 9),
+    ]
+    for start, seconds, count, counted in windows:
+        end = start + dt.timedelta(seconds=seconds * count)
+        body: dict[str, Any] = {
+            "history_start": start.isoformat(),
+            "history_end": end.isoformat(),
+            "history_interval_seconds": seconds,
+        }
+        if tag:
+            body["flow_runs"] = {"tags": {"all_": [tag]}}
+        response = await client.post("/flow_runs/history", json=body)
+        assert response.status_code == 200, response.text
+        history = response.json()
+        async with database.read() as connection:
+            dashboard = await count_flow_runs_by_bucket(connection, start, seconds, count, tag=tag)
+
+        starts = [dt.datetime.fromisoformat(bucket["interval_start"]) for bucket in history]
+        assert starts == [start + i * dt.timedelta(seconds=seconds) for i in range(count)]
+        assert history_counts(history) == dashboard
+        assert sum(sum(bucket.values()) for bucket in dashboard) == counted  # not agreeing on nothing
