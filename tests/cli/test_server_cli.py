@@ -186,11 +186,13 @@ def test_services_wait_for_the_schema_and_say_what_to_run_when_it_does_not_come(
 
 
 def test_dramatiq_can_load_the_actors_module(tmp_path: Path) -> None:
-    # What Dramatiq's command line does in each worker process with `dramatiq baton.actors:services_broker`.
+    # What Dramatiq's command line does in each worker process with `dramatiq module:callable`: call it, then take
+    # the global broker.
     script = (
-        "import dramatiq.cli, baton.cli.server as cli\n"
-        "module, broker = dramatiq.cli.import_broker(cli.DRAMATIQ_ENTRY_POINT)\n"
-        "print(sorted(broker.get_declared_actors()))"
+        "import importlib, dramatiq, baton.cli.server as cli\n"
+        "module, name = cli.DRAMATIQ_ENTRY_POINT.split(':')\n"
+        "getattr(importlib.import_module(module), name)()\n"
+        "print(sorted(dramatiq.get_broker().get_declared_actors()))"
     )
     env = {key: value for key, value in os.environ.items() if not key.startswith("BATON_")}
     loaded = subprocess.run(
