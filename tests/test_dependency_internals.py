@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,7 +124,7 @@ def _get_websocket_protocol() -> None:
     assert "self.get_websocket_protocol()" in _source(WebSocketHandler.get)
 
 
-# --- dramatiq: the doorbell consumer, the worker timeout, the embedded event loop ---------------------------------
+# --- dramatiq: the doorbell consumer, the worker timeout, the stub broker's queues --------------------------------
 
 DOORBELL = "baton/queue/doorbell.py"
 BROKER = "baton/queue/broker.py"
@@ -185,27 +184,6 @@ def _worker_timeout_variable() -> None:
 
     assert re.search(r"getenv\(\s*[\"']dramatiq_worker_timeout[\"']", _source(dramatiq.worker))
     assert isinstance(dramatiq.worker.WORKER_TIMEOUT, int)
-
-
-def _event_loop_thread() -> None:
-    import threading
-
-    from dramatiq.asyncio import EventLoopThread
-
-    # baton.actors.setup._ServerLoop skips this __init__ and sets what it sets itself: those attributes must be all
-    # that the class's methods read.
-    assert _parameters(EventLoopThread.__init__) == ["self", "logger", "interrupt_check_ival"]
-    assert _parameters(EventLoopThread.start) == ["self", "timeout"]
-    assert _parameters(EventLoopThread.stop) == ["self"]
-    used = set(re.findall(r"self\.([a-zA-Z_]\w*)", _source(EventLoopThread)))
-    methods = {name for name in dir(EventLoopThread) if callable(getattr(EventLoopThread, name, None))}
-    unexpected = used - {"interrupt_check_ival", "logger", "loop"} - methods - set(dir(threading.Thread))
-    assert not unexpected, f"EventLoopThread now uses {sorted(unexpected)}, which _ServerLoop does not set"
-    thread = EventLoopThread(logging.getLogger("canary"))
-    try:
-        assert {"interrupt_check_ival", "logger", "loop"} <= set(vars(thread))
-    finally:
-        thread.loop.close()
 
 
 def _stub_broker_queues() -> None:
@@ -300,11 +278,6 @@ RELIANCES = [
         "environment variable dramatiq_worker_timeout (dramatiq.worker)",
         "baton/cli/server.py",
         _worker_timeout_variable,
-    ),
-    Reliance(
-        "dramatiq.asyncio.EventLoopThread.__init__ (skipped by _ServerLoop)",
-        "baton/actors/setup.py",
-        _event_loop_thread,
     ),
     Reliance(
         "dramatiq.brokers.stub.StubBroker.queues[name].unfinished_tasks", "baton/actors/setup.py", _stub_broker_queues

@@ -1,13 +1,22 @@
 """Baton's Dramatiq actors.
 
-`dramatiq baton.actors` (which is what `baton server services` runs) imports this package, which sets Dramatiq's
-global broker from the settings with every actor declared on it. Importing it connects to nothing. The API server
-builds brokers of its own (see `setup.EmbeddedServices` and `baton.server.serve`).
+Importing this package, or any module in it, reads no settings, builds no broker and connects to nothing. The actors
+are declared on a broker built by an explicit function: `services_broker` below for `baton server services`, and
+`setup.EmbeddedServices` inside the API server when there is no Redis.
 """
 
 from __future__ import annotations
 
-from baton.actors.setup import configure
-from baton.settings import load_settings
+import dramatiq
 
-broker = configure(load_settings())
+
+def services_broker() -> dramatiq.Broker:
+    """Dramatiq's entry point: `dramatiq baton.actors:services_broker` (what `baton server services` runs) calls it in
+    each worker process. It loads the settings, builds the services broker (`setup.make_services_broker`) and makes
+    it Dramatiq's global broker, which is where Dramatiq's command line reads it from; returns it too."""
+    from baton.actors.setup import make_services_broker
+    from baton.settings import load_settings
+
+    broker = make_services_broker(load_settings())
+    dramatiq.set_broker(broker)
+    return broker

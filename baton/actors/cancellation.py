@@ -6,7 +6,7 @@ import logging
 import uuid
 from typing import Any
 
-from baton.actors import runtime
+from baton.actors.runtime import ActorRuntime
 from baton.actors.state_changes import state_change
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
@@ -28,7 +28,7 @@ def cancelled_flow_runs(events: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-async def cancel_child_runs(flow_run_ids: list[str]) -> None:
+async def cancel_child_runs(runtime: ActorRuntime, flow_run_ids: list[str]) -> None:
     """Idempotent: a run's children already finished are left alone, so a redelivered message changes nothing."""
     database = await runtime.database()
     changes: list[FlowRunStateChange] = []
@@ -43,4 +43,4 @@ async def cancel_child_runs(flow_run_ids: list[str]) -> None:
             logger.info("Cancelled %d task runs and %d subflow runs of %s", cancelled, len(subflows), flow_run_id)
     if changes:
         # Their events come back here, which cancels the subflows' own children.
-        runtime.broker().enqueue(messages.emit_flow_run_events(changes))
+        runtime.broker.enqueue(messages.emit_flow_run_events(changes))

@@ -6,9 +6,9 @@ import logging
 import uuid
 from typing import Any
 
-from baton.actors import runtime
 from baton.actors.cancellation import cancelled_flow_runs
 from baton.actors.notifications import match_changes, queue_deliveries
+from baton.actors.runtime import ActorRuntime
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
 from baton.server.models.concurrency.concurrency_leases import release_leases_of_holders
@@ -21,7 +21,7 @@ from baton.states import TERMINAL_STATE_TYPES
 logger = logging.getLogger("baton.actors")
 
 
-async def record_events(events: str | list[dict[str, Any]]) -> None:
+async def record_events(runtime: ActorRuntime, events: str | list[dict[str, Any]]) -> None:
     """Persist a batch in one transaction: the events and the task runs they describe. Both writes are idempotent
     (a stored event id or state id is skipped; a run only takes a newer state), so a batch redelivered after a crash,
     or an event a client sent twice, changes nothing.
@@ -32,7 +32,7 @@ async def record_events(events: str | list[dict[str, Any]]) -> None:
     await database.dialect.record_event_batch(database, events)
 
 
-async def emit_flow_run_events(changes: list[FlowRunStateChange]) -> None:
+async def emit_flow_run_events(runtime: ActorRuntime, changes: list[FlowRunStateChange]) -> None:
     """Build the `prefect.flow-run.<State>` events of committed state changes from the database and store them, and
     match the changes against notification policies in the same transaction (one queue hop and one transaction
     fewer between a state change and its message); then queue the deliveries. All of it is idempotent (event ids are
@@ -43,10 +43,10 @@ async def emit_flow_run_events(changes: list[FlowRunStateChange]) -> None:
         await write_events(connection, events)
         await release_leases_of_holders(connection, _finished_runs(events, FLOW_RUN_RESOURCE_PREFIX))
         waiting = await match_changes(connection, changes)
-    queue_deliveries(waiting)
+    queue_deliveries(runtime, waiting)
     cancelled = cancelled_flow_runs(events)
     if cancelled:
-        runtime.broker().enqueue(messages.cancel_child_runs(cancelled))
+        runtime.broker.enqueue(messages.cancel_child_runs(cancelled))
 
 
 def _finished_runs(events: list[dict[str, Any]], prefix: str) -> list[uuid.UUID]:

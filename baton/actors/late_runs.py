@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import uuid
 
-from baton.actors import runtime
+from baton.actors.runtime import ActorRuntime
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
 from baton.server.database.engine import Database
@@ -22,9 +22,9 @@ logger = logging.getLogger("baton.actors")
 BATCH_SIZE = 400
 
 
-async def mark_late_runs() -> None:
+async def mark_late_runs(runtime: ActorRuntime) -> None:
     database = await runtime.database()
-    cutoff = utcnow() - dt.timedelta(seconds=runtime.settings().services_late_runs_after_seconds)
+    cutoff = utcnow() - dt.timedelta(seconds=runtime.settings.services_late_runs_after_seconds)
     async with database.read() as connection:
         run_ids = await read_late_flow_run_ids(connection, cutoff, BATCH_SIZE)
     changes: list[FlowRunStateChange] = []
@@ -34,7 +34,7 @@ async def mark_late_runs() -> None:
             changes.append(change)
     if changes:
         logger.info("Marked %d flow runs Late", len(changes))
-        runtime.broker().enqueue(messages.emit_flow_run_events(changes))
+        runtime.broker.enqueue(messages.emit_flow_run_events(changes))
 
 
 async def _mark_late(database: Database, run_id: uuid.UUID, cutoff: dt.datetime) -> FlowRunStateChange | None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from baton.actors import runtime
+from baton.actors.runtime import ActorRuntime
 from baton.notifications.templates import placeholder_values, render, render_subject
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
@@ -43,14 +43,14 @@ SEVERITY: dict[str, Severity] = {
 }
 
 
-async def match_notifications(changes: list[FlowRunStateChange]) -> None:
+async def match_notifications(runtime: ActorRuntime, changes: list[FlowRunStateChange]) -> None:
     """One delivery per active policy matching each state change; each waiting delivery is queued for sending.
     (State changes are matched where their events are recorded, `emit_flow_run_events`; this message is still
     accepted from a queue that holds some.)"""
     database = await runtime.database()
     async with database.write() as connection:
         waiting = await match_changes(connection, changes)
-    queue_deliveries(waiting)
+    queue_deliveries(runtime, waiting)
 
 
 async def match_changes(connection: AsyncConnection, changes: list[FlowRunStateChange]) -> list[uuid.UUID]:
@@ -102,13 +102,13 @@ DELIVERY_BATCH_SIZE = 50
 SEND_CONCURRENCY = 16
 
 
-async def deliver_notifications(delivery_ids: list[str]) -> None:
+async def deliver_notifications(runtime: ActorRuntime, delivery_ids: list[str]) -> None:
     """Claim, render and send a batch of deliveries, then record every outcome.
 
     Two short write transactions per batch: the claim (one UPDATE ... RETURNING, plus the throttle's decision) and the
     outcomes (one executemany); what a delivery needs to be rendered is read outside the write lock, which SQLite's
     writers all share. A burst of state changes thus costs a few statements per batch, not several per message."""
-    settings = runtime.settings()
+    settings = runtime.settings
     database = await runtime.database()
     now = utcnow()
     throttle = settings.notifications_throttle_seconds
@@ -127,7 +127,7 @@ async def deliver_notifications(delivery_ids: list[str]) -> None:
     for first, folded in folded_counts.items():
         if folded == sum(1 for opener in held_back.values() if opener == first):
             # This batch held back the window's first message: the window's summary goes out when it closes.
-            runtime.broker().enqueue(messages.send_notification_summary(str(first)), delay=int(throttle * 1000))
+            runtime.broker.enqueue(messages.send_notification_summary(str(first)), delay=int(throttle * 1000))
     if not to_send:
         return
     async with database.read() as connection:
@@ -137,7 +137,7 @@ async def deliver_notifications(delivery_ids: list[str]) -> None:
         async with database.write() as connection:
             error = "The policy, run or target was deleted before sending."
             await model.finish_deliveries(connection, [{"id": i, "status": "FAILED", "error": error} for i in gone])
-    await _attempt_all([row for row in to_send if subjects[row["id"]] is not None], subjects, settings)
+    await _attempt_all(runtime, [row for row in to_send if subjects[row["id"]] is not None], subjects)
 
 
 async def _fold(connection: AsyncConnection, held_back: dict[uuid.UUID, uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -170,7 +170,7 @@ def _held_back_by_throttle(
 
 
 async def _attempt_all(
-    claimed: list[dict[str, Any]], subjects: dict[uuid.UUID, dict[str, Any] | None], settings: Any
+    runtime: ActorRuntime, claimed: list[dict[str, Any]], subjects: dict[uuid.UUID, dict[str, Any] | None]
 ) -> None:
     """Send each claimed delivery (at most SEND_CONCURRENCY requests at once), record all outcomes in one
     transaction, and queue the retries."""
@@ -178,6 +178,7 @@ async def _attempt_all(
 
     if not claimed:
         return
+    settings = runtime.settings
     http = await runtime.http_client()
     gate = asyncio.Semaphore(SEND_CONCURRENCY)
 
@@ -207,20 +208,20 @@ async def _attempt_all(
     for outcome in outcomes:
         if outcome["status"] == "RETRYING":
             backoff = settings.notifications_retry_backoff_seconds * 2 ** (outcome["attempts"] - 1)
-            runtime.broker().enqueue(messages.deliver_notifications([str(outcome["id"])]), delay=int(backoff * 1000))
+            runtime.broker.enqueue(messages.deliver_notifications([str(outcome["id"])]), delay=int(backoff * 1000))
 
 
-def queue_deliveries(delivery_ids: list[uuid.UUID]) -> None:
+def queue_deliveries(runtime: ActorRuntime, delivery_ids: list[uuid.UUID]) -> None:
     """Queue `deliver_notifications` messages of at most DELIVERY_BATCH_SIZE deliveries each, so a burst is spread
     over the actor threads and processes instead of waiting behind one long batch."""
     ids = [str(i) for i in delivery_ids]
     for start in range(0, len(ids), DELIVERY_BATCH_SIZE):
-        runtime.broker().enqueue(messages.deliver_notifications(ids[start : start + DELIVERY_BATCH_SIZE]))
+        runtime.broker.enqueue(messages.deliver_notifications(ids[start : start + DELIVERY_BATCH_SIZE]))
 
 
-async def send_notification_summary(first_delivery_id: str) -> None:
+async def send_notification_summary(runtime: ActorRuntime, first_delivery_id: str) -> None:
     """At the end of a throttle window: one message saying how many more times the run entered the state."""
-    settings = runtime.settings()
+    settings = runtime.settings
     database = await runtime.database()
     async with database.read() as connection:
         folded, first = await model.count_folded_since(connection, uuid.UUID(first_delivery_id))
@@ -245,11 +246,11 @@ async def send_notification_summary(first_delivery_id: str) -> None:
 STALLED_AFTER = dt.timedelta(minutes=2)
 
 
-async def resume_stalled_deliveries() -> None:
+async def resume_stalled_deliveries(runtime: ActorRuntime) -> None:
     """Periodic job: queue again the deliveries whose message was lost, so none waits forever."""
     database = await runtime.database()
     async with database.read() as connection:
         stalled = await model.read_stalled_deliveries(connection, utcnow() - STALLED_AFTER, 500)
-    queue_deliveries(stalled)
+    queue_deliveries(runtime, stalled)
     if stalled:
         logger.info("Queued %d stalled notification deliveries again", len(stalled))

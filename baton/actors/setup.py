@@ -1,18 +1,18 @@
-"""Wiring actors to a broker: declare every actor, and run them either in `baton server services` worker processes
-(on Dramatiq's own event-loop thread) or embedded in the API server (on the server's event loop)."""
+"""Wiring actors to a broker: declare every actor, bound to an actor runtime, and run them either in `baton server
+services` worker processes (on an event-loop thread of their own) or embedded in the API server (on the server's
+event loop). Nothing here runs at import: the brokers are built by `make_services_broker` and `EmbeddedServices`."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import logging
-import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 import dramatiq
-from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
+from dramatiq.asyncio import EventLoopThread
 from dramatiq.middleware import Middleware
 
 from baton.actors import (
@@ -21,22 +21,21 @@ from baton.actors import (
     events,
     late_runs,
     notifications,
-    runtime,
     scheduler,
     work_pool_status,
     zombie_runs,
 )
+from baton.actors.runtime import ActorFunction, ActorRuntime
 from baton.gc_tuning import tune_garbage_collector
 from baton.log_config import quiet_http_client_loggers
 from baton.queue import messages
 from baton.queue.beat import Beat, PeriodicJob
 from baton.queue.broker import make_broker
 from baton.server.database.engine import Database
-from baton.server.database.write_lock import mark_actor_task
 
 logger = logging.getLogger("baton.actors")
 
-ACTOR_FUNCTIONS: dict[str, Callable[..., Coroutine[Any, Any, None]]] = {
+ACTOR_FUNCTIONS: dict[str, ActorFunction] = {
     messages.RECORD_EVENTS: events.record_events,
     messages.EMIT_FLOW_RUN_EVENTS: events.emit_flow_run_events,
     messages.MARK_LATE_RUNS: late_runs.mark_late_runs,
@@ -84,32 +83,21 @@ def periodic_jobs(settings: Any) -> list[PeriodicJob]:
     ]
 
 
-def _on_actor_loop(function: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """`function` run to completion on the actors' event loop from a Dramatiq worker thread. Unlike Dramatiq's own
-    wrapper it checks the loop before creating the coroutine, so a message that arrives while the loop is stopping
-    fails (and is retried) instead of leaving a coroutine that never runs."""
+def _bound(runtime: ActorRuntime, function: ActorFunction) -> Callable[..., None]:
+    """`function` as a Dramatiq actor function: run to completion with `runtime` on the actors' event loop."""
 
     @functools.wraps(function)
     def run_on_loop(*args: Any) -> None:
-        loop_thread = get_event_loop_thread()
-        if loop_thread is None or not loop_thread.loop.is_running():
-            raise RuntimeError(f"The actors' event loop is not running; {function.__name__} will be retried")
-        loop_thread.run_coroutine(_as_actor(function, args))
+        runtime.run(function, args)
 
     return run_on_loop
 
 
-async def _as_actor(function: Callable[..., Coroutine[Any, Any, None]], args: tuple[Any, ...]) -> None:
-    """Run an actor's coroutine in a task whose writes go ahead of request handlers' (one writer, embedded mode)."""
-    mark_actor_task()
-    await function(*args)
-
-
-def declare_actors(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[Any, Any]]:
-    """Declare every Baton actor on `broker`, each on the queue its message contract names."""
+def declare_actors(broker: dramatiq.Broker, runtime: ActorRuntime) -> dict[str, dramatiq.Actor[Any, Any]]:
+    """Declare every Baton actor on `broker`, each on the queue its message contract names, running with `runtime`."""
     return {
         name: dramatiq.Actor(
-            _on_actor_loop(function),
+            _bound(runtime, function),
             broker=broker,
             actor_name=name,
             queue_name=messages.ACTOR_QUEUES[name],
@@ -131,24 +119,24 @@ def make_beat(settings: Any, broker: dramatiq.Broker) -> Beat:
     )
 
 
-class ServicesRuntime(Middleware):
-    """In a `baton server services` worker process: an event loop for the async actors, the actor runtime, and the
-    beat (every process runs one; the Redis lease lets one of them send)."""
+class ServicesProcess(Middleware):
+    """In a `baton server services` worker process: an event loop for the async actors of `runtime`, and the beat
+    (every process runs one; the Redis lease lets one of them send)."""
 
-    def __init__(self, settings: Any) -> None:
-        self.settings = settings
+    def __init__(self, runtime: ActorRuntime) -> None:
+        self.runtime = runtime
+        self.loop_thread: EventLoopThread | None = None
         self.beat: Beat | None = None
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        if get_event_loop_thread() is None:
-            loop_thread = EventLoopThread(logger)
-            loop_thread.start(timeout=5.0)
-            set_event_loop_thread(loop_thread)
-        runtime.use(self.settings, broker)
+        if self.loop_thread is None:
+            self.loop_thread = EventLoopThread(logger)
+            self.loop_thread.start(timeout=5.0)
+            self.runtime.loop = self.loop_thread.loop
         quiet_http_client_loggers()
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        self.beat = make_beat(self.settings, broker)
+        self.beat = make_beat(self.runtime.settings, broker)
         self.beat.start()
         # A services process exists to run actors: it loads the notification channels (httpx, aiohttp) now rather
         # than in the middle of its first burst of deliveries. The API server keeps loading them lazily, on the first
@@ -163,38 +151,22 @@ class ServicesRuntime(Middleware):
             self.beat.stop()
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        loop_thread = get_event_loop_thread()
+        loop_thread, self.loop_thread = self.loop_thread, None
         if loop_thread is None:
             return
-        loop_thread.run_coroutine(runtime.close())
+        asyncio.run_coroutine_threadsafe(self.runtime.close(), loop_thread.loop).result()
+        self.runtime.loop = None
         loop_thread.stop()
-        set_event_loop_thread(None)
 
 
-def configure(settings: Any) -> dramatiq.Broker:
-    """A broker for `settings` with every actor declared and the services runtime attached; made Dramatiq's global
-    broker (what `dramatiq baton.actors` runs)."""
+def make_services_broker(settings: Any) -> dramatiq.Broker:
+    """The broker of a `baton server services` worker process for `settings`: every actor declared on it, bound to
+    a new actor runtime, and the middleware that runs the actors' loop and the beat. Connects to nothing yet."""
     broker = make_broker(settings)
-    broker.add_middleware(ServicesRuntime(settings))
-    declare_actors(broker)
-    dramatiq.set_broker(broker)
+    runtime = ActorRuntime(settings, broker)
+    broker.add_middleware(ServicesProcess(runtime))
+    declare_actors(broker, runtime)
     return broker
-
-
-class _ServerLoop(EventLoopThread):
-    """Dramatiq's event-loop thread interface over a loop that is already running (the API server's)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        threading.Thread.__init__(self, name="baton-server-loop", daemon=True)
-        self.interrupt_check_ival = 0.1
-        self.logger = logger
-        self.loop = loop
-
-    def start(self, *, timeout: float | None = None) -> None:
-        return None
-
-    def stop(self) -> None:
-        return None
 
 
 class EmbeddedServices:
@@ -204,14 +176,13 @@ class EmbeddedServices:
     def __init__(self, settings: Any, database: Database) -> None:
         self.settings = settings
         self.broker = make_broker(settings)
-        declare_actors(self.broker)
-        self.database = database
+        self.runtime = ActorRuntime(settings, self.broker, database)
+        declare_actors(self.broker, self.runtime)
         self.worker: dramatiq.Worker | None = None
         self.beat: Beat | None = None
 
     def start(self) -> None:
-        set_event_loop_thread(_ServerLoop(asyncio.get_running_loop()))
-        runtime.use(self.settings, self.broker, self.database)
+        self.runtime.loop = asyncio.get_running_loop()
         self.worker = dramatiq.Worker(
             self.broker, worker_threads=self.settings.queue_worker_threads, worker_timeout=100
         )
@@ -230,8 +201,8 @@ class EmbeddedServices:
             finally:
                 await loop.run_in_executor(None, self.worker.stop)
                 self.worker = None
-        await runtime.close()
-        set_event_loop_thread(None)
+        await self.runtime.close()
+        self.runtime.loop = None
 
     def _drain(self, grace_seconds: float) -> None:
         """Wait until the queues (not their delayed messages: retries and summaries due later) are worked off."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from baton.actors import runtime
+from baton.actors.runtime import ActorRuntime
 from baton.server.models.work_pools.workers import StatusRules, update_statuses
 
 logger = logging.getLogger("baton.actors")
@@ -20,10 +20,10 @@ def status_rules(settings: object) -> StatusRules:
     )
 
 
-async def update_work_pool_statuses() -> None:
+async def update_work_pool_statuses(runtime: ActorRuntime) -> None:
     database = await runtime.database()
     async with database.write() as connection:
-        changes = await update_statuses(connection, status_rules(runtime.settings()))
+        changes = await update_statuses(connection, status_rules(runtime.settings))
     if changes.workers_offline or changes.pools_not_ready:
         logger.info(
             "%d workers went offline; %d work pools are not ready", changes.workers_offline, changes.pools_not_ready

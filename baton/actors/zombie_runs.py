@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from baton.actors import runtime
+from baton.actors.runtime import ActorRuntime
 from baton.actors.state_changes import state_change
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
@@ -15,9 +15,9 @@ from baton.server.models.runs.zombie_runs import find_orphaned_runs, finish_orph
 logger = logging.getLogger("baton.actors")
 
 
-async def mark_zombie_runs() -> None:
+async def mark_zombie_runs(runtime: ActorRuntime) -> None:
     database = await runtime.database()
-    settings = runtime.settings()
+    settings = runtime.settings
     async with database.read() as connection:
         orphans = await find_orphaned_runs(
             connection,
@@ -35,4 +35,4 @@ async def mark_zombie_runs() -> None:
         changes.append(change)
         logger.warning("Flow run %s: %s", orphan.flow_run_id, orphan.proposed.message)
     if changes:
-        runtime.broker().enqueue(messages.emit_flow_run_events(changes))
+        runtime.broker.enqueue(messages.emit_flow_run_events(changes))

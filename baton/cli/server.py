@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False)
+# What `baton server services` runs: Dramatiq's command line calls this function in each worker process to build
+# the broker, with every actor declared on it (importing `baton.actors` does nothing by itself).
+DRAMATIQ_ENTRY_POINT = "baton.actors:services_broker"
 # How often an idle actor thread of `baton server services` wakes up, in ms: the longest it takes to notice SIGTERM.
 # Idle consumers do not follow it (they wait on their queues' bells, see baton.queue.doorbell).
 SERVICES_WORKER_TIMEOUT_MS = 100
@@ -67,8 +70,8 @@ def start(host: str | None, port: int | None, ui: bool | None, log_level: str | 
 def services(processes: int, threads: int, queues: tuple[str, ...], log_level: str | None) -> None:
     """Run Baton's actors (event recording, periodic jobs) and the beat against Redis, until SIGTERM.
 
-    The same as `dramatiq baton.actors`. Needs BATON_REDIS_URL; without Redis, `baton server start` runs the actors
-    in its own process.
+    The same as `dramatiq baton.actors:services_broker`. Needs BATON_REDIS_URL; without Redis, `baton server start`
+    runs the actors in its own process.
     """
     import os
     import sys
@@ -89,7 +92,7 @@ def services(processes: int, threads: int, queues: tuple[str, ...], log_level: s
         sys.executable,
         "-m",
         "dramatiq",
-        "baton.actors",
+        DRAMATIQ_ENTRY_POINT,
         "--processes",
         str(processes),
         "--threads",

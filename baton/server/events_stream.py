@@ -2,7 +2,8 @@
 
 Events reach the database through the queue and its actors, possibly in another process, so the stream follows
 the `events` table itself: one poller task per process (and database) reads the events recorded since it last
-looked and offers each one to every subscriber whose filter it matches. Transactions can commit out of `recorded`
+looked and offers each one to every subscriber whose filter it matches (the server context owns the process's
+stream, `ServerContext.event_stream`). Transactions can commit out of `recorded`
 order, so every poll looks back over an overlap window and skips the ids it has already delivered.
 
 The poller starts with the first subscriber and stops when the last one leaves. Each subscriber has a bounded
@@ -17,7 +18,6 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -175,14 +175,3 @@ class EventStream:
 
     def _forget_before(self, moment: dt.datetime) -> None:
         self._seen = {event_id: recorded for event_id, recorded in self._seen.items() if recorded >= moment}
-
-
-_streams: weakref.WeakKeyDictionary[Database, EventStream] = weakref.WeakKeyDictionary()
-
-
-def event_stream(database: Database) -> EventStream:
-    """The process's one EventStream for `database`."""
-    stream = _streams.get(database)
-    if stream is None:
-        stream = _streams[database] = EventStream(database)
-    return stream

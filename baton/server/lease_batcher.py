@@ -1,4 +1,5 @@
-"""`LeaseBatcher`: the lease acquisitions and releases of one server process, written together (group commit).
+"""`LeaseBatcher`: the lease acquisitions and releases of one server process, written together (group commit). The
+server context owns the process's one batcher (`ServerContext.lease_batcher`).
 
 Taking or returning a slot is a few small statements on one hot row; as separate transactions, 32 clients spend
 their time queueing for the row lock (PostgreSQL) or the single writer (SQLite), and the event loop its time on the
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-import weakref
 from dataclasses import dataclass, field
 
 from baton.errors import ValidationFailed
@@ -119,22 +119,3 @@ def _fail(batch: _Pending, exc: BaseException) -> None:
             future.set_exception(exc)
         else:  # the writer itself was cancelled (the loop is closing)
             future.cancel()
-
-
-_batchers: weakref.WeakKeyDictionary[Database, LeaseBatcher] = weakref.WeakKeyDictionary()
-# The batcher asked for last: a server has one database, and a WeakKeyDictionary lookup (a new weak reference each
-# time) showed in the request path's profile.
-_last: LeaseBatcher | None = None
-
-
-def lease_batcher(database: Database) -> LeaseBatcher:
-    """The batcher of `database` on the running event loop (a new one if the loop changed, as between tests)."""
-    global _last
-    loop = asyncio.get_running_loop()
-    if _last is not None and _last.database is database and _last.loop is loop:
-        return _last
-    batcher = _batchers.get(database)
-    if batcher is None or batcher.loop is not loop:
-        batcher = _batchers[database] = LeaseBatcher(database)
-    _last = batcher
-    return batcher

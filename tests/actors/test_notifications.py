@@ -18,6 +18,8 @@ import tornado.netutil
 import tornado.web
 
 from baton.actors import notifications
+from baton.actors.runtime import ActorRuntime
+from baton.server.context import ServerContext
 from baton.settings import Settings
 from tests.pipeline import create_flow_run, eventually
 
@@ -176,7 +178,7 @@ async def test_a_flapping_run_is_throttled_into_one_summary(client: httpx.AsyncC
 
 
 async def test_a_burst_reaches_every_policy_once_and_a_redelivered_batch_sends_nothing_more(
-    client: httpx.AsyncClient, receiver: Receiver
+    client: httpx.AsyncClient, receiver: Receiver, pipeline: ServerContext
 ) -> None:
     policies = [
         await create_policy(client, state_names=["Failed"], block_document_id=await slack_block(client, receiver.url))
@@ -195,7 +197,9 @@ async def test_a_burst_reaches_every_policy_once_and_a_redelivered_batch_sends_n
     assert {d["attempts"] for d in sent} == {1}
 
     # The queue redelivers every batch (a worker died after sending, before acknowledging): nothing goes out again.
-    await notifications.deliver_notifications([d["id"] for d in sent])
+    redelivery = ActorRuntime(pipeline.settings, pipeline.publisher.broker, pipeline.database)
+    await notifications.deliver_notifications(redelivery, [d["id"] for d in sent])
+    await redelivery.close()
     await asyncio.sleep(0.3)
     assert len(receiver.bodies) == 120
     assert {d["attempts"] for d in await _all_sent(client, 120)} == {1}

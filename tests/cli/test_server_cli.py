@@ -186,7 +186,14 @@ def test_services_wait_for_the_schema_and_say_what_to_run_when_it_does_not_come(
 
 
 def test_dramatiq_can_load_the_actors_module(tmp_path: Path) -> None:
-    script = "import dramatiq, baton.actors; print(sorted(dramatiq.get_broker().get_declared_actors()))"
+    # What Dramatiq's command line does in each worker process with `dramatiq module:callable`: call it, then take
+    # the global broker.
+    script = (
+        "import importlib, dramatiq, baton.cli.server as cli\n"
+        "module, name = cli.DRAMATIQ_ENTRY_POINT.split(':')\n"
+        "getattr(importlib.import_module(module), name)()\n"
+        "print(sorted(dramatiq.get_broker().get_declared_actors()))"
+    )
     env = {key: value for key, value in os.environ.items() if not key.startswith("BATON_")}
     loaded = subprocess.run(
         [sys.executable, "-c", script], env={**env, "BATON_HOME": str(tmp_path)}, capture_output=True, text=True

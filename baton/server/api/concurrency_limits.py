@@ -8,7 +8,6 @@ from typing import Any
 from baton.errors import ConcurrencyLimitReached, LeaseExpired, ObjectNotFound
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
-from baton.server.lease_batcher import lease_batcher
 from baton.server.models.concurrency import concurrency_leases as leases
 from baton.server.models.concurrency import concurrency_limits as limits
 from baton.server.models.concurrency.concurrency_lease_batches import LeaseAcquisition
@@ -169,7 +168,7 @@ class IncrementWithLeaseHandler(ApiHandler):
         body = self.parse_body(SlotIncrementWithLease)
         holder = body.holder.model_dump() if body.holder else None
         acquisition = LeaseAcquisition(body.names, body.slots, body.mode, body.lease_duration, holder)
-        grant = await lease_batcher(self.database).acquire(acquisition)
+        grant = await self.context.lease_batcher.acquire(acquisition)
         if not grant.request.acquired:
             raise refuse(grant.request)
         self.write_json({"lease_id": grant.lease_id, "limits": minimal(grant.request.limits)})
@@ -181,7 +180,7 @@ class DecrementWithLeaseHandler(ApiHandler):
     )
     async def post(self) -> None:
         body = self.parse_body(LeaseRelease)
-        await lease_batcher(self.database).release(body.lease_id)
+        await self.context.lease_batcher.release(body.lease_id)
         self.write_no_content()
 
 

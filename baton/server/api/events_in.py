@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import time
 from collections.abc import Awaitable
 from typing import Any
 
@@ -177,19 +176,6 @@ def plainly_valid_event_text(text: str, data: Any, received: str) -> orjson.Frag
     return orjson.Fragment(f"{head},{orjson.dumps(appended).decode()[1:]}")
 
 
-_received_at: tuple[int, str] = (0, "")
-
-
-def _received_now() -> str:
-    """Now as the `received` stamp of an event (ISO-8601, UTC). Frames arriving within the same millisecond share one
-    stamp: formatting the time for every frame showed in the socket's CPU under load."""
-    global _received_at
-    millisecond = time.time_ns() // 1_000_000
-    if _received_at[0] != millisecond:
-        _received_at = (millisecond, utcnow().isoformat())
-    return _received_at[1]
-
-
 def _reason(exc: pydantic.ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "event"
@@ -252,7 +238,7 @@ class EventsInSocket(tornado.websocket.WebSocketHandler):
         except orjson.JSONDecodeError as exc:
             self._reject(f"not JSON: {exc}")
             return None
-        received = _received_now()
+        received = self.context.received_clock.now()
         queued: QueuedEvent | None
         if type(message) is str:
             queued = plainly_valid_event_text(message, data, received)

@@ -28,7 +28,7 @@ import tornado.websocket
 from baton.errors import ServiceUnavailable
 from baton.server.api.base import dumps
 from baton.server.context import ServerContext
-from baton.server.events_stream import SubscriberTooSlow, event_stream
+from baton.server.events_stream import SubscriberTooSlow
 from baton.server.models.events import event_queries
 from baton.server.schemas.event_filters import EventFilter, EventOrder
 
@@ -109,7 +109,7 @@ class EventsOutHandler(tornado.websocket.WebSocketHandler):
         self._pump = asyncio.create_task(self._stream(spec, bool(data.get("backfill", True))))
 
     async def _stream(self, spec: EventFilter, backfill: bool) -> None:
-        stream = event_stream(self.context.database)
+        stream = self.context.event_stream
         try:
             # Subscribe before backfilling, so that an event recorded meanwhile is not missed; it may come twice,
             # and the second copy is skipped.

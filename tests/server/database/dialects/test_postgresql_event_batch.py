@@ -7,7 +7,6 @@ import copy
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import dramatiq
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 from dramatiq.brokers.stub import StubBroker
 
 from baton.actors import events as event_actors
-from baton.actors import runtime
+from baton.actors.runtime import ActorRuntime
 from baton.server.database import tables as t
 from baton.server.database.dialects.base import DatabaseDialect
 from baton.server.database.dialects.postgresql_event_batch import execute_batch_statement
@@ -32,11 +31,9 @@ WRITE_TIMES = {"created", "updated", "recorded"}
 
 
 @pytest.fixture
-def actor_runtime(database: Database) -> Iterator[None]:
+def actor_runtime(database: Database) -> ActorRuntime:
     broker: dramatiq.Broker = StubBroker()
-    runtime.use(None, broker, database)
-    yield
-    runtime.use(None, broker, None)
+    return ActorRuntime(None, broker, database)
 
 
 async def _flow_run(database: Database) -> uuid.UUID:
@@ -114,13 +111,12 @@ async def _wipe(database: Database) -> None:
             await connection.execute(sa.delete(table))
 
 
-@pytest.mark.usefixtures("actor_runtime")
 async def test_a_batch_text_is_recorded_as_the_python_recorder_records_it(
-    database: Database, caplog: pytest.LogCaptureFixture
+    database: Database, actor_runtime: ActorRuntime, caplog: pytest.LogCaptureFixture
 ) -> None:
     batch = _mixed_batch(await _flow_run(database))
     with caplog.at_level(logging.WARNING, logger="baton.recorder"):
-        await event_actors.record_events(orjson.dumps(batch).decode())
+        await event_actors.record_events(actor_runtime, orjson.dumps(batch).decode())
     assert [record.getMessage() for record in caplog.records] == [
         f"Task-run event {batch[7]['id']} not recorded as a task run: payload.task_run lacks task_key or dynamic_key"
     ]
@@ -159,9 +155,8 @@ def _task_run_id(event: dict[str, Any]) -> uuid.UUID:
     return uuid.UUID(event["resource"]["prefect.resource.id"].removeprefix("prefect.task-run."))
 
 
-@pytest.mark.usefixtures("actor_runtime")
 async def test_a_batch_postgresql_refuses_is_recorded_by_the_python_recorder(
-    database: Database, caplog: pytest.LogCaptureFixture
+    database: Database, actor_runtime: ActorRuntime, caplog: pytest.LogCaptureFixture
 ) -> None:
     flow_run_id = await _flow_run(database)
     good, bad = uuid.uuid4(), uuid.uuid4()
@@ -169,7 +164,7 @@ async def test_a_batch_postgresql_refuses_is_recorded_by_the_python_recorder(
     impossible["payload"]["task_run"]["start_time"] = "2026-02-30T12:00:00Z"
     batch = [_queued(task_run_event(good, flow_run_id, "Running", START)), _queued(impossible)]
     with caplog.at_level(logging.INFO):
-        await event_actors.record_events(orjson.dumps(batch).decode())
+        await event_actors.record_events(actor_runtime, orjson.dumps(batch).decode())
     rows = await _rows(database)
     assert {row["id"] for row in rows["events"]} == {uuid.UUID(event["id"]) for event in batch}
     assert [row["id"] for row in rows["task_run"]] == [good]
@@ -179,8 +174,9 @@ async def test_a_batch_postgresql_refuses_is_recorded_by_the_python_recorder(
         assert any(message.startswith("Recording a batch of events row by row") for message in messages)
 
 
-@pytest.mark.usefixtures("actor_runtime")
-async def test_frames_queued_as_their_text_are_recorded_as_their_decoded_events(database: Database) -> None:
+async def test_frames_queued_as_their_text_are_recorded_as_their_decoded_events(
+    database: Database, actor_runtime: ActorRuntime
+) -> None:
     """The websocket queues a plain event as its frame's text with the fields it changes appended: repeated keys,
     the last of which counts for PostgreSQL's jsonb as for Python."""
     from baton.server.api.events_in import plainly_valid_event, plainly_valid_event_text
@@ -195,7 +191,7 @@ async def test_frames_queued_as_their_text_are_recorded_as_their_decoded_events(
     received = START.isoformat()
     as_text = [plainly_valid_event_text(frame, orjson.loads(frame), received) for frame in frames]
     assert all(isinstance(queued, orjson.Fragment) for queued in as_text)
-    await event_actors.record_events(orjson.dumps(as_text).decode())
+    await event_actors.record_events(actor_runtime, orjson.dumps(as_text).decode())
     from_text = await _rows(database)
     await _wipe(database)
     await record_events_in_python(database, [plainly_valid_event(orjson.loads(frame), received) for frame in frames])

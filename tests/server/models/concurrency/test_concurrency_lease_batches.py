@@ -12,7 +12,7 @@ from baton.errors import ServiceUnavailable, ValidationFailed
 from baton.server import lease_batcher as lease_batches_api
 from baton.server.database import tables as t
 from baton.server.database.engine import Database
-from baton.server.lease_batcher import lease_batcher
+from baton.server.lease_batcher import LeaseBatcher
 from baton.server.models.concurrency import concurrency_limits as limits
 from baton.server.models.concurrency.concurrency_lease_batches import LeaseAcquisition, LeaseGrant, apply_lease_batch
 from baton.server.schemas.concurrency import ConcurrencyLimitV2Create
@@ -88,7 +88,7 @@ async def test_an_invalid_acquisition_fails_alone(database: Database) -> None:
 
 async def test_concurrent_callers_share_transactions_and_stay_within_the_limit(database: Database) -> None:
     await create_limits(database, shared=3)
-    batcher = lease_batcher(database)
+    batcher = LeaseBatcher(database)
 
     async def acquire() -> LeaseGrant:
         return await batcher.acquire(one(["shared"]))
@@ -107,7 +107,7 @@ async def test_a_failed_transaction_answers_every_caller_and_the_next_batch_work
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await create_limits(database, flaky=2)
-    batcher = lease_batcher(database)
+    batcher = LeaseBatcher(database)
 
     async def busy(*_args: object, **_kwargs: object) -> None:
         raise ServiceUnavailable("The database is busy or unreachable; retry shortly.", 1)
