@@ -48,6 +48,8 @@ class ActorRuntime:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._database = database
         self._owns_database = False
+        # Two actors starting at once must not both open a database (one would never be closed).
+        self._opening = asyncio.Lock()
         self._http: httpx.AsyncClient | None = None
         self._cipher: BlockCipher | None = None
 
@@ -59,10 +61,11 @@ class ActorRuntime:
 
     async def database(self) -> Database:
         """The database actors write to (opened on the calling event loop the first time)."""
-        if self._database is None:
-            database = Database.from_settings(self.settings)
-            await database.open()
-            self._database, self._owns_database = database, True
+        async with self._opening:
+            if self._database is None:
+                database = Database.from_settings(self.settings)
+                await database.open()
+                self._database, self._owns_database = database, True
         return self._database
 
     async def http_client(self) -> httpx.AsyncClient:
