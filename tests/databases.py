@@ -1,8 +1,10 @@
 """Test databases: each test gets a fresh, fully migrated database, cloned from a template migrated once.
 
 SQLite templates are copied as files; PostgreSQL ones with CREATE DATABASE ... TEMPLATE, which takes a fraction of a
-second where running the migrations would take seconds. Even that fraction (0.2-0.5 s with the DROP, 226 PostgreSQL
-tests) adds up, so a worker thread makes the next PostgreSQL clone while a test runs and drops used ones after it.
+second where running the migrations would take seconds. Even that fraction (0.2-0.5 s, 226 PostgreSQL tests) adds
+up, so a worker thread makes the next PostgreSQL clone while a test runs. Used clones are dropped on a second thread:
+a DROP DATABASE waits for a checkpoint, 1.5-8 s when other sessions write to the same server, and a clone queued
+behind it kept the next test waiting that long.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class TemplateDatabases:
         self._clones: list[str] = []
         # One thread: CREATE DATABASE refuses a template another CREATE DATABASE is reading.
         self._background = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="test-databases")
+        # Drops on a thread of their own: a DROP waits for a checkpoint, which must not hold up the next clone.
+        self._dropper = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="test-database-drops")
         self._spare: concurrent.futures.Future[str] | None = None
         self._drops: list[concurrent.futures.Future[None]] = []
 
@@ -113,12 +117,13 @@ class TemplateDatabases:
         if url.startswith("postgresql"):
             name = url.rsplit("/", 1)[1]
             self._clones.remove(name)
-            self._drops.append(self._background.submit(_drop, name))
+            self._drops.append(self._dropper.submit(_drop, name))
 
     def cleanup(self) -> None:
         if self._spare is not None:
             self._clones.append(self._spare.result())
         self._background.shutdown(wait=True)
+        self._dropper.shutdown(wait=True)
         for dropped in self._drops:
             dropped.result()  # a drop that failed fails the session here, instead of leaving a database behind
         if "postgresql" in ENABLED_DIALECTS:
