@@ -26,6 +26,8 @@ POSTGRES_ADMIN_DSN = os.environ.get("BATON_TEST_POSTGRES_DSN", "postgresql://pos
 ENABLED_DIALECTS = tuple(
     name.strip() for name in os.environ.get("BATON_TEST_DATABASES", "sqlite,postgresql").split(",") if name.strip()
 )
+# For process-level tests whose SQL other tests run on both databases: PostgreSQL, the production one, when enabled.
+SINGLE_DIALECT = "postgresql" if "postgresql" in ENABLED_DIALECTS else ENABLED_DIALECTS[0]
 _counter = itertools.count()
 
 
