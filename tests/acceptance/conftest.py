@@ -10,6 +10,7 @@ Flows run in subprocesses so that Prefect's global state (settings, clients, eve
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -190,35 +191,50 @@ def api(api_server: ApiServer) -> Iterator[httpx.Client]:
 FlowRunner = Callable[..., dict[str, Any]]
 
 
+def _run_flow_script(api_server: ApiServer, workdir: Path, script: str, *args: str) -> dict[str, Any]:
+    """Run `tests/acceptance/flows/<script>.py [args]` against the server; return the JSON on its last stdout line."""
+    client_home = workdir / f"prefect-client-{script}"
+    client_home.mkdir(exist_ok=True)
+    env = clean_environ(
+        PREFECT_API_URL=api_server.api_url,
+        PREFECT_HOME=str(client_home),
+        PREFECT_LOGGING_LEVEL="INFO",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    command = [sys.executable, str(FLOWS_DIR / f"{script}.py"), *args]
+    try:
+        completed = subprocess.run(
+            command, env=env, cwd=workdir, capture_output=True, text=True, timeout=FLOW_TIMEOUT_SECONDS
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"flow script {script} did not finish within {FLOW_TIMEOUT_SECONDS} s.\n{_output(exc)}")
+    lines = completed.stdout.strip().splitlines()
+    if completed.returncode != 0 or not lines:
+        pytest.fail(f"flow script {script} exited with code {completed.returncode}.\n{_output(completed)}")
+    try:
+        outcome = json.loads(lines[-1])
+    except ValueError:
+        pytest.fail(f"flow script {script} did not end its stdout with a JSON line.\n{_output(completed)}")
+    assert isinstance(outcome, dict) and "flow_run_id" in outcome, outcome
+    return outcome
+
+
 @pytest.fixture
 def run_flow(api_server: ApiServer, tmp_path: Path) -> FlowRunner:
     """Run `tests/acceptance/flows/<script>.py [args]` against the server; return the JSON on its last stdout line."""
+    return functools.partial(_run_flow_script, api_server, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def run_flow_once(api_server: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> FlowRunner:
+    """Like `run_flow`, but each script (with its arguments) runs once for the module's tests on a server: for tests
+    that only read back what the run made (a flow process costs ~2 s of CPU, most of it importing prefect)."""
+    outcomes: dict[tuple[str, ...], dict[str, Any]] = {}
 
     def run(script: str, *args: str) -> dict[str, Any]:
-        client_home = tmp_path / f"prefect-client-{script}"
-        client_home.mkdir(exist_ok=True)
-        env = clean_environ(
-            PREFECT_API_URL=api_server.api_url,
-            PREFECT_HOME=str(client_home),
-            PREFECT_LOGGING_LEVEL="INFO",
-            PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        )
-        command = [sys.executable, str(FLOWS_DIR / f"{script}.py"), *args]
-        try:
-            completed = subprocess.run(
-                command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=FLOW_TIMEOUT_SECONDS
-            )
-        except subprocess.TimeoutExpired as exc:
-            pytest.fail(f"flow script {script} did not finish within {FLOW_TIMEOUT_SECONDS} s.\n{_output(exc)}")
-        lines = completed.stdout.strip().splitlines()
-        if completed.returncode != 0 or not lines:
-            pytest.fail(f"flow script {script} exited with code {completed.returncode}.\n{_output(completed)}")
-        try:
-            outcome = json.loads(lines[-1])
-        except ValueError:
-            pytest.fail(f"flow script {script} did not end its stdout with a JSON line.\n{_output(completed)}")
-        assert isinstance(outcome, dict) and "flow_run_id" in outcome, outcome
-        return outcome
+        if (script, *args) not in outcomes:
+            outcomes[(script, *args)] = _run_flow_script(api_server, tmp_path_factory.mktemp("flow"), script, *args)
+        return outcomes[(script, *args)]
 
     return run
 

@@ -39,8 +39,8 @@ def state_history(api: httpx.Client, flow_run_id: str) -> list[str]:
     return [state["name"] for state in states]
 
 
-def test_flow_with_parameters_completes(api: httpx.Client, run_flow: FlowRunner) -> None:
-    outcome = run_flow("add")
+def test_flow_with_parameters_completes(api: httpx.Client, run_flow_once: FlowRunner) -> None:
+    outcome = run_flow_once("add")
 
     assert outcome["result"] == 5
     run = read_flow_run(api, outcome["flow_run_id"])
@@ -146,8 +146,8 @@ def test_failing_flow_ends_failed(api: httpx.Client, run_flow: FlowRunner) -> No
     assert count("COMPLETED") == 0
 
 
-def test_unnamed_flow_runs_get_generated_names(api: httpx.Client, run_flow: FlowRunner) -> None:
-    outcome = run_flow("add")
+def test_unnamed_flow_runs_get_generated_names(api: httpx.Client, run_flow_once: FlowRunner) -> None:
+    outcome = run_flow_once("add")
 
     run = read_flow_run(api, outcome["flow_run_id"])
     assert GENERATED_NAME.match(run["name"]), run["name"]

@@ -1,7 +1,8 @@
 """Variables, artifacts and Secret blocks written and read by the official Prefect 3 client inside real flow runs.
 
-Each test runs one script from `flows/` and reads the effects back over HTTP. Run against the real Prefect server
-with BATON_ACCEPTANCE_SERVER=prefect to check that the assertions describe Prefect's behaviour.
+Each test runs one script from `flows/` and reads the effects back over HTTP (the two artifact tests read one run).
+Run against the real Prefect server with BATON_ACCEPTANCE_SERVER=prefect to check that the assertions describe
+Prefect's behaviour.
 """
 
 from __future__ import annotations
@@ -82,8 +83,8 @@ def test_flow_reads_and_sets_variables(api: httpx.Client, run_flow: FlowRunner) 
     assert [variable["name"] for variable in response.json()] == ["baton_created", "baton_greeting", "baton_limits"]
 
 
-def test_flow_creates_and_updates_artifacts(api: httpx.Client, run_flow: FlowRunner) -> None:
-    outcome = run_flow("artifacts_flow")
+def test_flow_creates_and_updates_artifacts(api: httpx.Client, run_flow_once: FlowRunner) -> None:
+    outcome = run_flow_once("artifacts_flow")
     flow_run_id, ids = outcome["flow_run_id"], outcome["result"]
 
     assert_completed(api, flow_run_id)
@@ -145,8 +146,8 @@ def test_flow_creates_and_updates_artifacts(api: httpx.Client, run_flow: FlowRun
     assert api.get("/artifacts/baton-missing/latest").status_code == 404
 
 
-def test_artifact_task_run_is_recorded(api: httpx.Client, run_flow: FlowRunner) -> None:
-    outcome = run_flow("artifacts_flow")
+def test_artifact_task_run_is_recorded(api: httpx.Client, run_flow_once: FlowRunner) -> None:
+    outcome = run_flow_once("artifacts_flow")
     task_run_id = outcome["result"]["task_run"]
 
     # The client reports task runs as events; the server records them a moment later.

@@ -1,7 +1,9 @@
 """Redis mode: the API server only publishes; `baton server services` processes record events and run the beat.
 
-Real Redis, real Dramatiq worker processes, real databases. Each test uses its own Redis namespace, so tests (and
-two Baton installs) can share one Redis.
+Real Redis, real Dramatiq worker processes, real databases. Each server uses its own Redis namespace, so tests (and
+two Baton installs) can share one Redis. The flow tests share one server and services group per database (each reads
+back only what its flow made); the kill and beat tests start their own, since they kill services processes and count
+every row.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +30,18 @@ import sqlalchemy as sa
 from websockets.sync.client import connect
 
 from baton.server.database.engine import Database
-from tests.acceptance.conftest import SERVER_KIND, ApiServer, FlowRunner, baton_server, clean_environ, tail
+from tests.acceptance.conftest import (
+    SERVER_KIND,
+    ApiServer,
+    FlowRunner,
+    baton_server,
+    baton_server_on_fresh_database,
+    clean_environ,
+    tail,
+)
 from tests.acceptance.notifications_check import check_failing_tagged_flow_notifies_once
 from tests.acceptance.task_runs import check_fifty_task_flow
+from tests.databases import ENABLED_DIALECTS, SINGLE_DIALECT, TemplateDatabases
 from tests.redis_namespaces import REDIS_URL, delete_namespace, new_namespace
 
 pytestmark = [
@@ -82,21 +94,51 @@ class Services:
             assert process.returncode == 0, f"services exited with {process.returncode}\n{tail(log)}"
 
 
-@pytest.fixture
-def redis_settings() -> Iterator[dict[str, str]]:
+@contextmanager
+def _redis_namespace() -> Iterator[dict[str, str]]:
+    """The settings of a Redis namespace of its own, deleted at the end."""
     namespace = new_namespace()
-    yield {"BATON_REDIS_URL": REDIS_URL, "BATON_REDIS_NAMESPACE": namespace}
-    delete_namespace(namespace)
+    try:
+        yield {"BATON_REDIS_URL": REDIS_URL, "BATON_REDIS_NAMESPACE": namespace}
+    finally:
+        delete_namespace(namespace)
 
 
-@pytest.fixture
-def services_env(database_url: str, redis_settings: dict[str, str], tmp_path: Path) -> dict[str, str]:
+def _services_env(database_url: str, redis_settings: dict[str, str], home: Path) -> dict[str, str]:
     return clean_environ(
-        BATON_HOME=str(tmp_path),
+        BATON_HOME=str(home),
         BATON_API_DATABASE_CONNECTION_URL=database_url,
         BATON_QUEUE_WORKER_HEARTBEAT_TIMEOUT=HEARTBEAT_TIMEOUT,
         **redis_settings,
     )
+
+
+@pytest.fixture(scope="module", params=ENABLED_DIALECTS)
+def api_server(
+    request: pytest.FixtureRequest, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiServer]:
+    """A Baton API server in Redis mode (it publishes; it runs no actors) for the flow tests on one database, and one
+    `baton server services --processes 1 --threads 4` beside it that records what they send."""
+    with _redis_namespace() as settings:
+        for server in baton_server_on_fresh_database(request.param, template_databases, tmp_path_factory, **settings):
+            workdir = tmp_path_factory.mktemp("services")
+            group = Services(_services_env(server.database_url, settings, workdir), workdir)
+            group.start("--processes", "1", "--threads", "4")
+            try:
+                yield server
+            finally:
+                group.stop_all()
+
+
+@pytest.fixture
+def redis_settings() -> Iterator[dict[str, str]]:
+    with _redis_namespace() as settings:
+        yield settings
+
+
+@pytest.fixture
+def services_env(database_url: str, redis_settings: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    return _services_env(database_url, redis_settings, tmp_path)
 
 
 @pytest.fixture
@@ -107,11 +149,19 @@ def services(services_env: dict[str, str], tmp_path: Path) -> Iterator[Services]
 
 
 @pytest.fixture
-def api_server(
+def own_server(
     database_url: str, redis_settings: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiServer]:
-    """A Baton API server in Redis mode (it publishes; it runs no actors)."""
+    """A Baton API server in Redis mode on the test's own database and namespace, for the tests that kill services
+    processes or count every row."""
     yield from baton_server(tmp_path_factory.mktemp("baton-home"), database_url, **redis_settings)
+
+
+@pytest.fixture
+def own_api(own_server: ApiServer) -> Iterator[httpx.Client]:
+    """An HTTP client for `own_server`'s API."""
+    with httpx.Client(base_url=own_server.api_url, timeout=10.0) as client:
+        yield client
 
 
 def _scalar(database_url: str, query: str) -> Any:
@@ -126,10 +176,7 @@ def _scalar(database_url: str, query: str) -> Any:
     return asyncio.run(run())
 
 
-def test_fifty_task_runs_are_recorded_by_services(
-    api: httpx.Client, run_flow: FlowRunner, services: Services, tmp_path: Path
-) -> None:
-    services.start("--processes", "1", "--threads", "4")
+def test_fifty_task_runs_are_recorded_by_services(api: httpx.Client, run_flow: FlowRunner, tmp_path: Path) -> None:
     check_fifty_task_flow(api, run_flow, tmp_path / "markers")
 
 
@@ -196,9 +243,13 @@ def _stream(url: str, events: list[dict[str, Any]], per_second: float, errors: l
         errors.append(exc)
 
 
+# One database: redelivery after a kill is Redis's and Dramatiq's, and a batch recorded twice is stored once on both
+# databases in tests/server/events/test_event_writes.py; 10,000 events take 10-12 s per database.
+@pytest.mark.parametrize("database_url", [SINGLE_DIALECT], indirect=True)
 def test_killing_services_mid_stream_loses_and_doubles_nothing(
-    api_server: ApiServer, api: httpx.Client, services: Services
+    own_server: ApiServer, own_api: httpx.Client, services: Services
 ) -> None:
+    api_server, api = own_server, own_api
     flow = api.post("/flows/", json={"name": "kill-test"}).json()
     flow_run_id = api.post("/flow_runs/", json={"flow_id": flow["id"]}).json()["id"]
     events = _task_run_events(flow_run_id, 2_000)
@@ -246,8 +297,9 @@ def _beat_periods(log: Path) -> list[int]:
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_two_services_run_the_beat_once_and_the_survivor_takes_over(
-    api: httpx.Client, services: Services, services_env: dict[str, str]
+    own_api: httpx.Client, services: Services, services_env: dict[str, str]
 ) -> None:
+    api = own_api
     services.env = {
         **services_env,
         "BATON_SERVICES_LATE_RUNS_LOOP_SECONDS": "0.5",
@@ -292,8 +344,5 @@ def test_two_services_run_the_beat_once_and_the_survivor_takes_over(
     assert api.get(f"/flow_runs/{run['id']}").json()["state_name"] == "Late"
 
 
-def test_a_failing_tagged_flow_notifies_once_through_services(
-    api: httpx.Client, run_flow: FlowRunner, services: Services
-) -> None:
-    services.start("--processes", "1", "--threads", "4")
+def test_a_failing_tagged_flow_notifies_once_through_services(api: httpx.Client, run_flow: FlowRunner) -> None:
     check_failing_tagged_flow_notifies_once(api, run_flow)

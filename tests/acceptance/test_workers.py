@@ -25,7 +25,7 @@ from tests.acceptance.conftest import (
     clean_environ,
     tail,
 )
-from tests.databases import ENABLED_DIALECTS, TemplateDatabases
+from tests.databases import SINGLE_DIALECT, TemplateDatabases
 
 pytestmark = pytest.mark.slow
 
@@ -46,12 +46,13 @@ WORKER_SETTINGS = {
 RUN_TIMEOUT_SECONDS = 45.0
 
 
-@pytest.fixture(scope="module", params=ENABLED_DIALECTS)
-def api_server(
-    request: pytest.FixtureRequest, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ApiServer]:
-    """One server per database for the module's tests: each test works in work pools of its own."""
-    yield from baton_server_on_fresh_database(request.param, template_databases, tmp_path_factory, **SERVER_SETTINGS)
+@pytest.fixture(scope="module")
+def api_server(template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """One server for the module's tests, on one database (PostgreSQL when enabled): each test works in work pools of
+    its own. These tests check worker, flow and signal behaviour across processes; the SQL behind each endpoint they
+    use runs on both databases in tests/server (each test names where), and a second server would double the ~90 s
+    these tests take without reaching other code."""
+    yield from baton_server_on_fresh_database(SINGLE_DIALECT, template_databases, tmp_path_factory, **SERVER_SETTINGS)
 
 
 @pytest.fixture
@@ -164,6 +165,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+# One database: its poll, heartbeat and state SQL runs on both in tests/server/api/test_work_pools.py.
 def test_baton_worker_runs_a_deployment_to_completed(
     api: httpx.Client, api_server: ApiServer, pool: str, tmp_path: Path
 ) -> None:
@@ -186,6 +188,7 @@ def test_baton_worker_runs_a_deployment_to_completed(
     assert worker.returncode == 0, tail(log)
 
 
+# One database: Prefect's worker calls the same endpoints, run on both in tests/server/api/test_work_pools*.py.
 def test_official_prefect_worker_runs_a_deployment(api: httpx.Client, api_server: ApiServer, tmp_path: Path) -> None:
     deployment_id = _deployment(api, "official", "add.py:add", {"x": 20, "y": 22})
     run = _create_run(api, deployment_id)
@@ -217,6 +220,7 @@ def test_official_prefect_worker_runs_a_deployment(api: httpx.Client, api_server
         _stop(worker, log, must_exit=False)
 
 
+# One database: the zombie-run query runs on both in tests/server/events/test_zombie_runs.py.
 def test_a_killed_worker_leaves_its_run_crashed(
     api: httpx.Client, api_server: ApiServer, pool: str, tmp_path: Path
 ) -> None:
@@ -238,6 +242,7 @@ def test_a_killed_worker_leaves_its_run_crashed(
         _stop(worker, log)
 
 
+# One database: the CANCELLING poll and transitions run on both in test_work_pools.py and test_zombie_runs.py.
 def test_cancelling_a_running_run_stops_its_process(
     api: httpx.Client, api_server: ApiServer, pool: str, tmp_path: Path
 ) -> None:
@@ -266,6 +271,7 @@ def test_cancelling_a_running_run_stops_its_process(
     assert worker.returncode == 0, tail(log)
 
 
+# One database: the runner's deployment calls run on both in tests/server/api/test_deployments_prefect_client.py.
 def test_flow_serve_runs_its_deployments_run(api: httpx.Client, api_server: ApiServer, tmp_path: Path) -> None:
     env = clean_environ(
         PREFECT_API_URL=api_server.api_url,
@@ -290,6 +296,7 @@ def test_flow_serve_runs_its_deployments_run(api: httpx.Client, api_server: ApiS
         _stop(server, log)
 
 
+# One database: signal handling in the worker process; the Crashed it sets is set_state, tested on both in api/.
 def test_sigterm_stops_the_worker_and_its_runs(
     api: httpx.Client, api_server: ApiServer, pool: str, tmp_path: Path
 ) -> None:
@@ -307,6 +314,7 @@ def test_sigterm_stops_the_worker_and_its_runs(
         _stop(worker, log)
 
 
+# One database: a deployment the Prefect client creates runs on both in test_deployments_prefect_client.py.
 def test_flow_deploy_from_source_runs_on_a_baton_worker(
     api: httpx.Client, api_server: ApiServer, tmp_path: Path
 ) -> None:
@@ -339,6 +347,7 @@ def test_flow_deploy_from_source_runs_on_a_baton_worker(
         _stop(worker, log)
 
 
+# One database: the scheduler's SQL runs on both in test_scheduler_actor.py and models/test_auto_scheduling.py.
 def test_an_interval_schedule_runs_on_a_baton_worker(api: httpx.Client, api_server: ApiServer, tmp_path: Path) -> None:
     """The scheduler creates the runs of a 2-second interval schedule; the worker executes them to Completed."""
     assert api.post("/work_pools/", json={"name": "scheduled", "type": "process"}).status_code == 201
