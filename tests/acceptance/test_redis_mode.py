@@ -244,7 +244,7 @@ def _stream(url: str, events: list[dict[str, Any]], per_second: float, errors: l
 
 
 # One database: redelivery after a kill is Redis's and Dramatiq's, and a batch recorded twice is stored once on both
-# databases in tests/server/events/test_event_writes.py; 10,000 events take 10-12 s per database.
+# databases in tests/server/models/events/test_event_writes.py.
 @pytest.mark.parametrize("database_url", [SINGLE_DIALECT], indirect=True)
 def test_killing_services_mid_stream_loses_and_doubles_nothing(
     own_server: ApiServer, own_api: httpx.Client, services: Services

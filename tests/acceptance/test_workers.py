@@ -220,7 +220,7 @@ def test_official_prefect_worker_runs_a_deployment(api: httpx.Client, api_server
         _stop(worker, log, must_exit=False)
 
 
-# One database: the zombie-run query runs on both in tests/server/events/test_zombie_runs.py.
+# One database: the zombie-run query runs on both in tests/actors/test_zombie_runs.py.
 def test_a_killed_worker_leaves_its_run_crashed(
     api: httpx.Client, api_server: ApiServer, pool: str, tmp_path: Path
 ) -> None:
@@ -347,7 +347,8 @@ def test_flow_deploy_from_source_runs_on_a_baton_worker(
         _stop(worker, log)
 
 
-# One database: the scheduler's SQL runs on both in test_scheduler_actor.py and models/test_auto_scheduling.py.
+# One database: the scheduler's SQL runs on both in tests/actors/test_scheduler.py and
+# tests/server/models/deployments/test_scheduling.py.
 def test_an_interval_schedule_runs_on_a_baton_worker(api: httpx.Client, api_server: ApiServer, tmp_path: Path) -> None:
     """The scheduler creates the runs of a 2-second interval schedule; the worker executes them to Completed."""
     assert api.post("/work_pools/", json={"name": "scheduled", "type": "process"}).status_code == 201
