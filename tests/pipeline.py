@@ -1,8 +1,9 @@
 """The whole events pipeline in one process, for tests: a served context whose publisher feeds the embedded Dramatiq
 worker (in-memory broker), whose actors write to the test's database; and helpers for the tests that use it.
 
-The fixtures built from these live beside their users: tests/actors/conftest.py, and the handler tests of the
-events websocket in tests/server/api/.
+A module (or conftest) that wants the pipeline imports its fixtures: `from tests.pipeline import pipeline,
+server_context, settings`; tests/actors/conftest.py does, and so do the events websocket's handler tests in
+tests/server/api/ (a conftest there would put every API test on the pipeline).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from baton.actors.setup import EmbeddedServices
@@ -141,3 +143,20 @@ async def create_flow_run(client: httpx.AsyncClient, **fields: Any) -> dict[str,
     response = await client.post("/flow_runs/", json={"flow_id": flow["id"], **fields})
     assert response.status_code == 201, response.text
     return response.json()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return pipeline_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+async def server_context(settings: Settings, database: Database) -> AsyncIterator[ServerContext]:
+    """The served context, with a publisher and the embedded actors (tests call it `pipeline`)."""
+    async with running_pipeline(settings, database) as context:
+        yield context
+
+
+@pytest.fixture
+def pipeline(server_context: ServerContext) -> ServerContext:
+    return server_context

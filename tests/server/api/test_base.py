@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 
 from baton.server.database.engine import Database
-from tests.databases import ENABLED_DIALECTS
+from tests.databases import ENABLED_DIALECTS, table_locked
 
 # The server's statement timeout in these tests: a request waiting longer on a lock gives up.
 STATEMENT_TIMEOUT_SECONDS = 0.5
@@ -24,18 +22,6 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     await db.open()
     yield db
     await db.dispose()
-
-
-@contextlib.asynccontextmanager
-async def table_locked(database_url: str, table: str) -> AsyncIterator[None]:
-    """Another connection holds an exclusive lock on `table`, as a long migration or a `LOCK TABLE` would."""
-    connection = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
-    try:
-        async with connection.transaction():
-            await connection.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-            yield
-    finally:
-        await connection.close()
 
 
 @pytest.mark.skipif("postgresql" not in ENABLED_DIALECTS, reason="needs PostgreSQL (BATON_TEST_DATABASES)")

@@ -1,13 +1,15 @@
 """Events in: the websocket /api/events/in and POST /api/events, through the queue to the database."""
 
+# The pipeline's fixtures (settings, server_context, pipeline) are imported from tests/pipeline.py and taken as
+# parameters by name, which ruff reads as redefinitions.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import copy
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +22,6 @@ from websockets.asyncio.client import connect
 
 from baton.server.context import ServerContext
 from baton.server.database import tables as t
-from baton.server.database.engine import Database
 from baton.server.schemas.events import (
     MAX_EVENT_BYTES,
     MAX_EVENT_NAME_LENGTH,
@@ -29,33 +30,18 @@ from baton.server.schemas.events import (
     RESOURCE_ID,
     RESOURCE_ROLE,
 )
-from baton.settings import Settings
-from tests.pipeline import (
+from tests.pipeline import (  # noqa: F401  (fixtures)
     create_flow_run,
     events_in_url,
     eventually,
+    pipeline,
     pipeline_settings,
     running_pipeline,
+    server_context,
+    settings,
     stored_event_ids,
     task_run_event,
 )
-
-
-# These handlers are tested through the whole pipeline: the served context has a publisher and the embedded actors.
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return pipeline_settings(database_url, tmp_path)
-
-
-@pytest.fixture
-async def server_context(settings: Settings, database: Database) -> AsyncIterator[ServerContext]:
-    async with running_pipeline(settings, database) as context:
-        yield context
-
-
-@pytest.fixture
-def pipeline(server_context: ServerContext) -> ServerContext:
-    return server_context
 
 
 def _plain_event(name: str = "test.something.happened", **overrides: Any) -> dict[str, Any]:

@@ -1,41 +1,32 @@
 """The events socket reads frames however TCP delivers them: many in one segment, one split over several, a
 fragmented message, control frames in between (baton/server/buffered_websocket.py)."""
 
+# The pipeline's fixtures (settings, server_context, pipeline) are imported from tests/pipeline.py and taken as
+# parameters by name, which ruff reads as redefinitions.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from websockets.asyncio.client import connect
 from websockets.frames import Frame, Opcode
 
 from baton.server.context import ServerContext
-from baton.server.database.engine import Database
-from baton.settings import Settings
-from tests.pipeline import events_in_url, eventually, pipeline_settings, running_pipeline, stored_event_ids
-
-
-# These handlers are tested through the whole pipeline: the served context has a publisher and the embedded actors.
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return pipeline_settings(database_url, tmp_path)
-
-
-@pytest.fixture
-async def server_context(settings: Settings, database: Database) -> AsyncIterator[ServerContext]:
-    async with running_pipeline(settings, database) as context:
-        yield context
-
-
-@pytest.fixture
-def pipeline(server_context: ServerContext) -> ServerContext:
-    return server_context
+from tests.pipeline import (  # noqa: F401  (fixtures)
+    events_in_url,
+    eventually,
+    pipeline,
+    pipeline_settings,
+    running_pipeline,
+    server_context,
+    settings,
+    stored_event_ids,
+)
 
 
 def _event() -> dict[str, Any]:
