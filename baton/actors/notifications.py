@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import httpx
 
     from baton.notifications.channels import Notification, Severity
+    from baton.settings import Settings
 
 # The channels (and httpx under them) load on the first delivery: an idle server does not pay for them.
 
@@ -69,7 +70,7 @@ async def match_changes(connection: AsyncConnection, changes: list[FlowRunStateC
     return await model.add_deliveries(connection, matches)
 
 
-def notification_for(subject: dict[str, Any], settings: Any) -> Notification:
+def notification_for(subject: dict[str, Any], settings: Settings) -> Notification:
     from baton.notifications.channels import Notification
 
     values = placeholder_values(
@@ -88,7 +89,7 @@ def notification_for(subject: dict[str, Any], settings: Any) -> Notification:
     )
 
 
-async def send(subject: dict[str, Any], notification: Notification, settings: Any, http: httpx.AsyncClient) -> Any:
+async def send(subject: dict[str, Any], notification: Notification, settings: Settings, http: httpx.AsyncClient) -> Any:
     """Send through the channel of the policy's target; raises DeliveryFailed."""
     from baton.notifications.channels import channel_for
 

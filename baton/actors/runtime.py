@@ -24,6 +24,8 @@ from baton.server.database.write_lock import mark_actor_task
 if TYPE_CHECKING:
     import httpx
 
+    from baton.settings import Settings
+
 # Outgoing requests (notifications) time out after this many seconds.
 HTTP_TIMEOUT_SECONDS = 10.0
 # A worker thread waiting on an actor's coroutine wakes up this often, so that Dramatiq can interrupt it (a time
@@ -41,7 +43,7 @@ class ActorRuntime:
     """The actors' shared resources in one process; `database` None means "open one from the settings when first
     needed" (and close it in `close`)."""
 
-    def __init__(self, settings: Any, broker: dramatiq.Broker, database: Database | None = None) -> None:
+    def __init__(self, settings: Settings, broker: dramatiq.Broker, database: Database | None = None) -> None:
         self.settings = settings
         self.broker = broker
         #: The loop actor coroutines run on: set by whoever runs the actors, None while they are not running.

@@ -32,6 +32,7 @@ from baton.queue import messages
 from baton.queue.beat import Beat, PeriodicJob
 from baton.queue.broker import make_broker
 from baton.server.database.engine import Database
+from baton.settings import Settings
 
 logger = logging.getLogger("baton.actors")
 
@@ -59,7 +60,7 @@ ACTOR_PRIORITIES = {messages.DELIVER_NOTIFICATIONS: 0}
 STALLED_DELIVERIES_LOOP_SECONDS = 30.0
 
 
-def periodic_jobs(settings: Any) -> list[PeriodicJob]:
+def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
     """The beat's schedule."""
     return [
         PeriodicJob(messages.MARK_LATE_RUNS, settings.services_late_runs_loop_seconds, messages.mark_late_runs),
@@ -108,7 +109,7 @@ def declare_actors(broker: dramatiq.Broker, runtime: ActorRuntime) -> dict[str, 
     }
 
 
-def make_beat(settings: Any, broker: dramatiq.Broker) -> Beat:
+def make_beat(settings: Settings, broker: dramatiq.Broker) -> Beat:
     client = getattr(broker, "client", None) if settings.redis_url else None
     return Beat(
         broker,
@@ -159,7 +160,7 @@ class ServicesProcess(Middleware):
         loop_thread.stop()
 
 
-def make_services_broker(settings: Any) -> dramatiq.Broker:
+def make_services_broker(settings: Settings) -> dramatiq.Broker:
     """The broker of a `baton server services` worker process for `settings`: every actor declared on it, bound to
     a new actor runtime, and the middleware that runs the actors' loop and the beat. Connects to nothing yet."""
     broker = make_broker(settings)
@@ -173,7 +174,7 @@ class EmbeddedServices:
     """The actors and the beat inside the API server process (no Redis): a Dramatiq worker on threads whose async
     actors run on the server's own loop, and a beat without a lease."""
 
-    def __init__(self, settings: Any, database: Database) -> None:
+    def __init__(self, settings: Settings, database: Database) -> None:
         self.settings = settings
         self.broker = make_broker(settings)
         self.runtime = ActorRuntime(settings, self.broker, database)
