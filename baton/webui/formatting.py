@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from tornado.escape import xhtml_escape
 
-from baton.states import LATE
+from baton.states import LATE, TERMINAL_STATE_VALUES
 
 STATE_TYPES = ("SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING", "COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 
@@ -77,4 +77,6 @@ TEMPLATE_FUNCTIONS = {
     "pretty_json": pretty_json,
     "plural": plural,
     "STATE_TYPES": STATE_TYPES,
+    "TERMINAL_STATE_VALUES": TERMINAL_STATE_VALUES,
+    "LATE": LATE,
 }

@@ -2,7 +2,9 @@
 "use strict";
 
 (function () {
-  const FINISHED = ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"];
+  // The terminal state types and the Late name come from the server (baton/states.py), on the page's body.
+  const FINISHED = document.body.dataset.terminalStates.split(",");
+  const LATE = document.body.dataset.lateState;
   // Runs with infrastructure (a deployment or a process) are asked to cancel, so that whatever runs them stops them;
   // runs without are cancelled at once, as the Prefect UI does.
   const ASK_TO_CANCEL = ["PENDING", "RUNNING", "PAUSED"];
@@ -57,7 +59,7 @@
   function badge(state) {
     const element = document.createElement("span");
     const type = (state.type || "unknown").toLowerCase();
-    element.className = "badge state-" + (type === "scheduled" && state.name === "Late" ? "late" : type);
+    element.className = "badge state-" + (type === "scheduled" && state.name === LATE ? "late" : type);
     element.textContent = state.name || state.type;
     return element;
   }
