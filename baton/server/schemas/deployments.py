@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from baton.server.schemas.actions import check_parameters_size
-from baton.server.schemas.base import ActionModel, ApiModel, Labels, Name, ObjectModel
+from baton.server.schemas.base import ActionModel, ApiModel, Labels, ListingModel, Name, ObjectModel
 from baton.server.schemas.core import CreatedBy, FlowRunPolicy
 from baton.server.schemas.schedules import Schedule
 from baton.server.schemas.states import StateCreate
@@ -157,7 +157,7 @@ class DeploymentFlowRunCreate(ActionModel):
     _parameters_fit = field_validator("parameters")(check_parameters_size)
 
 
-class ScheduledFlowRunsRequest(ActionModel):
+class ScheduledFlowRunsRequest(ListingModel):
     """Body of `POST /deployments/get_scheduled_flow_runs` (what `flow.serve()` polls)."""
 
     deployment_ids: list[uuid.UUID]
@@ -165,7 +165,7 @@ class ScheduledFlowRunsRequest(ActionModel):
     limit: int | None = Field(default=None, ge=0)
 
 
-class ScheduleRunsRequest(ActionModel):
+class ScheduleRunsRequest(ListingModel):
     """Body of `POST /deployments/{id}/schedule`: insert the deployment's upcoming runs now, with these bounds
     in place of the scheduler's settings."""
 
