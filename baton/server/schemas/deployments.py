@@ -79,13 +79,12 @@ class DeploymentCreate(ActionModel):
     concurrency_options: ConcurrencyOptions | None = None
     global_concurrency_limit_id: uuid.UUID | None = None
     enforce_parameter_schema: bool = True
-    parameter_openapi_schema: dict[str, Any] | None = Field(
-        default_factory=lambda: {"type": "object", "properties": {}}
-    )
+    # Not sent: {} and [], which is what Prefect stores and returns (its table's defaults); null stays null.
+    parameter_openapi_schema: dict[str, Any] | None = Field(default_factory=dict)
     parameters: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     labels: Labels | None = None
-    pull_steps: list[dict[str, Any]] | None = None
+    pull_steps: list[dict[str, Any]] | None = Field(default_factory=list)
     work_queue_name: str | None = None
     work_pool_name: str | None = None
     storage_document_id: uuid.UUID | None = None
