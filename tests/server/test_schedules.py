@@ -114,6 +114,13 @@ def test_hourly_cron_follows_the_wall_clock() -> None:
     ]
 
 
+def test_a_schedule_without_a_zone_runs_in_utc() -> None:
+    # The zone reads back as sent (None), as in Prefect; the run times are those of UTC.
+    for schedule in ({"cron": "0 9 * * *"}, {"rrule": "FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0", "timezone": None}):
+        times = run_times(_SCHEDULE.validate_python(schedule), 2, _utc(2026, 7, 1, 10))
+        assert times == [_utc(2026, 7, 2, 9), _utc(2026, 7, 3, 9)], schedule
+
+
 def test_cron_day_or_and_end_bound() -> None:
     # The 13th that is also a Friday (day_or=False); 2026 has them in February, March and November.
     friday_13 = {"cron": "0 12 13 * 5", "timezone": "UTC", "day_or": False}
@@ -164,5 +171,8 @@ def test_defaults_match_prefect() -> None:
     interval = _SCHEDULE.validate_python({"interval": 60, "anchor_date": "2026-01-01T00:00:00-04:00"})
     assert interval.timezone == "UTC"
     assert _SCHEDULE.dump_python(interval, mode="json")["interval"] == 60.0
-    assert _SCHEDULE.validate_python({"cron": "0 0 * * *"}).timezone == "UTC"
+    # Prefect keeps a cron schedule's missing zone as None, and an rrule's explicit null too (both run in UTC).
+    assert _SCHEDULE.validate_python({"cron": "0 0 * * *"}).timezone is None
+    assert _SCHEDULE.validate_python({"cron": "0 0 * * *", "timezone": None}).timezone is None
     assert _SCHEDULE.validate_python({"rrule": "FREQ=DAILY"}).timezone == "UTC"
+    assert _SCHEDULE.validate_python({"rrule": "FREQ=DAILY", "timezone": None}).timezone is None

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field, RootModel, field_validator
 
-from baton.server.schemas.base import ActionModel, Labels, Name
+from baton.server.schemas.base import ActionModel, Labels, ListingModel, Name
 from baton.server.schemas.core import FlowRunPolicy, TaskRunPolicy
 from baton.server.schemas.states import StateCreate
 
@@ -105,7 +105,7 @@ class FlowRunInputCreate(ActionModel):
     sender: str | None = None
 
 
-class FlowRunInputFilter(ActionModel):
+class FlowRunInputFilter(ListingModel):
     prefix: str
     limit: int = Field(default=1, ge=1, le=200)
     exclude_keys: list[str] = Field(default_factory=list)

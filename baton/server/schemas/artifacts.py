@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
-from baton.server.schemas.base import ActionModel, ObjectModel
+from baton.server.schemas.base import ActionModel, ListingModel, ObjectModel
 from baton.server.schemas.filters import (
     DeploymentFilter,
     FilterModel,
@@ -131,7 +131,7 @@ class ArtifactCollectionFilter(OperatorFilterModel):
     type: ArtifactFilterType | None = None
 
 
-class ArtifactRelatedFilters(ActionModel):
+class ArtifactRelatedFilters(ListingModel):
     """Filters on the runs an artifact belongs to: a present run filter keeps only artifacts whose run matches."""
 
     flow_runs: FlowRunFilter | None = None

@@ -7,7 +7,7 @@ import re
 import uuid
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 # Characters that would break URLs or the UI when they appear in an object's name (Prefect refuses the same).
 BANNED_NAME_CHARACTERS = "/%&><"
@@ -36,6 +36,21 @@ class ActionModel(BaseModel):
     """A request body: an unknown field is a 422, so that typos are not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ListingModel(BaseModel):
+    """A filter, count, paginate or listing body, read as Prefect's server reads one (each key a FastAPI body
+    parameter): unknown keys are ignored and a null means the field's default (a required field sent as null is
+    missing). The filters inside keep refusing unknown keys."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_default(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 class ObjectModel(ApiModel):

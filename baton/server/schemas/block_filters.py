@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from baton.server.schemas.base import ActionModel
+from baton.server.schemas.base import ListingModel
 from baton.server.schemas.filters import FilterModel, IdAny, OperatorFilterModel, StringAny
 
 
@@ -59,37 +59,31 @@ class BlockDocumentFilter(OperatorFilterModel):
     name: BlockDocumentFilterName | None = None
 
 
-class BlockTypeFilterRequest(ActionModel):
+class BlockTypeFilterRequest(ListingModel):
     block_types: BlockTypeFilter | None = None
     block_schemas: BlockSchemaFilter | None = None
     limit: int | None = Field(None, ge=0)
     offset: int = Field(0, ge=0)
 
 
-class BlockSchemaFilterRequest(ActionModel):
+class BlockSchemaFilterRequest(ListingModel):
     block_schemas: BlockSchemaFilter | None = None
     limit: int | None = Field(None, ge=0)
     offset: int = Field(0, ge=0)
 
 
-class BlockDocumentCountRequest(ActionModel):
+class BlockDocumentCountRequest(ListingModel):
     """Which block documents to count; a missing `block_documents` filter still leaves out anonymous ones."""
 
     block_documents: BlockDocumentFilter = Field(default_factory=BlockDocumentFilter)
     block_types: BlockTypeFilter | None = None
     block_schemas: BlockSchemaFilter | None = None
 
-    @field_validator("block_documents", mode="before")
-    @classmethod
-    def _default_when_null(cls, value: object) -> object:
-        return {} if value is None else value
-
 
 class BlockDocumentFilterRequest(BlockDocumentCountRequest):
     include_secrets: bool = False
     sort: BlockDocumentSort = BlockDocumentSort.NAME_ASC
     limit: int | None = Field(None, ge=0)
-    # The Prefect client sends `"offset": null` when it has no offset.
-    offset: int | None = Field(0, ge=0)
+    offset: int = Field(0, ge=0)
     # Sent by the Prefect client's `read_block_documents` and ignored by Prefect's server; accepted for the same reason.
     block_schema_type: str | None = None

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from baton.server.schemas.base import ActionModel, ApiModel, Name, ObjectModel
+from baton.server.schemas.base import ActionModel, ApiModel, ListingModel, Name, ObjectModel
 
 # Prefect refuses leases shorter than 60 s; Baton allows 1 s so that a crashed holder's slot comes back quickly in
 # tests and for short jobs. The upper bound (one day) is Prefect's.
@@ -84,7 +84,7 @@ class GlobalConcurrencyLimitResponse(ObjectModel):
     holders: list[LimitHolder] = Field(default_factory=list)
 
 
-class LimitFilterRequest(ActionModel):
+class LimitFilterRequest(ListingModel):
     """The body of `/v2/concurrency_limits/filter` and `/concurrency_limits/filter`: a page of limits by name."""
 
     limit: int | None = Field(None, ge=0)

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from baton.server.schemas.actions import check_parameters_size
-from baton.server.schemas.base import ActionModel, ApiModel, Labels, Name, ObjectModel
+from baton.server.schemas.base import ActionModel, ApiModel, Labels, ListingModel, Name, ObjectModel
 from baton.server.schemas.core import CreatedBy, FlowRunPolicy
 from baton.server.schemas.schedules import Schedule
 from baton.server.schemas.states import StateCreate
@@ -79,13 +79,12 @@ class DeploymentCreate(ActionModel):
     concurrency_options: ConcurrencyOptions | None = None
     global_concurrency_limit_id: uuid.UUID | None = None
     enforce_parameter_schema: bool = True
-    parameter_openapi_schema: dict[str, Any] | None = Field(
-        default_factory=lambda: {"type": "object", "properties": {}}
-    )
+    # Not sent: {} and [], which is what Prefect stores and returns (its table's defaults); null stays null.
+    parameter_openapi_schema: dict[str, Any] | None = Field(default_factory=dict)
     parameters: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     labels: Labels | None = None
-    pull_steps: list[dict[str, Any]] | None = None
+    pull_steps: list[dict[str, Any]] | None = Field(default_factory=list)
     work_queue_name: str | None = None
     work_pool_name: str | None = None
     storage_document_id: uuid.UUID | None = None
@@ -157,7 +156,7 @@ class DeploymentFlowRunCreate(ActionModel):
     _parameters_fit = field_validator("parameters")(check_parameters_size)
 
 
-class ScheduledFlowRunsRequest(ActionModel):
+class ScheduledFlowRunsRequest(ListingModel):
     """Body of `POST /deployments/get_scheduled_flow_runs` (what `flow.serve()` polls)."""
 
     deployment_ids: list[uuid.UUID]
@@ -165,7 +164,7 @@ class ScheduledFlowRunsRequest(ActionModel):
     limit: int | None = Field(default=None, ge=0)
 
 
-class ScheduleRunsRequest(ActionModel):
+class ScheduleRunsRequest(ListingModel):
     """Body of `POST /deployments/{id}/schedule`: insert the deployment's upcoming runs now, with these bounds
     in place of the scheduler's settings."""
 

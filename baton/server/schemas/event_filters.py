@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from baton.server.schemas.base import utc
+from baton.server.schemas.base import ListingModel, utc
 from baton.server.schemas.events import RESOURCE_ID, RESOURCE_ROLE
 
 # Prefect's default look-back when a filter gives no `occurred.since`: 180 days before the start of today.
@@ -128,10 +128,8 @@ class EventFilter(EventFilterPart):
         return _as_list(self.any_resource)
 
 
-class EventFilterRequest(BaseModel):
+class EventFilterRequest(ListingModel):
     """Body of POST /events/filter."""
-
-    model_config = ConfigDict(extra="forbid")
 
     filter: EventFilter | None = None
     limit: int = Field(INTERACTIVE_PAGE_SIZE, ge=0, le=INTERACTIVE_PAGE_SIZE)
@@ -157,10 +155,8 @@ class Countable(enum.StrEnum):
     resource = "resource"
 
 
-class EventCountRequest(BaseModel):
+class EventCountRequest(ListingModel):
     """Body of POST /events/count-by/{countable}; the bucket size only matters for `time`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     filter: EventFilter = Field(default_factory=EventFilter)
     time_unit: TimeUnit = TimeUnit.day

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from baton.notifications.templates import check_template
-from baton.server.schemas.base import ActionModel, ApiModel, ObjectModel
+from baton.server.schemas.base import ActionModel, ApiModel, ListingModel, ObjectModel
 
 DeliveryStatus = Literal["PENDING", "SENDING", "RETRYING", "SENT", "FAILED", "FOLDED"]
 
@@ -71,7 +71,7 @@ class NotificationPolicyFilter(ActionModel):
     is_active: PolicyActiveFilter | None = None
 
 
-class NotificationPolicyFilterRequest(ActionModel):
+class NotificationPolicyFilterRequest(ListingModel):
     flow_run_notification_policy_filter: NotificationPolicyFilter | None = None
     limit: int | None = Field(default=None, ge=0)
     offset: int = Field(default=0, ge=0)
@@ -101,7 +101,7 @@ class NotificationDelivery(ObjectModel):
     error: str | None = None
 
 
-class DeliveryFilterRequest(ActionModel):
+class DeliveryFilterRequest(ListingModel):
     policy_id: uuid.UUID | None = None
     flow_run_id: uuid.UUID | None = None
     status: list[DeliveryStatus] | None = None

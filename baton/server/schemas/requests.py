@@ -1,13 +1,14 @@
-"""Bodies of the `/filter`, `/count`, `/paginate` and `/history` endpoints (unknown keys are a 422)."""
+"""Bodies of the `/filter`, `/count`, `/paginate` and `/history` endpoints: unknown top-level keys are ignored and a
+null is the default, as in Prefect (`ListingModel`); the filters inside refuse unknown keys."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, model_validator
 
 from baton.errors import ValidationFailed
-from baton.server.schemas.base import ActionModel
+from baton.server.schemas.base import ListingModel
 from baton.server.schemas.filters import (
     DeploymentFilter,
     FlowFilter,
@@ -37,7 +38,7 @@ def effective_limit(requested: int | None, maximum: int) -> int:
     return requested
 
 
-class FlowFilterSet(ActionModel):
+class FlowFilterSet(ListingModel):
     """The filters that select flows (and, through them, other objects)."""
 
     flows: FlowFilter | None = None
@@ -94,19 +95,13 @@ class DeploymentFilterRequest(RunFilterSet):
     limit: int | None = Field(None, ge=0)
     offset: int = Field(0, ge=0)
 
-    @field_validator("sort", mode="before")
-    @classmethod
-    def _default_sort(cls, value: object) -> object:
-        # The Prefect client sends `"sort": null` when the caller chose none.
-        return DeploymentSort.NAME_ASC if value is None else value
-
 
 class DeploymentPaginateRequest(DeploymentFilterRequest):
     offset: int = Field(0, ge=0, exclude=True)
     page: int = Field(1, ge=1)
 
 
-class LogFilterRequest(ActionModel):
+class LogFilterRequest(ListingModel):
     logs: LogFilter | None = None
     sort: LogSort = LogSort.TIMESTAMP_ASC
     limit: int | None = Field(None, ge=0)

@@ -63,8 +63,8 @@ class IntervalSchedule(ScheduleModel):
 
 
 class CronSchedule(ScheduleModel):
-    """The times a cron expression names, on the wall clock of `timezone`. `day_or` joins day-of-month and
-    day-of-week with OR (cron's rule) or, when false, with AND."""
+    """The times a cron expression names, on the wall clock of `timezone` (UTC when None). `day_or` joins
+    day-of-month and day-of-week with OR (cron's rule) or, when false, with AND."""
 
     cron: str
     timezone: str | None = None
@@ -83,13 +83,9 @@ class CronSchedule(ScheduleModel):
 
     @field_validator("timezone")
     @classmethod
-    def _valid_zone(cls, value: str | None) -> str:
-        return "UTC" if value is None else check_time_zone(value)
-
-    @model_validator(mode="after")
-    def _default_zone(self) -> CronSchedule:
-        self.timezone = self.timezone or "UTC"
-        return self
+    def _valid_zone(cls, value: str | None) -> str | None:
+        # No zone stays None, as Prefect stores and returns it; the scheduler reads None as UTC.
+        return None if value is None else check_time_zone(value)
 
 
 class RRuleSchedule(ScheduleModel):
@@ -113,8 +109,9 @@ class RRuleSchedule(ScheduleModel):
 
     @field_validator("timezone")
     @classmethod
-    def _valid_zone(cls, value: str | None) -> str:
-        return "UTC" if value is None else check_time_zone(value)
+    def _valid_zone(cls, value: str | None) -> str | None:
+        # A zone left out is UTC; an explicit null stays None, as in Prefect; the scheduler reads None as UTC.
+        return None if value is None else check_time_zone(value)
 
 
 def _schedule_kind(value: Any) -> str | None:

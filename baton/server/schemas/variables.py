@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import orjson
 from pydantic import AfterValidator, Field
 
-from baton.server.schemas.base import ActionModel, ObjectModel
+from baton.server.schemas.base import ActionModel, ListingModel, ObjectModel
 from baton.server.schemas.filters import FilterModel, OperatorFilterModel, TagsAllNull
 
 # Prefect's limits: names fit the 255-character column, and values stay small enough to inline into parameters.
@@ -87,7 +87,7 @@ class VariableFilter(OperatorFilterModel):
     tags: TagsAllNull | None = None
 
 
-class VariableFilterRequest(ActionModel):
+class VariableFilterRequest(ListingModel):
     """The body of `/variables/filter` and `/variables/count` (the latter ignores sort and paging)."""
 
     variables: VariableFilter | None = None

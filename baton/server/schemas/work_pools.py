@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from baton.server.schemas.base import ActionModel, ApiModel, Name, ObjectModel
+from baton.server.schemas.base import ActionModel, ApiModel, ListingModel, Name, ObjectModel
 from baton.server.schemas.core import FlowRun
 from baton.server.schemas.filters import FilterModel, OperatorFilterModel, WorkPoolFilter, WorkQueueFilter
 
@@ -158,25 +158,25 @@ class WorkerFilter(OperatorFilterModel):
     status: WorkerFilterStatus | None = None
 
 
-class WorkPoolFilterRequest(ActionModel):
+class WorkPoolFilterRequest(ListingModel):
     work_pools: WorkPoolFilter | None = None
     limit: int | None = Field(None, ge=0)
     offset: Offset = 0
 
 
-class WorkQueueFilterRequest(ActionModel):
+class WorkQueueFilterRequest(ListingModel):
     work_queues: WorkQueueFilter | None = None
     limit: int | None = Field(None, ge=0)
     offset: Offset = 0
 
 
-class WorkerFilterRequest(ActionModel):
+class WorkerFilterRequest(ListingModel):
     workers: WorkerFilter | None = None
     limit: int | None = Field(None, ge=0)
     offset: Offset = 0
 
 
-class ScheduledFlowRunsRequest(ActionModel):
+class ScheduledFlowRunsRequest(ListingModel):
     """The body of `POST /work_pools/{name}/get_scheduled_flow_runs` (a worker's poll)."""
 
     work_queue_names: list[str] | None = None
@@ -185,7 +185,7 @@ class ScheduledFlowRunsRequest(ActionModel):
     limit: int | None = Field(None, ge=0)
 
 
-class WorkQueueRunsRequest(ActionModel):
+class WorkQueueRunsRequest(ListingModel):
     """The body of the legacy `POST /work_queues/{id}/get_runs`."""
 
     scheduled_before: dt.datetime | None = None
@@ -193,7 +193,7 @@ class WorkQueueRunsRequest(ActionModel):
     limit: int | None = Field(None, ge=0)
 
 
-class LegacyWorkQueueFilterRequest(ActionModel):
+class LegacyWorkQueueFilterRequest(ListingModel):
     """The body of `POST /work_queues/filter`."""
 
     work_queues: WorkQueueFilter | None = None

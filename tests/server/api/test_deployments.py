@@ -222,3 +222,24 @@ async def test_schedule_endpoint_inserts_the_upcoming_runs_now(client: httpx.Asy
     assert len(runs) == 5
     assert all(run["auto_scheduled"] and "auto-scheduled" in run["tags"] for run in runs)
     assert (await client.post(f"/deployments/{uuid.uuid4()}/schedule", json={})).status_code == 404
+
+
+async def test_fields_read_back_as_sent_with_prefects_defaults(client: httpx.AsyncClient) -> None:
+    # What Prefect 3.9.1 answers for the same bodies: nothing filled in that was sent empty, its table's defaults
+    # ({} and []) for what was not sent.
+    schedules = [
+        {"schedule": {"cron": "0 9 * * *"}},
+        {"schedule": {"rrule": "FREQ=DAILY", "timezone": None}},
+        {"schedule": {"interval": 60, "anchor_date": "2026-01-01T00:00:00Z"}},
+    ]
+    flow_id = await _flow(client)
+    bare = await _deployment(client, flow_id=flow_id, schedules=schedules)
+    read = (await client.get(f"/deployments/{bare['id']}")).json()
+    assert (read["parameter_openapi_schema"], read["pull_steps"]) == ({}, [])
+    zones = {next(iter(s["schedule"])): s["schedule"]["timezone"] for s in read["schedules"]}
+    assert zones == {"cron": None, "rrule": None, "interval": "UTC"}
+    listed = (await client.get(f"/deployments/{bare['id']}/schedules")).json()
+    assert sorted(str(s["schedule"]) for s in listed) == sorted(str(s["schedule"]) for s in read["schedules"])
+
+    nulls = await _deployment(client, flow_id=flow_id, name="nulls", parameter_openapi_schema=None, pull_steps=None)
+    assert (nulls["parameter_openapi_schema"], nulls["pull_steps"]) == (None, None)

@@ -393,7 +393,6 @@ def test_limit_above_the_maximum_is_refused() -> None:
     [
         {"flow_runs": {"nmae": {"any_": ["x"]}}},
         {"flow_runs": {"name": {"like": "x"}}},
-        {"flow_runz": {}},
         {"flow_runs": {"state": {"type": {"any_": ["DONE"]}}}},
         {"flow_runs": {"operator": "xor_"}},
         {"sort": "NAME"},
@@ -402,6 +401,15 @@ def test_limit_above_the_maximum_is_refused() -> None:
 def test_unknown_or_invalid_filter_keys_are_refused(body: dict[str, Any]) -> None:
     with pytest.raises(pydantic.ValidationError):
         FlowRunFilterRequest.model_validate(body)
+
+
+def test_top_level_unknown_keys_are_ignored_and_nulls_are_defaults() -> None:
+    # As Prefect's server reads these bodies (each key a FastAPI body parameter); the filters inside stay strict.
+    body = {"flow_runz": {}, "work_queues": None, "flows": None, "sort": None, "limit": None, "offset": None}
+    request = FlowRunFilterRequest.model_validate(body)
+    assert (request.sort, request.limit, request.offset, request.flows) == (FlowRunSort.ID_DESC, None, 0, None)
+    assert FlowFilterRequest.model_validate({"sort": None, "work_queues": None}).sort is FlowSort.NAME_ASC
+    assert LogFilterRequest.model_validate({"offset": None, "sort": None}).offset == 0
 
 
 def test_sort_defaults_follow_prefect() -> None:

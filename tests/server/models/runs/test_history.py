@@ -153,4 +153,7 @@ def test_history_request_validation() -> None:
     assert "must be after history_start" in refused(history_interval_seconds=60, history_end=BASE.isoformat())
     assert "history_interval_seconds is required" in refused()
     assert "not both" in refused(history_interval_seconds=60, history_interval=60)
-    assert "Extra inputs" in refused(history_interval_seconds=60, flow_runz={})
+    # As in Prefect, an unknown top-level key is ignored (the filters inside refuse theirs) and a null is the default.
+    lenient = FlowRunHistoryRequest.model_validate(history_body(history_interval_seconds=60, flow_runz={}, flows=None))
+    assert (lenient.bucket_count, lenient.flows) == (60, None)
+    assert "Extra inputs" in refused(history_interval_seconds=60, flow_runs={"idd": {}})
