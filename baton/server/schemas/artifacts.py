@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
-from baton.server.schemas.base import ActionModel, ObjectModel
+from baton.server.schemas.base import ActionModel, ObjectModel, Offset
 from baton.server.schemas.filters import (
     DeploymentFilter,
     FilterModel,
@@ -146,7 +146,7 @@ class ArtifactFilterRequest(ArtifactRelatedFilters):
     artifacts: ArtifactFilter | None = None
     sort: ArtifactSort = ArtifactSort.ID_DESC
     limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 class ArtifactCollectionFilterRequest(ArtifactRelatedFilters):
@@ -155,4 +155,4 @@ class ArtifactCollectionFilterRequest(ArtifactRelatedFilters):
     artifacts: ArtifactCollectionFilter | None = None
     sort: ArtifactSort = ArtifactSort.ID_DESC
     limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0

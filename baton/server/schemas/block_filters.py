@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import Field, field_validator
 
-from baton.server.schemas.base import ActionModel
+from baton.server.schemas.base import ActionModel, Offset
 from baton.server.schemas.filters import FilterModel, IdAny, OperatorFilterModel, StringAny
 
 
@@ -63,13 +63,13 @@ class BlockTypeFilterRequest(ActionModel):
     block_types: BlockTypeFilter | None = None
     block_schemas: BlockSchemaFilter | None = None
     limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 class BlockSchemaFilterRequest(ActionModel):
     block_schemas: BlockSchemaFilter | None = None
     limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 class BlockDocumentCountRequest(ActionModel):

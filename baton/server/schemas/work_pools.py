@@ -127,9 +127,13 @@ class Worker(ObjectModel):
     status: WorkerStatus = WorkerStatus.OFFLINE
 
 
+# A worker heartbeating less than daily is not being watched; the bound also keeps the sweep's date arithmetic valid.
+MAX_HEARTBEAT_INTERVAL_SECONDS = 24 * 60 * 60
+
+
 class WorkerHeartbeat(ActionModel):
     name: str = Field(min_length=1, max_length=255)
-    heartbeat_interval_seconds: int | None = Field(default=None, ge=0)
+    heartbeat_interval_seconds: int | None = Field(default=None, ge=0, le=MAX_HEARTBEAT_INTERVAL_SECONDS)
     return_id: bool = False
     metadata: dict[str, Any] | None = None
 
