@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import urllib.parse
 import uuid
 from collections.abc import Mapping
 from http.client import responses
@@ -55,6 +56,18 @@ def validation_detail(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
 
 # An input echoed back in a 422 is cut to this many characters (a rejected value may be megabytes).
 ECHOED_INPUT_CHARS = 200
+
+
+# RFC 5987 attr-char beyond letters and digits: what may stand unencoded in `filename*=UTF-8''...`.
+_ATTR_CHARS = "!#$&+-.^_`|~"
+
+
+def attachment_disposition(filename: str) -> str:
+    """A Content-Disposition header for a download named `filename`, whatever characters it holds (RFC 6266):
+    an ASCII `filename` with the unsafe characters replaced by `_`, and the exact name as `filename*` (RFC 5987)."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    encoded = urllib.parse.quote(filename, safe=_ATTR_CHARS)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 def _contains_nul(value: Any) -> bool:

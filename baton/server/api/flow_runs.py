@@ -6,7 +6,7 @@ import csv
 import io
 
 from baton.errors import ObjectNotFound
-from baton.server.api.base import ApiHandler
+from baton.server.api.base import ApiHandler, attachment_disposition
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
 from baton.server.models.runs import flow_run_inputs as run_inputs
@@ -173,7 +173,7 @@ class FlowRunLogsDownloadHandler(ApiHandler):
         async with self.database.read() as connection:
             row = await flow_runs.read_flow_run_or_404(connection, run_id)
             self.set_header("Content-Type", "text/csv; charset=utf-8")
-            self.set_header("Content-Disposition", f'attachment; filename="{row["name"]}-logs.csv"')
+            self.set_header("Content-Disposition", attachment_disposition(f"{row['name']}-logs.csv"))
             self.write("timestamp,level,flow_run_id,task_run_id,message\r\n")
             async for page in logs.stream_flow_run_logs(connection, run_id):
                 buffer = io.StringIO()
