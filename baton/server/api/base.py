@@ -70,6 +70,12 @@ def attachment_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
+def _is_json_media_type(content_type: str) -> bool:
+    """Whether a Content-Type header names JSON: application/json or application/<anything>+json."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
 def _contains_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
@@ -122,10 +128,18 @@ class ApiHandler(tornado.web.RequestHandler):
     # --- input -------------------------------------------------------------------------------------------------
 
     def json_body(self) -> Any:
-        """The request body as JSON (an empty body is null); malformed JSON is a 400 with the parser's reason."""
+        """The request body as JSON (an empty body is null); malformed JSON is a 400 with the parser's reason, a body
+        declared as anything but JSON a 415."""
         body = self.request.body
         if not body or not body.strip():
             return None
+        content_type = self.request.headers.get("Content-Type")
+        if content_type is not None and not _is_json_media_type(content_type):
+            # A missing Content-Type is taken as JSON (older FastAPI did the same; some scripts send none); one that
+            # names another format is refused, so a form post or a text upload is not read as JSON by accident.
+            raise tornado.web.HTTPError(
+                415, log_message=f"The request body must be application/json, not {content_type.split(';')[0]}."
+            )
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
