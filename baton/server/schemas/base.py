@@ -26,8 +26,12 @@ def _check_name(value: str) -> str:
 # integer (SQLite's limit; PostgreSQL refuses larger values with its own error, SQLite overflows).
 MAX_OFFSET = 2**53
 MAX_PAGE = 10**9
-Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
-Page = Annotated[int, Field(ge=1, le=MAX_PAGE)]
+# Strict: "5" or 5.0 is a 422, as a JSON client sends a number. The upper bound of a limit is a setting
+# (`server_api_default_limit`, checked by the handler and written into the OpenAPI document by api/docs.py).
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, strict=True)]
+Page = Annotated[int, Field(ge=1, le=MAX_PAGE, strict=True)]
+PAGE_SIZE_MARK = "x-baton-page-size"
+Limit = Annotated[int, Field(ge=0, strict=True, json_schema_extra={PAGE_SIZE_MARK: True})]
 
 Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_check_name)]
 Labels = dict[str, str | int | float | bool]

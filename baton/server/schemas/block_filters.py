@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import Field, field_validator
 
-from baton.server.schemas.base import ActionModel, Offset
+from baton.server.schemas.base import ActionModel, Limit, Offset
 from baton.server.schemas.filters import FilterModel, IdAny, OperatorFilterModel, StringAny
 
 
@@ -62,13 +62,13 @@ class BlockDocumentFilter(OperatorFilterModel):
 class BlockTypeFilterRequest(ActionModel):
     block_types: BlockTypeFilter | None = None
     block_schemas: BlockSchemaFilter | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0
 
 
 class BlockSchemaFilterRequest(ActionModel):
     block_schemas: BlockSchemaFilter | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0
 
 
@@ -88,7 +88,7 @@ class BlockDocumentCountRequest(ActionModel):
 class BlockDocumentFilterRequest(BlockDocumentCountRequest):
     include_secrets: bool = False
     sort: BlockDocumentSort = BlockDocumentSort.NAME_ASC
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     # The Prefect client sends `"offset": null` when it has no offset.
     offset: int | None = Field(0, ge=0)
     # Sent by the Prefect client's `read_block_documents` and ignored by Prefect's server; accepted for the same reason.

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from baton.server.schemas.base import ActionModel, ApiModel, Name, ObjectModel, Offset
+from baton.server.schemas.base import ActionModel, ApiModel, Limit, Name, ObjectModel, Offset
 
 # Prefect refuses leases shorter than 60 s; Baton allows 1 s so that a crashed holder's slot comes back quickly in
 # tests and for short jobs. The upper bound (one day) is Prefect's.
@@ -38,7 +38,7 @@ class ConcurrencyLimitV2Update(ActionModel):
 
     active: bool | None = None
     name: Name | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     active_slots: int | None = Field(None, ge=0)
     denied_slots: int | None = Field(None, ge=0)
     slot_decay_per_second: float | None = Field(None, ge=0, le=MAX_SLOT_DECAY_PER_SECOND)
@@ -90,7 +90,7 @@ class GlobalConcurrencyLimitResponse(ObjectModel):
 class LimitFilterRequest(ActionModel):
     """The body of `/v2/concurrency_limits/filter` and `/concurrency_limits/filter`: a page of limits by name."""
 
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0
 
 

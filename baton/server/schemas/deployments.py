@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from baton.server.schemas.actions import check_parameters_size
-from baton.server.schemas.base import ActionModel, ApiModel, Labels, Name, ObjectModel
+from baton.server.schemas.base import ActionModel, ApiModel, Labels, Limit, Name, ObjectModel
 from baton.server.schemas.core import CreatedBy, FlowRunPolicy
 from baton.server.schemas.schedules import Schedule
 from baton.server.schemas.states import StateCreate
@@ -167,7 +167,7 @@ class ScheduledFlowRunsRequest(ActionModel):
 
     deployment_ids: list[uuid.UUID]
     scheduled_before: dt.datetime | None = None
-    limit: int | None = Field(default=None, ge=0)
+    limit: Limit | None = None
 
 
 class ScheduleRunsRequest(ActionModel):

@@ -7,7 +7,7 @@ import datetime as dt
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from baton.errors import ValidationFailed
-from baton.server.schemas.base import ActionModel, Offset, Page
+from baton.server.schemas.base import ActionModel, Limit, Offset, Page
 from baton.server.schemas.filters import (
     DeploymentFilter,
     FlowFilter,
@@ -60,43 +60,43 @@ class RunFilterSet(FlowFilterSet):
 
 class FlowFilterRequest(FlowFilterSet):
     sort: FlowSort = FlowSort.NAME_ASC
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0
 
 
 class FlowPaginateRequest(FlowFilterSet):
     sort: FlowSort = FlowSort.NAME_ASC
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     page: Page = 1
 
 
 class FlowRunFilterRequest(RunFilterSet):
     sort: FlowRunSort = FlowRunSort.ID_DESC
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0
 
 
 class FlowRunPaginateRequest(RunFilterSet):
     sort: FlowRunSort = FlowRunSort.ID_DESC
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     page: Page = 1
 
 
 class TaskRunFilterRequest(RunFilterSet):
     sort: TaskRunSort = TaskRunSort.ID_DESC
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0
 
 
 class TaskRunPaginateRequest(RunFilterSet):
     sort: TaskRunSort = TaskRunSort.ID_DESC
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     page: Page = 1
 
 
 class DeploymentFilterRequest(RunFilterSet):
     sort: DeploymentSort = DeploymentSort.NAME_ASC
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0
 
     @field_validator("sort", mode="before")
@@ -114,7 +114,7 @@ class DeploymentPaginateRequest(DeploymentFilterRequest):
 class LogFilterRequest(ActionModel):
     logs: LogFilter | None = None
     sort: LogSort = LogSort.TIMESTAMP_ASC
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from baton.server.schemas.base import ActionModel, ApiModel, Name, ObjectModel
+from baton.server.schemas.base import ActionModel, ApiModel, Limit, Name, ObjectModel
 from baton.server.schemas.core import FlowRun
 from baton.server.schemas.filters import FilterModel, OperatorFilterModel, WorkPoolFilter, WorkQueueFilter
 
@@ -49,7 +49,7 @@ class WorkPoolCreate(ActionModel):
     type: str = Field(default="prefect-agent", min_length=1, max_length=255)
     base_job_template: dict[str, Any] = Field(default_factory=dict)
     is_paused: bool = False
-    concurrency_limit: int | None = Field(default=None, ge=0)
+    concurrency_limit: Limit | None = None
     storage_configuration: WorkPoolStorageConfiguration = Field(default_factory=WorkPoolStorageConfiguration)
 
 
@@ -57,7 +57,7 @@ class WorkPoolUpdate(ActionModel):
     description: str | None = None
     is_paused: bool | None = None
     base_job_template: dict[str, Any] | None = None
-    concurrency_limit: int | None = Field(default=None, ge=0)
+    concurrency_limit: Limit | None = None
     storage_configuration: WorkPoolStorageConfiguration | None = None
 
 
@@ -78,7 +78,7 @@ class WorkQueueCreate(ActionModel):
     name: Name
     description: str | None = ""
     is_paused: bool = False
-    concurrency_limit: int | None = Field(default=None, ge=0)
+    concurrency_limit: Limit | None = None
     priority: int | None = Field(default=None, ge=1)
     filter: dict[str, Any] | None = None
 
@@ -87,7 +87,7 @@ class WorkQueueUpdate(ActionModel):
     name: Name | None = None
     description: str | None = None
     is_paused: bool = False
-    concurrency_limit: int | None = Field(default=None, ge=0)
+    concurrency_limit: Limit | None = None
     priority: int | None = Field(default=None, ge=1)
     last_polled: dt.datetime | None = None
     filter: dict[str, Any] | None = None
@@ -164,19 +164,19 @@ class WorkerFilter(OperatorFilterModel):
 
 class WorkPoolFilterRequest(ActionModel):
     work_pools: WorkPoolFilter | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0
 
 
 class WorkQueueFilterRequest(ActionModel):
     work_queues: WorkQueueFilter | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0
 
 
 class WorkerFilterRequest(ActionModel):
     workers: WorkerFilter | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0
 
 
@@ -186,7 +186,7 @@ class ScheduledFlowRunsRequest(ActionModel):
     work_queue_names: list[str] | None = None
     scheduled_before: dt.datetime | None = None
     scheduled_after: dt.datetime | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
 
 
 class WorkQueueRunsRequest(ActionModel):
@@ -194,7 +194,7 @@ class WorkQueueRunsRequest(ActionModel):
 
     scheduled_before: dt.datetime | None = None
     agent_id: uuid.UUID | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
 
 
 class LegacyWorkQueueFilterRequest(ActionModel):
@@ -202,5 +202,5 @@ class LegacyWorkQueueFilterRequest(ActionModel):
 
     work_queues: WorkQueueFilter | None = None
     work_pool_name: str | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0
