@@ -16,6 +16,7 @@ class BlockSchemasHandler(ApiHandler):
         body=BlockSchemaCreate,
         response=BlockSchema,
         status=201,
+        upsert=True,
     )
     async def post(self) -> None:
         block_schema = self.parse_body(BlockSchemaCreate)

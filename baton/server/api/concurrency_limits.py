@@ -186,7 +186,12 @@ class DecrementWithLeaseHandler(ApiHandler):
 
 
 class LeaseRenewHandler(ApiHandler):
-    @endpoint("Extend a lease (410 when it is unknown or expired)", body=LeaseRenewal, status=204)
+    @endpoint(
+        "Extend a lease (410 when it is unknown or expired)",
+        body=LeaseRenewal,
+        status=204,
+        responses={"410": "The lease is unknown, released or expired"},
+    )
     async def post(self, lease_id: str) -> None:
         target = self.path_uuid(lease_id, "lease_id")
         body = self.parse_body(LeaseRenewal, default_empty=True)

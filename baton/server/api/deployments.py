@@ -40,6 +40,7 @@ class DeploymentsHandler(DeploymentApiHandler):
         body=DeploymentCreate,
         response=Deployment,
         status=201,
+        upsert=True,
     )
     async def post(self) -> None:
         body = self.parse_body(DeploymentCreate)
@@ -142,6 +143,7 @@ class DeploymentCreateFlowRunHandler(ApiHandler):
         body=DeploymentFlowRunCreate,
         response=FlowRun,
         status=201,
+        upsert=True,
     )
     async def post(self, deployment_id: str) -> None:
         request = self.parse_body(DeploymentFlowRunCreate, default_empty=True)

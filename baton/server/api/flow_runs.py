@@ -32,6 +32,7 @@ class FlowRunsHandler(ApiHandler):
         body=FlowRunCreate,
         response=FlowRun,
         status=201,
+        upsert=True,
     )
     async def post(self) -> None:
         run = self.parse_body(FlowRunCreate)

@@ -15,7 +15,11 @@ from baton.server.schemas.requests import FlowFilterRequest, FlowPaginateRequest
 
 class FlowsHandler(ApiHandler):
     @endpoint(
-        "Create a flow, or return the flow of that name (200) if it exists", body=FlowCreate, response=Flow, status=201
+        "Create a flow, or return the flow of that name (200) if it exists",
+        body=FlowCreate,
+        response=Flow,
+        status=201,
+        upsert=True,
     )
     async def post(self) -> None:
         flow = self.parse_body(FlowCreate)

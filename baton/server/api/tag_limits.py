@@ -23,6 +23,7 @@ class TagLimitsHandler(ApiHandler):
         "Create or resize the limit of a tag (201 when created, 200 when it existed)",
         body=TagLimitCreate,
         response=TagLimit,
+        upsert=True,
     )
     async def post(self) -> None:
         body = self.parse_body(TagLimitCreate)

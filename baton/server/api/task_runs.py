@@ -22,6 +22,7 @@ class TaskRunsHandler(ApiHandler):
         body=TaskRunCreate,
         response=TaskRun,
         status=201,
+        upsert=True,
     )
     async def post(self) -> None:
         run = self.parse_body(TaskRunCreate)
