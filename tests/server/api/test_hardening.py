@@ -150,3 +150,36 @@ async def test_status_sweep_skips_a_worker_whose_interval_makes_no_date(
     assert len(skipped) == 1, skipped
     huge_id = next(w["id"] for w in workers if w["name"] == "huge")
     assert huge_id in skipped[0].getMessage()
+
+
+async def test_bodies_are_json_or_a_415(client: httpx.AsyncClient) -> None:
+    body = b'{"name": "typed"}'
+    refused = await client.post("/flows/", content=body, headers={"Content-Type": "text/plain"})
+    assert refused.status_code == 415, refused.text
+    assert "application/json" in refused.json()["detail"]
+    form = await client.post("/flows/", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 415, form.text
+    for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        accepted = await client.post("/flows/", content=body, headers={"Content-Type": content_type})
+        assert accepted.status_code in (200, 201), accepted.text
+    # No Content-Type at all is read as JSON (a documented leniency), and an optional body may still be empty.
+    bare = await client.post("/flows/filter", content=b'{"limit": 1}')
+    assert bare.status_code == 200, bare.text
+    assert (await client.post("/flows/count")).status_code == 200
+
+
+async def test_numbers_in_strings_are_not_page_sizes(client: httpx.AsyncClient) -> None:
+    _names_field(await client.post("/flows/filter", json={"limit": "5"}), "limit")
+    _names_field(await client.post("/flows/paginate", json={"page": "2"}), "page")
+
+
+async def test_openapi_document_states_formats_maxima_and_statuses(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    flow = document["paths"]["/api/flows/{flow_id}"]["get"]
+    assert flow["parameters"][0]["schema"] == {"type": "string", "format": "uuid"}
+    create = document["paths"]["/api/flows"]["post"]["responses"]
+    assert {"200", "201", "400", "415", "422"} <= set(create)
+    limit = document["components"]["schemas"]["FlowFilterRequest"]["properties"]["limit"]["anyOf"][0]
+    assert limit == {"type": "integer", "minimum": 0, "maximum": 200}
+    page = document["components"]["schemas"]["FlowPaginateRequest"]["properties"]["page"]
+    assert page["maximum"] == 10**9
