@@ -216,6 +216,14 @@ class ApiHandler(tornado.web.RequestHandler):
 
     # --- errors ------------------------------------------------------------------------------------------------
 
+    def allowed_methods(self) -> list[str]:
+        """The HTTP methods this handler answers (for the Allow header of a 405): those it defines itself."""
+        return [
+            method
+            for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+            if getattr(type(self), method.lower()) is not getattr(tornado.web.RequestHandler, method.lower())
+        ]
+
     def log_exception(
         self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
@@ -236,6 +244,8 @@ class ApiHandler(tornado.web.RequestHandler):
         exc_info = kwargs.get("exc_info")
         answer = _error_body(exc_info[1] if exc_info else None)
         self.set_header("Content-Type", "application/json")
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         if answer is not None:
             status, body, headers = answer
             self.set_status(status)

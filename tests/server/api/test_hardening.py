@@ -183,3 +183,11 @@ async def test_openapi_document_states_formats_maxima_and_statuses(client: httpx
     assert limit == {"type": "integer", "minimum": 0, "maximum": 200}
     page = document["components"]["schemas"]["FlowPaginateRequest"]["properties"]["page"]
     assert page["maximum"] == 10**9
+
+
+async def test_a_method_not_allowed_names_the_allowed_ones(client: httpx.AsyncClient) -> None:
+    for method in ("TRACE", "PUT"):
+        response = await client.request(method, "/flows/")
+        assert response.status_code == 405, response.text
+        assert response.headers["allow"] == "POST", response.headers
+        assert response.json()["detail"]
