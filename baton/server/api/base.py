@@ -54,6 +54,10 @@ def validation_detail(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
     return detail
 
 
+# The longest URL the API reads (path and query); a longer one is a 414. Tornado's header limit (server/serve.py)
+# sits well above it, so that such a URL gets this answer instead of a closed connection.
+MAX_URL_CHARS = 32 * 1024
+
 # An input echoed back in a 422 is cut to this many characters (a rejected value may be megabytes).
 ECHOED_INPUT_CHARS = 200
 
@@ -111,6 +115,8 @@ class ApiHandler(tornado.web.RequestHandler):
     def prepare(self) -> None:
         self.context.request_started()
         self._counted = True
+        if len(self.request.uri or "") > MAX_URL_CHARS:
+            raise tornado.web.HTTPError(414, log_message=f"The URL is longer than {MAX_URL_CHARS} characters.")
         if "%00" in self.request.uri:
             raise ValidationFailed("The URL may not contain NUL (%00) characters.")
 
