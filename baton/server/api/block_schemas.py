@@ -66,7 +66,10 @@ class BlockSchemaByChecksumHandler(ApiHandler):
 
 class BlockSchemaFilterHandler(ApiHandler):
     @endpoint(
-        "Block schemas matching a filter, newest first", body=BlockSchemaFilterRequest, response=list[BlockSchema]
+        "Block schemas matching a filter, newest first",
+        body=BlockSchemaFilterRequest,
+        response=list[BlockSchema],
+        optional_body=True,
     )
     async def post(self) -> None:
         request = self.parse_body(BlockSchemaFilterRequest, default_empty=True)

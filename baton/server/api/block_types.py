@@ -69,7 +69,12 @@ class BlockTypeBySlugHandler(ApiHandler):
 
 
 class BlockTypeFilterHandler(ApiHandler):
-    @endpoint("Block types matching a filter, by name", body=BlockTypeFilterRequest, response=list[BlockType])
+    @endpoint(
+        "Block types matching a filter, by name",
+        body=BlockTypeFilterRequest,
+        response=list[BlockType],
+        optional_body=True,
+    )
     async def post(self) -> None:
         request = self.parse_body(BlockTypeFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)

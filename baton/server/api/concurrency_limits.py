@@ -122,6 +122,7 @@ class LimitFilterHandler(ApiHandler):
         "A page of global concurrency limits, by name",
         body=LimitFilterRequest,
         response=list[GlobalConcurrencyLimitResponse],
+        optional_body=True,
     )
     async def post(self) -> None:
         request = self.parse_body(LimitFilterRequest, default_empty=True)
@@ -191,6 +192,7 @@ class LeaseRenewHandler(ApiHandler):
         body=LeaseRenewal,
         status=204,
         responses={"410": "The lease is unknown, released or expired"},
+        optional_body=True,
     )
     async def post(self, lease_id: str) -> None:
         target = self.path_uuid(lease_id, "lease_id")

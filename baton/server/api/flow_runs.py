@@ -112,6 +112,7 @@ class FlowRunResumeHandler(ApiHandler):
         "Resume a paused flow run, with input when the pause asked for it",
         body=ResumeFlowRunRequest,
         response=OrchestrationResult,
+        optional_body=True,
     )
     async def post(self, flow_run_id: str) -> None:
         run_id = self.path_uuid(flow_run_id)
@@ -124,7 +125,7 @@ class FlowRunResumeHandler(ApiHandler):
 
 
 class FlowRunFilterHandler(ApiHandler):
-    @endpoint("Flow runs matching a filter", body=FlowRunFilterRequest, response=list[FlowRun])
+    @endpoint("Flow runs matching a filter", body=FlowRunFilterRequest, response=list[FlowRun], optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(FlowRunFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
@@ -134,7 +135,7 @@ class FlowRunFilterHandler(ApiHandler):
 
 
 class FlowRunCountHandler(ApiHandler):
-    @endpoint("How many flow runs match a filter", body=FlowRunFilterRequest, response=int)
+    @endpoint("How many flow runs match a filter", body=FlowRunFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(FlowRunFilterRequest, default_empty=True)
         async with self.database.read() as connection:
@@ -143,7 +144,9 @@ class FlowRunCountHandler(ApiHandler):
 
 
 class FlowRunPaginateHandler(ApiHandler):
-    @endpoint("One page of flow runs matching a filter, with the total count", body=FlowRunPaginateRequest)
+    @endpoint(
+        "One page of flow runs matching a filter, with the total count", body=FlowRunPaginateRequest, optional_body=True
+    )
     async def post(self) -> None:
         request = self.parse_body(FlowRunPaginateRequest, default_empty=True)
         limit = self.effective_limit(request.limit)

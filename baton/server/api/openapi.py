@@ -45,6 +45,7 @@ class EndpointDoc:
     query: dict[str, str] = field(default_factory=dict)
     upsert: bool = False
     responses: dict[str, str] = field(default_factory=dict)
+    optional_body: bool = False
 
 
 def endpoint(
@@ -56,13 +57,14 @@ def endpoint(
     query: dict[str, str] | None = None,
     upsert: bool = False,
     responses: dict[str, str] | None = None,
+    optional_body: bool = False,
 ) -> Callable[[F], F]:
     """Declare a handler method's request body, response and status for the OpenAPI document; `upsert` for a
     create that answers 200 (instead of 201) when the object existed; `responses` for statuses beyond the common
-    ones (status code -> description)."""
+    ones (status code -> description); `optional_body` when an empty body stands for `{}`."""
 
     def decorate(method: F) -> F:
-        doc = EndpointDoc(summary, body, response, status, [], query or {}, upsert, responses or {})
+        doc = EndpointDoc(summary, body, response, status, [], query or {}, upsert, responses or {}, optional_body)
         method._endpoint_doc = doc  # type: ignore[attr-defined]
         return method
 
@@ -127,7 +129,7 @@ def build_openapi(routes: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
             operation["parameters"] = parameters
         if doc.body is not None:
             operation["requestBody"] = {
-                "required": True,
+                "required": not doc.optional_body,
                 "content": {"application/json": {"schema": _schema_ref(doc.body, refs)}},
             }
             operation["responses"].update(BODY_RESPONSES)

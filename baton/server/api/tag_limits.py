@@ -75,6 +75,7 @@ class TagLimitResetHandler(ApiHandler):
         "Release every slot of a tag's limit, then give one to each task run in slot_override",
         body=TagLimitReset,
         status=200,
+        optional_body=True,
     )
     async def post(self, tag: str) -> None:
         body = self.parse_body(TagLimitReset, default_empty=True)
@@ -86,7 +87,7 @@ class TagLimitResetHandler(ApiHandler):
 
 
 class TagLimitFilterHandler(ApiHandler):
-    @endpoint("A page of tag limits, by tag", body=LimitFilterRequest, response=list[TagLimit])
+    @endpoint("A page of tag limits, by tag", body=LimitFilterRequest, response=list[TagLimit], optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(LimitFilterRequest, default_empty=True)
         async with self.database.read() as connection:

@@ -67,7 +67,9 @@ class WorkPoolHandler(ApiHandler):
 
 
 class WorkPoolFilterHandler(ApiHandler):
-    @endpoint("Work pools matching a filter, by name", body=WorkPoolFilterRequest, response=list[WorkPool])
+    @endpoint(
+        "Work pools matching a filter, by name", body=WorkPoolFilterRequest, response=list[WorkPool], optional_body=True
+    )
     async def post(self) -> None:
         request = self.parse_body(WorkPoolFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
@@ -77,7 +79,7 @@ class WorkPoolFilterHandler(ApiHandler):
 
 
 class WorkPoolCountHandler(ApiHandler):
-    @endpoint("How many work pools match a filter", body=WorkPoolFilterRequest, response=int)
+    @endpoint("How many work pools match a filter", body=WorkPoolFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(WorkPoolFilterRequest, default_empty=True)
         async with self.database.read() as connection:
@@ -91,6 +93,7 @@ class ScheduledFlowRunsHandler(ApiHandler):
         "limits; marks the polled queues and their deployments READY",
         body=ScheduledFlowRunsRequest,
         response=list[WorkerFlowRunResponse],
+        optional_body=True,
     )
     async def post(self, name: str) -> None:
         request = self.parse_body(ScheduledFlowRunsRequest, default_empty=True)
@@ -137,6 +140,7 @@ class WorkQueueFilterHandler(ApiHandler):
         "The queues of a work pool matching a filter, by priority",
         body=WorkQueueFilterRequest,
         response=list[WorkQueue],
+        optional_body=True,
     )
     async def post(self, name: str) -> None:
         request = self.parse_body(WorkQueueFilterRequest, default_empty=True)

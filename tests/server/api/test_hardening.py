@@ -191,3 +191,13 @@ async def test_a_method_not_allowed_names_the_allowed_ones(client: httpx.AsyncCl
         assert response.status_code == 405, response.text
         assert response.headers["allow"] == "POST", response.headers
         assert response.json()["detail"]
+
+
+async def test_a_required_body_must_be_there_and_the_document_says_which_are_optional(
+    client: httpx.AsyncClient,
+) -> None:
+    missing = await client.post("/flows/")
+    assert missing.status_code == 422, missing.text
+    document = (await client.get("/openapi.json")).json()["paths"]
+    assert document["/api/flows"]["post"]["requestBody"]["required"] is True
+    assert document["/api/flows/filter"]["post"]["requestBody"]["required"] is False
