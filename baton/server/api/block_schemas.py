@@ -34,7 +34,11 @@ class BlockSchemaHandler(ApiHandler):
             raise ObjectNotFound(f"Block schema {block_schema_id} not found.")
         self.write_json(row)
 
-    @endpoint("Delete a block schema with its documents (not one of a protected block type)", status=204)
+    @endpoint(
+        "Delete a block schema with its documents (not one of a protected block type)",
+        status=204,
+        responses={"403": "The block type is protected"},
+    )
     async def delete(self, block_schema_id: str) -> None:
         schema_id = self.path_uuid(block_schema_id)
         async with self.database.write() as connection:

@@ -137,6 +137,7 @@ class IncrementHandler(ApiHandler):
         "Take slots on the named limits, all or none (423 with Retry-After when one is full)",
         body=SlotIncrement,
         response=list[MinimalConcurrencyLimit],
+        responses={"423": "A limit is full; Retry-After says when to try again"},
     )
     async def post(self) -> None:
         body = self.parse_body(SlotIncrement)
@@ -165,6 +166,7 @@ class IncrementWithLeaseHandler(ApiHandler):
         "Take slots on the named limits under a lease that expires unless renewed (423 when one is full)",
         body=SlotIncrementWithLease,
         response=ConcurrencyLimitWithLease,
+        responses={"423": "A limit is full; Retry-After says when to try again"},
     )
     async def post(self) -> None:
         body = self.parse_body(SlotIncrementWithLease)

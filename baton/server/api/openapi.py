@@ -18,11 +18,15 @@ ERROR_RESPONSES = {
     "400": {"description": "Malformed JSON body"},
     "404": {"description": "Not found"},
     "409": {"description": "Conflict"},
+    "414": {"description": "The URL is too long"},
     "422": {"description": "Invalid request: the body names each bad field and why"},
     "503": {"description": "Database busy or unreachable; retry after the Retry-After header"},
 }
-# Answered to a request whose body is not declared `application/json`.
-BODY_RESPONSES = {"415": {"description": "The body is not application/json"}}
+# Answered to a request with a body: too large, or not declared `application/json`.
+BODY_RESPONSES = {
+    "413": {"description": "The body is larger than the server's limit"},
+    "415": {"description": "The body is not application/json"},
+}
 
 
 def _path_parameter(name: str) -> dict[str, Any]:

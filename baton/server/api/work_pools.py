@@ -26,7 +26,13 @@ RESERVED_PREFIX = "prefect"
 
 
 class WorkPoolsHandler(ApiHandler):
-    @endpoint("Create a work pool with its default queue", body=WorkPoolCreate, response=WorkPool, status=201)
+    @endpoint(
+        "Create a work pool with its default queue",
+        body=WorkPoolCreate,
+        response=WorkPool,
+        status=201,
+        responses={"403": "The name is reserved"},
+    )
     async def post(self) -> None:
         pool = self.parse_body(WorkPoolCreate)
         if pool.name.lower().startswith(RESERVED_PREFIX):
@@ -56,7 +62,9 @@ class WorkPoolHandler(ApiHandler):
             await work_pools.update_work_pool(connection, row, update)
         self.write_no_content()
 
-    @endpoint("Delete a work pool with its queues and workers", status=204)
+    @endpoint(
+        "Delete a work pool with its queues and workers", status=204, responses={"403": "The work pool is reserved"}
+    )
     async def delete(self, name: str) -> None:
         if name.lower().startswith(RESERVED_PREFIX):
             raise Forbidden("Work pools starting with 'Prefect' are reserved for internal use and can not be deleted.")
