@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from baton.settings import Settings
 
 logger = logging.getLogger("baton.server")
+# Request line and headers together: Tornado closes the connection without an answer past this, so it is set well
+# above the longest URL the API answers (api/base.py MAX_URL_CHARS, a 414 beyond it).
+MAX_HEADER_BYTES = 1024 * 1024
 
 # How long in-flight requests may take to finish after a shutdown signal before connections are closed.
 SHUTDOWN_GRACE_SECONDS = 10.0
@@ -107,7 +110,10 @@ async def serve(
     context = ServerContext(settings=settings, database=database, publisher=queue.publisher)
     app = make_app(context, ui=ui)
     server = tornado.httpserver.HTTPServer(
-        app, max_body_size=settings.server_api_max_body_bytes, idle_connection_timeout=75
+        app,
+        max_body_size=settings.server_api_max_body_bytes,
+        max_header_size=MAX_HEADER_BYTES,
+        idle_connection_timeout=75,
     )
     try:
         server.listen(port, host)

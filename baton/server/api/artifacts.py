@@ -74,7 +74,7 @@ class LatestArtifactHandler(ApiHandler):
 
 
 class ArtifactFilterHandler(ApiHandler):
-    @endpoint("Artifacts matching a filter", body=ArtifactFilterRequest, response=list[Artifact])
+    @endpoint("Artifacts matching a filter", body=ArtifactFilterRequest, response=list[Artifact], optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(ArtifactFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
@@ -84,7 +84,7 @@ class ArtifactFilterHandler(ApiHandler):
 
 
 class ArtifactCountHandler(ApiHandler):
-    @endpoint("How many artifacts match a filter", body=ArtifactFilterRequest, response=int)
+    @endpoint("How many artifacts match a filter", body=ArtifactFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(ArtifactFilterRequest, default_empty=True)
         async with self.database.read() as connection:
@@ -97,6 +97,7 @@ class LatestArtifactFilterHandler(ApiHandler):
         "The latest artifact of each key, filtered",
         body=ArtifactCollectionFilterRequest,
         response=list[ArtifactCollection],
+        optional_body=True,
     )
     async def post(self) -> None:
         request = self.parse_body(ArtifactCollectionFilterRequest, default_empty=True)
@@ -107,7 +108,12 @@ class LatestArtifactFilterHandler(ApiHandler):
 
 
 class LatestArtifactCountHandler(ApiHandler):
-    @endpoint("How many keys' latest artifacts match a filter", body=ArtifactCollectionFilterRequest, response=int)
+    @endpoint(
+        "How many keys' latest artifacts match a filter",
+        body=ArtifactCollectionFilterRequest,
+        response=int,
+        optional_body=True,
+    )
     async def post(self) -> None:
         request = self.parse_body(ArtifactCollectionFilterRequest, default_empty=True)
         async with self.database.read() as connection:

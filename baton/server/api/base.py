@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import urllib.parse
 import uuid
 from collections.abc import Mapping
 from http.client import responses
@@ -53,8 +54,30 @@ def validation_detail(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
     return detail
 
 
+# The longest URL the API reads (path and query); a longer one is a 414. Tornado's header limit (server/serve.py)
+# sits well above it, so that such a URL gets this answer instead of a closed connection.
+MAX_URL_CHARS = 32 * 1024
+
 # An input echoed back in a 422 is cut to this many characters (a rejected value may be megabytes).
 ECHOED_INPUT_CHARS = 200
+
+
+# RFC 5987 attr-char beyond letters and digits: what may stand unencoded in `filename*=UTF-8''...`.
+_ATTR_CHARS = "!#$&+-.^_`|~"
+
+
+def attachment_disposition(filename: str) -> str:
+    """A Content-Disposition header for a download named `filename`, whatever characters it holds (RFC 6266):
+    an ASCII `filename` with the unsafe characters replaced by `_`, and the exact name as `filename*` (RFC 5987)."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    encoded = urllib.parse.quote(filename, safe=_ATTR_CHARS)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    """Whether a Content-Type header names JSON: application/json or application/<anything>+json."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
 def _contains_nul(value: Any) -> bool:
@@ -92,6 +115,8 @@ class ApiHandler(tornado.web.RequestHandler):
     def prepare(self) -> None:
         self.context.request_started()
         self._counted = True
+        if len(self.request.uri or "") > MAX_URL_CHARS:
+            raise tornado.web.HTTPError(414, log_message=f"The URL is longer than {MAX_URL_CHARS} characters.")
         if "%00" in self.request.uri:
             raise ValidationFailed("The URL may not contain NUL (%00) characters.")
 
@@ -109,10 +134,18 @@ class ApiHandler(tornado.web.RequestHandler):
     # --- input -------------------------------------------------------------------------------------------------
 
     def json_body(self) -> Any:
-        """The request body as JSON (an empty body is null); malformed JSON is a 400 with the parser's reason."""
+        """The request body as JSON (an empty body is null); malformed JSON is a 400 with the parser's reason, a body
+        declared as anything but JSON a 415."""
         body = self.request.body
         if not body or not body.strip():
             return None
+        content_type = self.request.headers.get("Content-Type")
+        if content_type is not None and not _is_json_media_type(content_type):
+            # A missing Content-Type is taken as JSON (older FastAPI did the same; some scripts send none); one that
+            # names another format is refused, so a form post or a text upload is not read as JSON by accident.
+            raise tornado.web.HTTPError(
+                415, log_message=f"The request body must be application/json, not {content_type.split(';')[0]}."
+            )
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
@@ -189,6 +222,14 @@ class ApiHandler(tornado.web.RequestHandler):
 
     # --- errors ------------------------------------------------------------------------------------------------
 
+    def allowed_methods(self) -> list[str]:
+        """The HTTP methods this handler answers (for the Allow header of a 405): those it defines itself."""
+        return [
+            method
+            for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+            if getattr(type(self), method.lower()) is not getattr(tornado.web.RequestHandler, method.lower())
+        ]
+
     def log_exception(
         self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
@@ -209,6 +250,8 @@ class ApiHandler(tornado.web.RequestHandler):
         exc_info = kwargs.get("exc_info")
         answer = _error_body(exc_info[1] if exc_info else None)
         self.set_header("Content-Type", "application/json")
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         if answer is not None:
             status, body, headers = answer
             self.set_status(status)

@@ -64,7 +64,12 @@ class BlockDocumentHandler(BlockDocumentApiHandler):
 
 
 class BlockDocumentFilterHandler(BlockDocumentApiHandler):
-    @endpoint("Block documents matching a filter", body=BlockDocumentFilterRequest, response=list[BlockDocument])
+    @endpoint(
+        "Block documents matching a filter",
+        body=BlockDocumentFilterRequest,
+        response=list[BlockDocument],
+        optional_body=True,
+    )
     async def post(self) -> None:
         request = self.parse_body(BlockDocumentFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
@@ -74,7 +79,9 @@ class BlockDocumentFilterHandler(BlockDocumentApiHandler):
 
 
 class BlockDocumentCountHandler(ApiHandler):
-    @endpoint("How many block documents match a filter", body=BlockDocumentCountRequest, response=int)
+    @endpoint(
+        "How many block documents match a filter", body=BlockDocumentCountRequest, response=int, optional_body=True
+    )
     async def post(self) -> None:
         request = self.parse_body(BlockDocumentCountRequest, default_empty=True)
         async with self.database.read() as connection:

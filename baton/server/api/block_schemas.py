@@ -16,6 +16,7 @@ class BlockSchemasHandler(ApiHandler):
         body=BlockSchemaCreate,
         response=BlockSchema,
         status=201,
+        upsert=True,
     )
     async def post(self) -> None:
         block_schema = self.parse_body(BlockSchemaCreate)
@@ -33,7 +34,11 @@ class BlockSchemaHandler(ApiHandler):
             raise ObjectNotFound(f"Block schema {block_schema_id} not found.")
         self.write_json(row)
 
-    @endpoint("Delete a block schema with its documents (not one of a protected block type)", status=204)
+    @endpoint(
+        "Delete a block schema with its documents (not one of a protected block type)",
+        status=204,
+        responses={"403": "The block type is protected"},
+    )
     async def delete(self, block_schema_id: str) -> None:
         schema_id = self.path_uuid(block_schema_id)
         async with self.database.write() as connection:
@@ -65,7 +70,10 @@ class BlockSchemaByChecksumHandler(ApiHandler):
 
 class BlockSchemaFilterHandler(ApiHandler):
     @endpoint(
-        "Block schemas matching a filter, newest first", body=BlockSchemaFilterRequest, response=list[BlockSchema]
+        "Block schemas matching a filter, newest first",
+        body=BlockSchemaFilterRequest,
+        response=list[BlockSchema],
+        optional_body=True,
     )
     async def post(self) -> None:
         request = self.parse_body(BlockSchemaFilterRequest, default_empty=True)

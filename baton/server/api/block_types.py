@@ -16,7 +16,13 @@ RESERVED_NAME_PREFIX = "prefect"
 
 
 class BlockTypesHandler(ApiHandler):
-    @endpoint("Create a block type", body=BlockTypeCreate, response=BlockType, status=201)
+    @endpoint(
+        "Create a block type",
+        body=BlockTypeCreate,
+        response=BlockType,
+        status=201,
+        responses={"403": "The name is reserved"},
+    )
     async def post(self) -> None:
         block_type = self.parse_body(BlockTypeCreate)
         if block_type.name.lower().startswith(RESERVED_NAME_PREFIX):
@@ -45,7 +51,11 @@ class BlockTypeHandler(ApiHandler):
             raise ObjectNotFound(f"Block type {block_type_id} not found.")
         self.write_no_content()
 
-    @endpoint("Delete a block type with its schemas and documents (not a protected one)", status=204)
+    @endpoint(
+        "Delete a block type with its schemas and documents (not a protected one)",
+        status=204,
+        responses={"403": "The block type is protected"},
+    )
     async def delete(self, block_type_id: str) -> None:
         type_id = self.path_uuid(block_type_id)
         async with self.database.write() as connection:
@@ -69,7 +79,12 @@ class BlockTypeBySlugHandler(ApiHandler):
 
 
 class BlockTypeFilterHandler(ApiHandler):
-    @endpoint("Block types matching a filter, by name", body=BlockTypeFilterRequest, response=list[BlockType])
+    @endpoint(
+        "Block types matching a filter, by name",
+        body=BlockTypeFilterRequest,
+        response=list[BlockType],
+        optional_body=True,
+    )
     async def post(self) -> None:
         request = self.parse_body(BlockTypeFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)

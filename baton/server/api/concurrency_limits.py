@@ -121,6 +121,7 @@ class LimitFilterHandler(ApiHandler):
         "A page of global concurrency limits, by name",
         body=LimitFilterRequest,
         response=list[GlobalConcurrencyLimitResponse],
+        optional_body=True,
     )
     async def post(self) -> None:
         request = self.parse_body(LimitFilterRequest, default_empty=True)
@@ -135,6 +136,7 @@ class IncrementHandler(ApiHandler):
         "Take slots on the named limits, all or none (423 with Retry-After when one is full)",
         body=SlotIncrement,
         response=list[MinimalConcurrencyLimit],
+        responses={"423": "A limit is full; Retry-After says when to try again"},
     )
     async def post(self) -> None:
         body = self.parse_body(SlotIncrement)
@@ -163,6 +165,7 @@ class IncrementWithLeaseHandler(ApiHandler):
         "Take slots on the named limits under a lease that expires unless renewed (423 when one is full)",
         body=SlotIncrementWithLease,
         response=ConcurrencyLimitWithLease,
+        responses={"423": "A limit is full; Retry-After says when to try again"},
     )
     async def post(self) -> None:
         body = self.parse_body(SlotIncrementWithLease)
@@ -185,7 +188,13 @@ class DecrementWithLeaseHandler(ApiHandler):
 
 
 class LeaseRenewHandler(ApiHandler):
-    @endpoint("Extend a lease (410 when it is unknown or expired)", body=LeaseRenewal, status=204)
+    @endpoint(
+        "Extend a lease (410 when it is unknown or expired)",
+        body=LeaseRenewal,
+        status=204,
+        responses={"410": "The lease is unknown, released or expired"},
+        optional_body=True,
+    )
     async def post(self, lease_id: str) -> None:
         target = self.path_uuid(lease_id, "lease_id")
         body = self.parse_body(LeaseRenewal, default_empty=True)

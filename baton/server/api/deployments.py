@@ -40,6 +40,7 @@ class DeploymentsHandler(DeploymentApiHandler):
         body=DeploymentCreate,
         response=Deployment,
         status=201,
+        upsert=True,
     )
     async def post(self) -> None:
         body = self.parse_body(DeploymentCreate)
@@ -88,7 +89,9 @@ class DeploymentByNameHandler(ApiHandler):
 
 
 class DeploymentFilterHandler(ApiHandler):
-    @endpoint("Deployments matching a filter", body=DeploymentFilterRequest, response=list[Deployment])
+    @endpoint(
+        "Deployments matching a filter", body=DeploymentFilterRequest, response=list[Deployment], optional_body=True
+    )
     async def post(self) -> None:
         request = self.parse_body(DeploymentFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
@@ -98,7 +101,7 @@ class DeploymentFilterHandler(ApiHandler):
 
 
 class DeploymentCountHandler(ApiHandler):
-    @endpoint("How many deployments match a filter", body=DeploymentFilterRequest, response=int)
+    @endpoint("How many deployments match a filter", body=DeploymentFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(DeploymentFilterRequest, default_empty=True)
         async with self.database.read() as connection:
@@ -107,7 +110,11 @@ class DeploymentCountHandler(ApiHandler):
 
 
 class DeploymentPaginateHandler(ApiHandler):
-    @endpoint("One page of deployments matching a filter, with the total count", body=DeploymentPaginateRequest)
+    @endpoint(
+        "One page of deployments matching a filter, with the total count",
+        body=DeploymentPaginateRequest,
+        optional_body=True,
+    )
     async def post(self) -> None:
         request = self.parse_body(DeploymentPaginateRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
@@ -142,6 +149,8 @@ class DeploymentCreateFlowRunHandler(ApiHandler):
         body=DeploymentFlowRunCreate,
         response=FlowRun,
         status=201,
+        upsert=True,
+        optional_body=True,
     )
     async def post(self, deployment_id: str) -> None:
         request = self.parse_body(DeploymentFlowRunCreate, default_empty=True)
@@ -170,7 +179,9 @@ class ScheduledFlowRunsHandler(ApiHandler):
 
 
 class DeploymentScheduleRunsHandler(ApiHandler):
-    @endpoint("Insert the deployment's upcoming scheduled runs now", body=ScheduleRunsRequest, status=204)
+    @endpoint(
+        "Insert the deployment's upcoming scheduled runs now", body=ScheduleRunsRequest, status=204, optional_body=True
+    )
     async def post(self, deployment_id: str) -> None:
         request = self.parse_body(ScheduleRunsRequest, default_empty=True)
         the_id = self.path_uuid(deployment_id)

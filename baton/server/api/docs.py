@@ -10,15 +10,33 @@ import tornado.web
 
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import build_openapi
+from baton.server.schemas.base import PAGE_SIZE_MARK
 
 
 def openapi_document(application: tornado.web.Application) -> dict[str, Any]:
-    """The OpenAPI document for `application`'s API routes, built once and cached on the application."""
+    """The OpenAPI document for `application`'s API routes, built once and cached on the application; each page
+    size (`limit`) carries the server's maximum, a setting."""
     cached = application.settings.get("_openapi_cache")
     if cached is None:
-        cached = build_openapi(application.settings["api_route_table"])
+        table = application.settings["api_route_table"]
+        cached = build_openapi(table)
+        context = next((route[2]["context"] for route in table if len(route) > 2 and "context" in route[2]), None)
+        if context is not None:
+            _set_page_size_maximum(cached, context.settings.server_api_default_limit)
         application.settings["_openapi_cache"] = cached
     return cached
+
+
+def _set_page_size_maximum(node: Any, maximum: int) -> None:
+    """Replace each page-size mark in the schemas under `node` with `maximum`."""
+    if isinstance(node, dict):
+        if node.pop(PAGE_SIZE_MARK, None):
+            node["maximum"] = maximum
+        for value in node.values():
+            _set_page_size_maximum(value, maximum)
+    elif isinstance(node, list):
+        for value in node:
+            _set_page_size_maximum(value, maximum)
 
 
 class OpenApiHandler(ApiHandler):

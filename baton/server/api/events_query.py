@@ -77,7 +77,9 @@ class EventPageHandler(ApiHandler):
 
 
 class EventFilterHandler(EventPageHandler):
-    @endpoint("The first page of events matching a filter", body=EventFilterRequest, response=EventPage)
+    @endpoint(
+        "The first page of events matching a filter", body=EventFilterRequest, response=EventPage, optional_body=True
+    )
     async def post(self) -> None:
         request = self.parse_body(EventFilterRequest, default_empty=True)
         spec = request.filter or EventFilter()
@@ -106,7 +108,12 @@ class EventFilterNextHandler(EventPageHandler):
 
 
 class EventCountHandler(ApiHandler):
-    @endpoint("Events counted by day, time bucket, name or resource", body=EventCountRequest, response=list[EventCount])
+    @endpoint(
+        "Events counted by day, time bucket, name or resource",
+        body=EventCountRequest,
+        response=list[EventCount],
+        optional_body=True,
+    )
     async def post(self, countable: str) -> None:
         try:
             counted = Countable(countable)

@@ -6,7 +6,7 @@ import csv
 import io
 
 from baton.errors import ObjectNotFound
-from baton.server.api.base import ApiHandler
+from baton.server.api.base import ApiHandler, attachment_disposition
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
 from baton.server.models.runs import flow_run_inputs as run_inputs
@@ -26,6 +26,7 @@ class FlowRunsHandler(ApiHandler):
         body=FlowRunCreate,
         response=FlowRun,
         status=201,
+        upsert=True,
     )
     async def post(self) -> None:
         run = self.parse_body(FlowRunCreate)
@@ -105,6 +106,7 @@ class FlowRunResumeHandler(ApiHandler):
         "Resume a paused flow run, with input when the pause asked for it",
         body=ResumeFlowRunRequest,
         response=OrchestrationResult,
+        optional_body=True,
     )
     async def post(self, flow_run_id: str) -> None:
         run_id = self.path_uuid(flow_run_id)
@@ -117,7 +119,7 @@ class FlowRunResumeHandler(ApiHandler):
 
 
 class FlowRunFilterHandler(ApiHandler):
-    @endpoint("Flow runs matching a filter", body=FlowRunFilterRequest, response=list[FlowRun])
+    @endpoint("Flow runs matching a filter", body=FlowRunFilterRequest, response=list[FlowRun], optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(FlowRunFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
@@ -127,7 +129,7 @@ class FlowRunFilterHandler(ApiHandler):
 
 
 class FlowRunCountHandler(ApiHandler):
-    @endpoint("How many flow runs match a filter", body=FlowRunFilterRequest, response=int)
+    @endpoint("How many flow runs match a filter", body=FlowRunFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(FlowRunFilterRequest, default_empty=True)
         async with self.database.read() as connection:
@@ -136,7 +138,9 @@ class FlowRunCountHandler(ApiHandler):
 
 
 class FlowRunPaginateHandler(ApiHandler):
-    @endpoint("One page of flow runs matching a filter, with the total count", body=FlowRunPaginateRequest)
+    @endpoint(
+        "One page of flow runs matching a filter, with the total count", body=FlowRunPaginateRequest, optional_body=True
+    )
     async def post(self) -> None:
         request = self.parse_body(FlowRunPaginateRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
@@ -167,7 +171,7 @@ class FlowRunLogsDownloadHandler(ApiHandler):
         async with self.database.read() as connection:
             row = await flow_runs.read_flow_run_or_404(connection, run_id)
             self.set_header("Content-Type", "text/csv; charset=utf-8")
-            self.set_header("Content-Disposition", f'attachment; filename="{row["name"]}-logs.csv"')
+            self.set_header("Content-Disposition", attachment_disposition(f"{row['name']}-logs.csv"))
             self.write("timestamp,level,flow_run_id,task_run_id,message\r\n")
             async for page in logs.stream_flow_run_logs(connection, run_id):
                 buffer = io.StringIO()

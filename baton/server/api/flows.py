@@ -15,7 +15,11 @@ from baton.server.schemas.requests import FlowFilterRequest, FlowPaginateRequest
 
 class FlowsHandler(ApiHandler):
     @endpoint(
-        "Create a flow, or return the flow of that name (200) if it exists", body=FlowCreate, response=Flow, status=201
+        "Create a flow, or return the flow of that name (200) if it exists",
+        body=FlowCreate,
+        response=Flow,
+        status=201,
+        upsert=True,
     )
     async def post(self) -> None:
         flow = self.parse_body(FlowCreate)
@@ -64,7 +68,7 @@ class FlowByNameHandler(ApiHandler):
 
 
 class FlowFilterHandler(ApiHandler):
-    @endpoint("Flows matching a filter", body=FlowFilterRequest, response=list[Flow])
+    @endpoint("Flows matching a filter", body=FlowFilterRequest, response=list[Flow], optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(FlowFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
@@ -74,7 +78,7 @@ class FlowFilterHandler(ApiHandler):
 
 
 class FlowCountHandler(ApiHandler):
-    @endpoint("How many flows match a filter", body=FlowFilterRequest, response=int)
+    @endpoint("How many flows match a filter", body=FlowFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(FlowFilterRequest, default_empty=True)
         async with self.database.read() as connection:
@@ -83,7 +87,7 @@ class FlowCountHandler(ApiHandler):
 
 
 class FlowPaginateHandler(ApiHandler):
-    @endpoint("One page of flows matching a filter, with the total count", body=FlowPaginateRequest)
+    @endpoint("One page of flows matching a filter, with the total count", body=FlowPaginateRequest, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(FlowPaginateRequest, default_empty=True)
         limit = self.effective_limit(request.limit)

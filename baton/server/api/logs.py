@@ -25,7 +25,10 @@ class LogsHandler(ApiHandler):
 
 class LogFilterHandler(ApiHandler):
     @endpoint(
-        "Log lines matching a filter, oldest first unless sorted otherwise", body=LogFilterRequest, response=list[Log]
+        "Log lines matching a filter, oldest first unless sorted otherwise",
+        body=LogFilterRequest,
+        response=list[Log],
+        optional_body=True,
     )
     async def post(self) -> None:
         request = self.parse_body(LogFilterRequest, default_empty=True)

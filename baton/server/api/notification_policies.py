@@ -84,7 +84,12 @@ class PolicyHandler(ApiHandler):
 
 
 class PolicyFilterHandler(ApiHandler):
-    @endpoint("List notification policies", body=NotificationPolicyFilterRequest, response=list[NotificationPolicy])
+    @endpoint(
+        "List notification policies",
+        body=NotificationPolicyFilterRequest,
+        response=list[NotificationPolicy],
+        optional_body=True,
+    )
     async def post(self) -> None:
         request = self.parse_body(NotificationPolicyFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
@@ -126,7 +131,12 @@ class PolicyTestHandler(ApiHandler):
 
 
 class PolicyPreviewHandler(ApiHandler):
-    @endpoint("Render a message template for a run (or a sample run)", body=PreviewRequest, response=Preview)
+    @endpoint(
+        "Render a message template for a run (or a sample run)",
+        body=PreviewRequest,
+        response=Preview,
+        optional_body=True,
+    )
     async def post(self) -> None:
         from baton.notifications.templates import placeholder_values, render, render_subject
 
@@ -159,7 +169,10 @@ class PolicyPreviewHandler(ApiHandler):
 
 class DeliveryFilterHandler(ApiHandler):
     @endpoint(
-        "Recent notification deliveries, newest first", body=DeliveryFilterRequest, response=list[NotificationDelivery]
+        "Recent notification deliveries, newest first",
+        body=DeliveryFilterRequest,
+        response=list[NotificationDelivery],
+        optional_body=True,
     )
     async def post(self) -> None:
         request = self.parse_body(DeliveryFilterRequest, default_empty=True)

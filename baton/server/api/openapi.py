@@ -15,11 +15,26 @@ from baton import __version__
 F = TypeVar("F", bound=Callable[..., Any])
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 ERROR_RESPONSES = {
+    "400": {"description": "Malformed JSON body"},
     "404": {"description": "Not found"},
     "409": {"description": "Conflict"},
+    "414": {"description": "The URL is too long"},
     "422": {"description": "Invalid request: the body names each bad field and why"},
     "503": {"description": "Database busy or unreachable; retry after the Retry-After header"},
 }
+# Answered to a request with a body: too large, or not declared `application/json`.
+BODY_RESPONSES = {
+    "413": {"description": "The body is larger than the server's limit"},
+    "415": {"description": "The body is not application/json"},
+}
+
+
+def _path_parameter(name: str) -> dict[str, Any]:
+    """A path parameter: a UUID when its name says it is an id (`id`, `flow_run_id`, ...), else a string."""
+    schema: dict[str, Any] = {"type": "string"}
+    if name == "id" or name.endswith("_id"):
+        schema["format"] = "uuid"
+    return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
 @dataclass
@@ -32,6 +47,9 @@ class EndpointDoc:
     status: int = 200
     tags: list[str] = field(default_factory=list)
     query: dict[str, str] = field(default_factory=dict)
+    upsert: bool = False
+    responses: dict[str, str] = field(default_factory=dict)
+    optional_body: bool = False
 
 
 def endpoint(
@@ -41,11 +59,17 @@ def endpoint(
     response: Any = None,
     status: int = 200,
     query: dict[str, str] | None = None,
+    upsert: bool = False,
+    responses: dict[str, str] | None = None,
+    optional_body: bool = False,
 ) -> Callable[[F], F]:
-    """Declare a handler method's request body, response and status for the OpenAPI document."""
+    """Declare a handler method's request body, response and status for the OpenAPI document; `upsert` for a
+    create that answers 200 (instead of 201) when the object existed; `responses` for statuses beyond the common
+    ones (status code -> description); `optional_body` when an empty body stands for `{}`."""
 
     def decorate(method: F) -> F:
-        method._endpoint_doc = EndpointDoc(summary, body, response, status, [], query or {})  # type: ignore[attr-defined]
+        doc = EndpointDoc(summary, body, response, status, [], query or {}, upsert, responses or {}, optional_body)
+        method._endpoint_doc = doc  # type: ignore[attr-defined]
         return method
 
     return decorate
@@ -100,10 +124,7 @@ def build_openapi(routes: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for path, method, tag, doc in documented:
         operation: dict[str, Any] = {"summary": doc.summary, "tags": [tag], "responses": dict(ERROR_RESPONSES)}
-        parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in re.findall(r"{(\w+)}", path)
-        ]
+        parameters = [_path_parameter(name) for name in re.findall(r"{(\w+)}", path)]
         parameters += [
             {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": text}
             for name, text in doc.query.items()
@@ -112,13 +133,18 @@ def build_openapi(routes: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
             operation["parameters"] = parameters
         if doc.body is not None:
             operation["requestBody"] = {
-                "required": True,
+                "required": not doc.optional_body,
                 "content": {"application/json": {"schema": _schema_ref(doc.body, refs)}},
             }
+            operation["responses"].update(BODY_RESPONSES)
         success: dict[str, Any] = {"description": "Success"}
         if doc.response is not None:
             success["content"] = {"application/json": {"schema": _schema_ref(doc.response, refs)}}
         operation["responses"][str(doc.status)] = success
+        for code, description in doc.responses.items():
+            operation["responses"][code] = {"description": description}
+        if doc.upsert:
+            operation["responses"]["200" if doc.status == 201 else "201"] = success
         paths.setdefault(path, {})[method] = operation
     return {
         "openapi": "3.1.0",

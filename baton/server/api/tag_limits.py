@@ -23,6 +23,7 @@ class TagLimitsHandler(ApiHandler):
         "Create or resize the limit of a tag (201 when created, 200 when it existed)",
         body=TagLimitCreate,
         response=TagLimit,
+        upsert=True,
     )
     async def post(self) -> None:
         body = self.parse_body(TagLimitCreate)
@@ -74,6 +75,7 @@ class TagLimitResetHandler(ApiHandler):
         "Release every slot of a tag's limit, then give one to each task run in slot_override",
         body=TagLimitReset,
         status=200,
+        optional_body=True,
     )
     async def post(self, tag: str) -> None:
         body = self.parse_body(TagLimitReset, default_empty=True)
@@ -85,7 +87,7 @@ class TagLimitResetHandler(ApiHandler):
 
 
 class TagLimitFilterHandler(ApiHandler):
-    @endpoint("A page of tag limits, by tag", body=LimitFilterRequest, response=list[TagLimit])
+    @endpoint("A page of tag limits, by tag", body=LimitFilterRequest, response=list[TagLimit], optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(LimitFilterRequest, default_empty=True)
         async with self.database.read() as connection:

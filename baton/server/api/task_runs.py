@@ -23,6 +23,7 @@ class TaskRunsHandler(ApiHandler):
         body=TaskRunCreate,
         response=TaskRun,
         status=201,
+        upsert=True,
     )
     async def post(self) -> None:
         run = self.parse_body(TaskRunCreate)
@@ -78,7 +79,7 @@ class TaskRunSetStateHandler(ApiHandler):
 
 
 class TaskRunFilterHandler(ApiHandler):
-    @endpoint("Task runs matching a filter", body=TaskRunFilterRequest, response=list[TaskRun])
+    @endpoint("Task runs matching a filter", body=TaskRunFilterRequest, response=list[TaskRun], optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(TaskRunFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
@@ -88,7 +89,7 @@ class TaskRunFilterHandler(ApiHandler):
 
 
 class TaskRunCountHandler(ApiHandler):
-    @endpoint("How many task runs match a filter", body=TaskRunFilterRequest, response=int)
+    @endpoint("How many task runs match a filter", body=TaskRunFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(TaskRunFilterRequest, default_empty=True)
         async with self.database.read() as connection:
@@ -97,7 +98,9 @@ class TaskRunCountHandler(ApiHandler):
 
 
 class TaskRunPaginateHandler(ApiHandler):
-    @endpoint("One page of task runs matching a filter, with the total count", body=TaskRunPaginateRequest)
+    @endpoint(
+        "One page of task runs matching a filter, with the total count", body=TaskRunPaginateRequest, optional_body=True
+    )
     async def post(self) -> None:
         request = self.parse_body(TaskRunPaginateRequest, default_empty=True)
         limit = self.effective_limit(request.limit)

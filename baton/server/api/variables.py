@@ -75,7 +75,7 @@ class VariableByNameHandler(ApiHandler):
 
 
 class VariableFilterHandler(ApiHandler):
-    @endpoint("Variables matching a filter", body=VariableFilterRequest, response=list[Variable])
+    @endpoint("Variables matching a filter", body=VariableFilterRequest, response=list[Variable], optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(VariableFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
@@ -85,7 +85,7 @@ class VariableFilterHandler(ApiHandler):
 
 
 class VariableCountHandler(ApiHandler):
-    @endpoint("How many variables match a filter", body=VariableFilterRequest, response=int)
+    @endpoint("How many variables match a filter", body=VariableFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(VariableFilterRequest, default_empty=True)
         async with self.database.read() as connection:

@@ -26,7 +26,13 @@ RESERVED_PREFIX = "prefect"
 
 
 class WorkPoolsHandler(ApiHandler):
-    @endpoint("Create a work pool with its default queue", body=WorkPoolCreate, response=WorkPool, status=201)
+    @endpoint(
+        "Create a work pool with its default queue",
+        body=WorkPoolCreate,
+        response=WorkPool,
+        status=201,
+        responses={"403": "The name is reserved"},
+    )
     async def post(self) -> None:
         pool = self.parse_body(WorkPoolCreate)
         if pool.name.lower().startswith(RESERVED_PREFIX):
@@ -56,7 +62,9 @@ class WorkPoolHandler(ApiHandler):
             await work_pools.update_work_pool(connection, row, update)
         self.write_no_content()
 
-    @endpoint("Delete a work pool with its queues and workers", status=204)
+    @endpoint(
+        "Delete a work pool with its queues and workers", status=204, responses={"403": "The work pool is reserved"}
+    )
     async def delete(self, name: str) -> None:
         if name.lower().startswith(RESERVED_PREFIX):
             raise Forbidden("Work pools starting with 'Prefect' are reserved for internal use and can not be deleted.")
@@ -67,7 +75,9 @@ class WorkPoolHandler(ApiHandler):
 
 
 class WorkPoolFilterHandler(ApiHandler):
-    @endpoint("Work pools matching a filter, by name", body=WorkPoolFilterRequest, response=list[WorkPool])
+    @endpoint(
+        "Work pools matching a filter, by name", body=WorkPoolFilterRequest, response=list[WorkPool], optional_body=True
+    )
     async def post(self) -> None:
         request = self.parse_body(WorkPoolFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
@@ -77,7 +87,7 @@ class WorkPoolFilterHandler(ApiHandler):
 
 
 class WorkPoolCountHandler(ApiHandler):
-    @endpoint("How many work pools match a filter", body=WorkPoolFilterRequest, response=int)
+    @endpoint("How many work pools match a filter", body=WorkPoolFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(WorkPoolFilterRequest, default_empty=True)
         async with self.database.read() as connection:
@@ -91,6 +101,7 @@ class ScheduledFlowRunsHandler(ApiHandler):
         "limits; marks the polled queues and their deployments READY",
         body=ScheduledFlowRunsRequest,
         response=list[WorkerFlowRunResponse],
+        optional_body=True,
     )
     async def post(self, name: str) -> None:
         request = self.parse_body(ScheduledFlowRunsRequest, default_empty=True)
@@ -137,6 +148,7 @@ class WorkQueueFilterHandler(ApiHandler):
         "The queues of a work pool matching a filter, by priority",
         body=WorkQueueFilterRequest,
         response=list[WorkQueue],
+        optional_body=True,
     )
     async def post(self, name: str) -> None:
         request = self.parse_body(WorkQueueFilterRequest, default_empty=True)

@@ -64,7 +64,9 @@ class WorkQueueByNameHandler(ApiHandler):
 
 
 class LegacyWorkQueueFilterHandler(ApiHandler):
-    @endpoint("Work queues matching a filter", body=LegacyWorkQueueFilterRequest, response=list[WorkQueue])
+    @endpoint(
+        "Work queues matching a filter", body=LegacyWorkQueueFilterRequest, response=list[WorkQueue], optional_body=True
+    )
     async def post(self) -> None:
         request = self.parse_body(LegacyWorkQueueFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)
@@ -78,6 +80,7 @@ class WorkQueueRunsHandler(ApiHandler):
         "The queue's scheduled runs that may start (an agent's poll); marks the queue polled",
         body=WorkQueueRunsRequest,
         response=list[FlowRun],
+        optional_body=True,
     )
     async def post(self, queue_id: str) -> None:
         request = self.parse_body(WorkQueueRunsRequest, default_empty=True)

@@ -29,7 +29,12 @@ class WorkerHeartbeatHandler(ApiHandler):
 
 
 class WorkerFilterHandler(ApiHandler):
-    @endpoint("The workers of a pool, the most recent heartbeat first", body=WorkerFilterRequest, response=list[Worker])
+    @endpoint(
+        "The workers of a pool, the most recent heartbeat first",
+        body=WorkerFilterRequest,
+        response=list[Worker],
+        optional_body=True,
+    )
     async def post(self, name: str) -> None:
         request = self.parse_body(WorkerFilterRequest, default_empty=True)
         limit = self.effective_limit(request.limit)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
-from baton.server.schemas.base import ActionModel, ListingModel, ObjectModel
+from baton.server.schemas.base import ActionModel, Limit, ListingModel, ObjectModel, Offset
 from baton.server.schemas.filters import (
     DeploymentFilter,
     FilterModel,
@@ -145,8 +145,8 @@ class ArtifactFilterRequest(ArtifactRelatedFilters):
 
     artifacts: ArtifactFilter | None = None
     sort: ArtifactSort = ArtifactSort.ID_DESC
-    limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    limit: Limit | None = None
+    offset: Offset = 0
 
 
 class ArtifactCollectionFilterRequest(ArtifactRelatedFilters):
@@ -154,5 +154,5 @@ class ArtifactCollectionFilterRequest(ArtifactRelatedFilters):
 
     artifacts: ArtifactCollectionFilter | None = None
     sort: ArtifactSort = ArtifactSort.ID_DESC
-    limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    limit: Limit | None = None
+    offset: Offset = 0

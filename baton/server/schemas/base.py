@@ -22,6 +22,17 @@ def _check_name(value: str) -> str:
     return value
 
 
+# Paging bounds, the same on every database: (page - 1) * limit and offset + limit stay far inside a signed 64-bit
+# integer (SQLite's limit; PostgreSQL refuses larger values with its own error, SQLite overflows).
+MAX_OFFSET = 2**53
+MAX_PAGE = 10**9
+# Strict: "5" or 5.0 is a 422, as a JSON client sends a number. The upper bound of a limit is a setting
+# (`server_api_default_limit`, checked by the handler and written into the OpenAPI document by api/docs.py).
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, strict=True)]
+Page = Annotated[int, Field(ge=1, le=MAX_PAGE, strict=True)]
+PAGE_SIZE_MARK = "x-baton-page-size"
+Limit = Annotated[int, Field(ge=0, strict=True, json_schema_extra={PAGE_SIZE_MARK: True})]
+
 Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_check_name)]
 Labels = dict[str, str | int | float | bool]
 
@@ -33,9 +44,10 @@ class ApiModel(BaseModel):
 
 
 class ActionModel(BaseModel):
-    """A request body: an unknown field is a 422, so that typos are not silently ignored."""
+    """A request body: an unknown field is a 422, so that typos are not silently ignored; so is an infinite or NaN
+    number (JSON has none, but lax parsing would take the strings "inf" and "nan")."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class ListingModel(BaseModel):

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from baton.server.schemas.base import ListingModel
+from baton.server.schemas.base import Limit, ListingModel, Offset
 from baton.server.schemas.filters import FilterModel, IdAny, OperatorFilterModel, StringAny
 
 
@@ -62,14 +62,14 @@ class BlockDocumentFilter(OperatorFilterModel):
 class BlockTypeFilterRequest(ListingModel):
     block_types: BlockTypeFilter | None = None
     block_schemas: BlockSchemaFilter | None = None
-    limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    limit: Limit | None = None
+    offset: Offset = 0
 
 
 class BlockSchemaFilterRequest(ListingModel):
     block_schemas: BlockSchemaFilter | None = None
-    limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    limit: Limit | None = None
+    offset: Offset = 0
 
 
 class BlockDocumentCountRequest(ListingModel):
@@ -83,7 +83,7 @@ class BlockDocumentCountRequest(ListingModel):
 class BlockDocumentFilterRequest(BlockDocumentCountRequest):
     include_secrets: bool = False
     sort: BlockDocumentSort = BlockDocumentSort.NAME_ASC
-    limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    limit: Limit | None = None
+    offset: Offset = 0
     # Sent by the Prefect client's `read_block_documents` and ignored by Prefect's server; accepted for the same reason.
     block_schema_type: str | None = None

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from baton.server.schemas.base import ActionModel, ApiModel, ListingModel, Name, ObjectModel
+from baton.server.schemas.base import ActionModel, ApiModel, Limit, ListingModel, Name, ObjectModel, Offset
 
 # Prefect refuses leases shorter than 60 s; Baton allows 1 s so that a crashed holder's slot comes back quickly in
 # tests and for short jobs. The upper bound (one day) is Prefect's.
@@ -16,6 +16,9 @@ MIN_LEASE_SECONDS = 1.0
 MAX_LEASE_SECONDS = 24 * 60 * 60
 # The lease Prefect's client asks for when it names no duration.
 DEFAULT_LEASE_SECONDS = 300.0
+# The fastest decay a rate limit may have: a million slots a second is past any real rate, and keeps the decay
+# arithmetic on stored values far from overflow.
+MAX_SLOT_DECAY_PER_SECOND = 1_000_000.0
 
 SlotMode = Literal["concurrency", "rate_limit"]
 HolderType = Literal["flow_run", "task_run", "deployment"]
@@ -27,7 +30,7 @@ class ConcurrencyLimitV2Create(ActionModel):
     limit: int = Field(ge=0)
     active_slots: int = Field(0, ge=0)
     denied_slots: int = Field(0, ge=0)
-    slot_decay_per_second: float = Field(0.0, ge=0)
+    slot_decay_per_second: float = Field(0.0, ge=0, le=MAX_SLOT_DECAY_PER_SECOND)
 
 
 class ConcurrencyLimitV2Update(ActionModel):
@@ -35,10 +38,10 @@ class ConcurrencyLimitV2Update(ActionModel):
 
     active: bool | None = None
     name: Name | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     active_slots: int | None = Field(None, ge=0)
     denied_slots: int | None = Field(None, ge=0)
-    slot_decay_per_second: float | None = Field(None, ge=0)
+    slot_decay_per_second: float | None = Field(None, ge=0, le=MAX_SLOT_DECAY_PER_SECOND)
 
 
 class LeaseHolder(ActionModel):
@@ -87,8 +90,8 @@ class GlobalConcurrencyLimitResponse(ObjectModel):
 class LimitFilterRequest(ListingModel):
     """The body of `/v2/concurrency_limits/filter` and `/concurrency_limits/filter`: a page of limits by name."""
 
-    limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    limit: Limit | None = None
+    offset: Offset = 0
 
 
 class SlotIncrement(ActionModel):

@@ -11,13 +11,18 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from baton.server.schemas.actions import check_parameters_size
-from baton.server.schemas.base import ActionModel, ApiModel, Labels, ListingModel, Name, ObjectModel
+from baton.server.schemas.base import ActionModel, ApiModel, Labels, Limit, ListingModel, Name, ObjectModel
 from baton.server.schemas.core import CreatedBy, FlowRunPolicy
 from baton.server.schemas.schedules import Schedule
 from baton.server.schemas.states import StateCreate
 
 # Prefect's PREFECT_DEPLOYMENT_SCHEDULE_MAX_SCHEDULED_RUNS: the most a schedule may ask for.
 MAX_SCHEDULED_RUNS_PER_SCHEDULE = 50
+# How far ahead `POST /deployments/{id}/schedule` may be asked to schedule (min_time, or end_time - start_time): ten
+# years is beyond any real schedule, and keeps "now + horizon" a valid date.
+MAX_SCHEDULE_HORIZON = dt.timedelta(days=3653)
+# The window from now in which its start_time and end_time must fall.
+MAX_SCHEDULE_DISTANCE = dt.timedelta(days=36525)
 # Field names of clients older than 2.7.7 that Prefect drops without complaint.
 _OLD_FIELDS = ("worker_pool_queue_id", "worker_pool_name", "worker_pool_queue_name", "work_pool_queue_name")
 # Fields the Prefect client sends for Prefect Cloud's deployment versioning; accepted and ignored.
@@ -161,7 +166,7 @@ class ScheduledFlowRunsRequest(ListingModel):
 
     deployment_ids: list[uuid.UUID]
     scheduled_before: dt.datetime | None = None
-    limit: int | None = Field(default=None, ge=0)
+    limit: Limit | None = None
 
 
 class ScheduleRunsRequest(ListingModel):
@@ -171,8 +176,33 @@ class ScheduleRunsRequest(ListingModel):
     start_time: dt.datetime | None = None
     end_time: dt.datetime | None = None
     min_time: dt.timedelta | None = None
-    min_runs: int | None = Field(default=None, ge=0)
-    max_runs: int | None = Field(default=None, ge=1)
+    min_runs: int | None = Field(default=None, ge=0, le=MAX_SCHEDULED_RUNS_PER_SCHEDULE * 100)
+    max_runs: int | None = Field(default=None, ge=1, le=MAX_SCHEDULED_RUNS_PER_SCHEDULE * 100)
+
+    @field_validator("min_time")
+    @classmethod
+    def _check_min_time(cls, value: dt.timedelta | None) -> dt.timedelta | None:
+        if value is not None and not dt.timedelta(0) <= value <= MAX_SCHEDULE_HORIZON:
+            raise ValueError(f"min_time must be between 0 and {MAX_SCHEDULE_HORIZON.days} days")
+        return value
+
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _check_time(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None:
+            now = dt.datetime.now(dt.UTC)
+            aware = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+            if not now - MAX_SCHEDULE_DISTANCE <= aware <= now + MAX_SCHEDULE_DISTANCE:
+                raise ValueError(f"must be within {MAX_SCHEDULE_DISTANCE.days // 365} years of now")
+        return value
+
+    @model_validator(mode="after")
+    def _check_range(self) -> ScheduleRunsRequest:
+        if self.start_time is not None and self.end_time is not None:
+            start, end = (t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t for t in (self.start_time, self.end_time))
+            if end - start > MAX_SCHEDULE_HORIZON:
+                raise ValueError(f"end_time may be at most {MAX_SCHEDULE_HORIZON.days} days after start_time")
+        return self
 
 
 class DeploymentSchedule(ObjectModel):

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from baton.notifications.templates import check_template
-from baton.server.schemas.base import ActionModel, ApiModel, ListingModel, ObjectModel
+from baton.server.schemas.base import ActionModel, ApiModel, Limit, ListingModel, ObjectModel
 
 DeliveryStatus = Literal["PENDING", "SENDING", "RETRYING", "SENT", "FAILED", "FOLDED"]
 
@@ -73,7 +73,7 @@ class NotificationPolicyFilter(ActionModel):
 
 class NotificationPolicyFilterRequest(ListingModel):
     flow_run_notification_policy_filter: NotificationPolicyFilter | None = None
-    limit: int | None = Field(default=None, ge=0)
+    limit: Limit | None = None
     offset: int = Field(default=0, ge=0)
 
 
@@ -105,7 +105,7 @@ class DeliveryFilterRequest(ListingModel):
     policy_id: uuid.UUID | None = None
     flow_run_id: uuid.UUID | None = None
     status: list[DeliveryStatus] | None = None
-    limit: int | None = Field(default=None, ge=0)
+    limit: Limit | None = None
     offset: int = Field(default=0, ge=0)
 
 

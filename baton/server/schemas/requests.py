@@ -8,7 +8,7 @@ import datetime as dt
 from pydantic import AliasChoices, Field, model_validator
 
 from baton.errors import ValidationFailed
-from baton.server.schemas.base import ListingModel
+from baton.server.schemas.base import Limit, ListingModel, Offset, Page
 from baton.server.schemas.filters import (
     DeploymentFilter,
     FlowFilter,
@@ -24,6 +24,11 @@ from baton.server.schemas.sorting import DeploymentSort, FlowRunSort, FlowSort, 
 MIN_HISTORY_INTERVAL_SECONDS = 1.0
 # One bar per bucket in the UI's charts; more is unreadable and costs a large response.
 MAX_HISTORY_BUCKETS = 500
+# The latest history end: leaves room for a last bucket of the longest interval before datetime's year 9999.
+LATEST_HISTORY_END = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+# The longest history bucket: ten years, more than any chart needs, and small enough that every bucket's edges are
+# valid dates.
+MAX_HISTORY_INTERVAL_SECONDS = 3653 * 24 * 3600.0
 
 
 def effective_limit(requested: int | None, maximum: int) -> int:
@@ -56,56 +61,56 @@ class RunFilterSet(FlowFilterSet):
 
 class FlowFilterRequest(FlowFilterSet):
     sort: FlowSort = FlowSort.NAME_ASC
-    limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    limit: Limit | None = None
+    offset: Offset = 0
 
 
 class FlowPaginateRequest(FlowFilterSet):
     sort: FlowSort = FlowSort.NAME_ASC
-    limit: int | None = Field(None, ge=0)
-    page: int = Field(1, ge=1)
+    limit: Limit | None = None
+    page: Page = 1
 
 
 class FlowRunFilterRequest(RunFilterSet):
     sort: FlowRunSort = FlowRunSort.ID_DESC
-    limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    limit: Limit | None = None
+    offset: Offset = 0
 
 
 class FlowRunPaginateRequest(RunFilterSet):
     sort: FlowRunSort = FlowRunSort.ID_DESC
-    limit: int | None = Field(None, ge=0)
-    page: int = Field(1, ge=1)
+    limit: Limit | None = None
+    page: Page = 1
 
 
 class TaskRunFilterRequest(RunFilterSet):
     sort: TaskRunSort = TaskRunSort.ID_DESC
-    limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    limit: Limit | None = None
+    offset: Offset = 0
 
 
 class TaskRunPaginateRequest(RunFilterSet):
     sort: TaskRunSort = TaskRunSort.ID_DESC
-    limit: int | None = Field(None, ge=0)
-    page: int = Field(1, ge=1)
+    limit: Limit | None = None
+    page: Page = 1
 
 
 class DeploymentFilterRequest(RunFilterSet):
     sort: DeploymentSort = DeploymentSort.NAME_ASC
-    limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    limit: Limit | None = None
+    offset: Offset = 0
 
 
 class DeploymentPaginateRequest(DeploymentFilterRequest):
-    offset: int = Field(0, ge=0, exclude=True)
-    page: int = Field(1, ge=1)
+    offset: Offset = Field(0, exclude=True)
+    page: Page = 1
 
 
 class LogFilterRequest(ListingModel):
     logs: LogFilter | None = None
     sort: LogSort = LogSort.TIMESTAMP_ASC
-    limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    limit: Limit | None = None
+    offset: Offset = 0
 
 
 class FlowRunHistoryRequest(RunFilterSet):
@@ -142,6 +147,11 @@ class FlowRunHistoryRequest(RunFilterSet):
             raise ValueError("give either history_interval_seconds or history_interval, not both")
         if self.interval_seconds < MIN_HISTORY_INTERVAL_SECONDS:
             raise ValueError("History interval must not be less than 1 second.")
+        if self.interval_seconds > MAX_HISTORY_INTERVAL_SECONDS:
+            field = "history_interval_seconds" if self.history_interval_seconds is not None else "history_interval"
+            raise ValueError(f"{field} must not be more than {MAX_HISTORY_INTERVAL_SECONDS:.0f} seconds (ten years).")
+        if max(_as_utc(self.history_start), _as_utc(self.history_end)) > LATEST_HISTORY_END:
+            raise ValueError(f"history_start and history_end must be before {LATEST_HISTORY_END.year}.")
         if _as_utc(self.history_end) <= _as_utc(self.history_start):
             raise ValueError("history_end must be after history_start")
         count = self.bucket_count

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import orjson
 from pydantic import AfterValidator, Field
 
-from baton.server.schemas.base import ActionModel, ListingModel, ObjectModel
+from baton.server.schemas.base import ActionModel, Limit, ListingModel, ObjectModel, Offset
 from baton.server.schemas.filters import FilterModel, OperatorFilterModel, TagsAllNull
 
 # Prefect's limits: names fit the 255-character column, and values stay small enough to inline into parameters.
@@ -92,5 +92,5 @@ class VariableFilterRequest(ListingModel):
 
     variables: VariableFilter | None = None
     sort: VariableSort = VariableSort.NAME_ASC
-    limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
+    limit: Limit | None = None
+    offset: Offset = 0

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from baton.server.schemas.base import ActionModel, ApiModel, ListingModel, Name, ObjectModel
+from baton.server.schemas.base import ActionModel, ApiModel, Limit, ListingModel, Name, ObjectModel
 from baton.server.schemas.core import FlowRun
 from baton.server.schemas.filters import FilterModel, OperatorFilterModel, WorkPoolFilter, WorkQueueFilter
 
@@ -49,7 +49,7 @@ class WorkPoolCreate(ActionModel):
     type: str = Field(default="prefect-agent", min_length=1, max_length=255)
     base_job_template: dict[str, Any] = Field(default_factory=dict)
     is_paused: bool = False
-    concurrency_limit: int | None = Field(default=None, ge=0)
+    concurrency_limit: Limit | None = None
     storage_configuration: WorkPoolStorageConfiguration = Field(default_factory=WorkPoolStorageConfiguration)
 
 
@@ -57,7 +57,7 @@ class WorkPoolUpdate(ActionModel):
     description: str | None = None
     is_paused: bool | None = None
     base_job_template: dict[str, Any] | None = None
-    concurrency_limit: int | None = Field(default=None, ge=0)
+    concurrency_limit: Limit | None = None
     storage_configuration: WorkPoolStorageConfiguration | None = None
 
 
@@ -78,7 +78,7 @@ class WorkQueueCreate(ActionModel):
     name: Name
     description: str | None = ""
     is_paused: bool = False
-    concurrency_limit: int | None = Field(default=None, ge=0)
+    concurrency_limit: Limit | None = None
     priority: int | None = Field(default=None, ge=1)
     filter: dict[str, Any] | None = None
 
@@ -87,7 +87,7 @@ class WorkQueueUpdate(ActionModel):
     name: Name | None = None
     description: str | None = None
     is_paused: bool = False
-    concurrency_limit: int | None = Field(default=None, ge=0)
+    concurrency_limit: Limit | None = None
     priority: int | None = Field(default=None, ge=1)
     last_polled: dt.datetime | None = None
     filter: dict[str, Any] | None = None
@@ -127,9 +127,13 @@ class Worker(ObjectModel):
     status: WorkerStatus = WorkerStatus.OFFLINE
 
 
+# A worker heartbeating less than daily is not being watched; the bound also keeps the sweep's date arithmetic valid.
+MAX_HEARTBEAT_INTERVAL_SECONDS = 24 * 60 * 60
+
+
 class WorkerHeartbeat(ActionModel):
     name: str = Field(min_length=1, max_length=255)
-    heartbeat_interval_seconds: int | None = Field(default=None, ge=0)
+    heartbeat_interval_seconds: int | None = Field(default=None, ge=0, le=MAX_HEARTBEAT_INTERVAL_SECONDS)
     return_id: bool = False
     metadata: dict[str, Any] | None = None
 
@@ -160,19 +164,19 @@ class WorkerFilter(OperatorFilterModel):
 
 class WorkPoolFilterRequest(ListingModel):
     work_pools: WorkPoolFilter | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0
 
 
 class WorkQueueFilterRequest(ListingModel):
     work_queues: WorkQueueFilter | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0
 
 
 class WorkerFilterRequest(ListingModel):
     workers: WorkerFilter | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0
 
 
@@ -182,7 +186,7 @@ class ScheduledFlowRunsRequest(ListingModel):
     work_queue_names: list[str] | None = None
     scheduled_before: dt.datetime | None = None
     scheduled_after: dt.datetime | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
 
 
 class WorkQueueRunsRequest(ListingModel):
@@ -190,7 +194,7 @@ class WorkQueueRunsRequest(ListingModel):
 
     scheduled_before: dt.datetime | None = None
     agent_id: uuid.UUID | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
 
 
 class LegacyWorkQueueFilterRequest(ListingModel):
@@ -198,5 +202,5 @@ class LegacyWorkQueueFilterRequest(ListingModel):
 
     work_queues: WorkQueueFilter | None = None
     work_pool_name: str | None = None
-    limit: int | None = Field(None, ge=0)
+    limit: Limit | None = None
     offset: Offset = 0

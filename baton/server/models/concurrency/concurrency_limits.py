@@ -140,7 +140,11 @@ def slot_counts(row: Row, now: dt.datetime) -> SlotCounts:
     elapsed = max((now - clock).total_seconds(), 0.0)
     decay = row["slot_decay_per_second"]
     rate = decay if decay > 0 else 1.0 / _clamped_occupancy(row)
-    decayed = math.floor(rate * elapsed)
+    # Never more than the slots there are to decay: a huge stored rate (or a long pause) would otherwise make
+    # `rate * elapsed` infinite, and floor(inf) raises.
+    most = max(active, denied) if decay > 0 else denied
+    budget = rate * elapsed
+    decayed = most if budget >= most else math.floor(budget)
     if decayed:
         if decay > 0:
             active = max(active - decayed, 0)

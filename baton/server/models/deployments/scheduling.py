@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
+from baton.server.models.bad_rows import skip_bad_row
 from baton.server.models.runs.run_names import generate_run_name
 from baton.server.schedules import run_times
 from baton.server.schemas.core import FlowRunPolicy
@@ -115,7 +116,12 @@ async def plan_runs(
     runs: list[Row] = []
     for deployment in rows:
         for schedule in schedules.get(deployment["id"], []):
-            for moment in _upcoming(schedule, now, limits):
+            try:
+                moments = _upcoming(schedule, now, limits)
+            except (ValueError, OverflowError, ArithmeticError) as exc:
+                skip_bad_row("scheduler", schedule["id"], exc)
+                continue
+            for moment in moments:
                 key = idempotency_key(deployment["id"], schedule["id"], moment)
                 if key not in existing:
                     runs.append(_run_row(dict(deployment), schedule, moment, key, now))
@@ -206,6 +212,8 @@ async def insert_runs(connection: AsyncConnection, runs: list[Row], deployments:
     )
     unchanged = {row.id for row in (await connection.execute(query)).all() if row.updated == planned[row.id]}
     runs = [run for run in runs if run["deployment_id"] in unchanged]
+    if not runs:
+        return 0  # every deployment changed since it was read; an executemany of no rows would still INSERT once
     insert = (
         dialect_of(connection).insert(t.flow_run).on_conflict_do_nothing(index_elements=["flow_id", "idempotency_key"])
     )

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
+from baton.server.models.bad_rows import skip_bad_row
 from baton.server.schemas.work_pools import WorkerFilter, WorkerStatus, WorkPoolStatus, WorkQueueStatus
 
 Row = dict[str, Any]
@@ -115,6 +116,21 @@ class StatusChanges:
     deployments_not_ready: int = 0
 
 
+def _is_silent(row: Any, rules: StatusRules, now: dt.datetime) -> bool:
+    """Whether the worker has missed enough heartbeats to be OFFLINE; a row whose interval makes no date (too large
+    for the calendar, or not a number) is skipped, logged once, and left as it is."""
+    if row.last_heartbeat_time is None:
+        return True
+    try:
+        return bool(
+            row.last_heartbeat_time
+            < now - dt.timedelta(seconds=float(row.interval) * rules.inactivity_heartbeat_multiple)
+        )
+    except (OverflowError, ValueError) as exc:
+        skip_bad_row("work pool status sweep", row.id, exc)
+        return False
+
+
 async def update_statuses(
     connection: AsyncConnection, rules: StatusRules, now: dt.datetime | None = None
 ) -> StatusChanges:
@@ -132,13 +148,7 @@ async def update_statuses(
             )
         )
     ).all()
-    silent = [
-        row.id
-        for row in online
-        if row.last_heartbeat_time is None
-        or row.last_heartbeat_time
-        < now - dt.timedelta(seconds=float(row.interval) * rules.inactivity_heartbeat_multiple)
-    ]
+    silent = [row.id for row in online if _is_silent(row, rules, now)]
     if silent:
         result = await connection.execute(
             sa.update(t.worker).where(worker.id.in_(silent)).values(status=WorkerStatus.OFFLINE.value, updated=now)
