@@ -185,7 +185,14 @@ class Database:
                     "The database is busy or unreachable; retry shortly.", BUSY_RETRY_AFTER_SECONDS
                 ) from exc
             raise
-        except (TimeoutError, OSError) as exc:
+        except TimeoutError as exc:
+            # A statement or connection that ran out of time: the database is busy (a lock held) or unreachable.
+            raise ServiceUnavailable(
+                f"The database at {self.url.render_as_string(hide_password=True)} did not answer in time "
+                "(busy or unreachable); retry shortly.",
+                BUSY_RETRY_AFTER_SECONDS,
+            ) from exc
+        except OSError as exc:
             raise ServiceUnavailable(
                 f"Cannot reach the database at {self.url.render_as_string(hide_password=True)}: {exc}",
                 BUSY_RETRY_AFTER_SECONDS,

@@ -39,7 +39,9 @@ async def test_a_busy_database_is_a_503_with_retry_after(
     assert response.headers["Content-Type"] == "application/json"
     body = response.json()
     assert body["exception_message"] == "Service Unavailable"
-    assert body["detail"].startswith("Cannot reach the database")
+    assert body["detail"].startswith("The database at ") and body["detail"].endswith(
+        "did not answer in time (busy or unreachable); retry shortly."
+    )
     assert any("POST /api/flows/filter answered 503" in record.getMessage() for record in caplog.records)
     # Answered on purpose: no "Uncaught exception" traceback in the log.
     assert not any(record.exc_info for record in caplog.records)
