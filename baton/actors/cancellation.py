@@ -11,11 +11,9 @@ from baton.actors.state_changes import state_change
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
 from baton.server.models.runs.cancellation import cancel_child_runs as cancel_children
-from baton.server.schemas.events import RESOURCE_ID
+from baton.server.schemas.events import FLOW_RUN_RESOURCE_PREFIX, RESOURCE_ID
 
 logger = logging.getLogger("baton.actors")
-
-FLOW_RUN_RESOURCE_PREFIX = "prefect.flow-run."
 
 
 def cancelled_flow_runs(events: list[dict[str, Any]]) -> list[str]:

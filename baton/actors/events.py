@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from baton.actors.cancellation import cancelled_flow_runs
@@ -14,9 +13,8 @@ from baton.queue.messages import FlowRunStateChange
 from baton.server.models.concurrency.concurrency_leases import release_leases_of_holders
 from baton.server.models.events.events import write_events
 from baton.server.models.events.flow_run_events import build_flow_run_state_events
-from baton.server.models.runs.task_run_recorder import FLOW_RUN_RESOURCE_PREFIX
-from baton.server.schemas.events import RESOURCE_ID
-from baton.states import TERMINAL_STATE_TYPES
+from baton.server.models.runs.task_run_recorder import finished_runs
+from baton.server.schemas.events import FLOW_RUN_RESOURCE_PREFIX
 
 logger = logging.getLogger("baton.actors")
 
@@ -41,23 +39,9 @@ async def emit_flow_run_events(runtime: ActorRuntime, changes: list[FlowRunState
     async with database.write() as connection:
         events = await build_flow_run_state_events(connection, changes)
         await write_events(connection, events)
-        await release_leases_of_holders(connection, _finished_runs(events, FLOW_RUN_RESOURCE_PREFIX))
+        await release_leases_of_holders(connection, finished_runs(events, FLOW_RUN_RESOURCE_PREFIX))
         waiting = await match_changes(connection, changes)
     queue_deliveries(runtime, waiting)
     cancelled = cancelled_flow_runs(events)
     if cancelled:
         runtime.broker.enqueue(messages.cancel_child_runs(cancelled))
-
-
-def _finished_runs(events: list[dict[str, Any]], prefix: str) -> list[uuid.UUID]:
-    """The runs that `events` show entering a terminal state: the concurrency slots they hold are given back (the
-    client normally releases its own; this is the safety net for one that died)."""
-    finished = []
-    for event in events:
-        resource = event["resource"]
-        if resource.get("prefect.state-type") in TERMINAL_STATE_TYPES and resource[RESOURCE_ID].startswith(prefix):
-            try:
-                finished.append(uuid.UUID(resource[RESOURCE_ID][len(prefix) :]))
-            except ValueError:
-                continue
-    return finished

@@ -63,6 +63,8 @@ class ActorRuntime:
 
     async def database(self) -> Database:
         """The database actors write to (opened on the calling event loop the first time)."""
+        if self._database is not None:
+            return self._database
         async with self._opening:
             if self._database is None:
                 database = Database.from_settings(self.settings)

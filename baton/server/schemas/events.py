@@ -22,6 +22,9 @@ MAX_RELATED_RESOURCES = 100
 RESOURCE_ID = "prefect.resource.id"
 RESOURCE_ROLE = "prefect.resource.role"
 RESOURCE_NAME = "prefect.resource.name"
+# A run's resource id is this prefix and the run's id.
+FLOW_RUN_RESOURCE_PREFIX = "prefect.flow-run."
+TASK_RUN_RESOURCE_PREFIX = "prefect.task-run."
 
 
 def _check_labels(labels: dict[str, str], what: str) -> dict[str, str]:

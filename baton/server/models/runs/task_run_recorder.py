@@ -21,14 +21,17 @@ from baton.server.database.dialects import DatabaseDialect, dialect_of
 from baton.server.database.dialects.base import OnConflict, PreparedInsert
 from baton.server.database.types import utcnow
 from baton.server.models.events.events import SKIP_STORED, by_id, parse_time
-from baton.server.schemas.events import RESOURCE_ID, RESOURCE_ROLE
+from baton.server.schemas.events import (
+    FLOW_RUN_RESOURCE_PREFIX,
+    RESOURCE_ID,
+    RESOURCE_ROLE,
+    TASK_RUN_RESOURCE_PREFIX,
+)
 from baton.states import TERMINAL_STATE_TYPES
 
 logger = logging.getLogger("baton.recorder")
 
 TASK_RUN_EVENT_PREFIX = "prefect.task-run."
-TASK_RUN_RESOURCE_PREFIX = "prefect.task-run."
-FLOW_RUN_RESOURCE_PREFIX = "prefect.flow-run."
 
 # Run columns an event may set; `id` and `created` stay as first written.
 _UPDATED_COLUMNS = (
@@ -254,18 +257,21 @@ async def record_task_runs(connection: AsyncConnection, events: list[dict[str, A
     return await write_task_runs(connection, prepare_task_runs(events, dialect_of(connection)))
 
 
-def finished_task_runs(events: list[dict[str, Any]]) -> list[uuid.UUID]:
-    """The task runs that `events` show entering a terminal state: the concurrency slots they hold are given back
-    (the client normally releases its own; this is the safety net for one that died)."""
+def finished_runs(events: list[dict[str, Any]], prefix: str) -> list[uuid.UUID]:
+    """The runs whose resource id starts with `prefix` that `events` show entering a terminal state: the concurrency
+    slots they hold are given back (the client normally releases its own; this is the safety net for one that died)."""
     finished = []
     for event in events:
         resource = event["resource"]
         resource_id = resource[RESOURCE_ID]
-        if resource.get("prefect.state-type") in TERMINAL_STATE_TYPES and resource_id.startswith(
-            TASK_RUN_RESOURCE_PREFIX
-        ):
+        if resource.get("prefect.state-type") in TERMINAL_STATE_TYPES and resource_id.startswith(prefix):
             try:
-                finished.append(uuid.UUID(resource_id[len(TASK_RUN_RESOURCE_PREFIX) :]))
+                finished.append(uuid.UUID(resource_id[len(prefix) :]))
             except ValueError:
                 continue
     return finished
+
+
+def finished_task_runs(events: list[dict[str, Any]]) -> list[uuid.UUID]:
+    """The task runs that `events` show entering a terminal state (see `finished_runs`)."""
+    return finished_runs(events, TASK_RUN_RESOURCE_PREFIX)

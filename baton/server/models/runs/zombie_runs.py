@@ -22,11 +22,11 @@ from baton.server.database import tables as t
 from baton.server.models.runs.flow_runs import read_flow_run
 from baton.server.models.runs.states import set_flow_run_state
 from baton.server.orchestration.context import TransitionOutcome
+from baton.server.schemas.events import FLOW_RUN_RESOURCE_PREFIX
 from baton.server.schemas.states import StateCreate
 from baton.states import StateType
 
 HEARTBEAT_EVENT = "prefect.flow-run.heartbeat"
-FLOW_RUN_RESOURCE_PREFIX = "prefect.flow-run."
 WORKER_NAME_LABEL = "prefect.worker.name"
 # Runs looked at per sweep; the next sweep takes the rest.
 BATCH_SIZE = 200
