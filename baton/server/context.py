@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from baton.queue.background_tasks import TaskQueue, make_task_queue
 from baton.queue.messages import QueuedEvent
 from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
@@ -48,6 +49,7 @@ class ServerContext:
     received_clock: ReceivedClock = field(default_factory=ReceivedClock)
     _lease_batcher: LeaseBatcher | None = field(default=None, init=False, repr=False)
     _event_stream: EventStream | None = field(default=None, init=False, repr=False)
+    _task_queue: TaskQueue | None = field(default=None, init=False, repr=False)
 
     @property
     def lease_batcher(self) -> LeaseBatcher:
@@ -62,6 +64,24 @@ class ServerContext:
         if self._event_stream is None:
             self._event_stream = EventStream(self.database)
         return self._event_stream
+
+    @property
+    def task_queue(self) -> TaskQueue:
+        """The background task runs waiting for task workers, and those workers (made on first use)."""
+        if self._task_queue is None:
+            self._task_queue = make_task_queue(self.settings)
+        return self._task_queue
+
+    async def queue_task_run(self, action: str | None, task_key: str, task_run_json: bytes) -> None:
+        """Hand a deferred task run just made SCHEDULED (`action` "enqueue" or "retry", from its transition) to the
+        task workers; nothing when `action` is None. Call it after the commit."""
+        if action is not None:
+            await self.task_queue.enqueue(task_key, task_run_json, retry=action == "retry")
+
+    async def close(self) -> None:
+        """Release what the context opened (the task queue's connections)."""
+        if self._task_queue is not None:
+            await self._task_queue.close()
 
     def flow_run_state_changed(self, flow_run_id: Any, outcome: Any) -> None:
         """Queue the event of a committed transition (`TransitionOutcome`); nothing when no state was written."""

@@ -139,6 +139,7 @@ async def serve(
         server.stop()
         await context.wait_until_idle(SHUTDOWN_GRACE_SECONDS)
         await server.close_all_connections()
+        await context.close()
         await queue.stop()
         await database.dispose()
         logger.info("Baton stopped")

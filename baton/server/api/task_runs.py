@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from baton.errors import ObjectNotFound
-from baton.server.api.base import ApiHandler
+from baton.server.api.base import ApiHandler, dumps
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
 from baton.server.models.runs import task_runs
@@ -35,7 +35,10 @@ class TaskRunsHandler(ApiHandler):
                     connection, row["id"], initial, force=True, row=row, parent_flow_run=parent_flow_run
                 )
                 row = run_as_written(row, outcome)
-        self.write_json(task_run_response(row), status=201 if created else 200)
+        body = task_run_response(row)
+        if created:
+            await self.context.queue_task_run(outcome.task_queue_action, body["task_key"], dumps(body))
+        self.write_json(body, status=201 if created else 200)
 
 
 class TaskRunHandler(ApiHandler):
@@ -75,6 +78,10 @@ class TaskRunSetStateHandler(ApiHandler):
         request = self.parse_body(SetStateRequest)
         async with self.database.write() as connection:
             outcome = await set_task_run_state(connection, run_id, request.state, force=request.force)
+        if outcome.task_queue_action is not None:
+            async with self.database.read() as connection:
+                body = task_run_response(await task_runs.read_task_run_or_404(connection, run_id))
+            await self.context.queue_task_run(outcome.task_queue_action, body["task_key"], dumps(body))
         self.write_json(outcome.result_body(), status=outcome.status_code)
 
 
