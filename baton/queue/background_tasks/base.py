@@ -45,8 +45,8 @@ class TaskQueue(abc.ABC):
         """Queue a scheduled task run (`retry`: ahead of new ones, as an AwaitingRetry run is)."""
 
     @abc.abstractmethod
-    async def take(self, task_keys: Sequence[str], timeout: float) -> Delivery | None:
-        """The next run of any of `task_keys`, now in flight; None if none came within `timeout` seconds."""
+    async def take(self, task_keys: Sequence[str], wait_seconds: float) -> Delivery | None:
+        """The next run of any of `task_keys`, now in flight; None if none came within `wait_seconds`."""
 
     @abc.abstractmethod
     async def ack(self, delivery: Delivery) -> None:
@@ -59,6 +59,7 @@ class TaskQueue(abc.ABC):
     async def keep_in_flight(self, delivery: Delivery) -> None:
         """`delivery` is still awaiting its ack from a live subscriber (stores that recover the in-flight runs of a
         dead process need to hear this now and then)."""
+        return None
 
     @abc.abstractmethod
     async def observe_worker(self, worker_id: str, task_keys: Sequence[str]) -> None:
@@ -74,3 +75,4 @@ class TaskQueue(abc.ABC):
 
     async def close(self) -> None:
         """Release connections (nothing queued is lost: it stays in the store, or dies with the process in memory)."""
+        return None

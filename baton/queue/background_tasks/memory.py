@@ -32,8 +32,8 @@ class MemoryTaskQueue(TaskQueue):
         arrived, self._arrived = self._arrived, asyncio.Event()
         arrived.set()
 
-    async def take(self, task_keys: Sequence[str], timeout: float) -> Delivery | None:
-        deadline = time.monotonic() + timeout
+    async def take(self, task_keys: Sequence[str], wait_seconds: float) -> Delivery | None:
+        deadline = time.monotonic() + wait_seconds
         while True:
             arrived = self._arrived
             delivery = self._take_now(task_keys)

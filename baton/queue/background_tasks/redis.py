@@ -100,9 +100,9 @@ class RedisTaskQueue(TaskQueue):
         except RedisError as exc:
             raise ServiceUnavailable(f"Could not queue the background task run in Redis: {exc}") from exc
 
-    async def take(self, task_keys: Sequence[str], timeout: float) -> Delivery | None:
+    async def take(self, task_keys: Sequence[str], wait_seconds: float) -> Delivery | None:
         self._ensure_listening()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + wait_seconds
         while True:
             arrived = self._arrived
             await self._sweep_now_and_then()
@@ -157,7 +157,7 @@ class RedisTaskQueue(TaskQueue):
         self._swept_at = now
         overdue = await self.client.zrangebyscore(self._inflight_due, "-inf", int(time.time() * 1000), start=0, num=100)
         if overdue:
-            count = await self._requeue(*[token.decode() for token in overdue])
+            count = await self._requeue(*[_text(token) for token in overdue])
             logger.warning("Served again %d background task runs whose API process stopped renewing them.", count)
 
     def _ensure_listening(self) -> None:
@@ -181,7 +181,8 @@ class RedisTaskQueue(TaskQueue):
                 await asyncio.sleep(POLL_SECONDS)
 
     async def observe_worker(self, worker_id: str, task_keys: Sequence[str]) -> None:
-        seen = {"task_keys": sorted(set(task_keys)), "timestamp": dt.datetime.now(dt.UTC).isoformat(), "at": time.time()}
+        now = dt.datetime.now(dt.UTC)
+        seen = {"task_keys": sorted(set(task_keys)), "timestamp": now.isoformat(), "at": now.timestamp()}
         await self.client.hset(self._workers, worker_id, orjson.dumps(seen))
 
     async def forget_worker(self, worker_id: str) -> None:
@@ -189,7 +190,7 @@ class RedisTaskQueue(TaskQueue):
 
     async def read_workers(self, task_keys: Sequence[str] = ()) -> list[TaskWorkerSeen]:
         try:
-            entries: dict[bytes, bytes] = await self.client.hgetall(self._workers)
+            entries: dict[Any, Any] = await self.client.hgetall(self._workers)
         except RedisError as exc:
             raise ServiceUnavailable(f"Could not read the task workers from Redis: {exc}") from exc
         wanted, fresh_after, workers, stale = set(task_keys), time.time() - WORKER_STALE_SECONDS, [], []
@@ -199,7 +200,7 @@ class RedisTaskQueue(TaskQueue):
                 stale.append(worker_id)
             elif not wanted or wanted & set(seen["task_keys"]):
                 workers.append(
-                    TaskWorkerSeen(worker_id.decode(), seen["task_keys"], dt.datetime.fromisoformat(seen["timestamp"]))
+                    TaskWorkerSeen(_text(worker_id), seen["task_keys"], dt.datetime.fromisoformat(seen["timestamp"]))
                 )
         if stale:
             await self.client.hdel(self._workers, *stale)
@@ -211,3 +212,7 @@ class RedisTaskQueue(TaskQueue):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
         await self.client.aclose()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
