@@ -34,7 +34,9 @@ from tests.acceptance.conftest import (
 from tests.databases import SINGLE_DIALECT, TemplateDatabases
 from tests.redis_namespaces import REDIS_URL, delete_namespace, new_namespace
 
-pytestmark = pytest.mark.slow
+# Every test here starts prefect processes (about 2 s of CPU each) and runs tasks through them: minutes on a loaded
+# machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
 FLOWS = Path(__file__).parent / "flows"
 TASKS = FLOWS / "background_tasks.py"
@@ -46,8 +48,6 @@ CALLER_TIMEOUT_SECONDS = 180.0
 # The burst: runs, and how many markers must exist before one worker is killed.
 BURST = 200
 KILL_AFTER = 50
-# Submitting costs the client about 0.1 s of CPU per run: the burst takes 1-3 minutes on 2 shared cores.
-BURST_TIMEOUT_SECONDS = 400
 # Prefect's default `prefect task serve --limit`.
 WORKER_LIMIT = 10
 
@@ -215,7 +215,6 @@ def test_task_and_task_run_commands_exit_as_against_prefect(
         assert (result["code"], shown in result["output"]) == (code, True), f"prefect {' '.join(args)}:\n{result}"
 
 
-@pytest.mark.timeout(BURST_TIMEOUT_SECONDS)
 def test_two_workers_share_a_burst_and_one_killed_loses_only_what_it_had_taken(
     server: ApiServer, workers: TaskWorkers
 ) -> None:
