@@ -123,7 +123,7 @@ def server(kind: str, home: Path) -> Iterator[str]:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     api_url = f"http://127.0.0.1:{port}/api"
     try:
-        wait_until(lambda: httpx.get(f"{api_url}/health", timeout=1).status_code == 200, 60, f"{kind} start")
+        wait_until(lambda: httpx.get(f"{api_url}/health", timeout=1).status_code == 200, 300, f"{kind} start")
         yield api_url
     finally:
         stop(process)
@@ -215,11 +215,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--servers", default="baton,prefect")
     args = parser.parse_args()
-    figures = [measure(kind, args.tasks, args.callers, args.workers) for kind in args.servers.split(",")]
-    columns = list(figures[0])
-    print(" | ".join(columns))
-    for row in figures:
-        print(" | ".join(str(row[column]) for column in columns))
+    figures = []
+    for kind in args.servers.split(","):
+        figures.append(measure(kind, args.tasks, args.callers, args.workers))
+        print(" | ".join(f"{column}={value}" for column, value in figures[-1].items()), flush=True)
     print(json.dumps({"tasks": args.tasks, "callers": args.callers, "workers": args.workers, "servers": figures}))
 
 

@@ -8,7 +8,10 @@ is served before newly scheduled runs, as Prefect serves its retry queue first.
 from __future__ import annotations
 
 import abc
+import asyncio
+import contextlib
 import datetime as dt
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,13 +43,38 @@ class TaskWorkerSeen:
 class TaskQueue(abc.ABC):
     """Scheduled background task runs by task key, and the task workers waiting for them."""
 
+    #: A waiting taker looks again at least this often, even when no arrival was signalled.
+    poll_seconds = float("inf")
+
+    def __init__(self) -> None:
+        self._arrived = asyncio.Event()
+
+    def _signal_arrival(self) -> None:
+        """Wake every taker of this process waiting now (each then tries to take the run)."""
+        arrived, self._arrived = self._arrived, asyncio.Event()
+        arrived.set()
+
     @abc.abstractmethod
     async def enqueue(self, task_key: str, payload: bytes, *, retry: bool = False) -> None:
         """Queue a scheduled task run (`retry`: ahead of new ones, as an AwaitingRetry run is)."""
 
-    @abc.abstractmethod
     async def take(self, task_keys: Sequence[str], wait_seconds: float) -> Delivery | None:
         """The next run of any of `task_keys`, now in flight; None if none came within `wait_seconds`."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            arrived = self._arrived
+            delivery = await self._take_now(task_keys)
+            if delivery is not None:
+                return delivery
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(arrived.wait(), min(left, self.poll_seconds))
+
+    @abc.abstractmethod
+    async def _take_now(self, task_keys: Sequence[str]) -> Delivery | None:
+        """The next run of any of `task_keys` if one is queued, now in flight."""
 
     @abc.abstractmethod
     async def ack(self, delivery: Delivery) -> None:

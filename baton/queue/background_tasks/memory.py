@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import time
 import uuid
@@ -17,35 +15,18 @@ class MemoryTaskQueue(TaskQueue):
     """Deques per task key (retries apart, served first); takers wait on an event that every enqueue sets."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._scheduled: dict[str, deque[bytes]] = {}
         self._retries: dict[str, deque[bytes]] = {}
         self._in_flight: dict[str, Delivery] = {}
-        self._arrived = asyncio.Event()
         self._workers: dict[str, tuple[set[str], float, dt.datetime]] = {}
 
     async def enqueue(self, task_key: str, payload: bytes, *, retry: bool = False) -> None:
         queues = self._retries if retry else self._scheduled
         queues.setdefault(task_key, deque()).append(payload)
-        self._ring()
+        self._signal_arrival()
 
-    def _ring(self) -> None:
-        arrived, self._arrived = self._arrived, asyncio.Event()
-        arrived.set()
-
-    async def take(self, task_keys: Sequence[str], wait_seconds: float) -> Delivery | None:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            arrived = self._arrived
-            delivery = self._take_now(task_keys)
-            if delivery is not None:
-                return delivery
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(arrived.wait(), left)
-
-    def _take_now(self, task_keys: Sequence[str]) -> Delivery | None:
+    async def _take_now(self, task_keys: Sequence[str]) -> Delivery | None:
         for queues in (self._retries, self._scheduled):
             for task_key in task_keys:
                 waiting = queues.get(task_key)

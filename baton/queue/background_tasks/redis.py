@@ -74,7 +74,10 @@ return count
 
 
 class RedisTaskQueue(TaskQueue):
+    poll_seconds = POLL_SECONDS
+
     def __init__(self, url: str, namespace: str) -> None:
+        super().__init__()
         self.namespace = namespace
         self.client: aioredis.Redis = aioredis.Redis.from_url(url)
         self._inflight = f"{namespace}:inflight"
@@ -84,7 +87,6 @@ class RedisTaskQueue(TaskQueue):
         self._channel = f"{namespace}:ring"
         self._take_script = self.client.register_script(_TAKE)
         self._requeue_script = self.client.register_script(_REQUEUE)
-        self._arrived = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
         self._swept_at = 0.0
 
@@ -102,20 +104,10 @@ class RedisTaskQueue(TaskQueue):
 
     async def take(self, task_keys: Sequence[str], wait_seconds: float) -> Delivery | None:
         self._ensure_listening()
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            arrived = self._arrived
-            await self._sweep_now_and_then()
-            delivery = await self._take_now(task_keys)
-            if delivery is not None:
-                return delivery
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(arrived.wait(), min(left, POLL_SECONDS))
+        return await super().take(task_keys, wait_seconds)
 
     async def _take_now(self, task_keys: Sequence[str]) -> Delivery | None:
+        await self._sweep_now_and_then()
         keys = list(dict.fromkeys(task_keys))
         token = uuid.uuid4().hex
         due = int((time.time() + IN_FLIGHT_SECONDS) * 1000)
@@ -171,8 +163,7 @@ class RedisTaskQueue(TaskQueue):
                 async with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self._channel)
                     async for _message in pubsub.listen():
-                        arrived, self._arrived = self._arrived, asyncio.Event()
-                        arrived.set()
+                        self._signal_arrival()
             except asyncio.CancelledError:
                 raise
             except RedisError as exc:

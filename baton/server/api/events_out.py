@@ -79,7 +79,7 @@ class EventsOutHandler(tornado.websocket.WebSocketHandler):
             self._pump.cancel()
 
     def _on_auth(self, message: str | bytes) -> None:
-        data = _json_object(message)
+        data = json_object(message)
         if data is None or data.get("type") != "auth":
             self._refuse(
                 CLOSE_POLICY_VIOLATION,
@@ -90,7 +90,7 @@ class EventsOutHandler(tornado.websocket.WebSocketHandler):
         self.write_message(orjson.dumps({"type": "auth_success"}).decode())
 
     def _on_filter(self, message: str | bytes) -> None:
-        data = _json_object(message)
+        data = json_object(message)
         if data is None or data.get("type") != "filter":
             self._refuse(
                 CLOSE_PROTOCOL_ERROR,
@@ -154,13 +154,18 @@ class EventsOutHandler(tornado.websocket.WebSocketHandler):
         await self.write_message(dumps({"type": "event", "event": event}).decode())
 
     def _refuse(self, code: int, reason: str) -> None:
-        encoded = reason.encode()
-        if len(encoded) > MAX_CLOSE_REASON_BYTES:
-            reason = encoded[: MAX_CLOSE_REASON_BYTES - 3].decode(errors="ignore") + "..."
-        self.close(code, reason)
+        refuse(self, code, reason)
 
 
-def _json_object(message: str | bytes) -> dict[str, Any] | None:
+def refuse(socket: tornado.websocket.WebSocketHandler, code: int, reason: str) -> None:
+    """Close `socket` with `code` and `reason`, cut to what a close frame may hold."""
+    encoded = reason.encode()
+    if len(encoded) > MAX_CLOSE_REASON_BYTES:
+        reason = encoded[: MAX_CLOSE_REASON_BYTES - 3].decode(errors="ignore") + "..."
+    socket.close(code, reason)
+
+
+def json_object(message: str | bytes) -> dict[str, Any] | None:
     try:
         data = orjson.loads(message)
     except orjson.JSONDecodeError:

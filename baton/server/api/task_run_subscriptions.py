@@ -26,12 +26,7 @@ import orjson
 import tornado.websocket
 
 from baton.queue.background_tasks import Delivery
-from baton.server.api.events_out import (
-    CLOSE_POLICY_VIOLATION,
-    MAX_CLOSE_REASON_BYTES,
-    SUBPROTOCOL,
-    _json_object,
-)
+from baton.server.api.events_out import CLOSE_POLICY_VIOLATION, SUBPROTOCOL, json_object, refuse
 from baton.server.buffered_websocket import buffered_protocol
 from baton.server.context import ServerContext
 
@@ -72,7 +67,7 @@ class TaskRunSubscriptionHandler(tornado.websocket.WebSocketHandler):
         self.set_nodelay(True)
 
     def on_message(self, message: str | bytes) -> None:
-        data = _json_object(message)
+        data = json_object(message)
         if self._awaiting == "auth":
             if data is None or data.get("type") != "auth":
                 self._refuse(CLOSE_POLICY_VIOLATION, 'Expected an auth message first: {"type": "auth", "token": ...}.')
@@ -155,10 +150,7 @@ class TaskRunSubscriptionHandler(tornado.websocket.WebSocketHandler):
                 await asyncio.shield(queue.requeue(delivery))
 
     def _refuse(self, code: int, reason: str) -> None:
-        encoded = reason.encode()
-        if len(encoded) > MAX_CLOSE_REASON_BYTES:
-            reason = encoded[: MAX_CLOSE_REASON_BYTES - 3].decode(errors="ignore") + "..."
-        self.close(code, reason)
+        refuse(self, code, reason)
 
 
 routes = [
