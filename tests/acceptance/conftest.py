@@ -35,7 +35,7 @@ if SERVER_KIND not in ("baton", "prefect"):
 FLOWS_DIR = Path(__file__).parent / "flows"
 BIN_DIR = Path(sys.executable).parent
 # The real Prefect server needs about 12 s to start on a 2-CPU machine; leave room for a loaded CI runner.
-STARTUP_TIMEOUT_SECONDS = 120.0
+STARTUP_TIMEOUT_SECONDS = 30.0
 # After SIGTERM a server gets this long to exit before it is killed and the test fails.
 SHUTDOWN_TIMEOUT_SECONDS = 10.0
 # A flow script imports prefect (about 2 s) and runs a tiny flow; anything near this limit is a hang.
