@@ -23,6 +23,7 @@ API_MODULES = (
     "deployment_schedules",
     "task_runs",
     "logs",
+    "logs_out",
     "variables",
     "tag_limits",
     "concurrency_limits",

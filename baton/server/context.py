@@ -1,5 +1,5 @@
 """What every handler of one server process shares: settings, the database, the event publisher, and the state the
-process keeps for them (the lease batcher, the live event stream, the events' `received` clock)."""
+process keeps for them (the lease batcher, the live event and log streams, the events' `received` clock)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
 from baton.server.events_stream import EventStream
 from baton.server.lease_batcher import LeaseBatcher
+from baton.server.logs_stream import LogStream
 
 
 class ReceivedClock:
@@ -48,6 +49,7 @@ class ServerContext:
     received_clock: ReceivedClock = field(default_factory=ReceivedClock)
     _lease_batcher: LeaseBatcher | None = field(default=None, init=False, repr=False)
     _event_stream: EventStream | None = field(default=None, init=False, repr=False)
+    _log_stream: LogStream | None = field(default=None, init=False, repr=False)
 
     @property
     def lease_batcher(self) -> LeaseBatcher:
@@ -62,6 +64,13 @@ class ServerContext:
         if self._event_stream is None:
             self._event_stream = EventStream(self.database)
         return self._event_stream
+
+    @property
+    def log_stream(self) -> LogStream:
+        """The server's live log lines, fanned out to its websocket subscribers (made on first use)."""
+        if self._log_stream is None:
+            self._log_stream = LogStream(self.database)
+        return self._log_stream
 
     def flow_run_state_changed(self, flow_run_id: Any, outcome: Any) -> None:
         """Queue the event of a committed transition (`TransitionOutcome`); nothing when no state was written."""

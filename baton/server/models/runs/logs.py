@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -87,3 +88,28 @@ async def stream_flow_run_logs(
         last = (page[-1]["timestamp"], page[-1]["id"])
         if len(page) < page_size:
             return
+
+
+async def read_written_log_ids(
+    connection: AsyncConnection,
+    since: dt.datetime,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[tuple[uuid.UUID, dt.datetime]]:
+    """(id, created) of log lines written at or after `since` and past the key `after`, in (created, id) order: what
+    the live log stream follows."""
+    log = t.log
+    query = sa.select(log.c.id, log.c.created).where(log.c.created >= since)
+    if after is not None:
+        created, log_id = after
+        query = query.where(sa.or_(log.c.created > created, sa.and_(log.c.created == created, log.c.id > log_id)))
+    query = query.order_by(log.c.created, log.c.id).limit(limit)
+    return [(row.id, row.created) for row in await connection.execute(query)]
+
+
+async def read_logs_by_id(connection: AsyncConnection, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """The log lines with these ids, in the order they were written (then by their own timestamp)."""
+    if not ids:
+        return []
+    query = sa.select(t.log).where(t.log.c.id.in_(ids)).order_by(t.log.c.created, t.log.c.timestamp, t.log.c.id)
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
