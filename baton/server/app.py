@@ -37,6 +37,8 @@ API_MODULES = (
     "events_query",
     "events_out",
     "work_pools",
+    # Before `workers`, whose `/workers/{worker_name}` would take `connect` for a worker's name.
+    "worker_channel",
     "workers",
     "work_queues",
 )
