@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.database import tables as t
 from baton.server.database.types import Timestamp, utcnow
 from baton.server.models.filters.core import log_condition, log_order_by
+from baton.server.models.written_since import read_written_since
 from baton.server.schemas.actions import LogCreate
 from baton.server.schemas.requests import LogFilterRequest
 
@@ -98,13 +99,7 @@ async def read_written_log_ids(
 ) -> list[tuple[uuid.UUID, dt.datetime]]:
     """(id, created) of log lines written at or after `since` and past the key `after`, in (created, id) order: what
     the live log stream follows."""
-    log = t.log
-    query = sa.select(log.c.id, log.c.created).where(log.c.created >= since)
-    if after is not None:
-        created, log_id = after
-        query = query.where(sa.or_(log.c.created > created, sa.and_(log.c.created == created, log.c.id > log_id)))
-    query = query.order_by(log.c.created, log.c.id).limit(limit)
-    return [(row.id, row.created) for row in await connection.execute(query)]
+    return await read_written_since(connection, t.log.c.id, t.log.c.created, since, after, limit)
 
 
 async def read_logs_by_id(connection: AsyncConnection, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
