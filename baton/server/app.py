@@ -25,6 +25,7 @@ API_MODULES = (
     "task_runs",
     "task_workers",
     "logs",
+    "logs_out",
     "variables",
     "tag_limits",
     "concurrency_limits",
@@ -38,6 +39,8 @@ API_MODULES = (
     "events_query",
     "events_out",
     "work_pools",
+    # Before `workers`, whose `/workers/{worker_name}` would take `connect` for a worker's name.
+    "worker_channel",
     "workers",
     "work_queues",
 )

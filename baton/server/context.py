@@ -1,5 +1,5 @@
 """What every handler of one server process shares: settings, the database, the event publisher, and the state the
-process keeps for them (the lease batcher, the live event stream, the events' `received` clock)."""
+process keeps for them (the lease batcher, the live event and log streams, the events' `received` clock)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
 from baton.server.events_stream import EventStream
 from baton.server.lease_batcher import LeaseBatcher
+from baton.server.logs_stream import LogStream
 
 
 class ReceivedClock:
@@ -50,6 +51,7 @@ class ServerContext:
     _lease_batcher: LeaseBatcher | None = field(default=None, init=False, repr=False)
     _event_stream: EventStream | None = field(default=None, init=False, repr=False)
     _task_queue: TaskQueue | None = field(default=None, init=False, repr=False)
+    _log_stream: LogStream | None = field(default=None, init=False, repr=False)
 
     @property
     def lease_batcher(self) -> LeaseBatcher:
@@ -82,6 +84,13 @@ class ServerContext:
         """Release what the context opened (the task queue's connections)."""
         if self._task_queue is not None:
             await self._task_queue.close()
+
+    @property
+    def log_stream(self) -> LogStream:
+        """The server's live log lines, fanned out to its websocket subscribers (made on first use)."""
+        if self._log_stream is None:
+            self._log_stream = LogStream(self.database)
+        return self._log_stream
 
     def flow_run_state_changed(self, flow_run_id: Any, outcome: Any) -> None:
         """Queue the event of a committed transition (`TransitionOutcome`); nothing when no state was written."""

@@ -188,7 +188,8 @@ def test_baton_worker_runs_a_deployment_to_completed(
     assert worker.returncode == 0, tail(log)
 
 
-# One database: Prefect's worker calls the same endpoints, run on both in tests/server/api/test_work_pools*.py.
+# One database: Prefect's worker calls the same endpoints, run on both in tests/server/api/test_work_pools*.py and
+# test_worker_channel.py.
 def test_official_prefect_worker_runs_a_deployment(api: httpx.Client, api_server: ApiServer, tmp_path: Path) -> None:
     deployment_id = _deployment(api, "official", "add.py:add", {"x": 20, "y": 22})
     run = _create_run(api, deployment_id)
@@ -198,6 +199,8 @@ def test_official_prefect_worker_runs_a_deployment(api: httpx.Client, api_server
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_WORKER_QUERY_SECONDS="1",
         PREFECT_WORKER_HEARTBEAT_SECONDS="2",
+        # The worker says at DEBUG whether it uses the worker channel or fell back to REST.
+        PREFECT_LOGGING_LEVEL="DEBUG",
     )
     log = tmp_path / "prefect-worker.log"
     command = [str(BIN_DIR / "prefect"), "worker", "start", "--pool", "official", "--type", "process"]
@@ -209,6 +212,10 @@ def test_official_prefect_worker_runs_a_deployment(api: httpx.Client, api_server
         assert finished["labels"]["prefect.worker.type"] == "process"
         workers = api.post("/work_pools/official/workers/filter", json={}).json()
         assert len(workers) == 1 and workers[0]["status"] == "ONLINE"
+        # Its heartbeats went over the worker channel (/workers/connect), not REST.
+        output = log.read_text()
+        assert "Skipping REST worker heartbeat because the worker channel is healthy" in output, tail(log)
+        assert "REST fallback is active" not in output and "Worker channel disabled" not in output, tail(log)
         flow_process = int(finished["infrastructure_pid"])
         # The worker waits for its runs' processes before it exits: give the finished run's process time to exit
         # (it sends its last logs and events first), so that SIGTERM then finds an idle worker.

@@ -22,11 +22,10 @@ import asyncio
 import logging
 from typing import Any
 
-import orjson
 import tornado.websocket
 
 from baton.queue.background_tasks import Delivery
-from baton.server.api.events_out import CLOSE_POLICY_VIOLATION, SUBPROTOCOL, json_object, refuse
+from baton.server.api.prefect_sockets import CLOSE_INTERNAL_ERROR, PrefectSocket, json_object
 from baton.server.buffered_websocket import buffered_protocol
 from baton.server.context import ServerContext
 
@@ -41,40 +40,25 @@ TAKE_TIMEOUT_SECONDS = 1.0
 ACK_RENEW_SECONDS = 10.0
 
 
-class TaskRunSubscriptionHandler(tornado.websocket.WebSocketHandler):
+class TaskRunSubscriptionHandler(PrefectSocket):
     """One task worker's subscription to the scheduled runs of its task keys."""
 
-    context: ServerContext
-
     def initialize(self, context: ServerContext) -> None:
-        self.context = context
-        self._awaiting = "auth"
+        super().initialize(context)
+        self._awaiting = "subscribe"
         self._messages: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
 
     def get_websocket_protocol(self) -> tornado.websocket.WebSocketProtocol13 | None:
         return buffered_protocol(self)
 
-    def check_origin(self, origin: str) -> bool:
-        """Baton's API uses no cookies, so a page from another origin gains nothing by connecting."""
-        return True
-
-    def select_subprotocol(self, subprotocols: list[str]) -> str | None:
-        return SUBPROTOCOL if SUBPROTOCOL in subprotocols else None
-
     def open(self, *args: Any, **kwargs: Any) -> None:
-        self._awaiting = "auth" if self.selected_subprotocol == SUBPROTOCOL else "subscribe"
         self.set_nodelay(True)
+        super().open(*args, **kwargs)
 
-    def on_message(self, message: str | bytes) -> None:
+    def on_client_message(self, message: str | bytes) -> None:
         data = json_object(message)
-        if self._awaiting == "auth":
-            if data is None or data.get("type") != "auth":
-                self._refuse(CLOSE_POLICY_VIOLATION, 'Expected an auth message first: {"type": "auth", "token": ...}.')
-                return
-            self._awaiting = "subscribe"
-            self.write_message(orjson.dumps({"type": "auth_success"}).decode())
-        elif self._awaiting == "subscribe":
+        if self._awaiting == "subscribe":
             self._on_subscribe(data)
         else:
             self._messages.put_nowait(data if data is not None else {})
@@ -86,15 +70,15 @@ class TaskRunSubscriptionHandler(tornado.websocket.WebSocketHandler):
 
     def _on_subscribe(self, data: dict[str, Any] | None) -> None:
         if data is None or data.get("type") != "subscribe":
-            self._refuse(CLOSE_PROTOCOL_VIOLATION, "Protocol violation: expected 'subscribe' message")
+            self.refuse(CLOSE_PROTOCOL_VIOLATION, "Protocol violation: expected 'subscribe' message")
             return
         keys = data.get("keys")
         if not keys or not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
-            self._refuse(CLOSE_PROTOCOL_VIOLATION, "Protocol violation: expected 'keys' in subscribe message")
+            self.refuse(CLOSE_PROTOCOL_VIOLATION, "Protocol violation: expected 'keys' in subscribe message")
             return
         client_id = data.get("client_id")
         if not client_id or not isinstance(client_id, str):
-            self._refuse(CLOSE_PROTOCOL_VIOLATION, "Protocol violation: expected 'client_id' in subscribe message")
+            self.refuse(CLOSE_PROTOCOL_VIOLATION, "Protocol violation: expected 'client_id' in subscribe message")
             return
         self._awaiting = "nothing"
         logger.info("Task worker %r subscribed to task keys %r", client_id, keys)
@@ -112,7 +96,7 @@ class TaskRunSubscriptionHandler(tornado.websocket.WebSocketHandler):
             pass
         except Exception:
             logger.exception("Serving background task runs to task worker %r failed.", client_id)
-            self._refuse(1011, "Internal server error.")
+            self.refuse(CLOSE_INTERNAL_ERROR, "Internal server error.")
         finally:
             await asyncio.shield(queue.forget_worker(client_id))
 
@@ -138,7 +122,7 @@ class TaskRunSubscriptionHandler(tornado.websocket.WebSocketHandler):
                 if answer.get("type") == "quit":
                     self.close()
                     return False
-                self._refuse(CLOSE_PROTOCOL_VIOLATION, "Protocol violation: expected 'ack' message")
+                self.refuse(CLOSE_PROTOCOL_VIOLATION, "Protocol violation: expected 'ack' message")
                 return False
         except tornado.websocket.WebSocketClosedError:
             return False
@@ -148,9 +132,6 @@ class TaskRunSubscriptionHandler(tornado.websocket.WebSocketHandler):
                 await asyncio.shield(queue.ack(delivery))
             else:
                 await asyncio.shield(queue.requeue(delivery))
-
-    def _refuse(self, code: int, reason: str) -> None:
-        refuse(self, code, reason)
 
 
 routes = [

@@ -168,4 +168,6 @@ log = sa.Table(
     sa.Index("ix_log__task_run_id__timestamp", "task_run_id", "timestamp"),
     sa.Index("ix_log__timestamp", "timestamp"),
     sa.Index("ix_log__level", "level"),
+    # The live log stream (/api/logs/out) follows newly written lines by this column.
+    sa.Index("ix_log__created", "created"),
 )

@@ -22,6 +22,7 @@ from baton.server.database import tables as t
 from baton.server.database.dialects import DatabaseDialect, dialect_of
 from baton.server.database.types import utcnow
 from baton.server.models.events.events import event_from_row
+from baton.server.models.written_since import read_written_since
 from baton.server.schemas.event_filters import (
     MAX_COUNT_BUCKETS,
     Countable,
@@ -220,15 +221,7 @@ async def read_recorded_ids(
     limit: int,
 ) -> list[tuple[uuid.UUID, dt.datetime]]:
     """(id, recorded) of events recorded at or after `since` and past the key `after`, in (recorded, id) order."""
-    events = t.events
-    query = sa.select(events.c.id, events.c.recorded).where(events.c.recorded >= since)
-    if after is not None:
-        recorded, event_id = after
-        query = query.where(
-            sa.or_(events.c.recorded > recorded, sa.and_(events.c.recorded == recorded, events.c.id > event_id))
-        )
-    query = query.order_by(events.c.recorded, events.c.id).limit(limit)
-    return [(row.id, row.recorded) for row in await connection.execute(query)]
+    return await read_written_since(connection, t.events.c.id, t.events.c.recorded, since, after, limit)
 
 
 async def read_events_by_id(connection: AsyncConnection, ids: list[uuid.UUID]) -> list[dict[str, Any]]:

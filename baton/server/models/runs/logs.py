@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.database import tables as t
 from baton.server.database.types import Timestamp, utcnow
 from baton.server.models.filters.core import log_condition, log_order_by
+from baton.server.models.written_since import read_written_since
 from baton.server.schemas.actions import LogCreate
 from baton.server.schemas.requests import LogFilterRequest
 
@@ -87,3 +89,22 @@ async def stream_flow_run_logs(
         last = (page[-1]["timestamp"], page[-1]["id"])
         if len(page) < page_size:
             return
+
+
+async def read_written_log_ids(
+    connection: AsyncConnection,
+    since: dt.datetime,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[tuple[uuid.UUID, dt.datetime]]:
+    """(id, created) of log lines written at or after `since` and past the key `after`, in (created, id) order: what
+    the live log stream follows."""
+    return await read_written_since(connection, t.log.c.id, t.log.c.created, since, after, limit)
+
+
+async def read_logs_by_id(connection: AsyncConnection, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """The log lines with these ids, in the order they were written (then by their own timestamp)."""
+    if not ids:
+        return []
+    query = sa.select(t.log).where(t.log.c.id.in_(ids)).order_by(t.log.c.created, t.log.c.timestamp, t.log.c.id)
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
