@@ -24,6 +24,8 @@ API_MODULES = (
     "task_runs",
     "logs",
     "variables",
+    "saved_searches",
+    "flow_run_graph",
     "tag_limits",
     "concurrency_limits",
     "artifacts",
