@@ -20,6 +20,10 @@ class BatonError(Exception):
         self.message = message
 
 
+class BadRequest(BatonError):
+    """The request cannot be served as asked (too many objects at once, a graph too large to draw) (HTTP 400)."""
+
+
 class ObjectNotFound(BatonError):
     """The object named by the request does not exist (HTTP 404)."""
 
@@ -94,6 +98,7 @@ class HttpAnswer:
 
 # Exception class -> (status, title); the first class an error is an instance of wins, so subclasses come first.
 STATUS_FOR_ERROR: dict[type[BatonError], tuple[int, str]] = {
+    BadRequest: (400, "Bad request"),
     Forbidden: (403, "Forbidden"),
     ObjectNotFound: (404, "Not found"),
     ObjectAlreadyExists: (409, "Cannot do that"),

@@ -27,6 +27,8 @@ API_MODULES = (
     "logs",
     "logs_out",
     "variables",
+    "saved_searches",
+    "flow_run_graph",
     "tag_limits",
     "concurrency_limits",
     "artifacts",

@@ -178,6 +178,23 @@ def listing_url(path: str, listing: RunListing, **changes: str | None) -> str:
     return path + ("?" + urlencode(pairs) if pairs else "")
 
 
+# A saved search made on the Runs page holds one filter per URL parameter, on this object.
+SAVED_SEARCH_OBJECT = "flow_run"
+
+
+def saved_search_url(path: str, filters: list[dict[str, Any]]) -> str:
+    """`path` with the Runs-page parameters a saved search holds (filters saved elsewhere, by Prefect's UI say, are
+    skipped)."""
+    pairs: list[tuple[str, str]] = []
+    for item in filters:
+        name, value = item.get("property"), item.get("value")
+        if item.get("object") != SAVED_SEARCH_OBJECT or name not in FILTER_PARAMETERS:
+            continue
+        values = value if isinstance(value, list) else [value]
+        pairs += [(str(name), str(one)) for one in values if isinstance(one, str | int | float) and str(one)]
+    return path + ("?" + urlencode(pairs) if pairs else "")
+
+
 def pager_labels(sort: RunSort) -> tuple[str, str]:
     """Names of the links to the previous and the next page in `sort` order."""
     return {

@@ -83,6 +83,14 @@ def test_seeded_run_shows_header_timeline_task_runs_and_logs(
     labels = page.locator("svg.timeline .tl-label").all_text_contents()
     assert sorted(label.split("-")[0] for label in labels) == ["extract"] * 3 + ["load"] * 3
     assert page.locator("svg.timeline rect.tl-completed").count() == 6
+    # The timeline's JSON view is the run graph the Prefect UI draws, of the same task runs.
+    json_link = page.locator("#timeline-json").get_attribute("href")
+    assert json_link == f"/api/flow_runs/{nightly}/graph-v2"
+    graph = api.get(json_link.removeprefix("/api")).raise_for_status().json()
+    task_runs = api.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [nightly]}}}).json()
+    assert sorted(node["label"] for _, node in graph["nodes"]) == sorted(run["name"] for run in task_runs)
+    assert len(graph["nodes"]) == 6
+    assert {(node["kind"], node["state_type"]) for _, node in graph["nodes"]} == {("task-run", "COMPLETED")}
 
     messages = log_texts(page)
     assert "etl starting" in messages and "extracted batch 0" in messages and "loading batch 2" in messages

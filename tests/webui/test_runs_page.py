@@ -273,3 +273,39 @@ def test_unknown_run_id_in_a_cursor_is_still_a_page(ui_server: UiServer) -> None
     response = httpx.get(f"{ui_server.url}/runs?before={token.rstrip('=')}")
     assert response.status_code == 200
     assert "First page" in response.text
+
+
+def test_save_the_current_filter_reapply_it_and_delete_it(page: Any, ui_server: UiServer, api: httpx.Client) -> None:
+    name = "<i>failed</i> & nightly"
+    page.goto(ui_server.url + "/runs?state=FAILED&state=CRASHED&tag=nightly")
+    page.fill("#save-search input[name=saved-search-name]", name)
+    page.click("#save-search button[type=submit]")
+    item = page.locator("#saved-searches li", has_text="failed")
+    item.wait_for()
+    assert item.locator("a").inner_text() == name  # escaped: the name is text
+    assert page.locator("#saved-searches i").count() == 0
+    (saved,) = [s for s in api.post("/saved_searches/filter", json={}).raise_for_status().json() if s["name"] == name]
+    by_property = {f["property"]: (f["operation"], f["value"]) for f in saved["filters"]}
+    assert by_property == {"state": ("any", ["FAILED", "CRASHED"]), "tag": ("equals", "nightly")}
+
+    page.goto(ui_server.url + "/runs")
+    page.locator("#saved-searches li", has_text="failed").locator("a").click()
+    page.wait_for_url(re.compile(r"tag=nightly"))
+    assert parse_qs(urlparse(page.url).query) == {"state": ["FAILED", "CRASHED"], "tag": ["nightly"]}
+    assert page.locator('#run-filters input[value="FAILED"]').is_checked()
+
+    page.locator("#saved-searches li", has_text="failed").locator("button").click()
+    assert page.locator("#confirm-message").inner_text() == f"Delete the saved search {name}?"
+    page.click("#confirm-ok")
+    page.locator("#saved-searches li").first.wait_for(state="detached")
+    assert api.get(f"/saved_searches/{saved['id']}").status_code == 404
+
+
+def test_saving_without_a_usable_name_shows_the_apis_reason(page: Any, ui_server: UiServer) -> None:
+    page.goto(ui_server.url + "/runs?state=FAILED")
+    page.fill("#save-search input[name=saved-search-name]", "   ")
+    page.click("#save-search button[type=submit]")
+    flash = page.locator("#flash")
+    flash.wait_for()
+    assert "name" in flash.inner_text()
+    page.browser_errors.expect("422")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from baton.errors import ObjectNotFound
+from baton.errors import BadRequest, ObjectNotFound
 from baton.queue import messages
 from baton.server.api.base import ApiHandler
 from baton.server.api.listing import paginated
@@ -14,6 +14,13 @@ from baton.server.api.openapi import endpoint
 from baton.server.models.deployments import deployment_runs, deployments
 from baton.server.models.deployments import scheduling as auto_scheduling
 from baton.server.models.deployments.scheduling import SchedulerLimits
+from baton.server.schemas.bulk import (
+    BULK_CREATE_LIMIT,
+    BulkDeleteResponse,
+    DeploymentBulkDeleteRequest,
+    DeploymentFlowRunBulkCreate,
+    FlowRunBulkCreateResponse,
+)
 from baton.server.schemas.core import FlowRun
 from baton.server.schemas.deployments import (
     Deployment,
@@ -162,6 +169,41 @@ class DeploymentCreateFlowRunHandler(ApiHandler):
         self.write_json(flow_run_response(row), status=201 if outcome is not None else 200)
 
 
+class DeploymentBulkCreateFlowRunsHandler(ApiHandler):
+    @endpoint(
+        "Create up to 100 runs of the deployment in one transaction, each as `create_flow_run` would; a run refused "
+        "(bad parameters, say) is a FAILED result with the reason, and the others are created",
+        body=DeploymentFlowRunBulkCreate,
+        response=FlowRunBulkCreateResponse,
+    )
+    async def post(self, deployment_id: str) -> None:
+        the_id = self.path_uuid(deployment_id)
+        requests = self.parse_body(DeploymentFlowRunBulkCreate).root
+        if len(requests) > BULK_CREATE_LIMIT:
+            raise BadRequest(f"Cannot create more than {BULK_CREATE_LIMIT} flow runs at once.")
+        async with self.database.write() as connection:
+            deployment = await deployments.read_deployment_or_404(connection, the_id)
+            created = await deployment_runs.create_flow_runs_from_deployment(connection, deployment, requests)
+        for result, outcome in created:
+            if outcome is not None:
+                self.context.flow_run_state_changed(result["flow_run_id"], outcome)
+        self.write_json({"results": [result for result, _ in created]})
+
+
+class DeploymentBulkDeleteHandler(ApiHandler):
+    @endpoint(
+        "Delete up to `limit` (at most 50) deployments matching a filter, as DELETE /deployments/{id} does",
+        body=DeploymentBulkDeleteRequest,
+        response=BulkDeleteResponse,
+        optional_body=True,
+    )
+    async def post(self) -> None:
+        request = self.parse_body(DeploymentBulkDeleteRequest, default_empty=True)
+        async with self.database.write() as connection:
+            deleted = await deployments.delete_deployments(connection, request.deployments, request.limit)
+        self.write_json({"deleted": deleted})
+
+
 class ScheduledFlowRunsHandler(ApiHandler):
     @endpoint(
         "The deployments' runs waiting in a Scheduled state, soonest first",
@@ -215,11 +257,13 @@ routes = [
     (r"/deployments/filter/?", DeploymentFilterHandler),
     (r"/deployments/count/?", DeploymentCountHandler),
     (r"/deployments/paginate/?", DeploymentPaginateHandler),
+    (r"/deployments/bulk_delete/?", DeploymentBulkDeleteHandler),
     (r"/deployments/get_scheduled_flow_runs/?", ScheduledFlowRunsHandler),
     (r"/deployments/name/(?P<flow_name>[^/]+)/(?P<deployment_name>[^/]+)/?", DeploymentByNameHandler),
     (r"/deployments/(?P<deployment_id>[^/]+)/pause_deployment/?", DeploymentPauseHandler),
     (r"/deployments/(?P<deployment_id>[^/]+)/resume_deployment/?", DeploymentResumeHandler),
     (r"/deployments/(?P<deployment_id>[^/]+)/create_flow_run/?", DeploymentCreateFlowRunHandler),
+    (r"/deployments/(?P<deployment_id>[^/]+)/create_flow_run/bulk/?", DeploymentBulkCreateFlowRunsHandler),
     (r"/deployments/(?P<deployment_id>[^/]+)/work_queue_check/?", WorkQueueCheckHandler),
     (r"/deployments/(?P<deployment_id>[^/]+)/schedule/?", DeploymentScheduleRunsHandler),
     (r"/deployments/(?P<deployment_id>[^/]+)/?", DeploymentHandler),

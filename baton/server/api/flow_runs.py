@@ -5,16 +5,28 @@ from __future__ import annotations
 import csv
 import io
 
-from baton.errors import ObjectNotFound
+from baton.errors import BatonError, ObjectNotFound
 from baton.server.api.base import ApiHandler, attachment_disposition
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
 from baton.server.models.runs import flow_run_inputs as run_inputs
 from baton.server.models.runs import flow_runs, logs
 from baton.server.models.runs.states import run_as_written, set_flow_run_state
+from baton.server.orchestration.context import TransitionOutcome
 from baton.server.schemas.actions import FlowRunCreate, FlowRunUpdate, LabelsUpdate
+from baton.server.schemas.bulk import (
+    BulkDeleteResponse,
+    FlowRunBulkDeleteRequest,
+    FlowRunBulkSetStateRequest,
+    FlowRunBulkSetStateResponse,
+)
 from baton.server.schemas.core import FlowRun, HistoryInterval
-from baton.server.schemas.requests import FlowRunFilterRequest, FlowRunHistoryRequest, FlowRunPaginateRequest
+from baton.server.schemas.requests import (
+    FlowRunFilterRequest,
+    FlowRunHistoryRequest,
+    FlowRunPaginateRequest,
+    RunFilterSet,
+)
 from baton.server.schemas.responses import flow_run_response, state_response
 from baton.server.schemas.states import OrchestrationResult, ResumeFlowRunRequest, SetStateRequest, State, StateCreate
 from baton.states import StateType
@@ -162,6 +174,72 @@ class FlowRunHistoryHandler(ApiHandler):
         self.write_json(buckets)
 
 
+class FlowRunLatenessHandler(ApiHandler):
+    @endpoint(
+        "The mean lateness in seconds of the flow runs matching a filter (null when none match)",
+        body=RunFilterSet,
+        response=float | None,
+        optional_body=True,
+    )
+    async def post(self) -> None:
+        request = self.parse_body(RunFilterSet, default_empty=True)
+        async with self.database.read() as connection:
+            lateness = await flow_runs.read_average_lateness(connection, request)
+        self.write_json(lateness)
+
+
+class FlowRunBulkDeleteHandler(ApiHandler):
+    @endpoint(
+        "Delete up to `limit` (at most 50) flow runs matching a filter, with their states, task runs and logs",
+        body=FlowRunBulkDeleteRequest,
+        response=BulkDeleteResponse,
+        optional_body=True,
+    )
+    async def post(self) -> None:
+        request = self.parse_body(FlowRunBulkDeleteRequest, default_empty=True)
+        async with self.database.write() as connection:
+            deleted = await flow_runs.delete_flow_runs(connection, request.flow_runs, request.limit)
+        self.write_json({"deleted": deleted})
+
+
+class FlowRunBulkSetStateHandler(ApiHandler):
+    """Proposes the state to each matching run in turn, each in its own transaction through the same orchestration
+    as `set_state`; a run whose change fails is answered ABORT with the reason, and the others go on."""
+
+    @endpoint(
+        "Propose a state to up to `limit` (at most 50) flow runs matching a filter; one orchestration result per run",
+        body=FlowRunBulkSetStateRequest,
+        response=FlowRunBulkSetStateResponse,
+    )
+    async def post(self) -> None:
+        request = self.parse_body(FlowRunBulkSetStateRequest)
+        async with self.database.read() as connection:
+            run_ids = await flow_runs.read_flow_run_ids(connection, request.flow_runs, request.limit)
+        results = []
+        for run_id in run_ids:
+            await self.context.wait_for_actors()
+            try:
+                async with self.database.write() as connection:
+                    outcome = await set_flow_run_state(connection, run_id, request.state, force=request.force)
+            except BatonError as exc:
+                results.append(
+                    {"flow_run_id": run_id, "status": "ABORT", "state": None, "details": _abort_details(exc.message)}
+                )
+                continue
+            self.context.flow_run_state_changed(run_id, outcome)
+            results.append({"flow_run_id": run_id, **_result(outcome)})
+        self.write_json({"results": results})
+
+
+def _abort_details(reason: str) -> dict[str, str]:
+    return {"type": "abort_details", "reason": reason}
+
+
+def _result(outcome: TransitionOutcome) -> dict[str, object]:
+    body = outcome.result_body()
+    return {"status": body["status"], "state": body["state"], "details": body["details"]}
+
+
 class FlowRunLogsDownloadHandler(ApiHandler):
     """A run's logs as CSV, streamed page by page so that a run with millions of lines does not fill memory."""
 
@@ -216,6 +294,9 @@ routes = [
     (r"/flow_runs/count/?", FlowRunCountHandler),
     (r"/flow_runs/paginate/?", FlowRunPaginateHandler),
     (r"/flow_runs/history/?", FlowRunHistoryHandler),
+    (r"/flow_runs/lateness/?", FlowRunLatenessHandler),
+    (r"/flow_runs/bulk_delete/?", FlowRunBulkDeleteHandler),
+    (r"/flow_runs/bulk_set_state/?", FlowRunBulkSetStateHandler),
     (r"/flow_runs/(?P<flow_run_id>[^/]+)/set_state/?", FlowRunSetStateHandler),
     (r"/flow_runs/(?P<flow_run_id>[^/]+)/resume/?", FlowRunResumeHandler),
     (r"/flow_runs/(?P<flow_run_id>[^/]+)/labels/?", FlowRunLabelsHandler),

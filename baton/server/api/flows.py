@@ -9,6 +9,7 @@ from baton.server.api.openapi import endpoint
 from baton.server.models.events.flow_run_events import flow_created_event
 from baton.server.models.runs import flows
 from baton.server.schemas.actions import FlowCreate, FlowUpdate
+from baton.server.schemas.bulk import BulkDeleteResponse, FlowBulkDeleteRequest
 from baton.server.schemas.core import Flow
 from baton.server.schemas.requests import FlowFilterRequest, FlowPaginateRequest
 
@@ -96,11 +97,26 @@ class FlowPaginateHandler(ApiHandler):
         self.write_json(paginated(rows, count, limit, request.page))
 
 
+class FlowBulkDeleteHandler(ApiHandler):
+    @endpoint(
+        "Delete up to `limit` (at most 50) flows matching a filter, with their deployments and runs",
+        body=FlowBulkDeleteRequest,
+        response=BulkDeleteResponse,
+        optional_body=True,
+    )
+    async def post(self) -> None:
+        request = self.parse_body(FlowBulkDeleteRequest, default_empty=True)
+        async with self.database.write() as connection:
+            deleted = await flows.delete_flows(connection, request.flows, request.limit)
+        self.write_json({"deleted": deleted})
+
+
 routes = [
     (r"/flows/?", FlowsHandler),
     (r"/flows/filter/?", FlowFilterHandler),
     (r"/flows/count/?", FlowCountHandler),
     (r"/flows/paginate/?", FlowPaginateHandler),
+    (r"/flows/bulk_delete/?", FlowBulkDeleteHandler),
     (r"/flows/name/(?P<name>[^/]+)/?", FlowByNameHandler),
     (r"/flows/(?P<flow_id>[^/]+)/?", FlowHandler),
 ]

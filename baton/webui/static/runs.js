@@ -148,9 +148,39 @@
     updateSelection();
   }
 
+  /** Saves the page's current filter (its URL parameters) as a saved search of the name typed, then reloads. */
+  function setUpSaveSearch(form) {
+    const names = form.dataset.parameters.split(",");
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      const params = new URLSearchParams(window.location.search);
+      const filters = [];
+      names.forEach(function (name) {
+        const values = params.getAll(name).filter(function (value) { return value !== ""; });
+        if (!values.length) return;
+        filters.push({
+          object: "flow_run", property: name, type: "string",
+          operation: values.length > 1 ? "any" : "equals", value: values.length > 1 ? values : values[0],
+        });
+      });
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        const name = form.elements["saved-search-name"].value.trim();
+        await Baton.api("PUT", "/saved_searches/", { name: name, filters: filters });
+        window.location.reload();
+      } catch (error) {
+        Baton.flash(error.message, true);
+        button.disabled = false;
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     const form = document.getElementById("run-filters");
     if (form) setUpFilters(form);
+    const save = document.getElementById("save-search");
+    if (save) setUpSaveSearch(save);
     document.querySelectorAll("section.run-list").forEach(setUpTable);
   });
 })();

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from baton.errors import ValidationFailed
+from baton.errors import ObjectNotFound, ValidationFailed
 from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
@@ -133,6 +133,23 @@ async def create_flow_run_from_deployment(
     row = await read_flow_run(connection, values["id"])
     assert row is not None
     return row, outcome
+
+
+async def create_flow_runs_from_deployment(
+    connection: AsyncConnection, deployment: Row, requests: list[DeploymentFlowRunCreate]
+) -> list[tuple[Row, TransitionOutcome | None]]:
+    """Create one run per request as `create_flow_run_from_deployment` does, in this transaction. A request refused
+    (parameters that break the schema, a queue without a pool) does not stop the others: its result is FAILED with
+    the reason. Returns each result (`FlowRunCreateResult`'s shape) with the outcome of the run's first state."""
+    results: list[tuple[Row, TransitionOutcome | None]] = []
+    for request in requests:
+        try:
+            row, outcome = await create_flow_run_from_deployment(connection, deployment, request)
+        except (ValidationFailed, ObjectNotFound) as exc:  # raised before anything of this run is written
+            results.append(({"flow_run_id": None, "status": "FAILED", "error": exc.message}, None))
+            continue
+        results.append(({"flow_run_id": row["id"], "status": "CREATED", "error": None}, outcome))
+    return results
 
 
 async def read_scheduled_runs_of_deployments(

@@ -19,6 +19,7 @@ from baton.server.models.deployments.deployment_runs import delete_scheduled_run
 from baton.server.models.filters import core as filters
 from baton.server.schemas.concurrency import ConcurrencyLimitV2Create, ConcurrencyLimitV2Update
 from baton.server.schemas.deployments import DeploymentCreate, DeploymentUpdate
+from baton.server.schemas.filters import DeploymentFilter
 from baton.server.schemas.requests import DeploymentPaginateRequest, RunFilterSet
 from baton.server.schemas.sorting import DeploymentSort
 
@@ -162,6 +163,20 @@ async def delete_deployment(connection: AsyncConnection, deployment_id: uuid.UUI
         await concurrency_leases.release_leases_of_limit(connection, own["id"])
         await concurrency_limits.delete_concurrency_limit(connection, own["id"])
     return True
+
+
+async def delete_deployments(
+    connection: AsyncConnection, deployment_filter: DeploymentFilter | None, limit: int
+) -> list[uuid.UUID]:
+    """Delete the first `limit` deployments (by name) matching the filter, each as `delete_deployment` does; their
+    ids."""
+    condition = filters.deployment_condition(RunFilterSet(deployments=deployment_filter), dialect_of(connection))
+    order_by = filters.deployment_order_by(DeploymentSort.NAME_ASC)
+    query = sa.select(t.deployment.c.id).where(condition).order_by(*order_by).limit(limit)
+    deployment_ids = list((await connection.execute(query)).scalars())
+    for deployment_id in deployment_ids:
+        await delete_deployment(connection, deployment_id)
+    return deployment_ids
 
 
 async def read_deployment(connection: AsyncConnection, deployment_id: uuid.UUID) -> Row | None:

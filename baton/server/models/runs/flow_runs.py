@@ -17,9 +17,10 @@ from baton.server.models.filters import core as filters
 from baton.server.models.runs.history import run_history
 from baton.server.models.runs.run_names import generate_run_name
 from baton.server.schemas.actions import FlowRunCreate, FlowRunUpdate
+from baton.server.schemas.filters import FlowRunFilter
 from baton.server.schemas.requests import FlowRunHistoryRequest, FlowRunPaginateRequest, RunFilterSet
 from baton.server.schemas.sorting import FlowRunSort
-from baton.states import StateType, default_state_name
+from baton.states import TERMINAL_STATE_VALUES, StateType, default_state_name
 
 _state = t.flow_run_state.alias("current_state")
 _queue = t.work_queue.alias("run_queue")
@@ -165,6 +166,32 @@ async def read_flow_run_history(connection: AsyncConnection, request: FlowRunHis
     )
 
 
+async def read_average_lateness(connection: AsyncConnection, request: RunFilterSet) -> float | None:
+    """The mean lateness in seconds of the runs matching `request` (None when none match), as Prefect computes it:
+    a started run is late by how much later than expected it started; a run not started and not finished whose
+    expected start has passed, by how long ago that was; any other run counts as 0."""
+    dialect = dialect_of(connection)
+    now = utcnow()
+    run = t.flow_run.c
+    expected = dialect.epoch_seconds(run.expected_start_time)
+    now_seconds = sa.literal(now.timestamp(), sa.Float)
+    lateness = sa.case(
+        (run.start_time > run.expected_start_time, dialect.epoch_seconds(run.start_time) - expected),
+        (
+            sa.and_(
+                run.start_time.is_(None),
+                run.state_type.not_in(TERMINAL_STATE_VALUES),
+                run.expected_start_time < now,
+            ),
+            now_seconds - expected,
+        ),
+        else_=sa.literal(0.0, sa.Float),
+    )
+    query = sa.select(sa.func.avg(lateness)).where(filters.flow_run_condition(request, dialect))
+    average = (await connection.execute(query)).scalar()
+    return None if average is None else float(average)
+
+
 async def update_flow_run(connection: AsyncConnection, flow_run_id: uuid.UUID, update: FlowRunUpdate) -> bool:
     """Apply the fields set in `update`; False when there is no such run."""
     values = update.model_dump(mode="json", exclude_unset=True)
@@ -195,6 +222,25 @@ async def delete_flow_run(connection: AsyncConnection, flow_run_id: uuid.UUID) -
     await connection.execute(sa.delete(t.log).where(t.log.c.flow_run_id == flow_run_id))
     result = await connection.execute(sa.delete(t.flow_run).where(t.flow_run.c.id == flow_run_id))
     return result.rowcount == 1
+
+
+async def read_flow_run_ids(
+    connection: AsyncConnection, flow_run_filter: FlowRunFilter | None, limit: int
+) -> list[uuid.UUID]:
+    """Ids of the first `limit` runs (newest id first, the filter endpoint's default order) matching the filter."""
+    condition = filters.flow_run_condition(RunFilterSet(flow_runs=flow_run_filter), dialect_of(connection))
+    query = sa.select(t.flow_run.c.id).where(condition).order_by(*filters.flow_run_order_by(FlowRunSort.ID_DESC))
+    return list((await connection.execute(query.limit(limit))).scalars())
+
+
+async def delete_flow_runs(
+    connection: AsyncConnection, flow_run_filter: FlowRunFilter | None, limit: int
+) -> list[uuid.UUID]:
+    """Delete the first `limit` runs matching the filter, each as `delete_flow_run` does; their ids."""
+    run_ids = await read_flow_run_ids(connection, flow_run_filter, limit)
+    for run_id in run_ids:
+        await delete_flow_run(connection, run_id)
+    return run_ids
 
 
 async def read_flow_run_states(connection: AsyncConnection, flow_run_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
 from baton.server.models.filters import core as filters
 from baton.server.schemas.actions import FlowCreate, FlowUpdate
+from baton.server.schemas.filters import FlowFilter
 from baton.server.schemas.requests import FlowFilterSet, FlowPaginateRequest
 from baton.server.schemas.sorting import FlowSort
 
@@ -96,3 +97,13 @@ async def delete_flow(connection: AsyncConnection, flow_id: uuid.UUID) -> bool:
     await connection.execute(sa.delete(t.log).where(t.log.c.flow_run_id.in_(run_ids)))
     result = await connection.execute(sa.delete(t.flow).where(t.flow.c.id == flow_id))
     return result.rowcount == 1
+
+
+async def delete_flows(connection: AsyncConnection, flow_filter: FlowFilter | None, limit: int) -> list[uuid.UUID]:
+    """Delete the first `limit` flows (by name) matching `flow_filter`, each as `delete_flow` does; their ids."""
+    condition = filters.flow_condition(FlowFilterSet(flows=flow_filter), dialect_of(connection))
+    query = sa.select(t.flow.c.id).where(condition).order_by(*filters.flow_order_by(FlowSort.NAME_ASC)).limit(limit)
+    flow_ids = list((await connection.execute(query)).scalars())
+    for flow_id in flow_ids:
+        await delete_flow(connection, flow_id)
+    return flow_ids

@@ -1,0 +1,87 @@
+"""Bodies and answers of the bulk endpoints (`/flows/bulk_delete`, `/flow_runs/bulk_delete`, `/bulk_set_state`,
+`/deployments/bulk_delete`, `/deployments/{id}/create_flow_run/bulk`), in Prefect 3.9.1's shapes and limits."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import Field, RootModel
+
+from baton.server.schemas.base import ApiModel, ListingModel
+from baton.server.schemas.deployments import DeploymentFlowRunCreate
+from baton.server.schemas.filters import DeploymentFilter, FlowFilter, FlowRunFilter
+from baton.server.schemas.states import ResponseDetails, SetStateStatus, State, StateCreate
+
+# Prefect's BULK_OPERATION_LIMIT: a bulk delete or state change touches at most this many objects per request.
+BULK_OPERATION_LIMIT = 50
+# Prefect's BULK_CREATE_LIMIT: runs created from a deployment in one request; more is a 400.
+BULK_CREATE_LIMIT = 100
+
+BulkLimit = Annotated[int, Field(ge=1, le=BULK_OPERATION_LIMIT, strict=True)]
+
+
+class FlowBulkDeleteRequest(ListingModel):
+    """Body of `POST /flows/bulk_delete`: the flows to delete (all when no filter), at most `limit` of them."""
+
+    flows: FlowFilter | None = None
+    limit: BulkLimit = BULK_OPERATION_LIMIT
+
+
+class FlowRunBulkDeleteRequest(ListingModel):
+    """Body of `POST /flow_runs/bulk_delete`."""
+
+    flow_runs: FlowRunFilter | None = None
+    limit: BulkLimit = BULK_OPERATION_LIMIT
+
+
+class DeploymentBulkDeleteRequest(ListingModel):
+    """Body of `POST /deployments/bulk_delete`."""
+
+    deployments: DeploymentFilter | None = None
+    limit: BulkLimit = BULK_OPERATION_LIMIT
+
+
+class FlowRunBulkSetStateRequest(ListingModel):
+    """Body of `POST /flow_runs/bulk_set_state`: the state proposed to each matching run, through the orchestration
+    rules unless `force`."""
+
+    flow_runs: FlowRunFilter | None = None
+    state: StateCreate
+    force: bool = False
+    limit: BulkLimit = BULK_OPERATION_LIMIT
+
+
+class DeploymentFlowRunBulkCreate(RootModel[list[DeploymentFlowRunCreate]]):
+    """Body of `POST /deployments/{id}/create_flow_run/bulk`: one `create_flow_run` body per run."""
+
+
+class BulkDeleteResponse(ApiModel):
+    """The ids of the objects deleted."""
+
+    deleted: list[uuid.UUID] = Field(default_factory=list)
+
+
+class FlowRunOrchestrationResult(ApiModel):
+    """One run's answer in a bulk state change: `set_state`'s answer with the run's id."""
+
+    flow_run_id: uuid.UUID
+    status: SetStateStatus
+    state: State | None = None
+    details: ResponseDetails
+
+
+class FlowRunBulkSetStateResponse(ApiModel):
+    results: list[FlowRunOrchestrationResult] = Field(default_factory=list)
+
+
+class FlowRunCreateResult(ApiModel):
+    """One run's answer in a bulk create: its id when created, the reason when not."""
+
+    flow_run_id: uuid.UUID | None = None
+    status: Literal["CREATED", "FAILED"]
+    error: str | None = None
+
+
+class FlowRunBulkCreateResponse(ApiModel):
+    results: list[FlowRunCreateResult] = Field(default_factory=list)
