@@ -47,16 +47,12 @@ LEFT_OUT: dict[str, str] = {
 
 # Routes other branches are adding while this list was written; each entry goes when its branch is merged.
 PENDING: set[str] = {
-    "WEBSOCKET /logs/out",  # live logs
-    "WEBSOCKET /task_runs/subscriptions/scheduled",  # background tasks
-    "POST /task_workers/filter",  # background tasks
     "GET /collections/views/{view}",  # aggregate-worker-metadata
     "POST /work_queues/",  # pool routes
     "POST /work_queues/{id}/concurrency_status",  # pool routes
     "POST /work_pools/{name}/concurrency_status",  # pool routes
     "PUT /admin/storage",  # pool routes
     "DELETE /admin/storage",  # pool routes
-    "WEBSOCKET /work_pools/{work_pool_name}/workers/connect",  # workers connect
 }
 
 README = Path(__file__).parents[3] / "README.md"
