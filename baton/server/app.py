@@ -45,6 +45,7 @@ API_MODULES = (
     "worker_channel",
     "workers",
     "work_queues",
+    "collections",
 )
 
 

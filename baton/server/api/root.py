@@ -5,6 +5,9 @@ from __future__ import annotations
 from baton import API_SCHEMA_VERSION, PREFECT_COMPATIBLE_VERSION
 from baton.errors import ServiceUnavailable
 from baton.server.api.base import ApiHandler
+from baton.server.api.openapi import endpoint
+from baton.server.models import result_storage
+from baton.server.schemas.blocks import ServerDefaultResultStorage, ServerDefaultResultStorageUpdate
 
 
 class HealthHandler(ApiHandler):
@@ -42,10 +45,32 @@ class AdminSettingsHandler(ApiHandler):
 
 
 class AdminStorageHandler(ApiHandler):
-    """The default result storage block; Baton has none configured, which the client treats as local storage."""
+    """The server-wide default result storage block, which flows and tasks that name none write their results to."""
 
+    @endpoint("The default result storage block (null: local files)", response=ServerDefaultResultStorage)
     async def get(self) -> None:
-        self.write_json({"default_result_storage_block_id": None})
+        async with self.database.read() as connection:
+            configured = await result_storage.read_default_result_storage(connection)
+        self.write_json(configured)
+
+    @endpoint(
+        "Make a block document with the `write-path` capability the default result storage",
+        body=ServerDefaultResultStorageUpdate,
+        response=ServerDefaultResultStorage,
+    )
+    async def put(self) -> None:
+        update = self.parse_body(ServerDefaultResultStorageUpdate)
+        async with self.database.write() as connection:
+            configured = await result_storage.set_default_result_storage(
+                connection, update.default_result_storage_block_id
+            )
+        self.write_json(configured)
+
+    @endpoint("Clear the default result storage (back to local files)", status=204)
+    async def delete(self) -> None:
+        async with self.database.write() as connection:
+            await result_storage.clear_default_result_storage(connection)
+        self.write_no_content()
 
 
 class CsrfTokenHandler(ApiHandler):

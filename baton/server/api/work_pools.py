@@ -6,12 +6,14 @@ from baton.errors import Forbidden
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
 from baton.server.database.types import utcnow
-from baton.server.models.work_pools import scheduled_runs, work_pools, work_queues
+from baton.server.models.work_pools import concurrency_status, scheduled_runs, work_pools, work_queues
 from baton.server.schemas.responses import flow_run_response
 from baton.server.schemas.work_pools import (
     ScheduledFlowRunsRequest,
     WorkerFlowRunResponse,
     WorkPool,
+    WorkPoolConcurrencyStatus,
+    WorkPoolConcurrencyStatusRequest,
     WorkPoolCreate,
     WorkPoolFilterRequest,
     WorkPoolUpdate,
@@ -133,6 +135,25 @@ class ScheduledFlowRunsHandler(ApiHandler):
         )
 
 
+class WorkPoolConcurrencyStatusHandler(ApiHandler):
+    @endpoint(
+        "A work pool's busy slots and a page of its queues (highest priority first), each with its busy slots and "
+        "up to `flow_run_limit` of the flow runs holding them",
+        body=WorkPoolConcurrencyStatusRequest,
+        response=WorkPoolConcurrencyStatus,
+        optional_body=True,
+    )
+    async def post(self, name: str) -> None:
+        request = self.parse_body(WorkPoolConcurrencyStatusRequest, default_empty=True)
+        limit = self.effective_limit(request.limit)
+        async with self.database.read() as connection:
+            pool = await work_pools.read_work_pool_or_404(connection, name)
+            status = await concurrency_status.read_work_pool_concurrency_status(
+                connection, pool, page=request.page, limit=limit, flow_run_limit=request.flow_run_limit
+            )
+        self.write_json(status)
+
+
 class WorkQueuesHandler(ApiHandler):
     @endpoint("Create a queue in a work pool", body=WorkQueueCreate, response=WorkQueue, status=201)
     async def post(self, name: str) -> None:
@@ -195,6 +216,7 @@ routes = [
     (r"/work_pools/filter/?", WorkPoolFilterHandler),
     (r"/work_pools/count/?", WorkPoolCountHandler),
     (r"/work_pools/(?P<name>[^/]+)/get_scheduled_flow_runs/?", ScheduledFlowRunsHandler),
+    (r"/work_pools/(?P<name>[^/]+)/concurrency_status/?", WorkPoolConcurrencyStatusHandler),
     (r"/work_pools/(?P<name>[^/]+)/queues/?", WorkQueuesHandler),
     (r"/work_pools/(?P<name>[^/]+)/queues/filter/?", WorkQueueFilterHandler),
     (r"/work_pools/(?P<name>[^/]+)/queues/(?P<queue_name>[^/]+)/?", WorkQueueHandler),

@@ -8,17 +8,35 @@ from baton.errors import ObjectNotFound
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
 from baton.server.database.types import utcnow
-from baton.server.models.work_pools import scheduled_runs, work_pools, work_queues
+from baton.server.models.work_pools import concurrency_status, scheduled_runs, work_pools, work_queues
 from baton.server.schemas.core import FlowRun
 from baton.server.schemas.responses import flow_run_response
 from baton.server.schemas.work_pools import (
     LegacyWorkQueueFilterRequest,
     WorkQueue,
+    WorkQueueConcurrencyStatus,
+    WorkQueueConcurrencyStatusRequest,
+    WorkQueueCreate,
     WorkQueueHealthPolicy,
     WorkQueueRunsRequest,
     WorkQueueStatusDetail,
     WorkQueueUpdate,
 )
+
+
+class WorkQueuesHandler(ApiHandler):
+    @endpoint(
+        "Create a work queue in `default-agent-pool` (created when missing), as `prefect work-queue create` without "
+        "a pool does",
+        body=WorkQueueCreate,
+        response=WorkQueue,
+        status=201,
+    )
+    async def post(self) -> None:
+        queue = self.parse_body(WorkQueueCreate)
+        async with self.database.write() as connection:
+            row = await work_queues.create_work_queue_without_pool(connection, queue)
+        self.write_json(work_queues.work_queue_response(row, {}), status=201)
 
 
 class WorkQueueByIdHandler(ApiHandler):
@@ -123,10 +141,30 @@ class WorkQueueStatusHandler(ApiHandler):
         )
 
 
+class WorkQueueConcurrencyStatusHandler(ApiHandler):
+    @endpoint(
+        "A work queue's busy slots and a page of the flow runs holding them (Pending, Running, Cancelling), by id",
+        body=WorkQueueConcurrencyStatusRequest,
+        response=WorkQueueConcurrencyStatus,
+        optional_body=True,
+    )
+    async def post(self, queue_id: str) -> None:
+        request = self.parse_body(WorkQueueConcurrencyStatusRequest, default_empty=True)
+        limit = self.effective_limit(request.limit)
+        async with self.database.read() as connection:
+            queue = await work_queues.read_work_queue_by_id_or_404(connection, self.path_uuid(queue_id))
+            status = await concurrency_status.read_work_queue_concurrency_status(
+                connection, queue, page=request.page, limit=limit
+            )
+        self.write_json(status)
+
+
 routes = [
+    (r"/work_queues/?", WorkQueuesHandler),
     (r"/work_queues/filter/?", LegacyWorkQueueFilterHandler),
     (r"/work_queues/name/(?P<name>[^/]+)/?", WorkQueueByNameHandler),
     (r"/work_queues/(?P<queue_id>[^/]+)/get_runs/?", WorkQueueRunsHandler),
     (r"/work_queues/(?P<queue_id>[^/]+)/status/?", WorkQueueStatusHandler),
+    (r"/work_queues/(?P<queue_id>[^/]+)/concurrency_status/?", WorkQueueConcurrencyStatusHandler),
     (r"/work_queues/(?P<queue_id>[^/]+)/?", WorkQueueByIdHandler),
 ]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, model_validator
 
-from baton.server.schemas.base import ActionModel, Name, ObjectModel
+from baton.server.schemas.base import ActionModel, ApiModel, Name, ObjectModel
 
 # The version a block schema gets when its block class does not say (Prefect's default).
 DEFAULT_BLOCK_SCHEMA_VERSION = "non-versioned"
@@ -110,3 +110,13 @@ class BlockDocumentUpdate(ActionModel):
     block_schema_id: uuid.UUID | None = None
     data: dict[str, Any] = Field(default_factory=dict)
     merge_existing_data: bool = True
+
+
+class ServerDefaultResultStorage(ApiModel):
+    """The block document flows and tasks write their results to when they name no storage; None: local files."""
+
+    default_result_storage_block_id: uuid.UUID | None = None
+
+
+class ServerDefaultResultStorageUpdate(ActionModel):
+    default_result_storage_block_id: uuid.UUID

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from baton.server.schemas.base import ActionModel, ApiModel, Limit, ListingModel, Name, ObjectModel
+from baton.server.schemas.base import ActionModel, ApiModel, Limit, ListingModel, Name, ObjectModel, Page
 from baton.server.schemas.core import FlowRun
 from baton.server.schemas.filters import FilterModel, OperatorFilterModel, WorkPoolFilter, WorkQueueFilter
 
@@ -204,3 +204,71 @@ class LegacyWorkQueueFilterRequest(ListingModel):
     work_pool_name: str | None = None
     limit: Limit | None = None
     offset: Offset = 0
+
+
+# --- concurrency status -------------------------------------------------------------------------------------------
+
+# Prefect's bounds on the runs listed per queue in a pool's concurrency status.
+DEFAULT_FLOW_RUNS_PER_QUEUE = 10
+MAX_FLOW_RUNS_PER_QUEUE = 200
+
+
+class WorkPoolConcurrencyStatusRequest(ListingModel):
+    """The body of `POST /work_pools/{name}/concurrency_status`: a page of the pool's queues, and at most
+    `flow_run_limit` of the runs holding each queue's slots."""
+
+    page: Page = 1
+    limit: Limit | None = None
+    flow_run_limit: int = Field(default=DEFAULT_FLOW_RUNS_PER_QUEUE, ge=0, le=MAX_FLOW_RUNS_PER_QUEUE, strict=True)
+
+
+class WorkQueueConcurrencyStatusRequest(ListingModel):
+    """The body of `POST /work_queues/{id}/concurrency_status`: a page of the runs holding the queue's slots."""
+
+    page: Page = 1
+    limit: Limit | None = None
+
+
+class FlowRunSlotSummary(ApiModel):
+    """A flow run holding a slot (Pending, Running or Cancelling)."""
+
+    id: uuid.UUID
+    name: str
+    state_type: str | None = None
+    state_name: str | None = None
+    start_time: dt.datetime | None = None
+    state_timestamp: dt.datetime | None = None
+    time_in_current_state: dt.timedelta | None = None
+
+
+class WorkQueueConcurrencyStatusDetail(ApiModel):
+    queue_id: uuid.UUID
+    queue_name: str
+    active_slots: int
+    concurrency_limit: int | None = None
+    flow_runs: list[FlowRunSlotSummary] = Field(default_factory=list)
+    flow_run_count: int | None = None
+
+
+class WorkPoolConcurrencyStatus(ApiModel):
+    """A pool's busy slots in all, and a page of its queues (highest priority first) with their runs."""
+
+    active_slots: int
+    concurrency_limit: int | None = None
+    queues: list[WorkQueueConcurrencyStatusDetail] = Field(default_factory=list)
+    count: int
+    limit: int
+    pages: int
+    page: int
+
+
+class WorkQueueConcurrencyStatus(ApiModel):
+    """A queue's busy slots in all, and a page of the runs holding them."""
+
+    active_slots: int
+    concurrency_limit: int | None = None
+    flow_runs: list[FlowRunSlotSummary] = Field(default_factory=list)
+    count: int
+    limit: int
+    pages: int
+    page: int

@@ -31,13 +31,13 @@ async def resolve_work_queue_id(
         return None
     pool: dict[str, Any] | None
     if pool_name is None:
-        pool = await _ensure_default_agent_pool(connection)
+        pool = await ensure_default_agent_pool(connection)
     else:
         pool = await _read_pool(connection, pool_name)
         if pool is None:
             if pool_name != DEFAULT_AGENT_POOL_NAME:
                 raise ObjectNotFound(f"Work pool '{pool_name}' does not exist.")
-            pool = await _ensure_default_agent_pool(connection)
+            pool = await ensure_default_agent_pool(connection)
     assert pool is not None
     if queue_name is None:
         return pool["default_queue_id"]
@@ -62,7 +62,9 @@ async def _read_pool(connection: AsyncConnection, name: str) -> dict[str, Any] |
     return dict(row) if row else None
 
 
-async def _ensure_default_agent_pool(connection: AsyncConnection) -> dict[str, Any]:
+async def ensure_default_agent_pool(connection: AsyncConnection) -> dict[str, Any]:
+    """The `default-agent-pool` (with its default queue), created when missing, as Prefect does for a queue or
+    deployment given without a pool."""
     pool = await _read_pool(connection, DEFAULT_AGENT_POOL_NAME)
     if pool is not None:
         return pool

@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.errors import InvalidTransition, ObjectAlreadyExists, ObjectNotFound
 from baton.server.database import tables as t
 from baton.server.database.types import utcnow
+from baton.server.models.deployments.deployment_queues import DEFAULT_AGENT_POOL_NAME, ensure_default_agent_pool
 from baton.server.models.filters.core import work_queue_condition
 from baton.server.models.work_pools.work_pools import count_active_slots
 from baton.server.schemas.work_pools import (
+    DEFAULT_QUEUE_NAME,
     LegacyWorkQueueFilterRequest,
     WorkQueueCreate,
     WorkQueueFilterRequest,
@@ -71,6 +73,23 @@ async def create_work_queue(connection: AsyncConnection, pool_id: uuid.UUID, que
     row = await read_work_queue(connection, queue_id)
     assert row is not None
     return row
+
+
+async def create_work_queue_without_pool(connection: AsyncConnection, queue: WorkQueueCreate) -> Row:
+    """A queue made without naming a pool goes to `default-agent-pool`, created when missing (as Prefect does); when
+    that creation made the pool, a queue named `default` is the pool's own. ObjectAlreadyExists when the pool has a
+    queue of that name."""
+    existed = await _pool_id_named(connection, DEFAULT_AGENT_POOL_NAME) is not None
+    pool = await ensure_default_agent_pool(connection)
+    if not existed and queue.name == DEFAULT_QUEUE_NAME:
+        row = await read_work_queue(connection, pool["default_queue_id"])
+        assert row is not None
+        return row
+    return await create_work_queue(connection, pool["id"], queue)
+
+
+async def _pool_id_named(connection: AsyncConnection, name: str) -> uuid.UUID | None:
+    return await connection.scalar(sa.select(t.work_pool.c.id).where(t.work_pool.c.name == name))
 
 
 async def _set_priority(connection: AsyncConnection, pool_id: uuid.UUID, queue_id: uuid.UUID, priority: int) -> None:
