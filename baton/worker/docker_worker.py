@@ -68,9 +68,13 @@ class DockerWorker(Worker):
         env = self.run_environment(run, deployment, variables)
         if settings.get("network_mode") == "host":  # the control channel listens on the host's loopback
             env.update(self.control.register(str(run["id"])))
+        stream = OutputStream(str(run["id"]), self.api) if variables.get("stream_output", True) else None
+        if stream is not None:
+            # The engine's log lines reach the run's logs through its own API handler; printed on its console too
+            # they would be stored twice. Prints, tracebacks and the output of what the flow starts still show.
+            env.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
         settings["environment"] = env
         settings["labels"].update({"io.prefect.worker-name": self.options.name})
-        stream = OutputStream(str(run["id"]), self.api) if variables.get("stream_output", True) else None
         return await asyncio.to_thread(self._run_container, settings, variables, str(run["id"]), stream)
 
     def _run_container(

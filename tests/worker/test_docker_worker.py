@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from baton.worker.base import JobNotStarted
-from baton.worker.docker_worker import container_settings, ensure_image
+from baton.worker.docker_worker import OUTPUT_LOGGER, container_settings, ensure_image
 from baton.worker.job_templates import DOCKER_BASE_JOB_TEMPLATE
 from tests.acceptance.conftest import ApiServer, baton_server_on_fresh_database, clean_environ, tail
 from tests.databases import SINGLE_DIALECT, TemplateDatabases
@@ -140,7 +140,7 @@ def _wait_for(api: httpx.Client, run_id: str, types: tuple[str, ...], log: Path)
 
 def _log_messages(api: httpx.Client, run_id: str) -> list[str]:
     body = {"logs": {"flow_run_id": {"any_": [run_id]}}, "sort": "TIMESTAMP_ASC"}
-    return [entry["message"] for entry in api.post("/logs/filter", json=body).json()]
+    return [f"{entry['name']}: {entry['message']}" for entry in api.post("/logs/filter", json=body).json()]
 
 
 def _states(api: httpx.Client, run_id: str) -> list[str]:
@@ -152,7 +152,12 @@ def test_a_deployment_runs_in_a_container_with_its_job_variables(
 ) -> None:
     name = f"shout-{uuid.uuid4().hex[:8]}"
     run = _run(
-        api, "container_flows.py:shout", {"word": "hello"}, env={"GREETING": "Bonjour"}, labels={"team": "data"}, name=name
+        api,
+        "container_flows.py:shout",
+        {"word": "hello"},
+        env={"GREETING": "Bonjour"},
+        labels={"team": "data"},
+        name=name,
     )
     finished = _wait_for(api, run["id"], ("COMPLETED", "FAILED", "CRASHED"), worker_log)
     assert finished["state_type"] == "COMPLETED", (finished["state"], tail(worker_log))
@@ -160,9 +165,12 @@ def test_a_deployment_runs_in_a_container_with_its_job_variables(
     assert finished["labels"]["prefect.worker.type"] == "docker"
     # The print reaches the run's logs only through the worker's copy of the container's output; the output is all
     # sent before the worker sees the container exit, and the engine reports Completed before it exits.
-    assert _until(lambda: "Bonjour from the container: hello" in _log_messages(api, run["id"]), 10), _log_messages(
-        api, run["id"]
-    )
+    assert _until(lambda: f"{OUTPUT_LOGGER}: Bonjour from the container: hello" in _log_messages(api, run["id"]), 10)
+    # The engine's own log lines are stored once (by the engine, which sends its last ones as it exits), not a second
+    # time from the container's output.
+    _until(lambda: any("Finished in state Completed" in message for message in _log_messages(api, run["id"])), 15)
+    messages = _log_messages(api, run["id"])
+    assert sum("Finished in state Completed" in message for message in messages) == 1, messages
     container = docker_client.containers.get(finished["infrastructure_pid"])  # auto_remove is off by default
     try:
         assert container.name == name and container.image.tags == [f"{IMAGE}:latest"]
@@ -188,7 +196,7 @@ def test_a_container_that_exits_without_a_final_state_leaves_its_run_crashed(
     crashed = _wait_for(api, run["id"], ("COMPLETED", "FAILED", "CRASHED"), worker_log)
     assert crashed["state_type"] == "CRASHED", crashed["state"]
     assert crashed["state"]["message"] == "The flow run's docker job exited with code 3."
-    assert "about to fail" in _log_messages(api, run["id"])
+    assert f"{OUTPUT_LOGGER}: about to fail" in _log_messages(api, run["id"])
     container = docker_client.containers.get(crashed["infrastructure_pid"])
     try:
         assert container.attrs["Config"]["Cmd"] == ["python", "-c", 'import sys; print("about to fail"); sys.exit(3)']
