@@ -18,7 +18,8 @@ import re
 import shlex
 import threading
 import urllib.parse
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import docker
 import docker.errors
@@ -40,6 +41,8 @@ PULL_POLICIES = ("IfNotPresent", "Always", "Never")
 OUTPUT_LOGGER = "baton.worker.docker.output"
 # After the container exits, its last output lines get this long to reach the server.
 OUTPUT_FLUSH_SECONDS = 10.0
+
+T = TypeVar("T")
 
 
 class DockerWorker(Worker):
@@ -92,10 +95,15 @@ class DockerWorker(Worker):
                     raise
                 settings["name"] = f"{settings['name']}-{run_id[:8]}"
                 container = client.containers.create(**settings)
+        except docker.errors.DockerException as exc:
+            raise JobNotStarted(docker_message(exc)) from None
+        try:
             for network in networks:
                 client.networks.get(network).connect(container)
             container.start()
         except docker.errors.DockerException as exc:
+            with contextlib.suppress(docker.errors.DockerException):  # a container that never ran is of no use
+                container.remove(force=True)
             raise JobNotStarted(docker_message(exc)) from None
         if output is not None:
             output.start(container)
@@ -115,7 +123,7 @@ class DockerJob:
 
     async def wait(self) -> int | None:
         try:
-            result = await asyncio.to_thread(self.container.wait)
+            result = await in_own_thread(self.container.wait)
             code: int | None = int(result["StatusCode"])
         except docker.errors.NotFound:  # removed (auto_remove) before the wait began
             code = None
@@ -190,6 +198,31 @@ class OutputStream:
             await self.api.create_logs(entries)
         except BatonError as exc:
             logger.warning("Could not store the output of flow run %s: %s", self.run_id, exc.message)
+
+
+def in_own_thread(call: Callable[[], T]) -> Awaitable[T]:
+    """`call()` in a daemon thread of its own: for a call that blocks as long as a container runs, which would hold
+    one of the few threads of the loop's default executor (6 on 2 cores) that `docker stop` needs too."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():
+            outcome()
+
+    def target() -> None:
+        try:
+            result = call()
+        except BaseException as exc:  # handed over to the awaiting task, whatever it is
+            error = exc
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting any more
+                loop.call_soon_threadsafe(settle, lambda: future.set_exception(error))
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, lambda: future.set_result(result))
+
+    threading.Thread(target=target, daemon=True).start()
+    return future
 
 
 def container_settings(variables: dict[str, Any], run: JsonObject, api_url: str) -> dict[str, Any]:

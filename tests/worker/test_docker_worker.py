@@ -204,6 +204,17 @@ def test_a_container_that_exits_without_a_final_state_leaves_its_run_crashed(
         container.remove(force=True)
 
 
+def test_a_container_that_cannot_start_leaves_its_run_crashed_and_no_container(
+    api: httpx.Client, worker_log: Path, docker_client: docker.DockerClient
+) -> None:
+    run = _run(api, "container_flows.py:shout", {"word": "never"}, networks=["baton-test-no-such-network"])
+    crashed = _wait_for(api, run["id"], ("COMPLETED", "FAILED", "CRASHED"), worker_log)
+    assert crashed["state_type"] == "CRASHED", crashed["state"]
+    message = crashed["state"]["message"]
+    assert message.startswith("The flow run's docker job could not start:") and "baton-test-no-such-network" in message
+    assert docker_client.containers.list(all=True, filters={"label": f"io.prefect.flow-run-id={run['id']}"}) == []
+
+
 def test_cancelling_a_running_run_stops_and_removes_its_container(
     api: httpx.Client, worker_log: Path, docker_client: docker.DockerClient
 ) -> None:
