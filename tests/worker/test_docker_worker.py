@@ -23,13 +23,22 @@ import pytest
 from baton.worker.base import JobNotStarted
 from baton.worker.docker_worker import OUTPUT_LOGGER, container_settings, ensure_image
 from baton.worker.job_templates import DOCKER_BASE_JOB_TEMPLATE
-from tests.acceptance.conftest import ApiServer, baton_server_on_fresh_database, clean_environ, tail
+from tests.acceptance.conftest import (
+    SERVER_KIND,
+    ApiServer,
+    _prefect_server,
+    baton_server_on_fresh_database,
+    clean_environ,
+    tail,
+)
 from tests.databases import SINGLE_DIALECT, TemplateDatabases
 
 pytestmark = pytest.mark.slow
 
 IMAGE = os.environ.get("BATON_TEST_DOCKER_IMAGE", "baton-test-prefect")
 POOL = "containers"
+# The containers of this module's runs carry this worker name as a label, so that they are all removed at its end.
+WORKER_NAME = f"dw-{uuid.uuid4().hex[:8]}"
 FLOWS_DIR = Path(__file__).parent / "flows"
 WORKER_SETTINGS = {
     "BATON_WORKER_QUERY_SECONDS": "0.5",
@@ -57,8 +66,12 @@ def api_server(
     docker_client: docker.DockerClient, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiServer]:
     """One server for the module, on one database: these tests check containers and signals; the SQL behind the
-    endpoints the worker calls runs on both databases in tests/server/api/test_work_pools.py."""
-    yield from baton_server_on_fresh_database(SINGLE_DIALECT, template_databases, tmp_path_factory)
+    endpoints the worker calls runs on both databases in tests/server/api/test_work_pools.py. With
+    BATON_ACCEPTANCE_SERVER=prefect, Prefect's own server: the worker's calls are Prefect's API."""
+    if SERVER_KIND == "prefect":
+        yield from _prefect_server(tmp_path_factory.mktemp("prefect-home"))
+    else:
+        yield from baton_server_on_fresh_database(SINGLE_DIALECT, template_databases, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +81,30 @@ def api(api_server: ApiServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="module")
-def worker_log(api: httpx.Client, api_server: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One `baton worker start --type docker` for the module; it creates the pool with the docker template."""
+def worker_log(
+    api: httpx.Client,
+    api_server: ApiServer,
+    docker_client: docker.DockerClient,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Path]:
+    """One `baton worker start --type docker` for the module; it creates the pool with the docker template. Its
+    containers are removed afterwards."""
     home = tmp_path_factory.mktemp("docker-worker")
     env = clean_environ(BATON_HOME=str(home), BATON_API_URL=api_server.api_url, **WORKER_SETTINGS)
     log = home / "worker.log"
-    command = [sys.executable, "-m", "baton", "worker", "start", "--type", "docker", "--pool", POOL, "--name", "dw"]
+    command = [
+        sys.executable,
+        "-m",
+        "baton",
+        "worker",
+        "start",
+        "--type",
+        "docker",
+        "--pool",
+        POOL,
+        "--name",
+        WORKER_NAME,
+    ]
     with log.open("wb") as output:
         worker = subprocess.Popen(command, env=env, cwd=home, stdout=output, stderr=subprocess.STDOUT)
     try:
@@ -87,6 +118,10 @@ def worker_log(api: httpx.Client, api_server: ApiServer, tmp_path_factory: pytes
         finally:
             if worker.poll() is None:
                 worker.kill()
+            for container in docker_client.containers.list(
+                all=True, filters={"label": f"io.prefect.worker-name={WORKER_NAME}"}
+            ):
+                container.remove(force=True)
 
 
 def _until(condition: Callable[[], bool], timeout: float) -> bool:
@@ -172,20 +207,18 @@ def test_a_deployment_runs_in_a_container_with_its_job_variables(
     messages = _log_messages(api, run["id"])
     assert sum("Finished in state Completed" in message for message in messages) == 1, messages
     container = docker_client.containers.get(finished["infrastructure_pid"])  # auto_remove is off by default
-    try:
-        assert container.name == name and container.image.tags == [f"{IMAGE}:latest"]
-        assert container.attrs["State"]["ExitCode"] == 0
-        assert container.labels["team"] == "data" and container.labels["io.prefect.flow-run-id"] == run["id"]
-        env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
-        assert env["GREETING"] == "Bonjour" and env["PREFECT__FLOW_RUN_ID"] == run["id"]
-        assert container.attrs["Config"]["Cmd"] == ["prefect", "flow-run", "execute"]
-        host_config = container.attrs["HostConfig"]
-        assert host_config["AutoRemove"] is False and host_config["NetworkMode"] == "host"
-        assert [(m["Source"], m["Destination"], m["RW"]) for m in container.attrs["Mounts"]] == [
-            (str(FLOWS_DIR), "/flows", False)
-        ]
-    finally:
-        container.remove(force=True)
+    assert container.name == name and container.image.tags == [f"{IMAGE}:latest"]
+    assert container.attrs["State"]["ExitCode"] == 0
+    assert container.labels["team"] == "data" and container.labels["io.prefect.flow-run-id"] == run["id"]
+    assert container.labels["io.prefect.worker-name"] == WORKER_NAME
+    env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
+    assert env["GREETING"] == "Bonjour" and env["PREFECT__FLOW_RUN_ID"] == run["id"]
+    assert container.attrs["Config"]["Cmd"] == ["prefect", "flow-run", "execute"]
+    host_config = container.attrs["HostConfig"]
+    assert host_config["AutoRemove"] is False and host_config["NetworkMode"] == "host"
+    assert [(m["Source"], m["Destination"], m["RW"]) for m in container.attrs["Mounts"]] == [
+        (str(FLOWS_DIR), "/flows", False)
+    ]
 
 
 def test_a_container_that_exits_without_a_final_state_leaves_its_run_crashed(
@@ -198,10 +231,7 @@ def test_a_container_that_exits_without_a_final_state_leaves_its_run_crashed(
     assert crashed["state"]["message"] == "The flow run's docker job exited with code 3."
     assert f"{OUTPUT_LOGGER}: about to fail" in _log_messages(api, run["id"])
     container = docker_client.containers.get(crashed["infrastructure_pid"])
-    try:
-        assert container.attrs["Config"]["Cmd"] == ["python", "-c", 'import sys; print("about to fail"); sys.exit(3)']
-    finally:
-        container.remove(force=True)
+    assert container.attrs["Config"]["Cmd"] == ["python", "-c", 'import sys; print("about to fail"); sys.exit(3)']
 
 
 def test_a_container_that_cannot_start_leaves_its_run_crashed_and_no_container(
