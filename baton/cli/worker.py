@@ -1,4 +1,4 @@
-"""`baton worker start`: poll a work pool and run its flow runs as local subprocesses."""
+"""`baton worker start`: poll a work pool and run its flow runs as local subprocesses or Docker containers."""
 
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ def worker() -> None:
 @click.option(
     "--type",
     "pool_type",
-    type=click.Choice(["process"]),
+    type=click.Choice(["process", "docker"]),
     default="process",
     show_default=True,
-    help="The kind of infrastructure runs are executed on; this worker runs each one as a local subprocess.",
+    help="The kind of infrastructure runs are executed on: `process` runs each one as a local subprocess, `docker` "
+    "in a container of the deployment's image (the Docker engine is the one DOCKER_HOST names, or the local one).",
 )
 @click.option(
     "--work-queue",
@@ -36,10 +37,11 @@ def worker() -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="The most flow runs to execute at once.")
 @click.option("--name", "-n", default=None, help="The worker's name, shown in the pool's worker list.")
 def start(pool: str, pool_type: str, work_queues: tuple[str, ...], limit: int | None, name: str | None) -> None:
-    """Poll the work pool and run each flow run as `python -m prefect.engine` until stopped (Ctrl+C or SIGTERM
-    stops taking runs and stops those still going)."""
+    """Poll the work pool and run each flow run (as `python -m prefect.engine`, or in a container) until stopped
+    (Ctrl+C or SIGTERM stops taking runs and stops those still going)."""
     from baton.client.base import default_api_url
-    from baton.worker.process_worker import WorkerOptions, run_worker
+    from baton.worker.base import WorkerOptions
+    from baton.worker.runner import run_worker
 
     settings = load_settings()
     configure_logging(settings.logging_level)

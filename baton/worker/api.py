@@ -37,8 +37,13 @@ class WorkerApi:
     async def read_work_pool(self, name: str) -> JsonObject:
         return await self.request("GET", f"/work_pools/{path_part(name)}")
 
-    async def create_work_pool(self, name: str, pool_type: str) -> JsonObject:
-        return await self.request("POST", "/work_pools/", json={"name": name, "type": pool_type})
+    async def create_work_pool(
+        self, name: str, pool_type: str, base_job_template: JsonObject | None = None
+    ) -> JsonObject:
+        body: JsonObject = {"name": name, "type": pool_type}
+        if base_job_template is not None:
+            body["base_job_template"] = base_job_template
+        return await self.request("POST", "/work_pools/", json=body)
 
     async def heartbeat(self, pool: str, worker: str, interval_seconds: float) -> None:
         body = {"name": worker, "heartbeat_interval_seconds": round(interval_seconds)}
@@ -74,3 +79,7 @@ class WorkerApi:
 
     async def update_labels(self, flow_run_id: str, labels: dict[str, str]) -> None:
         await self.request("PATCH", f"/flow_runs/{flow_run_id}/labels", json=labels)
+
+    async def create_logs(self, logs: list[JsonObject]) -> None:
+        """Store log lines ({name, level, message, timestamp, flow_run_id}) in one batch."""
+        await self.request("POST", "/logs/", json=logs)

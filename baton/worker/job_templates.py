@@ -61,49 +61,102 @@ PROCESS_JOB_TEMPLATE: JsonObject = _template(
     }
 )
 
-# Docker's own pull policies, as the Docker SDK names them.
-IMAGE_PULL_POLICIES = ("IfNotPresent", "Always", "Never")
+# Prefect's own default image for this Python, as prefect-docker chooses it; a deployment names its own.
+DEFAULT_DOCKER_IMAGE = "prefecthq/prefect:3-python3.11"
 
-DOCKER_JOB_TEMPLATE: JsonObject = _template(
-    {
-        **_COMMON_VARIABLES,
-        "image": _variable(
-            "Image",
-            "The container image a flow run runs in; the Prefect image of the worker's version when not set.",
-            "string",
-            examples=["docker.io/prefecthq/prefect:3-latest"],
-        ),
-        "image_pull_policy": _variable(
-            "Image Pull Policy",
-            "When to pull the image before starting a container.",
-            "string",
-            enum=list(IMAGE_PULL_POLICIES),
-        ),
-        "networks": _variable(
-            "Networks", "Docker networks the container joins.", "array", items={"type": "string"}, default=[]
-        ),
-        "network_mode": _variable(
-            "Network Mode", "The container's network mode (host, bridge, ...); not together with networks.", "string"
-        ),
-        "auto_remove": _variable(
-            "Auto Remove", "Whether the container is removed once it exits.", "boolean", default=False
-        ),
-        "volumes": _variable(
-            "Volumes",
-            "Volumes mounted into the container, as host_path:container_path.",
-            "array",
-            items={"type": "string"},
-            default=[],
-            examples=[["/my/local/path:/path/in/container"]],
-        ),
-        "mem_limit": _variable(
-            "Memory Limit", "The container's memory limit, with a unit (100000b, 1000k, 128m, 1g).", "string"
-        ),
-        "privileged": _variable(
-            "Privileged", "Whether the container gets extended privileges.", "boolean", default=False
-        ),
+
+def _string_or_null(title: str, description: str) -> dict[str, Any]:
+    return {
+        "anyOf": [{"type": "string"}, {"type": "null"}],
+        "title": title,
+        "description": description,
+        "default": None,
     }
-)
+
+
+DOCKER_BASE_JOB_TEMPLATE: dict[str, Any] = {
+    "job_configuration": {
+        name: "{{ " + name + " }}"
+        for name in (
+            "command",
+            "env",
+            "labels",
+            "name",
+            "image",
+            "image_pull_policy",
+            "networks",
+            "network_mode",
+            "auto_remove",
+            "volumes",
+            "stream_output",
+        )
+    },
+    "variables": {
+        "type": "object",
+        "properties": {
+            "command": _string_or_null(
+                "Command",
+                "The command the container runs; by default the flow run's engine (prefect flow-run execute).",
+            ),
+            "env": {
+                "type": "object",
+                "title": "Environment Variables",
+                "description": "Environment variables set in the container, besides those the flow run needs.",
+                "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            },
+            "labels": {
+                "type": "object",
+                "title": "Labels",
+                "description": "Labels put on the container, besides the worker's own.",
+                "additionalProperties": {"type": "string"},
+            },
+            "name": _string_or_null("Name", "The container's name; by default the flow run's name."),
+            "image": {
+                "type": "string",
+                "title": "Image",
+                "description": "The image the container runs; it must have prefect installed.",
+                "default": DEFAULT_DOCKER_IMAGE,
+            },
+            "image_pull_policy": {
+                "anyOf": [{"enum": ["IfNotPresent", "Always", "Never"], "type": "string"}, {"type": "null"}],
+                "title": "Image Pull Policy",
+                "description": "When to pull the image: IfNotPresent (the default), Always or Never.",
+                "default": None,
+            },
+            "networks": {
+                "type": "array",
+                "title": "Networks",
+                "description": "Docker networks the container joins.",
+                "items": {"type": "string"},
+                "default": [],
+            },
+            "network_mode": _string_or_null(
+                "Network Mode",
+                "The container's network mode; by default `host` when the API is on this machine's loopback and no "
+                "network is named, Docker's default otherwise.",
+            ),
+            "auto_remove": {
+                "type": "boolean",
+                "title": "Auto Remove",
+                "description": "Remove the container once it exits.",
+                "default": False,
+            },
+            "volumes": {
+                "type": "array",
+                "title": "Volumes",
+                "description": "Volumes mounted in the container, as `HOST_PATH:CONTAINER_PATH[:ro]`.",
+                "items": {"type": "string"},
+                "default": [],
+            },
+            "stream_output": {
+                "type": "boolean",
+                "title": "Stream Output",
+                "description": "Copy the container's output into the flow run's logs.",
+                "default": True,
+            },
+        },
+    },
+}
 
 _DOCUMENTATION = "https://docs.prefect.io/v3/concepts/workers"
 
@@ -130,7 +183,7 @@ WORKER_METADATA: dict[str, dict[str, JsonObject]] = {
             "install_command": "pip install prefect-docker",
             "is_beta": False,
             "logo_url": "",
-            "default_base_job_configuration": DOCKER_JOB_TEMPLATE,
+            "default_base_job_configuration": DOCKER_BASE_JOB_TEMPLATE,
         }
     },
 }

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from baton.worker.process_worker import ProcessWorker, WorkerOptions, job_variables
+from baton.worker.base import WorkerOptions, job_variables
+from baton.worker.process_worker import ProcessWorker
 
 
 class AnswersInTurn:
