@@ -38,6 +38,7 @@ API_MODULES = (
     "work_pools",
     "workers",
     "work_queues",
+    "automations",
 )
 
 

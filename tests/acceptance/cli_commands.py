@@ -1,0 +1,126 @@
+"""Run many `prefect` CLI commands in one process (importing prefect costs about 2 s per process).
+
+Reads a JSON list of steps on stdin and prints one JSON line per reported step: `{"args", "exit_code", "output"}`.
+A step is one of
+- an argument vector: run like `prefect ARGS...` typed at a shell, with stdout and stderr captured together;
+- `{"background": ARGS, "name": NAME}`: start a command that runs until stopped (`events stream`) in a daemon thread,
+  capturing what it prints; nothing is reported;
+- `{"wait_for": NAME, "containing": [TEXT...], "timeout": SECONDS}`: wait until that command has printed every TEXT
+  and report its output so far (exit code 0 if it printed them in time, None if not; it is still running).
+
+The environment configures the CLI as it would a user's shell: PREFECT_API_URL, PREFECT_HOME, COLUMNS.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+# How often a wait re-reads a background command's output.
+POLL_SECONDS = 0.05
+
+
+class ThreadOutput(io.TextIOBase):
+    """sys.stdout and sys.stderr for every thread: each thread's writes go to its own buffer, so a background
+    command's output stays apart from the commands run meanwhile (print() and rich both write to sys.stdout)."""
+
+    def __init__(self) -> None:
+        self.buffers: dict[int, io.StringIO] = {}
+        self.lock = threading.Lock()
+
+    def capture(self) -> io.StringIO:
+        """Start capturing the calling thread's output in a new buffer."""
+        buffer = io.StringIO()
+        with self.lock:
+            self.buffers[threading.get_ident()] = buffer
+        return buffer
+
+    def write(self, text: str) -> int:
+        with self.lock:
+            buffer = self.buffers.get(threading.get_ident())
+            return buffer.write(text) if buffer is not None else sys.__stdout__.write(text)
+
+    def text_of(self, buffer: io.StringIO) -> str:
+        with self.lock:
+            return buffer.getvalue()
+
+    def isatty(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+
+def run_command(output: ThreadOutput, args: list[str]) -> dict[str, Any]:
+    """Run `prefect ARGS` in this process as the `prefect` entry point does; its exit code and printed output."""
+    from prefect.cli import app
+
+    buffer = output.capture()
+    sys.argv = ["prefect", *args]
+    exit_code: int | str | None = 0
+    try:
+        app()
+    except SystemExit as exc:
+        exit_code = exc.code if exc.code is not None else 0
+    return {"args": args, "exit_code": exit_code, "output": output.text_of(buffer)}
+
+
+def start_in_background(output: ThreadOutput, args: list[str]) -> io.StringIO:
+    """Start `prefect ARGS` in a daemon thread, which ends with the process; the buffer its output goes to."""
+    from prefect.cli._app import _run_cli  # the entry point minus its reading of sys.argv
+
+    started = threading.Event()
+    buffers: list[io.StringIO] = []
+
+    def target() -> None:
+        buffers.append(output.capture())
+        started.set()
+        try:
+            _run_cli(args)
+        except SystemExit:
+            pass
+
+    threading.Thread(target=target, daemon=True).start()
+    started.wait()
+    return buffers[0]
+
+
+def wait_for(output: ThreadOutput, buffer: io.StringIO, containing: list[str], timeout: float) -> tuple[bool, str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        text = output.text_of(buffer)
+        if all(part in text for part in containing):
+            return True, text
+        if time.monotonic() > deadline:
+            return False, text
+        time.sleep(POLL_SECONDS)
+
+
+def main() -> None:
+    steps = json.load(sys.stdin)
+    results = sys.__stdout__
+    output = ThreadOutput()
+    sys.stdout = sys.stderr = output  # type: ignore[assignment]
+    background: dict[str, io.StringIO] = {}
+    for step in steps:
+        if isinstance(step, list):
+            result = run_command(output, step)
+        elif "background" in step:
+            background[step["name"]] = start_in_background(output, step["background"])
+            continue
+        else:
+            found, text = wait_for(output, background[step["wait_for"]], step["containing"], step["timeout"])
+            result = {"args": ["wait_for", step["wait_for"]], "exit_code": 0 if found else None, "output": text}
+        results.write(json.dumps(result) + "\n")
+        results.flush()
+    # A background command still holds an event loop in its daemon thread; do not wait for it.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
