@@ -46,6 +46,7 @@ API_MODULES = (
     "workers",
     "work_queues",
     "collections",
+    "automations",
 )
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.databases import ENABLED_DIALECTS, TemplateDatabases
+from tests.databases import ENABLED_DIALECTS, SINGLE_DIALECT, TemplateDatabases
 
 SERVER_KIND = os.environ.get("BATON_ACCEPTANCE_SERVER", "baton")
 if SERVER_KIND not in ("baton", "prefect"):
@@ -181,11 +181,28 @@ else:
         yield from _prefect_server(tmp_path_factory.mktemp("prefect-home"))
 
 
+@pytest.fixture(scope="module")
+def cli_server(template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """One server for the module, on one database: for tests of the `prefect` CLI, whose commands' SQL the client
+    tests cover on both databases."""
+    if SERVER_KIND == "baton":
+        yield from baton_server_on_fresh_database(SINGLE_DIALECT, template_databases, tmp_path_factory)
+    else:
+        yield from _prefect_server(tmp_path_factory.mktemp("prefect-home"))
+
+
 @pytest.fixture
 def api(api_server: ApiServer) -> Iterator[httpx.Client]:
     """An HTTP client for the server's API; paths are relative to `/api`."""
     with httpx.Client(base_url=api_server.api_url, timeout=10.0) as client:
         yield client
+
+
+def created(api: httpx.Client, path: str, body: Any) -> dict[str, Any]:
+    """POST `body` to `path` and return the object the server made (failing the test on any other answer)."""
+    response = api.post(path, json=body)
+    assert response.status_code in (200, 201), response.text
+    return dict(response.json())
 
 
 FlowRunner = Callable[..., dict[str, Any]]

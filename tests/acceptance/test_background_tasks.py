@@ -31,6 +31,7 @@ from tests.acceptance.conftest import (
     clean_environ,
     tail,
 )
+from tests.acceptance.prefect_cli import run_cli
 from tests.databases import SINGLE_DIALECT, TemplateDatabases
 from tests.redis_namespaces import REDIS_URL, delete_namespace, new_namespace
 
@@ -200,19 +201,9 @@ def test_task_and_task_run_commands_exit_as_against_prefect(
         (["task-run", "logs", unknown], 1, "not found"),
         (["task", "serve"], 1, "You must provide"),
     ]
-    env = _client_env(server.api_url, tmp_path)
-    completed = subprocess.run(
-        [sys.executable, str(FLOWS / "prefect_cli_commands.py"), json.dumps([args for args, _, _ in commands])],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=CALLER_TIMEOUT_SECONDS,
-    )
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    results = json.loads(completed.stdout.strip().splitlines()[-1])
-    for (args, code, shown), result in zip(commands, results, strict=True):
-        assert (result["code"], shown in result["output"]) == (code, True), f"prefect {' '.join(args)}:\n{result}"
+    ran = run_cli(server, tmp_path, [args for args, _, _ in commands])
+    for (_, code, shown), result in zip(commands, ran, strict=True):
+        result.exits(code, shown)
 
 
 def test_two_workers_share_a_burst_and_one_killed_loses_only_what_it_had_taken(

@@ -6,20 +6,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.acceptance.conftest import (
-    SERVER_KIND,
-    ApiServer,
-    _prefect_server,
-    baton_server_on_fresh_database,
-    clean_environ,
-)
-from tests.databases import SINGLE_DIALECT, TemplateDatabases
+from tests.acceptance.conftest import ApiServer, clean_environ, created
 
 pytestmark = pytest.mark.slow
 
@@ -28,21 +20,6 @@ PREFECT = str(Path(sys.executable).parent / "prefect")
 CLI_TIMEOUT_SECONDS = 90
 # Wide enough that rich does not cut the names out of the tables.
 TERMINAL_COLUMNS = "400"
-
-
-@pytest.fixture(scope="module")
-def cli_server(template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-    """One server for the module, on one database: the commands' SQL is covered on both by the client tests."""
-    if SERVER_KIND == "baton":
-        yield from baton_server_on_fresh_database(SINGLE_DIALECT, template_databases, tmp_path_factory)
-    else:
-        yield from _prefect_server(tmp_path_factory.mktemp("prefect-home"))
-
-
-def created(api: httpx.Client, path: str, body: dict[str, object]) -> dict[str, object]:
-    response = api.post(path, json=body)
-    assert response.status_code in (200, 201), response.text
-    return dict(response.json())
 
 
 def seed(api: httpx.Client) -> dict[str, str]:

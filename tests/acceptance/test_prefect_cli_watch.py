@@ -4,7 +4,6 @@ websocket) and its state changes (`/events/out`), then exit 0 for Completed and 
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -23,15 +22,13 @@ from tests.acceptance.conftest import (
     clean_environ,
     tail,
 )
+from tests.acceptance.prefect_cli import run_cli
 from tests.databases import SINGLE_DIALECT, TemplateDatabases
 
 pytestmark = pytest.mark.slow
 
-COMMANDS_SCRIPT = Path(__file__).parent / "cli_commands.py"
 # The serving process and the commands' process each import prefect (~2 s) and each run starts a flow process.
 TIMEOUT_SECONDS = 120
-# Wide enough that rich does not wrap the log lines it prints.
-TERMINAL_COLUMNS = "400"
 
 
 @pytest.fixture(scope="module")
@@ -80,40 +77,14 @@ def served(watch_server: ApiServer, tmp_path_factory: pytest.TempPathFactory) ->
             process.wait()
 
 
-def _run_commands(server: ApiServer, tmp_path: Path, *commands: list[str]) -> list[tuple[str, int]]:
-    """Run the commands in one process (see cli_commands.py); each one's output and exit code."""
-    env = clean_environ(
-        PREFECT_API_URL=server.api_url,
-        PREFECT_HOME=str(tmp_path / "prefect-home"),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        COLUMNS=TERMINAL_COLUMNS,
-    )
-    completed = subprocess.run(
-        [sys.executable, str(COMMANDS_SCRIPT), *(json.dumps(command) for command in commands)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_SECONDS,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    results: list[tuple[str, int]] = []
-    for part in completed.stdout.split("=== ")[1:]:
-        if part.startswith("exit "):
-            results[-1] = (results[-1][0], int(part.split()[1]))
-        else:
-            results.append((part, -1))
-    assert len(results) == len(commands), completed.stdout + completed.stderr
-    return results
-
-
 def test_watch_follows_runs_to_their_final_state(watch_server: ApiServer, served: Path, tmp_path: Path) -> None:
-    (completed_output, completed_code), (failed_output, failed_code) = _run_commands(
+    completed, failed = run_cli(
         watch_server,
         tmp_path,
-        ["deployment", "run", "chatty/watched", "--watch", "--watch-timeout", "90"],
-        ["watch-new-run", "doomed/watched"],
+        [["deployment", "run", "chatty/watched", "--watch", "--watch-timeout", "90"], {"watch_new_run": "doomed/watched"}],
     )
+    completed_output, completed_code = completed.output, completed.exit_code
+    failed_output, failed_code = failed.output, failed.exit_code
     # The run's own log lines, streamed while it ran, then its final state and the exit code.
     assert "hello from baton" in completed_output, completed_output + tail(served)
     assert "careful: this is a warning from baton" in completed_output, completed_output

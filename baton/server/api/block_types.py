@@ -63,7 +63,8 @@ class BlockTypeHandler(ApiHandler):
             if row is None:
                 raise ObjectNotFound(f"Block type {block_type_id} not found.")
             if row["is_protected"]:
-                raise Forbidden("Protected block types cannot be deleted.")
+                # Prefect's exact words: its client recognises a protected block type by this detail.
+                raise Forbidden("protected block types cannot be deleted.")
             await block_types.delete_block_type(connection, type_id)
         self.write_no_content()
 

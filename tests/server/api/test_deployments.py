@@ -243,3 +243,28 @@ async def test_fields_read_back_as_sent_with_prefects_defaults(client: httpx.Asy
 
     nulls = await _deployment(client, flow_id=flow_id, name="nulls", parameter_openapi_schema=None, pull_steps=None)
     assert (nulls["parameter_openapi_schema"], nulls["pull_steps"]) == (None, None)
+
+
+async def test_system_labels_and_version_info_as_prefect_keeps_them(client: httpx.AsyncClient) -> None:
+    """A deployment is labelled with its flow (its own labels win); a run created with a deployment id through
+    POST /flow_runs/ is labelled with both and inherits the deployment's labels; version_info is not kept."""
+    flow_id = await _flow(client, "labelled")
+    deployment = await _deployment(
+        client, flow_id=flow_id, labels={"team": "data"}, version="v1", version_info={"type": "prefect:simple"}
+    )
+    assert deployment["labels"] == {"team": "data", "prefect.flow.id": flow_id}
+    read = (await client.get(f"/deployments/{deployment['id']}")).json()
+    assert (read["labels"], read["version"], read["version_info"]) == (deployment["labels"], "v1", None)
+    body = {"flow_id": flow_id, "deployment_id": deployment["id"], "labels": {"mine": "1"}}
+    run = (await client.post("/flow_runs/", json=body)).json()
+    system = {"prefect.flow.id": flow_id, "prefect.deployment.id": deployment["id"]}
+    assert run["labels"] == {"team": "data", **system, "mine": "1"}
+    plain = (await client.post("/flow_runs/", json={"flow_id": flow_id})).json()
+    assert plain["labels"] == {"prefect.flow.id": flow_id}
+
+
+async def test_no_automation_relates_to_a_deployment(client: httpx.AsyncClient) -> None:
+    """`prefect deployment inspect` reads the deployment's related automations; Baton keeps none."""
+    deployment = await _deployment(client)
+    response = await client.get(f"/automations/related-to/prefect.deployment.{deployment['id']}")
+    assert (response.status_code, response.json()) == (200, [])

@@ -31,7 +31,6 @@ LEFT_OUT: dict[str, str] = {
     "POST /automations/filter": AUTOMATIONS,
     "POST /automations/count": AUTOMATIONS,
     "GET /automations/{id}": AUTOMATIONS,
-    "GET /automations/related-to/{resource_id}": AUTOMATIONS,
     "DELETE /automations/owned-by/{resource_id}": AUTOMATIONS,
     "POST /automations/templates/validate": AUTOMATIONS,
     "POST /templates/validate": "validates an automation's Jinja template; " + AUTOMATIONS,

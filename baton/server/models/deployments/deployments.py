@@ -66,23 +66,31 @@ def deployment_response(row: Row, schedules: list[Row]) -> Row:
     return body
 
 
+# Fields of a create or update that are not deployment columns as given. Prefect's open-source server accepts
+# `version_info` and keeps none of it (deployment versions are a Prefect Cloud feature), so reads answer null.
+_NOT_STORED = {"schedules", "concurrency_limit", "global_concurrency_limit_id", "version_info"}
+
+
 async def create_deployment(connection: AsyncConnection, deployment: DeploymentCreate) -> tuple[uuid.UUID, bool]:
     """Insert the deployment, or update the one of the same flow and name (whose not-started auto-scheduled runs
     and schedules are replaced); returns its id and whether it was created. Raises ObjectNotFound for an unknown
     flow, work pool or global concurrency limit."""
-    if await connection.scalar(sa.select(t.flow.c.id).where(t.flow.c.id == deployment.flow_id)) is None:
+    flow = (await connection.execute(sa.select(t.flow.c.labels).where(t.flow.c.id == deployment.flow_id))).first()
+    if flow is None:
         raise ObjectNotFound(f"Flow {deployment.flow_id} does not exist.")
     fields = deployment.model_fields_set
     values = deployment.model_dump(
         exclude_unset=True,
-        exclude={"schedules", "work_pool_name", "work_queue_name", "concurrency_limit", "global_concurrency_limit_id"},
+        exclude=_NOT_STORED | {"work_pool_name", "work_queue_name"},
     )
+    # As Prefect labels a deployment: its flow's labels, then the system label naming the flow, then its own.
+    values["labels"] = {**(flow.labels or {}), "prefect.flow.id": str(deployment.flow_id), **(deployment.labels or {})}
     values.update(await _queue_values(connection, deployment.work_pool_name, deployment.work_queue_name))
     if "global_concurrency_limit_id" in fields:
         values["concurrency_limit_id"] = await _checked_limit_id(connection, deployment.global_concurrency_limit_id)
     now = utcnow()
     deployment_id = uuid.uuid4()
-    every_field = deployment.model_dump(exclude={"schedules", "concurrency_limit", "global_concurrency_limit_id"})
+    every_field = deployment.model_dump(exclude=_NOT_STORED)
     insert_values = {key: value for key, value in {**every_field, **values}.items() if key in t.deployment.c}
     insert = (
         dialect_of(connection)
@@ -121,7 +129,7 @@ async def update_deployment(connection: AsyncConnection, deployment_id: uuid.UUI
     fields = update.model_fields_set
     values = update.model_dump(
         exclude_unset=True,
-        exclude={"schedules", "work_pool_name", "work_queue_name", "concurrency_limit", "global_concurrency_limit_id"},
+        exclude=_NOT_STORED | {"work_pool_name", "work_queue_name"},
     )
     values = {key: value for key, value in values.items() if value is not None or key not in _NOT_NULL}
     if update.work_pool_name or update.work_queue_name:

@@ -54,8 +54,8 @@ def select_flow_runs() -> sa.Select[Any]:
 async def create_flow_run(connection: AsyncConnection, run: FlowRunCreate) -> tuple[dict[str, Any], bool]:
     """Insert the run without a state (the caller applies the initial one); with an idempotency key already used
     for this flow, return that run instead. The flag says whether a run was created."""
-    flow_exists = await connection.scalar(sa.select(t.flow.c.id).where(t.flow.c.id == run.flow_id))
-    if flow_exists is None:
+    flow_labels = (await connection.execute(sa.select(t.flow.c.labels).where(t.flow.c.id == run.flow_id))).first()
+    if flow_labels is None:
         raise ObjectNotFound(f"Flow {run.flow_id} does not exist.")
     now = utcnow()
     values = {
@@ -72,7 +72,7 @@ async def create_flow_run(connection: AsyncConnection, run: FlowRunCreate) -> tu
         "infrastructure_document_id": run.infrastructure_document_id,
         "empirical_policy": run.empirical_policy.model_dump(mode="json"),
         "tags": run.tags,
-        "labels": {**(run.labels or {}), "prefect.flow.id": str(run.flow_id)},
+        "labels": await _labels_of_new_run(connection, run, flow_labels[0] or {}),
         "idempotency_key": run.idempotency_key,
         "work_queue_name": run.work_queue_name,
         "job_variables": run.job_variables or {},
@@ -97,6 +97,23 @@ async def create_flow_run(connection: AsyncConnection, run: FlowRunCreate) -> tu
     else:
         await connection.execute(t.flow_run.insert(), values)
     return {**_EMPTY_FLOW_RUN, **values}, True
+
+
+async def _labels_of_new_run(
+    connection: AsyncConnection, run: FlowRunCreate, flow_labels: dict[str, Any]
+) -> dict[str, Any]:
+    """As Prefect labels a new run: its parent's labels (the deployment's if it has one, else the flow's), then the
+    system labels naming the flow (and deployment), then the caller's own labels, each overriding the one before."""
+    system = {"prefect.flow.id": str(run.flow_id)}
+    parent = flow_labels
+    if run.deployment_id is not None:
+        deployment_labels = (
+            await connection.execute(sa.select(t.deployment.c.labels).where(t.deployment.c.id == run.deployment_id))
+        ).first()
+        if deployment_labels is not None:
+            parent = deployment_labels[0] or {}
+            system["prefect.deployment.id"] = str(run.deployment_id)
+    return {**parent, **system, **(run.labels or {})}
 
 
 # Built once: the statements of the hot path take their values as bound parameters.
