@@ -9,6 +9,22 @@ import pytest
 
 from baton.server.database.engine import Database
 from tests.databases import ENABLED_DIALECTS, TemplateDatabases
+from tests.run_shared import drop_shared_databases
+from tests.scheduling import order_longest_first
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # xdist would hand out the files with the most tests first; keep the collection's order, longest first.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    order_longest_first(items)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    drop_shared_databases(session.config)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -111,6 +112,15 @@ class TemplateDatabases:
         self._clones.append(name)
         return postgres_url(name)
 
+    def clone_shared(self, dialect: str, directory: Path) -> str:
+        """A fresh migrated database that this process does not drop when it ends, for data the other test processes
+        of the run use too (tests/run_shared.py); `drop_shared` drops it."""
+        if dialect == "sqlite":
+            return _copy_sqlite(self.sqlite_template, directory)
+        name = f"baton_test_shared_{uuid.uuid4().hex}"
+        self._background.submit(_create_from, name, self.postgres_template).result()
+        return postgres_url(name)
+
     def empty(self, dialect: str, directory: Path) -> str:
         """A URL of a database with no tables at all."""
         if dialect == "sqlite":
@@ -137,6 +147,12 @@ class TemplateDatabases:
         self._dropper.shutdown(wait=True)
         for dropped in self._drops:
             dropped.result()  # a drop that failed fails the session here, instead of leaving a database behind
+
+
+def drop_shared(url: str) -> None:
+    """Drop a database made by `TemplateDatabases.clone_shared` (a SQLite one goes with its temporary directory)."""
+    if url.startswith("postgresql"):
+        _drop(url.rsplit("/", 1)[1])
 
 
 def _copy_sqlite(source: Path, directory: Path) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.databases import SINGLE_DIALECT
 from tests.redis_namespaces import REDIS_URL, delete_namespace, new_namespace
 
 
@@ -72,6 +73,10 @@ def test_start_serves_on_embedded_sqlite_and_stops_cleanly_on_sigterm(tmp_path: 
     assert "Baton stopped" in stderr
 
 
+# One database (eleven CLI processes, about 8 s a database): the migrations and reset they drive are tested on both
+# databases in tests/server/database/test_migrations.py (the dry run on SQLite there, on PostgreSQL here), and the
+# other tests here run these commands on SQLite.
+@pytest.mark.parametrize("empty_database_url", [SINGLE_DIALECT], indirect=True)
 def test_database_commands(empty_database_url: str, tmp_path: Path) -> None:
     env = _environ(tmp_path, empty_database_url)
     current = _baton(env, "server", "database", "current")

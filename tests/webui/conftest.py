@@ -23,7 +23,8 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.acceptance.conftest import FLOW_TIMEOUT_SECONDS, ApiServer, baton_server, clean_environ
-from tests.databases import TemplateDatabases
+from tests.databases import TemplateDatabases, drop_shared
+from tests.run_shared import once_per_run, run_directory, run_lock
 
 CHROMIUM = os.environ.get("BATON_TEST_CHROMIUM", "/usr/bin/chromium")
 FLOWS_DIR = Path(__file__).parent / "flows"
@@ -66,13 +67,27 @@ def _dialect() -> str:
 
 
 @pytest.fixture(scope="session")
-def seeded_database(template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory) -> SeededDatabase:
-    """Seeded once per test process (the Prefect flows take several seconds) and copied for each module that uses
-    `seeded_runs`; the runs are all finished, so a copy made minutes later shows the same pages."""
-    url = template_databases.clone(_dialect(), tmp_path_factory.mktemp("seed-db"))
-    for server in baton_server(tmp_path_factory.mktemp("seed-home"), url):
-        outcome = run_flow_script(_ui_server(server), tmp_path_factory.mktemp("seed"), FLOWS_DIR / "seed_runs.py")
-    return SeededDatabase(url, outcome["runs"])
+def seeded_database(
+    request: pytest.FixtureRequest, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> SeededDatabase:
+    """Seeded once per test run (the Prefect flows take several seconds): by the first test process that needs it,
+    the other reads what it recorded (tests/run_shared.py). Each module that uses `seeded_runs` works on a copy; the
+    runs are all finished, so a copy made minutes later shows the same pages."""
+
+    def seed() -> dict[str, Any]:
+        url = template_databases.clone_shared(_dialect(), run_directory(request.config))
+        try:
+            for server in baton_server(tmp_path_factory.mktemp("seed-home"), url):
+                outcome = run_flow_script(
+                    _ui_server(server), tmp_path_factory.mktemp("seed"), FLOWS_DIR / "seed_runs.py"
+                )
+        except BaseException:
+            drop_shared(url)
+            raise
+        return {"database_url": url, "runs": outcome["runs"]}
+
+    record = once_per_run(request.config, "seeded-database", seed)
+    return SeededDatabase(record["database_url"], record["runs"])
 
 
 def _module_uses(request: pytest.FixtureRequest, fixture_name: str) -> bool:
@@ -92,7 +107,10 @@ def ui_server(
     seeded = _module_uses(request, "seeded_runs")
     directory = tmp_path_factory.mktemp("ui-db")
     if seeded:
-        url = template_databases.copy(request.getfixturevalue("seeded_database").url, directory)
+        seeded_url = request.getfixturevalue("seeded_database").url
+        # One process copies at a time: PostgreSQL refuses to copy a database that another copy is reading.
+        with run_lock(request.config, "seeded-database"):
+            url = template_databases.copy(seeded_url, directory)
     else:
         url = template_databases.clone(_dialect(), directory)
     try:

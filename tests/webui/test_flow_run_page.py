@@ -183,10 +183,11 @@ def test_log_download_is_plain_text_attachment(ui_server: UiServer, nightly: str
     assert httpx.get(f"{ui_server.url}/runs/flow-run/{uuid.uuid4()}/logs.txt").status_code == 404
 
 
-# The live run logs LIVE_LINES lines, one every LIVE_INTERVAL_SECONDS: 10 s in all, long enough that the page opens
-# while it runs and sees lines arrive (a page loads in well under a second), short enough not to idle a test worker.
+# The live run logs LIVE_LINES lines, one every LIVE_INTERVAL_SECONDS: 6 s in all, long enough that the page opens
+# while it runs and sees lines arrive (a page loads in well under a second; the client sends logs every 2 s), short
+# enough not to idle a test worker (it was 10 s).
 LIVE_INTERVAL_SECONDS = 0.25
-LIVE_LINES = 40
+LIVE_LINES = 24
 
 
 @pytest.fixture
