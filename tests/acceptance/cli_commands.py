@@ -23,6 +23,9 @@ from typing import Any
 
 # How often a wait re-reads a background command's output.
 POLL_SECONDS = 0.05
+# The process's own stdout, where the results go (sys.stdout is replaced while commands run).
+RESULTS = sys.__stdout__
+assert RESULTS is not None
 
 
 class ThreadOutput(io.TextIOBase):
@@ -43,7 +46,7 @@ class ThreadOutput(io.TextIOBase):
     def write(self, text: str) -> int:
         with self.lock:
             buffer = self.buffers.get(threading.get_ident())
-            return buffer.write(text) if buffer is not None else sys.__stdout__.write(text)
+            return buffer.write(text) if buffer is not None else RESULTS.write(text)
 
     def text_of(self, buffer: io.StringIO) -> str:
         with self.lock:
@@ -103,7 +106,6 @@ def wait_for(output: ThreadOutput, buffer: io.StringIO, containing: list[str], t
 
 def main() -> None:
     steps = json.load(sys.stdin)
-    results = sys.__stdout__
     output = ThreadOutput()
     sys.stdout = sys.stderr = output  # type: ignore[assignment]
     background: dict[str, io.StringIO] = {}
@@ -116,8 +118,8 @@ def main() -> None:
         else:
             found, text = wait_for(output, background[step["wait_for"]], step["containing"], step["timeout"])
             result = {"args": ["wait_for", step["wait_for"]], "exit_code": 0 if found else None, "output": text}
-        results.write(json.dumps(result) + "\n")
-        results.flush()
+        RESULTS.write(json.dumps(result) + "\n")
+        RESULTS.flush()
     # A background command still holds an event loop in its daemon thread; do not wait for it.
     os._exit(0)
 
