@@ -19,13 +19,12 @@ import os
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, TextIO
 
 # How often a wait re-reads a background command's output.
 POLL_SECONDS = 0.05
 # The process's own stdout, where the results go (sys.stdout is replaced while commands run).
-RESULTS = sys.__stdout__
-assert RESULTS is not None
+RESULTS: TextIO = sys.__stdout__ if sys.__stdout__ is not None else sys.stdout
 
 
 class ThreadOutput(io.TextIOBase):
