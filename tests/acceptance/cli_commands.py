@@ -21,10 +21,12 @@ import os
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, TextIO
 
 # How often a wait re-reads a background command's output.
 POLL_SECONDS = 0.05
+# The process's own stdout, where the results go (sys.stdout is replaced while commands run).
+RESULTS: TextIO = sys.__stdout__ if sys.__stdout__ is not None else sys.stdout
 
 
 class ThreadOutput(io.TextIOBase):
@@ -45,7 +47,7 @@ class ThreadOutput(io.TextIOBase):
     def write(self, text: str) -> int:
         with self.lock:
             buffer = self.buffers.get(threading.get_ident())
-            return buffer.write(text) if buffer is not None else sys.__stdout__.write(text)
+            return buffer.write(text) if buffer is not None else RESULTS.write(text)
 
     def text_of(self, buffer: io.StringIO) -> str:
         with self.lock:
@@ -119,7 +121,6 @@ def new_run_of(deployment_name: str) -> str:
 
 def main() -> None:
     steps = json.load(sys.stdin)
-    results = sys.__stdout__
     output = ThreadOutput()
     sys.stdout = sys.stderr = output  # type: ignore[assignment]
     background: dict[str, io.StringIO] = {}
@@ -134,8 +135,8 @@ def main() -> None:
         else:
             found, text = wait_for(output, background[step["wait_for"]], step["containing"], step["timeout"])
             result = {"args": ["wait_for", step["wait_for"]], "exit_code": 0 if found else None, "output": text}
-        results.write(json.dumps(result) + "\n")
-        results.flush()
+        RESULTS.write(json.dumps(result) + "\n")
+        RESULTS.flush()
     # A background command still holds an event loop in its daemon thread; do not wait for it.
     os._exit(0)
 
