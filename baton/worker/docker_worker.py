@@ -19,17 +19,20 @@ import shlex
 import threading
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-
-import docker
-import docker.errors
-from docker.models.containers import Container
-from docker.utils import parse_repository_tag
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from baton.errors import BatonError
 from baton.worker.api import JsonObject, WorkerApi
 from baton.worker.base import Job, JobNotStarted, Worker
 from baton.worker.job_templates import DEFAULT_DOCKER_IMAGE, DOCKER_BASE_JOB_TEMPLATE
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+    from docker.errors import DockerException
+    from docker.models.containers import Container
+
+# The Docker SDK is imported where it is used: importing it opens a socket (urllib3's IPv6 probe), and importing a
+# Baton module must open nothing (tests/test_imports.py).
 
 logger = logging.getLogger("baton.worker")
 
@@ -52,13 +55,15 @@ class DockerWorker(Worker):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._docker: docker.DockerClient | None = None
+        self._docker: DockerClient | None = None
 
     def new_pool_template(self) -> JsonObject | None:
         return DOCKER_BASE_JOB_TEMPLATE
 
-    def docker_client(self) -> docker.DockerClient:
+    def docker_client(self) -> DockerClient:
         """The Docker engine's client, connected once; JobNotStarted when the engine cannot be reached."""
+        import docker
+
         if self._docker is None:
             try:
                 self._docker = docker.from_env()
@@ -84,6 +89,8 @@ class DockerWorker(Worker):
         self, settings: dict[str, Any], variables: dict[str, Any], run_id: str, output: OutputStream | None
     ) -> DockerJob:
         """Pull (as the policy says), create, connect and start the container, then follow its output."""
+        import docker.errors
+
         client = self.docker_client()
         networks: list[str] = settings.pop("extra_networks")
         try:
@@ -122,6 +129,8 @@ class DockerJob:
         return str(self.container.id)
 
     async def wait(self) -> int | None:
+        import docker.errors
+
         try:
             result = await in_own_thread(self.container.wait)
             code: int | None = int(result["StatusCode"])
@@ -132,6 +141,8 @@ class DockerJob:
         return code
 
     async def stop(self, grace_seconds: float) -> None:
+        import docker.errors
+
         try:
             await asyncio.to_thread(self.container.stop, timeout=max(1, round(grace_seconds)))
         except docker.errors.NotFound:
@@ -163,6 +174,8 @@ class OutputStream:
             logger.warning("The output of flow run %s was still being read after %g s", self.run_id, wait_seconds)
 
     def _read(self, container: Container) -> None:
+        import docker.errors
+
         pending = b""
         try:
             for chunk in container.logs(stream=True, follow=True):
@@ -291,8 +304,11 @@ def api_on_loopback(api_url: str) -> bool:
         return False
 
 
-def ensure_image(client: docker.DockerClient, image: str, policy: str) -> None:
+def ensure_image(client: DockerClient, image: str, policy: str) -> None:
     """Pull the image as the policy says; JobNotStarted when it is needed and cannot be had."""
+    import docker.errors
+    from docker.utils import parse_repository_tag
+
     if policy != "Always":
         try:
             client.images.get(image)
@@ -309,8 +325,10 @@ def ensure_image(client: docker.DockerClient, image: str, policy: str) -> None:
         raise JobNotStarted(f"The image {image!r} could not be pulled: {docker_message(exc)}") from None
 
 
-def docker_message(exc: docker.errors.DockerException) -> str:
+def docker_message(exc: DockerException) -> str:
     """What the engine said, without the SDK's request line."""
+    import docker.errors
+
     if isinstance(exc, docker.errors.APIError) and exc.explanation:
         return str(exc.explanation)
     return str(exc)

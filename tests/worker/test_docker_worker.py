@@ -46,8 +46,8 @@ WORKER_SETTINGS = {
     "BATON_WORKER_CANCELLATION_POLL_SECONDS": "0.5",
     "BATON_LOGGING_LEVEL": "INFO",
 }
-# A container starts the prefect CLI (a few seconds) on a loaded 2-CPU machine; leave room.
-RUN_TIMEOUT_SECONDS = 60.0
+# A container starts the prefect CLI (a few seconds; over a minute on a 2-CPU machine at load 40): leave room.
+RUN_TIMEOUT_SECONDS = 120.0
 
 
 @pytest.fixture(scope="module")
