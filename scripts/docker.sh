@@ -25,6 +25,10 @@ fi
 
 if ! docker info >/dev/null 2>&1; then
   echo "Starting dockerd..."
+  # A dockerd killed without its clean-up leaves its pid file, and a new one refuses to start beside it.
+  if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+    $SUDO rm -f /var/run/docker.pid
+  fi
   $SUDO sh -c 'dockerd >/var/log/dockerd.log 2>&1 &'
   for _ in $(seq 1 100); do
     docker info >/dev/null 2>&1 && break
