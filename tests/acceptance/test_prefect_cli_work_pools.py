@@ -1,19 +1,15 @@
 """The official `prefect` CLI's work-pool, work-queue and worker commands, typed as a user types them, exit as they
 do against Prefect's own server (run this module with BATON_ACCEPTANCE_SERVER=prefect to check that).
 
-Each test runs its group's commands in one `prefect` process (tests/acceptance/prefect_cli_session.py), so prefect
+Each test runs its group's commands in one `prefect` process (tests/acceptance/cli_commands.py), so prefect
 is imported once per group. Each command is (command line, exit code, text its output must hold).
 """
 
 from __future__ import annotations
 
-import json
 import shlex
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -24,17 +20,13 @@ from tests.acceptance.conftest import (
     _prefect_server,
     _run_flow_script,
     baton_server_on_fresh_database,
-    clean_environ,
+    created,
 )
+from tests.acceptance.prefect_cli import run_cli
 from tests.databases import SINGLE_DIALECT, TemplateDatabases
 
 pytestmark = pytest.mark.slow
 
-SESSION = Path(__file__).parent / "prefect_cli_session.py"
-# One process imports prefect (~2 s of CPU) and runs a dozen commands against the server.
-SESSION_TIMEOUT_SECONDS = 120
-# Wide enough that rich does not cut names out of its tables.
-TERMINAL_COLUMNS = "400"
 
 Step = tuple[str, int, str]
 
@@ -52,36 +44,13 @@ def cli_server(template_databases: TemplateDatabases, tmp_path_factory: pytest.T
 def run_steps(server: ApiServer, workdir: Path, steps: list[Step]) -> None:
     """Run every command of `steps` in one prefect process; fail naming each command that exited otherwise or did
     not print its text."""
-    env = clean_environ(
-        PREFECT_API_URL=server.api_url,
-        PREFECT_HOME=str(workdir / "prefect"),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        COLUMNS=TERMINAL_COLUMNS,
-    )
-    commands = [shlex.split(line) for line, _, _ in steps]
-    completed = subprocess.run(
-        [sys.executable, str(SESSION)],
-        input=json.dumps(commands),
-        env=env,
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=SESSION_TIMEOUT_SECONDS,
-    )
-    results = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith('{"args"')]
-    assert len(results) == len(steps), f"the session stopped early:\n{completed.stdout}\n{completed.stderr}"
+    results = run_cli(server, workdir, [shlex.split(line) for line, _, _ in steps])
     failures = [
-        f"prefect {line} exited {result['exit_code']} (expected {code}), output lacks {text!r}:\n{result['output']}"
+        f"prefect {line} exited {result.exit_code} (expected {code}), output lacks {text!r}:\n{result.output}"
         for (line, code, text), result in zip(steps, results, strict=True)
-        if result["exit_code"] != code or text not in result["output"]
+        if result.exit_code != code or text not in result.output
     ]
     assert not failures, "\n\n".join(failures)
-
-
-def created(api: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = api.post(path, json=body)
-    assert response.status_code in (200, 201), response.text
-    return dict(response.json())
 
 
 def running_run(api: httpx.Client, pool: str, queue: str, run_name: str) -> None:
