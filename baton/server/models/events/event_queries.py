@@ -225,11 +225,17 @@ async def read_recorded_ids(
 
 
 async def read_events_by_id(connection: AsyncConnection, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
-    """The events with these ids, in the order they were recorded."""
+    """The events with these ids, in the order they were recorded; the events of one batch (one `recorded` time) in
+    the order they occurred, so that a run's Running event comes before its Completed one (the official client stops
+    reading at a run's terminal event)."""
     if not ids:
         return []
     events = t.events
-    query = sa.select(events).where(events.c.id.in_(ids)).order_by(events.c.recorded, events.c.id)
+    query = (
+        sa.select(events)
+        .where(events.c.id.in_(ids))
+        .order_by(events.c.recorded, events.c.occurred, events.c.id)
+    )
     return [event_from_row(row) for row in (await connection.execute(query)).mappings()]
 
 

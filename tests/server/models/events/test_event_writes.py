@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from baton.server.database import tables as t
 from baton.server.database.engine import Database
+from baton.server.models.events.event_queries import read_events_by_id
 from baton.server.models.events.events import event_from_row, write_events
 from baton.server.models.runs.task_run_recorder import record_task_runs
 from tests.pipeline import task_run_event
@@ -95,3 +96,24 @@ async def test_a_run_keeps_its_newest_state_within_and_across_batches(database: 
     by_id = {str(state["id"]): state for state in states}
     assert by_id[pending["id"]]["state_details"] == {"task_run_id": str(task_run_id), "flow_run_id": str(flow_run_id)}
     assert by_id[pending["id"]]["data"] is None and by_id[pending["id"]]["message"] == ""
+
+
+async def test_the_events_of_one_batch_are_read_back_in_the_order_they_occurred(database: Database) -> None:
+    """One batch shares its `recorded` time, so the live stream's read must order it by `occurred`, not by the random
+    ids: the official client stops reading at a run's terminal event and would drop a Running event sorted after it."""
+    start = dt.datetime(2026, 12, 7, 4, 0, tzinfo=dt.UTC)
+    ids = sorted((uuid.uuid4() for _ in range(6)), key=lambda event_id: event_id.int, reverse=True)
+    batch = [
+        {
+            "id": str(event_id),
+            "occurred": (start + dt.timedelta(milliseconds=index)).isoformat(),
+            "event": f"test.step-{index}",
+            "resource": {"prefect.resource.id": "test.run"},
+        }
+        for index, event_id in enumerate(ids)
+    ]
+    async with database.write() as connection:
+        await write_events(connection, batch)
+    async with database.read() as connection:
+        events = await read_events_by_id(connection, ids)
+    assert [event["event"] for event in events] == [f"test.step-{index}" for index in range(6)]
