@@ -74,5 +74,3 @@ def run_cli(server: ApiServer, home: Path, steps: list[Any], cwd: Path | None = 
     results = [Ran(**json.loads(line)) for line in completed.stdout.splitlines()]
     assert len(results) == len([step for step in steps if not (isinstance(step, dict) and "background" in step)])
     return results
-
-

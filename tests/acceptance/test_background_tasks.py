@@ -8,14 +8,12 @@ One server for the module, on one database: the task runs' SQL is covered on bot
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from tests.acceptance.conftest import (
     tail,
 )
 from tests.acceptance.prefect_cli import run_cli
+from tests.acceptance.process_groups import ProcessGroup
 from tests.databases import SINGLE_DIALECT, TemplateDatabases
 from tests.redis_namespaces import REDIS_URL, delete_namespace, new_namespace
 
@@ -73,33 +72,12 @@ def _client_env(api_url: str, home: Path) -> dict[str, str]:
     )
 
 
-@dataclass
-class TaskWorkers:
+class TaskWorkers(ProcessGroup):
     """`prefect task serve` subprocesses, each in its own session and with its own log."""
 
-    env: dict[str, str]
-    workdir: Path
-
-    def __post_init__(self) -> None:
-        self.processes: list[tuple[subprocess.Popen[bytes], Path]] = []
-
     def start(self, task_name: str) -> tuple[subprocess.Popen[bytes], Path]:
-        log = self.workdir / f"worker-{len(self.processes)}.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [PREFECT, "task", "serve", f"{TASKS}:{task_name}", "--limit", str(WORKER_LIMIT)],
-                env=self.env,
-                cwd=self.workdir,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.processes.append((process, log))
-        return process, log
-
-    def kill(self, process: subprocess.Popen[bytes]) -> None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        command = [PREFECT, "task", "serve", f"{TASKS}:{task_name}", "--limit", str(WORKER_LIMIT)]
+        return self.launch(command, "worker")
 
     def stop_all(self) -> None:
         for process, _log in self.processes:

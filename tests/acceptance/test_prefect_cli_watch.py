@@ -81,7 +81,10 @@ def test_watch_follows_runs_to_their_final_state(watch_server: ApiServer, served
     completed, failed = run_cli(
         watch_server,
         tmp_path,
-        [["deployment", "run", "chatty/watched", "--watch", "--watch-timeout", "90"], {"watch_new_run": "doomed/watched"}],
+        [
+            ["deployment", "run", "chatty/watched", "--watch", "--watch-timeout", "90"],
+            {"watch_new_run": "doomed/watched"},
+        ],
     )
     completed_output, completed_code = completed.output, completed.exit_code
     failed_output, failed_code = failed.output, failed.exit_code

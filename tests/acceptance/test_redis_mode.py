@@ -40,6 +40,7 @@ from tests.acceptance.conftest import (
     tail,
 )
 from tests.acceptance.notifications_check import check_failing_tagged_flow_notifies_once
+from tests.acceptance.process_groups import ProcessGroup
 from tests.acceptance.task_runs import check_fifty_task_flow
 from tests.databases import ENABLED_DIALECTS, SINGLE_DIALECT, TemplateDatabases
 from tests.redis_namespaces import REDIS_URL, delete_namespace, new_namespace
@@ -53,32 +54,12 @@ pytestmark = [
 HEARTBEAT_TIMEOUT = "2"
 
 
-class Services:
+class Services(ProcessGroup):
     """`baton server services` subprocesses sharing one environment; each in its own session so that a kill takes
     its Dramatiq worker processes with it."""
 
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
-        self.env = env
-        self.workdir = workdir
-        self.processes: list[tuple[subprocess.Popen[bytes], Path]] = []
-
     def start(self, *options: str) -> tuple[subprocess.Popen[bytes], Path]:
-        log = self.workdir / f"services-{len(self.processes)}.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "baton", "server", "services", *options],
-                env=self.env,
-                cwd=self.workdir,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.processes.append((process, log))
-        return process, log
-
-    def kill(self, process: subprocess.Popen[bytes]) -> None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        return self.launch([sys.executable, "-m", "baton", "server", "services", *options], "services")
 
     def stop_all(self) -> None:
         for process, log in self.processes:
