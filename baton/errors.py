@@ -36,6 +36,22 @@ class Forbidden(BatonError):
     """The object is protected against this change (a built-in block type, say) (HTTP 403)."""
 
 
+class NotAuthenticated(BatonError):
+    """The request carries no credential, or one that is unknown, expired, disabled or revoked (HTTP 401)."""
+
+
+class PermissionDenied(Forbidden):
+    """The caller's role does not grant the permission the route needs (HTTP 403)."""
+
+
+class TooManyAttempts(BatonError):
+    """Too many failed sign-ins from this address or for this account; retry after a while (HTTP 429)."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class InvalidTransition(BatonError):
     """The requested change is not allowed from the object's current state (HTTP 409)."""
 
@@ -99,6 +115,7 @@ class HttpAnswer:
 # Exception class -> (status, title); the first class an error is an instance of wins, so subclasses come first.
 STATUS_FOR_ERROR: dict[type[BatonError], tuple[int, str]] = {
     BadRequest: (400, "Bad request"),
+    NotAuthenticated: (401, "Sign-in required"),
     Forbidden: (403, "Forbidden"),
     ObjectNotFound: (404, "Not found"),
     ObjectAlreadyExists: (409, "Cannot do that"),
@@ -106,6 +123,7 @@ STATUS_FOR_ERROR: dict[type[BatonError], tuple[int, str]] = {
     LeaseExpired: (410, "Gone"),
     ValidationFailed: (422, "Bad request"),
     ConcurrencyLimitReached: (423, "Locked"),
+    TooManyAttempts: (429, "Too many attempts"),
     ServiceUnavailable: (503, "Service unavailable"),
 }
 # Any other BatonError (a setting, profile or migration problem met while serving) is the server's fault.
@@ -124,4 +142,8 @@ def http_answer(error: BatonError) -> HttpAnswer:
         # The Prefect client sleeps for exactly this many seconds (a float) before it asks again; without the
         # header its tag-limit (v1) service gives up, which is what a limit of zero calls for.
         headers["Retry-After"] = f"{error.retry_after_seconds:.2f}"
+    elif isinstance(error, TooManyAttempts):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    elif isinstance(error, NotAuthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="baton"'
     return HttpAnswer(status, title, error.message, PAGE_STATUS.get(status, status), headers)

@@ -85,6 +85,10 @@ class Settings(BaseModel):
     api_url: str | None = Field(
         default=None, description="The URL of the API the CLI and SDK talk to, e.g. http://127.0.0.1:4200/api."
     )
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="The API key the CLI, the SDK and `baton worker start` send (`baton login` stores it).",
+    )
     api_database_connection_url: str | None = Field(
         default=None,
         description="The SQLAlchemy URL of the database; unset means SQLite at <home>/baton.db.",
@@ -241,6 +245,28 @@ class Settings(BaseModel):
         description="A flow run still Cancelling after this many seconds is marked Cancelled.",
     )
     server_api_host: str = Field(default="127.0.0.1", description="The address the server listens on.")
+    auth_enabled: bool = Field(
+        default=False,
+        description="Require every caller to sign in (users) or present an API key (service accounts, users).",
+    )
+    auth_allow_anonymous: bool = Field(
+        default=False,
+        description="Let the server listen on a non-loopback address with authentication off (anyone who reaches "
+        "the port can do anything).",
+    )
+    auth_bootstrap_admin_key: SecretStr | None = Field(
+        default=None,
+        description="When set and no admin exists, the server creates the admin service account `bootstrap-admin` "
+        "with this API key at start.",
+    )
+    auth_session_hours: float = Field(default=12.0, gt=0, description="How long a sign-in lasts, in hours.")
+    auth_cache_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=1.0,
+        description="How often a server process checks for revoked keys, sessions and changed roles, in seconds.",
+    )
+    audit_retention_days: int = Field(default=365, ge=1, description="Days audit log entries are kept.")
     server_api_port: int = Field(default=4200, ge=1, le=65535, description="The port the server listens on.")
     server_ui_enabled: bool = Field(default=True, description="Serve the web UI as well as the API.")
     server_api_default_limit: int = Field(

@@ -13,6 +13,8 @@ from typing import Any
 
 from baton.queue.background_tasks import TaskQueue, make_task_queue
 from baton.queue.messages import QueuedEvent
+from baton.server.auth.access import AccessControl
+from baton.server.auth.audit_log import AuditLog
 from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
 from baton.server.events_stream import EventStream
@@ -52,6 +54,22 @@ class ServerContext:
     _event_stream: EventStream | None = field(default=None, init=False, repr=False)
     _task_queue: TaskQueue | None = field(default=None, init=False, repr=False)
     _log_stream: LogStream | None = field(default=None, init=False, repr=False)
+    _access: AccessControl | None = field(default=None, init=False, repr=False)
+    _audit_log: AuditLog | None = field(default=None, init=False, repr=False)
+
+    @property
+    def access(self) -> AccessControl:
+        """Who is calling and what they may do (made on first use)."""
+        if self._access is None:
+            self._access = AccessControl(self.settings, self.database)
+        return self._access
+
+    @property
+    def audit_log(self) -> AuditLog:
+        """The audit entries of this process, written in batches (made on first use)."""
+        if self._audit_log is None:
+            self._audit_log = AuditLog(self.database)
+        return self._audit_log
 
     @property
     def lease_batcher(self) -> LeaseBatcher:
@@ -81,7 +99,9 @@ class ServerContext:
             await self.task_queue.enqueue(task_key, task_run_json, retry=action == "retry")
 
     async def close(self) -> None:
-        """Release what the context opened (the task queue's connections)."""
+        """Release what the context opened (the task queue's connections), and write the audit entries still queued."""
+        if self._audit_log is not None:
+            await self._audit_log.flush()
         if self._task_queue is not None:
             await self._task_queue.close()
 

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import urllib.parse
 import uuid
 from collections.abc import Mapping
 from http.client import responses
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 import tornado.web
 
 from baton import __version__
-from baton.errors import BatonError, ObjectNotFound, ValidationFailed, http_answer
+from baton.errors import BatonError, NotAuthenticated, ObjectNotFound, ValidationFailed, http_answer
+from baton.server.api.base import request_cookies
+from baton.server.auth.principal import ANONYMOUS, Principal
 from baton.server.context import ServerContext
+from baton.server.permissions import SIGNED_IN, PermissionSpec, route_permission
 from baton.webui import formatting
 from baton.webui.navigation import NAVIGATION, static_url
 
 logger = logging.getLogger("baton.webui")
+
+#: Where a caller who has not signed in is sent.
+LOGIN_PATH = "/login"
 
 TEMPLATE_PATH = Path(__file__).parent / "templates"
 
@@ -44,9 +51,33 @@ class PageHandler(tornado.web.RequestHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Referrer-Policy", "same-origin")
 
-    def prepare(self) -> None:
+    #: The permission each HTTP method of the page needs (see baton.server.permissions); every page declares it.
+    permission: ClassVar[PermissionSpec | None] = None
+    #: Who is looking (set by `prepare`; anonymous with authentication off).
+    principal: Principal = ANONYMOUS
+
+    async def prepare(self) -> None:
         self.context.request_started()
         self._counted = True
+        await self.admit()
+
+    async def admit(self) -> None:
+        """Find the caller and check the page's permission; a caller who has not signed in is sent to the sign-in
+        page (GET) or answered 401."""
+        method = self.request.method or "GET"
+        try:
+            self.principal = await self.context.access.admit(
+                method,
+                route_permission(type(self), method),
+                self.request.headers,
+                request_cookies(self.request),
+                host=self.request.host,
+            )
+        except NotAuthenticated:
+            if method not in ("GET", "HEAD"):
+                raise
+            self.redirect(LOGIN_PATH + "?" + urllib.parse.urlencode({"next": self.request.uri or "/"}))
+            raise tornado.web.Finish() from None
 
     def on_finish(self) -> None:
         if getattr(self, "_counted", False):
@@ -60,6 +91,9 @@ class PageHandler(tornado.web.RequestHandler):
             current_path=self.request.path,
             static=static_url,
             version=__version__,
+            principal=self.principal,
+            auth_enabled=self.context.access.enabled,
+            csrf_token=self.principal.csrf_token or "",
             now=dt.datetime.now(dt.UTC),
             **formatting.TEMPLATE_FUNCTIONS,
         )
@@ -142,6 +176,8 @@ class PageHandler(tornado.web.RequestHandler):
 class NotFoundPageHandler(PageHandler):
     """Any UI path that no route matches."""
 
-    def prepare(self) -> None:
-        super().prepare()
+    permission = SIGNED_IN
+
+    async def prepare(self) -> None:
+        await super().prepare()
         raise ObjectNotFound(f"There is no page at {self.request.path}.")

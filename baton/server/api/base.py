@@ -8,15 +8,19 @@ import uuid
 from collections.abc import Mapping
 from http.client import responses
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import orjson
 import pydantic
+import tornado.httputil
 import tornado.web
 
 from baton.errors import BatonError, ObjectNotFound, ServiceUnavailable, ValidationFailed, http_answer
+from baton.server.auth.audit_log import UNAUDITED_PERMISSIONS, request_action
+from baton.server.auth.principal import ANONYMOUS, Principal
 from baton.server.context import ServerContext
 from baton.server.database.errors import is_data_error, is_integrity_error
+from baton.server.permissions import PUBLIC, PermissionSpec, route_permission
 from baton.server.schemas.requests import effective_limit
 
 logger = logging.getLogger("baton.api")
@@ -74,6 +78,13 @@ def attachment_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
+def request_cookies(request: tornado.httputil.HTTPServerRequest) -> dict[str, str]:
+    """The request's cookies by name (empty without a Cookie header, the usual case for API clients)."""
+    if "Cookie" not in request.headers:
+        return {}
+    return {name: morsel.value for name, morsel in request.cookies.items()}
+
+
 def _is_json_media_type(content_type: str) -> bool:
     """Whether a Content-Type header names JSON: application/json or application/<anything>+json."""
     media_type = content_type.split(";", 1)[0].strip().lower()
@@ -112,18 +123,61 @@ class ApiHandler(tornado.web.RequestHandler):
         """The page size of a filter request: the server default when unset, a 422 above it."""
         return effective_limit(requested, self.context.settings.server_api_default_limit)
 
-    def prepare(self) -> None:
+    #: The permission each HTTP method of the route needs (see baton.server.permissions); every handler declares it.
+    permission: ClassVar[PermissionSpec | None] = None
+    #: Who is calling (set by `prepare`; anonymous with authentication off).
+    principal: Principal = ANONYMOUS
+
+    async def prepare(self) -> None:
         self.context.request_started()
         self._counted = True
         if len(self.request.uri or "") > MAX_URL_CHARS:
             raise tornado.web.HTTPError(414, log_message=f"The URL is longer than {MAX_URL_CHARS} characters.")
         if "%00" in self.request.uri:
             raise ValidationFailed("The URL may not contain NUL (%00) characters.")
+        self.principal = await self.context.access.admit(
+            self.request.method or "GET",
+            self.route_permission,
+            self.request.headers,
+            request_cookies(self.request),
+            host=self.request.host,
+        )
+
+    @property
+    def route_permission(self) -> str | None:
+        return route_permission(type(self), self.request.method or "GET")
 
     def on_finish(self) -> None:
         if getattr(self, "_counted", False):
             self.context.request_finished()
             self._counted = False
+        self._audit_request()
+
+    def _audit_request(self) -> None:
+        """Record a change in the audit log (see baton.server.auth.audit_log for what counts as one)."""
+        method = self.request.method or "GET"
+        permission = self.route_permission
+        if method in ("GET", "HEAD", "OPTIONS") or permission is None or ":" not in permission:
+            return
+        resource, verb = permission.split(":", 1)
+        if verb == "read" or permission in UNAUDITED_PERMISSIONS:
+            return
+        status = self.get_status()
+        if status in (401, 404, 405, 414, 415):
+            return
+        kwargs = {key: value for key, value in (self.path_kwargs or {}).items() if isinstance(value, str)}
+        resource_id = next((value for key, value in kwargs.items() if key.endswith("id")), None)
+        resource_name = next((value for key, value in kwargs.items() if not key.endswith("id")), None)
+        self.context.audit_log.record(
+            self.principal,
+            request_action(resource, method, self.request.path, kwargs),
+            outcome="success" if status < 400 else ("denied" if status == 403 else "failure"),
+            status_code=status,
+            resource_kind=resource,
+            resource_id=resource_id or getattr(self, "audit_resource_id", None),
+            resource_name=resource_name or getattr(self, "audit_resource_name", None),
+            address=self.request.remote_ip,
+        )
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json")
@@ -301,6 +355,8 @@ def _baton_error_body(error: BatonError) -> tuple[int, dict[str, Any], Mapping[s
 class NotFoundApiHandler(ApiHandler):
     """Any path under /api that no route matches."""
 
-    def prepare(self) -> None:
-        super().prepare()
+    permission = PUBLIC
+
+    async def prepare(self) -> None:
+        await super().prepare()
         raise ObjectNotFound(f"No API endpoint at {self.request.method} {self.request.path}.")

@@ -18,10 +18,12 @@ import pydantic
 import tornado.websocket
 from tornado.websocket import WebSocketProtocol13
 
-from baton.errors import ValidationFailed
+from baton.errors import BatonError, ValidationFailed, http_answer
 from baton.queue.messages import QueuedEvent
-from baton.server.api.base import ApiHandler, validation_detail
+from baton.server.api.base import ApiHandler, request_cookies, validation_detail
 from baton.server.api.openapi import endpoint
+from baton.server.auth.access import SESSION_COOKIE
+from baton.server.auth.principal import ANONYMOUS, Principal
 from baton.server.buffered_websocket import buffered_protocol
 from baton.server.context import ServerContext
 from baton.server.database.types import utcnow
@@ -185,9 +187,13 @@ def _reason(exc: pydantic.ValidationError) -> str:
 class EventsInSocket(tornado.websocket.WebSocketHandler):
     """One client's stream of events."""
 
+    permission = "event:write"
+
     def initialize(self, context: ServerContext) -> None:
         self.context = context
         self.awaiting_auth = False
+        #: Who is sending: from the upgrade request's credential, else from the auth message's token.
+        self.principal: Principal | None = None if context.access.enabled else ANONYMOUS
         self.accepted = 0
         self.rejected = 0
 
@@ -213,23 +219,44 @@ class EventsInSocket(tornado.websocket.WebSocketHandler):
                 )
             )
             return
+        access = self.context.access
+        if access.enabled:
+            try:
+                self.principal = await access.identify(
+                    self.request.headers, request_cookies(self.request), required=False
+                )
+                if self.principal is not None:
+                    access.authorize(self.principal, self.permission)
+            except BatonError as error:
+                answer = http_answer(error)
+                self.set_status(answer.status)
+                self.set_header("Content-Type", "application/json")
+                self.finish(orjson.dumps({"detail": answer.message}))
+                return
         await super().get(*args, **kwargs)
+
+    def check_origin(self, origin: str) -> bool:
+        """A page from another origin may connect with an API credential of its own, never with the UI's cookie."""
+        if "Cookie" in self.request.headers and SESSION_COOKIE in request_cookies(self.request):
+            return super().check_origin(origin)
+        return True
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
         return SUBPROTOCOL if SUBPROTOCOL in subprotocols else None
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         # With the `prefect` subprotocol the first message is the auth handshake; without it (legacy) events come
-        # straight away. Baton has no API auth string, so every token is accepted.
+        # straight away. With authentication off every token is accepted.
         self.awaiting_auth = self.selected_subprotocol == SUBPROTOCOL
         self.set_nodelay(True)
+        if not self.awaiting_auth and self.principal is None:
+            self.close(CLOSE_POLICY_VIOLATION, "Authentication required: send an API key in the Authorization header.")
 
     def on_message(self, message: str | bytes) -> Awaitable[None] | None:
         """Not a coroutine: Tornado would make a task of each frame. An awaitable is returned only when the publisher
         is full, and Tornado stops reading the socket until it is done (back-pressure)."""
         if self.awaiting_auth:
-            self._authenticate(message)
-            return None
+            return self._authenticate(message)
         if len(message) > MAX_EVENT_BYTES:
             self._reject(f"the event is {len(message)} bytes; at most {MAX_EVENT_BYTES} are accepted")
             return None
@@ -254,7 +281,7 @@ class EventsInSocket(tornado.websocket.WebSocketHandler):
         self.accepted += 1
         return self.context.offer_events([queued])
 
-    def _authenticate(self, message: str | bytes) -> None:
+    async def _authenticate(self, message: str | bytes) -> None:
         try:
             hello = orjson.loads(message)
         except orjson.JSONDecodeError:
@@ -262,6 +289,15 @@ class EventsInSocket(tornado.websocket.WebSocketHandler):
         if not isinstance(hello, dict) or hello.get("type") != "auth" or "token" not in hello:
             self.close(CLOSE_POLICY_VIOLATION, 'Expected {"type": "auth", "token": ...} as the first message.')
             return
+        if self.principal is None:
+            access = self.context.access
+            try:
+                self.principal = await access.token_principal(hello.get("token"))
+                access.authorize(self.principal, self.permission)
+            except BatonError as error:
+                self.write_message(orjson.dumps({"type": "auth_failure", "reason": error.message}).decode())
+                self.close(CLOSE_POLICY_VIOLATION, error.message[:120])
+                return
         self.awaiting_auth = False
         self.write_message(orjson.dumps({"type": "auth_success"}).decode())
 

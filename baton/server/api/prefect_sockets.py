@@ -2,7 +2,8 @@
 shares, and the subscription sockets (`/events/out`, `/logs/out`) built on it.
 
 1. With the subprotocol `prefect`, the client first sends `{"type": "auth", "token": ...}` and the server answers
-   `{"type": "auth_success"}`. Baton has no API auth string, so any token, null included, is accepted. Without the
+   `{"type": "auth_success"}`. With authentication on the token must be an API key or 'name:password' (unless
+   the upgrade request carried a credential); with it off any token, null included, is accepted. Without the
    subprotocol (legacy clients) there is no auth step, unless the socket requires the subprotocol (the worker
    channel), which closes it with 1008 as Prefect does.
 2. A subscription socket then waits for `{"type": "filter", "filter": {...}, ...}` and streams what matches until the
@@ -24,10 +25,13 @@ import orjson
 import pydantic
 import tornado.websocket
 
-from baton.errors import ServiceUnavailable
-from baton.server.api.base import dumps
+from baton.errors import BatonError, ServiceUnavailable, http_answer
+from baton.server.api.base import dumps, request_cookies
+from baton.server.auth.access import SESSION_COOKIE
+from baton.server.auth.principal import ANONYMOUS, Principal
 from baton.server.context import ServerContext
 from baton.server.live_stream import SubscriberTooSlow
+from baton.server.permissions import PermissionSpec, route_permission
 
 logger = logging.getLogger("baton.api.sockets")
 
@@ -50,12 +54,37 @@ class PrefectSocket(tornado.websocket.WebSocketHandler):
     #: The close reason for a failed handshake, when the protocol names one (the worker channel's).
     handshake_failed_reason: ClassVar[str | None] = None
 
+    #: The permission the socket needs (see baton.server.permissions).
+    permission: ClassVar[PermissionSpec | None] = None
+
     def initialize(self, context: ServerContext) -> None:
         self.context = context
         self.authenticated = False
+        #: Who is connected: from the upgrade request's credential, else from the auth message's token.
+        self.principal: Principal | None = None if context.access.enabled else ANONYMOUS
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """Before the upgrade: a credential on the request itself (an Authorization header, the UI's session cookie)
+        is checked here, so a bad one is a plain 401 or 403; without one the auth message must carry it."""
+        access = self.context.access
+        if access.enabled:
+            try:
+                self.principal = await access.identify(
+                    self.request.headers, request_cookies(self.request), required=False
+                )
+                if self.principal is not None:
+                    access.authorize(self.principal, route_permission(type(self), "GET"))
+            except BatonError as error:
+                answer = http_answer(error)
+                self.set_status(answer.status)
+                self.finish(orjson.dumps({"detail": answer.message}))
+                return
+        await super().get(*args, **kwargs)
 
     def check_origin(self, origin: str) -> bool:
-        """Baton's API uses no cookies, so a page from another origin gains nothing by connecting."""
+        """A page from another origin may connect with an API credential of its own, never with the UI's cookie."""
+        if "Cookie" in self.request.headers and SESSION_COOKIE in request_cookies(self.request):
+            return super().check_origin(origin)
         return True
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
@@ -68,15 +97,18 @@ class PrefectSocket(tornado.websocket.WebSocketHandler):
             reason = self.handshake_failed_reason or "The 'prefect' subprotocol is required."
             self.refuse(CLOSE_POLICY_VIOLATION, reason)
             return
+        if self.principal is None:
+            # A legacy client (no subprotocol, so no auth message) must authenticate on the upgrade request.
+            self.refuse(CLOSE_POLICY_VIOLATION, "Authentication required: send an API key in the Authorization header.")
+            return
         self.on_authenticated()
 
     def on_message(self, message: str | bytes) -> Any:
         if not self.authenticated:
-            self._on_auth(message)
-            return None
+            return self._on_auth(message)
         return self.on_client_message(message)
 
-    def _on_auth(self, message: str | bytes) -> None:
+    async def _on_auth(self, message: str | bytes) -> None:
         data = json_object(message)
         if data is None or data.get("type") != "auth":
             self.refuse(
@@ -84,6 +116,15 @@ class PrefectSocket(tornado.websocket.WebSocketHandler):
                 self.handshake_failed_reason or 'Expected an auth message first: {"type": "auth", "token": ...}.',
             )
             return
+        if self.principal is None:
+            access = self.context.access
+            try:
+                self.principal = await access.token_principal(data.get("token"))
+                access.authorize(self.principal, route_permission(type(self), "GET"))
+            except BatonError as error:
+                self.write_message(orjson.dumps({"type": "auth_failure", "reason": error.message}).decode())
+                self.refuse(CLOSE_POLICY_VIOLATION, self.handshake_failed_reason or error.message)
+                return
         self.write_message(orjson.dumps({"type": "auth_success"}).decode())
         self.on_authenticated()
 

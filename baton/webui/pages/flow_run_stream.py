@@ -66,9 +66,10 @@ def state_json(state: dict[str, Any]) -> dict[str, Any]:
 
 
 class FlowRunStreamHandler(PageHandler):
-    def prepare(self) -> None:
+    async def prepare(self) -> None:
         # Not counted as in flight: shutdown would otherwise wait its whole grace period for every open page.
         self._closed = False
+        await self.admit()
 
     def on_finish(self) -> None:
         pass

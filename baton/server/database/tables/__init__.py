@@ -24,6 +24,14 @@ from baton.server.database.tables.configuration import (
 )
 from baton.server.database.tables.deployments import deployment, deployment_schedule, work_pool, work_queue, worker
 from baton.server.database.tables.events import events
+from baton.server.database.tables.identity import (
+    account,
+    api_key,
+    audit_entry,
+    auth_generation,
+    auth_session,
+    custom_role,
+)
 from baton.server.database.tables.notifications import notification_delivery, notification_policy
 from baton.server.database.tables.runs import (
     flow,
@@ -37,6 +45,12 @@ from baton.server.database.tables.runs import (
 )
 
 __all__ = [
+    "account",
+    "api_key",
+    "audit_entry",
+    "auth_generation",
+    "auth_session",
+    "custom_role",
     "artifact",
     "artifact_collection",
     "block_document",

@@ -231,11 +231,7 @@ async def read_events_by_id(connection: AsyncConnection, ids: list[uuid.UUID]) -
     if not ids:
         return []
     events = t.events
-    query = (
-        sa.select(events)
-        .where(events.c.id.in_(ids))
-        .order_by(events.c.recorded, events.c.occurred, events.c.id)
-    )
+    query = sa.select(events).where(events.c.id.in_(ids)).order_by(events.c.recorded, events.c.occurred, events.c.id)
     return [event_from_row(row) for row in (await connection.execute(query)).mappings()]
 
 

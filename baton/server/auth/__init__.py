@@ -1,0 +1,1 @@
+"""Authentication and authorization: credentials, the signed-in principal, and the check every route goes through."""
