@@ -41,7 +41,10 @@ class NotAuthenticated(BatonError):
 
 
 class PermissionDenied(Forbidden):
-    """The caller's role does not grant the permission the route needs (HTTP 403)."""
+    """The caller's role does not grant the permission the route needs (HTTP 403). `principal` is the caller (a
+    `baton.server.auth.principal.Principal`), for the audit log."""
+
+    principal: object = None
 
 
 class TooManyAttempts(BatonError):

@@ -15,6 +15,7 @@ from baton.queue.background_tasks import TaskQueue, make_task_queue
 from baton.queue.messages import QueuedEvent
 from baton.server.auth.access import AccessControl
 from baton.server.auth.audit_log import AuditLog
+from baton.server.auth.sign_in import SignInGuard
 from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
 from baton.server.events_stream import EventStream
@@ -56,6 +57,14 @@ class ServerContext:
     _log_stream: LogStream | None = field(default=None, init=False, repr=False)
     _access: AccessControl | None = field(default=None, init=False, repr=False)
     _audit_log: AuditLog | None = field(default=None, init=False, repr=False)
+    _sign_in_guard: SignInGuard | None = field(default=None, init=False, repr=False)
+
+    @property
+    def sign_in_guard(self) -> SignInGuard:
+        """Password checks with failures limited per address and account (made on first use)."""
+        if self._sign_in_guard is None:
+            self._sign_in_guard = SignInGuard()
+        return self._sign_in_guard
 
     @property
     def access(self) -> AccessControl:

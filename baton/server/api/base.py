@@ -15,7 +15,14 @@ import pydantic
 import tornado.httputil
 import tornado.web
 
-from baton.errors import BatonError, ObjectNotFound, ServiceUnavailable, ValidationFailed, http_answer
+from baton.errors import (
+    BatonError,
+    ObjectNotFound,
+    PermissionDenied,
+    ServiceUnavailable,
+    ValidationFailed,
+    http_answer,
+)
 from baton.server.auth.audit_log import UNAUDITED_PERMISSIONS, request_action
 from baton.server.auth.principal import ANONYMOUS, Principal
 from baton.server.context import ServerContext
@@ -135,13 +142,18 @@ class ApiHandler(tornado.web.RequestHandler):
             raise tornado.web.HTTPError(414, log_message=f"The URL is longer than {MAX_URL_CHARS} characters.")
         if "%00" in self.request.uri:
             raise ValidationFailed("The URL may not contain NUL (%00) characters.")
-        self.principal = await self.context.access.admit(
-            self.request.method or "GET",
-            self.route_permission,
-            self.request.headers,
-            request_cookies(self.request),
-            host=self.request.host,
-        )
+        try:
+            self.principal = await self.context.access.admit(
+                self.request.method or "GET",
+                self.route_permission,
+                self.request.headers,
+                request_cookies(self.request),
+                host=self.request.host,
+            )
+        except PermissionDenied as denied:
+            if isinstance(denied.principal, Principal):
+                self.principal = denied.principal
+            raise
 
     @property
     def route_permission(self) -> str | None:

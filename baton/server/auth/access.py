@@ -83,20 +83,28 @@ class AccessControl:
         principal = await self.identify(headers, cookies, required=True)
         assert principal is not None
         if principal.via == "session" and method not in SAFE_METHODS:
-            self._check_csrf(principal, headers, host)
+            try:
+                self._check_csrf(principal, headers, host)
+            except PermissionDenied as denied:
+                denied.principal = principal
+                raise
         self.authorize(principal, permission)
         return principal
 
     def authorize(self, principal: Principal, permission: str | None) -> None:
         if permission is None:
             # A route that declares nothing is closed (a test keeps the route table free of them).
-            raise PermissionDenied("This route declares no permission, so nobody may use it.")
+            denied = PermissionDenied("This route declares no permission, so nobody may use it.")
+            denied.principal = principal
+            raise denied
         if permission == SIGNED_IN or principal.may(permission):
             return
-        raise PermissionDenied(
+        denied = PermissionDenied(
             f"The role {principal.role!r} of {principal.kind.replace('_', ' ')} {principal.name!r} does not allow "
             f"this (it needs the permission {permission!r})."
         )
+        denied.principal = principal
+        raise denied
 
     def _check_csrf(self, principal: Principal, headers: Mapping[str, str], host: str | None) -> None:
         token = headers.get(CSRF_HEADER)
