@@ -134,6 +134,11 @@ class ApiHandler(tornado.web.RequestHandler):
     permission: ClassVar[PermissionSpec | None] = None
     #: Who is calling (set by `prepare`; anonymous with authentication off).
     principal: Principal = ANONYMOUS
+    #: What a handler may tell the audit log about the change it made (the defaults come from the route).
+    audit_action: str | None = None
+    audit_resource_id: str | None = None
+    audit_resource_name: str | None = None
+    audit_detail: dict[str, Any] | None = None
 
     async def prepare(self) -> None:
         self.context.request_started()
@@ -182,13 +187,14 @@ class ApiHandler(tornado.web.RequestHandler):
         resource_name = next((value for key, value in kwargs.items() if not key.endswith("id")), None)
         self.context.audit_log.record(
             self.principal,
-            request_action(resource, method, self.request.path, kwargs),
+            self.audit_action or request_action(resource, method, self.request.path, kwargs),
             outcome="success" if status < 400 else ("denied" if status == 403 else "failure"),
             status_code=status,
             resource_kind=resource,
-            resource_id=resource_id or getattr(self, "audit_resource_id", None),
-            resource_name=resource_name or getattr(self, "audit_resource_name", None),
+            resource_id=self.audit_resource_id or resource_id,
+            resource_name=self.audit_resource_name or resource_name,
             address=self.request.remote_ip,
+            detail=self.audit_detail,
         )
 
     def set_default_headers(self) -> None:
