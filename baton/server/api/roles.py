@@ -48,6 +48,7 @@ class RolesHandler(ApiHandler):
             row = await identity.create_custom_role(connection, request.name, request.permissions, request.description)
         self.audit_resource_id = str(row["id"])
         self.audit_detail = {"permissions": row["permissions"]}
+        self.context.access.forget()
         self.write_json(_custom(row), status=201)
 
 
