@@ -8,7 +8,6 @@ import click
 
 from baton.cli.local_database import jsonable_rows, on_database, parse_time, when
 from baton.cli.output import cell, echo_more_hint, echo_table
-from baton.server.auth import direct
 
 
 @click.group()
@@ -34,6 +33,8 @@ def list_(
     as_json: bool,
 ) -> None:
     """List audit entries, newest first."""
+    from baton.server.auth import direct
+
     prefix = action[:-1] if action and action.endswith("*") else None
     condition = {
         "actor_name": actor,

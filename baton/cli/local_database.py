@@ -22,13 +22,24 @@ T = TypeVar("T")
 def on_database(operation: Callable[[Database], Awaitable[T]]) -> T:
     """Run `operation` on the configured database, brought to the newest schema first as `baton server start` does
     (unless BATON_API_DATABASE_MIGRATE_ON_START=false, which makes an old schema an error)."""
-    from baton.server.serve import prepare_database
+    from baton.errors import BatonError
+    from baton.server.database import migrate
+    from baton.server.database.engine import Database
 
     settings = load_settings()
 
     async def run() -> T:
-        database = await prepare_database(settings)
+        database = Database.from_settings(settings)
+        await database.open()
         try:
+            if not await migrate.is_current(database):
+                revision = await migrate.check_known_revision(database)
+                if not settings.api_database_migrate_on_start:
+                    raise BatonError(
+                        f"The database schema is at revision {revision or 'none (empty database)'}, not the newest. "
+                        "Run `baton server database upgrade -y` first."
+                    )
+                await migrate.upgrade(database)
             return await operation(database)
         finally:
             await database.dispose()

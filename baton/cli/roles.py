@@ -7,7 +7,6 @@ import click
 from baton.cli.local_database import on_database
 from baton.cli.output import cell, echo_table
 from baton.cli.resource_commands import yes_option
-from baton.server.auth import direct
 
 
 @click.group()
@@ -20,6 +19,8 @@ def role() -> None:
 @click.option("--permissions", "show_permissions", is_flag=True, help="List the permission catalogue instead.")
 def list_(show_permissions: bool) -> None:
     """List every role, built-in and custom, with its permissions."""
+    from baton.server.auth import direct
+
     if show_permissions:
         from baton.server.permissions import RESOURCES
 
@@ -52,6 +53,8 @@ def list_(show_permissions: bool) -> None:
 @click.option("--description", default="", help="What the role is for.")
 def create(name: str, permissions: tuple[str, ...], description: str) -> None:
     """Create custom role NAME granting the given permissions."""
+    from baton.server.auth import direct
+
     row = on_database(lambda db: direct.create_role(db, name, list(permissions), description))
     click.echo(f"Created role {row['name']!r}: {', '.join(row['permissions'])}.")
 
@@ -61,6 +64,8 @@ def create(name: str, permissions: tuple[str, ...], description: str) -> None:
 @yes_option
 def delete(name: str, yes: bool) -> None:
     """Delete custom role NAME (no account may hold it)."""
+    from baton.server.auth import direct
+
     if not yes:
         click.confirm(f"Delete role {name!r}?", abort=True)
     on_database(lambda db: direct.delete_role(db, name))

@@ -11,7 +11,6 @@ from baton.cli.local_database import on_database, parse_time, when
 from baton.cli.output import echo_table
 from baton.cli.resource_commands import yes_option
 from baton.cli.users import ROLE_HELP
-from baton.server.auth import direct
 
 
 @click.group("service-account")
@@ -35,6 +34,8 @@ def _show_key(name: str, key: str) -> None:
 @click.option("--expires-at", default=None, help="When its key stops working, ISO 8601 (default: never).")
 def create(name: str, role: str, expires_at: str | None) -> None:
     """Create service account NAME with a role, and print its API key once."""
+    from baton.server.auth import direct
+
     expiry = parse_time(expires_at, "--expires-at")
     row, key = on_database(lambda db: direct.create_service_account(db, name, role, expiry))
     click.echo(f"Created service account {row['name']!r} with the role {row['role']!r}.")
@@ -57,6 +58,8 @@ def _cells(row: dict[str, Any]) -> list[str]:
 @service_account.command("ls")
 def list_() -> None:
     """List service accounts with their role, status, live keys (by prefix), last use and expiry."""
+    from baton.server.auth import direct
+
     rows = on_database(lambda db: direct.read_accounts(db, "service_account"))
     headers = ["NAME", "ROLE", "STATUS", "KEYS", "LAST USED (UTC)", "EXPIRES (UTC)"]
     echo_table(headers, [_cells(row) for row in rows], empty="No service accounts.")
@@ -66,6 +69,8 @@ def list_() -> None:
 @click.argument("name")
 def rotate_key(name: str) -> None:
     """Revoke every key of service account NAME and print a new one once (the old ones stop working at once)."""
+    from baton.server.auth import direct
+
     _, key = on_database(lambda db: direct.rotate_key(db, name))
     click.echo(f"Revoked the keys of service account {name!r}.")
     _show_key(name, key)
@@ -75,6 +80,8 @@ def rotate_key(name: str) -> None:
 @click.argument("name")
 def disable(name: str) -> None:
     """Disable service account NAME: its keys stop working at once."""
+    from baton.server.auth import direct
+
     on_database(lambda db: direct.set_disabled(db, "service_account", name, True))
     click.echo(f"Disabled service account {name!r}.")
 
@@ -83,6 +90,8 @@ def disable(name: str) -> None:
 @click.argument("name")
 def enable(name: str) -> None:
     """Enable service account NAME again."""
+    from baton.server.auth import direct
+
     on_database(lambda db: direct.set_disabled(db, "service_account", name, False))
     click.echo(f"Enabled service account {name!r}.")
 
@@ -92,6 +101,8 @@ def enable(name: str) -> None:
 @yes_option
 def delete(name: str, yes: bool) -> None:
     """Delete service account NAME and its keys."""
+    from baton.server.auth import direct
+
     if not yes:
         click.confirm(f"Delete service account {name!r}?", abort=True)
     on_database(lambda db: direct.delete_account(db, "service_account", name))

@@ -8,7 +8,6 @@ import click
 
 from baton.cli.local_database import on_database, read_password, when
 from baton.cli.output import echo_table
-from baton.server.auth import direct
 
 ROLE_HELP = "The role: admin, developer, operator, viewer, worker, or a custom role (`baton role ls`)."
 
@@ -26,6 +25,8 @@ def user() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 def create(name: str, role: str, password_stdin: bool) -> None:
     """Create a user NAME with a role; the password is asked for twice (hidden) unless --password-stdin."""
+    from baton.server.auth import direct
+
     password = read_password(password_stdin)
     row = on_database(lambda db: direct.create_user(db, name, role, password))
     click.echo(f"Created user {row['name']!r} with the role {row['role']!r}.")
@@ -38,6 +39,8 @@ def _user_cells(row: dict[str, Any]) -> list[str]:
 @user.command("ls")
 def list_() -> None:
     """List users by name, with their role, whether they are disabled, and when they were created."""
+    from baton.server.auth import direct
+
     rows = on_database(lambda db: direct.read_accounts(db, "user"))
     echo_table(["NAME", "ROLE", "STATUS", "CREATED (UTC)"], [_user_cells(row) for row in rows], empty="No users.")
 
@@ -47,6 +50,8 @@ def list_() -> None:
 @click.argument("role")
 def set_role(name: str, role: str) -> None:
     """Give user NAME the role ROLE (the last enabled admin cannot lose the admin role)."""
+    from baton.server.auth import direct
+
     on_database(lambda db: direct.set_role(db, "user", name, role))
     click.echo(f"User {name!r} now has the role {role!r}.")
 
@@ -55,6 +60,8 @@ def set_role(name: str, role: str) -> None:
 @click.argument("name")
 def disable(name: str) -> None:
     """Disable user NAME: their sessions and keys stop working at once (the last enabled admin cannot be)."""
+    from baton.server.auth import direct
+
     on_database(lambda db: direct.set_disabled(db, "user", name, True))
     click.echo(f"Disabled user {name!r}.")
 
@@ -63,6 +70,8 @@ def disable(name: str) -> None:
 @click.argument("name")
 def enable(name: str) -> None:
     """Enable user NAME again."""
+    from baton.server.auth import direct
+
     on_database(lambda db: direct.set_disabled(db, "user", name, False))
     click.echo(f"Enabled user {name!r}.")
 
@@ -72,6 +81,8 @@ def enable(name: str) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 def reset_password(name: str, password_stdin: bool) -> None:
     """Set a new password for user NAME; every session they have ends."""
+    from baton.server.auth import direct
+
     password = read_password(password_stdin, "New password")
     on_database(lambda db: direct.reset_password(db, name, password))
     click.echo(f"Set a new password for user {name!r}; their sessions have ended.")
