@@ -43,6 +43,11 @@ class NotAuthenticated(BatonError):
 class PermissionDenied(Forbidden):
     """The caller's role does not grant the permission the route needs (HTTP 403)."""
 
+    def __init__(self, message: str, principal: Any = None) -> None:
+        super().__init__(message)
+        #: Who was refused, when known (the audit log names them).
+        self.principal = principal
+
 
 class TooManyAttempts(BatonError):
     """Too many failed sign-ins from this address or for this account; retry after a while (HTTP 429)."""

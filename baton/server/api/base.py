@@ -15,7 +15,14 @@ import pydantic
 import tornado.httputil
 import tornado.web
 
-from baton.errors import BatonError, ObjectNotFound, ServiceUnavailable, ValidationFailed, http_answer
+from baton.errors import (
+    BatonError,
+    ObjectNotFound,
+    PermissionDenied,
+    ServiceUnavailable,
+    ValidationFailed,
+    http_answer,
+)
 from baton.server.auth.audit_log import UNAUDITED_PERMISSIONS, request_action
 from baton.server.auth.principal import ANONYMOUS, Principal
 from baton.server.context import ServerContext
@@ -135,13 +142,19 @@ class ApiHandler(tornado.web.RequestHandler):
             raise tornado.web.HTTPError(414, log_message=f"The URL is longer than {MAX_URL_CHARS} characters.")
         if "%00" in self.request.uri:
             raise ValidationFailed("The URL may not contain NUL (%00) characters.")
-        self.principal = await self.context.access.admit(
-            self.request.method or "GET",
-            self.route_permission,
-            self.request.headers,
-            request_cookies(self.request),
-            host=self.request.host,
-        )
+        try:
+            self.principal = await self.context.access.admit(
+                self.request.method or "GET",
+                self.route_permission,
+                self.request.headers,
+                request_cookies(self.request),
+                host=self.request.host,
+            )
+        except PermissionDenied as denied:
+            # The audit log's entry for the refusal names who was refused.
+            if denied.principal is not None:
+                self.principal = denied.principal
+            raise
 
     @property
     def route_permission(self) -> str | None:
@@ -166,8 +179,12 @@ class ApiHandler(tornado.web.RequestHandler):
         if status in (401, 404, 405, 414, 415):
             return
         kwargs = {key: value for key, value in (self.path_kwargs or {}).items() if isinstance(value, str)}
-        resource_id = next((value for key, value in kwargs.items() if key.endswith("id")), None)
-        resource_name = next((value for key, value in kwargs.items() if not key.endswith("id")), None)
+        id_key = next((key for key in kwargs if key.endswith("id")), None)
+        name_key = next((key for key in kwargs if not key.endswith("id")), None)
+        resource_id = kwargs.get(id_key) if id_key else None
+        resource_name = kwargs.get(name_key) if name_key else None
+        # The other path parameters say which part was changed (the queue of `work_pool.delete_queue`).
+        detail = {key: value for key, value in kwargs.items() if key not in (id_key, name_key)}
         self.context.audit_log.record(
             self.principal,
             request_action(resource, method, self.request.path, kwargs),
@@ -177,6 +194,7 @@ class ApiHandler(tornado.web.RequestHandler):
             resource_id=resource_id or getattr(self, "audit_resource_id", None),
             resource_name=resource_name or getattr(self, "audit_resource_name", None),
             address=self.request.remote_ip,
+            detail=detail,
         )
 
     def set_default_headers(self) -> None:

@@ -107,7 +107,7 @@ class BlockTypeDocumentsHandler(BlockDocumentApiHandler):
 
     @endpoint("The named block documents of a block type", response=list[BlockDocument], query=INCLUDE_SECRETS_QUERY)
     async def get(self, slug: str) -> None:
-        include_secrets = self.query_bool("include_secrets")
+        include_secrets = self.secrets_wanted(self.query_bool("include_secrets"))
         async with self.database.read() as connection:
             block_type = await block_types.read_block_type_by_slug(connection, slug)
             if block_type is None:
@@ -115,6 +115,8 @@ class BlockTypeDocumentsHandler(BlockDocumentApiHandler):
             rows = await block_documents.read_block_documents_of_type(
                 connection, block_type["id"], self.cipher(), include_secrets=include_secrets
             )
+        if include_secrets:
+            self.audit_secrets_read(rows)
         self.write_json(rows)
 
 
@@ -123,13 +125,15 @@ class BlockTypeDocumentByNameHandler(BlockDocumentApiHandler):
 
     @endpoint("A block document by block type slug and name", response=BlockDocument, query=INCLUDE_SECRETS_QUERY)
     async def get(self, slug: str, name: str) -> None:
-        include_secrets = self.query_bool("include_secrets")
+        include_secrets = self.secrets_wanted(self.query_bool("include_secrets"))
         async with self.database.read() as connection:
             row = await block_documents.read_block_document_by_name(
                 connection, slug, name, self.cipher(), include_secrets=include_secrets
             )
         if row is None:
             raise ObjectNotFound(f"Block document {name!r} of block type {slug!r} not found.")
+        if include_secrets:
+            self.audit_secrets_read([row])
         self.write_json(row)
 
 

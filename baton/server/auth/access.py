@@ -90,12 +90,13 @@ class AccessControl:
     def authorize(self, principal: Principal, permission: str | None) -> None:
         if permission is None:
             # A route that declares nothing is closed (a test keeps the route table free of them).
-            raise PermissionDenied("This route declares no permission, so nobody may use it.")
+            raise PermissionDenied("This route declares no permission, so nobody may use it.", principal)
         if permission == SIGNED_IN or principal.may(permission):
             return
         raise PermissionDenied(
             f"The role {principal.role!r} of {principal.kind.replace('_', ' ')} {principal.name!r} does not allow "
-            f"this (it needs the permission {permission!r})."
+            f"this (it needs the permission {permission!r}).",
+            principal,
         )
 
     def _check_csrf(self, principal: Principal, headers: Mapping[str, str], host: str | None) -> None:
@@ -106,7 +107,8 @@ class AccessControl:
         if origin and host and origin.split("://", 1)[-1] == host:
             return
         raise PermissionDenied(
-            "A change made with a browser session needs the page's CSRF token (X-CSRF-Token) or a same-origin Origin."
+            "A change made with a browser session needs the page's CSRF token (X-CSRF-Token) or a same-origin Origin.",
+            principal,
         )
 
     # --- identification ----------------------------------------------------------------------------------------
