@@ -33,6 +33,7 @@ from baton.settings import Settings
 from tests.databases import ENABLED_DIALECTS, TemplateDatabases
 from tests.server.api.events_helpers import event, seed
 from tests.server.api.route_table import Route, route_table
+from tests.server.api.secret_blocks import SECRET_VALUE, create_secret_block
 from tests.server.identities import ServiceAccountKey, service_account_key
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -182,25 +183,11 @@ SECRET_READS = (
 )
 
 
-async def _secret_block(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, str]:
-    slug = (await client.get("/api/block_types/slug/secret", headers=headers)).json()
-    schema = (await client.post("/api/block_schemas/filter", json={}, headers=headers)).json()
-    schema_id = next(item["id"] for item in schema if item["block_type_id"] == slug["id"])
-    name = f"db-password-{uuid.uuid4().hex[:6]}"
-    response = await client.post(
-        "/api/block_documents/",
-        json={"name": name, "block_type_id": slug["id"], "block_schema_id": schema_id, "data": {"value": "hunter2"}},
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
-    return {"id": response.json()["id"], "name": name}
-
-
 @pytest.mark.parametrize("role", ROLES)
 async def test_secret_values_need_block_secrets_and_each_read_is_audited(
     server: AuthServer, client: httpx.AsyncClient, role: str
 ) -> None:
-    block = await _secret_block(client, server.keys["developer"].headers)
+    block = await create_secret_block(client, server.keys["developer"].headers, "/api")
     headers = server.keys[role].headers
     may = "block:secrets" in BUILT_IN_ROLES[role]
     for method, template in SECRET_READS:
@@ -213,10 +200,10 @@ async def test_secret_values_need_block_secrets_and_each_read_is_audited(
             assert "include_secrets" in response.json()["detail"]
             continue
         assert response.status_code == 200, (url, response.text)
-        assert "hunter2" in response.text
+        assert SECRET_VALUE in response.text
     masked = await client.get(f"/api/block_documents/{block['id']}", headers=headers)
     assert masked.status_code == 200
-    assert "hunter2" not in masked.text
+    assert SECRET_VALUE not in masked.text
 
     await server.context.audit_log.flush()
     entries = await _audit_entries(server, server.keys[role].name, "block.read_secrets")
@@ -229,7 +216,7 @@ async def test_secret_values_need_block_secrets_and_each_read_is_audited(
     else:
         assert {(entry["outcome"], entry["status_code"]) for entry in entries} == {("denied", 403)}
         assert len(entries) >= len(SECRET_READS)
-    assert "hunter2" not in repr(entries)
+    assert SECRET_VALUE not in repr(entries)
 
 
 async def _audit_entries(server: AuthServer, actor_name: str, action: str) -> list[dict[str, object]]:
