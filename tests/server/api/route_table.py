@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import tornado.routing
 import tornado.web
@@ -71,7 +71,10 @@ class Route:
 
 
 def route_table(app: tornado.web.Application) -> list[Route]:
-    return [Route(rule.matcher.regex.pattern, rule.target) for rule in _rules(app.default_router)]
+    return [
+        Route(cast(tornado.routing.PathMatches, rule.matcher).regex.pattern, rule.target)
+        for rule in _rules(app.default_router)
+    ]
 
 
 def _rules(router: Any) -> Iterator[tornado.routing.Rule]:

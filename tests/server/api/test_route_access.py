@@ -107,8 +107,8 @@ def _permission(route: Route, method: str) -> str:
 
 
 async def _send(client: httpx.AsyncClient, method: str, url: str, headers: dict[str, str]) -> httpx.Response:
-    body = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
-    return await client.request(method, url, headers=headers, **body)
+    body: dict[str, object] | None = {} if method in ("POST", "PUT", "PATCH") else None
+    return await client.request(method, url, headers=headers, json=body)
 
 
 def _is_sign_in_redirect(response: httpx.Response, url: str) -> bool:
@@ -192,8 +192,8 @@ async def test_secret_values_need_block_secrets_and_each_read_is_audited(
     may = "block:secrets" in BUILT_IN_ROLES[role]
     for method, template in SECRET_READS:
         url = template.format(**block)
-        body = {"json": {"include_secrets": True}} if method == "POST" else {}
-        response = await client.request(method, url, headers=headers, **body)
+        body = {"include_secrets": True} if method == "POST" else None
+        response = await client.request(method, url, headers=headers, json=body)
         if not may:
             assert response.status_code == 403, (url, response.text)
             assert "block:secrets" in response.json()["detail"]

@@ -3,6 +3,7 @@ needs, and only permissions of the catalogue (baton.server.permissions)."""
 
 from __future__ import annotations
 
+import re
 from typing import cast
 
 import pytest
@@ -110,3 +111,81 @@ def test_secrets_and_server_settings_are_not_for_every_reader(routes: list[Route
 def test_built_in_roles_name_only_catalogued_permissions() -> None:
     for role, permissions in BUILT_IN_ROLES.items():
         assert not unknown_permissions(permissions), role
+
+
+# What `prefect worker`, `baton worker` and a flow run (the Prefect client's engine) call, from their sources.
+WORKER_CALLS = (
+    "GET /api/work_pools/pool",
+    "POST /api/work_pools/pool/workers/heartbeat",
+    "POST /api/work_pools/pool/get_scheduled_flow_runs",
+    "GET /api/work_pools/pool/workers/connect",
+    "POST /api/work_pools/pool/queues/filter",
+    "GET /api/collections/views/aggregate-worker-metadata",
+    "GET /api/deployments/{id}",
+    "GET /api/flows/{id}",
+    "POST /api/flows/",
+    "POST /api/flow_runs/",
+    "GET /api/flow_runs/{id}",
+    "PATCH /api/flow_runs/{id}",
+    "PATCH /api/flow_runs/{id}/labels",
+    "POST /api/flow_runs/{id}/set_state",
+    "POST /api/flow_runs/filter",
+    "POST /api/flow_runs/{id}/input",
+    "POST /api/flow_runs/{id}/input/filter",
+    "GET /api/flow_runs/{id}/input/key",
+    "DELETE /api/flow_runs/{id}/input/key",
+    "POST /api/task_runs/",
+    "GET /api/task_runs/{id}",
+    "POST /api/task_runs/{id}/set_state",
+    "POST /api/task_runs/filter",
+    "GET /api/task_runs/subscriptions/scheduled",
+    "POST /api/logs/",
+    "GET /api/events/in",
+    "POST /api/events",
+    "GET /api/events/out",
+    "GET /api/block_types/slug/secret/block_documents/name/db",
+    "GET /api/block_documents/{id}",
+    "GET /api/variables/name/region",
+    "GET /api/v2/concurrency_limits/name",
+    "POST /api/v2/concurrency_limits/increment-with-lease",
+    "POST /api/v2/concurrency_limits/decrement-with-lease",
+    "POST /api/v2/concurrency_limits/leases/{id}/renew",
+    "POST /api/concurrency_limits/increment",
+    "POST /api/concurrency_limits/decrement",
+    "POST /api/artifacts/",
+    "PATCH /api/artifacts/{id}",
+    "POST /api/artifacts/filter",
+    "GET /api/admin/storage",
+)
+# What a worker key must not do: change what is deployed, configured or stored, or start runs on its own. (It may
+# delete a flow: `flow:write`, which a flow run needs to register its flow, covers both.)
+NOT_WORKER_CALLS = (
+    "POST /api/work_pools/",
+    "DELETE /api/work_pools/pool",
+    "POST /api/deployments/",
+    "POST /api/deployments/{id}/create_flow_run",
+    "POST /api/variables/",
+    "POST /api/block_documents/",
+    "PUT /api/admin/storage",
+    "POST /api/v2/concurrency_limits/",
+    "POST /api/flow_run_notification_policies/",
+)
+
+
+def _permission_of(routes: list[Route], call: str) -> str | None:
+    method, path = call.split(" ", 1)
+    path = path.replace("{id}", "0c6d5e7e-54b4-4d3b-9f7e-0f7c5b1f3a11")
+    route = next(route for route in routes if re.match(route.pattern, path))
+    return route_permission(route.handler, method)
+
+
+def test_the_worker_role_covers_what_workers_and_flow_runs_call_and_no_more(routes: list[Route]) -> None:
+    worker = BUILT_IN_ROLES["worker"]
+    permissions = {call: _permission_of(routes, call) for call in (*WORKER_CALLS, *NOT_WORKER_CALLS)}
+    missing = [f"{call} needs {permissions[call]}" for call in WORKER_CALLS if permissions[call] not in worker]
+    assert not missing, "\n".join(missing)
+    allowed = [call for call in NOT_WORKER_CALLS if permissions[call] in worker]
+    assert not allowed, "\n".join(allowed)
+    # Block.load asks for the secret values (include_secrets=true), which need block:secrets beyond the route's own.
+    unused = worker - {permissions[call] for call in WORKER_CALLS} - {"block:secrets"}
+    assert not unused, f"the worker role grants {sorted(unused)}, which no worker or flow run call needs"
