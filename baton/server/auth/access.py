@@ -78,7 +78,12 @@ class AccessControl:
         if not self.enabled:
             return ANONYMOUS
         if permission == PUBLIC:
-            principal = await self.identify(headers, cookies, required=False)
+            # A stale credential does not close an open route: the sign-in page must answer a browser whose session
+            # ended (else it would redirect to itself), and a health check a client whose key was revoked.
+            try:
+                principal = await self.identify(headers, cookies, required=False)
+            except NotAuthenticated:
+                principal = None
             return principal or ANONYMOUS
         principal = await self.identify(headers, cookies, required=True)
         assert principal is not None

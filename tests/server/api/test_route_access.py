@@ -147,8 +147,13 @@ async def test_without_credentials_only_the_open_routes_answer(server: AuthServe
 async def test_an_unknown_key_is_refused_everywhere_but_the_open_routes(
     server: AuthServer, client: httpx.AsyncClient
 ) -> None:
-    wrong = await _refusals(server, client, {"Authorization": f"Bearer {INVALID_KEY}"})
+    headers = {"Authorization": f"Bearer {INVALID_KEY}"}
+    wrong = await _refusals(server, client, headers)
     assert not wrong, "\n".join(wrong)
+    # The open routes stay open with a stale credential (a revoked key's health check, an ended session's sign-in).
+    assert (await client.get("/api/health", headers=headers)).status_code == 200
+    stale_session = {"Cookie": "baton_session=ended"}
+    assert (await client.get("/api/admin/version", headers=stale_session)).status_code == 200
     response = await client.get("/api/flows/name/x", headers={"Authorization": "Token nonsense"})
     assert response.status_code == 401
 
