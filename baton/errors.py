@@ -44,7 +44,10 @@ class PermissionDenied(Forbidden):
     """The caller's role does not grant the permission the route needs (HTTP 403). `principal` is the caller (a
     `baton.server.auth.principal.Principal`), for the audit log."""
 
-    principal: object = None
+    def __init__(self, message: str, principal: Any = None) -> None:
+        super().__init__(message)
+        #: Who was refused, when known (the audit log names them).
+        self.principal = principal
 
 
 class TooManyAttempts(BatonError):

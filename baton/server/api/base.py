@@ -191,8 +191,12 @@ class ApiHandler(tornado.web.RequestHandler):
         if status in (401, 404, 405, 414, 415):
             return
         kwargs = {key: value for key, value in (self.path_kwargs or {}).items() if isinstance(value, str)}
-        resource_id = next((value for key, value in kwargs.items() if key.endswith("id")), None)
-        resource_name = next((value for key, value in kwargs.items() if not key.endswith("id")), None)
+        id_key = next((key for key in kwargs if key.endswith("id")), None)
+        name_key = next((key for key in kwargs if not key.endswith("id")), None)
+        resource_id = kwargs.get(id_key) if id_key else None
+        resource_name = kwargs.get(name_key) if name_key else None
+        # The other path parameters say which part was changed (the queue of `work_pool.delete_queue`).
+        detail = {key: value for key, value in kwargs.items() if key not in (id_key, name_key)}
         self.context.audit_log.record(
             self.principal,
             self.audit_action or request_action(resource, method, self.request.path, kwargs),
@@ -202,7 +206,7 @@ class ApiHandler(tornado.web.RequestHandler):
             resource_id=self.audit_resource_id or resource_id,
             resource_name=self.audit_resource_name or resource_name,
             address=self.request.remote_ip,
-            detail=self.audit_detail,
+            detail=self.audit_detail if self.audit_detail is not None else detail,
         )
 
     def set_default_headers(self) -> None:

@@ -78,7 +78,12 @@ class AccessControl:
         if not self.enabled:
             return ANONYMOUS
         if permission == PUBLIC:
-            principal = await self.identify(headers, cookies, required=False)
+            # A stale credential does not close an open route: the sign-in page must answer a browser whose session
+            # ended (else it would redirect to itself), and a health check a client whose key was revoked.
+            try:
+                principal = await self.identify(headers, cookies, required=False)
+            except NotAuthenticated:
+                principal = None
             return principal or ANONYMOUS
         principal = await self.identify(headers, cookies, required=True)
         assert principal is not None
@@ -94,17 +99,14 @@ class AccessControl:
     def authorize(self, principal: Principal, permission: str | None) -> None:
         if permission is None:
             # A route that declares nothing is closed (a test keeps the route table free of them).
-            denied = PermissionDenied("This route declares no permission, so nobody may use it.")
-            denied.principal = principal
-            raise denied
+            raise PermissionDenied("This route declares no permission, so nobody may use it.", principal)
         if permission == SIGNED_IN or principal.may(permission):
             return
-        denied = PermissionDenied(
+        raise PermissionDenied(
             f"The role {principal.role!r} of {principal.kind.replace('_', ' ')} {principal.name!r} does not allow "
-            f"this (it needs the permission {permission!r})."
+            f"this (it needs the permission {permission!r}).",
+            principal,
         )
-        denied.principal = principal
-        raise denied
 
     def _check_csrf(self, principal: Principal, headers: Mapping[str, str], host: str | None) -> None:
         token = headers.get(CSRF_HEADER)
@@ -114,7 +116,8 @@ class AccessControl:
         if origin and host and origin.split("://", 1)[-1] == host:
             return
         raise PermissionDenied(
-            "A change made with a browser session needs the page's CSRF token (X-CSRF-Token) or a same-origin Origin."
+            "A change made with a browser session needs the page's CSRF token (X-CSRF-Token) or a same-origin Origin.",
+            principal,
         )
 
     # --- identification ----------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import urllib.parse
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -29,19 +30,41 @@ FLUSH_DELAY_SECONDS = 0.2
 MAX_PENDING = 50_000
 
 _VERB_OF_METHOD = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
+#: Path segments naming a part of a resource (a deployment's schedules, a pool's queues and workers, a run's inputs):
+#: the action names the part (`deployment.delete_schedule`) instead of reading as a change to the whole resource.
+SUB_RESOURCES = {"schedules": "schedule", "queues": "queue", "workers": "worker", "input": "input"}
+#: Segments that only say how the next one finds the resource (`/variables/name/{name}`).
+LOOKUP_SEGMENTS = frozenset({"name", "slug", "tag", "checksum"})
+_PATH_PREFIXES = ("api", "v2")
 
 
 def request_action(resource: str, method: str, path: str, path_kwargs: Mapping[str, str]) -> str:
-    """The audit action of a write request: `<resource>.<verb>`, the verb from the method, or the path's last segment
-    when it names an operation (`flow_run.set_state`, `deployment.pause_deployment`)."""
-    last = path.rstrip("/").rsplit("/", 1)[-1]
-    if method == "POST" and last and last not in path_kwargs.values() and not _is_collection(last, resource):
-        return f"{resource}.{last.replace('-', '_')}"
-    return f"{resource}.{_VERB_OF_METHOD.get(method, method.lower())}"
-
-
-def _is_collection(segment: str, resource: str) -> bool:
-    return segment.rstrip("s") in (resource, resource.replace("_", "")) or segment.endswith("s")
+    """The audit action of a write request, `<resource>.<what>`:
+    - a change to the resource itself: the method's verb (`variable.create`, `variable.update`, `flow.delete`);
+    - an operation named by the path (POST): its segments after the resource (`flow_run.set_state`,
+      `deployment.create_flow_run`, `deployment.create_flow_run_bulk`, `flow.bulk_delete`);
+    - a part of the resource: the verb and the part (`deployment.create_schedule`, `work_pool.delete_queue`);
+    - another method on a named part: the verb and the part (`server.update_storage`, `flow_run.update_labels`)."""
+    segments = [urllib.parse.unquote(segment) for segment in path.split("/") if segment]
+    while segments and segments[0] in _PATH_PREFIXES:
+        segments = segments[1:]
+    parameters = list(path_kwargs.values())
+    tail = []
+    for segment in segments[1:]:
+        if parameters and segment == parameters[0]:
+            parameters.pop(0)
+        elif segment not in LOOKUP_SEGMENTS:
+            tail.append(segment.replace("-", "_"))
+    verb = _VERB_OF_METHOD.get(method, method.lower())
+    if not tail:
+        # PUT on a collection (`PUT /saved_searches/`) creates.
+        return f"{resource}.{'create' if method == 'PUT' and not path_kwargs else verb}"
+    if tail[0] in SUB_RESOURCES:
+        part = SUB_RESOURCES[tail[0]]
+        rest = tail[1:]
+        return f"{resource}.{part}_{'_'.join(rest)}" if rest else f"{resource}.{verb}_{part}"
+    operation = "_".join(tail)
+    return f"{resource}.{operation}" if method == "POST" else f"{resource}.{verb}_{operation}"
 
 
 class AuditLog:
