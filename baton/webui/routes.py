@@ -32,6 +32,9 @@ PAGE_MODULES = (
 class StaticHandler(tornado.web.StaticFileHandler):
     """Static files are addressed by content hash (see `static_url`), so they can be cached for a long time."""
 
+    def set_default_headers(self) -> None:
+        self.set_header("X-Content-Type-Options", "nosniff")
+
     def get_cache_time(self, path: str, modified: Any, mime_type: str) -> int:
         return self.CACHE_MAX_AGE if "v" in self.request.arguments else 0
 
