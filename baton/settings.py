@@ -280,9 +280,9 @@ class Settings(BaseModel):
     server_api_port: int = Field(default=4200, ge=1, le=65535, description="The port the server listens on.")
     server_allowed_hosts: CommaList = Field(
         default=(),
-        description="The host names the server answers to (its requests' Host header), comma-separated; * allows "
-        "any. Unset means the address it listens on, localhost, 127.0.0.1, ::1 and the hosts of BATON_UI_URL and "
-        "BATON_API_URL (a defence against DNS rebinding).",
+        description="More host names the server answers to (its requests' Host header), comma-separated; "
+        ".example.com covers its subdomains, * allows any. Always allowed: localhost, 127.0.0.1, ::1, the address "
+        "it listens on and the hosts of BATON_UI_URL and BATON_API_URL (a defence against DNS rebinding).",
     )
     server_cors_allowed_origins: CommaList = Field(
         default=(),

@@ -58,7 +58,8 @@ def host_name(host: str) -> str:
 
 
 def default_allowed_hosts(settings: Settings, bound_host: str) -> list[str]:
-    """The bound address (unless it is a wildcard), the loopback names, and the hosts of ui_url and api_url."""
+    """The names always allowed: the loopback names (a rebinding page cannot send them as its Host), the bound
+    address (unless it is a wildcard) and the hosts of ui_url and api_url (which other clients are told to use)."""
     hosts = list(LOOPBACK_NAMES)
     if host_name(bound_host) not in WILDCARD_ADDRESSES:
         hosts.append(host_name(bound_host))
@@ -84,7 +85,7 @@ class HostAllowList:
 
     @classmethod
     def from_settings(cls, settings: Settings, bound_host: str) -> HostAllowList:
-        return cls(settings.server_allowed_hosts or default_allowed_hosts(settings, bound_host))
+        return cls([*default_allowed_hosts(settings, bound_host), *settings.server_allowed_hosts])
 
     def allows(self, host_header: str | None) -> bool:
         """Whether a request with this Host header is answered; one without a Host header (HTTP/1.0) is."""

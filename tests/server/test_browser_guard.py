@@ -131,7 +131,8 @@ async def test_allowed_hosts_setting(start_server: StartServer) -> None:
                 ("example.com", 200),
                 ("ci.example.com", 200),
                 ("badexample.com", 400),
-                ("127.0.0.1", 400),  # a list that is set replaces the defaults
+                ("127.0.0.1", 200),  # the list adds to the names always allowed
+                ("other.example", 400),
             ]:
                 assert (await http.get("/api/health", headers={"Host": host})).status_code == status, host
     async with start_server(server_allowed_hosts=("*",)) as url:
