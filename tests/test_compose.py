@@ -237,6 +237,7 @@ def test_the_api_server_runs_with_authentication_and_a_required_admin_key(tmp_pa
     assert settings.auth_enabled is True and settings.auth_allow_anonymous is False
     assert settings.auth_bootstrap_admin_key is not None
     assert settings.auth_bootstrap_admin_key.get_secret_value() == ADMIN_KEY
+    assert settings.api_key is not None and settings.api_key.get_secret_value() == ADMIN_KEY  # the CLI in the container
     # `baton server start --host 0.0.0.0` starts (it refuses a network address with authentication off) ...
     assert check_listen_address(settings, "0.0.0.0") is None
     # ... and answers the names it is reached by: the published port on the host, the other containers.
