@@ -26,7 +26,7 @@ def is_loopback(host: str) -> bool:
     if not value:
         return False
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(value, None)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(value, None)}
     except (OSError, UnicodeError):
         return False
     return bool(addresses) and all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address in addresses)
