@@ -66,6 +66,16 @@ def _check_time_zone(value: str) -> str:
 
 TimeZoneName = Annotated[str, AfterValidator(_check_time_zone)]
 
+
+def _split_commas(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
+
+
+# A list given as one comma-separated string (environment variables and profiles hold text).
+CommaList = Annotated[tuple[str, ...], BeforeValidator(_split_commas)]
+
 ENV_PREFIX = "BATON_"
 # Read from the environment only: the profiles file lives in BATON_HOME and BATON_PROFILE picks one of its profiles.
 HOME_VARIABLE = "BATON_HOME"
@@ -268,6 +278,17 @@ class Settings(BaseModel):
     )
     audit_retention_days: int = Field(default=365, ge=1, description="Days audit log entries are kept.")
     server_api_port: int = Field(default=4200, ge=1, le=65535, description="The port the server listens on.")
+    server_allowed_hosts: CommaList = Field(
+        default=(),
+        description="More host names the server answers to (its requests' Host header), comma-separated; "
+        ".example.com covers its subdomains, * allows any. Always allowed: localhost, 127.0.0.1, ::1, the address "
+        "it listens on and the hosts of BATON_UI_URL and BATON_API_URL (a defence against DNS rebinding).",
+    )
+    server_cors_allowed_origins: CommaList = Field(
+        default=(),
+        description="Web origins (scheme://host[:port]) whose pages may call the API, comma-separated; * allows any "
+        "origin, without cookies. Unset means none (no CORS headers are sent).",
+    )
     server_ui_enabled: bool = Field(default=True, description="Serve the web UI as well as the API.")
     server_api_default_limit: int = Field(
         default=200, ge=1, description="The largest page of results a filter endpoint returns."
@@ -374,6 +395,8 @@ class Settings(BaseModel):
                 value = value.get_secret_value() if show_secrets else SECRET_MASK
             elif isinstance(value, Path):
                 value = str(value)
+            elif isinstance(value, tuple):
+                value = ",".join(value)
             elif isinstance(value, str) and not show_secrets:
                 value = mask_secret(name, value)
             values[env_name(name)] = value
@@ -432,6 +455,8 @@ def expected_type(field_name: str) -> str:
     annotation = _non_none(info.annotation)
     if annotation == FernetKey:
         return "a Fernet key: 32 bytes in url-safe base64, 44 characters"
+    if typing.get_origin(annotation) is tuple:
+        return "a comma-separated list"
     if typing.get_origin(annotation) is Literal:
         return "one of " + ", ".join(str(choice) for choice in typing.get_args(annotation))
     bounds = {key: getattr(item, key) for item in info.metadata for key in ("ge", "gt", "le") if hasattr(item, key)}

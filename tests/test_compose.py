@@ -29,9 +29,18 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 
 BATON_SERVICES = ("migrate", "api", "services")
 LONG_RUNNING_SERVICES = ("postgres", "redis", "api", "services")
-# A reference `${NAME}`, `${NAME:-default}` or `${NAME-default}` that Compose fills in from the host environment.
-INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?::?-(?P<default>[^}]*))?\}")
+# A reference `${NAME}`, `${NAME:-default}`, `${NAME-default}` or `${NAME:?error}` (required: Compose refuses to
+# start without it) that Compose fills in from the host environment.
+INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?:(?P<operator>:?[-?])(?P<argument>[^}]*))?\}")
 BATON_VARIABLE = re.compile(r"\bBATON_[A-Z0-9_]+\b")
+# Variables of the host's environment (or .env) that are no Baton setting, only read by compose.yaml.
+HOST_VARIABLES = {"BATON_ADMIN_KEY"}
+# What the tests give BATON_ADMIN_KEY, which compose.yaml requires.
+ADMIN_KEY = "baton_compose-test-admin-key"
+
+
+class MissingVariable(Exception):
+    """Compose would refuse to start: a required variable is not set."""
 
 
 def load_compose() -> dict[str, Any]:
@@ -79,7 +88,12 @@ def interpolate(value: str, host_environment: dict[str, str] | None = None) -> s
     host_environment = host_environment or {}
 
     def replace(match: re.Match[str]) -> str:
-        return host_environment.get(match["name"]) or match["default"] or ""
+        value = host_environment.get(match["name"])
+        if match["operator"] in (":?", "?") and not value:
+            raise MissingVariable(f"required variable {match['name']} is missing a value: {match['argument']}")
+        if match["operator"] in (":-", "-"):
+            return value or match["argument"]
+        return value or ""
 
     return INTERPOLATION.sub(replace, value)
 
@@ -185,7 +199,7 @@ def test_every_baton_variable_is_a_baton_setting() -> None:
     # Anywhere in the files: environment keys, ${...} references and comments alike.
     used = set(BATON_VARIABLE.findall(COMPOSE_FILE.read_text())) | set(BATON_VARIABLE.findall(DOCKERFILE.read_text()))
     assert "BATON_API_DATABASE_CONNECTION_URL" in used  # the scan found what it should
-    unknown = sorted(used - set(SETTING_NAMES))
+    unknown = sorted(used - set(SETTING_NAMES) - HOST_VARIABLES)
     assert not unknown, f"not Baton settings (see baton/settings.py): {unknown}"
 
 
@@ -199,7 +213,7 @@ def test_environment_values_are_strings() -> None:
 @pytest.mark.parametrize("service", BATON_SERVICES)
 def test_baton_reads_the_compose_environment(service: str, tmp_path: Path) -> None:
     written = environment_of(load_compose()["services"][service])
-    environment = {key: interpolate(value) for key, value in written.items()}
+    environment = {key: interpolate(value, {"BATON_ADMIN_KEY": ADMIN_KEY}) for key, value in written.items()}
     settings = load_settings({**environment, "BATON_HOME": str(tmp_path)})
     assert settings.api_database_connection_url == "postgresql+asyncpg://postgres:baton@postgres:5432/baton"
     assert settings.redis_url == "redis://redis:6379/0"
@@ -207,6 +221,35 @@ def test_baton_reads_the_compose_environment(service: str, tmp_path: Path) -> No
         assert settings.api_database_migrate_on_start is False, f"{service} would race the migrate service"
     if service == "api":
         assert settings.server_api_host == "0.0.0.0"
+
+
+def test_the_api_server_runs_with_authentication_and_a_required_admin_key(tmp_path: Path) -> None:
+    from baton.server.browser_guard import HostAllowList
+    from baton.server.listen_address import check_listen_address
+
+    written = environment_of(load_compose()["services"]["api"])
+    with pytest.raises(MissingVariable, match="BATON_ADMIN_KEY"):
+        {key: interpolate(value) for key, value in written.items()}
+    assert "BATON_ADMIN_KEY" in written["BATON_AUTH_BOOTSTRAP_ADMIN_KEY"].partition(":?")[2], "no error message"
+    host_environment = {"BATON_ADMIN_KEY": ADMIN_KEY}
+    environment = {key: interpolate(value, host_environment) for key, value in written.items()}
+    settings = load_settings({**environment, "BATON_HOME": str(tmp_path)})
+    assert settings.auth_enabled is True and settings.auth_allow_anonymous is False
+    assert settings.auth_bootstrap_admin_key is not None
+    assert settings.auth_bootstrap_admin_key.get_secret_value() == ADMIN_KEY
+    assert settings.api_key is not None and settings.api_key.get_secret_value() == ADMIN_KEY  # the CLI in the container
+    # `baton server start --host 0.0.0.0` starts (it refuses a network address with authentication off) ...
+    assert check_listen_address(settings, "0.0.0.0") is None
+    # ... and answers the names it is reached by: the published port on the host, the other containers.
+    hosts = HostAllowList.from_settings(settings, "0.0.0.0")
+    assert all(hosts.allows(host) for host in ("127.0.0.1:4200", "localhost:4200", "api:4200"))
+    assert not hosts.allows("rebound.example")
+    extra = {**host_environment, "BATON_SERVER_ALLOWED_HOSTS": "baton.example.com"}
+    environment = {key: interpolate(value, extra) for key, value in written.items()}
+    extended = load_settings({**environment, "BATON_HOME": str(tmp_path)})
+    assert extended.server_allowed_hosts == ("baton.example.com",)
+    hosts = HostAllowList.from_settings(extended, "0.0.0.0")
+    assert all(hosts.allows(host) for host in ("baton.example.com", "127.0.0.1:4200", "api:4200"))
 
 
 def test_the_database_url_matches_the_postgres_service() -> None:

@@ -37,15 +37,19 @@ def server() -> None:
 @click.option("--log-level", type=LOG_LEVELS, default=None, help="How much to log (default: BATON_LOGGING_LEVEL).")
 def start(host: str | None, port: int | None, ui: bool | None, log_level: str | None) -> None:
     """Serve the API and the web UI until interrupted (Ctrl+C or SIGTERM), migrating the database first."""
+    from baton.server.listen_address import check_listen_address
     from baton.server.serve import serve
 
     settings = load_settings()
     configure_logging(log_level or settings.logging_level)
-    host = host or settings.server_api_host
+    host = host if host is not None else settings.server_api_host
     port = port if port is not None else settings.server_api_port
     serve_ui = settings.server_ui_enabled if ui is None else ui
+    warning = check_listen_address(settings, host)
 
     def announce(base_url: str) -> None:
+        if warning:
+            click.secho(warning, fg="red", bold=True)
         click.echo(f"Baton is running. API: {base_url}/api", err=False)
         if serve_ui:
             click.echo(f"Web UI: {base_url}/")

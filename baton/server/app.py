@@ -9,6 +9,7 @@ import tornado.web
 
 from baton.server.api.base import NotFoundApiHandler
 from baton.server.body_limit import BodyLimitApplication
+from baton.server.browser_guard import BrowserGuard
 from baton.server.context import ServerContext
 
 API_PREFIX = "/api"
@@ -66,8 +67,9 @@ def api_routes(context: ServerContext) -> list[tuple[str, type[tornado.web.Reque
     return routes
 
 
-def make_app(context: ServerContext, *, ui: bool = True) -> tornado.web.Application:
-    """The application serving the API (and the UI unless `ui` is False)."""
+def make_app(context: ServerContext, *, ui: bool = True, bound_host: str | None = None) -> tornado.web.Application:
+    """The application serving the API (and the UI unless `ui` is False); it answers the host names allowed for a
+    server listening on `bound_host` (default: the `server_api_host` setting)."""
     from baton.server.api.docs import DocsPageHandler
 
     table = api_routes(context)
@@ -81,4 +83,5 @@ def make_app(context: ServerContext, *, ui: bool = True) -> tornado.web.Applicat
         compress_response=True,
         api_route_table=table,
         max_body_bytes=context.settings.server_api_max_body_bytes,
+        guard=BrowserGuard.from_settings(context.settings, bound_host or context.settings.server_api_host),
     )

@@ -1,4 +1,5 @@
-"""A request body over the size limit is answered with a 413 and a JSON reason.
+"""A request body over the size limit is answered with a 413 and a JSON reason; a request to a host name the server
+does not answer to with a 400, and an allowed CORS preflight with a 204 (see baton.server.browser_guard).
 
 Tornado enforces `max_body_size` by answering a bare `400 Bad Request` with no body and dropping the connection.
 `BodyLimitApplication` checks the declared Content-Length as soon as the headers arrive instead: it reads the
@@ -15,59 +16,80 @@ import orjson
 import tornado.web
 from tornado import httputil
 
+from baton.server.browser_guard import BrowserGuard, EarlyAnswer
+
 # Bodies declared up to this many times the limit are read and dropped so that the client sees the 413.
 DISCARD_CAP_FACTOR = 4
 
 
-class _BodyLimitDelegate(httputil.HTTPMessageDelegate):
-    def __init__(self, delegate: httputil.HTTPMessageDelegate, connection: httputil.HTTPConnection, limit: int) -> None:
+class _GuardDelegate(httputil.HTTPMessageDelegate):
+    """Answers on its own (after reading and dropping the body) what the guard or the size limit refuses; passes
+    everything else to the application's delegate."""
+
+    def __init__(
+        self,
+        delegate: httputil.HTTPMessageDelegate,
+        connection: httputil.HTTPConnection,
+        limit: int,
+        guard: BrowserGuard | None,
+    ) -> None:
         self.delegate = delegate
         self.connection = connection
         self.limit = limit
-        self.refused_size: int | None = None
+        self.guard = guard
+        self.answer: EarlyAnswer | None = None
 
     def headers_received(
         self, start_line: httputil.RequestStartLine | httputil.ResponseStartLine, headers: httputil.HTTPHeaders
     ) -> Any:
+        if self.guard is not None and isinstance(start_line, httputil.RequestStartLine):
+            self.answer = self.guard.early_answer(start_line.method, start_line.path, headers)
+            if self.answer is not None:
+                return None
         declared = headers.get("Content-Length", "")
         if declared.isdigit() and self.limit < int(declared) <= self.limit * DISCARD_CAP_FACTOR:
-            self.refused_size = int(declared)
-            self.connection.set_max_body_size(self.refused_size)  # type: ignore[attr-defined]
+            self.connection.set_max_body_size(int(declared))  # type: ignore[attr-defined]
+            detail = (
+                f"The request body is {declared} bytes; this server accepts at most {self.limit} "
+                "(BATON_SERVER_API_MAX_BODY_BYTES)."
+            )
+            self.answer = EarlyAnswer(
+                413, "Content Too Large", {"Content-Type": "application/json"}, orjson.dumps({"detail": detail})
+            )
             return None
         return self.delegate.headers_received(start_line, headers)
 
     def data_received(self, chunk: bytes) -> Any:
-        if self.refused_size is None:
+        if self.answer is None:
             return self.delegate.data_received(chunk)
         return None
 
     def finish(self) -> None:
-        if self.refused_size is None:
+        if self.answer is None:
             self.delegate.finish()
             return
-        body = orjson.dumps(
-            {
-                "detail": f"The request body is {self.refused_size} bytes; this server accepts at most {self.limit} "
-                "(BATON_SERVER_API_MAX_BODY_BYTES)."
-            }
-        )
         headers = httputil.HTTPHeaders(
-            {"Content-Type": "application/json", "Content-Length": str(len(body)), "Connection": "close"}
+            {**self.answer.headers, "Content-Length": str(len(self.answer.body)), "Connection": "close"}
         )
-        self.connection.write_headers(httputil.ResponseStartLine("HTTP/1.1", 413, "Content Too Large"), headers, body)
+        start_line = httputil.ResponseStartLine("HTTP/1.1", self.answer.status, self.answer.reason)
+        self.connection.write_headers(start_line, headers, self.answer.body)
         self.connection.finish()
 
     def on_connection_close(self) -> None:
-        if self.refused_size is None:
+        if self.answer is None:
             self.delegate.on_connection_close()
 
 
 class BodyLimitApplication(tornado.web.Application):
-    """A Tornado application that answers over-long request bodies with 413 (see the module docstring)."""
+    """A Tornado application that answers over-long request bodies with 413 (see the module docstring), and with a
+    `guard`, refused hosts and CORS preflights before routing."""
 
-    def __init__(self, *args: Any, max_body_bytes: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_body_bytes: int, guard: BrowserGuard | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_body_bytes = max_body_bytes
+        self.browser_guard = guard
 
     def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
-        return _BodyLimitDelegate(super().start_request(server_conn, request_conn), request_conn, self.max_body_bytes)
+        return _GuardDelegate(
+            super().start_request(server_conn, request_conn), request_conn, self.max_body_bytes, self.browser_guard
+        )

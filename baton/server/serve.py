@@ -20,6 +20,7 @@ from baton.server.blocks import register_system_blocks
 from baton.server.context import ServerContext
 from baton.server.database import migrate
 from baton.server.database.engine import Database
+from baton.server.listen_address import check_listen_address
 
 if TYPE_CHECKING:
     from baton.actors.setup import EmbeddedServices
@@ -95,7 +96,11 @@ async def serve(
     ui: bool = True,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve until SIGINT or SIGTERM, then stop accepting, let in-flight requests finish, and close everything."""
+    """Serve until SIGINT or SIGTERM, then stop accepting, let in-flight requests finish, and close everything.
+    Refuses a network address with authentication off (see baton.server.listen_address)."""
+    warning = check_listen_address(settings, host)
+    if warning:
+        logger.warning("%s", warning)
     started = time.monotonic()
     database = await prepare_database(settings)
     try:
@@ -111,7 +116,7 @@ async def serve(
         await database.dispose()
         raise
     context = ServerContext(settings=settings, database=database, publisher=queue.publisher)
-    app = make_app(context, ui=ui)
+    app = make_app(context, ui=ui, bound_host=host)
     server = tornado.httpserver.HTTPServer(
         app,
         max_body_size=settings.server_api_max_body_bytes,

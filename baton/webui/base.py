@@ -18,6 +18,7 @@ from baton import __version__
 from baton.errors import BatonError, NotAuthenticated, ObjectNotFound, ValidationFailed, http_answer
 from baton.server.api.base import request_cookies
 from baton.server.auth.principal import ANONYMOUS, Principal
+from baton.server.browser_guard import page_headers
 from baton.server.context import ServerContext
 from baton.server.permissions import SIGNED_IN, PermissionSpec, route_permission
 from baton.webui import formatting
@@ -48,8 +49,8 @@ class PageHandler(tornado.web.RequestHandler):
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Referrer-Policy", "same-origin")
+        for name, value in page_headers().items():
+            self.set_header(name, value)
 
     #: The permission each HTTP method of the page needs (see baton.server.permissions); every page declares it.
     permission: ClassVar[PermissionSpec | None] = None

@@ -35,6 +35,9 @@ class StaticHandler(tornado.web.StaticFileHandler):
 
     permission = PUBLIC
 
+    def set_default_headers(self) -> None:
+        self.set_header("X-Content-Type-Options", "nosniff")
+
     def get_cache_time(self, path: str, modified: Any, mime_type: str) -> int:
         return self.CACHE_MAX_AGE if "v" in self.request.arguments else 0
 

@@ -205,3 +205,59 @@ def test_dramatiq_can_load_the_actors_module(tmp_path: Path) -> None:
     )
     assert loaded.returncode == 0, loaded.stderr
     assert "record_events" in loaded.stdout and "mark_late_runs" in loaded.stdout
+
+
+def _wait_healthy(process: subprocess.Popen[str], port: int) -> bool:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).json() is True:
+                return True
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("where", ["--host", "BATON_SERVER_API_HOST"])
+def test_start_refuses_a_network_address_without_authentication(tmp_path: Path, where: str) -> None:
+    env = _environ(tmp_path)
+    port = _free_port()
+    args = ["server", "start", "--port", str(port), "--no-ui"]
+    if where == "--host":
+        args += ["--host", "0.0.0.0"]
+    else:
+        env["BATON_SERVER_API_HOST"] = "0.0.0.0"
+    refused = _baton(env, *args)
+    assert refused.returncode == 1, refused.stdout
+    message = " ".join(refused.stderr.split())
+    assert "Refusing to listen on 0.0.0.0 with authentication off" in message
+    for hint in ("BATON_AUTH_ENABLED=true", "baton user create NAME --role admin", "BATON_AUTH_BOOTSTRAP_ADMIN_KEY"):
+        assert hint in message
+    assert "BATON_AUTH_ALLOW_ANONYMOUS=true" in message
+    assert not (tmp_path / "baton.db").exists(), "the server touched its database before refusing"
+
+
+def test_allow_anonymous_serves_the_network_with_a_warning_in_the_banner(tmp_path: Path) -> None:
+    env = {**_environ(tmp_path), "BATON_AUTH_ALLOW_ANONYMOUS": "true"}
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "baton", "server", "start", "--host", "0.0.0.0", "--port", str(port), "--no-ui"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert _wait_healthy(process, port), process.stderr.read() if process.poll() is not None else "not healthy"
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    banner = stdout.splitlines()
+    assert banner[0].startswith("WARNING: authentication is off and the server listens on 0.0.0.0"), stdout
+    assert "anyone who reaches this port" in banner[0]
+    assert f"API: http://0.0.0.0:{port}/api" in stdout
+    assert "WARNING: authentication is off" in stderr  # in the log too

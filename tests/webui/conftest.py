@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.acceptance.conftest import FLOW_TIMEOUT_SECONDS, ApiServer, baton_server, clean_environ
 from tests.databases import TemplateDatabases, drop_shared
@@ -211,12 +213,41 @@ class BrowserErrors:
         self.messages = [message for message in self.messages if fragment not in message]
 
 
+# How long `page.wait_for_function` waits when the call does not say, in ms (the context's default timeout).
+DEFAULT_TIMEOUT_MS = 10_000
+WAIT_POLL_MS = 50
+
+
+def wait_for_expression(page: Any, expression: str, *, timeout: float | None = None, **_: Any) -> Any:
+    """`page.wait_for_function(expression)` under the UI's Content-Security-Policy: the value of `expression` once it
+    is truthy, TimeoutError after `timeout` ms.
+
+    Playwright's own evaluates the expression with the page's `eval`, which the policy (script-src 'self', no
+    'unsafe-eval') refuses; `page.evaluate` goes through the DevTools protocol, which the policy does not govern.
+    """
+    deadline = time.monotonic() + (DEFAULT_TIMEOUT_MS if timeout is None else timeout) / 1000
+    while True:
+        try:
+            value = page.evaluate(expression)
+        except PlaywrightError as error:
+            if "Execution context was destroyed" not in str(error):  # a navigation: ask the next page
+                raise
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise PlaywrightTimeoutError(f"Timeout {timeout or DEFAULT_TIMEOUT_MS} ms waiting for {expression}")
+        page.wait_for_timeout(WAIT_POLL_MS)
+
+
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh browser page; the test fails on any JavaScript error, and a screenshot is kept when it ends."""
+    """A fresh browser page; the test fails on any JavaScript error (a Content-Security-Policy violation included),
+    and a screenshot is kept when it ends."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Berlin")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     page = context.new_page()
+    page.wait_for_function = lambda expression, **options: wait_for_expression(page, expression, **options)
     errors = BrowserErrors([])
     page.on("pageerror", lambda error: errors.messages.append(f"page error: {error}"))
     page.on(

@@ -98,6 +98,28 @@ def _is_json_media_type(content_type: str) -> bool:
     return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
+def require_json_body(request: tornado.httputil.HTTPServerRequest) -> None:
+    """A 415 for a request whose non-empty body is not declared as JSON, whatever its route does with it.
+
+    A web page may send text/plain, form and multipart bodies to any site without a CORS preflight; refusing them
+    (and bodies with no Content-Type) leaves such a page no way to make a change through the API.
+    """
+    body = request.body
+    if not body or not body.strip():
+        return
+    content_type = request.headers.get("Content-Type")
+    if content_type is None:
+        raise tornado.web.HTTPError(
+            415, log_message="The request body must be JSON: send it with Content-Type: application/json."
+        )
+    if not _is_json_media_type(content_type):
+        raise tornado.web.HTTPError(
+            415,
+            log_message="The request body must be JSON (Content-Type: application/json), not "
+            f"{content_type.split(';')[0].strip()[:100]}.",
+        )
+
+
 def _contains_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
@@ -149,6 +171,8 @@ class ApiHandler(tornado.web.RequestHandler):
             raise tornado.web.HTTPError(414, log_message=f"The URL is longer than {MAX_URL_CHARS} characters.")
         if "%00" in self.request.uri:
             raise ValidationFailed("The URL may not contain NUL (%00) characters.")
+        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            require_json_body(self.request)
         try:
             self.principal = await self.context.access.admit(
                 self.request.method or "GET",
@@ -211,6 +235,11 @@ class ApiHandler(tornado.web.RequestHandler):
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        guard = getattr(self.application, "browser_guard", None)
+        if guard is not None:
+            for name, value in guard.cors.response_headers(self.request.headers.get("Origin")).items():
+                self.set_header(name, value)
 
     def check_xsrf_cookie(self) -> None:
         """Baton's API uses no cookies, so there is nothing for a cross-site request to ride on."""
@@ -219,17 +248,11 @@ class ApiHandler(tornado.web.RequestHandler):
 
     def json_body(self) -> Any:
         """The request body as JSON (an empty body is null); malformed JSON is a 400 with the parser's reason, a body
-        declared as anything but JSON a 415."""
+        not declared as JSON a 415."""
         body = self.request.body
         if not body or not body.strip():
             return None
-        content_type = self.request.headers.get("Content-Type")
-        if content_type is not None and not _is_json_media_type(content_type):
-            # A missing Content-Type is taken as JSON (older FastAPI did the same; some scripts send none); one that
-            # names another format is refused, so a form post or a text upload is not read as JSON by accident.
-            raise tornado.web.HTTPError(
-                415, log_message=f"The request body must be application/json, not {content_type.split(';')[0]}."
-            )
+        require_json_body(self.request)
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 from typing import Any
 
@@ -11,6 +13,7 @@ import tornado.web
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import build_openapi
 from baton.server.permissions import PUBLIC
+from baton.server.browser_guard import CONTENT_SECURITY_POLICY, page_headers
 from baton.server.schemas.base import PAGE_SIZE_MARK
 
 
@@ -47,6 +50,18 @@ class OpenApiHandler(ApiHandler):
         self.write_json(openapi_document(self.application))
 
 
+DOCS_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+    "section{border-bottom:1px solid #ddd;padding:.5rem 0}.method{color:#0a6;font-weight:700}"
+    "code{word-break:break-all}"
+)
+# The page's one inline <style> is allowed by its hash (the page works without the UI's static files).
+_DOCS_STYLE_HASH = base64.b64encode(hashlib.sha256(DOCS_STYLE.encode()).digest()).decode()
+DOCS_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "style-src 'self'", f"style-src 'self' 'sha256-{_DOCS_STYLE_HASH}'"
+)
+
+
 class DocsPageHandler(tornado.web.RequestHandler):
     """A plain HTML reference of every endpoint; no JavaScript or external assets (works offline)."""
 
@@ -70,11 +85,11 @@ class DocsPageHandler(tornado.web.RequestHandler):
                     f"<p>{html.escape(operation['summary'])}</p>{''.join(schemas)}</section>"
                 )
         self.set_header("Content-Type", "text/html; charset=utf-8")
+        for name, value in page_headers(DOCS_CONTENT_SECURITY_POLICY).items():
+            self.set_header(name, value)
         self.finish(
             "<!doctype html><html lang=en><head><meta charset=utf-8><title>Baton API reference</title>"
-            "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
-            "section{border-bottom:1px solid #ddd;padding:.5rem 0}.method{color:#0a6;font-weight:700}"
-            "code{word-break:break-all}</style></head><body><h1>Baton API reference</h1>"
+            f"<style>{DOCS_STYLE}</style></head><body><h1>Baton API reference</h1>"
             "<p>The machine-readable document is at <a href=/api/openapi.json>/api/openapi.json</a>; schemas are "
             "listed under <code>components.schemas</code> there.</p>"
             f"{''.join(sections)}</body></html>"

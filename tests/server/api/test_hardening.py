@@ -162,9 +162,9 @@ async def test_bodies_are_json_or_a_415(client: httpx.AsyncClient) -> None:
     for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
         accepted = await client.post("/flows/", content=body, headers={"Content-Type": content_type})
         assert accepted.status_code in (200, 201), accepted.text
-    # No Content-Type at all is read as JSON (a documented leniency), and an optional body may still be empty.
+    # A body without a Content-Type is refused too; an optional body may still be left out.
     bare = await client.post("/flows/filter", content=b'{"limit": 1}')
-    assert bare.status_code == 200, bare.text
+    assert bare.status_code == 415, bare.text
     assert (await client.post("/flows/count")).status_code == 200
 
 
