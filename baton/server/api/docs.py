@@ -12,8 +12,8 @@ import tornado.web
 
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import build_openapi
-from baton.server.permissions import PUBLIC
 from baton.server.browser_guard import CONTENT_SECURITY_POLICY, page_headers
+from baton.server.permissions import PUBLIC
 from baton.server.schemas.base import PAGE_SIZE_MARK
 
 
