@@ -64,6 +64,10 @@ BUILT_IN_ROLES: Final[Mapping[str, frozenset[str]]] = {
     },
     "operator": _READS | {"flow_run:run", "deployment:run"},
     "viewer": _READS,
+    # What `prefect worker`, `baton worker` and a running flow call: poll a pool, heartbeat, read the deployment and
+    # flow, create and report flow and task runs, logs, events and artifacts, take concurrency slots, read blocks
+    # with their secrets, variables and the default result storage (/admin/storage), and wait on task runs through
+    # /events/out. Not: creating a missing pool (`--pool` of one that does not exist) or `run_deployment` from a flow.
     "worker": frozenset(
         {
             "flow:read",
@@ -83,7 +87,6 @@ BUILT_IN_ROLES: Final[Mapping[str, frozenset[str]]] = {
             "concurrency_limit:use",
             "artifact:read",
             "artifact:write",
-            "log:read",
             "log:write",
             "event:read",
             "event:write",

@@ -8,6 +8,7 @@ from typing import Any
 import tornado.web
 
 from baton.server.context import ServerContext
+from baton.server.permissions import PUBLIC
 from baton.webui.base import NotFoundPageHandler
 from baton.webui.navigation import STATIC_PATH, STATIC_PREFIX
 
@@ -31,6 +32,8 @@ PAGE_MODULES = (
 
 class StaticHandler(tornado.web.StaticFileHandler):
     """Static files are addressed by content hash (see `static_url`), so they can be cached for a long time."""
+
+    permission = PUBLIC
 
     def get_cache_time(self, path: str, modified: Any, mime_type: str) -> int:
         return self.CACHE_MAX_AGE if "v" in self.request.arguments else 0

@@ -17,6 +17,8 @@ from baton.server.schemas.artifacts import (
 
 
 class ArtifactsHandler(ApiHandler):
+    permission = "artifact:write"
+
     @endpoint(
         "Create an artifact; one with a key becomes the latest of that key",
         body=ArtifactCreate,
@@ -31,6 +33,8 @@ class ArtifactsHandler(ApiHandler):
 
 
 class ArtifactHandler(ApiHandler):
+    permission = {"GET": "artifact:read", "PATCH": "artifact:write", "DELETE": "artifact:write"}
+
     @endpoint("Read an artifact", response=Artifact)
     async def get(self, artifact_id: str) -> None:
         async with self.database.read() as connection:
@@ -60,6 +64,8 @@ class ArtifactHandler(ApiHandler):
 
 
 class LatestArtifactHandler(ApiHandler):
+    permission = "artifact:read"
+
     @endpoint(
         "The latest artifact of a key (with the id of the key's collection, as Prefect answers)", response=Artifact
     )
@@ -74,6 +80,8 @@ class LatestArtifactHandler(ApiHandler):
 
 
 class ArtifactFilterHandler(ApiHandler):
+    permission = "artifact:read"
+
     @endpoint("Artifacts matching a filter", body=ArtifactFilterRequest, response=list[Artifact], optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(ArtifactFilterRequest, default_empty=True)
@@ -84,6 +92,8 @@ class ArtifactFilterHandler(ApiHandler):
 
 
 class ArtifactCountHandler(ApiHandler):
+    permission = "artifact:read"
+
     @endpoint("How many artifacts match a filter", body=ArtifactFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(ArtifactFilterRequest, default_empty=True)
@@ -93,6 +103,8 @@ class ArtifactCountHandler(ApiHandler):
 
 
 class LatestArtifactFilterHandler(ApiHandler):
+    permission = "artifact:read"
+
     @endpoint(
         "The latest artifact of each key, filtered",
         body=ArtifactCollectionFilterRequest,
@@ -108,6 +120,8 @@ class LatestArtifactFilterHandler(ApiHandler):
 
 
 class LatestArtifactCountHandler(ApiHandler):
+    permission = "artifact:read"
+
     @endpoint(
         "How many keys' latest artifacts match a filter",
         body=ArtifactCollectionFilterRequest,

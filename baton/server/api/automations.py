@@ -10,6 +10,8 @@ from baton.server.api.openapi import endpoint
 
 
 class RelatedAutomationsHandler(ApiHandler):
+    permission = "automation:read"
+
     @endpoint("The automations related to a resource (none: Baton keeps no automations)", response=list[dict[str, Any]])
     async def get(self, resource_id: str) -> None:
         self.write_json([])

@@ -8,6 +8,8 @@ from baton.server.models.blocks import block_schemas
 
 
 class BlockCapabilitiesHandler(ApiHandler):
+    permission = "block:read"
+
     @endpoint("Every capability some block schema declares, sorted", response=list[str])
     async def get(self) -> None:
         async with self.database.read() as connection:

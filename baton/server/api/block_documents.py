@@ -22,6 +22,8 @@ class BlockDocumentApiHandler(ApiHandler):
 
 
 class BlockDocumentsHandler(BlockDocumentApiHandler):
+    permission = "block:write"
+
     @endpoint("Create a block document", body=BlockDocumentCreate, response=BlockDocument, status=201)
     async def post(self) -> None:
         document = self.parse_body(BlockDocumentCreate)
@@ -31,6 +33,8 @@ class BlockDocumentsHandler(BlockDocumentApiHandler):
 
 
 class BlockDocumentHandler(BlockDocumentApiHandler):
+    permission = {"GET": "block:read", "PATCH": "block:write", "DELETE": "block:write"}
+
     @endpoint("Read a block document", response=BlockDocument, query=INCLUDE_SECRETS_QUERY)
     async def get(self, block_document_id: str) -> None:
         document_id = self.path_uuid(block_document_id)
@@ -64,6 +68,8 @@ class BlockDocumentHandler(BlockDocumentApiHandler):
 
 
 class BlockDocumentFilterHandler(BlockDocumentApiHandler):
+    permission = "block:read"
+
     @endpoint(
         "Block documents matching a filter",
         body=BlockDocumentFilterRequest,
@@ -79,6 +85,8 @@ class BlockDocumentFilterHandler(BlockDocumentApiHandler):
 
 
 class BlockDocumentCountHandler(ApiHandler):
+    permission = "block:read"
+
     @endpoint(
         "How many block documents match a filter", body=BlockDocumentCountRequest, response=int, optional_body=True
     )

@@ -11,6 +11,8 @@ from baton.server.schemas.blocks import BlockSchema, BlockSchemaCreate
 
 
 class BlockSchemasHandler(ApiHandler):
+    permission = "block:write"
+
     @endpoint(
         "Create a block schema, or return the one with its checksum and version (200) if it exists",
         body=BlockSchemaCreate,
@@ -26,6 +28,8 @@ class BlockSchemasHandler(ApiHandler):
 
 
 class BlockSchemaHandler(ApiHandler):
+    permission = {"GET": "block:read", "DELETE": "block:write"}
+
     @endpoint("Read a block schema", response=BlockSchema)
     async def get(self, block_schema_id: str) -> None:
         async with self.database.read() as connection:
@@ -52,6 +56,8 @@ class BlockSchemaHandler(ApiHandler):
 
 
 class BlockSchemaByChecksumHandler(ApiHandler):
+    permission = "block:read"
+
     @endpoint(
         "Read a block schema by checksum: of the given version, or the newest",
         response=BlockSchema,
@@ -69,6 +75,8 @@ class BlockSchemaByChecksumHandler(ApiHandler):
 
 
 class BlockSchemaFilterHandler(ApiHandler):
+    permission = "block:read"
+
     @endpoint(
         "Block schemas matching a filter, newest first",
         body=BlockSchemaFilterRequest,

@@ -16,6 +16,8 @@ RESERVED_NAME_PREFIX = "prefect"
 
 
 class BlockTypesHandler(ApiHandler):
+    permission = "block:write"
+
     @endpoint(
         "Create a block type",
         body=BlockTypeCreate,
@@ -33,6 +35,8 @@ class BlockTypesHandler(ApiHandler):
 
 
 class BlockTypeHandler(ApiHandler):
+    permission = {"GET": "block:read", "PATCH": "block:write", "DELETE": "block:write"}
+
     @endpoint("Read a block type", response=BlockType)
     async def get(self, block_type_id: str) -> None:
         async with self.database.read() as connection:
@@ -70,6 +74,8 @@ class BlockTypeHandler(ApiHandler):
 
 
 class BlockTypeBySlugHandler(ApiHandler):
+    permission = "block:read"
+
     @endpoint("Read a block type by its slug", response=BlockType)
     async def get(self, slug: str) -> None:
         async with self.database.read() as connection:
@@ -80,6 +86,8 @@ class BlockTypeBySlugHandler(ApiHandler):
 
 
 class BlockTypeFilterHandler(ApiHandler):
+    permission = "block:read"
+
     @endpoint(
         "Block types matching a filter, by name",
         body=BlockTypeFilterRequest,
@@ -95,6 +103,8 @@ class BlockTypeFilterHandler(ApiHandler):
 
 
 class BlockTypeDocumentsHandler(BlockDocumentApiHandler):
+    permission = "block:read"
+
     @endpoint("The named block documents of a block type", response=list[BlockDocument], query=INCLUDE_SECRETS_QUERY)
     async def get(self, slug: str) -> None:
         include_secrets = self.query_bool("include_secrets")
@@ -109,6 +119,8 @@ class BlockTypeDocumentsHandler(BlockDocumentApiHandler):
 
 
 class BlockTypeDocumentByNameHandler(BlockDocumentApiHandler):
+    permission = "block:read"
+
     @endpoint("A block document by block type slug and name", response=BlockDocument, query=INCLUDE_SECRETS_QUERY)
     async def get(self, slug: str, name: str) -> None:
         include_secrets = self.query_bool("include_secrets")
@@ -122,6 +134,8 @@ class BlockTypeDocumentByNameHandler(BlockDocumentApiHandler):
 
 
 class InstallSystemBlockTypesHandler(ApiHandler):
+    permission = "block:write"
+
     @endpoint("Install Baton's built-in block types and schemas (a no-op when they are current)")
     async def post(self) -> None:
         await register_system_blocks(self.database, force=True)

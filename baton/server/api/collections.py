@@ -17,6 +17,8 @@ WORKER_METADATA_VIEW = "aggregate-worker-metadata"
 
 
 class CollectionViewHandler(ApiHandler):
+    permission = "work_pool:read"
+
     @endpoint(
         "A collection-registry view; Baton serves `aggregate-worker-metadata`: collection -> worker type -> "
         "metadata with its default base job template",

@@ -67,6 +67,8 @@ def refuse(request: SlotRequest) -> ConcurrencyLimitReached:
 
 
 class LimitsHandler(ApiHandler):
+    permission = "concurrency_limit:write"
+
     @endpoint(
         "Create a global concurrency limit", body=ConcurrencyLimitV2Create, response=ConcurrencyLimitV2, status=201
     )
@@ -78,6 +80,12 @@ class LimitsHandler(ApiHandler):
 
 
 class LimitHandler(ApiHandler):
+    permission = {
+        "GET": "concurrency_limit:read",
+        "PATCH": "concurrency_limit:write",
+        "DELETE": "concurrency_limit:write",
+    }
+
     @endpoint("Read a global concurrency limit by id or name", response=GlobalConcurrencyLimitResponse)
     async def get(self, id_or_name: str) -> None:
         async with self.database.read() as connection:
@@ -106,6 +114,8 @@ class LimitHandler(ApiHandler):
 
 
 class LimitHoldersHandler(ApiHandler):
+    permission = "concurrency_limit:read"
+
     @endpoint("The leases holding slots of a global concurrency limit", response=list[LimitHolder])
     async def get(self, id_or_name: str) -> None:
         async with self.database.read() as connection:
@@ -117,6 +127,8 @@ class LimitHoldersHandler(ApiHandler):
 
 
 class LimitFilterHandler(ApiHandler):
+    permission = "concurrency_limit:read"
+
     @endpoint(
         "A page of global concurrency limits, by name",
         body=LimitFilterRequest,
@@ -132,6 +144,8 @@ class LimitFilterHandler(ApiHandler):
 
 
 class IncrementHandler(ApiHandler):
+    permission = "concurrency_limit:use"
+
     @endpoint(
         "Take slots on the named limits, all or none (423 with Retry-After when one is full)",
         body=SlotIncrement,
@@ -152,6 +166,8 @@ class IncrementHandler(ApiHandler):
 
 
 class DecrementHandler(ApiHandler):
+    permission = "concurrency_limit:use"
+
     @endpoint("Give back slots on the named limits", body=SlotDecrement, response=list[MinimalConcurrencyLimit])
     async def post(self) -> None:
         body = self.parse_body(SlotDecrement)
@@ -161,6 +177,8 @@ class DecrementHandler(ApiHandler):
 
 
 class IncrementWithLeaseHandler(ApiHandler):
+    permission = "concurrency_limit:use"
+
     @endpoint(
         "Take slots on the named limits under a lease that expires unless renewed (423 when one is full)",
         body=SlotIncrementWithLease,
@@ -178,6 +196,8 @@ class IncrementWithLeaseHandler(ApiHandler):
 
 
 class DecrementWithLeaseHandler(ApiHandler):
+    permission = "concurrency_limit:use"
+
     @endpoint(
         "Release a lease and give back its slots (nothing happens for an unknown lease)", body=LeaseRelease, status=204
     )
@@ -188,6 +208,8 @@ class DecrementWithLeaseHandler(ApiHandler):
 
 
 class LeaseRenewHandler(ApiHandler):
+    permission = "concurrency_limit:use"
+
     @endpoint(
         "Extend a lease (410 when it is unknown or expired)",
         body=LeaseRenewal,

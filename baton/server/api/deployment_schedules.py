@@ -17,6 +17,8 @@ class ScheduleCreateList(RootModel[list[DeploymentScheduleCreate]]):
 
 
 class DeploymentSchedulesHandler(DeploymentApiHandler):
+    permission = {"GET": "deployment:read", "POST": "deployment:write"}
+
     @endpoint("A deployment's schedules", response=list[DeploymentSchedule])
     async def get(self, deployment_id: str) -> None:
         async with self.database.read() as connection:
@@ -35,6 +37,8 @@ class DeploymentSchedulesHandler(DeploymentApiHandler):
 
 
 class DeploymentScheduleHandler(DeploymentApiHandler):
+    permission = {"PATCH": "deployment:write", "DELETE": "deployment:write"}
+
     @endpoint("Change one of a deployment's schedules", body=DeploymentScheduleUpdate, status=204)
     async def patch(self, deployment_id: str, schedule_id: str) -> None:
         update = self.parse_body(DeploymentScheduleUpdate)

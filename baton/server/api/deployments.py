@@ -41,6 +41,8 @@ class DeploymentApiHandler(ApiHandler):
 
 
 class DeploymentsHandler(DeploymentApiHandler):
+    permission = "deployment:write"
+
     @endpoint(
         "Create a deployment, or update the one of that flow and name (200); its future auto-scheduled runs are "
         "replaced",
@@ -59,6 +61,8 @@ class DeploymentsHandler(DeploymentApiHandler):
 
 
 class DeploymentHandler(DeploymentApiHandler):
+    permission = {"GET": "deployment:read", "PATCH": "deployment:write", "DELETE": "deployment:write"}
+
     @endpoint("Read a deployment", response=Deployment)
     async def get(self, deployment_id: str) -> None:
         async with self.database.read() as connection:
@@ -86,6 +90,8 @@ class DeploymentHandler(DeploymentApiHandler):
 
 
 class DeploymentByNameHandler(ApiHandler):
+    permission = "deployment:read"
+
     @endpoint("Read a deployment by its flow's name and its own", response=Deployment)
     async def get(self, flow_name: str, deployment_name: str) -> None:
         async with self.database.read() as connection:
@@ -96,6 +102,8 @@ class DeploymentByNameHandler(ApiHandler):
 
 
 class DeploymentFilterHandler(ApiHandler):
+    permission = "deployment:read"
+
     @endpoint(
         "Deployments matching a filter", body=DeploymentFilterRequest, response=list[Deployment], optional_body=True
     )
@@ -108,6 +116,8 @@ class DeploymentFilterHandler(ApiHandler):
 
 
 class DeploymentCountHandler(ApiHandler):
+    permission = "deployment:read"
+
     @endpoint("How many deployments match a filter", body=DeploymentFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(DeploymentFilterRequest, default_empty=True)
@@ -117,6 +127,8 @@ class DeploymentCountHandler(ApiHandler):
 
 
 class DeploymentPaginateHandler(ApiHandler):
+    permission = "deployment:read"
+
     @endpoint(
         "One page of deployments matching a filter, with the total count",
         body=DeploymentPaginateRequest,
@@ -131,6 +143,8 @@ class DeploymentPaginateHandler(ApiHandler):
 
 
 class DeploymentPauseHandler(DeploymentApiHandler):
+    permission = "deployment:write"
+
     paused = True
 
     @endpoint("Pause or resume a deployment's schedules", status=204)
@@ -146,10 +160,14 @@ class DeploymentPauseHandler(DeploymentApiHandler):
 
 
 class DeploymentResumeHandler(DeploymentPauseHandler):
+    permission = "deployment:write"
+
     paused = False
 
 
 class DeploymentCreateFlowRunHandler(ApiHandler):
+    permission = "deployment:run"
+
     @endpoint(
         "Create a run of the deployment (Scheduled now unless a state is given); parameters are merged over the "
         "deployment's and checked against its schema when it enforces one",
@@ -170,6 +188,8 @@ class DeploymentCreateFlowRunHandler(ApiHandler):
 
 
 class DeploymentBulkCreateFlowRunsHandler(ApiHandler):
+    permission = "deployment:run"
+
     @endpoint(
         "Create up to 100 runs of the deployment in one transaction, each as `create_flow_run` would; a run refused "
         "(bad parameters, say) is a FAILED result with the reason, and the others are created",
@@ -191,6 +211,8 @@ class DeploymentBulkCreateFlowRunsHandler(ApiHandler):
 
 
 class DeploymentBulkDeleteHandler(ApiHandler):
+    permission = "deployment:write"
+
     @endpoint(
         "Delete up to `limit` (at most 50) deployments matching a filter, as DELETE /deployments/{id} does",
         body=DeploymentBulkDeleteRequest,
@@ -205,6 +227,8 @@ class DeploymentBulkDeleteHandler(ApiHandler):
 
 
 class ScheduledFlowRunsHandler(ApiHandler):
+    permission = "work_pool:poll"
+
     @endpoint(
         "The deployments' runs waiting in a Scheduled state, soonest first",
         body=ScheduledFlowRunsRequest,
@@ -221,6 +245,8 @@ class ScheduledFlowRunsHandler(ApiHandler):
 
 
 class DeploymentScheduleRunsHandler(ApiHandler):
+    permission = "deployment:write"
+
     @endpoint(
         "Insert the deployment's upcoming scheduled runs now", body=ScheduleRunsRequest, status=204, optional_body=True
     )
@@ -245,6 +271,8 @@ class DeploymentScheduleRunsHandler(ApiHandler):
 
 
 class WorkQueueCheckHandler(ApiHandler):
+    permission = "deployment:read"
+
     @endpoint("The work queues that would not pick the deployment's runs up (none: Baton has no queue filters)")
     async def get(self, deployment_id: str) -> None:
         async with self.database.read() as connection:

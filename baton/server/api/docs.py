@@ -10,6 +10,7 @@ import tornado.web
 
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import build_openapi
+from baton.server.permissions import PUBLIC
 from baton.server.schemas.base import PAGE_SIZE_MARK
 
 
@@ -40,12 +41,16 @@ def _set_page_size_maximum(node: Any, maximum: int) -> None:
 
 
 class OpenApiHandler(ApiHandler):
+    permission = PUBLIC
+
     async def get(self) -> None:
         self.write_json(openapi_document(self.application))
 
 
 class DocsPageHandler(tornado.web.RequestHandler):
     """A plain HTML reference of every endpoint; no JavaScript or external assets (works offline)."""
+
+    permission = PUBLIC
 
     def get(self) -> None:
         document = openapi_document(self.application)

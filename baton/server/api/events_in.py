@@ -316,6 +316,8 @@ class EventsInSocket(tornado.websocket.WebSocketHandler):
 
 
 class EventsHandler(ApiHandler):
+    permission = "event:write"
+
     @endpoint("Record a batch of events (204 once they are queued)", body=list[Event], status=204)
     async def post(self) -> None:
         body = self.json_body()

@@ -26,6 +26,8 @@ BACKFILL_PAGE_SIZE = 250
 class EventsOutHandler(SubscriptionSocket):
     """One subscriber of the live event stream."""
 
+    permission = "event:read"
+
     kind = "event"
 
     def parse_filter(self, data: dict[str, Any]) -> EventFilter:

@@ -77,6 +77,8 @@ class EventPageHandler(ApiHandler):
 
 
 class EventFilterHandler(EventPageHandler):
+    permission = "event:read"
+
     @endpoint(
         "The first page of events matching a filter", body=EventFilterRequest, response=EventPage, optional_body=True
     )
@@ -89,6 +91,8 @@ class EventFilterHandler(EventPageHandler):
 
 
 class EventFilterNextHandler(EventPageHandler):
+    permission = "event:read"
+
     @endpoint(
         "The next page of an event query",
         response=EventPage,
@@ -108,6 +112,8 @@ class EventFilterNextHandler(EventPageHandler):
 
 
 class EventCountHandler(ApiHandler):
+    permission = "event:read"
+
     @endpoint(
         "Events counted by day, time bucket, name or resource",
         body=EventCountRequest,

@@ -20,6 +20,8 @@ _DATETIME = pydantic.TypeAdapter(dt.datetime)
 
 
 class FlowRunGraphHandler(ApiHandler):
+    permission = "flow_run:read"
+
     @endpoint(
         "The run's task runs and subflow runs as graph nodes with their edges, artifacts and the run's states; "
         "`since` keeps only nodes that ended at or after it or have not ended (400 above 10,000 nodes)",
@@ -48,6 +50,8 @@ class FlowRunGraphHandler(ApiHandler):
 
 
 class FlowRunDependenciesHandler(ApiHandler):
+    permission = "flow_run:read"
+
     @endpoint("The run's task runs with their state, timing and upstream task runs", response=list[DependencyResult])
     async def get(self, flow_run_id: str) -> None:
         run_id = self.path_uuid(flow_run_id)

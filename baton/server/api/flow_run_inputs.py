@@ -10,6 +10,8 @@ from baton.server.schemas.actions import FlowRunInputCreate, FlowRunInputFilter
 
 
 class FlowRunInputsHandler(ApiHandler):
+    permission = "flow_run:run"
+
     @endpoint("Store an input for a flow run (409 if the key is taken)", body=FlowRunInputCreate, status=201)
     async def post(self, flow_run_id: str) -> None:
         run_id = self.path_uuid(flow_run_id)
@@ -20,6 +22,8 @@ class FlowRunInputsHandler(ApiHandler):
 
 
 class FlowRunInputFilterHandler(ApiHandler):
+    permission = "flow_run:read"
+
     @endpoint("A flow run's inputs whose keys start with a prefix, oldest first", body=FlowRunInputFilter)
     async def post(self, flow_run_id: str) -> None:
         run_id = self.path_uuid(flow_run_id)
@@ -30,6 +34,8 @@ class FlowRunInputFilterHandler(ApiHandler):
 
 
 class FlowRunInputHandler(ApiHandler):
+    permission = {"GET": "flow_run:read", "DELETE": "flow_run:run"}
+
     @endpoint("Read one input's value (as text)")
     async def get(self, flow_run_id: str, key: str) -> None:
         run_id = self.path_uuid(flow_run_id)

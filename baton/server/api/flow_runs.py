@@ -33,6 +33,8 @@ from baton.states import StateType
 
 
 class FlowRunsHandler(ApiHandler):
+    permission = "flow_run:write"
+
     @endpoint(
         "Create a flow run (Pending unless a state is given); an idempotency key already used returns that run (200)",
         body=FlowRunCreate,
@@ -57,6 +59,8 @@ class FlowRunsHandler(ApiHandler):
 
 
 class FlowRunHandler(ApiHandler):
+    permission = {"GET": "flow_run:read", "PATCH": "flow_run:write", "DELETE": "flow_run:write"}
+
     @endpoint("Read a flow run with its current state", response=FlowRun)
     async def get(self, flow_run_id: str) -> None:
         async with self.database.read() as connection:
@@ -86,6 +90,8 @@ class FlowRunHandler(ApiHandler):
 
 
 class FlowRunLabelsHandler(ApiHandler):
+    permission = "flow_run:write"
+
     @endpoint("Merge labels into a flow run's labels", body=LabelsUpdate, status=204)
     async def patch(self, flow_run_id: str) -> None:
         labels = self.parse_body(LabelsUpdate)
@@ -97,6 +103,8 @@ class FlowRunLabelsHandler(ApiHandler):
 
 
 class FlowRunSetStateHandler(ApiHandler):
+    permission = "flow_run:run"
+
     @endpoint(
         "Propose a new state; the orchestration rules accept, reject, delay or abort it (201 when a state was written)",
         body=SetStateRequest,
@@ -114,6 +122,8 @@ class FlowRunSetStateHandler(ApiHandler):
 
 
 class FlowRunResumeHandler(ApiHandler):
+    permission = "flow_run:run"
+
     @endpoint(
         "Resume a paused flow run, with input when the pause asked for it",
         body=ResumeFlowRunRequest,
@@ -131,6 +141,8 @@ class FlowRunResumeHandler(ApiHandler):
 
 
 class FlowRunFilterHandler(ApiHandler):
+    permission = "flow_run:read"
+
     @endpoint("Flow runs matching a filter", body=FlowRunFilterRequest, response=list[FlowRun], optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(FlowRunFilterRequest, default_empty=True)
@@ -141,6 +153,8 @@ class FlowRunFilterHandler(ApiHandler):
 
 
 class FlowRunCountHandler(ApiHandler):
+    permission = "flow_run:read"
+
     @endpoint("How many flow runs match a filter", body=FlowRunFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(FlowRunFilterRequest, default_empty=True)
@@ -150,6 +164,8 @@ class FlowRunCountHandler(ApiHandler):
 
 
 class FlowRunPaginateHandler(ApiHandler):
+    permission = "flow_run:read"
+
     @endpoint(
         "One page of flow runs matching a filter, with the total count", body=FlowRunPaginateRequest, optional_body=True
     )
@@ -162,6 +178,8 @@ class FlowRunPaginateHandler(ApiHandler):
 
 
 class FlowRunHistoryHandler(ApiHandler):
+    permission = "flow_run:read"
+
     @endpoint(
         "Counts of flow runs per state in each time bucket (the dashboard chart)",
         body=FlowRunHistoryRequest,
@@ -175,6 +193,8 @@ class FlowRunHistoryHandler(ApiHandler):
 
 
 class FlowRunLatenessHandler(ApiHandler):
+    permission = "flow_run:read"
+
     @endpoint(
         "The mean lateness in seconds of the flow runs matching a filter (null when none match)",
         body=RunFilterSet,
@@ -189,6 +209,8 @@ class FlowRunLatenessHandler(ApiHandler):
 
 
 class FlowRunBulkDeleteHandler(ApiHandler):
+    permission = "flow_run:write"
+
     @endpoint(
         "Delete up to `limit` (at most 50) flow runs matching a filter, with their states, task runs and logs",
         body=FlowRunBulkDeleteRequest,
@@ -205,6 +227,8 @@ class FlowRunBulkDeleteHandler(ApiHandler):
 class FlowRunBulkSetStateHandler(ApiHandler):
     """Proposes the state to each matching run in turn, each in its own transaction through the same orchestration
     as `set_state`; a run whose change fails is answered ABORT with the reason, and the others go on."""
+
+    permission = "flow_run:run"
 
     @endpoint(
         "Propose a state to up to `limit` (at most 50) flow runs matching a filter; one orchestration result per run",
@@ -243,6 +267,8 @@ def _result(outcome: TransitionOutcome) -> dict[str, object]:
 class FlowRunLogsDownloadHandler(ApiHandler):
     """A run's logs as CSV, streamed page by page so that a run with millions of lines does not fill memory."""
 
+    permission = "log:read"
+
     @endpoint("Download a flow run's logs as CSV")
     async def get(self, flow_run_id: str) -> None:
         run_id = self.path_uuid(flow_run_id)
@@ -270,6 +296,8 @@ class FlowRunLogsDownloadHandler(ApiHandler):
 
 
 class FlowRunStatesHandler(ApiHandler):
+    permission = "flow_run:read"
+
     @endpoint("A flow run's state history, oldest first", response=list[State], query={"flow_run_id": "the run"})
     async def get(self) -> None:
         run_id = self.query_uuid("flow_run_id")
@@ -279,6 +307,8 @@ class FlowRunStatesHandler(ApiHandler):
 
 
 class FlowRunStateHandler(ApiHandler):
+    permission = "flow_run:read"
+
     @endpoint("Read one state of a flow run's history", response=State)
     async def get(self, state_id: str) -> None:
         async with self.database.read() as connection:

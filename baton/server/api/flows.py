@@ -15,6 +15,8 @@ from baton.server.schemas.requests import FlowFilterRequest, FlowPaginateRequest
 
 
 class FlowsHandler(ApiHandler):
+    permission = "flow:write"
+
     @endpoint(
         "Create a flow, or return the flow of that name (200) if it exists",
         body=FlowCreate,
@@ -32,6 +34,8 @@ class FlowsHandler(ApiHandler):
 
 
 class FlowHandler(ApiHandler):
+    permission = {"GET": "flow:read", "PATCH": "flow:write", "DELETE": "flow:write"}
+
     @endpoint("Read a flow", response=Flow)
     async def get(self, flow_id: str) -> None:
         async with self.database.read() as connection:
@@ -59,6 +63,8 @@ class FlowHandler(ApiHandler):
 
 
 class FlowByNameHandler(ApiHandler):
+    permission = "flow:read"
+
     @endpoint("Read a flow by its name", response=Flow)
     async def get(self, name: str) -> None:
         async with self.database.read() as connection:
@@ -69,6 +75,8 @@ class FlowByNameHandler(ApiHandler):
 
 
 class FlowFilterHandler(ApiHandler):
+    permission = "flow:read"
+
     @endpoint("Flows matching a filter", body=FlowFilterRequest, response=list[Flow], optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(FlowFilterRequest, default_empty=True)
@@ -79,6 +87,8 @@ class FlowFilterHandler(ApiHandler):
 
 
 class FlowCountHandler(ApiHandler):
+    permission = "flow:read"
+
     @endpoint("How many flows match a filter", body=FlowFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(FlowFilterRequest, default_empty=True)
@@ -88,6 +98,8 @@ class FlowCountHandler(ApiHandler):
 
 
 class FlowPaginateHandler(ApiHandler):
+    permission = "flow:read"
+
     @endpoint("One page of flows matching a filter, with the total count", body=FlowPaginateRequest, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(FlowPaginateRequest, default_empty=True)
@@ -98,6 +110,8 @@ class FlowPaginateHandler(ApiHandler):
 
 
 class FlowBulkDeleteHandler(ApiHandler):
+    permission = "flow:write"
+
     @endpoint(
         "Delete up to `limit` (at most 50) flows matching a filter, with their deployments and runs",
         body=FlowBulkDeleteRequest,

@@ -11,6 +11,8 @@ from baton.server.schemas.requests import LogFilterRequest
 
 
 class LogsHandler(ApiHandler):
+    permission = "log:write"
+
     @endpoint(
         "Store a batch of log lines; a message over the size limit is cut and marked as truncated",
         body=list[LogCreate],
@@ -24,6 +26,8 @@ class LogsHandler(ApiHandler):
 
 
 class LogFilterHandler(ApiHandler):
+    permission = "log:read"
+
     @endpoint(
         "Log lines matching a filter, oldest first unless sorted otherwise",
         body=LogFilterRequest,

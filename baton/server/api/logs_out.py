@@ -24,6 +24,8 @@ from baton.server.schemas.filters import LogFilter
 class LogsOutHandler(SubscriptionSocket):
     """One subscriber of the live log stream."""
 
+    permission = "log:read"
+
     kind = "log"
 
     def parse_filter(self, data: dict[str, Any]) -> LogFilter:

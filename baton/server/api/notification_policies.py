@@ -44,6 +44,8 @@ def sample_subject(policy_id: Any) -> dict[str, Any]:
 
 
 class PoliciesHandler(ApiHandler):
+    permission = "notification:write"
+
     @endpoint("Create a notification policy", body=NotificationPolicyCreate, response=NotificationPolicy, status=201)
     async def post(self) -> None:
         create = self.parse_body(NotificationPolicyCreate)
@@ -53,6 +55,8 @@ class PoliciesHandler(ApiHandler):
 
 
 class PolicyHandler(ApiHandler):
+    permission = {"GET": "notification:read", "PATCH": "notification:write", "DELETE": "notification:write"}
+
     async def _read(self, policy_id: str) -> dict[str, Any]:
         async with self.database.read() as connection:
             row = await model.read_policy(connection, self.path_uuid(policy_id))
@@ -84,6 +88,8 @@ class PolicyHandler(ApiHandler):
 
 
 class PolicyFilterHandler(ApiHandler):
+    permission = "notification:read"
+
     @endpoint(
         "List notification policies",
         body=NotificationPolicyFilterRequest,
@@ -101,6 +107,8 @@ class PolicyFilterHandler(ApiHandler):
 
 
 class PolicyTestHandler(ApiHandler):
+    permission = "notification:write"
+
     @endpoint("Send a test message through the policy's target now", response=TestResult)
     async def post(self, policy_id: str) -> None:
         from baton.actors.notifications import notification_for, send
@@ -131,6 +139,8 @@ class PolicyTestHandler(ApiHandler):
 
 
 class PolicyPreviewHandler(ApiHandler):
+    permission = "notification:read"
+
     @endpoint(
         "Render a message template for a run (or a sample run)",
         body=PreviewRequest,
@@ -168,6 +178,8 @@ class PolicyPreviewHandler(ApiHandler):
 
 
 class DeliveryFilterHandler(ApiHandler):
+    permission = "notification:read"
+
     @endpoint(
         "Recent notification deliveries, newest first",
         body=DeliveryFilterRequest,

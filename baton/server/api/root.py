@@ -7,15 +7,20 @@ from baton.errors import ServiceUnavailable
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
 from baton.server.models import result_storage
+from baton.server.permissions import PUBLIC
 from baton.server.schemas.blocks import ServerDefaultResultStorage, ServerDefaultResultStorageUpdate
 
 
 class HealthHandler(ApiHandler):
+    permission = PUBLIC
+
     async def get(self) -> None:
         self.write_json(True)
 
 
 class ReadyHandler(ApiHandler):
+    permission = PUBLIC
+
     async def get(self) -> None:
         if not await self.database.is_reachable():
             raise ServiceUnavailable("The database is unreachable.", retry_after_seconds=5)
@@ -23,11 +28,15 @@ class ReadyHandler(ApiHandler):
 
 
 class ApiVersionHandler(ApiHandler):
+    permission = PUBLIC
+
     async def get(self) -> None:
         self.write_json(API_SCHEMA_VERSION)
 
 
 class HelloHandler(ApiHandler):
+    permission = PUBLIC
+
     async def get(self) -> None:
         self.write_json("\N{WAVING HAND SIGN}")
 
@@ -35,17 +44,23 @@ class HelloHandler(ApiHandler):
 class ServerVersionHandler(ApiHandler):
     """The Prefect version Baton is compatible with: the client refuses a server of another major version."""
 
+    permission = PUBLIC
+
     async def get(self) -> None:
         self.write_json(PREFECT_COMPATIBLE_VERSION)
 
 
 class AdminSettingsHandler(ApiHandler):
+    permission = "server:read"
+
     async def get(self) -> None:
         self.write_json(self.context.settings.display_values(show_secrets=False))
 
 
 class AdminStorageHandler(ApiHandler):
     """The server-wide default result storage block, which flows and tasks that name none write their results to."""
+
+    permission = {"GET": "server:read", "PUT": "server:write", "DELETE": "server:write"}
 
     @endpoint("The default result storage block (null: local files)", response=ServerDefaultResultStorage)
     async def get(self) -> None:
@@ -74,6 +89,8 @@ class AdminStorageHandler(ApiHandler):
 
 
 class CsrfTokenHandler(ApiHandler):
+    permission = PUBLIC
+
     async def get(self) -> None:
         self.write_json({"detail": "CSRF protection is disabled."}, status=422)
 

@@ -10,6 +10,8 @@ from baton.server.schemas.saved_searches import SavedSearch, SavedSearchCreate, 
 
 
 class SavedSearchesHandler(ApiHandler):
+    permission = "saved_search:write"
+
     @endpoint(
         "Save a named filter set; a search of that name has its filters replaced (200)",
         body=SavedSearchCreate,
@@ -25,6 +27,8 @@ class SavedSearchesHandler(ApiHandler):
 
 
 class SavedSearchHandler(ApiHandler):
+    permission = {"GET": "saved_search:read", "DELETE": "saved_search:write"}
+
     @endpoint("Read a saved search", response=SavedSearch)
     async def get(self, saved_search_id: str) -> None:
         async with self.database.read() as connection:
@@ -43,6 +47,8 @@ class SavedSearchHandler(ApiHandler):
 
 
 class SavedSearchFilterHandler(ApiHandler):
+    permission = "saved_search:read"
+
     @endpoint("Saved searches by name", body=SavedSearchFilterRequest, response=list[SavedSearch], optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(SavedSearchFilterRequest, default_empty=True)

@@ -19,6 +19,8 @@ NOT_FOUND = "Concurrency limit not found"
 
 
 class TagLimitsHandler(ApiHandler):
+    permission = "concurrency_limit:write"
+
     @endpoint(
         "Create or resize the limit of a tag (201 when created, 200 when it existed)",
         body=TagLimitCreate,
@@ -34,6 +36,8 @@ class TagLimitsHandler(ApiHandler):
 
 
 class TagLimitHandler(ApiHandler):
+    permission = {"GET": "concurrency_limit:read", "DELETE": "concurrency_limit:write"}
+
     @endpoint("Read a tag limit by id; active_slots lists the task runs holding a slot", response=TagLimit)
     async def get(self, limit_id: str) -> None:
         async with self.database.read() as connection:
@@ -53,6 +57,8 @@ class TagLimitHandler(ApiHandler):
 
 
 class TagLimitByTagHandler(ApiHandler):
+    permission = {"GET": "concurrency_limit:read", "DELETE": "concurrency_limit:write"}
+
     @endpoint("Read the limit of a tag", response=TagLimit)
     async def get(self, tag: str) -> None:
         async with self.database.read() as connection:
@@ -71,6 +77,8 @@ class TagLimitByTagHandler(ApiHandler):
 
 
 class TagLimitResetHandler(ApiHandler):
+    permission = "concurrency_limit:write"
+
     @endpoint(
         "Release every slot of a tag's limit, then give one to each task run in slot_override",
         body=TagLimitReset,
@@ -87,6 +95,8 @@ class TagLimitResetHandler(ApiHandler):
 
 
 class TagLimitFilterHandler(ApiHandler):
+    permission = "concurrency_limit:read"
+
     @endpoint("A page of tag limits, by tag", body=LimitFilterRequest, response=list[TagLimit], optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(LimitFilterRequest, default_empty=True)
@@ -96,6 +106,8 @@ class TagLimitFilterHandler(ApiHandler):
 
 
 class TagIncrementHandler(ApiHandler):
+    permission = "concurrency_limit:use"
+
     @endpoint(
         "Take a slot of each tag's limit for a task run (423 when one is full)",
         body=TagSlotRequest,
@@ -109,6 +121,8 @@ class TagIncrementHandler(ApiHandler):
 
 
 class TagDecrementHandler(ApiHandler):
+    permission = "concurrency_limit:use"
+
     @endpoint(
         "Release a task run's slots of the tags' limits", body=TagSlotRequest, response=list[MinimalConcurrencyLimit]
     )

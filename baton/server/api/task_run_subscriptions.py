@@ -43,6 +43,8 @@ ACK_RENEW_SECONDS = 10.0
 class TaskRunSubscriptionHandler(PrefectSocket):
     """One task worker's subscription to the scheduled runs of its task keys."""
 
+    permission = "task_run:write"
+
     def initialize(self, context: ServerContext) -> None:
         super().initialize(context)
         self._awaiting = "subscribe"

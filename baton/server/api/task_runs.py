@@ -17,6 +17,8 @@ from baton.states import StateType
 
 
 class TaskRunsHandler(ApiHandler):
+    permission = "task_run:write"
+
     @endpoint(
         "Create a task run (Pending unless a state is given); the same flow run, task key and dynamic key return "
         "the existing run (200)",
@@ -42,6 +44,8 @@ class TaskRunsHandler(ApiHandler):
 
 
 class TaskRunHandler(ApiHandler):
+    permission = {"GET": "task_run:read", "PATCH": "task_run:write", "DELETE": "task_run:write"}
+
     @endpoint("Read a task run with its current state", response=TaskRun)
     async def get(self, task_run_id: str) -> None:
         async with self.database.read() as connection:
@@ -67,6 +71,8 @@ class TaskRunHandler(ApiHandler):
 
 
 class TaskRunSetStateHandler(ApiHandler):
+    permission = "task_run:write"
+
     @endpoint(
         "Propose a new state for a task run (201 when a state was written)",
         body=SetStateRequest,
@@ -86,6 +92,8 @@ class TaskRunSetStateHandler(ApiHandler):
 
 
 class TaskRunFilterHandler(ApiHandler):
+    permission = "task_run:read"
+
     @endpoint("Task runs matching a filter", body=TaskRunFilterRequest, response=list[TaskRun], optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(TaskRunFilterRequest, default_empty=True)
@@ -96,6 +104,8 @@ class TaskRunFilterHandler(ApiHandler):
 
 
 class TaskRunCountHandler(ApiHandler):
+    permission = "task_run:read"
+
     @endpoint("How many task runs match a filter", body=TaskRunFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(TaskRunFilterRequest, default_empty=True)
@@ -105,6 +115,8 @@ class TaskRunCountHandler(ApiHandler):
 
 
 class TaskRunPaginateHandler(ApiHandler):
+    permission = "task_run:read"
+
     @endpoint(
         "One page of task runs matching a filter, with the total count", body=TaskRunPaginateRequest, optional_body=True
     )
@@ -117,6 +129,8 @@ class TaskRunPaginateHandler(ApiHandler):
 
 
 class TaskRunHistoryHandler(ApiHandler):
+    permission = "task_run:read"
+
     @endpoint(
         "Counts of task runs per state in each time bucket", body=FlowRunHistoryRequest, response=list[HistoryInterval]
     )
@@ -128,6 +142,8 @@ class TaskRunHistoryHandler(ApiHandler):
 
 
 class TaskRunStatesHandler(ApiHandler):
+    permission = "task_run:read"
+
     @endpoint("A task run's state history, oldest first", response=list[State], query={"task_run_id": "the run"})
     async def get(self) -> None:
         run_id = self.query_uuid("task_run_id")
@@ -137,6 +153,8 @@ class TaskRunStatesHandler(ApiHandler):
 
 
 class TaskRunStateHandler(ApiHandler):
+    permission = "task_run:read"
+
     @endpoint("Read one state of a task run's history", response=State)
     async def get(self, state_id: str) -> None:
         async with self.database.read() as connection:

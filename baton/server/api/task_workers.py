@@ -23,6 +23,8 @@ class TaskWorkerResponse(pydantic.BaseModel):
 
 
 class TaskWorkerFilterHandler(ApiHandler):
+    permission = "task_run:read"
+
     @endpoint(
         "The connected task workers, only those subscribed to one of the given task keys when any are given",
         body=TaskWorkerFilterRequest,

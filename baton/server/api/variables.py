@@ -10,6 +10,8 @@ from baton.server.schemas.variables import Variable, VariableCreate, VariableFil
 
 
 class VariablesHandler(ApiHandler):
+    permission = "variable:write"
+
     @endpoint("Create a variable (409 if the name is taken)", body=VariableCreate, response=Variable, status=201)
     async def post(self) -> None:
         variable = self.parse_body(VariableCreate)
@@ -19,6 +21,8 @@ class VariablesHandler(ApiHandler):
 
 
 class VariableHandler(ApiHandler):
+    permission = {"GET": "variable:read", "PATCH": "variable:write", "DELETE": "variable:write"}
+
     @endpoint("Read a variable", response=Variable)
     async def get(self, variable_id: str) -> None:
         async with self.database.read() as connection:
@@ -48,6 +52,8 @@ class VariableHandler(ApiHandler):
 
 
 class VariableByNameHandler(ApiHandler):
+    permission = {"GET": "variable:read", "PATCH": "variable:write", "DELETE": "variable:write"}
+
     @endpoint("Read a variable by its name", response=Variable)
     async def get(self, name: str) -> None:
         async with self.database.read() as connection:
@@ -75,6 +81,8 @@ class VariableByNameHandler(ApiHandler):
 
 
 class VariableFilterHandler(ApiHandler):
+    permission = "variable:read"
+
     @endpoint("Variables matching a filter", body=VariableFilterRequest, response=list[Variable], optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(VariableFilterRequest, default_empty=True)
@@ -85,6 +93,8 @@ class VariableFilterHandler(ApiHandler):
 
 
 class VariableCountHandler(ApiHandler):
+    permission = "variable:read"
+
     @endpoint("How many variables match a filter", body=VariableFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(VariableFilterRequest, default_empty=True)

@@ -28,6 +28,8 @@ RESERVED_PREFIX = "prefect"
 
 
 class WorkPoolsHandler(ApiHandler):
+    permission = "work_pool:write"
+
     @endpoint(
         "Create a work pool with its default queue",
         body=WorkPoolCreate,
@@ -45,6 +47,8 @@ class WorkPoolsHandler(ApiHandler):
 
 
 class WorkPoolHandler(ApiHandler):
+    permission = {"GET": "work_pool:read", "PATCH": "work_pool:write", "DELETE": "work_pool:write"}
+
     @endpoint("Read a work pool by name", response=WorkPool)
     async def get(self, name: str) -> None:
         async with self.database.read() as connection:
@@ -77,6 +81,8 @@ class WorkPoolHandler(ApiHandler):
 
 
 class WorkPoolFilterHandler(ApiHandler):
+    permission = "work_pool:read"
+
     @endpoint(
         "Work pools matching a filter, by name", body=WorkPoolFilterRequest, response=list[WorkPool], optional_body=True
     )
@@ -89,6 +95,8 @@ class WorkPoolFilterHandler(ApiHandler):
 
 
 class WorkPoolCountHandler(ApiHandler):
+    permission = "work_pool:read"
+
     @endpoint("How many work pools match a filter", body=WorkPoolFilterRequest, response=int, optional_body=True)
     async def post(self) -> None:
         request = self.parse_body(WorkPoolFilterRequest, default_empty=True)
@@ -98,6 +106,8 @@ class WorkPoolCountHandler(ApiHandler):
 
 
 class ScheduledFlowRunsHandler(ApiHandler):
+    permission = "work_pool:poll"
+
     @endpoint(
         "A worker's poll: the pool's scheduled runs that may start, by queue priority and within concurrency "
         "limits; marks the polled queues and their deployments READY",
@@ -136,6 +146,8 @@ class ScheduledFlowRunsHandler(ApiHandler):
 
 
 class WorkPoolConcurrencyStatusHandler(ApiHandler):
+    permission = "work_pool:read"
+
     @endpoint(
         "A work pool's busy slots and a page of its queues (highest priority first), each with its busy slots and "
         "up to `flow_run_limit` of the flow runs holding them",
@@ -155,6 +167,8 @@ class WorkPoolConcurrencyStatusHandler(ApiHandler):
 
 
 class WorkQueuesHandler(ApiHandler):
+    permission = "work_pool:write"
+
     @endpoint("Create a queue in a work pool", body=WorkQueueCreate, response=WorkQueue, status=201)
     async def post(self, name: str) -> None:
         queue = self.parse_body(WorkQueueCreate)
@@ -165,6 +179,8 @@ class WorkQueuesHandler(ApiHandler):
 
 
 class WorkQueueFilterHandler(ApiHandler):
+    permission = "work_pool:read"
+
     @endpoint(
         "The queues of a work pool matching a filter, by priority",
         body=WorkQueueFilterRequest,
@@ -183,6 +199,8 @@ class WorkQueueFilterHandler(ApiHandler):
 
 
 class WorkQueueHandler(ApiHandler):
+    permission = {"GET": "work_pool:read", "PATCH": "work_pool:write", "DELETE": "work_pool:write"}
+
     @endpoint("Read a queue of a work pool", response=WorkQueue)
     async def get(self, name: str, queue_name: str) -> None:
         async with self.database.read() as connection:

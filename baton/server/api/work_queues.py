@@ -25,6 +25,8 @@ from baton.server.schemas.work_pools import (
 
 
 class WorkQueuesHandler(ApiHandler):
+    permission = "work_pool:write"
+
     @endpoint(
         "Create a work queue in `default-agent-pool` (created when missing), as `prefect work-queue create` without "
         "a pool does",
@@ -40,6 +42,8 @@ class WorkQueuesHandler(ApiHandler):
 
 
 class WorkQueueByIdHandler(ApiHandler):
+    permission = {"GET": "work_pool:read", "PATCH": "work_pool:write", "DELETE": "work_pool:write"}
+
     @endpoint("Read a work queue by id", response=WorkQueue)
     async def get(self, queue_id: str) -> None:
         async with self.database.read() as connection:
@@ -66,6 +70,8 @@ class WorkQueueByIdHandler(ApiHandler):
 
 
 class WorkQueueByNameHandler(ApiHandler):
+    permission = "work_pool:read"
+
     @endpoint(
         "Read a work queue by name, in the pool named by `work_pool_name` (any pool when not given)",
         response=WorkQueue,
@@ -82,6 +88,8 @@ class WorkQueueByNameHandler(ApiHandler):
 
 
 class LegacyWorkQueueFilterHandler(ApiHandler):
+    permission = "work_pool:read"
+
     @endpoint(
         "Work queues matching a filter", body=LegacyWorkQueueFilterRequest, response=list[WorkQueue], optional_body=True
     )
@@ -94,6 +102,8 @@ class LegacyWorkQueueFilterHandler(ApiHandler):
 
 
 class WorkQueueRunsHandler(ApiHandler):
+    permission = "work_pool:poll"
+
     @endpoint(
         "The queue's scheduled runs that may start (an agent's poll); marks the queue polled",
         body=WorkQueueRunsRequest,
@@ -121,6 +131,8 @@ class WorkQueueRunsHandler(ApiHandler):
 
 
 class WorkQueueStatusHandler(ApiHandler):
+    permission = "work_pool:read"
+
     @endpoint(
         "Whether a work queue is healthy: polled within a minute and no late runs", response=WorkQueueStatusDetail
     )
@@ -142,6 +154,8 @@ class WorkQueueStatusHandler(ApiHandler):
 
 
 class WorkQueueConcurrencyStatusHandler(ApiHandler):
+    permission = "work_pool:read"
+
     @endpoint(
         "A work queue's busy slots and a page of the flow runs holding them (Pending, Running, Cancelling), by id",
         body=WorkQueueConcurrencyStatusRequest,

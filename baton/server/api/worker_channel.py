@@ -47,6 +47,8 @@ TRANSIENT_SERVER_ERROR = (CLOSE_INTERNAL_ERROR, "transient_server_error")
 class WorkerChannelSocket(PrefectSocket):
     """One worker's channel."""
 
+    permission = "work_pool:poll"
+
     requires_subprotocol = True
     handshake_failed_reason = "authentication_failed"
 

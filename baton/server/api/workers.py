@@ -10,6 +10,8 @@ from baton.server.schemas.work_pools import Worker, WorkerFilterRequest, WorkerH
 
 
 class WorkerHeartbeatHandler(ApiHandler):
+    permission = "work_pool:poll"
+
     @endpoint(
         "A worker says it is alive: the worker is recorded ONLINE (200 with its id when `return_id`)",
         body=WorkerHeartbeat,
@@ -29,6 +31,8 @@ class WorkerHeartbeatHandler(ApiHandler):
 
 
 class WorkerFilterHandler(ApiHandler):
+    permission = "work_pool:read"
+
     @endpoint(
         "The workers of a pool, the most recent heartbeat first",
         body=WorkerFilterRequest,
@@ -45,6 +49,8 @@ class WorkerFilterHandler(ApiHandler):
 
 
 class WorkerHandler(ApiHandler):
+    permission = {"DELETE": "work_pool:write"}
+
     @endpoint("Forget a worker of a pool", status=204)
     async def delete(self, name: str, worker_name: str) -> None:
         async with self.database.write() as connection:

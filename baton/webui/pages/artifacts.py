@@ -29,6 +29,8 @@ ARTIFACT_TYPES = ("markdown", "table", "link", "progress", "image", "result")
 
 
 class ArtifactsPageHandler(PageHandler):
+    permission = "artifact:read"
+
     async def get(self) -> None:
         search = self.get_query_argument("q", "").strip()
         kind = self.get_query_argument("type", "").strip()
@@ -55,6 +57,8 @@ class ArtifactsPageHandler(PageHandler):
 
 
 class ArtifactPageHandler(PageHandler):
+    permission = "artifact:read"
+
     async def get(self, artifact_id: str) -> None:
         target = self.path_uuid(artifact_id, "artifact")
         async with self.database.read() as connection:
@@ -80,6 +84,8 @@ class ArtifactPageHandler(PageHandler):
 
 
 class ArtifactKeyPageHandler(ArtifactPageHandler):
+    permission = "artifact:read"
+
     async def get(self, key: str) -> None:  # type: ignore[override]
         async with self.database.read() as connection:
             latest = await artifacts.read_latest_artifact(connection, key)

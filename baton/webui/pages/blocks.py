@@ -53,6 +53,8 @@ class BlockPageHandler(PageHandler):
 
 
 class BlocksPageHandler(BlockPageHandler):
+    permission = "block:read"
+
     async def get(self) -> None:
         type_slug = self.get_query_argument("type", "") or None
         search = self.get_query_argument("q", "").strip()
@@ -76,6 +78,8 @@ class BlocksPageHandler(BlockPageHandler):
 
 
 class BlockCatalogPageHandler(BlockPageHandler):
+    permission = "block:read"
+
     async def get(self) -> None:
         async with self.database.read() as connection:
             types = await block_types.filter_block_types(connection, EVERY_BLOCK_TYPE, MAX_BLOCK_TYPES, 0)
@@ -84,6 +88,8 @@ class BlockCatalogPageHandler(BlockPageHandler):
 
 
 class NewBlockPageHandler(BlockPageHandler):
+    permission = "block:write"
+
     async def get(self) -> None:
         slug = self.get_query_argument("type", "")
         async with self.database.read() as connection:
@@ -104,6 +110,8 @@ class NewBlockPageHandler(BlockPageHandler):
 
 
 class BlockDocumentPageHandler(BlockPageHandler):
+    permission = "block:read"
+
     async def get(self, block_document_id: str) -> None:
         document = await self.read_document(block_document_id)
         schema_fields = (document.get("block_schema") or {}).get("fields") or {}
@@ -117,6 +125,8 @@ class BlockDocumentPageHandler(BlockPageHandler):
 
 
 class EditBlockPageHandler(BlockPageHandler):
+    permission = "block:write"
+
     async def get(self, block_document_id: str) -> None:
         document = await self.read_document(block_document_id)
         schema = document.get("block_schema") or {"fields": {}, "id": document["block_schema_id"]}

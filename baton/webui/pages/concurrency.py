@@ -35,6 +35,8 @@ def is_unbounded(holder: dict[str, Any]) -> bool:
 
 
 class ConcurrencyPageHandler(PageHandler):
+    permission = "concurrency_limit:read"
+
     async def get(self) -> None:
         async with self.database.read() as connection:
             overview = await read_limits_overview(connection, PAGE_SIZE)

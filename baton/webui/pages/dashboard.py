@@ -39,6 +39,8 @@ LIST_LIMIT = 5  # runs listed per panel; the Runs page has the rest
 
 
 class DashboardPageHandler(PageHandler):
+    permission = "flow_run:read"
+
     async def get(self) -> None:
         window = self._window()
         tag = self.get_query_argument("tag", "").strip() or None

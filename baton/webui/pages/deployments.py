@@ -16,6 +16,8 @@ UPCOMING_RUNS = 10
 
 
 class DeploymentsPageHandler(PageHandler):
+    permission = "deployment:read"
+
     async def get(self) -> None:
         name = (self.get_query_argument("name", "") or "").strip() or None
         limit = self.query_int("limit", run_listing.DEFAULT_LIMIT, minimum=1, maximum=run_listing.MAX_LIMIT)
@@ -41,6 +43,8 @@ class DeploymentsPageHandler(PageHandler):
 
 
 class DeploymentPageHandler(PageHandler):
+    permission = "deployment:read"
+
     async def get(self, deployment_id: str) -> None:
         the_id = self.path_uuid(deployment_id, "deployment")
         listing = run_listing.parse_run_listing(self.get_query_arguments)
@@ -72,6 +76,8 @@ class DeploymentPageHandler(PageHandler):
 
 class DeploymentRedirectHandler(PageHandler):
     """/deployments/deployment/<id> (the Prefect UI's address, which other pages link to) is the deployment's page."""
+
+    permission = "deployment:read"
 
     def get(self, deployment_id: str) -> None:
         self.redirect(f"/deployments/{self.path_uuid(deployment_id, 'deployment')}")

@@ -57,6 +57,8 @@ def resource_name(resource: dict[str, Any]) -> str:
 
 
 class EventsPageHandler(PageHandler):
+    permission = "event:read"
+
     async def get(self) -> None:
         window = self.get_query_argument("window", "day")
         prefix = self.get_query_argument("event", "").strip()

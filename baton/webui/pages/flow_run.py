@@ -75,6 +75,8 @@ def safe_filename(name: str) -> str:
 
 
 class FlowRunPageHandler(PageHandler):
+    permission = "flow_run:read"
+
     async def get(self, flow_run_id: str) -> None:
         run_id = self.path_uuid(flow_run_id, "flow run")
         tab = self.get_query_argument("tab", "logs")
@@ -180,6 +182,8 @@ class FlowRunPageHandler(PageHandler):
 
 class FlowRunLogsTextHandler(PageHandler):
     """The run's log lines (matching the level and search of the page) as plain text, streamed page by page."""
+
+    permission = "log:read"
 
     async def get(self, flow_run_id: str) -> None:
         run_id = self.path_uuid(flow_run_id, "flow run")

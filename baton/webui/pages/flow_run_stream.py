@@ -66,6 +66,8 @@ def state_json(state: dict[str, Any]) -> dict[str, Any]:
 
 
 class FlowRunStreamHandler(PageHandler):
+    permission = "flow_run:read"
+
     async def prepare(self) -> None:
         # Not counted as in flight: shutdown would otherwise wait its whole grace period for every open page.
         self._closed = False

@@ -17,6 +17,8 @@ COUNTED_STATES = TERMINAL_STATE_VALUES
 
 
 class FlowsPageHandler(PageHandler):
+    permission = "flow:read"
+
     async def get(self) -> None:
         name = (self.get_query_argument("name", "") or "").strip() or None
         limit = self.query_int("limit", run_listing.DEFAULT_LIMIT, minimum=1, maximum=run_listing.MAX_LIMIT)
@@ -45,6 +47,8 @@ class FlowsPageHandler(PageHandler):
 
 
 class FlowPageHandler(PageHandler):
+    permission = "flow:read"
+
     async def get(self, flow_id: str) -> None:
         flow_uuid = self.path_uuid(flow_id, "flow")
         listing = run_listing.parse_run_listing(self.get_query_arguments, flow_id=flow_uuid)

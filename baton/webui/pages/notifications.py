@@ -62,6 +62,8 @@ def state_type_for(name: str) -> str:
 
 
 class NotificationsPageHandler(PageHandler):
+    permission = "notification:read"
+
     async def get(self) -> None:
         raw_policy = self.get_query_argument("policy", None)
         policy_filter = self.path_uuid(raw_policy, "notification policy") if raw_policy else None
@@ -95,6 +97,8 @@ def policy_label(row: dict[str, Any]) -> str:
 
 class PolicyFormPageHandler(PageHandler):
     """/notifications/new and /notifications/policy/{id}/edit."""
+
+    permission = "notification:write"
 
     async def get(self, policy_id: str | None = None) -> None:
         # The channels (and httpx under them) load on first use, so the server's idle memory does not pay for them.

@@ -14,6 +14,8 @@ SAVED_SEARCHES_SHOWN = 200
 
 
 class RunsPageHandler(PageHandler):
+    permission = "flow_run:read"
+
     async def get(self) -> None:
         listing = run_listing.parse_run_listing(self.get_query_arguments)
         async with self.database.read() as connection:

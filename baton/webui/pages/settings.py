@@ -8,6 +8,8 @@ from baton.webui.base import PageHandler
 
 
 class SettingsPageHandler(PageHandler):
+    permission = "server:read"
+
     def get(self) -> None:
         settings = self.context.settings
         values = settings.display_values(show_secrets=False)

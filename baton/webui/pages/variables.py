@@ -29,6 +29,8 @@ def value_preview(value: object) -> str:
 
 
 class VariablesPageHandler(PageHandler):
+    permission = "variable:read"
+
     async def get(self) -> None:
         search = self.get_query_argument("q", "").strip()
         number = self.query_int("page", 1, minimum=1)
@@ -44,6 +46,8 @@ class VariablesPageHandler(PageHandler):
 
 
 class NewVariablePageHandler(PageHandler):
+    permission = "variable:write"
+
     def get(self) -> None:
         self.render_page(
             "variable_form.html", title="New variable", variable=None, value_text="", max_size=MAX_VARIABLE_VALUE_LENGTH
@@ -51,6 +55,8 @@ class NewVariablePageHandler(PageHandler):
 
 
 class VariablePageHandler(PageHandler):
+    permission = "variable:read"
+
     async def get(self, variable_id: str) -> None:
         target = self.path_uuid(variable_id, "variable")
         async with self.database.read() as connection:

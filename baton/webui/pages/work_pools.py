@@ -12,6 +12,8 @@ MAX_WORKERS = 200
 
 
 class WorkPoolsPageHandler(PageHandler):
+    permission = "work_pool:read"
+
     async def get(self) -> None:
         async with self.database.read() as connection:
             pools = await deployment_pages.read_work_pool_summaries(connection)
@@ -19,6 +21,8 @@ class WorkPoolsPageHandler(PageHandler):
 
 
 class WorkPoolPageHandler(PageHandler):
+    permission = "work_pool:read"
+
     async def get(self, name: str) -> None:
         async with self.database.read() as connection:
             pool = await work_pools.read_work_pool_or_404(connection, name)
