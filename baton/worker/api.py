@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from baton.client.base import DEFAULT_TIMEOUT_SECONDS, path_part, raise_for_status
+from baton.client.base import DEFAULT_TIMEOUT_SECONDS, auth_headers, path_part, raise_for_status
 from baton.errors import ServiceUnavailable
 
 JsonObject = dict[str, Any]
@@ -16,9 +16,9 @@ JsonObject = dict[str, Any]
 class WorkerApi:
     """An async client for the endpoints a worker uses; errors are the `baton.errors` of the answer's status."""
 
-    def __init__(self, api_url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+    def __init__(self, api_url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS, api_key: str | None = None) -> None:
         self.api_url = api_url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.api_url + "/", timeout=timeout)
+        self._http = httpx.AsyncClient(base_url=self.api_url + "/", timeout=timeout, headers=auth_headers(api_key))
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -39,6 +39,8 @@ class WorkerOptions:
     pool: str
     name: str
     api_url: str
+    #: BATON_API_KEY: sent with every request, and given to the runs' engines as their Prefect credential.
+    api_key: str | None = None
     work_queues: tuple[str, ...] = ()
     limit: int | None = None
     pool_type: str = "process"
@@ -92,7 +94,7 @@ class Worker(abc.ABC):
 
     def __init__(self, options: WorkerOptions, api: WorkerApi | None = None) -> None:
         self.options = options
-        self.api = api or WorkerApi(options.api_url)
+        self.api = api or WorkerApi(options.api_url, api_key=options.api_key)
         self.pool: JsonObject | None = None
         self.in_flight: dict[str, InFlight] = {}
         self.control = ControlChannel()
@@ -255,6 +257,10 @@ class Worker(abc.ABC):
         """The environment the run's engine needs: the job variables' env, then where the API is and which run."""
         env = {key: str(value) for key, value in (variables.get("env") or {}).items() if value is not None}
         env.update(PREFECT_API_URL=self.options.api_url, PREFECT__FLOW_RUN_ID=str(run["id"]))
+        if self.options.api_key and not {"PREFECT_API_KEY", "PREFECT_API_AUTH_STRING"} & env.keys():
+            # The auth string, not PREFECT_API_KEY: the Prefect client sends only the auth string on the events
+            # websocket, which carries the run's task runs.
+            env["PREFECT_API_AUTH_STRING"] = self.options.api_key
         if deployment.get("name"):
             env["PREFECT__DEPLOYMENT_NAME"] = deployment["name"]
         return env
