@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.acceptance.conftest import AuthServer, flow_script
+from tests.acceptance.conftest import AuthServer, clean_environ, flow_script
 from tests.acceptance.prefect_cli import run_cli
 from tests.acceptance.task_runs import task_run_history, wait_for_task_runs
 from tests.acceptance.worker_runs import (
@@ -202,3 +204,30 @@ def test_prefect_cli_with_a_viewer_key_is_refused(auth_server: AuthServer, admin
     )
     listed.ok("Variables")
     assert admin.get("/variables/name/x").status_code == 404
+
+
+def _baton(auth_server: AuthServer, tmp_path: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    """`baton ARGS` as a user types it, with BATON_API_URL and extra environment `settings`."""
+    env = clean_environ(BATON_HOME=str(tmp_path / "baton-home"), BATON_API_URL=auth_server.server.api_url, **settings)
+    return subprocess.run([sys.executable, "-m", "baton", *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_baton_cli_sends_baton_api_key(auth_server: AuthServer, admin: httpx.Client, tmp_path: Path) -> None:
+    developer, viewer = auth_server.keys["developer"], auth_server.keys["viewer"]
+
+    made = _baton(auth_server, tmp_path, "variable", "set", "colour", "blue", BATON_API_KEY=developer.key)
+    read = _baton(auth_server, tmp_path, "variable", "get", "colour", BATON_API_KEY=viewer.key)
+    refused = _baton(auth_server, tmp_path, "variable", "set", "colour", "red", BATON_API_KEY=viewer.key)
+    anonymous = _baton(auth_server, tmp_path, "variable", "get", "colour")
+
+    assert (made.returncode, made.stdout) == (0, "Created variable 'colour'.\n"), made.stderr
+    assert (read.returncode, read.stdout) == (0, "blue\n"), read.stderr
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "Error: The role 'viewer' of service account 'viewer-account' does not allow this (it needs the permission "
+        "'variable:write')."
+    )
+    assert anonymous.returncode == 1
+    assert anonymous.stderr.strip().startswith("Error: Sign in first: send an API key")
+    assert "BATON_API_KEY" in anonymous.stderr
+    assert admin.get("/variables/name/colour").json()["value"] == "blue"

@@ -137,8 +137,9 @@ class AccessControl:
             return await self.session_principal(token)
         if required:
             raise NotAuthenticated(
-                "Sign in first: send an API key as 'Authorization: Bearer <key>' (PREFECT_API_KEY, BATON_API_KEY) "
-                "or sign in to the web UI."
+                "Sign in first: send an API key as 'Authorization: Bearer <key>' (BATON_API_KEY for Baton's CLI and "
+                "workers, PREFECT_API_AUTH_STRING='<account name>:<API key>' for the Prefect client) or sign in to "
+                "the web UI."
             )
         return None
 
