@@ -48,22 +48,32 @@ def noop(i: int) -> int:
 
 
 def call(count: int) -> None:
-    """Submit `count` runs (from 4 threads, as a web app's requests would), then wait for every result."""
+    """Submit `count` runs (from 4 threads, as a web app's requests would), then wait for every result. A submit or
+    result that fails is counted with its first error instead of ending the run."""
     submitted: dict[str, float] = {}
+    errors: dict[str, list[str]] = {"submit": [], "result": []}
 
     def submit(i: int):
         at = time.time()
-        future = noop.delay(i)
+        try:
+            future = noop.delay(i)
+        except Exception as exc:
+            errors["submit"].append(f"{type(exc).__name__}: {exc}"[:300])
+            return None
         submitted[str(future.task_run_id)] = at
         return future
 
     with ThreadPoolExecutor(4) as pool:
-        futures = list(pool.map(submit, range(count)))
+        futures = [future for future in pool.map(submit, range(count)) if future is not None]
     finished = {}
     for future in futures:
-        future.result(timeout=1800)
+        try:
+            future.result(timeout=1800)
+        except Exception as exc:
+            errors["result"].append(f"{type(exc).__name__}: {exc}"[:300])
+            continue
         finished[str(future.task_run_id)] = time.time()
-    print(json.dumps({"submitted": submitted, "finished": finished}))
+    print(json.dumps({"submitted": submitted, "finished": finished, "errors": errors}))
 
 
 if __name__ == "__main__":
@@ -179,11 +189,15 @@ def measure(kind: str, tasks: int, callers: int, workers: int) -> dict[str, Any]
                 began = time.time()
                 calling = [
                     subprocess.Popen(
-                        [sys.executable, "bench_tasks.py", str(share)], env=env, cwd=root, stdout=subprocess.PIPE
+                        [sys.executable, "bench_tasks.py", str(share)],
+                        env=env,
+                        cwd=root,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
                     )
                     for share in shares
                 ]
-                outputs = [json.loads(run.communicate()[0].decode().strip().splitlines()[-1]) for run in calling]
+                outputs = [caller_output(run, share) for run, share in zip(calling, shares, strict=True)]
                 wall = time.time() - began
             finally:
                 for process in serving:
@@ -191,20 +205,47 @@ def measure(kind: str, tasks: int, callers: int, workers: int) -> dict[str, Any]
             submitted = {run_id: at for output in outputs for run_id, at in output["submitted"].items()}
             finished = {run_id: at for output in outputs for run_id, at in output["finished"].items()}
             started = start_times(api_url, list(submitted))
-    first, last = min(submitted.values()), max(finished.values())
-    to_start = [started[run_id] - at for run_id, at in submitted.items() if run_id in started]
-    to_result = [finished[run_id] - at for run_id, at in submitted.items()]
-    return {
+    submit_errors = [error for output in outputs for error in output["errors"]["submit"]]
+    result_errors = [error for output in outputs for error in output["errors"]["result"]]
+    figures: dict[str, Any] = {
         "server": kind,
         "tasks": tasks,
+        "submitted": len(submitted),
         "results": len(finished),
+        "submit_failures": len(submit_errors),
+        "result_failures": len(result_errors),
+        "first_error": (submit_errors or result_errors or [None])[0],
         "wall_seconds": round(wall, 1),
-        "tasks_per_second": round(len(finished) / (last - first), 2),
-        "submit_to_start_p50_s": round(statistics.median(to_start), 3),
-        "submit_to_start_p99_s": round(percentile(to_start, 0.99), 3),
-        "submit_to_result_p50_s": round(statistics.median(to_result), 3),
-        "submit_to_result_p99_s": round(percentile(to_result, 0.99), 3),
-        "start_times_found": len(to_start),
+    }
+    if not finished:
+        return figures
+    first, last = min(submitted.values()), max(finished.values())
+    to_start = [started[run_id] - at for run_id, at in submitted.items() if run_id in started]
+    to_result = [finished[run_id] - at for run_id, at in submitted.items() if run_id in finished]
+    figures.update(
+        {
+            "tasks_per_second": round(len(finished) / (last - first), 2),
+            "submit_to_start_p50_s": round(statistics.median(to_start), 3) if to_start else None,
+            "submit_to_start_p99_s": round(percentile(to_start, 0.99), 3) if to_start else None,
+            "submit_to_result_p50_s": round(statistics.median(to_result), 3),
+            "submit_to_result_p99_s": round(percentile(to_result, 0.99), 3),
+            "start_times_found": len(to_start),
+        }
+    )
+    return figures
+
+
+def caller_output(run: subprocess.Popen[bytes], share: int) -> dict[str, Any]:
+    """What a caller process printed; a caller that died before printing counts all its tasks as failed submits."""
+    stdout, stderr = run.communicate()
+    lines = stdout.decode().strip().splitlines()
+    if run.returncode == 0 and lines:
+        return json.loads(lines[-1])
+    reason = (stderr or b"").decode(errors="replace").strip().splitlines()[-1:] or [f"exit code {run.returncode}"]
+    return {
+        "submitted": {},
+        "finished": {},
+        "errors": {"submit": [f"caller died: {reason[0]}"[:300]] * share, "result": []},
     }
 
 

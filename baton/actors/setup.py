@@ -16,6 +16,7 @@ from dramatiq.asyncio import EventLoopThread
 from dramatiq.middleware import Middleware
 
 from baton.actors import (
+    audit_retention,
     cancellation,
     concurrency,
     events,
@@ -49,6 +50,7 @@ ACTOR_FUNCTIONS: dict[str, ActorFunction] = {
     messages.UPDATE_WORK_POOL_STATUSES: work_pool_status.update_work_pool_statuses,
     messages.MARK_ZOMBIE_RUNS: zombie_runs.mark_zombie_runs,
     messages.CANCEL_CHILD_RUNS: cancellation.cancel_child_runs,
+    messages.TRIM_AUDIT_LOG: audit_retention.trim_audit_log,
 }
 
 # Among the messages a worker has fetched, Dramatiq runs the lowest number first. Deliveries go before new events, so
@@ -58,6 +60,8 @@ ACTOR_PRIORITIES = {messages.DELIVER_NOTIFICATIONS: 0}
 
 # Seconds between sweeps for notification deliveries whose queue message was lost.
 STALLED_DELIVERIES_LOOP_SECONDS = 30.0
+# Seconds between deletions of audit entries past their retention.
+AUDIT_RETENTION_LOOP_SECONDS = 3600.0
 
 
 def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
@@ -81,6 +85,7 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
             messages.update_work_pool_statuses,
         ),
         PeriodicJob(messages.MARK_ZOMBIE_RUNS, settings.services_zombie_runs_loop_seconds, messages.mark_zombie_runs),
+        PeriodicJob(messages.TRIM_AUDIT_LOG, AUDIT_RETENTION_LOOP_SECONDS, messages.trim_audit_log),
     ]
 
 

@@ -39,7 +39,7 @@ def worker() -> None:
 def start(pool: str, pool_type: str, work_queues: tuple[str, ...], limit: int | None, name: str | None) -> None:
     """Poll the work pool and run each flow run (as `python -m prefect.engine`, or in a container) until stopped
     (Ctrl+C or SIGTERM stops taking runs and stops those still going)."""
-    from baton.client.base import default_api_key, default_api_url
+    from baton.client.base import configured_api_key, default_api_url
     from baton.worker.base import WorkerOptions
     from baton.worker.runner import run_worker
 
@@ -49,7 +49,7 @@ def start(pool: str, pool_type: str, work_queues: tuple[str, ...], limit: int | 
         pool=pool,
         name=name or f"BatonWorker-{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
         api_url=default_api_url(settings).rstrip("/"),
-        api_key=default_api_key(settings),
+        api_key=configured_api_key(settings),
         work_queues=work_queues,
         limit=limit,
         pool_type=pool_type,

@@ -36,15 +36,15 @@ def default_api_url(settings: Settings | None = None) -> str:
     return f"http://{settings.server_api_host}:{settings.server_api_port}/api"
 
 
-def default_api_key(settings: Settings | None = None) -> str | None:
-    """BATON_API_KEY (or the active profile's key), or None."""
-    settings = settings or load_settings()
-    return settings.api_key.get_secret_value() if settings.api_key else None
-
-
 def auth_headers(api_key: str | None) -> dict[str, str]:
-    """The headers that authenticate a request with `api_key` (none without a key)."""
+    """The headers that present `api_key` to the server (none without a key)."""
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def configured_api_key(settings: Settings | None = None) -> str | None:
+    """BATON_API_KEY (from the environment or the active profile, where `baton login` stores it), or None."""
+    settings = settings or load_settings()
+    return settings.api_key.get_secret_value() if settings.api_key is not None else None
 
 
 def path_part(text: str) -> str:
@@ -80,14 +80,17 @@ def raise_for_status(response: httpx.Response) -> None:
             "BATON_API_URL the URL of the Baton API (it ends in /api)?"
         )
     message, items = detail
+    if status == 401:
+        raise NotAuthenticated(
+            f"{message} (the server at {response.url.scheme}://{response.url.netloc.decode()} needs an API key: "
+            "run `baton login`, or set BATON_API_KEY)"
+        )
     if status == 404:
         raise ObjectNotFound(message)
     if status == 409:
         raise ObjectAlreadyExists(message)
     if status in (400, 422):
         raise ValidationFailed(message, items)
-    if status == 401:
-        raise NotAuthenticated(message)
     if status == 403:
         raise Forbidden(message)
     if status == 410:
@@ -102,12 +105,11 @@ class BaseClient:
     """A synchronous connection to one Baton API; use it as a context manager, or call `close()`."""
 
     def __init__(
-        self, api_url: str | None = None, timeout: float = DEFAULT_TIMEOUT_SECONDS, api_key: str | None = None
+        self, api_url: str | None = None, timeout: float = DEFAULT_TIMEOUT_SECONDS, *, api_key: str | None = None
     ) -> None:
-        """`api_url` and `api_key` default to BATON_API_URL and BATON_API_KEY (or the active profile's)."""
+        """`api_url` and `api_key` default to BATON_API_URL and BATON_API_KEY."""
         settings = load_settings() if api_url is None or api_key is None else None
         self.api_url = (api_url or default_api_url(settings)).rstrip("/")
-        api_key = api_key or default_api_key(settings)
         try:
             url = httpx.URL(self.api_url)
         except httpx.InvalidURL:
@@ -117,7 +119,8 @@ class BaseClient:
                 f"The API URL {self.api_url!r} is not an http:// or https:// URL; set BATON_API_URL to one such as "
                 "http://127.0.0.1:4200/api."
             )
-        self._http = httpx.Client(base_url=self.api_url + "/", timeout=timeout, headers=auth_headers(api_key))
+        headers = auth_headers(api_key or configured_api_key(settings))
+        self._http = httpx.Client(base_url=self.api_url + "/", timeout=timeout, headers=headers)
 
     def __enter__(self) -> Self:
         return self

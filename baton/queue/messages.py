@@ -27,6 +27,7 @@ SCHEDULE_DEPLOYMENTS = "schedule_deployments"
 UPDATE_WORK_POOL_STATUSES = "update_work_pool_statuses"
 MARK_ZOMBIE_RUNS = "mark_zombie_runs"
 CANCEL_CHILD_RUNS = "cancel_child_runs"
+TRIM_AUDIT_LOG = "trim_audit_log"
 
 ACTOR_QUEUES = {
     RECORD_EVENTS: EVENTS_QUEUE,
@@ -41,6 +42,7 @@ ACTOR_QUEUES = {
     UPDATE_WORK_POOL_STATUSES: PERIODIC_QUEUE,
     MARK_ZOMBIE_RUNS: PERIODIC_QUEUE,
     CANCEL_CHILD_RUNS: PERIODIC_QUEUE,
+    TRIM_AUDIT_LOG: PERIODIC_QUEUE,
 }
 
 
@@ -123,6 +125,11 @@ def update_work_pool_statuses() -> dramatiq.Message[Any]:
 def mark_zombie_runs() -> dramatiq.Message[Any]:
     """Running flow runs whose heartbeat stopped become Crashed; Cancelling ones left behind become Cancelled."""
     return message(MARK_ZOMBIE_RUNS)
+
+
+def trim_audit_log() -> dramatiq.Message[Any]:
+    """Audit entries older than the retention setting are deleted (the only way entries leave the log)."""
+    return message(TRIM_AUDIT_LOG)
 
 
 def cancel_child_runs(flow_run_ids: list[str]) -> dramatiq.Message[Any]:

@@ -47,6 +47,11 @@ API_MODULES = (
     "work_queues",
     "collections",
     "automations",
+    "me",
+    "users",
+    "service_accounts",
+    "roles",
+    "audit",
 )
 
 

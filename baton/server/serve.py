@@ -15,6 +15,7 @@ from baton.errors import BatonError
 from baton.gc_tuning import tune_garbage_collector
 from baton.queue.publisher import Publisher
 from baton.server.app import make_app
+from baton.server.auth.direct import bootstrap_admin
 from baton.server.blocks import register_system_blocks
 from baton.server.context import ServerContext
 from baton.server.database import migrate
@@ -99,6 +100,8 @@ async def serve(
     database = await prepare_database(settings)
     try:
         await register_system_blocks(database)
+        key = settings.auth_bootstrap_admin_key
+        await bootstrap_admin(database, key.get_secret_value() if key is not None else None)
     except BaseException:
         await database.dispose()
         raise

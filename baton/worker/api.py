@@ -16,7 +16,7 @@ JsonObject = dict[str, Any]
 class WorkerApi:
     """An async client for the endpoints a worker uses; errors are the `baton.errors` of the answer's status."""
 
-    def __init__(self, api_url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS, api_key: str | None = None) -> None:
+    def __init__(self, api_url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS, *, api_key: str | None = None) -> None:
         self.api_url = api_url.rstrip("/")
         self._http = httpx.AsyncClient(base_url=self.api_url + "/", timeout=timeout, headers=auth_headers(api_key))
 

@@ -171,6 +171,10 @@ def _prefect_server(home: Path) -> Iterator[ApiServer]:
         PREFECT_API_DATABASE_CONNECTION_URL=database_url,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_SERVER_UI_ENABLED="false",
+        # Prefect's server streams log lines to /api/logs/out only with these on (both off by default); Baton always
+        # does, and `prefect ... --watch` prints the lines it gets.
+        PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED="true",
+        PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED="true",
     )
     yield from _serve(command, env, home, f"http://127.0.0.1:{port}/api", database_url)
 

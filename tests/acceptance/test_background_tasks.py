@@ -7,7 +7,9 @@ One server for the module, on one database: the task runs' SQL is covered on bot
 
 from __future__ import annotations
 
+import base64
 import json
+import pickle
 import re
 import signal
 import subprocess
@@ -27,6 +29,7 @@ from tests.acceptance.conftest import (
     baton_server,
     baton_server_on_fresh_database,
     clean_environ,
+    created,
     tail,
 )
 from tests.acceptance.prefect_cli import run_cli
@@ -163,6 +166,46 @@ def squared(server: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> dict
 
 def test_a_delayed_task_runs_on_a_task_serve_process_and_its_result_comes_back(squared: dict[str, Any]) -> None:
     assert squared["results"] == [0, 1, 4] and len(set(squared["task_run_ids"])) == 3
+
+
+def test_delayed_tasks_keep_parameters_and_results_in_the_server_default_storage(
+    server: ApiServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """With a server-wide default result storage (`prefect experimental result-storage set`), the caller's stored
+    parameters and the worker's results are files in that block's folder, not in the client's local storage."""
+    storage = tmp_path_factory.mktemp("default-results")
+    home = tmp_path_factory.mktemp("prefect-client")
+    with httpx.Client(base_url=server.api_url, timeout=10.0) as api:
+        block_type = api.get("/block_types/slug/local-file-system").json()
+        (schema,) = api.post(
+            "/block_schemas/filter", json={"block_schemas": {"block_type_id": {"any_": [block_type["id"]]}}}
+        ).json()
+        document = created(
+            api,
+            "/block_documents/",
+            {
+                "name": "background-results",
+                "data": {"basepath": str(storage)},
+                "block_type_id": block_type["id"],
+                "block_schema_id": schema["id"],
+            },
+        )
+        answer = api.put("/admin/storage", json={"default_result_storage_block_id": document["id"]})
+        assert answer.status_code == 200, answer.text
+        group = TaskWorkers(_client_env(server.api_url, home), home)
+        try:
+            outcome = _check_square(server.api_url, group)
+        finally:
+            group.stop_all()
+            api.delete("/admin/storage")
+    assert outcome["results"] == [0, 1, 4]
+    # One result record per run, written by the worker into the block's folder and naming the block (as against
+    # Prefect's own server, where the same three files appear).
+    records = [json.loads(path.read_text()) for path in storage.rglob("*") if path.is_file()]
+    assert len(records) == 3, records
+    assert {record["metadata"]["storage_block_id"] for record in records} == {document["id"]}
+    # The default serializer pickles: the values the test's own tasks returned.
+    assert sorted(pickle.loads(base64.b64decode(record["result"])) for record in records) == [0, 1, 4]
 
 
 def test_task_and_task_run_commands_exit_as_against_prefect(

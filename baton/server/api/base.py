@@ -136,6 +136,8 @@ class ApiHandler(tornado.web.RequestHandler):
     principal: Principal = ANONYMOUS
     #: What a handler may tell the audit log about the change it made (the defaults come from the route).
     audit_action: str | None = None
+    #: The resource kind of a SIGNED_IN route's audit entry (other routes take it from their permission).
+    audit_resource_kind: str | None = None
     audit_resource_id: str | None = None
     audit_resource_name: str | None = None
     audit_detail: dict[str, Any] | None = None
@@ -174,10 +176,16 @@ class ApiHandler(tornado.web.RequestHandler):
         """Record a change in the audit log (see baton.server.auth.audit_log for what counts as one)."""
         method = self.request.method or "GET"
         permission = self.route_permission
-        if method in ("GET", "HEAD", "OPTIONS") or permission is None or ":" not in permission:
+        if method in ("GET", "HEAD", "OPTIONS") or permission is None:
             return
-        resource, verb = permission.split(":", 1)
-        if verb == "read" or permission in UNAUDITED_PERMISSIONS:
+        if ":" in permission:
+            resource, verb = permission.split(":", 1)
+            if verb == "read" or permission in UNAUDITED_PERMISSIONS:
+                return
+        elif self.audit_action is not None and self.audit_resource_kind is not None:
+            # A route open to every signed-in caller (change my password, my keys) audits what it names itself.
+            resource = self.audit_resource_kind
+        else:
             return
         status = self.get_status()
         if status in (401, 404, 405, 414, 415):

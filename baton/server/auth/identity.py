@@ -132,11 +132,14 @@ async def set_disabled(connection: AsyncConnection, account_id: uuid.UUID, disab
     return {**account, "disabled": disabled}
 
 
-async def set_password(connection: AsyncConnection, account_id: uuid.UUID, password: str) -> None:
-    """A user's new password; every session of the user ends (sign in again)."""
+async def set_password(
+    connection: AsyncConnection, account_id: uuid.UUID, password: str, *, keep_session: uuid.UUID | None = None
+) -> None:
+    """A user's new password; every session of the user ends (sign in again), but `keep_session` (the one a user
+    changing their own password is using)."""
     account = await require_account(connection, account_id, "user")
     await accounts.update_account(connection, account["id"], password_hash=_check_password(password))
-    await sessions.revoke_sessions(connection, account["id"])
+    await sessions.revoke_sessions(connection, account["id"], except_session_id=keep_session)
 
 
 async def delete_account(connection: AsyncConnection, account_id: uuid.UUID) -> dict[str, Any]:

@@ -50,6 +50,21 @@ async def read_api_keys(connection: AsyncConnection, account_id: uuid.UUID) -> l
     return [dict(row) for row in (await connection.execute(query)).mappings()]
 
 
+async def read_api_keys_of_accounts(
+    connection: AsyncConnection, account_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """{account id: its key rows, oldest first} for each of `account_ids` (an empty list for one with none)."""
+    ids = list(account_ids)
+    found: dict[uuid.UUID, list[dict[str, Any]]] = {account_id: [] for account_id in ids}
+    if not ids:
+        return found
+    columns = [t.api_key.c[name] for name in SHOWN_COLUMNS]
+    query = sa.select(*columns).where(t.api_key.c.account_id.in_(ids)).order_by(t.api_key.c.created)
+    for row in (await connection.execute(query)).mappings():
+        found[row["account_id"]].append(dict(row))
+    return found
+
+
 async def revoke_api_keys(connection: AsyncConnection, account_id: uuid.UUID, key_id: uuid.UUID | None = None) -> int:
     """Revoke one key of the account (or all of them); how many were revoked."""
     statement = sa.update(t.api_key).where(t.api_key.c.account_id == account_id, t.api_key.c.revoked_at.is_(None))

@@ -31,6 +31,9 @@ async def create_custom_role(
     insert = dialect_of(connection).insert(t.custom_role).values(**row).on_conflict_do_nothing(index_elements=["name"])
     if (await connection.execute(insert)).rowcount != 1:
         raise ObjectAlreadyExists(f"A role named {name!r} already exists.")
+    # Server processes load custom roles when the generation moves: without it, a key given the new role would get
+    # no permissions until some other change.
+    await bump_generation(connection)
     return row
 
 

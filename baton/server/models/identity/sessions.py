@@ -62,14 +62,21 @@ async def find_session_holder(connection: AsyncConnection, token_hash: str) -> d
 
 
 async def revoke_sessions(
-    connection: AsyncConnection, account_id: uuid.UUID, session_id: uuid.UUID | None = None
+    connection: AsyncConnection,
+    account_id: uuid.UUID,
+    session_id: uuid.UUID | None = None,
+    *,
+    except_session_id: uuid.UUID | None = None,
 ) -> int:
-    """Revoke one session of the account (sign-out) or all of them (password change, disable)."""
+    """Revoke one session of the account (sign-out) or all of them (disable, password reset), or all but the one
+    the user is using (changing their own password)."""
     statement = sa.update(t.auth_session).where(
         t.auth_session.c.account_id == account_id, t.auth_session.c.revoked_at.is_(None)
     )
     if session_id is not None:
         statement = statement.where(t.auth_session.c.id == session_id)
+    if except_session_id is not None:
+        statement = statement.where(t.auth_session.c.id != except_session_id)
     revoked = (await connection.execute(statement.values(revoked_at=utcnow(), updated=utcnow()))).rowcount
     if revoked:
         await bump_generation(connection)
