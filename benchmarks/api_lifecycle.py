@@ -26,22 +26,40 @@ Run it (server already running)::
 
     .venv/bin/python benchmarks/api_lifecycle.py --api-url http://127.0.0.1:4200/api --runs 200 --concurrency 32
 
+With a key (authentication on), every call carries ``Authorization: Bearer KEY``::
+
+    .venv/bin/python benchmarks/api_lifecycle.py --api-url http://127.0.0.1:4200/api --api-key baton_...
+
+``--compare-auth`` measures what authentication costs: it starts two Baton servers itself, each on a fresh database,
+one with authentication off and one with ``BATON_AUTH_ENABLED=true`` and a ``worker`` service account (minted in the
+database before the server starts), runs the workload on each in turn (``--rounds`` times, alternating which goes
+first), and prints both throughputs and their ratio (auth on / auth off).
+
 Options: --runs, --tasks-per-run, --logs-per-run, --concurrency, --server-pid (report the server's RSS via
-psutil), --label (free text echoed in the JSON). See benchmarks/README.md.
+psutil), --label (free text echoed in the JSON), --api-key, --compare-auth, --rounds, --database (sqlite or a
+PostgreSQL admin DSN for --compare-auth). See benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import contextvars
 import json
 import math
+import os
+import socket
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -135,9 +153,10 @@ _worker_client: contextvars.ContextVar[httpx.AsyncClient] = contextvars.ContextV
 
 def make_client(args: argparse.Namespace, connections: int) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(
-        base_url=args.api_url, headers=API_VERSION_HEADER, timeout=httpx.Timeout(30.0), limits=limits
-    )
+    headers = dict(API_VERSION_HEADER)
+    if args.api_key:
+        headers["Authorization"] = f"Bearer {args.api_key}"
+    return httpx.AsyncClient(base_url=args.api_url, headers=headers, timeout=httpx.Timeout(30.0), limits=limits)
 
 
 class Bench:
@@ -416,8 +435,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent workers (default 32)")
     parser.add_argument("--server-pid", type=int, default=None, help="report this process's RSS (and its children's)")
     parser.add_argument("--label", default="", help="free text echoed in the output")
+    parser.add_argument("--api-key", default=None, help="send 'Authorization: Bearer KEY' with every call")
+    parser.add_argument(
+        "--compare-auth",
+        action="store_true",
+        help="start two Baton servers (auth off, auth on with a worker key) and compare their throughput",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="with --compare-auth: workloads per mode (default 2)")
+    parser.add_argument(
+        "--database",
+        default="sqlite",
+        help="with --compare-auth: 'sqlite' (files in a temporary folder) or a PostgreSQL admin DSN such as "
+        "postgresql://postgres@127.0.0.1:5432/postgres (two databases are created and dropped)",
+    )
     args = parser.parse_args(argv)
-    for name in ("runs", "concurrency"):
+    for name in ("runs", "concurrency", "rounds"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
     for name in ("tasks_per_run", "logs_per_run"):
@@ -427,24 +459,237 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def main_async(args: argparse.Namespace) -> int:
+async def measure(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The report of one workload against `args.api_url`; None (after saying why) if the server is unreachable."""
     async with make_client(args, 4) as client:
         problem = await check_reachable(client, args.api_url)
         if problem is not None:
             print(f"error: the server is not reachable: {problem}", file=sys.stderr)
-            return 1
+            return None
         bench = Bench(client, args)
         try:
             wall_seconds = await bench.run()
         except StepFailed:
             print("error: could not create the benchmark flow (POST /flows/); no runs were attempted", file=sys.stderr)
             wall_seconds = 0.0
-    print_report(build_report(args, bench.results, wall_seconds))
+    return build_report(args, bench.results, wall_seconds)
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    report = await measure(args)
+    if report is None:
+        return 1
+    print_report(report)
+    return 0
+
+
+# --- --compare-auth: the same workload against a server with authentication off and one with it on ---------------
+
+BENCH_ACCOUNT = "bench-worker"
+SERVER_START_SECONDS = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _prepare_database(url: str, *, mint_key: bool) -> str | None:
+    """Migrate the database; with `mint_key`, create the `worker` service account and return its key."""
+    from baton.server.auth import identity
+    from baton.server.database import migrate
+    from baton.server.database.engine import Database
+
+    database = Database(url)
+    try:
+        await migrate.upgrade(database)
+        if not mint_key:
+            return None
+        async with database.write() as connection:
+            _, _, key = await identity.create_service_account(connection, BENCH_ACCOUNT, "worker")
+        return key
+    finally:
+        await database.dispose()
+
+
+async def _postgres(admin_dsn: str, *statements: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@contextlib.contextmanager
+def bench_server(
+    args: argparse.Namespace, workdir: Path, name: str, *, auth: bool
+) -> Iterator[tuple[str, int, str | None]]:
+    """A `baton server start --no-ui` on a fresh database: its API URL, pid and (auth on) a worker key."""
+    workdir.mkdir(parents=True)
+    if args.database == "sqlite":
+        database_url = f"sqlite+aiosqlite:///{workdir / 'baton.db'}"
+    else:
+        database = f"baton_bench_{name}_{os.getpid()}"
+        asyncio.run(_postgres(args.database, f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}"))
+        database_url = (
+            f"{args.database.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+asyncpg://', 1)}/{database}"
+        )
+    key = asyncio.run(_prepare_database(database_url, mint_key=auth))
+    port = _free_port()
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("BATON_", "PREFECT_"))}
+    env.update(
+        BATON_HOME=str(workdir),
+        BATON_API_DATABASE_CONNECTION_URL=database_url,
+        BATON_LOGGING_LEVEL="WARNING",
+        BATON_AUTH_ENABLED="true" if auth else "false",
+    )
+    command = [sys.executable, "-m", "baton", "server", "start", "--no-ui", "--host", "127.0.0.1", "--port", str(port)]
+    with (workdir / "server.log").open("wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    api_url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while True:
+            try:
+                if httpx.get(f"{api_url}/health", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the {name} server did not start; see {workdir / 'server.log'}")
+            time.sleep(0.2)
+        yield api_url, process.pid, key
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if args.database != "sqlite":
+            asyncio.run(_postgres(args.database, f"DROP DATABASE IF EXISTS {database}"))
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of the process and its children so far."""
+    import psutil
+
+    process = psutil.Process(pid)
+    total = 0.0
+    for each in (process, *process.children(recursive=True)):
+        try:
+            times = each.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _check_auth_is_on(api_url: str) -> None:
+    refused = httpx.post(f"{api_url}/flows/filter", json={}, timeout=10.0)
+    if refused.status_code != 401:
+        raise SystemExit(f"the auth-on server answered {refused.status_code} to a call without a key, not 401")
+
+
+def _mode_summary(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    ops = sum(report["ops"] for report in reports)
+    wall = sum(report["wall_seconds"] for report in reports)
+    cpu = sum(report["server_cpu_ms_per_op"] * report["ops"] for report in reports)
+    return {
+        "ops": ops,
+        "wall_seconds": round(wall, 3),
+        "ops_per_second": round(ops / wall, 1) if wall else None,
+        "server_cpu_ms_per_op": round(cpu / ops, 3) if ops else None,
+        "rounds_ops_per_second": [report["ops_per_second"] for report in reports],
+        "errors": sum(report["errors"] for report in reports),
+        "runs_completed": sum(report["runs_completed"] for report in reports),
+    }
+
+
+def compare_auth(args: argparse.Namespace) -> int:
+    """Run the workload `--rounds` times on each server, alternating which goes first; print both and the ratio."""
+    modes = ("auth off", "auth on")
+    reports: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+    with tempfile.TemporaryDirectory(prefix="baton-bench-auth-") as folder, contextlib.ExitStack() as stack:
+        servers = {
+            mode: stack.enter_context(
+                bench_server(
+                    args, Path(folder) / mode.replace(" ", "-"), mode.replace(" ", "_"), auth=mode == "auth on"
+                )
+            )
+            for mode in modes
+        }
+        _check_auth_is_on(servers["auth on"][0])
+        for round_index in range(args.rounds):
+            for mode in modes if round_index % 2 == 0 else modes[::-1]:
+                api_url, pid, key = servers[mode]
+                run_args = argparse.Namespace(**{**vars(args), "api_url": api_url, "api_key": key, "server_pid": pid})
+                run_args.label = f"{args.label} {mode} round {round_index + 1}".strip()
+                cpu_before = server_cpu_seconds(pid)
+                report = asyncio.run(measure(run_args))
+                if report is None:
+                    return 1
+                report["server_cpu_ms_per_op"] = round((server_cpu_seconds(pid) - cpu_before) * 1000 / report["ops"], 3)
+                reports[mode].append(report)
+                print(
+                    f"{run_args.label}: {report['ops_per_second']} ops/s, {report['ops']} operations, "
+                    f"{report['errors']} errors, server CPU {report['server_cpu_ms_per_op']} ms per operation",
+                    flush=True,
+                )
+    summary = {mode: _mode_summary(reports[mode]) for mode in modes}
+    off, on = summary["auth off"]["ops_per_second"], summary["auth on"]["ops_per_second"]
+    ratio = round(on / off, 3) if off and on else None
+    # Each round's two workloads ran back to back, so their ratio is less disturbed by the machine's load drifting.
+    paired = sorted(
+        on_report["ops_per_second"] / off_report["ops_per_second"]
+        for off_report, on_report in zip(reports["auth off"], reports["auth on"], strict=True)
+        if off_report["ops_per_second"] and on_report["ops_per_second"]
+    )
+    paired_median = round(statistics.median(paired), 3) if paired else None
+    cpu_off, cpu_on = summary["auth off"]["server_cpu_ms_per_op"], summary["auth on"]["server_cpu_ms_per_op"]
+    cpu_ratio = round(cpu_on / cpu_off, 3) if cpu_off and cpu_on else None
+    print()
+    print(f"{'mode':<10} {'ops/s':>8} {'ops':>7} {'errors':>7} {'CPU ms/op':>10}  ops/s per round")
+    for mode in modes:
+        figures = summary[mode]
+        rounds = ", ".join(str(value) for value in figures["rounds_ops_per_second"])
+        print(
+            f"{mode:<10} {figures['ops_per_second']:>8} {figures['ops']:>7} {figures['errors']:>7} "
+            f"{figures['server_cpu_ms_per_op']:>10}  {rounds}"
+        )
+    print(f"throughput, auth on / auth off: {ratio} (median of the rounds' ratios: {paired_median})")
+    print(f"server CPU per operation, auth on / auth off: {cpu_ratio}")
+    print(
+        json.dumps(
+            {
+                "label": args.label,
+                "compare_auth": True,
+                "database": "sqlite" if args.database == "sqlite" else "postgresql",
+                "runs": args.runs,
+                "tasks_per_run": args.tasks_per_run,
+                "logs_per_run": args.logs_per_run,
+                "concurrency": args.concurrency,
+                "rounds": args.rounds,
+                "modes": summary,
+                "ratio": ratio,
+                "paired_ratio_median": paired_median,
+                "cpu_ratio": cpu_ratio,
+            }
+        ),
+        flush=True,
+    )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    return asyncio.run(main_async(parse_args(argv)))
+    args = parse_args(argv)
+    if args.compare_auth:
+        return compare_auth(args)
+    return asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

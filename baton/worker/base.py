@@ -39,7 +39,7 @@ class WorkerOptions:
     pool: str
     name: str
     api_url: str
-    #: Sent as a Bearer token (BATON_API_KEY), and given to each run's engine as PREFECT_API_KEY.
+    #: Sent as a Bearer token (BATON_API_KEY), and given to each run's engine as its Prefect credential.
     api_key: str | None = field(default=None, repr=False)
     work_queues: tuple[str, ...] = ()
     limit: int | None = None
@@ -257,8 +257,10 @@ class Worker(abc.ABC):
         """The environment the run's engine needs: the job variables' env, then where the API is and which run."""
         env = {key: str(value) for key, value in (variables.get("env") or {}).items() if value is not None}
         env.update(PREFECT_API_URL=self.options.api_url, PREFECT__FLOW_RUN_ID=str(run["id"]))
-        if self.options.api_key:
-            env["PREFECT_API_KEY"] = self.options.api_key
+        if self.options.api_key and not {"PREFECT_API_KEY", "PREFECT_API_AUTH_STRING"} & env.keys():
+            # The auth string as well: outside Prefect Cloud the client sends only the auth string on the events
+            # websocket, which carries the run's task runs (PREFECT_API_KEY alone loses them).
+            env.update(PREFECT_API_KEY=self.options.api_key, PREFECT_API_AUTH_STRING=self.options.api_key)
         if deployment.get("name"):
             env["PREFECT__DEPLOYMENT_NAME"] = deployment["name"]
         return env

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.acceptance.service_keys import ServiceKey, mint_service_keys
 from tests.databases import ENABLED_DIALECTS, SINGLE_DIALECT, TemplateDatabases
 
 SERVER_KIND = os.environ.get("BATON_ACCEPTANCE_SERVER", "baton")
@@ -50,6 +51,14 @@ class ApiServer:
 
     api_url: str
     database_url: str
+
+
+@dataclass(frozen=True)
+class AuthServer:
+    """A running server with authentication on, and a key for each role a test uses."""
+
+    server: ApiServer
+    keys: dict[str, ServiceKey]
 
 
 def clean_environ(**settings: str) -> dict[str, str]:
@@ -136,11 +145,18 @@ def baton_server(home: Path, database_url: str, **settings: str) -> Iterator[Api
 
 
 def baton_server_on_fresh_database(
-    dialect: str, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory, **settings: str
+    dialect: str,
+    template_databases: TemplateDatabases,
+    tmp_path_factory: pytest.TempPathFactory,
+    prepare: Callable[[str], None] | None = None,
+    **settings: str,
 ) -> Iterator[ApiServer]:
-    """`baton_server` on a fresh migrated `dialect` database, which is dropped after the server stops."""
+    """`baton_server` on a fresh migrated `dialect` database, which is dropped after the server stops; `prepare`
+    gets the database's URL before the server starts (to write accounts and keys as `baton` commands would)."""
     url = template_databases.clone(dialect, tmp_path_factory.mktemp("baton-db"))
     try:
+        if prepare is not None:
+            prepare(url)
         yield from baton_server(tmp_path_factory.mktemp("baton-home"), url, **settings)
     finally:
         template_databases.drop(url)
@@ -195,6 +211,39 @@ def cli_server(template_databases: TemplateDatabases, tmp_path_factory: pytest.T
         yield from _prefect_server(tmp_path_factory.mktemp("prefect-home"))
 
 
+#: Roles with a key on `auth_server`: those whose access the client tests exercise, plus admin to set things up.
+AUTH_ROLES = ("admin", "developer", "operator", "viewer", "worker")
+
+
+def baton_server_with_auth(
+    dialect: str,
+    template_databases: TemplateDatabases,
+    tmp_path_factory: pytest.TempPathFactory,
+    roles: tuple[str, ...] = AUTH_ROLES,
+    **settings: str,
+) -> Iterator[AuthServer]:
+    """`baton_server_on_fresh_database` with BATON_AUTH_ENABLED=true and a service account per role, made in the
+    database before the server starts."""
+    keys: dict[str, ServiceKey] = {}
+
+    def prepare(url: str) -> None:
+        keys.update(mint_service_keys(url, roles))
+
+    for server in baton_server_on_fresh_database(
+        dialect, template_databases, tmp_path_factory, prepare, BATON_AUTH_ENABLED="true", **settings
+    ):
+        yield AuthServer(server=server, keys=keys)
+
+
+@pytest.fixture(scope="module")
+def auth_server(
+    template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AuthServer]:
+    """A Baton server with authentication on, for the module, on one database (PostgreSQL when enabled): the SQL
+    behind the key look-ups runs on both in tests/server."""
+    yield from baton_server_with_auth(SINGLE_DIALECT, template_databases, tmp_path_factory)
+
+
 @pytest.fixture
 def api(api_server: ApiServer) -> Iterator[httpx.Client]:
     """An HTTP client for the server's API; paths are relative to `/api`."""
@@ -212,8 +261,10 @@ def created(api: httpx.Client, path: str, body: Any) -> dict[str, Any]:
 FlowRunner = Callable[..., dict[str, Any]]
 
 
-def _run_flow_script(api_server: ApiServer, workdir: Path, script: str, *args: str) -> dict[str, Any]:
-    """Run `tests/acceptance/flows/<script>.py [args]` against the server; return the JSON on its last stdout line."""
+def flow_script(
+    api_server: ApiServer, workdir: Path, script: str, *args: str, **settings: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `tests/acceptance/flows/<script>.py [args]` against the server, with extra PREFECT_ `settings`."""
     client_home = workdir / f"prefect-client-{script}"
     client_home.mkdir(exist_ok=True)
     env = clean_environ(
@@ -221,14 +272,20 @@ def _run_flow_script(api_server: ApiServer, workdir: Path, script: str, *args: s
         PREFECT_HOME=str(client_home),
         PREFECT_LOGGING_LEVEL="INFO",
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        **settings,
     )
     command = [sys.executable, str(FLOWS_DIR / f"{script}.py"), *args]
     try:
-        completed = subprocess.run(
+        return subprocess.run(
             command, env=env, cwd=workdir, capture_output=True, text=True, timeout=FLOW_TIMEOUT_SECONDS
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"flow script {script} did not finish within {FLOW_TIMEOUT_SECONDS} s.\n{_output(exc)}")
+
+
+def _run_flow_script(api_server: ApiServer, workdir: Path, script: str, *args: str) -> dict[str, Any]:
+    """Run `tests/acceptance/flows/<script>.py [args]` against the server; return the JSON on its last stdout line."""
+    completed = flow_script(api_server, workdir, script, *args)
     lines = completed.stdout.strip().splitlines()
     if completed.returncode != 0 or not lines:
         pytest.fail(f"flow script {script} exited with code {completed.returncode}.\n{_output(completed)}")

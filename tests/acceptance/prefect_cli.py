@@ -52,14 +52,16 @@ class Ran:
         return [line.strip() for line in self.output.splitlines() if text in line]
 
 
-def run_cli(server: ApiServer, home: Path, steps: list[Any], cwd: Path | None = None) -> list[Ran]:
-    """Run the steps (see cli_commands.py) in one process configured as a user's shell for `server`."""
+def run_cli(server: ApiServer, home: Path, steps: list[Any], cwd: Path | None = None, **settings: str) -> list[Ran]:
+    """Run the steps (see cli_commands.py) in one process configured as a user's shell for `server`, with extra
+    environment `settings` (a credential, say)."""
     env = clean_environ(
         PREFECT_API_URL=server.api_url,
         PREFECT_HOME=str(home / "prefect-home"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_CLI_PROMPT="false",
         COLUMNS=TERMINAL_COLUMNS,
+        **settings,
     )
     completed = subprocess.run(
         [sys.executable, str(HELPER)],

@@ -10,20 +10,26 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.acceptance.conftest import (
-    BIN_DIR,
-    FLOWS_DIR,
-    ApiServer,
-    baton_server_on_fresh_database,
-    clean_environ,
-    tail,
+from tests.acceptance.conftest import FLOWS_DIR, ApiServer, baton_server_on_fresh_database, clean_environ, tail
+from tests.acceptance.worker_runs import (
+    RUN_TIMEOUT_SECONDS,
+    alive,
+    baton_worker,
+    check_baton_worker_completes_a_run,
+    check_prefect_worker_completes_a_run,
+    create_deployment,
+    create_run,
+    start_process,
+    state_is,
+    stop_worker,
+    wait_for_run,
 )
 from tests.databases import SINGLE_DIALECT, TemplateDatabases
 
@@ -36,14 +42,6 @@ SERVER_SETTINGS = {
     "BATON_SERVICES_ZOMBIE_RUNS_LOOP_SECONDS": "0.5",
     "BATON_SERVICES_FOREMAN_LOOP_SECONDS": "0.5",
 }
-WORKER_SETTINGS = {
-    "BATON_WORKER_QUERY_SECONDS": "0.5",
-    "BATON_WORKER_HEARTBEAT_SECONDS": "1",
-    "BATON_WORKER_CANCELLATION_POLL_SECONDS": "0.5",
-    "BATON_LOGGING_LEVEL": "INFO",
-}
-# A flow run in a fresh subprocess imports prefect (~2 s) on a loaded 2-CPU machine; leave room.
-RUN_TIMEOUT_SECONDS = 45.0
 
 
 @pytest.fixture(scope="module")
@@ -67,214 +65,67 @@ def api(api_server: ApiServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def _deployment(api: httpx.Client, pool: str, entrypoint: str, parameters: dict[str, Any]) -> str:
-    """A deployment of a flow in tests/acceptance/flows, in `pool` (created), as `prefect deploy` would record it."""
-    created = api.post("/work_pools/", json={"name": pool, "type": "process"})
-    assert created.status_code in (201, 409), created.text
-    flow_name = entrypoint.split(":")[1]
-    flow_id = api.post("/flows/", json={"name": flow_name}).json()["id"]
-    response = api.post(
-        "/deployments/",
-        json={
-            "name": f"{flow_name}-deployment",
-            "flow_id": flow_id,
-            "work_pool_name": pool,
-            "entrypoint": entrypoint,
-            "path": str(FLOWS_DIR),
-            "parameters": parameters,
-            "pull_steps": [{"prefect.deployments.steps.set_working_directory": {"directory": str(FLOWS_DIR)}}],
-        },
-    )
-    assert response.status_code in (200, 201), response.text
-    return response.json()["id"]
-
-
-def _create_run(api: httpx.Client, deployment_id: str) -> dict[str, Any]:
-    response = api.post(f"/deployments/{deployment_id}/create_flow_run", json={})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def _wait_for(
-    api: httpx.Client, run_id: str, done: Callable[[dict[str, Any]], bool], logs: list[Path], timeout: float
-) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    run = api.get(f"/flow_runs/{run_id}").json()
-    while not done(run) and time.monotonic() < deadline:
-        time.sleep(0.2)
-        run = api.get(f"/flow_runs/{run_id}").json()
-    if not done(run):
-        output = "\n".join(f"--- {path.name}\n{tail(path)}" for path in logs)
-        pytest.fail(f"flow run ended waiting in {run['state_name']!r}.\n{output}")
-    return run
-
-
-def _state_is(*types: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda run: run["state_type"] in types
-
-
-def _start(command: list[str], env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as output:
-        return subprocess.Popen(command, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
-
-
-def _baton_worker(
-    api_server: ApiServer, pool: str, tmp_path: Path, *extra: str
-) -> tuple[subprocess.Popen[bytes], Path]:
-    env = clean_environ(
-        BATON_HOME=str(tmp_path / "worker-home"),
-        BATON_API_URL=api_server.api_url,
-        PREFECT_HOME=str(tmp_path / "prefect-home"),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        **WORKER_SETTINGS,
-    )
-    log = tmp_path / "baton-worker.log"
-    command = [sys.executable, "-m", "baton", "worker", "start", "--pool", pool, "--name", "w1", *extra]
-    return _start(command, env, log, tmp_path), log
-
-
-def _stop(process: subprocess.Popen[bytes], log: Path, *, must_exit: bool = True) -> None:
-    """SIGTERM, then at most 20 s for the worker to exit. `must_exit=False` is for the official Prefect worker: in
-    the full suite on a slow host it has stayed in its event loop after turning SIGTERM into SIGINT, its run's
-    process already gone; alone it exits at once. That is Prefect's shutdown, not Baton's API, so it is killed and
-    reported on stderr instead of failing a test about running deployments."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            if must_exit:
-                pytest.fail(f"the worker did not exit within 20 s of SIGTERM.\n{tail(log)}")
-            print(
-                f"the official Prefect worker did not exit within 20 s of SIGTERM; killed.\n{tail(log)}",
-                file=sys.stderr,
-            )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie child of a dead worker, reaped by init later, counts as gone
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return False
-
-
 # One database: its poll, heartbeat and state SQL runs on both in tests/server/api/test_work_pools.py.
 def test_baton_worker_runs_a_deployment_to_completed(
     api: httpx.Client, api_server: ApiServer, pool: str, tmp_path: Path
 ) -> None:
-    deployment_id = _deployment(api, pool, "add.py:add", {"x": 2, "y": 3})
-    run = _create_run(api, deployment_id)
-    worker, log = _baton_worker(api_server, pool, tmp_path)
-    try:
-        finished = _wait_for(api, run["id"], _state_is("COMPLETED", "FAILED", "CRASHED"), [log], RUN_TIMEOUT_SECONDS)
-        assert finished["state_type"] == "COMPLETED", tail(log)
-        assert finished["infrastructure_pid"] and finished["labels"]["prefect.worker.name"] == "w1"
-        assert finished["labels"]["prefect.work-pool.name"] == pool
-        states = [state["name"] for state in api.get("/flow_run_states/", params={"flow_run_id": run["id"]}).json()]
-        assert states == ["Scheduled", "Pending", "Running", "Completed"]
-        workers = api.post(f"/work_pools/{pool}/workers/filter", json={}).json()
-        assert [(w["name"], w["status"]) for w in workers] == [("w1", "ONLINE")]
-        assert api.get(f"/work_pools/{pool}").json()["status"] == "READY"
-        assert api.get(f"/deployments/{deployment_id}").json()["status"] == "READY"
-    finally:
-        _stop(worker, log)
-    assert worker.returncode == 0, tail(log)
+    check_baton_worker_completes_a_run(api, api_server, pool, tmp_path)
 
 
 # One database: Prefect's worker calls the same endpoints, run on both in tests/server/api/test_work_pools*.py and
 # test_worker_channel.py.
 def test_official_prefect_worker_runs_a_deployment(api: httpx.Client, api_server: ApiServer, tmp_path: Path) -> None:
-    deployment_id = _deployment(api, "official", "add.py:add", {"x": 20, "y": 22})
-    run = _create_run(api, deployment_id)
-    env = clean_environ(
-        PREFECT_API_URL=api_server.api_url,
-        PREFECT_HOME=str(tmp_path / "prefect-home"),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_WORKER_QUERY_SECONDS="1",
-        PREFECT_WORKER_HEARTBEAT_SECONDS="2",
-        # The worker says at DEBUG whether it uses the worker channel or fell back to REST.
-        PREFECT_LOGGING_LEVEL="DEBUG",
-    )
-    log = tmp_path / "prefect-worker.log"
-    command = [str(BIN_DIR / "prefect"), "worker", "start", "--pool", "official", "--type", "process"]
-    worker = _start(command, env, log, tmp_path)
-    try:
-        finished = _wait_for(api, run["id"], _state_is("COMPLETED", "FAILED", "CRASHED"), [log], RUN_TIMEOUT_SECONDS)
-        assert finished["state_type"] == "COMPLETED", tail(log)
-        assert finished["infrastructure_pid"]
-        assert finished["labels"]["prefect.worker.type"] == "process"
-        workers = api.post("/work_pools/official/workers/filter", json={}).json()
-        assert len(workers) == 1 and workers[0]["status"] == "ONLINE"
-        # Its heartbeats went over the worker channel (/workers/connect), not REST.
-        output = log.read_text()
-        assert "Skipping REST worker heartbeat because the worker channel is healthy" in output, tail(log)
-        assert "REST fallback is active" not in output and "Worker channel disabled" not in output, tail(log)
-        flow_process = int(finished["infrastructure_pid"])
-        # The worker waits for its runs' processes before it exits: give the finished run's process time to exit
-        # (it sends its last logs and events first), so that SIGTERM then finds an idle worker.
-        deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
-        while _alive(flow_process) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not _alive(flow_process), f"the finished run's process was still running.\n{tail(log)}"
-    finally:
-        _stop(worker, log, must_exit=False)
+    check_prefect_worker_completes_a_run(api, api_server, "official", tmp_path)
 
 
 # One database: the zombie-run query runs on both in tests/actors/test_zombie_runs.py.
 def test_a_killed_worker_leaves_its_run_crashed(
     api: httpx.Client, api_server: ApiServer, pool: str, tmp_path: Path
 ) -> None:
-    deployment_id = _deployment(api, pool, "sleeper.py:sleeper", {"seconds": 120})
-    run = _create_run(api, deployment_id)
-    worker, log = _baton_worker(api_server, pool, tmp_path)
+    deployment_id = create_deployment(api, pool, "sleeper.py:sleeper", {"seconds": 120})
+    run = create_run(api, deployment_id)
+    worker, log = baton_worker(api_server, pool, tmp_path)
     try:
-        running = _wait_for(api, run["id"], _state_is("RUNNING"), [log], RUN_TIMEOUT_SECONDS)
+        running = wait_for_run(api, run["id"], state_is("RUNNING"), [log], RUN_TIMEOUT_SECONDS)
         # The machine goes away: the worker and the flow's process die at once, nobody reports anything.
         worker.kill()
         os.kill(int(running["infrastructure_pid"]), signal.SIGKILL)
         killed = time.monotonic()
-        crashed = _wait_for(api, run["id"], _state_is("CRASHED"), [log], ZOMBIE_TIMEOUT_SECONDS + 10)
+        crashed = wait_for_run(api, run["id"], state_is("CRASHED"), [log], ZOMBIE_TIMEOUT_SECONDS + 10)
         # The worker's last heartbeat is at most one interval (1 s) before the kill.
         assert time.monotonic() - killed < ZOMBIE_TIMEOUT_SECONDS + 5
         # The last heartbeat is the worker's (every second) or the engine's (at its start, then every 180 s).
         assert crashed["state"]["message"].startswith(f"No heartbeat for {ZOMBIE_TIMEOUT_SECONDS} s")
     finally:
-        _stop(worker, log)
+        stop_worker(worker, log)
 
 
 # One database: the CANCELLING poll and transitions run on both in test_work_pools.py and test_zombie_runs.py.
 def test_cancelling_a_running_run_stops_its_process(
     api: httpx.Client, api_server: ApiServer, pool: str, tmp_path: Path
 ) -> None:
-    deployment_id = _deployment(api, pool, "sleeper.py:sleeper", {"seconds": 120})
-    run = _create_run(api, deployment_id)
-    worker, log = _baton_worker(api_server, pool, tmp_path)
+    deployment_id = create_deployment(api, pool, "sleeper.py:sleeper", {"seconds": 120})
+    run = create_run(api, deployment_id)
+    worker, log = baton_worker(api_server, pool, tmp_path)
     try:
-        running = _wait_for(api, run["id"], _state_is("RUNNING"), [log], RUN_TIMEOUT_SECONDS)
+        running = wait_for_run(api, run["id"], state_is("RUNNING"), [log], RUN_TIMEOUT_SECONDS)
         pid = int(running["infrastructure_pid"])
-        assert _alive(pid)
+        assert alive(pid)
         response = api.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "CANCELLING"}})
         assert response.json()["status"] == "ACCEPT", response.text
-        cancelled = _wait_for(api, run["id"], _state_is("CANCELLED", "CRASHED", "COMPLETED"), [log], 20)
+        cancelled = wait_for_run(api, run["id"], state_is("CANCELLED", "CRASHED", "COMPLETED"), [log], 20)
         assert cancelled["state_type"] == "CANCELLED", tail(log)
         # The worker told the engine first (its control channel), so the engine never reported a crash.
         states = [state["name"] for state in api.get("/flow_run_states/", params={"flow_run_id": run["id"]}).json()]
         assert "Crashed" not in states, states
         assert "was terminated." in log.read_text()  # the engine exits cleanly, not "Crash detected!"
         deadline = time.monotonic() + 15  # the engine reports Cancelled just before it exits
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _alive(pid), tail(log)
+        assert not alive(pid), tail(log)
         assert worker.poll() is None  # the worker carries on
     finally:
-        _stop(worker, log)
+        stop_worker(worker, log)
     assert worker.returncode == 0, tail(log)
 
 
@@ -287,7 +138,7 @@ def test_flow_serve_runs_its_deployments_run(api: httpx.Client, api_server: ApiS
         PREFECT_RUNNER_POLL_FREQUENCY="1",
     )
     log = tmp_path / "serve.log"
-    server = _start([sys.executable, str(FLOWS_DIR / "served.py")], env, log, FLOWS_DIR)
+    server = start_process([sys.executable, str(FLOWS_DIR / "served.py")], env, log, FLOWS_DIR)
     try:
         deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
         found = api.get("/deployments/name/add/served")
@@ -295,34 +146,34 @@ def test_flow_serve_runs_its_deployments_run(api: httpx.Client, api_server: ApiS
             time.sleep(0.3)
             found = api.get("/deployments/name/add/served")
         assert found.status_code == 200, tail(log)
-        run = _create_run(api, found.json()["id"])
-        finished = _wait_for(api, run["id"], _state_is("COMPLETED", "FAILED", "CRASHED"), [log], RUN_TIMEOUT_SECONDS)
+        run = create_run(api, found.json()["id"])
+        finished = wait_for_run(api, run["id"], state_is("COMPLETED", "FAILED", "CRASHED"), [log], RUN_TIMEOUT_SECONDS)
         assert finished["state_type"] == "COMPLETED", tail(log)
         assert finished["parameters"] == {"x": 1, "y": 2}
     finally:
-        _stop(server, log)
+        stop_worker(server, log)
 
 
 # One database: signal handling in the worker process; the Crashed it sets is set_state, tested on both in api/.
 def test_sigterm_stops_the_worker_and_its_runs(
     api: httpx.Client, api_server: ApiServer, pool: str, tmp_path: Path
 ) -> None:
-    deployment_id = _deployment(api, pool, "sleeper.py:sleeper", {"seconds": 120})
-    run = _create_run(api, deployment_id)
-    worker, log = _baton_worker(api_server, pool, tmp_path)
+    deployment_id = create_deployment(api, pool, "sleeper.py:sleeper", {"seconds": 120})
+    run = create_run(api, deployment_id)
+    worker, log = baton_worker(api_server, pool, tmp_path)
     try:
-        running = _wait_for(api, run["id"], _state_is("RUNNING"), [log], RUN_TIMEOUT_SECONDS)
+        running = wait_for_run(api, run["id"], state_is("RUNNING"), [log], RUN_TIMEOUT_SECONDS)
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=20) == 0, tail(log)
-        assert not _alive(int(running["infrastructure_pid"]))
+        assert not alive(int(running["infrastructure_pid"]))
         stopped = api.get(f"/flow_runs/{run['id']}").json()
         assert stopped["state_type"] == "CRASHED", stopped["state"]
     finally:
-        _stop(worker, log)
+        stop_worker(worker, log)
 
 
 # One database: a deployment the Prefect client creates runs on both in test_deployments_prefect_client.py.
-def test_flow_deploy_from_source_runs_on_a_baton_worker(
+def test_flow_deploy_from_source_runs_on_abaton_worker(
     api: httpx.Client, api_server: ApiServer, tmp_path: Path
 ) -> None:
     """`flow.from_source(...).deploy()` (what `prefect deploy` does for a local project) then `baton worker start`."""
@@ -344,19 +195,19 @@ def test_flow_deploy_from_source_runs_on_a_baton_worker(
     deployment_id = json.loads(deployed.stdout.strip().splitlines()[-1])["deployment_id"]
     deployment = api.get(f"/deployments/{deployment_id}").json()
     assert deployment["entrypoint"] == "add.py:add" and deployment["work_pool_name"] == "deployed-pool"
-    run = _create_run(api, deployment_id)
-    worker, log = _baton_worker(api_server, "deployed-pool", tmp_path)
+    run = create_run(api, deployment_id)
+    worker, log = baton_worker(api_server, "deployed-pool", tmp_path)
     try:
-        finished = _wait_for(api, run["id"], _state_is("COMPLETED", "FAILED", "CRASHED"), [log], RUN_TIMEOUT_SECONDS)
+        finished = wait_for_run(api, run["id"], state_is("COMPLETED", "FAILED", "CRASHED"), [log], RUN_TIMEOUT_SECONDS)
         assert finished["state_type"] == "COMPLETED", tail(log)
         assert finished["parameters"] == {"x": 5, "y": 6}
     finally:
-        _stop(worker, log)
+        stop_worker(worker, log)
 
 
 # One database: the scheduler's SQL runs on both in tests/actors/test_scheduler.py and
 # tests/server/models/deployments/test_scheduling.py.
-def test_an_interval_schedule_runs_on_a_baton_worker(api: httpx.Client, api_server: ApiServer, tmp_path: Path) -> None:
+def test_an_interval_schedule_runs_on_abaton_worker(api: httpx.Client, api_server: ApiServer, tmp_path: Path) -> None:
     """The scheduler creates the runs of a 2-second interval schedule; the worker executes them to Completed."""
     assert api.post("/work_pools/", json={"name": "scheduled", "type": "process"}).status_code == 201
     flow_id = api.post("/flows/", json={"name": "add"}).json()["id"]
@@ -377,7 +228,7 @@ def test_an_interval_schedule_runs_on_a_baton_worker(api: httpx.Client, api_serv
     deployment_id = created.json()["id"]
     # Two runs at once are all the test waits for; without a limit the worker starts a run (a process importing
     # prefect) every 2 s, and on a loaded 2-core machine those crowd out the two being waited for.
-    worker, log = _baton_worker(api_server, "scheduled", tmp_path, "--limit", "2")
+    worker, log = baton_worker(api_server, "scheduled", tmp_path, "--limit", "2")
     try:
         deadline = time.monotonic() + RUN_TIMEOUT_SECONDS + 30
         completed: list[dict[str, Any]] = []
@@ -392,6 +243,6 @@ def test_an_interval_schedule_runs_on_a_baton_worker(api: httpx.Client, api_serv
         times = sorted(run["expected_start_time"] for run in completed)
         assert len(set(times)) == len(times)  # distinct scheduled times: no run was duplicated
     finally:
-        _stop(worker, log)
+        stop_worker(worker, log)
         # The server outlives the test: no more runs every 2 s.
         assert api.post(f"/deployments/{deployment_id}/pause_deployment").status_code in (200, 204)

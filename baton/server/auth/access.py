@@ -3,7 +3,7 @@
 Credentials, in the order they are looked for:
 - `Authorization: Bearer <API key>` (the Prefect client's PREFECT_API_KEY, Baton's BATON_API_KEY);
 - `Authorization: Basic base64(name:secret)` (the Prefect client's PREFECT_API_AUTH_STRING), where the secret is the
-  user's password or one of the account's API keys;
+  user's password or one of the account's API keys, or `base64(API key)` (an auth string that is a bare key);
 - the `baton_session` cookie of a signed-in browser; its writes also need the session's CSRF token in the
   `X-CSRF-Token` header, or an `Origin` header naming the server itself.
 
@@ -140,8 +140,9 @@ class AccessControl:
             return await self.session_principal(token)
         if required:
             raise NotAuthenticated(
-                "Sign in first: send an API key as 'Authorization: Bearer <key>' (PREFECT_API_KEY, BATON_API_KEY) "
-                "or sign in to the web UI."
+                "Sign in first: send an API key as 'Authorization: Bearer <key>' (BATON_API_KEY for Baton's CLI and "
+                "workers, PREFECT_API_AUTH_STRING='<account name>:<API key>' for the Prefect client) or sign in to "
+                "the web UI."
             )
         return None
 
@@ -169,15 +170,22 @@ class AccessControl:
             name, separator, secret = base64.b64decode(value, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             separator, name, secret = "", "", ""
+        if not separator and name.startswith(credentials.API_KEY_PREFIX):
+            # PREFECT_API_AUTH_STRING set to a bare key: the client sends it as Basic base64(key).
+            return await self.key_principal(name)
         if not separator:
-            raise NotAuthenticated("Basic credentials must be base64 of 'name:password' or 'name:API key'.")
+            raise NotAuthenticated("Basic credentials must be base64 of 'name:password', 'name:API key' or an API key.")
         return await self._name_and_secret_principal(name, secret)
 
     async def token_principal(self, token: object) -> Principal:
         """The principal of a websocket's auth message token: an API key (PREFECT_API_KEY) or an auth string
         'name:password' / 'name:API key' (PREFECT_API_AUTH_STRING)."""
         if not isinstance(token, str) or not token:
-            raise NotAuthenticated("The auth message carries no token: set PREFECT_API_KEY or PREFECT_API_AUTH_STRING.")
+            # The non-Cloud Prefect client puts PREFECT_API_AUTH_STRING here, never PREFECT_API_KEY.
+            raise NotAuthenticated(
+                "The auth message carries no token. The Prefect client sends PREFECT_API_AUTH_STRING here, not "
+                "PREFECT_API_KEY: set PREFECT_API_AUTH_STRING='<account name>:<API key>'."
+            )
         if token.startswith(credentials.API_KEY_PREFIX):
             return await self.key_principal(token)
         name, separator, secret = token.partition(":")
