@@ -12,10 +12,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar
 
+import tornado.escape
 import tornado.web
 
 from baton import __version__
-from baton.errors import BatonError, NotAuthenticated, ObjectNotFound, ValidationFailed, http_answer
+from baton.errors import BatonError, NotAuthenticated, ObjectNotFound, PermissionDenied, ValidationFailed, http_answer
 from baton.server.api.base import request_cookies
 from baton.server.auth.principal import ANONYMOUS, Principal
 from baton.server.browser_guard import page_headers
@@ -79,6 +80,11 @@ class PageHandler(tornado.web.RequestHandler):
                 raise
             self.redirect(LOGIN_PATH + "?" + urllib.parse.urlencode({"next": self.request.uri or "/"}))
             raise tornado.web.Finish() from None
+        except PermissionDenied as denied:
+            # The error page shows the refused caller's sidebar (what they may open, who is signed in).
+            if isinstance(denied.principal, Principal):
+                self.principal = denied.principal
+            raise
 
     def on_finish(self) -> None:
         if getattr(self, "_counted", False):
@@ -95,10 +101,19 @@ class PageHandler(tornado.web.RequestHandler):
             principal=self.principal,
             auth_enabled=self.context.access.enabled,
             csrf_token=self.principal.csrf_token or "",
+            disabled_unless=self.disabled_unless,
             now=dt.datetime.now(dt.UTC),
             **formatting.TEMPLATE_FUNCTIONS,
         )
         return namespace
+
+    def disabled_unless(self, permission: str) -> str:
+        """Attributes for a control the caller may not use: `disabled` with a title that names the missing
+        permission (empty when the caller has it). Templates write it with {% raw %}."""
+        if self.principal.may(permission):
+            return ""
+        reason = f"Your role {self.principal.role!r} does not allow this (it needs the permission {permission!r})."
+        return f' disabled aria-disabled="true" title="{tornado.escape.xhtml_escape(reason)}"'
 
     def render_page(self, template: str, *, title: str, **values: Any) -> None:
         """Render `template` (which extends layout.html); `title` becomes the page's <title> and heading."""

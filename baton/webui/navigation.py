@@ -7,6 +7,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from baton.server.auth.principal import Principal
+
 STATIC_PATH = Path(__file__).parent / "static"
 STATIC_PREFIX = "/ui-static/"
 
@@ -15,6 +17,11 @@ STATIC_PREFIX = "/ui-static/"
 class NavigationEntry:
     label: str
     path: str
+    #: The permission the page needs; the sidebar leaves the entry out for a caller without it.
+    permission: str
+
+    def visible_to(self, principal: Principal) -> bool:
+        return principal.may(self.permission)
 
     def is_current(self, request_path: str) -> bool:
         if self.path == "/":
@@ -23,18 +30,22 @@ class NavigationEntry:
 
 
 NAVIGATION = (
-    NavigationEntry("Dashboard", "/"),
-    NavigationEntry("Runs", "/runs"),
-    NavigationEntry("Flows", "/flows"),
-    NavigationEntry("Deployments", "/deployments"),
-    NavigationEntry("Work Pools", "/work-pools"),
-    NavigationEntry("Blocks", "/blocks"),
-    NavigationEntry("Variables", "/variables"),
-    NavigationEntry("Artifacts", "/artifacts"),
-    NavigationEntry("Concurrency", "/concurrency"),
-    NavigationEntry("Notifications", "/notifications"),
-    NavigationEntry("Events", "/events"),
-    NavigationEntry("Settings", "/settings"),
+    NavigationEntry("Dashboard", "/", "flow_run:read"),
+    NavigationEntry("Runs", "/runs", "flow_run:read"),
+    NavigationEntry("Flows", "/flows", "flow:read"),
+    NavigationEntry("Deployments", "/deployments", "deployment:read"),
+    NavigationEntry("Work Pools", "/work-pools", "work_pool:read"),
+    NavigationEntry("Blocks", "/blocks", "block:read"),
+    NavigationEntry("Variables", "/variables", "variable:read"),
+    NavigationEntry("Artifacts", "/artifacts", "artifact:read"),
+    NavigationEntry("Concurrency", "/concurrency", "concurrency_limit:read"),
+    NavigationEntry("Notifications", "/notifications", "notification:read"),
+    NavigationEntry("Events", "/events", "event:read"),
+    NavigationEntry("Users", "/users", "user:read"),
+    NavigationEntry("Service accounts", "/service-accounts", "service_account:read"),
+    NavigationEntry("Roles", "/roles", "role:read"),
+    NavigationEntry("Audit log", "/audit", "audit:read"),
+    NavigationEntry("Settings", "/settings", "server:read"),
 )
 
 

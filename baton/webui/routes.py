@@ -27,6 +27,12 @@ PAGE_MODULES = (
     "deployments",
     "work_pools",
     "events",
+    "sign_in",
+    "account",
+    "users",
+    "service_accounts",
+    "roles",
+    "audit",
 )
 
 

@@ -6,7 +6,7 @@ const BatonForms = (function () {
   async function call(method, path, body) {
     const response = await fetch("/api" + path, {
       method: method,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      headers: Baton.requestHeaders(method, body),
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();

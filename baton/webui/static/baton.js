@@ -59,11 +59,23 @@ const Baton = (function () {
     });
   }
 
+  /**
+   * The headers of an API request: JSON when there is a body, and for a write the page's CSRF token (from the
+   * layout's <meta name="csrf-token">), which a signed-in browser's writes need.
+   */
+  function requestHeaders(method, body) {
+    const headers = body === undefined ? {} : { "Content-Type": "application/json" };
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    const token = meta ? meta.getAttribute("content") : "";
+    if (token && !["GET", "HEAD", "OPTIONS"].includes(String(method).toUpperCase())) headers["X-CSRF-Token"] = token;
+    return headers;
+  }
+
   /** Call the JSON API; resolves with the parsed body, rejects with an Error whose message is the API's detail. */
   async function api(method, path, body) {
     const response = await fetch("/api" + path, {
       method: method,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      headers: requestHeaders(method, body),
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -119,5 +131,5 @@ const Baton = (function () {
     }
   });
 
-  return { api: api, flash: flash, confirmAction: confirmAction, localizeTimes: localizeTimes, formatTime: formatTime, prefs: prefs };
+  return { api: api, requestHeaders: requestHeaders, flash: flash, confirmAction: confirmAction, localizeTimes: localizeTimes, formatTime: formatTime, prefs: prefs };
 })();
