@@ -69,3 +69,17 @@ def test_static_files_are_cached_by_content_hash(ui_server: UiServer) -> None:
     response = httpx.get(ui_server.url + css.group(1))
     assert response.status_code == 200 and "max-age=31536000" in response.headers["Cache-Control"]
     assert httpx.get(ui_server.url + "/ui-static/../settings.py").status_code in (403, 404)
+
+
+def test_with_authentication_off_there_is_nothing_to_sign_in_to(page: Any, ui_server: UiServer) -> None:
+    response = httpx.get(ui_server.url + "/login", params={"next": "/runs"}, follow_redirects=False)
+    assert response.status_code == 302 and response.headers["location"] == "/runs"
+    page.goto(ui_server.url + "/login")
+    page.wait_for_url(ui_server.url + "/")
+    assert page.locator("#signed-in").count() == 0
+    assert page.get_attribute('meta[name="csrf-token"]', "content") == ""
+    # Every write control is usable: the anonymous caller may do everything.
+    page.goto(ui_server.url + "/variables")
+    assert page.locator("text=New variable").count() == 1
+    page.goto(ui_server.url + "/roles")
+    assert page.locator("#role-form").count() == 1

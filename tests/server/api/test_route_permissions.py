@@ -96,7 +96,9 @@ def test_the_open_routes_are_a_short_allow_list(routes: list[Route]) -> None:
         "GET /api/ready/?$",
         "GET /api/version/?$",
         "GET /docs/?$",
+        "GET /login/?$",
         "GET /ui-static/(.*)$",
+        "POST /login/?$",
     ]
 
 
