@@ -50,6 +50,7 @@ async def running_pipeline(settings: Settings, database: Database) -> AsyncItera
     publisher = Publisher.from_settings(embedded.broker, settings)
     context = ServerContext(settings=settings, database=database, publisher=publisher)
     yield context
+    await context.close()
     await publisher.close()
     await embedded.stop(5.0)
 

@@ -22,8 +22,11 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def server_context(settings: Settings, database: Database) -> ServerContext:
-    return ServerContext(settings=settings, database=database)
+async def server_context(settings: Settings, database: Database) -> AsyncIterator[ServerContext]:
+    context = ServerContext(settings=settings, database=database)
+    yield context
+    # Writes the audit entries still queued, so that no flush is left holding a connection when the loop ends.
+    await context.close()
 
 
 @pytest.fixture

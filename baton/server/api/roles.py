@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
 from baton.server.auth import identity
@@ -16,13 +14,13 @@ from baton.server.schemas.identity import Role, RoleCreate, RoleUpdate
 BUILT_IN = {"403": "Built-in roles cannot be changed or deleted; nor can a role some account holds be deleted"}
 
 
-async def read_roles(connection: AsyncConnection) -> list[Role]:
-    """Every role: the built-in ones first, in their fixed order, then the custom ones by name."""
+def all_roles(custom_rows: list[dict[str, Any]]) -> list[Role]:
+    """Every role: the built-in ones first, in their fixed order, then the custom ones (`custom_rows`) by name."""
     built_in = [
         Role(name=name, description=ROLE_DESCRIPTIONS[name], permissions=sorted(permissions), built_in=True)
         for name, permissions in BUILT_IN_ROLES.items()
     ]
-    return built_in + [_custom(row) for row in await roles.read_custom_roles(connection)]
+    return built_in + [_custom(row) for row in custom_rows]
 
 
 def _custom(row: dict[str, Any]) -> Role:
@@ -35,7 +33,7 @@ class RolesHandler(ApiHandler):
     @endpoint("Every role, built-in and custom, with its permissions", response=list[Role])
     async def get(self) -> None:
         async with self.database.read() as connection:
-            self.write_json(await read_roles(connection))
+            self.write_json(all_roles(await roles.read_custom_roles(connection)))
 
     @endpoint(
         "Create a custom role (422 for a permission not in the catalogue)", body=RoleCreate, response=Role, status=201

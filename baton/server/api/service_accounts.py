@@ -6,8 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
 from baton.server.api.users import LAST_ADMIN, update_actions
@@ -22,8 +20,7 @@ from baton.server.schemas.identity import (
 )
 
 
-async def _with_keys(connection: AsyncConnection, row: dict[str, Any]) -> ServiceAccount:
-    keys = await api_keys.read_api_keys(connection, row["id"])
+def _with_keys(row: dict[str, Any], keys: list[dict[str, Any]]) -> ServiceAccount:
     return ServiceAccount.model_validate({**row, "api_keys": keys})
 
 
@@ -80,7 +77,7 @@ class ServiceAccountHandler(ApiHandler):
     async def get(self, account_id: str) -> None:
         async with self.database.read() as connection:
             row = await identity.require_account(connection, self._target(account_id), "service_account")
-            account = await _with_keys(connection, row)
+            account = _with_keys(row, await api_keys.read_api_keys(connection, row["id"]))
         self.write_json(account)
 
     @endpoint(
@@ -102,7 +99,7 @@ class ServiceAccountHandler(ApiHandler):
                 row = await identity.set_role(connection, target, update.role)
             if update.disabled is not None:
                 row = await identity.set_disabled(connection, target, update.disabled)
-            account = await _with_keys(connection, row)
+            account = _with_keys(row, await api_keys.read_api_keys(connection, row["id"]))
         for action in actions[1:]:
             self.context.audit_log.record(
                 self.principal,
@@ -143,7 +140,7 @@ class ServiceAccountRotateKeyHandler(ApiHandler):
             row = await identity.require_account(connection, target, "service_account")
             self.audit_resource_name = row["name"]
             key_row, key = await identity.rotate_api_key(connection, target)
-            account = await _with_keys(connection, row)
+            account = _with_keys(row, await api_keys.read_api_keys(connection, row["id"]))
         self.audit_detail = {"key_prefix": key_row["prefix"]}
         self.context.access.forget()
         self.write_json(ServiceAccountWithKey.model_validate({**account.model_dump(), "api_key": key}))

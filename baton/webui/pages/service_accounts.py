@@ -3,9 +3,9 @@ once), rotate the key, change the role, disable and delete through the JSON API 
 
 from __future__ import annotations
 
-from baton.server.models.identity import accounts, api_keys
+from baton.server.models.identity import accounts, api_keys, roles
 from baton.webui.base import PageHandler
-from baton.webui.pages.users import MAX_LISTED, role_names
+from baton.webui.pages.users import MAX_LISTED
 
 
 class ServiceAccountsPageHandler(PageHandler):
@@ -18,7 +18,7 @@ class ServiceAccountsPageHandler(PageHandler):
                 connection, "service_account", name_like=search or None, limit=MAX_LISTED
             )
             keys = {row["id"]: await api_keys.read_api_keys(connection, row["id"]) for row in rows}
-            names = await role_names(connection)
+            names = await roles.read_role_names(connection)
         listed = [{**row, "api_keys": [key for key in keys[row["id"]] if key["revoked_at"] is None]} for row in rows]
         self.render_page(
             "service_accounts.html", title="Service accounts", accounts=listed, search=search, role_names=names

@@ -3,19 +3,11 @@ password through the JSON API (/api/users)."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from baton.server.models.identity import accounts, roles
-from baton.server.permissions import BUILT_IN_ROLES
 from baton.webui.base import PageHandler
 
 # A server has tens of users, not thousands: one page, searchable.
 MAX_LISTED = 500
-
-
-async def role_names(connection: AsyncConnection) -> list[str]:
-    """The built-in roles, then the custom ones by name."""
-    return [*BUILT_IN_ROLES, *(row["name"] for row in await roles.read_custom_roles(connection))]
 
 
 class UsersPageHandler(PageHandler):
@@ -25,7 +17,7 @@ class UsersPageHandler(PageHandler):
         search = self.get_query_argument("q", "").strip()
         async with self.database.read() as connection:
             users = await accounts.read_accounts(connection, "user", name_like=search or None, limit=MAX_LISTED)
-            names = await role_names(connection)
+            names = await roles.read_role_names(connection)
         self.render_page("users.html", title="Users", users=users, search=search, role_names=names)
 
 

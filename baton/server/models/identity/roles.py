@@ -14,6 +14,7 @@ from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
 from baton.server.models.identity.generation import bump_generation
+from baton.server.permissions import BUILT_IN_ROLES
 
 
 async def create_custom_role(
@@ -40,6 +41,11 @@ async def create_custom_role(
 async def read_custom_roles(connection: AsyncConnection) -> list[dict[str, Any]]:
     query = sa.select(t.custom_role).order_by(t.custom_role.c.name)
     return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def read_role_names(connection: AsyncConnection) -> list[str]:
+    """The built-in roles, then the custom ones by name."""
+    return [*BUILT_IN_ROLES, *(row["name"] for row in await read_custom_roles(connection))]
 
 
 async def read_custom_role(connection: AsyncConnection, name: str) -> dict[str, Any] | None:
