@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from baton.server.database.engine import Database
-from tests.databases import ENABLED_DIALECTS, TemplateDatabases
+from tests.databases import ENABLED_DIALECTS, TemplateDatabases, on_one_database
 from tests.run_shared import drop_shared_databases
 from tests.scheduling import order_longest_first
 
@@ -19,7 +19,12 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.loadscopereorder = False
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    deselected = on_one_database(items)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        dropped = set(map(id, deselected))
+        items[:] = [item for item in items if id(item) not in dropped]
     order_longest_first(items)
 
 

@@ -19,6 +19,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -32,6 +33,25 @@ ENABLED_DIALECTS = tuple(
 )
 # For process-level tests whose SQL other tests run on both databases: PostgreSQL, the production one, when enabled.
 SINGLE_DIALECT = "postgresql" if "postgresql" in ENABLED_DIALECTS else ENABLED_DIALECTS[0]
+
+
+def on_one_database(items: list[Any]) -> list[Any]:
+    """The items to deselect in modules that declare `ONE_DATABASE = "sqlite"|"postgresql"`: their tests run on that
+    database only (when it is enabled), though their server fixture is parametrised over both. Process-level tests
+    (real clients, workers, subprocesses) set it where the other database adds nothing their SQL does not already
+    get from the server tests, which run everything on both."""
+    deselected = []
+    for item in items:
+        wanted = getattr(getattr(item, "module", None), "ONE_DATABASE", None)
+        callspec = getattr(item, "callspec", None)
+        if wanted not in ENABLED_DIALECTS or callspec is None:
+            continue
+        dialects = [value for value in callspec.params.values() if value in ("sqlite", "postgresql")]
+        if dialects and dialects[0] != wanted:
+            deselected.append(item)
+    return deselected
+
+
 # Four drops at once took 0.7 s where four one after another took 6 s (2026-12-07, a PostgreSQL 15 shared with
 # other test runs): their checkpoints coincide.
 DROP_THREADS = 4

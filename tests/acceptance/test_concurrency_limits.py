@@ -12,6 +12,11 @@ from tests.acceptance.task_runs import wait_for_task_runs
 
 pytestmark = pytest.mark.slow
 
+
+# One database for this module (tests/databases.py on_one_database): Slot contention between processes is a networked
+# deployment's concern; the lock statements of both databases run in
+# tests/server/api/test_concurrency_slots_stress.py.
+ONE_DATABASE = "postgresql"
 LIMIT = 2
 TASKS = 10
 

@@ -11,6 +11,10 @@ from tests.acceptance.conftest import FlowRunner
 
 pytestmark = pytest.mark.slow
 
+
+# One database for this module (tests/databases.py on_one_database): The embedded default: the bodies' filters run as
+# SQL on both databases in tests/server/api.
+ONE_DATABASE = "sqlite"
 # Calls the client builds a body for that Prefect's server refuses as well: `read_events()` asks for a page of 100
 # events, and the page size of POST /events/filter is at most 50 (422).
 REFUSED_BY_PREFECT_TOO = {"read_events()"}

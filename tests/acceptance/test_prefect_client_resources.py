@@ -19,6 +19,10 @@ from tests.acceptance.conftest import FlowRunner
 
 pytestmark = pytest.mark.slow
 
+
+# One database for this module (tests/databases.py on_one_database): The embedded default: the resources' SQL runs on
+# both databases in tests/server/api.
+ONE_DATABASE = "sqlite"
 OBFUSCATED = "********"
 # Task runs reach the server as events and are recorded asynchronously; the real Prefect server takes milliseconds.
 TASK_RUN_RECORD_SECONDS = 5.0

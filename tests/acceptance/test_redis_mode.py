@@ -50,6 +50,10 @@ pytestmark = [
     pytest.mark.skipif(SERVER_KIND != "baton", reason="Redis mode is Baton's own deployment shape"),
 ]
 
+# One database for this module (tests/databases.py on_one_database): Redis mode is the compose deployment, which runs
+# on PostgreSQL; the SQL its actors write runs on both databases in tests/actors.
+ONE_DATABASE = "postgresql"
+
 # A dead services process's messages are handed on after this many seconds (production default: 60).
 HEARTBEAT_TIMEOUT = "2"
 
