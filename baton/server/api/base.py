@@ -196,6 +196,21 @@ class ApiHandler(tornado.web.RequestHandler):
             self._counted = False
         self._audit_request()
 
+    def audit_also(
+        self, action: str, *, resource_kind: str, resource_id: str | None, resource_name: str | None
+    ) -> None:
+        """One more audit entry for a request that made several changes (a PATCH that sets a role and disables)."""
+        self.context.audit_log.record(
+            self.principal,
+            action,
+            outcome="success",
+            status_code=200,
+            resource_kind=resource_kind,
+            resource_id=resource_id,
+            resource_name=resource_name,
+            address=self.request.remote_ip,
+        )
+
     def _audit_request(self) -> None:
         """Record a change in the audit log (see baton.server.auth.audit_log for what counts as one)."""
         method = self.request.method or "GET"

@@ -101,16 +101,7 @@ class ServiceAccountHandler(ApiHandler):
                 row = await identity.set_disabled(connection, target, update.disabled)
             account = _with_keys(row, await api_keys.read_api_keys(connection, row["id"]))
         for action in actions[1:]:
-            self.context.audit_log.record(
-                self.principal,
-                action,
-                outcome="success",
-                status_code=200,
-                resource_kind="service_account",
-                resource_id=str(target),
-                resource_name=row["name"],
-                address=self.request.remote_ip,
-            )
+            self.audit_also(action, resource_kind="service_account", resource_id=str(target), resource_name=row["name"])
         self.context.access.forget()
         self.write_json(account)
 

@@ -92,16 +92,7 @@ class UserHandler(ApiHandler):
                 await identity.set_password(connection, target, update.password)
         self.audit_detail = detail
         for action in actions[1:]:
-            self.context.audit_log.record(
-                self.principal,
-                action,
-                outcome="success",
-                status_code=200,
-                resource_kind="user",
-                resource_id=str(target),
-                resource_name=row["name"],
-                address=self.request.remote_ip,
-            )
+            self.audit_also(action, resource_kind="user", resource_id=str(target), resource_name=row["name"])
         self.context.access.forget()
         self.write_json(User.model_validate(row))
 

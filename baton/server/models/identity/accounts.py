@@ -17,6 +17,15 @@ from baton.server.models.identity.generation import bump_generation
 
 AccountKind = Literal["user", "service_account"]
 KIND_LABEL = {"user": "user", "service_account": "service account"}
+#: The account columns a credential look-up needs to make a principal.
+HOLDER_COLUMNS = (
+    t.account.c.id,
+    t.account.c.kind,
+    t.account.c.name,
+    t.account.c.role,
+    t.account.c.disabled,
+    t.account.c.expires_at,
+)
 
 
 async def create_account(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.database import tables as t
 from baton.server.database.types import utcnow
+from baton.server.models.identity.accounts import HOLDER_COLUMNS
 from baton.server.models.identity.generation import bump_generation
 
 #: The columns of a key that may be shown (never the hash).
@@ -83,12 +84,7 @@ async def find_key_holder(connection: AsyncConnection, key_hash: str) -> dict[st
         sa.select(
             t.api_key.c.id.label("key_id"),
             t.api_key.c.expires_at.label("key_expires_at"),
-            t.account.c.id,
-            t.account.c.kind,
-            t.account.c.name,
-            t.account.c.role,
-            t.account.c.disabled,
-            t.account.c.expires_at,
+            *HOLDER_COLUMNS,
         )
         .join(t.account, t.account.c.id == t.api_key.c.account_id)
         .where(t.api_key.c.key_hash == key_hash, t.api_key.c.revoked_at.is_(None))

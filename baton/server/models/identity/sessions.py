@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.database import tables as t
 from baton.server.database.types import utcnow
+from baton.server.models.identity.accounts import HOLDER_COLUMNS
 from baton.server.models.identity.generation import bump_generation
 
 
@@ -47,12 +48,7 @@ async def find_session_holder(connection: AsyncConnection, token_hash: str) -> d
             t.auth_session.c.id.label("session_id"),
             t.auth_session.c.expires_at.label("session_expires_at"),
             t.auth_session.c.csrf_token,
-            t.account.c.id,
-            t.account.c.kind,
-            t.account.c.name,
-            t.account.c.role,
-            t.account.c.disabled,
-            t.account.c.expires_at,
+            *HOLDER_COLUMNS,
         )
         .join(t.account, t.account.c.id == t.auth_session.c.account_id)
         .where(t.auth_session.c.token_hash == token_hash, t.auth_session.c.revoked_at.is_(None))
