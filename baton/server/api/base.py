@@ -257,7 +257,8 @@ class ApiHandler(tornado.web.RequestHandler):
                 self.set_header(name, value)
 
     def check_xsrf_cookie(self) -> None:
-        """Baton's API uses no cookies, so there is nothing for a cross-site request to ride on."""
+        """Tornado's own XSRF check is off: a write that rides on the UI's session cookie must carry the session's CSRF
+        token or a same-origin Origin, which `AccessControl.admit` checks for every method but GET/HEAD/OPTIONS."""
 
     # --- input -------------------------------------------------------------------------------------------------
 

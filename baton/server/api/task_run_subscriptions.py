@@ -5,8 +5,9 @@ The conversation follows Prefect's server, which the official client (`prefect.c
 expects:
 
 1. With the subprotocol `prefect`, the client first sends `{"type": "auth", "token": ...}` and the server answers
-   `{"type": "auth_success"}` (as on `/events/out`; Baton has no API auth string, so any token is accepted). Without
-   the subprotocol (legacy clients) there is no auth step.
+   `{"type": "auth_success"}` (as on `/events/out`: with authentication on, the token is an API key or
+   'name:password'; with it off any token is accepted). Without the subprotocol (legacy clients) the upgrade request
+   itself must carry the credential.
 2. The client sends `{"type": "subscribe", "keys": [task keys], "client_id": "..."}`; a message without `keys` or
    `client_id` closes the socket with 4001, as Prefect does.
 3. The server sends one scheduled task run (the TaskRun JSON) at a time and waits for `{"type": "ack"}` before the
