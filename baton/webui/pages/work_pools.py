@@ -1,5 +1,5 @@
-"""The Work Pools page (each pool's status, limit, queues and online workers) and a pool's page with its queues
-and workers."""
+"""The Work Pools page (each pool's status, limit, queues and online workers), a pool's page with its queues and
+workers, and the forms that create and edit a pool (they write through the JSON API from work_pool_form.js)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,25 @@ class WorkPoolPageHandler(PageHandler):
         )
 
 
+class NewWorkPoolPageHandler(PageHandler):
+    permission = "work_pool:write"
+
+    def get(self) -> None:
+        self.render_page("work_pool_form.html", title="New work pool", pool=None)
+
+
+class EditWorkPoolPageHandler(PageHandler):
+    permission = "work_pool:write"
+
+    async def get(self, name: str) -> None:
+        async with self.database.read() as connection:
+            pool = await work_pools.read_work_pool_or_404(connection, name)
+        self.render_page("work_pool_form.html", title=f"Edit {pool['name']}", pool=pool)
+
+
 routes = [
     (r"/work-pools/?", WorkPoolsPageHandler),
+    (r"/work-pools/new/?", NewWorkPoolPageHandler),
+    (r"/work-pools/(?P<name>[^/]+)/edit/?", EditWorkPoolPageHandler),
     (r"/work-pools/(?P<name>[^/]+)/?", WorkPoolPageHandler),
 ]
