@@ -3,9 +3,11 @@ the link from the flow run page, and the not-found page for a bad id."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -100,3 +102,81 @@ def test_bad_id_is_not_found(page: Any, ui_server: UiServer, bad_id: str) -> Non
     page.browser_errors.expect("404")
     assert response.status == 404
     assert page.title() == "Not found · Baton"
+
+
+def create_running_task_run(api: httpx.Client) -> tuple[str, str]:
+    """A running task run in a running flow run, made through the API: (flow run id, task run id)."""
+    flow = api.post("/flows", json={"name": "ui-task-run-page"}).json()
+    flow_run = api.post("/flow_runs", json={"flow_id": flow["id"], "state": {"type": "RUNNING"}}).json()
+    task_run = api.post(
+        "/task_runs",
+        json={
+            "name": "follow-me",
+            "flow_run_id": flow_run["id"],
+            "task_key": "follow-me-key",
+            "dynamic_key": "0",
+            "state": {"type": "RUNNING"},
+        },
+    )
+    task_run.raise_for_status()
+    return flow_run["id"], task_run.json()["id"]
+
+
+def log_line(flow_run_id: str, task_run_id: str | None, message: str, level: int = 20) -> dict[str, Any]:
+    return {
+        "name": "test",
+        "level": level,
+        "message": message,
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+        "flow_run_id": flow_run_id,
+        "task_run_id": task_run_id,
+    }
+
+
+def read_events(lines: Iterator[str], wanted: Callable[[list[tuple[str, Any]]], bool]) -> list[tuple[str, Any]]:
+    events: list[tuple[str, Any]] = []
+    name, data = "message", ""
+    for line in lines:
+        if line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            data = line.removeprefix("data: ")
+        elif line == "" and data:
+            events.append((name, json.loads(data)))
+            name, data = "message", ""
+            if wanted(events):
+                break
+    return events
+
+
+def test_stream_sends_the_task_runs_own_lines_and_state(ui_server: UiServer, api: httpx.Client) -> None:
+    flow_run_id, task_run_id = create_running_task_run(api)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    url = f"{ui_server.url}/task-runs/{task_run_id}/stream"
+    with httpx.stream("GET", url, params={"since": since.isoformat()}, timeout=20) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+        lines = [log_line(flow_run_id, None, "the flow's line"), log_line(flow_run_id, task_run_id, "the task's line")]
+        assert api.post("/logs", json=lines).status_code == 201
+        stream = response.iter_lines()
+        events = read_events(stream, lambda events: any(name == "logs" for name, _ in events))
+        assert events[0][0] == "state" and events[0][1]["type"] == "RUNNING"
+        logs = [data for name, data in events if name == "logs"][0]
+        assert [line["message"] for line in logs] == ["the task's line"]
+
+        api.post(f"/task_runs/{task_run_id}/set_state", json={"state": {"type": "COMPLETED"}, "force": True})
+        events = read_events(stream, lambda events: events[-1][0] == "end")
+        assert [data["type"] for name, data in events if name == "state"] == ["COMPLETED"]
+    assert httpx.get(f"{ui_server.url}/task-runs/{uuid.uuid4()}/stream").status_code == 404
+
+
+def test_page_of_a_running_task_run_follows_new_lines(page: Any, ui_server: UiServer, api: httpx.Client) -> None:
+    flow_run_id, task_run_id = create_running_task_run(api)
+    page.goto(f"{ui_server.url}/task-runs/{task_run_id}")
+    assert page.locator("#log-live-status").inner_text() == "Following new lines…"
+    lines = [log_line(flow_run_id, None, "not mine"), log_line(flow_run_id, task_run_id, "<b>live</b> line")]
+    assert api.post("/logs", json=lines).status_code == 201
+    page.locator("#log-lines .log-message", has_text="<b>live</b> line").wait_for(timeout=10_000)
+    assert page.locator("#log-lines .log-message").all_inner_texts() == ["<b>live</b> line"]
+    api.post(f"/task_runs/{task_run_id}/set_state", json={"state": {"type": "COMPLETED"}, "force": True})
+    page.locator("#run-state .badge", has_text="Completed").wait_for(timeout=10_000)

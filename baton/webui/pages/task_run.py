@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from baton.errors import ObjectNotFound
 from baton.server.models.runs import task_runs
 from baton.server.models.views import task_run_page
+from baton.states import TERMINAL_STATE_TYPES
 from baton.webui.base import PageHandler
-from baton.webui.log_view import LEVELS, level_name, parse_log_filter
+from baton.webui.log_view import LEVELS, format_cursor, level_name, parse_log_filter
 from baton.webui.pages.flow_run import run_timing
 
 LOG_LIMIT = 500
@@ -33,12 +35,22 @@ class TaskRunPageHandler(PageHandler):
                 connection, run_id, limit=LOG_LIMIT, min_level=log_filter.min_level, text=log_filter.text or None
             )
         policy = run["empirical_policy"] or {}
+        now = dt.datetime.now(dt.UTC)
+        # The live tail (flow_run.js, the same stream as the flow run page's) goes on from the last line shown.
+        stream_query = {
+            **log_filter.query(),
+            "after": format_cursor(log_rows[-1]) if log_rows else "",
+            "since": now.isoformat(),
+            "state": str(run["state_id"] or ""),
+        }
         self.render_page(
             "task_run.html",
             title=run["name"],
             run=run,
             flow_run_name=flow_run_name,
-            timing=run_timing(run, dt.datetime.now(dt.UTC)),
+            timing=run_timing(run, now),
+            live=run["state_type"] not in TERMINAL_STATE_TYPES,
+            stream_url=f"/task-runs/{run_id}/stream?{urlencode(stream_query)}",
             retries=policy.get("retries", policy.get("max_retries")),
             retry_delay=policy.get("retry_delay", policy.get("retry_delay_seconds")),
             siblings=siblings,
