@@ -24,6 +24,7 @@ PAGE_MODULES = (
     "artifacts",
     "flow_run",
     "flow_run_stream",
+    "task_run",
     "deployments",
     "work_pools",
     "events",

@@ -1,4 +1,5 @@
-"""`GET /runs/flow-run/<id>/stream`: a flow run's new log lines and state changes as Server-Sent Events.
+"""`GET /runs/flow-run/<id>/stream` (and `/task-runs/<id>/stream`): a flow run's (a task run's) new log lines and
+state changes as Server-Sent Events.
 
 The browser's EventSource keeps one HTTP response open; the server looks at the run every POLL_INTERVAL_SECONDS
 (a primary-key read and an index range read of its newest lines, see `RunFollower`) and writes what is new:
@@ -17,6 +18,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
+import uuid
 from typing import Any
 
 import orjson
@@ -25,6 +27,7 @@ from tornado.iostream import StreamClosedError
 from baton.errors import BatonError, ObjectNotFound, ValidationFailed
 from baton.server.models.views.flow_run_logs import read_flow_run_state_summary
 from baton.server.models.views.run_follower import RunFollower
+from baton.server.models.views.task_run_page import TaskRunFollower, read_task_run_state_summary
 from baton.states import TERMINAL_STATE_TYPES
 from baton.webui.base import PageHandler
 from baton.webui.formatting import as_datetime
@@ -67,6 +70,11 @@ def state_json(state: dict[str, Any]) -> dict[str, Any]:
 
 class FlowRunStreamHandler(PageHandler):
     permission = "flow_run:read"
+    what = "flow run"
+    follower_class: type[RunFollower] = RunFollower
+
+    async def read_summary(self, connection: Any, run_id: uuid.UUID) -> dict[str, Any] | None:
+        return await read_flow_run_state_summary(connection, run_id)
 
     async def prepare(self) -> None:
         # Not counted as in flight: shutdown would otherwise wait its whole grace period for every open page.
@@ -80,16 +88,16 @@ class FlowRunStreamHandler(PageHandler):
         self._closed = True
 
     async def get(self, flow_run_id: str) -> None:
-        run_id = self.path_uuid(flow_run_id, "flow run")
+        run_id = self.path_uuid(flow_run_id, self.what)
         log_filter = parse_log_filter(self.get_query_argument("level", None), self.get_query_argument("q", None))
         cursor = parse_cursor(self.request.headers.get("Last-Event-ID") or self.get_query_argument("after", None))
         async with self.database.read() as connection:
-            current = await read_flow_run_state_summary(connection, run_id)
+            current = await self.read_summary(connection, run_id)
         if current is None:
-            raise ObjectNotFound(f"There is no flow run with the id {flow_run_id!r}.")
+            raise ObjectNotFound(f"There is no {self.what} with the id {flow_run_id!r}.")
         since = cursor[0] if cursor else self._since()
         state_id = self.get_query_argument("state", None)
-        follower = RunFollower(
+        follower = self.follower_class(
             run_id,
             since=since,
             state_id=current["state_id"] if state_id == str(current["state_id"]) else None,
@@ -106,7 +114,7 @@ class FlowRunStreamHandler(PageHandler):
         except StreamClosedError:
             return
         except BatonError as exc:  # the database went away mid-stream: the EventSource reconnects later
-            logger.warning("A flow run's live stream stopped: %s", exc)
+            logger.warning("A %s's live stream stopped: %s", self.what, exc)
         if not self._closed:
             self.finish()
 
@@ -146,4 +154,18 @@ class FlowRunStreamHandler(PageHandler):
             await asyncio.sleep(POLL_INTERVAL_SECONDS)
 
 
-routes = [(r"/runs/flow-run/(?P<flow_run_id>[^/]+)/stream", FlowRunStreamHandler)]
+class TaskRunStreamHandler(FlowRunStreamHandler):
+    """The same stream for one task run: its state changes and the log lines it wrote."""
+
+    permission = "task_run:read"
+    what = "task run"
+    follower_class = TaskRunFollower
+
+    async def read_summary(self, connection: Any, run_id: uuid.UUID) -> dict[str, Any] | None:
+        return await read_task_run_state_summary(connection, run_id)
+
+
+routes = [
+    (r"/runs/flow-run/(?P<flow_run_id>[^/]+)/stream", FlowRunStreamHandler),
+    (r"/task-runs/(?P<flow_run_id>[^/]+)/stream", TaskRunStreamHandler),
+]

@@ -49,8 +49,14 @@ class RunFollower:
         self.follow_logs = follow_logs
         self._sent: dict[uuid.UUID, dt.datetime] = {}
 
+    async def read_state(self, connection: AsyncConnection) -> dict[str, Any] | None:
+        return await read_flow_run_state_summary(connection, self.flow_run_id)
+
+    async def read_lines(self, connection: AsyncConnection, **query: Any) -> list[dict[str, Any]]:
+        return await read_flow_run_logs_forward(connection, self.flow_run_id, **query)
+
     async def poll(self, connection: AsyncConnection) -> RunUpdate:
-        state = await read_flow_run_state_summary(connection, self.flow_run_id)
+        state = await self.read_state(connection)
         if state is None:
             return RunUpdate(exists=False)
         update = RunUpdate(exists=True)
@@ -65,9 +71,8 @@ class RunFollower:
         fresh: list[dict[str, Any]] = []
         after = None
         while len(fresh) < MAX_LINES_PER_POLL:
-            page = await read_flow_run_logs_forward(
+            page = await self.read_lines(
                 connection,
-                self.flow_run_id,
                 limit=PAGE_SIZE,
                 since=self.watermark - OVERLAP,
                 after=after,
