@@ -125,3 +125,58 @@ def test_an_invalid_cron_shows_the_api_error_next_to_the_field(
     assert page.get_attribute("#schedule-cron", "aria-invalid") == "true"
     assert len(_schedules(api, deployment["id"])) == before
     page.browser_errors.expect("status of 422")
+
+
+SCHEMA = {
+    "title": "Parameters",
+    "type": "object",
+    "properties": {"count": {"title": "Count", "type": "integer"}, "label": {"title": "Label", "type": "string"}},
+    "required": ["label"],
+}
+
+
+def test_edit_the_deployment_with_its_parameters_checked_by_the_api(
+    page: Any, ui_server: UiServer, api: httpx.Client
+) -> None:
+    flow = api.post("/flows/", json={"name": "ui-edit-form-flow"}).json()
+    assert api.post("/work_pools/", json={"name": "ui-edit-pool", "type": "process"}).status_code == 201
+    created = api.post(
+        "/deployments/",
+        json={"name": "edit-me", "flow_id": flow["id"], "parameter_openapi_schema": SCHEMA, "parameters": {"count": 1}},
+    )
+    assert created.status_code == 201, created.text
+    deployment_id = created.json()["id"]
+    page.goto(ui_server.url + f"/deployments/{deployment_id}")
+    page.click("#edit-deployment")
+
+    page.fill("#edit-parameters", '{"count": "many"}')
+    page.click("#save-deployment")
+    page.wait_for_function(
+        "document.querySelector('#deployment-form [data-error-for=\"parameters\"]').textContent.includes('count')"
+    )
+    assert (
+        "Validation failed for parameter 'count'"
+        in page.locator('#deployment-form [data-error-for="parameters"]').inner_text()
+    )
+    assert api.get(f"/deployments/{deployment_id}").json()["parameters"] == {"count": 1}
+
+    page.fill("#edit-parameters", "{not json")
+    page.click("#save-deployment")
+    assert "Not valid JSON" in page.locator('#deployment-form [data-error-for="parameters"]').inner_text()
+
+    page.fill("#edit-description", "Edited in the browser")
+    page.fill("#edit-tags", "alpha, beta")
+    page.fill("#edit-pool", "ui-edit-pool")
+    page.fill("#edit-limit", "2")
+    page.select_option("#edit-collision", "CANCEL_NEW")
+    page.fill("#edit-parameters", '{"count": 5}')
+    with page.expect_navigation():
+        page.click("#save-deployment")
+    details = page.locator("#deployment-details").inner_text()
+    assert "Edited in the browser" in details and "ui-edit-pool" in details and "alpha" in details
+    saved = api.get(f"/deployments/{deployment_id}").json()
+    assert saved["description"] == "Edited in the browser" and saved["tags"] == ["alpha", "beta"]
+    assert saved["work_pool_name"] == "ui-edit-pool" and saved["concurrency_limit"] == 2
+    assert saved["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
+    assert saved["parameters"] == {"count": 5}
+    page.browser_errors.expect("status of 422")
