@@ -34,6 +34,13 @@ def test_preview_route_lists_the_next_times_and_refuses_a_bad_schedule(api: http
     # 06:30 on Mondays in Tokyo is 21:30 UTC on Sundays.
     assert all(time.endswith("21:30:00+00:00") for time in times)
 
+    rrule = {"rrule": "FREQ=DAILY;BYHOUR=9;BYMINUTE=0", "timezone": "UTC"}
+    daily = api.get("/ui/schedules/preview", params={"schedule": json.dumps(rrule)}).json()["times"]
+    assert len(daily) == 5 and all(time.endswith("09:00:00+00:00") for time in daily)
+    interval = {"interval": 86400, "anchor_date": "2026-01-01T08:00:00", "timezone": "America/New_York"}
+    days = api.get("/ui/schedules/preview", params={"schedule": json.dumps(interval)}).json()["times"]
+    assert len(days) == 5 and all(time[11:16] in ("13:00", "12:00") for time in days)
+
     bad = api.get("/ui/schedules/preview", params={"schedule": json.dumps({"cron": "61 * * * *"})})
     assert bad.status_code == 422
     assert any("Invalid cron string" in detail["msg"] for detail in bad.json()["exception_detail"])
