@@ -3,13 +3,20 @@ deployment's future auto-scheduled runs, which the scheduler then makes again at
 
 from __future__ import annotations
 
-from pydantic import RootModel
+import datetime as dt
 
-from baton.errors import ObjectNotFound
+import orjson
+from pydantic import BaseModel, Field, RootModel
+
+from baton.errors import ObjectNotFound, ValidationFailed
 from baton.server.api.deployments import DeploymentApiHandler
 from baton.server.api.openapi import endpoint
 from baton.server.models.deployments import deployment_runs, deployment_schedules, deployments
+from baton.server.schedules import run_times
 from baton.server.schemas.deployments import DeploymentSchedule, DeploymentScheduleCreate, DeploymentScheduleUpdate
+from baton.server.schemas.schedules import Schedule
+
+PREVIEW_MAX_COUNT = 20
 
 
 class ScheduleCreateList(RootModel[list[DeploymentScheduleCreate]]):
@@ -71,7 +78,37 @@ class DeploymentScheduleHandler(DeploymentApiHandler):
         self.write_no_content()
 
 
+class SchedulePreview(BaseModel):
+    """What `GET /ui/schedules/preview` reads: a schedule in the API's shape and how many run times to list."""
+
+    schedule: Schedule
+    count: int = Field(default=5, ge=1, le=PREVIEW_MAX_COUNT)
+
+
+class SchedulePreviewHandler(DeploymentApiHandler):
+    """The next run times of a schedule not yet saved (the web UI's schedule form previews them): the schedule is
+    the `schedule` query parameter, as JSON in the shape the schedules endpoints take; a bad one is a 422."""
+
+    permission = "deployment:read"
+
+    @endpoint("The next run times of a schedule", query={"schedule": "The schedule as JSON", "count": "How many"})
+    async def get(self) -> None:
+        text = self.get_query_argument("schedule", "")
+        try:
+            schedule = orjson.loads(text) if text else None
+        except orjson.JSONDecodeError as exc:
+            raise ValidationFailed(
+                "Invalid request received.",
+                [{"loc": ["query", "schedule"], "msg": f"Not valid JSON: {exc}", "type": "json_invalid"}],
+            ) from exc
+        count = self.get_query_argument("count", "5")
+        preview = self.validate(SchedulePreview, {"schedule": schedule, "count": count})
+        times = run_times(preview.schedule, preview.count, dt.datetime.now(dt.UTC))
+        self.write_json({"times": [moment.isoformat() for moment in times]})
+
+
 routes = [
+    (r"/ui/schedules/preview/?", SchedulePreviewHandler),
     (r"/deployments/(?P<deployment_id>[^/]+)/schedules/?", DeploymentSchedulesHandler),
     (r"/deployments/(?P<deployment_id>[^/]+)/schedules/(?P<schedule_id>[^/]+)/?", DeploymentScheduleHandler),
 ]

@@ -13,6 +13,27 @@ from baton.webui.parameter_form import parameter_fields
 from baton.webui.schedule_text import describe_schedule
 
 UPCOMING_RUNS = 10
+# The schedule form's time zone suggestions; any IANA zone may be typed (the API checks it).
+COMMON_TIME_ZONES = (
+    "UTC",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Moscow",
+    "Africa/Johannesburg",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+)
 
 
 class DeploymentsPageHandler(PageHandler):
@@ -66,6 +87,7 @@ class DeploymentPageHandler(PageHandler):
             upcoming_limit=UPCOMING_RUNS,
             fields=parameter_fields(deployment["parameter_openapi_schema"], deployment["parameters"]),
             describe_schedule=describe_schedule,
+            time_zones=COMMON_TIME_ZONES,
             listing=listing,
             result=run_listing.RunListingResult(past, matching),
             base_path=f"/deployments/{the_id}",

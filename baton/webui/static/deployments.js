@@ -1,4 +1,5 @@
-// A deployment's page: the "Run" form made from its parameter schema, posted to create_flow_run.
+// A deployment's page: the "Run" form made from its parameter schema, posted to create_flow_run, and the "Edit
+// deployment" form, sent as a PATCH of the deployment.
 "use strict";
 
 (function () {
@@ -46,8 +47,47 @@
     });
   }
 
+  /** The PATCH body the edit form says, or null after showing why the parameters cannot be read. */
+  function readDeployment(form) {
+    const value = function (name) { return form.querySelector('[name="' + name + '"]').value; };
+    let parameters;
+    try {
+      parameters = JSON.parse(value("parameters") || "{}");
+    } catch (error) {
+      const input = form.querySelector('[name="parameters"]');
+      input.setAttribute("aria-invalid", "true");
+      form.querySelector('[data-error-for="parameters"]').textContent = "Not valid JSON: " + error.message;
+      return null;
+    }
+    const options = JSON.parse(form.dataset.concurrencyOptions || "{}") || {};
+    options.collision_strategy = value("collision_strategy");
+    const tags = value("tags").split(",").map(function (tag) { return tag.trim(); }).filter(Boolean);
+    return {
+      description: value("description"),
+      tags: tags,
+      work_pool_name: value("work_pool_name").trim() || null,
+      work_queue_name: value("work_queue_name").trim() || null,
+      concurrency_limit: BatonForms.numberOrNull(form.querySelector('[name="concurrency_limit"]')),
+      concurrency_options: options,
+      parameters: parameters,
+    };
+  }
+
+  function setUpEditForm(form) {
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      BatonForms.clearErrors(form);
+      const body = readDeployment(form);
+      if (body === null) { Baton.flash("The parameters are not valid JSON.", true); return; }
+      const saved = await BatonForms.submit(form, "PATCH", form.dataset.deploymentPath, body);
+      if (saved !== null) window.location.reload();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     const form = document.getElementById("run-form");
     if (form) setUpRunForm(form);
+    const edit = document.getElementById("deployment-form");
+    if (edit) setUpEditForm(edit);
   });
 })();

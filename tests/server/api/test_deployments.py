@@ -69,6 +69,25 @@ async def test_create_read_update_delete(client: httpx.AsyncClient) -> None:
     assert (await client.get("/deployments/name/etl/nightly")).status_code == 404
 
 
+async def test_update_checks_new_parameters_against_the_schema(client: httpx.AsyncClient) -> None:
+    deployment = await _deployment(client, parameter_openapi_schema=PARAMETER_SCHEMA, parameters={"n": 1})
+    path = f"/deployments/{deployment['id']}"
+    bad = await client.patch(path, json={"parameters": {"n": "one"}})
+    assert bad.status_code == 422
+    assert bad.json()["exception_detail"][0]["loc"] == ["body", "parameters", "n"]
+    assert (await client.get(path)).json()["parameters"] == {"n": 1}
+    # A deployment may leave a required parameter to each run; a new schema is the one checked.
+    assert (await client.patch(path, json={"parameters": {"name": "x"}})).status_code == 204
+    loose = {"type": "object", "properties": {"n": {"type": "string"}}}
+    assert (
+        await client.patch(path, json={"parameters": {"n": "one"}, "parameter_openapi_schema": loose})
+    ).status_code == 204
+    unenforced = await client.patch(path, json={"parameters": {"n": 2}, "enforce_parameter_schema": False})
+    assert unenforced.status_code == 204
+    assert (await client.get(path)).json()["parameters"] == {"n": 2}
+    assert (await client.patch(f"/deployments/{uuid.uuid4()}", json={"parameters": {}})).status_code == 404
+
+
 async def test_filter_count_and_paginate(client: httpx.AsyncClient) -> None:
     flow_id = await _flow(client)
     for name in ("alpha", "beta", "gamma"):

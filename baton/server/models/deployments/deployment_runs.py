@@ -27,8 +27,9 @@ Row = dict[str, Any]
 _EMPTY_FLOW_RUN = {column.key: None for column in FLOW_RUN_COLUMNS}
 
 
-def check_parameters(parameters: dict[str, Any], schema: dict[str, Any] | None) -> None:
-    """Raise ValidationFailed naming each parameter that does not fit the deployment's parameter schema."""
+def check_parameters(parameters: dict[str, Any], schema: dict[str, Any] | None, *, required: bool = True) -> None:
+    """Raise ValidationFailed naming each parameter that does not fit the deployment's parameter schema; without
+    `required`, a missing parameter is no error (a deployment's own parameters may leave some to each run)."""
     if not schema:
         return
     import jsonschema  # loaded only when a deployment enforces its schema
@@ -38,6 +39,8 @@ def check_parameters(parameters: dict[str, Any], schema: dict[str, Any] | None) 
         errors = sorted(validator.iter_errors(parameters), key=lambda error: list(error.path))
     except jsonschema.SchemaError as exc:
         raise ValidationFailed(f"The deployment's parameter schema is not valid JSON Schema: {exc.message}") from exc
+    if not required:
+        errors = [error for error in errors if error.path or error.validator != "required"]
     if not errors:
         return
     detail = []
