@@ -73,6 +73,11 @@ class ValidationFailed(BatonError):
         self.detail = detail or []
 
 
+class ConflictingParameters(ValidationFailed):
+    """New parameters of a deployment do not fit the schema it enforces (HTTP 409, as Prefect's server answers a
+    deployment update); `detail` names each parameter as a 422 would."""
+
+
 class ServiceUnavailable(BatonError):
     """A dependency (the database, Redis) is busy or unreachable; the client may retry (HTTP 503)."""
 
@@ -127,6 +132,7 @@ STATUS_FOR_ERROR: dict[type[BatonError], tuple[int, str]] = {
     ObjectAlreadyExists: (409, "Cannot do that"),
     InvalidTransition: (409, "Cannot do that"),
     LeaseExpired: (410, "Gone"),
+    ConflictingParameters: (409, "Cannot do that"),
     ValidationFailed: (422, "Bad request"),
     ConcurrencyLimitReached: (423, "Locked"),
     TooManyAttempts: (429, "Too many attempts"),

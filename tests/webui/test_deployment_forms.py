@@ -186,4 +186,4 @@ def test_edit_the_deployment_with_its_parameters_checked_by_the_api(
     assert saved["work_pool_name"] == "ui-edit-pool" and saved["concurrency_limit"] == 2
     assert saved["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
     assert saved["parameters"] == {"count": 5}
-    page.browser_errors.expect("status of 422")
+    page.browser_errors.expect("status of 409")

@@ -6,8 +6,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from baton.errors import BadRequest, ObjectNotFound
 from baton.queue import messages
 from baton.server.api.base import ApiHandler
@@ -77,26 +75,12 @@ class DeploymentHandler(DeploymentApiHandler):
         the_id = self.path_uuid(deployment_id)
         async with self.database.write() as connection:
             if update.parameters is not None:
-                await self._check_parameters(connection, the_id, update)
+                await deployment_runs.check_updated_parameters(connection, the_id, update)
             found = await deployments.update_deployment(connection, the_id, update)
         if not found:
             raise ObjectNotFound(f"Deployment {deployment_id} does not exist.")
         await self.reschedule(the_id)
         self.write_no_content()
-
-    @staticmethod
-    async def _check_parameters(connection: AsyncConnection, the_id: uuid.UUID, update: DeploymentUpdate) -> None:
-        """New parameters must fit the (new or current) parameter schema when the deployment enforces it; missing
-        required ones are left for each run to give."""
-        current = await deployments.read_deployment_or_404(connection, the_id)
-        enforce = update.enforce_parameter_schema
-        if enforce is None:
-            enforce = current["enforce_parameter_schema"]
-        schema = update.parameter_openapi_schema
-        if schema is None:
-            schema = current["parameter_openapi_schema"]
-        if enforce:
-            deployment_runs.check_parameters(update.parameters or {}, schema, required=False)
 
     @endpoint("Delete a deployment with its schedules and the runs that have not started", status=204)
     async def delete(self, deployment_id: str) -> None:

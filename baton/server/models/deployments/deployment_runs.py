@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from baton.errors import ObjectNotFound, ValidationFailed
+from baton.errors import ConflictingParameters, ObjectNotFound, ValidationFailed
 from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
@@ -54,6 +54,26 @@ def check_parameters(parameters: dict[str, Any], schema: dict[str, Any] | None, 
             }
         )
     raise ValidationFailed("; ".join(str(item["msg"]) for item in detail), detail)
+
+
+async def check_updated_parameters(connection: AsyncConnection, deployment_id: uuid.UUID, update: Any) -> None:
+    """A deployment update's new parameters must fit the (new or current) parameter schema when the deployment
+    enforces it; missing required ones are left for each run to give. A misfit is ConflictingParameters (409, as
+    Prefect's server answers), naming each parameter."""
+    from baton.server.models.deployments.deployments import read_deployment_or_404  # it imports this module
+
+    current = await read_deployment_or_404(connection, deployment_id)
+    enforce = update.enforce_parameter_schema
+    if enforce is None:
+        enforce = current["enforce_parameter_schema"]
+    schema = update.parameter_openapi_schema
+    if schema is None:
+        schema = current["parameter_openapi_schema"]
+    if enforce:
+        try:
+            check_parameters(update.parameters or {}, schema, required=False)
+        except ValidationFailed as exc:
+            raise ConflictingParameters(f"Error updating deployment: {exc.message}", exc.detail) from exc
 
 
 def _missing_property(error: Any) -> str | None:
