@@ -54,7 +54,12 @@ def select_all_matching(page: Any, ui_server: UiServer, tag: str) -> None:
 
 def test_cancel_every_run_matching_the_filter(page: Any, ui_server: UiServer, api: httpx.Client) -> None:
     tag, other = f"bulk-{uuid.uuid4().hex[:8]}", f"bulk-other-{uuid.uuid4().hex[:8]}"
-    runs = create_tagged_runs(api, tag, MATCHING, scheduled())
+    runs = create_tagged_runs(api, tag, MATCHING - 1, scheduled())
+    # A running run of a deployment is asked to cancel (Cancelling), so that whatever runs it stops it.
+    flow_id = api.post("/flows", json={"name": "ui-bulk-select"}).raise_for_status().json()["id"]
+    deployment = api.post("/deployments", json={"name": tag, "flow_id": flow_id}).raise_for_status().json()["id"]
+    body = {"flow_id": flow_id, "deployment_id": deployment, "name": f"{tag}-running", "tags": [tag]}
+    running = api.post("/flow_runs", json={**body, "state": {"type": "RUNNING"}}).raise_for_status().json()["id"]
     outside = create_tagged_runs(api, other, 2, scheduled())
     select_all_matching(page, ui_server, tag)
 
@@ -62,7 +67,7 @@ def test_cancel_every_run_matching_the_filter(page: Any, ui_server: UiServer, ap
     page.click("button[data-bulk=cancel]")
     assert page.locator("#confirm-message").inner_text() == f"Cancel all {MATCHING} runs matching this filter?"
     page.locator("#confirm-dialog button[value=cancel]").click()
-    assert {run["state_type"] for run in tagged_runs(api, tag)} == {"SCHEDULED"}
+    assert {run["state_type"] for run in tagged_runs(api, tag)} == {"SCHEDULED", "RUNNING"}
 
     # Unticking one run leaves the page's selection only; ticking all again offers the filter again.
     page.uncheck("table.run-table tbody tr:first-child input[data-select-run]")
@@ -77,10 +82,11 @@ def test_cancel_every_run_matching_the_filter(page: Any, ui_server: UiServer, ap
     flash.wait_for(state="visible")
     assert flash.inner_text() == f"Cancelled {MATCHING} runs matching this filter."
     assert "error" not in (flash.get_attribute("class") or "")
-    assert page.locator("table.run-table tbody .badge.state-cancelled").count() == 50
+    assert page.locator("table.run-table tbody :is(.badge.state-cancelled, .badge.state-cancelling)").count() == 50
 
     states = {run["id"]: (run["state_type"], run["state_name"]) for run in tagged_runs(api, tag)}
-    assert set(states) == set(runs)
+    assert set(states) == {*runs, running}
+    assert states.pop(running) == ("CANCELLING", "Cancelling")
     assert set(states.values()) == {("CANCELLED", "Cancelled")}
     assert {run["state_type"] for run in tagged_runs(api, other)} == {"SCHEDULED"}
     assert {run["id"] for run in tagged_runs(api, other)} == set(outside)
