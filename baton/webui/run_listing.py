@@ -10,7 +10,7 @@ import base64
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +18,7 @@ import orjson
 
 from baton.errors import ValidationFailed
 from baton.server.models.views.run_pages import Cursor, Page, RunListQuery, RunSort
+from baton.server.schemas.bulk import BULK_OPERATION_LIMIT
 from baton.server.schemas.requests import RunFilterSet
 from baton.states import LATE as LATE_STATE_NAME
 from baton.webui.formatting import STATE_TYPES, as_datetime, state_badge
@@ -74,6 +75,43 @@ class RunListFilter:
             body["flows"] = {"id": {"any_": [self.flow_id]}}
         return RunFilterSet.model_validate(body)
 
+    def bulk_filter(
+        self, *, within: tuple[str, ...] | None = None, with_deployment: bool = False
+    ) -> dict[str, Any] | None:
+        """The filter as the JSON `flow_runs` filter of the bulk endpoints (`/flow_runs/bulk_set_state`,
+        `/flow_runs/bulk_delete`, `/flow_runs/count`), narrowed to runs in the state types `within` and, with
+        `with_deployment`, to runs of a deployment. None when no run can match it, or when it cannot be said there:
+        those endpoints take no flow filter."""
+        if self.flow_id is not None:
+            return None
+        narrowed = self if within is None else self._within(within)
+        if narrowed is None:
+            return None
+        run: dict[str, Any] = {}
+        state = narrowed._state()
+        if state is not None:
+            run["state"] = state
+        if self.tag:
+            run["tags"] = {"all_": [self.tag]}
+        if self.name:
+            run["name"] = {"like_": self.name}
+        if self.started_from is not None or self.started_to is not None:
+            times = {"after_": self.started_from, "before_": self.started_to}
+            run["start_time"] = {key: when.isoformat() for key, when in times.items() if when is not None}
+        if with_deployment:
+            run["deployment_id"] = {"is_null_": False}
+        return run
+
+    def _within(self, types: tuple[str, ...]) -> RunListFilter | None:
+        """This filter with its states narrowed to `types` (None when none is left)."""
+        if not self.state_types and not self.late:
+            return replace(self, state_types=types)
+        kept = tuple(state for state in self.state_types if state in types)
+        late = self.late and "SCHEDULED" in types
+        if not kept and not late:
+            return None
+        return replace(self, state_types=kept, late=late)
+
     def _state(self) -> dict[str, Any] | None:
         types, late = list(self.state_types), {"any_": [LATE_STATE_NAME]}
         if types and self.late and "SCHEDULED" not in types:
@@ -114,6 +152,30 @@ class RunListing:
         """The page of runs this listing asks for (see `RunListFilter.filter_set` for the options)."""
         filters = self.filter.filter_set(deployment_id=deployment_id, past_only=past_only)
         return RunListQuery(filters, self.sort, self.limit, after=self.after, before=self.before)
+
+
+# The states a run can be cancelled from: not finished (baton/states.py) and not already being cancelled.
+CANCELLABLE = ("SCHEDULED", "PENDING", "RUNNING", "PAUSED")
+# Runs in these states with infrastructure (a deployment) are asked to cancel, so that what runs them stops them;
+# the others are cancelled at once (as runs.js does for the selected rows).
+ASK_TO_CANCEL = ("PENDING", "RUNNING", "PAUSED")
+
+
+def bulk_filters(spec: RunListFilter) -> dict[str, str] | None:
+    """The JSON filters with which the runs table acts on every run matching `spec` through the bulk endpoints:
+    `all` (to count and delete), `ask` (runs to move to Cancelling) and `cancel` (runs to move to Cancelled), each
+    left out when no run can match it; `limit` is the most runs one call of those endpoints acts on. None when the
+    filter cannot be said to those endpoints (a flow filter)."""
+    every = spec.bulk_filter()
+    if every is None:
+        return None
+    filters = {
+        "all": every,
+        "ask": spec.bulk_filter(within=ASK_TO_CANCEL, with_deployment=True),
+        "cancel": spec.bulk_filter(within=CANCELLABLE),
+    }
+    found = {name: orjson.dumps(value).decode() for name, value in filters.items() if value is not None}
+    return {**found, "limit": str(BULK_OPERATION_LIMIT)}
 
 
 @dataclass
@@ -289,6 +351,8 @@ def state_choice_badge(state: str) -> str:
 # Values the runs-table templates use, besides the layout's.
 TEMPLATE_VALUES = {
     "listing_url": listing_url,
+    # Pages that offer to act on every matching run set this (see `bulk_filters`).
+    "bulk_filters": None,
     "pager_labels": pager_labels,
     "run_duration": run_duration,
     "encode_cursor": encode_cursor,

@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import orjson
 import pytest
 
 from baton.errors import ValidationFailed
 from baton.server.models.views.run_pages import Cursor, RunSort
+from baton.server.schemas.bulk import BULK_OPERATION_LIMIT
+from baton.server.schemas.filters import FlowRunFilter
+from baton.states import LATE
 from baton.webui import run_listing
 
 
@@ -57,3 +61,50 @@ def test_duration_counts_the_current_stretch_of_a_running_run() -> None:
     assert run_listing.run_duration({**running, "start_time": now}, now) == 42.0
     assert run_listing.run_duration({"state_type": "SCHEDULED", "total_run_time": 0.0, "start_time": None}, now) is None
     assert run_listing.pager_labels(RunSort.START_ASC) == ("Older", "Newer")
+
+
+def bulk_filters(**values: list[str]) -> dict[str, dict[str, object]] | None:
+    found = run_listing.bulk_filters(run_listing.parse_run_listing(arguments(**values)).filter)
+    if found is None:
+        return None
+    assert found.pop("limit") == str(BULK_OPERATION_LIMIT)
+    parsed = {name: orjson.loads(text) for name, text in found.items()}
+    for value in parsed.values():  # what the bulk endpoints accept
+        FlowRunFilter.model_validate(value)
+    return parsed
+
+
+def test_bulk_filters_narrow_the_page_filter_to_the_runs_each_action_can_change() -> None:
+    filters = bulk_filters(tag=["nightly"], name=["x"], **{"from": ["2026-03-01T12:00:00Z"]})
+    assert filters is not None
+    common = {
+        "tags": {"all_": ["nightly"]},
+        "name": {"like_": "x"},
+        "start_time": {"after_": "2026-03-01T12:00:00+00:00"},
+    }
+    assert filters["all"] == common
+    assert filters["ask"] == {
+        **common,
+        "state": {"type": {"any_": list(run_listing.ASK_TO_CANCEL)}},
+        "deployment_id": {"is_null_": False},
+    }
+    assert filters["cancel"] == {**common, "state": {"type": {"any_": list(run_listing.CANCELLABLE)}}}
+
+
+def test_bulk_filters_keep_only_the_chosen_states_that_can_be_cancelled() -> None:
+    filters = bulk_filters(state=["completed,running,late"])
+    assert filters is not None
+    late = {"any_": [LATE]}
+    assert filters["all"]["state"] == {"type": {"any_": ["COMPLETED", "RUNNING"]}, "name": late, "operator": "or_"}
+    assert filters["ask"]["state"] == {"type": {"any_": ["RUNNING"]}}
+    assert filters["cancel"]["state"] == {"type": {"any_": ["RUNNING"]}, "name": late, "operator": "or_"}
+    finished = bulk_filters(state=["completed,failed"])
+    assert finished is not None and set(finished) == {"all"}
+    assert bulk_filters(state=["late"]) == {
+        "all": {"state": {"type": {"any_": ["SCHEDULED"]}, "name": late}},
+        "cancel": {"state": {"type": {"any_": ["SCHEDULED"]}, "name": late}},
+    }
+
+
+def test_a_flow_filter_cannot_be_said_to_the_bulk_endpoints() -> None:
+    assert bulk_filters(flow=[str(uuid.uuid4())]) is None

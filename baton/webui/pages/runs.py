@@ -33,7 +33,7 @@ class RunsPageHandler(PageHandler):
             saved_search_parameters=run_listing.FILTER_PARAMETERS,
             base_path="/runs",
             show_flow=True,
-            **run_listing.TEMPLATE_VALUES,
+            **{**run_listing.TEMPLATE_VALUES, "bulk_filters": run_listing.bulk_filters(listing.filter)},
         )
 
 

@@ -116,6 +116,88 @@
     updateSelection();
   }
 
+  function plural(count) { return count + (count === 1 ? " run" : " runs"); }
+
+  /**
+   * Act on every run matching the page's filter through the bulk endpoints, which take the filter (never a list of
+   * ids) and at most `limit` runs a call: call again until none is left, or until `count` runs (the number the user
+   * confirmed) were handled, so runs made meanwhile are not touched beyond that.
+   */
+  async function bulkMatching(banner, table, action, count) {
+    const limit = Number(banner.dataset.limit);
+    const progress = banner.querySelector("[data-select-matching-text]");
+    const verb = action === "delete" ? "Delete" : "Cancel";
+    const warning = action === "delete" ? " Their task runs and logs are deleted too." : "";
+    const question = verb + " all " + plural(count) + " matching this filter?" + warning;
+    if (!(await Baton.confirmAction(question))) return false;
+    const past = action === "delete" ? "Deleted" : "Cancelled";
+    let done = 0;
+    const failures = new Map();
+    function show() { progress.textContent = past + " " + done + " of " + plural(count) + "…"; }
+    show();
+    try {
+      if (action === "delete") {
+        const filter = JSON.parse(banner.dataset.filter);
+        while (done < count) {
+          const result = await Baton.api("POST", "/flow_runs/bulk_delete",
+            { flow_runs: filter, limit: Math.min(limit, count - done) });
+          if (!result.deleted.length) break;
+          done += result.deleted.length;
+          result.deleted.forEach(function (id) {
+            const row = table.querySelector('tr[data-run-id="' + id + '"]');
+            if (row) row.remove();
+          });
+          show();
+        }
+      } else {
+        // First ask runs with infrastructure to cancel, then cancel the rest at once.
+        const passes = [
+          [banner.dataset.askFilter, { type: "CANCELLING", name: "Cancelling" }],
+          [banner.dataset.cancelFilter, { type: "CANCELLED", name: "Cancelled" }],
+        ];
+        for (const [filterText, proposed] of passes) {
+          if (!filterText) continue;
+          const filter = JSON.parse(filterText);
+          while (done < count) {
+            const state = Object.assign({ message: "Cancelled from the Runs page" }, proposed);
+            const answer = await Baton.api("POST", "/flow_runs/bulk_set_state",
+              { flow_runs: filter, state: state, limit: Math.min(limit, count - done) });
+            let moved = 0;
+            answer.results.forEach(function (result) {
+              const now = result.state;
+              if (now && ["CANCELLED", "CANCELLING"].includes(now.type)) {
+                moved += 1;
+                failures.delete(result.flow_run_id);
+                const row = table.querySelector('tr[data-run-id="' + result.flow_run_id + '"]');
+                if (row) {
+                  row.dataset.stateType = now.type;
+                  row.querySelector("[data-state]").replaceChildren(badge(now));
+                }
+              } else {
+                const reason = result.details && result.details.reason;
+                failures.set(result.flow_run_id, reason || "the server answered " + result.status);
+              }
+            });
+            done += moved;
+            show();
+            // A call that moved no run would only meet the same runs again.
+            if (!moved) break;
+          }
+        }
+      }
+    } catch (error) {
+      Baton.flash(past + " " + plural(done) + ", then: " + error.message, true);
+      return true;
+    }
+    let message = past + " " + plural(done) + " matching this filter.";
+    if (failures.size) {
+      const reasons = Array.from(new Set(failures.values()));
+      message += " Not " + past.toLowerCase() + ": " + plural(failures.size) + " (" + reasons.join("; ") + ")";
+    }
+    Baton.flash(message, failures.size > 0);
+    return true;
+  }
+
   function setUpTable(section) {
     const table = section.querySelector("table.run-table");
     const buttons = section.querySelectorAll("button[data-bulk]");
@@ -126,23 +208,78 @@
       if (counter) counter.hidden = true;
       return;
     }
+    // Every run matching the filter is selected (the banner's offer taken): its count, else null.
+    const banner = section.querySelector("[data-select-matching]");
+    let matching = null;
+    let offerAsked = 0;
     function updateSelection() {
       const count = selectedRows(table).length;
       const total = table.querySelectorAll("tbody tr").length;
+      if (count === 0 || count < total) matching = null;
       buttons.forEach(function (button) { button.disabled = count === 0; });
-      if (counter) counter.textContent = count ? count + " selected" : "None selected";
+      if (counter) {
+        counter.textContent = matching !== null ? "All " + matching + " matching selected"
+          : count ? count + " selected" : "None selected";
+      }
       if (all) { all.checked = total > 0 && count === total; all.indeterminate = count > 0 && count < total; }
+      if (banner && !(total > 0 && count === total)) banner.hidden = true;
+    }
+    /** With every run on the page selected, offer to select all that match the filter, when there are more. */
+    async function offerMatching() {
+      const asked = ++offerAsked;
+      const filter = JSON.parse(banner.dataset.filter);
+      let total;
+      try {
+        total = await Baton.api("POST", "/flow_runs/count", { flow_runs: filter });
+      } catch (error) {
+        Baton.flash(error.message, true);
+        return;
+      }
+      const onPage = table.querySelectorAll("tbody tr").length;
+      if (asked !== offerAsked || !all.checked || total <= onPage) return;
+      const text = banner.querySelector("[data-select-matching-text]");
+      const button = banner.querySelector("[data-select-matching-button]");
+      text.textContent = "All " + plural(onPage) + " on this page are selected.";
+      button.textContent = "Select all " + plural(total) + " matching this filter";
+      button.dataset.count = String(total);
+      button.hidden = false;
+      banner.hidden = false;
+    }
+    if (banner) {
+      const button = banner.querySelector("[data-select-matching-button]");
+      button.addEventListener("click", function () {
+        if (matching === null) {
+          matching = Number(button.dataset.count);
+          updateSelection();
+          banner.querySelector("[data-select-matching-text]").textContent =
+            "All " + plural(matching) + " matching this filter are selected.";
+          button.textContent = "Clear selection";
+        } else {
+          table.querySelectorAll("input[data-select-run]").forEach(function (box) { box.checked = false; });
+          updateSelection();
+        }
+      });
     }
     table.addEventListener("change", function (event) {
       if (event.target === all) {
         table.querySelectorAll("input[data-select-run]").forEach(function (box) { box.checked = all.checked; });
       }
       updateSelection();
+      if (event.target === all && all.checked && banner) offerMatching();
     });
     buttons.forEach(function (button) {
       button.addEventListener("click", async function () {
         buttons.forEach(function (other) { other.disabled = true; });
-        try { await bulk(table, button.dataset.bulk, updateSelection); } finally { updateSelection(); }
+        try {
+          if (matching !== null) {
+            const count = matching;
+            if (await bulkMatching(banner, table, button.dataset.bulk, count)) {
+              table.querySelectorAll("input[data-select-run]").forEach(function (box) { box.checked = false; });
+            }
+          } else {
+            await bulk(table, button.dataset.bulk, updateSelection);
+          }
+        } finally { updateSelection(); }
       });
     });
     updateSelection();
