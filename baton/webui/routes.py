@@ -34,6 +34,7 @@ PAGE_MODULES = (
     "service_accounts",
     "roles",
     "audit",
+    "search",
 )
 
 

@@ -1,4 +1,4 @@
-// Baton UI behaviour shared by every page: local times, theme, confirmations, and calls to the JSON API.
+// Baton UI behaviour shared by every page: local times, theme, confirmations, copy buttons and calls to the JSON API.
 "use strict";
 
 const Baton = (function () {
@@ -89,6 +89,25 @@ const Baton = (function () {
   }
 
   /**
+   * Copy `text` to the clipboard and say so; without clipboard access (a plain-http address other than localhost)
+   * select `node`'s text for Ctrl+C instead. `what` names the copied thing in the message ("The key").
+   */
+  async function copyText(text, node, what) {
+    try {
+      await navigator.clipboard.writeText(text);
+      flash(what + " was copied to the clipboard.");
+    } catch (error) {
+      if (node) {
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        window.getSelection().removeAllRanges();
+        window.getSelection().addRange(range);
+      }
+      flash("Press Ctrl+C (or Cmd+C) to copy the selected text.");
+    }
+  }
+
+  /**
    * Buttons with data-api-method and data-api-path call the API (after data-confirm, if set), then reload the page
    * or go to data-then. data-api-body holds a JSON body.
    */
@@ -107,9 +126,13 @@ const Baton = (function () {
   }
 
   document.addEventListener("click", function (event) {
-    const target = event.target.closest("[data-action], [data-api-path]");
+    const target = event.target.closest("[data-action], [data-api-path], [data-copy]");
     if (!target) return;
-    if (target.dataset.action === "toggle-theme") {
+    if (target.dataset.copy !== undefined) {
+      // A "Copy id" button: it copies its data-copy value; the text it selects otherwise is its sibling <code>.
+      const shown = target.parentElement ? target.parentElement.querySelector("code") : null;
+      copyText(target.dataset.copy, shown, target.dataset.copyLabel || "The id");
+    } else if (target.dataset.action === "toggle-theme") {
       prefs.theme = prefs.theme === "dark" ? "light" : "dark";
     } else if (target.dataset.apiPath) {
       event.preventDefault();
@@ -131,5 +154,5 @@ const Baton = (function () {
     }
   });
 
-  return { api: api, requestHeaders: requestHeaders, flash: flash, confirmAction: confirmAction, localizeTimes: localizeTimes, formatTime: formatTime, prefs: prefs };
+  return { api: api, copyText: copyText, requestHeaders: requestHeaders, flash: flash, confirmAction: confirmAction, localizeTimes: localizeTimes, formatTime: formatTime, prefs: prefs };
 })();

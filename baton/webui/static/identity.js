@@ -16,19 +16,9 @@
     box.scrollIntoView({ block: "nearest" });
   }
 
-  async function copyKey() {
-    const text = document.getElementById("new-key-value").textContent;
-    try {
-      await navigator.clipboard.writeText(text);
-      Baton.flash("The key was copied to the clipboard.");
-    } catch (error) {
-      // No clipboard access (a plain-http address other than localhost): select it for Ctrl+C instead.
-      const range = document.createRange();
-      range.selectNodeContents(document.getElementById("new-key-value"));
-      window.getSelection().removeAllRanges();
-      window.getSelection().addRange(range);
-      Baton.flash("Press Ctrl+C (or Cmd+C) to copy the selected key.");
-    }
+  function copyKey() {
+    const shown = document.getElementById("new-key-value");
+    Baton.copyText(shown.textContent, shown, "The key");
   }
 
   function on(selector, handler) {
