@@ -43,7 +43,7 @@ def test_create_search_edit_and_delete_a_variable(page: Any, ui_server: UiServer
     page.goto(ui_server.url + "/variables")
     assert page.locator("#variables tbody tr").count() == 2
     page.fill("#variable-search", "zzz")
-    page.click("text=Search")
+    page.click('main button:has-text("Search")')
     assert "No variable's name contains" in page.locator("main").inner_text()
 
     # Edit: the form holds the current value as JSON; a rename and a new value are saved.

@@ -7,8 +7,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from baton.server.auth.principal import Principal
 from baton.server.models.views import name_search
 from baton.server.permissions import SIGNED_IN
@@ -24,7 +22,7 @@ class SearchKind:
     key: str
     label: str
     permission: str
-    read: Callable[[AsyncConnection, str, int], Awaitable[list[dict[str, Any]]]]
+    read: Callable[[Any, str, int], Awaitable[list[dict[str, Any]]]]
     #: The kind's page for one match, formatted with the match's id.
     link: str
 
