@@ -258,6 +258,21 @@ def created(api: httpx.Client, path: str, body: Any) -> dict[str, Any]:
     return dict(response.json())
 
 
+def local_file_system_block(api: httpx.Client, name: str, basepath: Path) -> dict[str, Any]:
+    """A `local-file-system` block document named `name` writing under `basepath` (a result storage)."""
+    block_type = api.get("/block_types/slug/local-file-system").json()
+    (schema,) = api.post(
+        "/block_schemas/filter", json={"block_schemas": {"block_type_id": {"any_": [block_type["id"]]}}}
+    ).json()
+    body = {
+        "name": name,
+        "data": {"basepath": str(basepath)},
+        "block_type_id": block_type["id"],
+        "block_schema_id": schema["id"],
+    }
+    return created(api, "/block_documents/", body)
+
+
 FlowRunner = Callable[..., dict[str, Any]]
 
 

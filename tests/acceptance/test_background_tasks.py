@@ -29,7 +29,7 @@ from tests.acceptance.conftest import (
     baton_server,
     baton_server_on_fresh_database,
     clean_environ,
-    created,
+    local_file_system_block,
     tail,
 )
 from tests.acceptance.prefect_cli import run_cli
@@ -171,25 +171,12 @@ def test_a_delayed_task_runs_on_a_task_serve_process_and_its_result_comes_back(s
 def test_delayed_tasks_keep_parameters_and_results_in_the_server_default_storage(
     server: ApiServer, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """With a server-wide default result storage (`prefect experimental result-storage set`), the caller's stored
-    parameters and the worker's results are files in that block's folder, not in the client's local storage."""
+    """With a server-wide default result storage (`prefect experimental result-storage set`), the workers' result
+    records are files in that block's folder."""
     storage = tmp_path_factory.mktemp("default-results")
     home = tmp_path_factory.mktemp("prefect-client")
     with httpx.Client(base_url=server.api_url, timeout=10.0) as api:
-        block_type = api.get("/block_types/slug/local-file-system").json()
-        (schema,) = api.post(
-            "/block_schemas/filter", json={"block_schemas": {"block_type_id": {"any_": [block_type["id"]]}}}
-        ).json()
-        document = created(
-            api,
-            "/block_documents/",
-            {
-                "name": "background-results",
-                "data": {"basepath": str(storage)},
-                "block_type_id": block_type["id"],
-                "block_schema_id": schema["id"],
-            },
-        )
+        document = local_file_system_block(api, "background-results", storage)
         answer = api.put("/admin/storage", json={"default_result_storage_block_id": document["id"]})
         assert answer.status_code == 200, answer.text
         group = TaskWorkers(_client_env(server.api_url, home), home)

@@ -21,6 +21,7 @@ from tests.acceptance.conftest import (
     _run_flow_script,
     baton_server_on_fresh_database,
     created,
+    local_file_system_block,
 )
 from tests.acceptance.prefect_cli import run_cli
 from tests.databases import SINGLE_DIALECT, TemplateDatabases
@@ -154,20 +155,7 @@ def test_worker_commands(cli_server: ApiServer, tmp_path: Path) -> None:
 def test_default_result_storage_commands_and_a_flow_that_uses_it(cli_server: ApiServer, tmp_path: Path) -> None:
     results_dir = tmp_path / "results"
     with httpx.Client(base_url=cli_server.api_url, timeout=10.0) as api:
-        block_type = api.get("/block_types/slug/local-file-system").json()
-        (schema,) = api.post(
-            "/block_schemas/filter", json={"block_schemas": {"block_type_id": {"any_": [block_type["id"]]}}}
-        ).json()
-        document = created(
-            api,
-            "/block_documents/",
-            {
-                "name": "cli-results",
-                "data": {"basepath": str(results_dir)},
-                "block_type_id": block_type["id"],
-                "block_schema_id": schema["id"],
-            },
-        )
+        document = local_file_system_block(api, "cli-results", results_dir)
     run_steps(
         cli_server,
         tmp_path,

@@ -25,9 +25,9 @@ import orjson
 from tornado.iostream import StreamClosedError
 
 from baton.errors import BatonError, ObjectNotFound, ValidationFailed
-from baton.server.models.views.flow_run_logs import read_flow_run_state_summary
+from baton.server.models.views.flow_run_logs import read_flow_run_state_summary, read_task_run_state_summary
 from baton.server.models.views.run_follower import RunFollower
-from baton.server.models.views.task_run_page import TaskRunFollower, read_task_run_state_summary
+from baton.server.models.views.task_run_page import TaskRunFollower
 from baton.states import TERMINAL_STATE_TYPES
 from baton.webui.base import PageHandler
 from baton.webui.formatting import as_datetime

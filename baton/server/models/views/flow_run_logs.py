@@ -1,8 +1,9 @@
-"""A flow run's log lines for reading and following: keyset pages around a cursor, and lines since a moment.
+"""A run's log lines for reading and following: keyset pages around a cursor, and lines since a moment; and the
+run's current state. For flow runs (`read_flow_run_*`) and task runs (`read_task_run_*`) alike.
 
-Every query here starts with `flow_run_id = ?` and orders by (timestamp, id), so it is served by the index
-`ix_log__flow_run_id__timestamp` (flow_run_id, timestamp): its cost grows with the lines read, not with the size of
-the log table. The level and text conditions are checked on that run's rows only.
+Every log query here starts with `flow_run_id = ?` (or `task_run_id = ?`) and orders by (timestamp, id), so it is
+served by the index `ix_log__flow_run_id__timestamp` (or `ix_log__task_run_id__timestamp`): its cost grows with the
+lines read, not with the size of the log table. The level and text conditions are checked on that run's rows only.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ class LogPage:
     more_after: bool
 
 
-def _matching(flow_run_id: uuid.UUID, min_level: int, text: str | None) -> list[sa.ColumnElement[bool]]:
+def _matching(run: sa.ColumnElement[bool], min_level: int, text: str | None) -> list[sa.ColumnElement[bool]]:
     column = t.log.c
-    parts: list[sa.ColumnElement[bool]] = [column.flow_run_id == flow_run_id]
+    parts: list[sa.ColumnElement[bool]] = [run]
     if min_level > 0:
         parts.append(column.level >= min_level)
     if text:
@@ -50,9 +51,19 @@ _KEY = sa.tuple_(t.log.c.timestamp, t.log.c.id)
 _COLUMNS = [t.log.c.id, t.log.c.timestamp, t.log.c.level, t.log.c.name, t.log.c.message, t.log.c.task_run_id]
 
 
-async def read_flow_run_log_page(
+async def read_flow_run_log_page(connection: AsyncConnection, flow_run_id: uuid.UUID, **query: Any) -> LogPage:
+    """`limit` matching lines after `after`, else the last `limit` lines before `before` (or the newest `limit`)."""
+    return await _read_log_page(connection, t.log.c.flow_run_id == flow_run_id, **query)
+
+
+async def read_task_run_log_page(connection: AsyncConnection, task_run_id: uuid.UUID, **query: Any) -> LogPage:
+    """As `read_flow_run_log_page`, for the lines a task run wrote."""
+    return await _read_log_page(connection, t.log.c.task_run_id == task_run_id, **query)
+
+
+async def _read_log_page(
     connection: AsyncConnection,
-    flow_run_id: uuid.UUID,
+    run: sa.ColumnElement[bool],
     *,
     limit: int,
     min_level: int = 0,
@@ -60,8 +71,7 @@ async def read_flow_run_log_page(
     before: LogCursor | None = None,
     after: LogCursor | None = None,
 ) -> LogPage:
-    """`limit` matching lines after `after`, else the last `limit` lines before `before` (or the newest `limit`)."""
-    parts = _matching(flow_run_id, min_level, text)
+    parts = _matching(run, min_level, text)
     if after is not None:
         query = sa.select(*_COLUMNS).where(*parts, _KEY > _position(after))
         query = query.order_by(t.log.c.timestamp, t.log.c.id).limit(limit + 1)
@@ -75,8 +85,23 @@ async def read_flow_run_log_page(
 
 
 async def read_flow_run_logs_forward(
+    connection: AsyncConnection, flow_run_id: uuid.UUID, **query: Any
+) -> list[dict[str, Any]]:
+    """Up to `limit` matching lines in time order: those timestamped at or after `since` (all without it) that come
+    after `after` (to page on)."""
+    return await _read_logs_forward(connection, t.log.c.flow_run_id == flow_run_id, **query)
+
+
+async def read_task_run_logs_forward(
+    connection: AsyncConnection, task_run_id: uuid.UUID, **query: Any
+) -> list[dict[str, Any]]:
+    """As `read_flow_run_logs_forward`, for the lines a task run wrote."""
+    return await _read_logs_forward(connection, t.log.c.task_run_id == task_run_id, **query)
+
+
+async def _read_logs_forward(
     connection: AsyncConnection,
-    flow_run_id: uuid.UUID,
+    run: sa.ColumnElement[bool],
     *,
     limit: int,
     since: dt.datetime | None = None,
@@ -84,9 +109,7 @@ async def read_flow_run_logs_forward(
     min_level: int = 0,
     text: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to `limit` matching lines in time order: those timestamped at or after `since` (all without it) that come
-    after `after` (to page on)."""
-    parts = _matching(flow_run_id, min_level, text)
+    parts = _matching(run, min_level, text)
     if since is not None:
         parts.append(t.log.c.timestamp >= sa.literal(since, Timestamp()))
     if after is not None:
@@ -95,19 +118,22 @@ async def read_flow_run_logs_forward(
     return [dict(row) for row in (await connection.execute(query)).mappings()]
 
 
-_RUN_STATE = sa.select(
-    t.flow_run.c.state_id,
-    t.flow_run.c.state_type,
-    t.flow_run.c.state_name,
-    t.flow_run.c.state_timestamp,
-    t.flow_run.c.start_time,
-    t.flow_run.c.end_time,
-    t.flow_run.c.total_run_time,
-    t.flow_run.c.run_count,
-).where(t.flow_run.c.id == sa.bindparam("flow_run_id"))
+def _state_summary(table: sa.Table) -> sa.Select[Any]:
+    columns = ("state_id", "state_type", "state_name", "state_timestamp", "start_time", "end_time", "total_run_time")
+    return sa.select(*(table.c[name] for name in (*columns, "run_count"))).where(table.c.id == sa.bindparam("run_id"))
+
+
+_FLOW_RUN_STATE = _state_summary(t.flow_run)
+_TASK_RUN_STATE = _state_summary(t.task_run)
 
 
 async def read_flow_run_state_summary(connection: AsyncConnection, flow_run_id: uuid.UUID) -> dict[str, Any] | None:
     """The run's current state and timing columns (a primary-key lookup); None when there is no such run."""
-    row = (await connection.execute(_RUN_STATE, {"flow_run_id": flow_run_id})).mappings().first()
+    row = (await connection.execute(_FLOW_RUN_STATE, {"run_id": flow_run_id})).mappings().first()
+    return dict(row) if row else None
+
+
+async def read_task_run_state_summary(connection: AsyncConnection, task_run_id: uuid.UUID) -> dict[str, Any] | None:
+    """As `read_flow_run_state_summary`, for a task run."""
+    row = (await connection.execute(_TASK_RUN_STATE, {"run_id": task_run_id})).mappings().first()
     return dict(row) if row else None
