@@ -5,6 +5,15 @@ Importing this package registers all tables; `metadata` is what migrations are c
 
 from __future__ import annotations
 
+from baton.server.database.tables.automations import (
+    automation,
+    automation_action_run,
+    automation_bucket,
+    automation_counted_event,
+    automation_firing,
+    automation_related_resource,
+    composite_trigger_child_firing,
+)
 from baton.server.database.tables.base import metadata
 from baton.server.database.tables.blocks import (
     block_document,
@@ -45,6 +54,13 @@ from baton.server.database.tables.runs import (
 )
 
 __all__ = [
+    "automation",
+    "automation_action_run",
+    "automation_bucket",
+    "automation_counted_event",
+    "automation_firing",
+    "automation_related_resource",
+    "composite_trigger_child_firing",
     "account",
     "api_key",
     "audit_entry",
