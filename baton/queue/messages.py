@@ -11,9 +11,23 @@ from typing import Any, TypedDict
 import dramatiq
 import orjson
 
-from baton.queue.names import EVENTS_QUEUE, NOTIFICATIONS_QUEUE, PERIODIC_QUEUE, QUEUES, STATE_CHANGES_QUEUE
+from baton.queue.names import (
+    AUTOMATIONS_QUEUE,
+    EVENTS_QUEUE,
+    NOTIFICATIONS_QUEUE,
+    PERIODIC_QUEUE,
+    QUEUES,
+    STATE_CHANGES_QUEUE,
+)
 
-__all__ = ["EVENTS_QUEUE", "NOTIFICATIONS_QUEUE", "PERIODIC_QUEUE", "QUEUES", "STATE_CHANGES_QUEUE"]
+__all__ = [
+    "AUTOMATIONS_QUEUE",
+    "EVENTS_QUEUE",
+    "NOTIFICATIONS_QUEUE",
+    "PERIODIC_QUEUE",
+    "QUEUES",
+    "STATE_CHANGES_QUEUE",
+]
 
 RECORD_EVENTS = "record_events"
 EMIT_FLOW_RUN_EVENTS = "emit_flow_run_events"
@@ -28,6 +42,11 @@ UPDATE_WORK_POOL_STATUSES = "update_work_pool_statuses"
 MARK_ZOMBIE_RUNS = "mark_zombie_runs"
 CANCEL_CHILD_RUNS = "cancel_child_runs"
 TRIM_AUDIT_LOG = "trim_audit_log"
+EVALUATE_TRIGGERS = "evaluate_triggers"
+EVALUATE_PROACTIVE_TRIGGERS = "evaluate_proactive_triggers"
+EVALUATE_METRIC_TRIGGERS = "evaluate_metric_triggers"
+RUN_AUTOMATION_ACTIONS = "run_automation_actions"
+RESUME_STALLED_ACTIONS = "resume_stalled_actions"
 
 ACTOR_QUEUES = {
     RECORD_EVENTS: EVENTS_QUEUE,
@@ -43,6 +62,11 @@ ACTOR_QUEUES = {
     MARK_ZOMBIE_RUNS: PERIODIC_QUEUE,
     CANCEL_CHILD_RUNS: PERIODIC_QUEUE,
     TRIM_AUDIT_LOG: PERIODIC_QUEUE,
+    EVALUATE_TRIGGERS: AUTOMATIONS_QUEUE,
+    EVALUATE_PROACTIVE_TRIGGERS: PERIODIC_QUEUE,
+    EVALUATE_METRIC_TRIGGERS: PERIODIC_QUEUE,
+    RUN_AUTOMATION_ACTIONS: AUTOMATIONS_QUEUE,
+    RESUME_STALLED_ACTIONS: PERIODIC_QUEUE,
 }
 
 
@@ -135,3 +159,29 @@ def trim_audit_log() -> dramatiq.Message[Any]:
 def cancel_child_runs(flow_run_ids: list[str]) -> dramatiq.Message[Any]:
     """The unfinished task runs and subflow runs of these Cancelled flow runs are cancelled too."""
     return message(CANCEL_CHILD_RUNS, flow_run_ids)
+
+
+def evaluate_triggers(events: list[QueuedEvent]) -> dramatiq.Message[Any]:
+    """Count a batch of recorded events against the enabled automations' reactive triggers; record the firings and
+    queue their actions. The batch travels as one JSON text, as `record_events` does."""
+    return message(EVALUATE_TRIGGERS, orjson.dumps(events).decode())
+
+
+def evaluate_proactive_triggers() -> dramatiq.Message[Any]:
+    """Fire the proactive triggers whose window closed with fewer events than expected."""
+    return message(EVALUATE_PROACTIVE_TRIGGERS)
+
+
+def evaluate_metric_triggers() -> dramatiq.Message[Any]:
+    """Query the metrics of metric triggers; fire or resolve those that breached (or recovered) for long enough."""
+    return message(EVALUATE_METRIC_TRIGGERS)
+
+
+def run_automation_actions(action_run_ids: list[str]) -> dramatiq.Message[Any]:
+    """Run these action runs of firings, each once (`models.automations.firings.claim_action_run`)."""
+    return message(RUN_AUTOMATION_ACTIONS, action_run_ids)
+
+
+def resume_stalled_actions() -> dramatiq.Message[Any]:
+    """Queue again the action runs whose message was lost or whose process died."""
+    return message(RESUME_STALLED_ACTIONS)

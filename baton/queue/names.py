@@ -11,4 +11,7 @@ STATE_CHANGES_QUEUE = "state_changes"
 PERIODIC_QUEUE = "periodic"
 #: Queue of notification matching and delivery (kept apart so a slow channel never delays event recording).
 NOTIFICATIONS_QUEUE = "notifications"
-QUEUES = (EVENTS_QUEUE, STATE_CHANGES_QUEUE, PERIODIC_QUEUE, NOTIFICATIONS_QUEUE)
+#: Queue of automations: evaluating triggers on recorded events and running the actions of firings (apart from the
+#: events queue, so that a slow action never delays event recording).
+AUTOMATIONS_QUEUE = "automations"
+QUEUES = (EVENTS_QUEUE, STATE_CHANGES_QUEUE, PERIODIC_QUEUE, NOTIFICATIONS_QUEUE, AUTOMATIONS_QUEUE)
