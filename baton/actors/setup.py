@@ -17,6 +17,7 @@ from dramatiq.middleware import Middleware
 
 from baton.actors import (
     audit_retention,
+    automation_actions,
     cancellation,
     concurrency,
     events,
@@ -51,6 +52,8 @@ ACTOR_FUNCTIONS: dict[str, ActorFunction] = {
     messages.MARK_ZOMBIE_RUNS: zombie_runs.mark_zombie_runs,
     messages.CANCEL_CHILD_RUNS: cancellation.cancel_child_runs,
     messages.TRIM_AUDIT_LOG: audit_retention.trim_audit_log,
+    messages.RUN_AUTOMATION_ACTIONS: automation_actions.run_automation_actions,
+    messages.RESUME_STALLED_ACTIONS: automation_actions.resume_stalled_actions,
 }
 
 # Among the messages a worker has fetched, Dramatiq runs the lowest number first. Deliveries go before new events, so
@@ -60,6 +63,8 @@ ACTOR_PRIORITIES = {messages.DELIVER_NOTIFICATIONS: 0}
 
 # Seconds between sweeps for notification deliveries whose queue message was lost.
 STALLED_DELIVERIES_LOOP_SECONDS = 30.0
+# Seconds between sweeps for automation action runs whose queue message was lost or whose process died.
+STALLED_ACTIONS_LOOP_SECONDS = 30.0
 # Seconds between deletions of audit entries past their retention.
 AUDIT_RETENTION_LOOP_SECONDS = 3600.0
 
@@ -86,6 +91,7 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         ),
         PeriodicJob(messages.MARK_ZOMBIE_RUNS, settings.services_zombie_runs_loop_seconds, messages.mark_zombie_runs),
         PeriodicJob(messages.TRIM_AUDIT_LOG, AUDIT_RETENTION_LOOP_SECONDS, messages.trim_audit_log),
+        PeriodicJob(messages.RESUME_STALLED_ACTIONS, STALLED_ACTIONS_LOOP_SECONDS, messages.resume_stalled_actions),
     ]
 
 
