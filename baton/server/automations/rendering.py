@@ -122,8 +122,8 @@ class LabelDiver:
 
 
 def json_like(value: Any) -> Any:
-    """`value` as JSON would carry it: UUIDs and datetimes become text, as the API writes them."""
-    return orjson.loads(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+    """`value` as JSON would carry it: UUIDs (the driver's too) and datetimes become text, as the API writes them."""
+    return orjson.loads(orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS))
 
 
 def template_event(event: dict[str, Any] | None) -> dict[str, Any] | None:
