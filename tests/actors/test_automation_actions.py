@@ -25,6 +25,8 @@ import tornado.web
 
 from baton.actors import automation_actions
 from baton.actors.runtime import ActorRuntime
+from baton.actors.setup import periodic_jobs
+from baton.queue import messages
 from baton.server.automations.actions.deployments import idempotency_key
 from baton.server.context import ServerContext
 from baton.server.database import tables as t
@@ -336,7 +338,9 @@ async def test_the_sweep_queues_a_lost_action_again(
     async def succeeded() -> bool:
         return [run["status"] for run in await action_runs(pipeline, automation)] == ["SUCCEEDED"]
 
-    await eventually(succeeded)
+    await eventually(succeeded)  # run by the embedded worker: the actor is declared on the broker
+    sweep = {job.name: job for job in periodic_jobs(pipeline.settings)}[messages.RESUME_STALLED_ACTIONS]
+    assert sweep.interval == 30.0
 
 
 async def test_pause_and_resume_actions_on_deployments_pools_queues_and_automations(
