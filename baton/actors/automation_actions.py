@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.actors.runtime import ActorRuntime
 from baton.queue import messages
+from baton.queue.messages import QueuedEvent
 from baton.server.automations.actions import ActionContext, ActionFailed, is_remote, parse_action, run_local, run_remote
 from baton.server.automations.firing import AUTOMATION_RESOURCE_PREFIX, state_event_id
 from baton.server.automations.rendering import Renderer
@@ -59,7 +60,12 @@ async def run_automation_actions(runtime: ActorRuntime, action_run_ids: list[str
         async with gate:
             await execute_action_run(runtime, uuid.UUID(action_run_id))
 
-    await asyncio.gather(*(run_one(each) for each in action_run_ids))
+    outcomes = await asyncio.gather(*(run_one(each) for each in action_run_ids), return_exceptions=True)
+    # Every run of the batch has had its chance; an unexpected error (the database went away) fails the message so
+    # that the queue retries it, and a run it left RUNNING is claimed again after STALE_AFTER.
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 async def execute_action_run(runtime: ActorRuntime, action_run_id: uuid.UUID) -> ActionRunStatus | None:
@@ -84,7 +90,6 @@ async def execute_action_run(runtime: ActorRuntime, action_run_id: uuid.UUID) ->
         cipher=runtime.cipher(),
         http_client=runtime.http_client,
     )
-    events: list[dict[str, Any]] = []
     try:
         action = parse_action(run["action"])
         if is_remote(action):
@@ -95,22 +100,27 @@ async def execute_action_run(runtime: ActorRuntime, action_run_id: uuid.UUID) ->
             async with database.write() as connection:
                 await run_local(connection, context, action)
                 events = await _record(connection, context, None)
+        status = ActionRunStatus.SUCCEEDED
     except ActionFailed as failure:
         logger.warning("Action %s of automation %s failed: %s", action_run_id, automation["id"], failure.reason)
+        # A local action's effects were rolled back: nothing of it is announced.
         context.state_changes.clear()
         context.messages.clear()
         async with database.write() as connection:
             events = await _record(connection, context, failure.reason)
+        status = ActionRunStatus.FAILED
     _announce(runtime, context, events)
-    return ActionRunStatus.FAILED if events[-1]["event"].endswith(".failed") else ActionRunStatus.SUCCEEDED
+    return status
 
 
 async def _record(connection: AsyncConnection, context: ActionContext, reason: str | None) -> list[dict[str, Any]]:
     """Finish the run (SUCCEEDED, or FAILED with `reason`) and store its two events."""
-    status = ActionRunStatus.SUCCEEDED if reason is None else ActionRunStatus.FAILED
-    await finish_action_run(
-        connection, context.run["id"], status, reason=reason, resulting_resource=context.resulting_resource
-    )
+    if reason is None:
+        await finish_action_run(
+            connection, context.run["id"], ActionRunStatus.SUCCEEDED, resulting_resource=context.resulting_resource
+        )
+    else:
+        await finish_action_run(connection, context.run["id"], ActionRunStatus.FAILED, reason=reason)
     events = action_events(context, reason)
     await write_events(connection, events)
     return events
@@ -142,8 +152,7 @@ def action_events(context: ActionContext, reason: str | None) -> list[dict[str, 
         related.append(
             {"prefect.resource.id": f"prefect.event.{triggering['id']}", "prefect.resource.role": "triggering-event"}
         )
-        occurred = dt.datetime.fromisoformat(str(triggering["occurred"]))
-        if abs(run["firing_occurred"] - occurred) < FOLLOWS_WITHIN:
+        if _close_in_time(run["firing_occurred"], triggering.get("occurred")):
             follows = str(triggering["id"])
     details = {
         "action_index": run["action_index"],
@@ -178,6 +187,15 @@ def action_events(context: ActionContext, reason: str | None) -> list[dict[str, 
     ]
 
 
+def _close_in_time(fired: dt.datetime, occurred: Any) -> bool:
+    """Whether the triggering event occurred within FOLLOWS_WITHIN of the firing (False when its time is unreadable)."""
+    try:
+        when = occurred if isinstance(occurred, dt.datetime) else dt.datetime.fromisoformat(str(occurred))
+        return abs(fired - when) < FOLLOWS_WITHIN
+    except (TypeError, ValueError):
+        return False
+
+
 def _announce(runtime: ActorRuntime, context: ActionContext, events: list[dict[str, Any]]) -> None:
     """After the commit: announce the state changes as the API does, send the follow-up messages, and let the
     trigger engine see the action's events (when it runs in this process's broker)."""
@@ -186,7 +204,8 @@ def _announce(runtime: ActorRuntime, context: ActionContext, events: list[dict[s
     for message in context.messages:
         runtime.broker.enqueue(message)
     if events and messages.EVALUATE_TRIGGERS in runtime.broker.actors:
-        runtime.broker.enqueue(messages.evaluate_triggers(events))
+        queued: list[QueuedEvent] = list(events)
+        runtime.broker.enqueue(messages.evaluate_triggers(queued))
 
 
 def queue_action_runs(runtime: ActorRuntime, action_run_ids: list[uuid.UUID]) -> None:
