@@ -1,12 +1,13 @@
 """Rendering the Jinja templates of actions with the context Prefect's server gives them.
 
 The context: `automation`, `event` (the triggering event, or None), `events`, `labels` (the triggering labels, also
-reachable by attribute: `labels.prefect.resource.id`), `firing`, `firings`, and the objects the triggering event is
-about (`flow`, `flow_run`, `deployment`, `task_run`, `work_pool`, `work_queue`: the first resource of that kind in the
-event, read from the database as the API answers it), loaded only when a template names them. Objects are JSON-like
-dicts with the API's field names (`flow_run.state.name`); a resource's labels are also reachable as `.id`, `.name` and
-`.role`, as on Prefect's `Resource`. A run's state is the one its event announced, as Prefect does, so a template
-describes the change that fired even when the run has moved on since.
+reachable by attribute: `labels.prefect.resource.id`), `firing`, `firings`, `variables` (name -> value), and the
+objects the triggering event is about (`flow`, `flow_run`, `deployment`, `task_run`, `work_pool`, `work_queue`: the
+first resource of that kind in the event, read from the database as the API answers it); objects and variables are
+read only when a template names them. Objects are JSON-like dicts with the API's field names (`flow_run.state.name`);
+a resource's labels are also reachable as `.id`, `.name` and `.role`, as on Prefect's `Resource`. A run's state is
+the one its event announced, as Prefect does, so a template describes the change that fired even when the run has
+moved on since.
 
 Filters: `ui_url` (the Baton UI page of an object or resource), `ui_resource_events_url` (the Events page filtered on
 it) and `flow_run_id` (the first flow-run id in a text)."""
@@ -30,10 +31,12 @@ from baton.server.models.deployments.deployments import read_deployment
 from baton.server.models.runs.flow_runs import read_flow_run
 from baton.server.models.runs.flows import read_flow
 from baton.server.models.runs.task_runs import read_task_run
+from baton.server.models.variables import filter_variables, read_variable_by_name
 from baton.server.models.work_pools.work_pools import pool_responses, read_work_pool
 from baton.server.models.work_pools.work_queues import queue_responses, read_work_queue
 from baton.server.schemas.events import RESOURCE_ID
 from baton.server.schemas.responses import flow_run_response, task_run_response
+from baton.server.schemas.variables import VariableFilterRequest
 
 # The names a template may use for objects resolved from the triggering event, and their resource kinds.
 OBJECT_KINDS = {
@@ -44,6 +47,8 @@ OBJECT_KINDS = {
     "work_pool": "prefect.work-pool",
     "work_queue": "prefect.work-queue",
 }
+# Variables a template sees as `variables` (Prefect gives templates the workspace's variables).
+MAX_VARIABLES = 1000
 _STATE_LABELS = ("prefect.state-message", "prefect.state-name", "prefect.state-timestamp", "prefect.state-type")
 _FLOW_RUN_ID = re.compile(r"flow-run/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 
@@ -334,6 +339,9 @@ class Renderer:
         missing = [name for name in wanted if name in OBJECT_KINDS and name not in self.context]
         if missing:
             self.context.update(await resolve_objects(connection, self.event, missing))
+        if "variables" in wanted and "variables" not in self.context:
+            rows = await filter_variables(connection, VariableFilterRequest(), MAX_VARIABLES, 0)
+            self.context["variables"] = {row["name"]: json_like(row["value"]) for row in rows}
         rendered = []
         for template in templates:
             if not maybe_template(template):
@@ -377,4 +385,10 @@ class Renderer:
             return inner
         if kind == "none":
             return None
+        if kind == "workspace_variable":
+            name = str(value.get("variable_name", ""))
+            variable = await read_variable_by_name(connection, name)
+            if variable is None:
+                raise TemplateRenderFailed(name, LookupError(f"Variable {name!r} was not found"))
+            return variable["value"]
         return {key: await self.render_value(connection, item) for key, item in value.items()}

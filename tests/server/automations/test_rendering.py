@@ -203,3 +203,23 @@ async def test_a_template_that_fails_names_its_error(database: Database, templat
     assert raised.value.template == template
     assert type(raised.value.error).__name__ == error
     assert str(raised.value).startswith("Template rendering failed: ")
+
+
+async def test_variables_reach_templates_and_parameters(client: httpx.AsyncClient, database: Database) -> None:
+    for name, value in (("bucket", "s3://nightly"), ("limits", {"rows": 500})):
+        assert (await client.post("/variables/", json={"name": name, "value": value})).status_code == 201
+    renderer = Renderer(_action_run(None), AUTOMATION, UI)
+
+    (text,) = await _render(database, renderer, "{{ variables.bucket }} {{ variables.limits.rows }}")
+    assert text == "s3://nightly 500"
+    async with database.read() as connection:
+        rendered = await renderer.render_value(
+            connection,
+            {
+                "where": {"__prefect_kind": "workspace_variable", "variable_name": "limits"},
+                "n": "{{ variables.limits }}",
+            },
+        )
+        assert rendered == {"where": {"rows": 500}, "n": {"rows": 500}}
+        with pytest.raises(TemplateRenderFailed, match="Variable 'gone' was not found"):
+            await renderer.render_value(connection, {"__prefect_kind": "workspace_variable", "variable_name": "gone"})
