@@ -132,12 +132,19 @@ def json_like(value: Any) -> Any:
 
 
 def template_event(event: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The triggering event for templates: `resource` and each of `related` are Resources."""
+    """The triggering event for templates: `resource` and each of `related` are Resources, and Prefect's
+    `involved_resources` and `resource_in_role` (role -> the first related resource in it) are there too."""
     if event is None:
         return None
     shaped = dict(event)
     shaped["resource"] = Resource(event.get("resource") or {})
     shaped["related"] = [Resource(each) for each in event.get("related") or []]
+    shaped["involved_resources"] = [shaped["resource"], *shaped["related"]]
+    in_role: dict[str, Resource] = {}
+    for each in shaped["related"]:
+        if each.role:
+            in_role.setdefault(each.role, each)
+    shaped["resource_in_role"] = in_role
     return shaped
 
 

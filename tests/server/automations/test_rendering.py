@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from baton.server.automations.rendering import Renderer, TemplateRenderFailed
+from baton.server.automations.rendering import Renderer, TemplateRenderFailed, ui_filters
+from baton.server.automations.templates import FILTER_NAMES
 from baton.server.database.engine import Database
 
 UI = "http://baton.example.com"
@@ -132,6 +133,7 @@ async def test_the_url_filters_link_to_baton_pages(client: httpx.AsyncClient, da
         "{{ event.resource | ui_url }}",
         "{{ flow_run | ui_resource_events_url }}",
         "{{ event.related[1] | ui_resource_events_url }}",
+        "{{ event.resource_in_role['work-pool'] | ui_url }}",
         "{{ (flow_run | ui_url) | flow_run_id }}",
         "{{ 'no run here' | flow_run_id }}",
     )
@@ -145,9 +147,11 @@ async def test_the_url_filters_link_to_baton_pages(client: httpx.AsyncClient, da
         f"{UI}/runs/flow-run/{run['id']}",
         f"{UI}/events?resource=prefect.flow-run.{run['id']}",
         f"{UI}/events?resource=prefect.deployment.{deployment['id']}",
+        f"{UI}/work-pools/night-pool",
         run["id"],
         "None",
     ]
+    assert set(ui_filters(UI)) == set(FILTER_NAMES)
 
 
 async def test_parameters_keep_the_type_of_a_single_expression(client: httpx.AsyncClient, database: Database) -> None:
