@@ -8,6 +8,7 @@ change) runs through the embedded actors."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import types
 import uuid
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import dramatiq
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -25,7 +27,7 @@ import tornado.web
 
 from baton.actors import automation_actions
 from baton.actors.runtime import ActorRuntime
-from baton.actors.setup import periodic_jobs
+from baton.actors.setup import make_services_broker, periodic_jobs
 from baton.queue import messages
 from baton.server.automations.actions.deployments import idempotency_key
 from baton.server.context import ServerContext
@@ -36,6 +38,7 @@ from baton.server.models.automations.firings import claim_action_run, read_firin
 from baton.server.schemas.automations import TriggerState
 from baton.settings import Settings
 from tests.pipeline import create_flow_run, eventually
+from tests.redis_namespaces import REDIS_URL, delete_namespace, new_namespace
 
 UI = "http://baton.example.com"
 
@@ -628,3 +631,36 @@ async def test_a_template_that_fails_at_run_time_fails_the_action(
     assert receiver.requests == []
     failure = (await action_events(pipeline))[-1]
     assert failure["payload"]["template_source"] == "{{ event.payload.a.b }}"
+
+
+async def test_a_services_process_on_redis_runs_the_actions_it_is_sent(
+    client: httpx.AsyncClient, pipeline: ServerContext, database_url: str, tmp_path: Path
+) -> None:
+    """Redis mode: the actors declared by `make_services_broker` run the message from Redis in a worker with its
+    own event loop and database pool."""
+    namespace = new_namespace()
+    services_settings = Settings(
+        home=tmp_path, api_database_connection_url=database_url, redis_url=REDIS_URL, redis_namespace=namespace
+    )
+    broker = make_services_broker(services_settings)
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    try:
+        target = await deployment(client)
+        automation = await create_automation(
+            client, {"type": "run-deployment", "source": "selected", "deployment_id": target["id"]}
+        )
+        ids = await fire(pipeline, automation)
+        broker.enqueue(messages.run_automation_actions(ids))
+        broker.enqueue(messages.run_automation_actions(ids))
+
+        async def succeeded() -> bool:
+            return [run["status"] for run in await action_runs(pipeline, automation)] == ["SUCCEEDED"]
+
+        await eventually(succeeded, within=20)
+        await asyncio.sleep(0.5)  # the second message had its chance to run the action again
+        assert len(await runs_of(client, target["id"])) == 1
+    finally:
+        await asyncio.get_running_loop().run_in_executor(None, worker.stop)
+        broker.close()
+        delete_namespace(namespace)
