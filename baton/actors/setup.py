@@ -17,6 +17,7 @@ from dramatiq.middleware import Middleware
 
 from baton.actors import (
     audit_retention,
+    automation_metrics,
     cancellation,
     concurrency,
     events,
@@ -51,6 +52,7 @@ ACTOR_FUNCTIONS: dict[str, ActorFunction] = {
     messages.MARK_ZOMBIE_RUNS: zombie_runs.mark_zombie_runs,
     messages.CANCEL_CHILD_RUNS: cancellation.cancel_child_runs,
     messages.TRIM_AUDIT_LOG: audit_retention.trim_audit_log,
+    messages.EVALUATE_METRIC_TRIGGERS: automation_metrics.evaluate_metric_triggers,
 }
 
 # Among the messages a worker has fetched, Dramatiq runs the lowest number first. Deliveries go before new events, so
@@ -62,6 +64,9 @@ ACTOR_PRIORITIES = {messages.DELIVER_NOTIFICATIONS: 0}
 STALLED_DELIVERIES_LOOP_SECONDS = 30.0
 # Seconds between deletions of audit entries past their retention.
 AUDIT_RETENTION_LOOP_SECONDS = 3600.0
+# Seconds between evaluations of metric triggers: a tenth of their shortest `firing_for` (300 s), so a transition
+# fires at most 30 s late.
+METRIC_TRIGGERS_LOOP_SECONDS = 30.0
 
 
 def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
@@ -86,6 +91,7 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         ),
         PeriodicJob(messages.MARK_ZOMBIE_RUNS, settings.services_zombie_runs_loop_seconds, messages.mark_zombie_runs),
         PeriodicJob(messages.TRIM_AUDIT_LOG, AUDIT_RETENTION_LOOP_SECONDS, messages.trim_audit_log),
+        PeriodicJob(messages.EVALUATE_METRIC_TRIGGERS, METRIC_TRIGGERS_LOOP_SECONDS, messages.evaluate_metric_triggers),
     ]
 
 
