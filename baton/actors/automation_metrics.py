@@ -47,7 +47,8 @@ async def evaluate_metric_triggers(runtime: ActorRuntime, now: dt.datetime | Non
             continue
         action_run_ids, events = await _evaluate(database, automation, trigger, now)
         if events:
-            runtime.broker.enqueue(messages.evaluate_triggers(events))
+            # Other automations may react to `prefect.automation.triggered|resolved`.
+            runtime.broker.enqueue(messages.evaluate_triggers(list[messages.QueuedEvent](events)))
         if action_run_ids:
             runtime.broker.enqueue(messages.run_automation_actions([str(each) for each in action_run_ids]))
 

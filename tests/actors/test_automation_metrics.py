@@ -4,6 +4,7 @@ database and on the in-memory broker."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from pathlib import Path
@@ -326,3 +327,21 @@ def test_the_beat_runs_the_evaluator(tmp_path: Path) -> None:
     jobs = {job.name: job for job in periodic_jobs(Settings(home=tmp_path))}
     assert jobs[messages.EVALUATE_METRIC_TRIGGERS].interval == 30.0
     assert ACTOR_FUNCTIONS[messages.EVALUATE_METRIC_TRIGGERS] is evaluate_metric_triggers
+
+
+async def test_two_evaluators_at_once_fire_once(database: Database, runtime: ActorRuntime, tmp_path: Path) -> None:
+    seed = Seed(database)
+    await seed.flow()
+    await seed.ended("FAILED", 5 * MINUTE)
+    async with database.write() as connection:
+        await create_automation(connection, automation(metric_trigger("successes", "<", 0.5)))
+    other = ActorRuntime(Settings(home=tmp_path), make_broker(Settings(home=tmp_path)), database)
+
+    await evaluate_metric_triggers(runtime, now=NOW)
+    await asyncio.gather(
+        evaluate_metric_triggers(runtime, now=NOW + 5 * MINUTE),
+        evaluate_metric_triggers(other, now=NOW + 5 * MINUTE + dt.timedelta(seconds=1)),
+    )
+    [fired] = await firings(database)
+    assert fired["triggering_value"] == 0.0
+    assert len(await action_runs(database, fired["id"])) == 1
