@@ -67,7 +67,7 @@ def _metric_trigger(automation: dict[str, Any]) -> MetricTrigger | None:
         return trigger
     if any(isinstance(each, MetricTrigger) for each in all_triggers(trigger)):
         _report_once(
-            trigger.id,
+            automation["id"],
             "Automation %s nests a metric trigger in a composite trigger; metric triggers are only "
             "evaluated as an automation's own trigger",
         )

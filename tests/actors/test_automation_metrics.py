@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import uuid
 from pathlib import Path
 from typing import Any
@@ -269,7 +270,9 @@ async def test_runs_are_selected_by_tag_and_by_deployment_name(database: Databas
         }
 
 
-async def test_a_metric_trigger_inside_a_compound_trigger_is_skipped(database: Database, runtime: ActorRuntime) -> None:
+async def test_a_metric_trigger_inside_a_compound_trigger_is_skipped_and_logged_once(
+    database: Database, runtime: ActorRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
     seed = Seed(database)
     await seed.flow()
     await seed.ended("FAILED", 5 * MINUTE)
@@ -279,9 +282,14 @@ async def test_a_metric_trigger_inside_a_compound_trigger_is_skipped(database: D
         "triggers": [metric_trigger("successes", "<", 0.5), {"type": "event", "posture": "Reactive"}],
     }
     async with database.write() as connection:
-        await create_automation(connection, automation(compound))
-    for minutes in (0, 5, 10):
-        await evaluate_metric_triggers(runtime, now=NOW + minutes * MINUTE)
+        row = await create_automation(connection, automation(compound))
+    with caplog.at_level(logging.WARNING, logger="baton.actors"):
+        for minutes in (0, 5, 10):
+            await evaluate_metric_triggers(runtime, now=NOW + minutes * MINUTE)
+    assert [record.getMessage() for record in caplog.records] == [
+        f"Automation {row['id']} nests a metric trigger in a composite trigger; metric triggers are only evaluated "
+        "as an automation's own trigger"
+    ]
     assert await firings(database) == []
     async with database.read() as connection:
         assert (await connection.execute(sa.select(sa.func.count()).select_from(t.automation_bucket))).scalar() == 0
