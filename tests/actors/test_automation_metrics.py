@@ -21,12 +21,15 @@ from baton.actors.runtime import ActorRuntime
 from baton.actors.setup import ACTOR_FUNCTIONS, periodic_jobs
 from baton.queue import messages
 from baton.queue.broker import make_broker
+from baton.server.context import ServerContext
 from baton.server.database import tables as t
 from baton.server.database.engine import Database
+from baton.server.database.types import utcnow
 from baton.server.models.automations.automations import create_automation
 from baton.server.models.automations.metrics import read_metric
 from baton.server.schemas.automations import AutomationCreate, MetricTrigger
 from baton.settings import Settings
+from tests.pipeline import eventually
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
@@ -353,3 +356,23 @@ async def test_two_evaluators_at_once_fire_once(database: Database, runtime: Act
     [fired] = await firings(database)
     assert fired["triggering_value"] == 0.0
     assert len(await action_runs(database, fired["id"])) == 1
+
+
+async def test_the_message_runs_the_evaluator_on_the_embedded_worker(
+    pipeline: ServerContext, client: httpx.AsyncClient
+) -> None:
+    seed = Seed(pipeline.database)
+    await seed.flow()
+    now = utcnow()
+    await seed.run("FAILED", start_time=now - 2 * MINUTE, end_time=now - MINUTE, total_run_time=60.0)
+    body = {"name": "failing", "trigger": metric_trigger("successes", "<", 0.5), "actions": [{"type": "do-nothing"}]}
+    assert (await client.post("/automations/", json=body)).status_code == 201
+
+    await pipeline.publisher.send(messages.evaluate_metric_triggers())
+
+    async def breaching() -> list[Any]:
+        async with pipeline.database.read() as connection:
+            query = sa.select(t.automation_bucket.c.bucketing_key, t.automation_bucket.c.last_operation)
+            return list((await connection.execute(query)).all())
+
+    assert await eventually(breaching) == [("*", "breaching")]
