@@ -376,3 +376,22 @@ async def test_the_message_runs_the_evaluator_on_the_embedded_worker(
             return list((await connection.execute(query)).all())
 
     assert await eventually(breaching) == [("*", "breaching")]
+
+
+async def test_a_match_on_deployments_groups_their_runs(database: Database) -> None:
+    seed = Seed(database)
+    await seed.flow()
+    nightly, hourly = await seed.deployment("nightly"), await seed.deployment("hourly")
+    await seed.ended("FAILED", 5 * MINUTE, deployment_id=nightly)
+    await seed.ended("COMPLETED", 5 * MINUTE, deployment_id=nightly)
+    await seed.ended("COMPLETED", 5 * MINUTE, deployment_id=hourly)
+    await seed.ended("FAILED", 5 * MINUTE)  # no deployment
+    trigger = MetricTrigger.model_validate(
+        metric_trigger("successes", "<", 0.9, match={"prefect.resource.id": "prefect.deployment.*"})
+    )
+    async with database.read() as connection:
+        groups = await read_metric(connection, trigger, NOW)
+    assert {key: group.value for key, group in groups.items()} == {
+        f"prefect.deployment.{nightly}": 0.5,
+        f"prefect.deployment.{hourly}": 1.0,
+    }

@@ -104,10 +104,20 @@ def _targeted_kind(spec: ResourceSpecification) -> str | None:
     return None
 
 
+def specifications(trigger: MetricTrigger) -> tuple[ResourceSpecification, list[ResourceSpecification]]:
+    """What the trigger's runs must meet: (labels of the flow run itself, specifications of its related resources,
+    all of which must be met). A `match` naming deployments, flows, work pools or work queues (not flow runs) is
+    read as one more related specification: the resource whose runs are measured."""
+    related = trigger.related_specifications()
+    if trigger.match and _targeted_kind(trigger.match) is not None:
+        return {}, [trigger.match, *related]
+    return trigger.match, related
+
+
 def grouping_kind(trigger: MetricTrigger) -> str | None:
     """The kind of resource the trigger evaluates each of separately: the first of deployment, flow, work pool and
-    work queue that its `match_related` names; None means one evaluation over all matching runs."""
-    named = {_targeted_kind(spec) for spec in trigger.related_specifications()}
+    work queue that its related specifications name; None means one evaluation over all matching runs."""
+    named = {_targeted_kind(spec) for spec in specifications(trigger)[1]}
     return next((kind for kind in GROUPING_KINDS if kind in named), None)
 
 

@@ -17,6 +17,7 @@ from baton.server.automations.metric_triggers import (
     firing_key,
     grouping_kind,
     kinds_a_spec_may_name,
+    specifications,
 )
 from baton.server.schemas.automations import MetricOperator, MetricTrigger, TriggerState
 
@@ -148,6 +149,25 @@ def _trigger(match_related: object) -> MetricTrigger:
 )
 def test_the_grouping_follows_the_kind_match_related_names(match_related: object, expected: str | None) -> None:
     assert grouping_kind(_trigger(match_related)) == expected
+
+
+def test_a_match_naming_deployments_measures_their_runs() -> None:
+    trigger = MetricTrigger.model_validate(
+        {
+            "match": {"prefect.resource.id": "prefect.deployment.*"},
+            "match_related": {"prefect.resource.id": "prefect.tag.prod"},
+            "metric": {"name": "successes", "operator": "<", "threshold": 0.9},
+        }
+    )
+    assert specifications(trigger) == (
+        {},
+        [{"prefect.resource.id": "prefect.deployment.*"}, {"prefect.resource.id": "prefect.tag.prod"}],
+    )
+    assert grouping_kind(trigger) == "deployment"
+    runs = _trigger({})
+    runs.match = {"prefect.resource.id": "prefect.flow-run.*"}
+    assert specifications(runs) == ({"prefect.resource.id": "prefect.flow-run.*"}, [])
+    assert grouping_kind(runs) is None
 
 
 def test_a_spec_may_name_the_kinds_its_role_and_ids_allow() -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from baton.server.automations.metric_triggers import ALL_RUNS, grouping_kind, kinds_a_spec_may_name
+from baton.server.automations.metric_triggers import ALL_RUNS, grouping_kind, kinds_a_spec_may_name, specifications
 from baton.server.database import tables as t
 from baton.server.database.dialects import DatabaseDialect, dialect_of
 from baton.server.models.filters.core import LIKE_ESCAPE, escape_like
@@ -117,10 +117,11 @@ async def _aggregate(
 async def run_selection(connection: AsyncConnection, trigger: MetricTrigger) -> Condition:
     """A condition on `flow_run` selecting the runs whose own labels meet `match` and whose related resources
     (flow, deployment, work queue, work pool, tags: as their state events name them) meet every `match_related`
-    specification. Raises UnsupportedSpecification."""
+    specification (see `metric_triggers.specifications`). Raises UnsupportedSpecification."""
     dialect = dialect_of(connection)
-    conditions = [_flow_run_condition(trigger.match)]
-    for spec in trigger.related_specifications():
+    run_spec, related_specs = specifications(trigger)
+    conditions = [_flow_run_condition(run_spec)]
+    for spec in related_specs:
         kinds = kinds_a_spec_may_name(spec, RELATED_KINDS)
         alternatives = [await _related_condition(connection, dialect, spec, kind) for kind in kinds]
         conditions.append(sa.or_(sa.false(), *alternatives))
