@@ -147,8 +147,7 @@ def _flow_run_condition(spec: ResourceSpecification) -> Condition:
 
 
 def _matches_every_flow_run(pattern: str) -> bool:
-    prefix = pattern.removesuffix("*")
-    return pattern.endswith("*") and not _has_wildcard(prefix) and "prefect.flow-run.".startswith(prefix)
+    return _covers(pattern, "prefect.flow-run.")
 
 
 def _text_matches(column: sa.ColumnElement[str], pattern: str) -> Condition:
@@ -181,14 +180,34 @@ async def _related_condition(
     run = t.flow_run.c
     if kind == "tag":
         return _tag_condition(dialect, spec)
+    column = run.work_queue_id if kind == "work-pool" else run[_RUN_COLUMNS[kind]]
+    if _names_every(spec, kind):
+        return column.is_not(None)
     ids = await _matching_ids(connection, spec, kind)
     if not ids:
         return sa.false()
     if kind == "work-pool":
         queues = sa.select(t.work_queue.c.id).where(t.work_queue.c.work_pool_id.in_(ids))
         ids = list((await connection.execute(queues)).scalars())
-        return run.work_queue_id.in_(ids) if ids else sa.false()
-    return run[_RUN_COLUMNS[kind]].in_(ids)
+        return column.in_(ids) if ids else sa.false()
+    return column.in_(ids)
+
+
+def _names_every(spec: ResourceSpecification, kind: str) -> bool:
+    """Whether every resource of `kind` meets `spec` (`prefect.deployment.*`, or a role alone), so that the runs
+    need no list of ids."""
+    if any(label not in ("prefect.resource.id", "prefect.resource.role") for label in spec):
+        return False
+    ids = label_patterns(spec.get("prefect.resource.id", []))
+    roles = label_patterns(spec.get("prefect.resource.role", []))
+    every_id = not ids or any(_covers(pattern, f"prefect.{kind}.") for pattern in ids)
+    return every_id and (not roles or any(label_matches(pattern, kind) for pattern in roles))
+
+
+def _covers(pattern: str, prefix: str) -> bool:
+    """Whether the glob `pattern` matches every value starting with `prefix`."""
+    head = pattern.removesuffix("*")
+    return pattern.endswith("*") and not _has_wildcard(head) and prefix.startswith(head)
 
 
 async def _matching_ids(connection: AsyncConnection, spec: ResourceSpecification, kind: str) -> list[uuid.UUID]:
@@ -232,7 +251,7 @@ def _tag_condition(dialect: DatabaseDialect, spec: ResourceSpecification) -> Con
         return sa.false()
     tags: list[str] = []
     for pattern in label_patterns(spec.get("prefect.resource.id", ["prefect.tag.*"])):
-        if pattern.endswith("*") and "prefect.tag.".startswith(pattern.removesuffix("*")):
+        if _covers(pattern, "prefect.tag."):
             return dialect.json_array_length(run.tags) > 0
         if pattern.startswith("prefect.tag.") and not _has_wildcard(pattern) and not pattern.startswith("!"):
             tags.append(pattern.removeprefix("prefect.tag."))
