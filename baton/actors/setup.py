@@ -18,6 +18,7 @@ from dramatiq.middleware import Middleware
 from baton.actors import (
     audit_retention,
     automation_actions,
+    automation_metrics,
     cancellation,
     concurrency,
     events,
@@ -54,6 +55,7 @@ ACTOR_FUNCTIONS: dict[str, ActorFunction] = {
     messages.TRIM_AUDIT_LOG: audit_retention.trim_audit_log,
     messages.RUN_AUTOMATION_ACTIONS: automation_actions.run_automation_actions,
     messages.RESUME_STALLED_ACTIONS: automation_actions.resume_stalled_actions,
+    messages.EVALUATE_METRIC_TRIGGERS: automation_metrics.evaluate_metric_triggers,
 }
 
 # Among the messages a worker has fetched, Dramatiq runs the lowest number first. Deliveries go before new events, so
@@ -67,6 +69,9 @@ STALLED_DELIVERIES_LOOP_SECONDS = 30.0
 STALLED_ACTIONS_LOOP_SECONDS = 30.0
 # Seconds between deletions of audit entries past their retention.
 AUDIT_RETENTION_LOOP_SECONDS = 3600.0
+# Seconds between evaluations of metric triggers: a tenth of their shortest `firing_for` (300 s), so a transition
+# fires at most 30 s late.
+METRIC_TRIGGERS_LOOP_SECONDS = 30.0
 
 
 def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
@@ -92,6 +97,7 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         PeriodicJob(messages.MARK_ZOMBIE_RUNS, settings.services_zombie_runs_loop_seconds, messages.mark_zombie_runs),
         PeriodicJob(messages.TRIM_AUDIT_LOG, AUDIT_RETENTION_LOOP_SECONDS, messages.trim_audit_log),
         PeriodicJob(messages.RESUME_STALLED_ACTIONS, STALLED_ACTIONS_LOOP_SECONDS, messages.resume_stalled_actions),
+        PeriodicJob(messages.EVALUATE_METRIC_TRIGGERS, METRIC_TRIGGERS_LOOP_SECONDS, messages.evaluate_metric_triggers),
     ]
 
 
