@@ -119,7 +119,7 @@ def _describe_event_trigger(trigger: Mapping[str, Any], names: Names) -> str:
         if resource_ids and all(each.startswith(prefix) for each in resource_ids) and expect + after:
             chosen = _names(resource_ids, prefix, names)
             subject = f"{label} {chosen}" if chosen else f"any {label}"
-            status = (after if proactive else expect)[0].removeprefix(prefix).replace("_", "-")
+            status = (after if proactive else expect)[0].removeprefix(prefix).replace("_", " ").replace("-", " ")
             if proactive:
                 return f"When {subject}{related} stays {status} for {duration(within)}"
             return f"When {subject}{related} becomes {status}"

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.webui.conftest import UiServer
+from tests.webui.conftest import ARTIFACTS_DIR, UiServer
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,9 @@ def test_not_ready_trigger_with_work_queue_actions(
     page.goto(ui_server.url + "/automations/new")
     page.fill("#automation-name", "Queue stuck")
     page.select_option("#trigger-kind", "not-ready")
+    assert page.locator('[data-trigger-form="flow-run-state"]').is_hidden()
     page.select_option("#not-ready-kind", "work-queue")
+    assert page.locator("#not-ready-work-pool").is_hidden()
     page.select_option("#not-ready-work-queue", objects.work_queue_id)
     page.select_option("#not-ready-posture", "Proactive")
     page.fill("#not-ready-within", "120")
@@ -208,7 +210,7 @@ def test_not_ready_trigger_with_work_queue_actions(
         {"type": "pause-work-queue", "source": "inferred", "work_queue_id": None},
         {"type": "pause-work-pool", "source": "selected", "work_pool_id": objects.work_pool_id},
     ]
-    assert "When work queue urgent stays not-ready for 2m 0s" in page.inner_text("#trigger-words")
+    assert "When work queue urgent stays not ready for 2m 0s" in page.inner_text("#trigger-words")
 
 
 def test_missing_event_trigger_with_a_checked_notification(
@@ -436,6 +438,7 @@ def test_history_shows_each_action_outcome_with_links(
     resulting = triggered.locator("[data-resulting-resource]")
     assert resulting.get_attribute("href") == f"/runs/flow-run/{flow_run_id}"
     assert triggered.locator("[data-action-reason]").inner_text() == "The deployment is paused."
+    page.screenshot(path=str(ARTIFACTS_DIR / "screenshots" / "automation-history.png"), full_page=True)
     with page.expect_navigation(url=f"**/runs/flow-run/{flow_run_id}"):
         resulting.click()
 
