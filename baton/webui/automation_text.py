@@ -127,8 +127,10 @@ def _describe_event_trigger(trigger: Mapping[str, Any], names: Names) -> str:
     count = f"{threshold} × " if threshold and threshold != 1 else ""
     if proactive:
         armed = f"after {_event_names(after)}, " if after else ""
-        expected = f"{threshold} {_event_names(expect)}{resource}{related}"
-        return f"When, {armed}fewer than {expected} arrive within {duration(within)}"
+        expected = f"{_event_names(expect)}{resource}{related}"
+        if threshold == 1:
+            return f"When, {armed}no {expected} arrives within {duration(within)}"
+        return f"When, {armed}fewer than {threshold} {expected} arrive within {duration(within)}"
     window = f" within {duration(within)}" if within else ""
     armed = f" after {_event_names(after)}" if after else ""
     return f"When {count}{_event_names(expect)}{resource}{related} arrive{window}{armed}"
