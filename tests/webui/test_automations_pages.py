@@ -182,7 +182,9 @@ def test_not_ready_trigger_with_work_queue_actions(
     page.select_option("#not-ready-kind", "work-queue")
     assert page.locator("#not-ready-work-pool").is_hidden()
     page.select_option("#not-ready-work-queue", objects.work_queue_id)
+    assert page.locator("#not-ready-within").is_hidden()
     page.select_option("#not-ready-posture", "Proactive")
+    assert page.locator("#not-ready-within").is_visible()
     page.fill("#not-ready-within", "120")
     card = page.locator("[data-action-card]").first
     card.locator('[data-field="type"]').select_option("pause-work-queue")

@@ -196,6 +196,9 @@
   function showTriggerForm() {
     const kind = field("trigger_kind").value;
     form.querySelectorAll("[data-trigger-form]").forEach(function (node) { node.hidden = node.dataset.triggerForm !== kind; });
+    form.querySelectorAll("[data-when-proactive]").forEach(function (node) {
+      node.hidden = field(node.dataset.whenProactive).value !== "Proactive";
+    });
     const notReady = field("not_ready_kind").value;
     form.querySelectorAll("[data-not-ready-objects]").forEach(function (node) {
       const shown = node.dataset.notReadyObjects === notReady;
