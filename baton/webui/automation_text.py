@@ -90,8 +90,9 @@ def describe_trigger(trigger: Mapping[str, Any], names: Names | None = None) -> 
     if kind == "metric":
         metric = trigger.get("metric") or {}
         subject = _related_words(trigger.get("match_related"), names) or " for the matching runs"
+        name = str(metric.get("name"))
         return (
-            f"When the {METRIC_WORDS.get(metric.get('name'), metric.get('name'))}{subject} over "
+            f"When the {METRIC_WORDS.get(name, name)}{subject} over "
             f"{duration(metric.get('range'))} is {metric.get('operator')} {metric.get('threshold')} "
             f"for {duration(metric.get('firing_for'))}"
         )

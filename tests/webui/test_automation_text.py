@@ -57,7 +57,7 @@ def test_triggers_in_words(trigger: dict[str, Any], words: str) -> None:
 
 
 def test_actions_in_words() -> None:
-    actions = [
+    actions: list[dict[str, Any]] = [
         {"type": "run-deployment", "source": "selected", "deployment_id": DEPLOYMENT, "parameters": {"day": "x"}},
         {"type": "pause-work-pool", "source": "inferred", "work_pool_id": None},
         {"type": "change-flow-run-state", "state": "CANCELLED", "name": None},
