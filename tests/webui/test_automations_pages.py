@@ -194,6 +194,7 @@ def test_not_ready_trigger_with_work_queue_actions(
     second = page.locator("[data-action-card]").nth(1)
     second.locator('[data-field="type"]').select_option("pause-work-pool")
     second.locator('[data-field="work_pool_id"]').select_option(objects.work_pool_id)
+    second.locator('[data-field="phase"]').select_option("actions_on_resolve")
     automation_id = _save(page)
 
     stored = _stored(api, automation_id)
@@ -208,11 +209,19 @@ def test_not_ready_trigger_with_work_queue_actions(
         "threshold": 1,
         "within": 120.0,
     }
-    assert stored["actions"] == [
-        {"type": "pause-work-queue", "source": "inferred", "work_queue_id": None},
-        {"type": "pause-work-pool", "source": "selected", "work_pool_id": objects.work_pool_id},
+    assert stored["actions"] == [{"type": "pause-work-queue", "source": "inferred", "work_queue_id": None}]
+    assert stored["actions_on_resolve"] == [
+        {"type": "pause-work-pool", "source": "selected", "work_pool_id": objects.work_pool_id}
     ]
     assert "When work queue urgent stays not ready for 2m 0s" in page.inner_text("#trigger-words")
+    assert page.inner_text("#resolve-words") == "Pause work pool auto-pool"
+
+    # The edit form puts each action back under its phase.
+    page.goto(ui_server.url + f"/automations/{automation_id}/edit")
+    assert page.input_value("#trigger-kind") == "not-ready"
+    assert page.input_value("#not-ready-kind") == "work-queue"
+    phases = [card.input_value() for card in page.locator('[data-field="phase"]').all()]
+    assert phases == ["actions", "actions_on_resolve"]
 
 
 def test_missing_event_trigger_with_a_checked_notification(

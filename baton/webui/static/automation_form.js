@@ -228,7 +228,9 @@
     card.querySelectorAll("[data-shown-for]").forEach(function (node) { node.hidden = !groups.has(node.dataset.shownFor); });
   }
 
-  function addActionCard(action) {
+  const PHASES = ["actions", "actions_on_trigger", "actions_on_resolve"];
+
+  function addActionCard(action, phase) {
     const card = byId("action-card-template").content.firstElementChild.cloneNode(true);
     const index = cardCount++;
     card.querySelectorAll("[data-field]").forEach(function (input) {
@@ -238,6 +240,7 @@
     });
     card.querySelectorAll("select[data-choices-of]").forEach(fillChoices);
     byId("action-cards").appendChild(card);
+    cardField(card, "phase").value = phase || "actions";
     if (action) readAction(card, action);
     showActionFields(card);
     return card;
@@ -320,11 +323,12 @@
     const general = BatonForms.showErrors(form, result);
     form.querySelectorAll("[data-action-error]").forEach(function (node) { node.textContent = ""; });
     const details = result.data && Array.isArray(result.data.exception_detail) ? result.data.exception_detail : [];
-    const cards = form.querySelectorAll("[data-action-card]");
     details.forEach(function (detail) {
       const loc = (detail.loc || []).filter(function (part) { return part !== "body"; });
-      if (loc[0] === "actions" && typeof loc[1] === "number" && cards[loc[1]]) {
-        const box = cards[loc[1]].querySelector("[data-action-error]");
+      const card = PHASES.includes(loc[0]) && typeof loc[1] === "number"
+        ? form.querySelector('[data-action-card][data-error-key="' + loc[0] + "." + loc[1] + '"]') : null;
+      if (card) {
+        const box = card.querySelector("[data-action-error]");
         const where = loc.slice(2).filter(function (part) { return !SELECTED[part] && !String(part).includes("-"); }).join(".");
         box.textContent = (box.textContent ? box.textContent + " " : "") + (where ? where + ": " : "") + BatonForms.readable(detail.msg);
         form.querySelector('[data-error-for="actions"]').textContent = "";
@@ -334,13 +338,15 @@
   }
 
   function automationBody() {
-    const original = form.dataset.automation ? JSON.parse(form.dataset.automation) : {};
     const cards = Array.from(form.querySelectorAll("[data-action-card]"));
-    const actions = [];
+    const phases = { actions: [], actions_on_trigger: [], actions_on_resolve: [] };
     let broken = false;
     cards.forEach(function (card) {
       const box = card.querySelector("[data-action-error]");
-      try { actions.push(makeAction(card)); box.textContent = ""; } catch (error) { box.textContent = error.message; broken = true; }
+      const phase = cardField(card, "phase").value;
+      // The API names an action by its list and its index there (actions_on_resolve.0).
+      card.dataset.errorKey = phase + "." + phases[phase].length;
+      try { phases[phase].push(makeAction(card)); box.textContent = ""; } catch (error) { box.textContent = error.message; broken = true; }
     });
     let trigger;
     try {
@@ -356,9 +362,9 @@
       enabled: field("enabled").checked,
       tags: commaList(field("tags").value),
       trigger: trigger,
-      actions: actions,
-      actions_on_trigger: original.actions_on_trigger || [],
-      actions_on_resolve: original.actions_on_resolve || [],
+      actions: phases.actions,
+      actions_on_trigger: phases.actions_on_trigger,
+      actions_on_resolve: phases.actions_on_resolve,
     };
   }
 
@@ -390,7 +396,9 @@
     field("trigger_kind").value = kind;
     if (kind !== "custom") TRIGGER_FORMS[kind].read(automation.trigger);
     field("trigger").value = JSON.stringify(automation.trigger, null, 2);
-    automation.actions.forEach(addActionCard);
+    PHASES.forEach(function (phase) {
+      (automation[phase] || []).forEach(function (action) { addActionCard(action, phase); });
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -403,7 +411,7 @@
       const deployment = form.dataset.preselectedDeployment;
       if (deployment) setSelected(field("flow_run_deployments"), [deployment]);
       form.querySelectorAll('input[name="flow_run_states"]').forEach(function (box) { box.checked = ["Failed", "Crashed"].includes(box.value); });
-      addActionCard({ type: "do-nothing" });
+      addActionCard({ type: "do-nothing" }, "actions");
       writeTriggerJson();
     }
     showTriggerForm();
@@ -422,7 +430,7 @@
       const check = event.target.closest("[data-check-templates]");
       if (check) checkTemplates(check.closest("[data-action-card]"));
     });
-    byId("add-action").addEventListener("click", function () { addActionCard(null); });
+    byId("add-action").addEventListener("click", function () { addActionCard(null, "actions"); });
     form.addEventListener("submit", submit);
   });
 })();
