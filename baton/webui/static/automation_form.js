@@ -394,8 +394,15 @@
     field("enabled").checked = automation.enabled;
     const kind = formFor(automation.trigger);
     field("trigger_kind").value = kind;
-    if (kind !== "custom") TRIGGER_FORMS[kind].read(automation.trigger);
-    field("trigger").value = JSON.stringify(automation.trigger, null, 2);
+    if (kind !== "custom") {
+      TRIGGER_FORMS[kind].read(automation.trigger);
+      writeTriggerJson();
+    } else {
+      // The server gives every trigger a fresh id on save, so the stored one is left out.
+      const shown = Object.assign({}, automation.trigger);
+      delete shown.id;
+      field("trigger").value = JSON.stringify(shown, null, 2);
+    }
     PHASES.forEach(function (phase) {
       (automation[phase] || []).forEach(function (action) { addActionCard(action, phase); });
     });
