@@ -502,6 +502,22 @@ def test_deployment_page_lists_its_automations(
     page.goto(ui_server.url + f"/deployments/{objects.deployment_id}")
     link = page.locator(f'#deployment-automations [data-automation-id="{automation["id"]}"] a')
     assert link.inner_text() == "runs-nightly"
+    owned = api.post(
+        "/automations/",
+        json={"name": "owned-by-nightly", "trigger": FAILED_RUN_TRIGGER, "actions": [{"type": "do-nothing"}],
+              "owner_resource": f"prefect.deployment.{objects.deployment_id}"},
+    )  # fmt: skip
+    assert owned.status_code == 201, owned.text
+    page.reload()
+    owned_link = page.locator(f'#deployment-automations [data-automation-id="{owned.json()["id"]}"] a')
+    with page.expect_navigation(url=f"**/automations/{owned.json()['id']}"):
+        owned_link.click()
+    owner = page.locator("#automation-owner a")
+    assert owner.inner_text() == "auto-etl/nightly"
+    assert owner.get_attribute("href") == f"/deployments/{objects.deployment_id}"
+    page.goto(ui_server.url + f"/automations/{owned.json()['id']}/edit")
+    assert "the next prefect deploy of it replaces these changes" in page.inner_text("#owner-note")
+    page.goto(ui_server.url + f"/deployments/{objects.deployment_id}")
     with page.expect_navigation(url=f"**/automations/{automation['id']}"):
         link.click()
     # The sidebar has the entry, marked current on the automation's page; the dark theme keeps it readable.

@@ -88,13 +88,15 @@ class AutomationPageHandler(PageHandler):
             if row is None:
                 raise ObjectNotFound(f"There is no automation with the id {automation_id}.")
             history = await firings.read_firings(connection, the_id, FIRING_PAGE_SIZE)
-            names = await automation_pages.read_object_names(connection, referenced_ids(stored_json(row)))
+            owner = await automation_pages.read_owner_resource(connection, the_id)
+            names = await automation_pages.read_object_names(connection, referenced_ids([stored_json(row), owner]))
         self.render_page(
             "automation.html",
             title=row["name"],
             automation=row,
             automation_json=stored_json(row),
             firings=history,
+            owner=owner,
             names=names,
             describe_trigger=automation_text.describe_trigger,
             describe_action=automation_text.describe_action,
@@ -120,6 +122,7 @@ class AutomationFormPageHandler(PageHandler):
                 if row is None:
                     raise ObjectNotFound(f"There is no automation with the id {automation_id}.")
             choices = await automation_pages.read_form_choices(connection, CHANNELS, WEBHOOK_BLOCK_SLUGS, CHOICES_LIMIT)
+            owner = await automation_pages.read_owner_resource(connection, row["id"]) if row else None
         self.render_page(
             "automation_form.html",
             title=f"Edit {row['name']}" if row else "New automation",
@@ -127,6 +130,8 @@ class AutomationFormPageHandler(PageHandler):
             automation_json=stored_json(row) if row else None,
             choices={key: [_jsonable(each) for each in value] for key, value in choices.items()},
             state_names=STATE_NAMES,
+            owner=owner,
+            resource_page=automation_text.resource_page,
             preselected_deployment=self.get_query_argument("deployment", ""),
         )
 

@@ -91,3 +91,15 @@ def _documents_of(slugs: Collection[str]) -> sa.Select[Any]:
         .where(block_type.c.slug.in_(list(slugs)), document.c.is_anonymous.is_(sa.false()))
         .order_by(document.c.name)
     )
+
+
+async def read_owner_resource(connection: AsyncConnection, automation_id: uuid.UUID) -> str | None:
+    """The resource that owns the automation (prefect.deployment.<id> for a deployment's trigger), or None."""
+    related = t.automation_related_resource.c
+    query = (
+        sa.select(related.resource_id)
+        .where(related.automation_id == automation_id, related.automation_owned_by_resource.is_(True))
+        .order_by(related.resource_id)
+        .limit(1)
+    )
+    return (await connection.execute(query)).scalar_one_or_none()

@@ -32,6 +32,13 @@ async def test_names_and_choices(database: Database) -> None:
         )
         pool = await work_pools.create_work_pool(connection, WorkPoolCreate(name="pool-b"))
         queue = await work_queues.create_work_queue(connection, pool["id"], WorkQueueCreate(name="urgent"))
+        owned = await create_automation(
+            connection,
+            AutomationCreate.model_validate(
+                {"name": "owned", "trigger": {"posture": "Reactive"}, "actions": [{"type": "do-nothing"}]}
+            ),
+            f"prefect.deployment.{deployment_id}",
+        )
         automation = await create_automation(
             connection,
             AutomationCreate.model_validate(
@@ -60,10 +67,14 @@ async def test_names_and_choices(database: Database) -> None:
         assert [row["name"] for row in choices["work_pools"]] == ["pool-b"]
         by_name = {row["name"]: row for row in choices["work_queues"]}
         assert by_name["urgent"]["work_pool_name"] == "pool-b" and by_name["urgent"]["work_pool_id"] == pool["id"]
-        assert [row["name"] for row in choices["automations"]] == ["watch"]
+        assert [row["name"] for row in choices["automations"]] == ["owned", "watch"]
         assert [(row["name"], row["type_name"]) for row in choices["notification_blocks"]] == [
             ("ops-hook", "Custom Webhook")
         ]
         assert [row["id"] for row in choices["webhook_blocks"]] == [hook]
         none = await automation_pages.read_form_choices(connection, CHANNELS, ("webhook",), 10)
         assert none["webhook_blocks"] == []
+        assert await automation_pages.read_owner_resource(connection, automation["id"]) is None
+        assert (
+            await automation_pages.read_owner_resource(connection, owned["id"]) == f"prefect.deployment.{deployment_id}"
+        )
