@@ -117,7 +117,8 @@ def _describe_event_trigger(trigger: Mapping[str, Any], names: Names) -> str:
         return f"When a flow run{related} enters {state_words}"
     for label, prefix in (("work pool", "prefect.work-pool."), ("work queue", "prefect.work-queue."),
                           ("deployment", "prefect.deployment.")):  # fmt: skip
-        if resource_ids and all(each.startswith(prefix) for each in resource_ids) and expect + after:
+        events = expect + after
+        if resource_ids and all(each.startswith(prefix) for each in resource_ids + events) and events:
             chosen = _names(resource_ids, prefix, names)
             subject = f"{label} {chosen}" if chosen else f"any {label}"
             status = (after if proactive else expect)[0].removeprefix(prefix).replace("_", " ").replace("-", " ")

@@ -46,6 +46,8 @@ CASES = [
       "match_related": OF_DEPLOYMENT,
       "metric": {"name": "duration", "operator": ">", "threshold": 120, "range": 3600, "firing_for": 300}},
      "When the run duration (s) for deployment etl/nightly over 1h 0m 0s is > 120 for 5m 0s"),
+    (_event(match={"prefect.resource.id": "prefect.work-pool.*"}, expect=["x.y"]),
+     "When x.y for resources matching prefect.work-pool.* arrive"),
     ({"type": "sequence", "within": None, "triggers": [_event(expect=["a"]), _event(expect=["b"])]},
      "When in order 2 triggers fire: When a arrive; When b arrive"),
 ]  # fmt: skip

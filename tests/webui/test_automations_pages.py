@@ -214,6 +214,10 @@ def test_not_ready_trigger_with_work_queue_actions(
         {"type": "pause-work-pool", "source": "selected", "work_pool_id": objects.work_pool_id}
     ]
     assert "When work queue urgent stays not ready for 2m 0s" in page.inner_text("#trigger-words")
+    page.goto(ui_server.url + "/automations")
+    row = page.locator(f'tr[data-automation-id="{automation_id}"]')
+    assert "On resolve: Pause work pool auto-pool" in row.locator("[data-actions-summary]").inner_text()
+    page.goto(ui_server.url + f"/automations/{automation_id}")
     assert page.inner_text("#resolve-words") == "Pause work pool auto-pool"
 
     # The edit form puts each action back under its phase.

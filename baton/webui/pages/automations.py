@@ -64,7 +64,7 @@ class AutomationsPageHandler(PageHandler):
             )
             total = await automations.count_automations(connection, None)
             last = await firings.last_fired(connection, [row["id"] for row in rows])
-            named = referenced_ids([[row["trigger"], row["actions"], row["actions_on_trigger"]] for row in rows])
+            named = referenced_ids([stored_json(row) for row in rows])
             names = await automation_pages.read_object_names(connection, named)
         self.render_page(
             "automations.html",
