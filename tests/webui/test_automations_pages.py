@@ -170,6 +170,10 @@ def test_flow_run_state_trigger_and_run_deployment_through_the_form(
     assert "When a flow run for flow auto-etl and tag nightly enters Failed" in page.inner_text("#trigger-words")
     assert "Run deployment auto-etl/nightly" in page.inner_text("#action-words")
     assert "This automation has not fired yet." in page.inner_text("#history")
+    with page.expect_navigation():
+        page.click("text=Turn off")
+    assert page.inner_text("#automation-status") == "Off"
+    assert api.get(f"/automations/{automation_id}").json()["enabled"] is False
 
 
 def test_not_ready_trigger_with_work_queue_actions(
