@@ -176,6 +176,16 @@ async def test_filter_sort_limit_offset_and_count(client: httpx.AsyncClient) -> 
     assert await _count(client, {"automations": {"name": {"any_": ["alpha"]}, "tags": None}}) == 1
     assert await _count(client, {"automations": {"tags": {"any_": ["ops"]}}}) == 2
 
+    # Either criterion with `or_`; unknown top-level keys are ignored as Prefect's body parameters are, while an
+    # unknown key inside the filter is refused.
+    either = {"operator": "or_", "name": {"any_": ["charlie"]}, "tags": {"all_": ["nightly"]}}
+    assert await _names(client, {"automations": either, "flows": None, "page": 1}) == ["bravo", "charlie"]
+    assert await _count(client, {"automations": either, "legacy": {"x": 1}}) == 2
+    for path in ("/automations/filter", "/automations/count"):
+        refused = await client.post(path, json={"automations": {"nickname": {"any_": ["alpha"]}}})
+        assert refused.status_code == 422
+        assert "body.automations.nickname" in refused.json()["detail"]
+
     bad = await client.post("/automations/filter", json={"sort": "SIDEWAYS"})
     assert bad.status_code == 422
     assert "sort" in bad.json()["detail"]
