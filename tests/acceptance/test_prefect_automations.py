@@ -6,6 +6,9 @@ lists. The same assertions hold against Prefect's own server (BATON_ACCEPTANCE_S
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,10 +16,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.acceptance.conftest import ApiServer, created, flow_script
+from tests.acceptance.conftest import FLOWS_DIR, SERVER_KIND, ApiServer, clean_environ, created, flow_script, tail
 from tests.acceptance.prefect_cli import run_cli
 
 pytestmark = pytest.mark.slow
+
+# A served flow imports prefect (about 2 s), registers its deployment and then its triggers.
+SERVE_TIMEOUT_SECONDS = 60
 
 FAILED_RUNS = {
     "type": "event",
@@ -235,3 +241,77 @@ def test_deployment_triggers_are_owned_replaced_and_inspected(
     assert api.delete(f"/automations/owned-by/{resource}").status_code == 202
     assert [row["id"] for row in api.get(f"/automations/related-to/{resource}").json()] == [selecting["id"]]
     api.delete(f"/automations/{selecting['id']}")
+
+
+def _serve_until_triggers_exist(
+    server: ApiServer, home: Path, names: list[str], replacing: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """Run `served_triggers.py` until the deployment `add/triggered` owns automations named `names`, none of them
+    one of the ids in `replacing`; stop it and return them."""
+    env = clean_environ(
+        PREFECT_API_URL=server.api_url,
+        PREFECT_HOME=str(home / "prefect-home"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    home.mkdir()
+    log = home / "serve.log"
+    arguments = ["--metric"] if "mostly-failing" in names else []
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, str(FLOWS_DIR / "served_triggers.py"), *arguments],
+            env=env,
+            cwd=FLOWS_DIR,
+            stdout=output,
+            stderr=output,
+        )
+    try:
+        with httpx.Client(base_url=server.api_url, timeout=10.0) as api:
+            deadline = time.monotonic() + SERVE_TIMEOUT_SECONDS
+            while time.monotonic() < deadline and process.poll() is None:
+                deployment = api.get("/deployments/name/add/triggered")
+                if deployment.status_code == 200:
+                    resource = f"prefect.deployment.{deployment.json()['id']}"
+                    owned = api.get(f"/automations/related-to/{resource}").json()
+                    fresh = replacing.isdisjoint(row["id"] for row in owned)
+                    if fresh and sorted(row["name"] for row in owned) == sorted(names):
+                        return list(owned)
+                time.sleep(0.3)
+            pytest.fail(f"the served deployment's triggers did not appear.\n{tail(log)}")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_served_flow_triggers_are_owned_and_replaced(cli_server: ApiServer, api: httpx.Client, tmp_path: Path) -> None:
+    names = ["both-done", "on-ping", *(["mostly-failing"] if SERVER_KIND == "baton" else [])]
+    first = _serve_until_triggers_exist(cli_server, tmp_path / "first", names)
+    # Serving again replaces the triggers: new automations, and none of the first ones left.
+    second = _serve_until_triggers_exist(cli_server, tmp_path / "second", names, frozenset(row["id"] for row in first))
+    assert sorted(_names(api)) == sorted(names)
+    by_name = {row["name"]: row for row in second}
+    deployment_id = api.get("/deployments/name/add/triggered").json()["id"]
+    (action,) = by_name["on-ping"]["actions"]
+    assert (action["type"], action["deployment_id"], action["parameters"]) == (
+        "run-deployment",
+        deployment_id,
+        {"x": "{{ event.payload.x }}", "y": 1},
+    )
+    compound = by_name["both-done"]["trigger"]
+    assert (compound["type"], compound["require"], compound["within"]) == ("compound", "all", 3600.0)
+    assert [child["expect"] for child in compound["triggers"]] == [["etl.extract.done"], ["etl.load.done"]]
+    if SERVER_KIND == "baton":
+        metric = by_name["mostly-failing"]["trigger"]
+        assert (metric["type"], metric["posture"]) == ("metric", "Metric")
+        assert metric["metric"] == {
+            "name": "successes",
+            "threshold": 0.5,
+            "operator": "<",
+            "range": 600.0,
+            "firing_for": 300.0,
+        }
+    assert api.delete(f"/automations/owned-by/prefect.deployment.{deployment_id}").status_code == 202
+    assert _names(api) == []
