@@ -79,8 +79,11 @@ deployments:
 """
 
 
-def _names(api: httpx.Client) -> list[str]:
-    return [row["name"] for row in api.post("/automations/filter", json={}).json()]
+def _names(api: httpx.Client, *names: str) -> list[str]:
+    """The names of the automations called any of `names`, sorted, one entry each (the module's tests share a
+    server, so each reads back only what it made)."""
+    body = {"automations": {"name": {"any_": list(names)}}}
+    return [row["name"] for row in api.post("/automations/filter", json=body).json()]
 
 
 def _by_name(api: httpx.Client, name: str) -> dict[str, Any]:
@@ -116,7 +119,8 @@ def test_automation_commands(cli_server: ApiServer, api: httpx.Client, tmp_path:
     made[1].ok(f"Created automation 'from-yaml' with id {yaml_id}")
     made[2].ok("Created 2 automation(s):", "'pair-1' with id", "'pair-2' with id")
     made[3].fails("Failed to create 1 automation(s):", "from-json")
-    assert sorted(_names(api)) == ["from-json", "from-yaml", "pair-1", "pair-2"]
+    every = ("from-json", "from-yaml", "pair-1", "pair-2", "renamed")
+    assert _names(api, *every) == ["from-json", "from-yaml", "pair-1", "pair-2"]
     assert _by_name(api, "from-yaml")["trigger"]["within"] == 3600.0
 
     replacement = {**from_json, "name": "renamed", "description": "updated by the CLI", "trigger": FAILED_RUNS}
@@ -173,9 +177,9 @@ def test_automation_commands(cli_server: ApiServer, api: httpx.Client, tmp_path:
     deleted.ok("Deleted automation with name 'renamed'")
     deleted_by_id.ok(f"Deleted automation with id '{yaml_id}'")
     delete_missing.fails("Automation 'from-json' not found.")
-    assert sorted(_names(api)) == ["pair-1", "pair-2"]
-    for row in api.post("/automations/filter", json={}).json():
-        api.delete(f"/automations/{row['id']}")
+    assert _names(api, *every) == ["pair-1", "pair-2"]
+    for name in ("pair-1", "pair-2"):
+        api.delete(f"/automations/{_by_name(api, name)['id']}")
 
 
 def test_automation_sdk_class(cli_server: ApiServer, api: httpx.Client, tmp_path: Path) -> None:
@@ -212,7 +216,7 @@ def test_deployment_triggers_are_owned_replaced_and_inspected(
     related = api.get(f"/automations/related-to/{resource}").json()
     # Two triggers, deployed twice: the redeploy replaced the first two, so two are left, both owned.
     assert sorted(row["name"] for row in related) == ["on-event__automation_1", "second-trigger"]
-    assert sorted(_names(api)) == ["on-event__automation_1", "second-trigger"]
+    assert _names(api, "on-event__automation_1", "second-trigger") == ["on-event__automation_1", "second-trigger"]
     by_name = {row["name"]: row for row in related}
     first_trigger = by_name["on-event__automation_1"]
     assert first_trigger["enabled"] is True and by_name["second-trigger"]["enabled"] is False
@@ -291,7 +295,7 @@ def test_served_flow_triggers_are_owned_and_replaced(cli_server: ApiServer, api:
     first = _serve_until_triggers_exist(cli_server, tmp_path / "first", names)
     # Serving again replaces the triggers: new automations, and none of the first ones left.
     second = _serve_until_triggers_exist(cli_server, tmp_path / "second", names, frozenset(row["id"] for row in first))
-    assert sorted(_names(api)) == sorted(names)
+    assert _names(api, *names) == sorted(names)
     by_name = {row["name"]: row for row in second}
     deployment_id = api.get("/deployments/name/add/triggered").json()["id"]
     (action,) = by_name["on-ping"]["actions"]
@@ -314,4 +318,4 @@ def test_served_flow_triggers_are_owned_and_replaced(cli_server: ApiServer, api:
             "firing_for": 300.0,
         }
     assert api.delete(f"/automations/owned-by/prefect.deployment.{deployment_id}").status_code == 202
-    assert _names(api) == []
+    assert _names(api, *names) == []
