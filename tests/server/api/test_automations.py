@@ -243,9 +243,30 @@ async def test_template_validation(client: httpx.AsyncClient, path: str) -> None
     assert error["line"] == 2
     assert error["source"] == source
     assert "end of print statement" in error["message"]
+    # Prefect's server only parses, so it takes an unknown filter and the action fails when it renders; Baton
+    # compiles the template, so a misspelt filter is refused when the automation is saved.
     response = await client.post(path, json="{{ x | no_such_filter }}")
     assert response.status_code == 422
     assert "no_such_filter" in response.json()["error"]["message"]
+
+    # Prefect's limits on loops: at most 10, nested at most 2 deep; beyond them a 422 at line 0.
+    loop = "{% for a in x %}{{ a }}{% endfor %}"
+    assert (await client.post(path, json=loop * 10)).status_code == 204
+    response = await client.post(path, json=loop * 11)
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "line": 0,
+        "message": "Contains 11 for loops. Templates can contain no more than 10 for loops.",
+        "source": loop * 11,
+    }
+    two_deep = "{% for a in x %}{% for b in a %}{{ b }}{% endfor %}{% endfor %}"
+    assert (await client.post(path, json=two_deep)).status_code == 204
+    three_deep = "{% for a in x %}{% for b in a %}{% for c in b %}{{ c }}{% endfor %}{% endfor %}{% endfor %}"
+    response = await client.post(path, json=three_deep)
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == (
+        "Contains nested for loops at a depth of 3. Templates can nest for loops no more than 2 loops deep."
+    )
 
 
 def _trigger(**changes: Any) -> dict[str, Any]:
@@ -296,6 +317,18 @@ BAD_BODIES = {
     "webhook-payload-template": (
         {"actions": [{"type": "call-webhook", "block_document_id": str(uuid.UUID(int=1)), "payload": "{% if %}"}]},
         ["body.actions.0.payload", "not a valid template"],
+    ),
+    "webhook-payload-too-many-loops": (
+        {
+            "actions": [
+                {
+                    "type": "call-webhook",
+                    "block_document_id": str(uuid.UUID(int=1)),
+                    "payload": "{% for a in x %}{{ a }}{% endfor %}" * 11,
+                }
+            ]
+        },
+        ["body.actions.0.payload", "no more than 10 for loops"],
     ),
     "run-deployment-parameter-template": (
         {"actions": [{"type": "run-deployment", "source": "inferred", "parameters": {"a": {"b": ["{{ oops"]}}}]},
