@@ -111,7 +111,12 @@ def test_automation_commands(cli_server: ApiServer, api: httpx.Client, tmp_path:
             ["automation", "create", "--from-json", json.dumps(from_json)],
             ["automation", "create", "--from-file", "automation.yaml"],
             ["automation", "create", "--from-file", "pair.json"],
-            ["automation", "create", "--from-json", json.dumps({**from_json, "actions": []})],
+            [
+                "automation",
+                "create",
+                "--from-json",
+                json.dumps({**from_json, "actions": [{"type": "pause-deployment"}]}),
+            ],
         ],
     )
     json_id, yaml_id = _by_name(api, "from-json")["id"], _by_name(api, "from-yaml")["id"]

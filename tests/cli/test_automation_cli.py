@@ -135,8 +135,8 @@ def test_sdk_calls(api_url: str, api: httpx.Client) -> None:
         owned = client.create_automation({**_automation("owned"), "owner_resource": owner})
         assert [row["id"] for row in client.read_automations_related_to(owner)] == [owned["id"]]
         with pytest.raises(ValidationFailed) as refused:
-            client.create_automation(_automation("bad", actions=[]))
-        assert "body.actions" in refused.value.message
+            client.create_automation(_automation("bad", actions=[{"type": "pause-deployment"}]))
+        assert "body.actions.0.pause-deployment: Value error, deployment_id is required" in refused.value.message
         client.delete_automation(created["id"])
         with pytest.raises(ObjectNotFound):
             client.read_automation(created["id"])

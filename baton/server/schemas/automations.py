@@ -354,18 +354,75 @@ class AutomationCore(BaseModel):
     enabled: bool = True
     tags: list[str] = Field(default_factory=list)
     trigger: TriggerTypes
-    actions: list[ActionTypes] = Field(min_length=1)
+    # Required but may be empty, as in Prefect: an automation may act only on trigger or on resolve.
+    actions: list[ActionTypes]
     actions_on_trigger: list[ActionTypes] = Field(default_factory=list)
     actions_on_resolve: list[ActionTypes] = Field(default_factory=list)
 
 
-class AutomationCreate(AutomationCore, ActionModel):
+# Every flow run of a deployment passes through these states: a reactive trigger expecting one of them, running a
+# deployment, fires on the runs it makes.
+LOOPING_FLOW_RUN_EVENTS = frozenset(
+    {"prefect.flow-run.Scheduled", "prefect.flow-run.Pending", "prefect.flow-run.Running", "prefect.flow-run.*"}
+)
+
+
+def _matches_every(specification: ResourceSpecification, kind: str) -> bool:
+    """True when `specification` matches every resource of `kind` (nothing, or only `prefect.resource.id: KIND.*`)."""
+    if not specification:
+        return True
+    resource_id = specification.get("prefect.resource.id")
+    if len(specification) != 1 or resource_id is None:
+        return False
+    return f"{kind}.*" in ([resource_id] if isinstance(resource_id, str) else resource_id)
+
+
+def run_deployment_loop(automation: AutomationCore) -> str | None:
+    """Why the enabled automation's run-deployment actions would make flow runs that fire it again without end, or
+    None: Prefect's server refuses such an automation, and so does Baton."""
+    trigger = automation.trigger
+    if not automation.enabled or not isinstance(trigger, EventTrigger) or trigger.posture != Posture.REACTIVE:
+        return None
+    if not LOOPING_FLOW_RUN_EVENTS & trigger.expect:
+        return None
+    for action in automation.actions:
+        if not isinstance(action, RunDeployment):
+            continue
+        if action.source == "inferred":
+            return (
+                "Running an inferred deployment from a flow run state change event will lead to an infinite loop "
+                "of flow runs.  Please choose a specific deployment and add additional filtering labels to the "
+                "match or match_related for this automation's trigger."
+            )
+        related = trigger.match_related if isinstance(trigger.match_related, list) else [trigger.match_related]
+        if _matches_every(trigger.match, "prefect.flow-run") and any(
+            _matches_every(spec, "prefect.flow-run") for spec in related
+        ):
+            return (
+                "Running a selected deployment from a flow run state change event may lead to an infinite loop of "
+                "flow runs.  Please include additional filtering labels on either match or match_related to "
+                "narrow down which flow runs will trigger this automation to exclude flow runs from the deployment "
+                "you've selected."
+            )
+    return None
+
+
+class _RefusesLoops(AutomationCore):
+    @model_validator(mode="after")
+    def _no_run_deployment_loop(self) -> _RefusesLoops:
+        problem = run_deployment_loop(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+class AutomationCreate(_RefusesLoops, ActionModel):
     model_config = ConfigDict(extra="forbid", ser_json_timedelta="float", allow_inf_nan=False)
 
     owner_resource: str | None = Field(None, max_length=500)
 
 
-class AutomationUpdate(AutomationCore, ActionModel):
+class AutomationUpdate(_RefusesLoops, ActionModel):
     model_config = ConfigDict(extra="forbid", ser_json_timedelta="float", allow_inf_nan=False)
 
 

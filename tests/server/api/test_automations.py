@@ -135,6 +135,7 @@ async def test_delete_and_404s(client: httpx.AsyncClient) -> None:
     for response in (
         await client.get(f"/automations/{missing}"),
         await client.put(f"/automations/{missing}", json=_body()),
+        await client.patch(f"/automations/{missing}", json={"enabled": True}),
         await client.patch(f"/automations/{missing}", json={"enabled": False}),
         await client.delete(f"/automations/{missing}"),
         await client.post(f"/automations/{missing}/firings", json={}),
@@ -297,7 +298,21 @@ BAD_BODIES = {
         ["body.trigger.metric.metric.range", "300 seconds"],
     ),
     "unknown-action-type": ({"actions": [{"type": "launch-rocket"}]}, ["body.actions.0", "launch-rocket"]),
-    "no-actions": ({"actions": []}, ["body.actions"]),
+    "no-action-list": ({"actions": None}, ["body.actions"]),
+    "inferred-deployment-loop": (
+        {
+            "trigger": _trigger(expect=["prefect.flow-run.Running"]),
+            "actions": [{"type": "run-deployment", "source": "inferred"}],
+        },
+        ["body: Value error, Running an inferred deployment from a flow run state change event will lead to an"],
+    ),
+    "selected-deployment-loop": (
+        {
+            "trigger": _trigger(expect=["prefect.flow-run.*"]),
+            "actions": [{"type": "run-deployment", "source": "selected", "deployment_id": str(uuid.UUID(int=2))}],
+        },
+        ["body: Value error, Running a selected deployment from a flow run state change event may lead to"],
+    ),
     "selected-without-id": (
         {"actions": [{"type": "pause-deployment", "source": "selected"}]},
         ["body.actions.0.pause-deployment", "deployment_id is required"],
@@ -370,3 +385,40 @@ async def test_created_before_excludes_later_automations(client: httpx.AsyncClie
     body = {"automations": {"created": {"before_": cutoff.isoformat()}}}
     assert await _names(client, body) == ["earlier"]
     assert await _count(client, body) == 1
+
+
+async def test_an_automation_may_have_no_actions_but_on_trigger(client: httpx.AsyncClient) -> None:
+    created = await _create(client, actions=[], actions_on_trigger=[{"type": "do-nothing"}])
+    assert (created["actions"], created["actions_on_trigger"]) == ([], [{"type": "do-nothing"}])
+
+
+async def test_run_deployment_loops_are_refused_only_when_enabled_and_unfiltered(client: httpx.AsyncClient) -> None:
+    """Prefect refuses an enabled reactive automation whose run-deployment action would make the very flow runs
+    that fire it; a narrower match, another event, a proactive posture or a disabled automation is accepted."""
+    deployment = str(uuid.UUID(int=2))
+    selected = [{"type": "run-deployment", "source": "selected", "deployment_id": deployment}]
+    inferred = [{"type": "run-deployment", "source": "inferred"}]
+    running = _trigger(expect=["prefect.flow-run.Running"])
+    narrowed = {**running, "match_related": {"prefect.resource.id": "prefect.flow.*", "prefect.resource.role": "flow"}}
+    accepted = {
+        "selected-narrowed-by-related": {"trigger": narrowed, "actions": selected},
+        "selected-narrowed-by-match": {
+            "trigger": {
+                **running,
+                "match": {"prefect.resource.id": "prefect.flow-run.*", "prefect.resource.name": "x"},
+            },
+            "actions": selected,
+        },
+        "on-failed": {"trigger": _trigger(expect=["prefect.flow-run.Failed"]), "actions": inferred},
+        "proactive": {"trigger": {**running, "posture": "Proactive", "within": 60}, "actions": inferred},
+        "disabled": {"trigger": running, "actions": inferred, "enabled": False},
+    }
+    for name, fields in accepted.items():
+        await _create(client, name, **fields)
+
+    disabled = (await client.post("/automations/filter", json={"automations": {"name": {"any_": ["disabled"]}}})).json()
+    response = await client.patch(f"/automations/{disabled[0]['id']}", json={"enabled": True})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("body.enabled: Value error, Running an inferred deployment")
+    assert (await client.get(f"/automations/{disabled[0]['id']}")).json()["enabled"] is False
+    assert (await client.patch(f"/automations/{disabled[0]['id']}", json={"enabled": False})).status_code == 204
