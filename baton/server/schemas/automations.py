@@ -267,11 +267,11 @@ class CallWebhook(_ActionModel):
     @field_validator("payload", mode="before")
     @classmethod
     def _payload_as_text(cls, value: Any) -> Any:
-        """Prefect accepts a JSON object as the payload and stores it as its text."""
+        """Prefect accepts a JSON object as the payload and stores it as its text, indented by two spaces."""
         if isinstance(value, dict | list):
             import orjson
 
-            return orjson.dumps(value).decode()
+            return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
         return "" if value is None else value
 
 

@@ -279,7 +279,7 @@ BAD_BODIES = {
         {"trigger": _trigger(posture="Proactive", within=5)},
         ["body.trigger", "10 seconds"],
     ),
-    "negative-threshold": ({"trigger": _trigger(threshold=0)}, ["body.trigger.event.threshold"]),
+    "zero-threshold": ({"trigger": _trigger(threshold=0)}, ["body.trigger.event.threshold"]),
     "compound-require-too-many": (
         {"trigger": {"type": "compound", "require": 3, "triggers": [FAILED_RUNS, FAILED_RUNS]}},
         ["body.trigger.compound", "less than or equal to the number of triggers"],
@@ -422,3 +422,14 @@ async def test_run_deployment_loops_are_refused_only_when_enabled_and_unfiltered
     assert response.json()["detail"].startswith("body.enabled: Value error, Running an inferred deployment")
     assert (await client.get(f"/automations/{disabled[0]['id']}")).json()["enabled"] is False
     assert (await client.patch(f"/automations/{disabled[0]['id']}", json={"enabled": False})).status_code == 204
+
+
+async def test_a_webhook_payload_object_is_stored_as_indented_text(client: httpx.AsyncClient) -> None:
+    """Older Prefect UIs send the payload as a JSON object; Prefect keeps its text, indented by two spaces."""
+    webhook = {"type": "call-webhook", "block_document_id": str(uuid.UUID(int=1))}
+    payload = {"message": "{{ flow_run.name }} failed", "n": [1, 2]}
+    created = await _create(client, actions=[{**webhook, "payload": payload}, webhook])
+    assert created["actions"][0]["payload"] == (
+        '{\n  "message": "{{ flow_run.name }} failed",\n  "n": [\n    1,\n    2\n  ]\n}'
+    )
+    assert created["actions"][1]["payload"] == ""
