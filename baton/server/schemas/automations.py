@@ -12,7 +12,7 @@ import enum
 import uuid
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema, field_validator, model_validator
 
 from baton.server.schemas.base import ActionModel, ApiModel, Limit, ListingModel, Name, Offset
 from baton.server.schemas.filters import FilterModel, OperatorFilterModel
@@ -20,7 +20,13 @@ from baton.states import StateType
 
 # A label specification: label -> glob pattern, or a list of patterns any of which may match.
 ResourceSpecification = dict[str, str | list[str]]
-Seconds = Annotated[dt.timedelta, Field(ge=dt.timedelta(0))]
+# Durations are read as seconds or ISO 8601 durations and answered as seconds (a number), as Prefect does.
+_DURATION_SCHEMA = {
+    "anyOf": [{"type": "number"}, {"type": "string", "format": "duration"}],
+    "description": "Seconds, or an ISO 8601 duration; answered as seconds.",
+}
+Duration = Annotated[dt.timedelta, WithJsonSchema(_DURATION_SCHEMA)]
+Seconds = Annotated[Duration, Field(ge=dt.timedelta(0))]
 
 PROACTIVE_MINIMUM_WITHIN = dt.timedelta(seconds=10)
 METRIC_MINIMUM_RANGE = dt.timedelta(seconds=300)
@@ -98,8 +104,8 @@ class MetricQuery(BaseModel):
     name: Literal["lateness", "duration", "successes"]
     threshold: float = Field(allow_inf_nan=False)
     operator: MetricOperator
-    range: dt.timedelta = METRIC_MINIMUM_RANGE
-    firing_for: dt.timedelta = METRIC_MINIMUM_RANGE
+    range: Duration = METRIC_MINIMUM_RANGE
+    firing_for: Duration = METRIC_MINIMUM_RANGE
 
     @field_validator("range", "firing_for")
     @classmethod
