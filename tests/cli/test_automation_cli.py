@@ -142,3 +142,17 @@ def test_sdk_calls(api_url: str, api: httpx.Client) -> None:
             client.read_automation(created["id"])
         with pytest.raises(ObjectNotFound):
             client.read_automation("sdk-renamed")
+
+
+def test_deployment_inspect_lists_its_automations(env: dict[str, str], api: httpx.Client) -> None:
+    flow_id = api.post("/flows/", json={"name": "inspected"}).json()["id"]
+    deployment = api.post("/deployments/", json={"name": "with-triggers", "flow_id": flow_id}).json()
+    resource = f"prefect.deployment.{deployment['id']}"
+    assert "Automations    -\n" in ok(env, "deployment", "inspect", "inspected/with-triggers")
+    api.post("/automations/", json={**_automation("owned-trigger"), "owner_resource": resource})
+    runs_it = {"type": "run-deployment", "source": "selected", "deployment_id": deployment["id"]}
+    api.post("/automations/", json=_automation("runs-it", actions=[runs_it], enabled=False))
+    inspected = ok(env, "deployment", "inspect", "inspected/with-triggers")
+    assert "Automations    owned-trigger, runs-it (paused)\n" in inspected
+    shown = json.loads(ok(env, "deployment", "inspect", deployment["id"], "--json"))
+    assert [row["name"] for row in shown["automations"]] == ["owned-trigger", "runs-it"]
