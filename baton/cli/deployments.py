@@ -79,15 +79,22 @@ def _deployment_fields(row: dict[str, Any], flows: dict[str, str]) -> list[tuple
         ("Job variables", row.get("job_variables") or None),
         ("Schedules", [schedule["schedule"] for schedule in row.get("schedules") or []] or None),
         ("Tags", ", ".join(row.get("tags") or []) or None),
+        ("Automations", ", ".join(_automation_label(each) for each in row.get("automations") or []) or None),
         ("Created (UTC)", timestamp(row["created"])),
     ]
+
+
+def _automation_label(automation: dict[str, Any]) -> str:
+    return automation["name"] + ("" if automation["enabled"] else " (paused)")
 
 
 @inspect_command(deployment, _deployment_fields, flow_names=True, epilog=DEPLOYMENT_ARGUMENT_HELP)
 @click.argument("name_or_id", metavar="DEPLOYMENT")
 def inspect(client: BatonClient, name_or_id: str) -> dict[str, Any]:
-    """Print a deployment: its flow, entrypoint, work pool, parameters and schedules."""
-    return client.read_deployment(name_or_id)
+    """Print a deployment: its flow, entrypoint, work pool, parameters, schedules and the automations related to it
+    (those its triggers made, and those that run it)."""
+    row = client.read_deployment(name_or_id)
+    return {**row, "automations": client.read_automations_related_to(f"prefect.deployment.{row['id']}")}
 
 
 @deployment.command(epilog=DEPLOYMENT_ARGUMENT_HELP)

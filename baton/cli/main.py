@@ -30,6 +30,7 @@ def cli() -> None:
 def _register() -> None:
     from baton.cli.artifacts import artifact
     from baton.cli.audit import audit
+    from baton.cli.automations import automation
     from baton.cli.blocks import block
     from baton.cli.concurrency_limits import concurrency_limit, global_concurrency_limit
     from baton.cli.config import config
@@ -47,6 +48,7 @@ def _register() -> None:
 
     cli.add_command(artifact)
     cli.add_command(audit)
+    cli.add_command(automation)
     cli.add_command(block)
     cli.add_command(concurrency_limit)
     cli.add_command(global_concurrency_limit)

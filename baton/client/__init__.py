@@ -8,6 +8,7 @@ ConcurrencyLimitReached (423), LeaseExpired (410), ServiceUnavailable (503, or n
 from __future__ import annotations
 
 from baton.client.artifacts import ArtifactsClient
+from baton.client.automations import AutomationsClient
 from baton.client.base import DEFAULT_TIMEOUT_SECONDS, default_api_url
 from baton.client.blocks import BlocksClient
 from baton.client.concurrency_limits import ConcurrencyLimitsClient
@@ -25,6 +26,7 @@ class BatonClient(
     WorkPoolsClient,
     DeploymentsClient,
     FlowRunsClient,
+    AutomationsClient,
 ):
     """A connection to the Baton API at `api_url` (default: BATON_API_URL, else this profile's server address)."""
 

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -20,6 +20,9 @@ from baton.server.schemas.automations import AutomationCore, CallWebhook, RunDep
 # The filters templates may use; `baton.server.automations.rendering` installs their implementations on the
 # environment it renders with. Validation only needs their names, so that a template using them compiles.
 FILTER_NAMES = ("ui_url", "ui_resource_events_url", "flow_run_id")
+# Prefect's limits on loops in a template, refused when it is saved: a template must not keep the actions busy.
+MAX_LOOPS = 10
+MAX_LOOP_DEPTH = 2
 
 
 class TemplateInvalid(Exception):
@@ -51,13 +54,34 @@ def make_environment(filters: dict[str, Callable[..., Any]]) -> ImmutableSandbox
 
 
 def check_template(template: str) -> None:
-    """Raise TemplateInvalid when `template` does not compile (syntax, unknown filter or test, sandbox refusal)."""
+    """Raise TemplateInvalid when `template` does not compile (syntax, unknown filter or test, sandbox refusal) or
+    has more loops, or deeper ones, than Prefect allows (those answer line 0, as Prefect's server does)."""
+    environment = validation_environment()
     try:
-        validation_environment().from_string(template)
+        environment.from_string(template)
     except TemplateSyntaxError as exc:
         raise TemplateInvalid(exc.lineno, exc.message or str(exc)) from exc
     except SecurityError as exc:
         raise TemplateInvalid(None, str(exc)) from exc
+    root = environment.parse(template)
+    loops = sum(1 for _ in root.find_all(nodes.For))
+    if loops > MAX_LOOPS:
+        raise TemplateInvalid(
+            0, f"Contains {loops} for loops. Templates can contain no more than {MAX_LOOPS} for loops."
+        )
+    depth = _loop_depth(root)
+    if depth > MAX_LOOP_DEPTH:
+        raise TemplateInvalid(
+            0,
+            f"Contains nested for loops at a depth of {depth}. Templates can nest for loops no more than "
+            f"{MAX_LOOP_DEPTH} loops deep.",
+        )
+
+
+def _loop_depth(node: nodes.Node) -> int:
+    """How deep for loops nest in `node`, itself included."""
+    inner = max((_loop_depth(child) for child in node.iter_child_nodes()), default=0)
+    return inner + (1 if isinstance(node, nodes.For) else 0)
 
 
 def _templates_of(automation: AutomationCore) -> list[tuple[list[str | int], str]]:

@@ -12,7 +12,7 @@ import enum
 import uuid
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema, field_validator, model_validator
 
 from baton.server.schemas.base import ActionModel, ApiModel, Limit, ListingModel, Name, Offset
 from baton.server.schemas.filters import FilterModel, OperatorFilterModel
@@ -20,7 +20,13 @@ from baton.states import StateType
 
 # A label specification: label -> glob pattern, or a list of patterns any of which may match.
 ResourceSpecification = dict[str, str | list[str]]
-Seconds = Annotated[dt.timedelta, Field(ge=dt.timedelta(0))]
+# Durations are read as seconds or ISO 8601 durations and answered as seconds (a number), as Prefect does.
+_DURATION_SCHEMA = {
+    "anyOf": [{"type": "number"}, {"type": "string", "format": "duration"}],
+    "description": "Seconds, or an ISO 8601 duration; answered as seconds.",
+}
+Duration = Annotated[dt.timedelta, WithJsonSchema(_DURATION_SCHEMA)]
+Seconds = Annotated[Duration, Field(ge=dt.timedelta(0))]
 
 PROACTIVE_MINIMUM_WITHIN = dt.timedelta(seconds=10)
 METRIC_MINIMUM_RANGE = dt.timedelta(seconds=300)
@@ -98,8 +104,8 @@ class MetricQuery(BaseModel):
     name: Literal["lateness", "duration", "successes"]
     threshold: float = Field(allow_inf_nan=False)
     operator: MetricOperator
-    range: dt.timedelta = METRIC_MINIMUM_RANGE
-    firing_for: dt.timedelta = METRIC_MINIMUM_RANGE
+    range: Duration = METRIC_MINIMUM_RANGE
+    firing_for: Duration = METRIC_MINIMUM_RANGE
 
     @field_validator("range", "firing_for")
     @classmethod
@@ -267,11 +273,11 @@ class CallWebhook(_ActionModel):
     @field_validator("payload", mode="before")
     @classmethod
     def _payload_as_text(cls, value: Any) -> Any:
-        """Prefect accepts a JSON object as the payload and stores it as its text."""
+        """Prefect accepts a JSON object as the payload and stores it as its text, indented by two spaces."""
         if isinstance(value, dict | list):
             import orjson
 
-            return orjson.dumps(value).decode()
+            return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
         return "" if value is None else value
 
 
@@ -354,18 +360,75 @@ class AutomationCore(BaseModel):
     enabled: bool = True
     tags: list[str] = Field(default_factory=list)
     trigger: TriggerTypes
-    actions: list[ActionTypes] = Field(min_length=1)
+    # Required but may be empty, as in Prefect: an automation may act only on trigger or on resolve.
+    actions: list[ActionTypes]
     actions_on_trigger: list[ActionTypes] = Field(default_factory=list)
     actions_on_resolve: list[ActionTypes] = Field(default_factory=list)
 
 
-class AutomationCreate(AutomationCore, ActionModel):
+# Every flow run of a deployment passes through these states: a reactive trigger expecting one of them, running a
+# deployment, fires on the runs it makes.
+LOOPING_FLOW_RUN_EVENTS = frozenset(
+    {"prefect.flow-run.Scheduled", "prefect.flow-run.Pending", "prefect.flow-run.Running", "prefect.flow-run.*"}
+)
+
+
+def _matches_every(specification: ResourceSpecification, kind: str) -> bool:
+    """True when `specification` matches every resource of `kind` (nothing, or only `prefect.resource.id: KIND.*`)."""
+    if not specification:
+        return True
+    resource_id = specification.get("prefect.resource.id")
+    if len(specification) != 1 or resource_id is None:
+        return False
+    return f"{kind}.*" in ([resource_id] if isinstance(resource_id, str) else resource_id)
+
+
+def run_deployment_loop(automation: AutomationCore) -> str | None:
+    """Why the enabled automation's run-deployment actions would make flow runs that fire it again without end, or
+    None: Prefect's server refuses such an automation, and so does Baton."""
+    trigger = automation.trigger
+    if not automation.enabled or not isinstance(trigger, EventTrigger) or trigger.posture != Posture.REACTIVE:
+        return None
+    if not LOOPING_FLOW_RUN_EVENTS & trigger.expect:
+        return None
+    for action in automation.actions:
+        if not isinstance(action, RunDeployment):
+            continue
+        if action.source == "inferred":
+            return (
+                "Running an inferred deployment from a flow run state change event will lead to an infinite loop "
+                "of flow runs.  Please choose a specific deployment and add additional filtering labels to the "
+                "match or match_related for this automation's trigger."
+            )
+        related = trigger.match_related if isinstance(trigger.match_related, list) else [trigger.match_related]
+        if _matches_every(trigger.match, "prefect.flow-run") and any(
+            _matches_every(spec, "prefect.flow-run") for spec in related
+        ):
+            return (
+                "Running a selected deployment from a flow run state change event may lead to an infinite loop of "
+                "flow runs.  Please include additional filtering labels on either match or match_related to "
+                "narrow down which flow runs will trigger this automation to exclude flow runs from the deployment "
+                "you've selected."
+            )
+    return None
+
+
+class _RefusesLoops(AutomationCore):
+    @model_validator(mode="after")
+    def _no_run_deployment_loop(self) -> _RefusesLoops:
+        problem = run_deployment_loop(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+class AutomationCreate(_RefusesLoops, ActionModel):
     model_config = ConfigDict(extra="forbid", ser_json_timedelta="float", allow_inf_nan=False)
 
     owner_resource: str | None = Field(None, max_length=500)
 
 
-class AutomationUpdate(AutomationCore, ActionModel):
+class AutomationUpdate(_RefusesLoops, ActionModel):
     model_config = ConfigDict(extra="forbid", ser_json_timedelta="float", allow_inf_nan=False)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from baton.errors import ValidationFailed
 from baton.server.database import tables as t
 from baton.server.database.dialects import DatabaseDialect, dialect_of
 from baton.server.database.types import utcnow
@@ -20,6 +21,7 @@ from baton.server.schemas.automations import (
     AutomationSort,
     RunDeployment,
     reset_trigger_ids,
+    run_deployment_loop,
 )
 
 Condition = sa.ColumnElement[bool]
@@ -74,7 +76,19 @@ async def replace_automation(connection: AsyncConnection, automation_id: uuid.UU
 
 
 async def set_automation_enabled(connection: AsyncConnection, automation_id: uuid.UUID, enabled: bool) -> bool:
-    """Turn the automation on or off; turning it off forgets its trigger state. False when there is none."""
+    """Turn the automation on or off; turning it off forgets its trigger state. False when there is none;
+    ValidationFailed when turning it on would let its run-deployment actions fire it again without end."""
+    if enabled:
+        current = await read_automation(connection, automation_id)
+        if current is None:
+            return False
+        stored = AutomationCore.model_validate({**{key: current[key] for key in _STORED}, "enabled": True})
+        problem = run_deployment_loop(stored)
+        if problem:
+            raise ValidationFailed(
+                "Invalid request received.",
+                [{"loc": ["body", "enabled"], "msg": f"Value error, {problem}", "type": "value_error"}],
+            )
     result = await connection.execute(
         sa.update(t.automation).where(t.automation.c.id == automation_id).values(enabled=enabled, updated=utcnow())
     )
