@@ -184,6 +184,9 @@ async def test_pausing_and_resuming_emit_the_new_status(client: httpx.AsyncClien
     ]
     await _poll(client, "pool")  # a paused queue stays PAUSED when polled
     assert evaluated(broker) == []
+    # Resumed after a recent poll, the queue is READY at once.
+    assert (await client.patch(f"/work_queues/{queue_id}", json={"is_paused": False})).status_code == 204
+    assert evaluated(broker) == ["prefect.work-queue.ready"]
 
     stored = [(event["event"], event["resource"]["prefect.resource.id"]) for event in await status_events(client)]
     pool_resource, queue_resource = f"prefect.work-pool.{pool['id']}", f"prefect.work-queue.{queue_id}"
@@ -195,9 +198,10 @@ async def test_pausing_and_resuming_emit_the_new_status(client: httpx.AsyncClien
         ("prefect.work-queue.paused", queue_resource),
         ("prefect.work-queue.not-ready", queue_resource),
         ("prefect.work-queue.paused", queue_resource),
+        ("prefect.work-queue.ready", queue_resource),
     ]
     queue = (await client.get(f"/work_queues/{queue_id}")).json()
-    assert (queue["status"], queue["is_paused"]) == ("PAUSED", True)
+    assert (queue["status"], queue["is_paused"]) == ("READY", False)
 
 
 async def test_a_pool_created_paused_says_so(client: httpx.AsyncClient, database: Database) -> None:

@@ -33,6 +33,9 @@ from baton.states import LATE
 
 Row = dict[str, Any]
 
+# A resumed queue polled this recently is READY at once (Prefect's fixed value), else NOT_READY until its next poll.
+RECENT_POLL = dt.timedelta(seconds=60)
+
 # Queue columns plus the name of the pool, as the API returns a queue.
 QUEUE_COLUMNS = [*t.work_queue.c, t.work_pool.c.name.label("work_pool_name")]
 QUEUE_FROM = t.work_queue.join(t.work_pool, t.work_pool.c.id == t.work_queue.c.work_pool_id)
@@ -220,21 +223,26 @@ async def queue_responses(connection: AsyncConnection, rows: list[Row]) -> list[
 
 async def update_work_queue(connection: AsyncConnection, queue: Row, update: WorkQueueUpdate) -> list[Event]:
     """Apply the fields set in `update`; a new priority moves other queues down as on creation, a new name must be
-    free in the pool. Pausing makes the queue PAUSED, resuming a paused queue NOT_READY (until its next poll); a
-    status that changes writes its `prefect.work-queue.<status>` event, returned."""
+    free in the pool. Pausing makes the queue PAUSED; resuming a paused queue makes it READY when it was polled in
+    the last RECENT_POLL, else NOT_READY (until its next poll). A status that changes writes its
+    `prefect.work-queue.<status>` event, returned."""
     values = update.model_dump(mode="json", exclude_unset=True)
     name = values.get("name")
     if name is not None and name != queue["name"]:
         if await _queue_id(connection, queue["work_pool_id"], name) is not None:
             raise ObjectAlreadyExists(f"A work queue named {name!r} already exists in this work pool.")
     priority = values.pop("priority", None)
+    now = utcnow()
     if values.get("is_paused") is True and queue["status"] != WorkQueueStatus.PAUSED:
         values["status"] = WorkQueueStatus.PAUSED.value
     elif values.get("is_paused") is False and queue["status"] == WorkQueueStatus.PAUSED:
-        values["status"] = WorkQueueStatus.NOT_READY.value
+        last_polled = update.last_polled if "last_polled" in values else queue["last_polled"]
+        if last_polled is not None and last_polled.tzinfo is None:
+            last_polled = last_polled.replace(tzinfo=dt.UTC)
+        recent = last_polled is not None and now - last_polled <= RECENT_POLL
+        values["status"] = (WorkQueueStatus.READY if recent else WorkQueueStatus.NOT_READY).value
     if "last_polled" in values:
         values["last_polled"] = update.last_polled
-    now = utcnow()
     if values:
         await connection.execute(
             sa.update(t.work_queue).where(t.work_queue.c.id == queue["id"]).values(updated=now, **values)
