@@ -4,7 +4,9 @@ trigger engine as an `evaluate_triggers` message."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,6 +27,7 @@ from baton.server.database import tables as t
 from baton.server.database.engine import Database
 from baton.settings import Settings
 from tests.server.api.test_work_pools import _poll, _pool
+from tests.server.api.test_worker_channel import TIMEOUT_SECONDS, _authenticated, _heartbeat, _hello
 
 STATUS_PREFIXES = ["prefect.work-pool.", "prefect.work-queue.", "prefect.deployment."]
 
@@ -213,3 +216,19 @@ async def test_a_pool_created_paused_says_so(client: httpx.AsyncClient, database
             sa.select(t.work_pool.c.last_status_event_id).where(t.work_pool.c.id == uuid.UUID(pool["id"]))
         )
     assert str(stored_id) == event["id"]
+
+
+async def test_the_worker_channel_creates_a_ready_pool(
+    base_url: str, client: httpx.AsyncClient, broker: StubBroker
+) -> None:
+    async with await _authenticated(base_url, "channel") as socket:
+        await socket.send(_hello(create_pool_if_not_found=True))
+        ready = json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT_SECONDS))
+        assert ready["type"] == "worker.ready.v1"
+        await socket.send(_heartbeat())
+        await asyncio.sleep(0.3)  # the heartbeat frame has no answer
+    assert evaluated(broker) == ["prefect.work-pool.not-ready", "prefect.work-pool.ready"]
+    created, became_ready = await status_events(client)
+    assert (created["event"], became_ready["event"]) == ("prefect.work-pool.not-ready", "prefect.work-pool.ready")
+    assert became_ready["follows"] == created["id"]
+    assert (await client.get("/work_pools/channel")).json()["status"] == "READY"
