@@ -232,3 +232,31 @@ async def test_the_worker_channel_creates_a_ready_pool(
     assert (created["event"], became_ready["event"]) == ("prefect.work-pool.not-ready", "prefect.work-pool.ready")
     assert became_ready["follows"] == created["id"]
     assert (await client.get("/work_pools/channel")).json()["status"] == "READY"
+
+
+async def test_a_served_flow_polling_its_deployments_makes_them_ready_once(
+    client: httpx.AsyncClient, broker: StubBroker
+) -> None:
+    flow = (await client.post("/flows/", json={"name": "served"})).json()
+    deployment = (await client.post("/deployments/", json={"name": "d", "flow_id": flow["id"]})).json()
+    assert deployment["status"] == "NOT_READY"
+    for _ in range(2):
+        response = await client.post(
+            "/deployments/get_scheduled_flow_runs", json={"deployment_ids": [deployment["id"], str(uuid.uuid4())]}
+        )
+        assert response.status_code == 200, response.text
+    assert evaluated(broker) == ["prefect.deployment.ready"]
+    (event,) = await status_events(client)
+    assert event["resource"] == {
+        "prefect.resource.id": f"prefect.deployment.{deployment['id']}",
+        "prefect.resource.name": "d",
+    }
+    assert event["related"] == [
+        {
+            "prefect.resource.id": f"prefect.flow.{flow['id']}",
+            "prefect.resource.name": "served",
+            "prefect.resource.role": "flow",
+        }
+    ]
+    read = (await client.get(f"/deployments/{deployment['id']}")).json()
+    assert read["status"] == "READY" and read["last_polled"] is not None

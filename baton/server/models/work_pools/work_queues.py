@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.errors import InvalidTransition, ObjectAlreadyExists, ObjectNotFound
 from baton.server.database import tables as t
 from baton.server.database.types import utcnow
+from baton.server.models.deployments.deployment_polls import mark_deployments_polled
 from baton.server.models.deployments.deployment_queues import DEFAULT_AGENT_POOL_NAME, ensure_default_agent_pool
 from baton.server.models.events import status_events
 from baton.server.models.events.status_events import Event
@@ -271,9 +272,10 @@ async def record_polls(connection: AsyncConnection, queue_ids: list[uuid.UUID], 
     """A worker polled these queues: they and their deployments are READY (paused queues stay PAUSED). Returns the
     status events written for those that were not ready.
 
-    This runs on every poll, so the common case (nothing changes status) costs what it did before events: one
-    UPDATE of the queues and one of their deployments. Each returns the rows' statuses, which it leaves alone (the
-    rows are locked by then, so they are current); only rows found NOT_READY get a second, guarded UPDATE."""
+    This runs on every poll, so the common case (nothing changes status) is the two UPDATEs it always was, of the
+    queues and of their deployments (`mark_deployments_polled`); each returns the rows' statuses, which it leaves
+    alone (the rows are locked by then, so they are current); only rows found not ready get a second, guarded
+    UPDATE."""
     if not queue_ids:
         return []
     queue = t.work_queue.c
@@ -284,14 +286,6 @@ async def record_polls(connection: AsyncConnection, queue_ids: list[uuid.UUID], 
         .returning(queue.id, queue.status, queue.is_paused)
     )
     unready_queues = [row.id for row in polled if row.status == WorkQueueStatus.NOT_READY and not row.is_paused]
-    deployment = t.deployment.c
-    polled = await connection.execute(
-        sa.update(t.deployment)
-        .where(deployment.work_queue_id.in_(queue_ids))
-        .values(last_polled=now)
-        .returning(deployment.id, deployment.status)
-    )
-    unready_deployments = [row.id for row in polled if row.status != "READY"]
     events: list[Event] = []
     if unready_queues:
         ready = await connection.execute(
@@ -302,13 +296,5 @@ async def record_polls(connection: AsyncConnection, queue_ids: list[uuid.UUID], 
         )
         rows = [dict(row) for row in ready.mappings()]
         events += await status_events.work_queue_status_events(connection, rows, WorkQueueStatus.READY.value, now)
-    if unready_deployments:
-        ready = await connection.execute(
-            sa.update(t.deployment)
-            .where(deployment.id.in_(unready_deployments), deployment.status != "READY")
-            .values(status="READY")
-            .returning(*status_events.DEPLOYMENT_COLUMNS)
-        )
-        rows = [dict(row) for row in ready.mappings()]
-        events += await status_events.deployment_status_events(connection, rows, "READY", now)
+    events += await mark_deployments_polled(connection, t.deployment.c.work_queue_id.in_(queue_ids), now)
     return await status_events.record_status_events(connection, events)
