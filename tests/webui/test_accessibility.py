@@ -1,0 +1,199 @@
+"""Every UI page passes axe-core with no serious or critical violation, in the light and dark themes, at 1280x800
+and 1920x1080. The full results are written to test-artifacts/accessibility/."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from baton.webui.routes import PAGE_MODULES
+from tests.webui.axe import AXE_VERSION, axe_script
+from tests.webui.conftest import ARTIFACTS_DIR, UiServer
+
+THEMES = ("light", "dark")
+VIEWPORTS = ({"width": 1280, "height": 800}, {"width": 1920, "height": 1080})
+FAILING_IMPACTS = {"serious", "critical"}
+# Routes that are not pages a reader looks at: streams, a text download, redirects, and sign-in (which the server
+# under test, with authentication off, redirects to the dashboard).
+NOT_PAGES = {
+    r"/runs/flow-run/(?P<flow_run_id>[^/]+)/logs\.txt",
+    r"/runs/flow-run/(?P<flow_run_id>[^/]+)/stream",
+    r"/task-runs/(?P<flow_run_id>[^/]+)/stream",
+    r"/deployments/deployment/(?P<deployment_id>[^/]+)/?",
+    r"/login/?",
+    r"/logout/?",
+}
+# Pages that need a query to show anything.
+QUERIES = {r"/blocks/new/?": "?type=custom-webhook"}
+
+
+def _page_patterns() -> list[str]:
+    patterns = []
+    for name in PAGE_MODULES:
+        for pattern, *_ in importlib.import_module(f"baton.webui.pages.{name}").routes:
+            if pattern not in NOT_PAGES:
+                patterns.append(pattern)
+    return patterns
+
+
+def _created(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code in (200, 201), response.text
+    return dict(response.json())
+
+
+def _webhook_block(api: httpx.Client) -> str:
+    block_type = api.get("/block_types/slug/custom-webhook").json()
+    schemas = api.post("/block_schemas/filter", json={"block_schemas": {"block_type_id": {"any_": [block_type["id"]]}}})
+    document = api.post(
+        "/block_documents/",
+        json={
+            "name": "a11y-hook",
+            "block_type_id": block_type["id"],
+            "block_schema_id": schemas.json()[0]["id"],
+            "data": {"name": "a11y-hook", "url": "http://127.0.0.1:9/hook"},
+        },
+    )
+    return str(_created(document)["id"])
+
+
+@pytest.fixture(scope="module")
+def page_urls(api: httpx.Client, seeded_runs: dict[str, str]) -> dict[str, str]:
+    """Route pattern -> a path that opens it, with one object of each kind made for the detail pages."""
+    run = api.get(f"/flow_runs/{seeded_runs['failed']}").json()
+    task_run = api.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [run["id"]]}}}).json()[0]
+    _created(api.post("/work_pools/", json={"name": "a11y-pool", "type": "process"}))
+    _created(api.post("/work_pools/a11y-pool/queues", json={"name": "urgent"}))
+    deployment = _created(
+        api.post(
+            "/deployments/",
+            json={
+                "name": "a11y-nightly",
+                "flow_id": run["flow_id"],
+                "work_pool_name": "a11y-pool",
+                "schedules": [{"schedule": {"interval": 3600}, "active": True}],
+            },
+        )
+    )
+    block_id = _webhook_block(api)
+    variable = _created(api.post("/variables/", json={"name": "a11y_setting", "value": {"retries": 3}}))
+    artifact = _created(
+        api.post(
+            "/artifacts/",
+            json={"key": "a11y-report", "type": "markdown", "data": "# Report", "flow_run_id": run["id"]},
+        )
+    )
+    automation = _created(
+        api.post(
+            "/automations/",
+            json={
+                "name": "a11y-automation",
+                "trigger": {"type": "event", "expect": ["prefect.flow-run.Failed"], "posture": "Reactive"},
+                "actions": [{"type": "cancel-flow-run"}],
+            },
+        )
+    )
+    policy = _created(
+        api.post(
+            "/flow_run_notification_policies/",
+            json={"name": "a11y-policy", "state_names": ["Failed"], "block_document_id": block_id},
+        )
+    )
+    values = {
+        "flow_run_id": run["id"],
+        "task_run_id": task_run["id"],
+        "flow_id": run["flow_id"],
+        "deployment_id": deployment["id"],
+        "block_document_id": block_id,
+        "variable_id": variable["id"],
+        "artifact_id": artifact["id"],
+        "key": "a11y-report",
+        "automation_id": automation["id"],
+        "policy_id": policy["id"],
+        "name": "a11y-pool",
+    }
+    urls = {}
+    for pattern in _page_patterns():
+        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda match: str(values[match.group(1)]), pattern)
+        urls[pattern] = (path.removesuffix("/?").replace("\\", "") or "/") + QUERIES.get(pattern, "")
+    return urls
+
+
+def _violations(page: Any) -> list[dict[str, Any]]:
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {
+            "id": violation["id"],
+            "impact": violation["impact"],
+            "help": violation["help"],
+            "nodes": [
+                {"target": node["target"], "html": node["html"], "summary": node.get("failureSummary", "")}
+                for node in violation["nodes"]
+            ],
+        }
+        for violation in results["violations"]
+    ]
+
+
+@pytest.fixture(scope="module")
+def shared_page(browser: Any) -> Iterator[Any]:
+    """One page for the module's tests (a context per page would cost more than the check); JavaScript errors and
+    failed console messages fail the module at its end."""
+    context = browser.new_context(viewport=VIEWPORTS[0], timezone_id="Europe/Berlin")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    yield page
+    context.close()
+    assert not errors, "the browser reported errors:\n" + "\n".join(errors)
+
+
+@pytest.fixture(scope="module")
+def axe() -> str:
+    return axe_script()
+
+
+@pytest.fixture(scope="module")
+def report() -> Iterator[dict[str, Any]]:
+    """axe-core's violations of every page, theme and viewport, written to test-artifacts/accessibility/."""
+    results: dict[str, Any] = {"axe_version": AXE_VERSION, "pages": []}
+    yield results
+    folder = ARTIFACTS_DIR / "accessibility"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "axe-results.json").write_text(json.dumps(results, indent=2))
+
+
+@pytest.mark.parametrize(
+    "pattern", _page_patterns(), ids=lambda pattern: re.sub(r"\W+", "-", pattern).strip("-") or "dashboard"
+)
+def test_page_has_no_serious_accessibility_violation(
+    shared_page: Any, axe: str, ui_server: UiServer, page_urls: dict[str, str], report: dict[str, Any], pattern: str
+) -> None:
+    page, path = shared_page, page_urls[pattern]
+    page.set_viewport_size(VIEWPORTS[0])
+    response = page.goto(ui_server.url + path)
+    assert response.status == 200, path
+    page.evaluate(axe)  # through the DevTools protocol, which the Content-Security-Policy does not govern
+    failures = []
+    for theme in THEMES:
+        page.evaluate(f"document.documentElement.setAttribute('data-theme', '{theme}')")
+        for viewport in VIEWPORTS:
+            page.set_viewport_size(viewport)
+            violations = _violations(page)
+            size = f"{viewport['width']}x{viewport['height']}"
+            report["pages"].append(
+                {"route": pattern, "path": path, "theme": theme, "viewport": size, "violations": violations}
+            )
+            failures += [
+                f"{path} {theme} {size}: {violation['impact']} {violation['id']} ({violation['help']}) at "
+                + ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+                for violation in violations
+                if violation["impact"] in FAILING_IMPACTS
+            ]
+    assert not failures, "\n".join(failures)
