@@ -6,10 +6,12 @@ BATON_TEST_NODE_PREFIX (default .test-node/ at the repository root, ignored by g
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,9 @@ import pytest
 AXE_VERSION = "4.14.1"
 NODE_PREFIX = Path(os.environ.get("BATON_TEST_NODE_PREFIX", Path(__file__).parents[2] / ".test-node"))
 INSTALL_TIMEOUT_SECONDS = 300
+THEMES = ("light", "dark")
+VIEWPORTS = ({"width": 1280, "height": 800}, {"width": 1920, "height": 1080})
+FAILING_IMPACTS = {"serious", "critical"}
 
 
 def axe_script(prefix: Path = NODE_PREFIX) -> str:
@@ -46,3 +51,51 @@ def axe_script(prefix: Path = NODE_PREFIX) -> str:
         if completed.returncode != 0 or not script.exists():
             pytest.fail(f"npm install axe-core@{AXE_VERSION} failed:\n{completed.stdout}\n{completed.stderr}")
     return script.read_text()
+
+
+def _violations(page: Any) -> list[dict[str, Any]]:
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {
+            "id": violation["id"],
+            "impact": violation["impact"],
+            "help": violation["help"],
+            "nodes": [
+                {"target": node["target"], "html": node["html"], "summary": node.get("failureSummary", "")}
+                for node in violation["nodes"]
+            ],
+        }
+        for violation in results["violations"]
+    ]
+
+
+def check_page(page: Any, script: str, results: list[dict[str, Any]], *, route: str) -> list[str]:
+    """Run axe-core (`script`) on the loaded page in each theme and viewport; append every result to `results` and
+    return one line per serious or critical violation."""
+    page.evaluate(script)  # through the DevTools protocol, which the Content-Security-Policy does not govern
+    path = page.url.split("/", 3)[-1]
+    failures = []
+    for theme in THEMES:
+        page.evaluate(f"document.documentElement.setAttribute('data-theme', '{theme}')")
+        for viewport in VIEWPORTS:
+            page.set_viewport_size(viewport)
+            violations = _violations(page)
+            size = f"{viewport['width']}x{viewport['height']}"
+            results.append(
+                {"route": route, "path": "/" + path, "theme": theme, "viewport": size, "violations": violations}
+            )
+            failures += [
+                f"/{path} {theme} {size}: {violation['impact']} {violation['id']} ({violation['help']}) at "
+                + ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+                for violation in violations
+                if violation["impact"] in FAILING_IMPACTS
+            ]
+    page.set_viewport_size(VIEWPORTS[0])
+    return failures
+
+
+def write_results(name: str, results: list[dict[str, Any]], folder: Path) -> None:
+    """axe-core's results as `<folder>/accessibility/<name>.json`, for reading after a failure."""
+    (folder / "accessibility").mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"axe_version": AXE_VERSION, "pages": results}, indent=2)
+    (folder / "accessibility" / f"{name}.json").write_text(text)

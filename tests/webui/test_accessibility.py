@@ -4,7 +4,6 @@ and 1920x1080. The full results are written to test-artifacts/accessibility/."""
 from __future__ import annotations
 
 import importlib
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -13,14 +12,11 @@ import httpx
 import pytest
 
 from baton.webui.routes import PAGE_MODULES
-from tests.webui.axe import AXE_VERSION, axe_script
+from tests.webui.axe import VIEWPORTS, axe_script, check_page, write_results
 from tests.webui.conftest import ARTIFACTS_DIR, UiServer
 
-THEMES = ("light", "dark")
-VIEWPORTS = ({"width": 1280, "height": 800}, {"width": 1920, "height": 1080})
-FAILING_IMPACTS = {"serious", "critical"}
 # Routes that are not pages a reader looks at: streams, a text download, redirects, and sign-in (which the server
-# under test, with authentication off, redirects to the dashboard).
+# under test, with authentication off, redirects to the dashboard; test_accessibility_signed_in.py checks it).
 NOT_PAGES = {
     r"/runs/flow-run/(?P<flow_run_id>[^/]+)/logs\.txt",
     r"/runs/flow-run/(?P<flow_run_id>[^/]+)/stream",
@@ -124,22 +120,6 @@ def page_urls(api: httpx.Client, seeded_runs: dict[str, str]) -> dict[str, str]:
     return urls
 
 
-def _violations(page: Any) -> list[dict[str, Any]]:
-    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [
-        {
-            "id": violation["id"],
-            "impact": violation["impact"],
-            "help": violation["help"],
-            "nodes": [
-                {"target": node["target"], "html": node["html"], "summary": node.get("failureSummary", "")}
-                for node in violation["nodes"]
-            ],
-        }
-        for violation in results["violations"]
-    ]
-
-
 @pytest.fixture(scope="module")
 def shared_page(browser: Any) -> Iterator[Any]:
     """One page for the module's tests (a context per page would cost more than the check); JavaScript errors and
@@ -160,40 +140,27 @@ def axe() -> str:
 
 
 @pytest.fixture(scope="module")
-def report() -> Iterator[dict[str, Any]]:
-    """axe-core's violations of every page, theme and viewport, written to test-artifacts/accessibility/."""
-    results: dict[str, Any] = {"axe_version": AXE_VERSION, "pages": []}
+def report() -> Iterator[list[dict[str, Any]]]:
+    """axe-core's results for every page, theme and viewport, written to test-artifacts/accessibility/."""
+    results: list[dict[str, Any]] = []
     yield results
-    folder = ARTIFACTS_DIR / "accessibility"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "axe-results.json").write_text(json.dumps(results, indent=2))
+    write_results("axe-results", results, ARTIFACTS_DIR)
 
 
 @pytest.mark.parametrize(
     "pattern", _page_patterns(), ids=lambda pattern: re.sub(r"\W+", "-", pattern).strip("-") or "dashboard"
 )
 def test_page_has_no_serious_accessibility_violation(
-    shared_page: Any, axe: str, ui_server: UiServer, page_urls: dict[str, str], report: dict[str, Any], pattern: str
+    shared_page: Any,
+    axe: str,
+    ui_server: UiServer,
+    page_urls: dict[str, str],
+    report: list[dict[str, Any]],
+    pattern: str,
 ) -> None:
     page, path = shared_page, page_urls[pattern]
     page.set_viewport_size(VIEWPORTS[0])
     response = page.goto(ui_server.url + path)
     assert response.status == 200, path
-    page.evaluate(axe)  # through the DevTools protocol, which the Content-Security-Policy does not govern
-    failures = []
-    for theme in THEMES:
-        page.evaluate(f"document.documentElement.setAttribute('data-theme', '{theme}')")
-        for viewport in VIEWPORTS:
-            page.set_viewport_size(viewport)
-            violations = _violations(page)
-            size = f"{viewport['width']}x{viewport['height']}"
-            report["pages"].append(
-                {"route": pattern, "path": path, "theme": theme, "viewport": size, "violations": violations}
-            )
-            failures += [
-                f"{path} {theme} {size}: {violation['impact']} {violation['id']} ({violation['help']}) at "
-                + ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
-                for violation in violations
-                if violation["impact"] in FAILING_IMPACTS
-            ]
+    failures = check_page(page, axe, report, route=pattern)
     assert not failures, "\n".join(failures)
