@@ -27,6 +27,19 @@ NOT_PAGES = {
 }
 # Pages that need a query to show anything.
 QUERIES = {r"/blocks/new/?": "?type=custom-webhook"}
+FLOW_RUN_PAGE = r"/runs/flow-run/(?P<flow_run_id>[^/]+)/?"
+# Views of a page that show other controls than its plain URL: a run's other tabs, filtered lists.
+OTHER_VIEWS = [
+    (FLOW_RUN_PAGE, "?tab=task-runs"),
+    (FLOW_RUN_PAGE, "?tab=subflows"),
+    (FLOW_RUN_PAGE, "?tab=artifacts"),
+    (FLOW_RUN_PAGE, "?tab=states"),
+    (FLOW_RUN_PAGE, "?level=ERROR&q=warehouse"),
+    (r"/runs/?", "?state=FAILED&state=COMPLETED&state=LATE&sort=name_asc"),
+    (r"/events/?", "?event=prefect.flow-run."),
+    (r"/", "?window=week&tag=nightly"),
+    (r"/search/?", "?q=etl"),
+]
 
 
 def _page_patterns() -> list[str]:
@@ -36,6 +49,14 @@ def _page_patterns() -> list[str]:
             if pattern not in NOT_PAGES:
                 patterns.append(pattern)
     return patterns
+
+
+def _views() -> list[tuple[str, str]]:
+    return [(pattern, QUERIES.get(pattern, "")) for pattern in _page_patterns()] + OTHER_VIEWS
+
+
+def _view_id(view: tuple[str, str]) -> str:
+    return re.sub(r"\W+", "-", "".join(view)).strip("-") or "dashboard"
 
 
 def _created(response: httpx.Response) -> dict[str, Any]:
@@ -60,7 +81,7 @@ def _webhook_block(api: httpx.Client) -> str:
 
 @pytest.fixture(scope="module")
 def page_urls(api: httpx.Client, seeded_runs: dict[str, str]) -> dict[str, str]:
-    """Route pattern -> a path that opens it, with one object of each kind made for the detail pages."""
+    """Route pattern -> its path, with one object of each kind made for the detail pages."""
     run = api.get(f"/flow_runs/{seeded_runs['failed']}").json()
     task_run = api.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [run["id"]]}}}).json()[0]
     _created(api.post("/work_pools/", json={"name": "a11y-pool", "type": "process"}))
@@ -116,7 +137,7 @@ def page_urls(api: httpx.Client, seeded_runs: dict[str, str]) -> dict[str, str]:
     urls = {}
     for pattern in _page_patterns():
         path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda match: str(values[match.group(1)]), pattern)
-        urls[pattern] = (path.removesuffix("/?").replace("\\", "") or "/") + QUERIES.get(pattern, "")
+        urls[pattern] = path.removesuffix("/?").replace("\\", "") or "/"
     return urls
 
 
@@ -147,18 +168,17 @@ def report() -> Iterator[list[dict[str, Any]]]:
     write_results("axe-results", results, ARTIFACTS_DIR)
 
 
-@pytest.mark.parametrize(
-    "pattern", _page_patterns(), ids=lambda pattern: re.sub(r"\W+", "-", pattern).strip("-") or "dashboard"
-)
+@pytest.mark.parametrize("view", _views(), ids=_view_id)
 def test_page_has_no_serious_accessibility_violation(
     shared_page: Any,
     axe: str,
     ui_server: UiServer,
     page_urls: dict[str, str],
     report: list[dict[str, Any]],
-    pattern: str,
+    view: tuple[str, str],
 ) -> None:
-    page, path = shared_page, page_urls[pattern]
+    pattern, query = view
+    page, path = shared_page, page_urls[pattern] + query
     page.set_viewport_size(VIEWPORTS[0])
     response = page.goto(ui_server.url + path)
     assert response.status == 200, path
