@@ -6,8 +6,10 @@ BATON_TEST_NODE_PREFIX (default .test-node/ at the repository root, ignored by g
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -69,9 +71,12 @@ def _violations(page: Any) -> list[dict[str, Any]]:
     ]
 
 
-def check_page(page: Any, script: str, results: list[dict[str, Any]], *, route: str) -> list[str]:
+def check_page(
+    page: Any, script: str, results: list[dict[str, Any]], *, route: str, screenshots: Path | None = None
+) -> list[str]:
     """Run axe-core (`script`) on the loaded page in each theme and viewport; append every result to `results` and
-    return one line per serious or critical violation."""
+    return one line per serious or critical violation and per viewport the page overflows sideways. A screenshot of
+    each goes to `screenshots` when given."""
     page.evaluate(script)  # through the DevTools protocol, which the Content-Security-Policy does not govern
     path = page.url.split("/", 3)[-1]
     failures = []
@@ -81,6 +86,13 @@ def check_page(page: Any, script: str, results: list[dict[str, Any]], *, route: 
             page.set_viewport_size(viewport)
             violations = _violations(page)
             size = f"{viewport['width']}x{viewport['height']}"
+            if screenshots is not None:
+                name = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.split("?")[0]) or "dashboard"
+                query = hashlib.sha1(path.encode()).hexdigest()[:6] if "?" in path else ""
+                page.screenshot(path=str(screenshots / f"{name}{query}-{theme}-{size}.jpeg"), type="jpeg", quality=60)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            if overflow > 0:
+                failures.append(f"/{path} {theme} {size}: the page is {overflow} px wider than the window")
             results.append(
                 {"route": route, "path": "/" + path, "theme": theme, "viewport": size, "violations": violations}
             )

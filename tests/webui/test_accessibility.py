@@ -27,6 +27,7 @@ NOT_PAGES = {
 }
 # Pages that need a query to show anything.
 QUERIES = {r"/blocks/new/?": "?type=custom-webhook"}
+SCREENSHOTS = ARTIFACTS_DIR / "screenshots" / "themes"
 FLOW_RUN_PAGE = r"/runs/flow-run/(?P<flow_run_id>[^/]+)/?"
 # Views of a page that show other controls than its plain URL: a run's other tabs, filtered lists.
 OTHER_VIEWS = [
@@ -164,6 +165,7 @@ def axe() -> str:
 def report() -> Iterator[list[dict[str, Any]]]:
     """axe-core's results for every page, theme and viewport, written to test-artifacts/accessibility/."""
     results: list[dict[str, Any]] = []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     yield results
     write_results("axe-results", results, ARTIFACTS_DIR)
 
@@ -182,5 +184,5 @@ def test_page_has_no_serious_accessibility_violation(
     page.set_viewport_size(VIEWPORTS[0])
     response = page.goto(ui_server.url + path)
     assert response.status == 200, path
-    failures = check_page(page, axe, report, route=pattern)
+    failures = check_page(page, axe, report, route=pattern, screenshots=SCREENSHOTS)
     assert not failures, "\n".join(failures)
