@@ -88,8 +88,9 @@ def check_page(
             size = f"{viewport['width']}x{viewport['height']}"
             if screenshots is not None:
                 name = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.split("?")[0]) or "dashboard"
-                query = hashlib.sha1(path.encode()).hexdigest()[:6] if "?" in path else ""
-                page.screenshot(path=str(screenshots / f"{name}{query}-{theme}-{size}.jpeg"), type="jpeg", quality=60)
+                if "?" in path or not route.startswith("/"):
+                    name += "-" + hashlib.sha1(f"{route} {path}".encode()).hexdigest()[:6]
+                page.screenshot(path=str(screenshots / f"{name}-{theme}-{size}.jpeg"), type="jpeg", quality=60)
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             if overflow > 0:
                 failures.append(f"/{path} {theme} {size}: the page is {overflow} px wider than the window")

@@ -186,3 +186,16 @@ def test_page_has_no_serious_accessibility_violation(
     assert response.status == 200, path
     failures = check_page(page, axe, report, route=pattern, screenshots=SCREENSHOTS)
     assert not failures, "\n".join(failures)
+
+
+def test_confirmation_dialog_has_no_serious_accessibility_violation(
+    shared_page: Any, axe: str, ui_server: UiServer, page_urls: dict[str, str], report: list[dict[str, Any]]
+) -> None:
+    page = shared_page
+    page.goto(ui_server.url + page_urls[r"/variables/(?P<variable_id>[^/]+)/?"])
+    page.click("#delete-variable")
+    assert page.evaluate("document.getElementById('confirm-dialog').open")
+    failures = check_page(page, axe, report, route="confirm-dialog", screenshots=SCREENSHOTS)
+    page.keyboard.press("Escape")
+    assert not page.evaluate("document.getElementById('confirm-dialog').open")
+    assert not failures, "\n".join(failures)

@@ -14,6 +14,7 @@ from tests.webui.auth_server import admin_headers, auth_ui_server, sign_in
 from tests.webui.axe import axe_script, check_page, write_results
 from tests.webui.conftest import ARTIFACTS_DIR, UiServer, _dialect
 
+SCREENSHOTS = ARTIFACTS_DIR / "screenshots" / "themes"
 SIGNED_IN_PAGES = ("/users", "/roles", "/service-accounts", "/account", "/audit")
 
 
@@ -33,12 +34,13 @@ def test_sign_in_and_identity_pages_have_no_serious_violation(page: Any, ui_serv
     axe = axe_script()
     results: list[dict[str, Any]] = []
     page.goto(ui_server.url + "/login")
-    failures = check_page(page, axe, results, route="/login")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    failures = check_page(page, axe, results, route="/login", screenshots=SCREENSHOTS)
     sign_in(page, ui_server, "alice")
     for path in SIGNED_IN_PAGES:
         response = page.goto(ui_server.url + path)
         assert response.status == 200, path
-        failures += check_page(page, axe, results, route=path)
+        failures += check_page(page, axe, results, route=path, screenshots=SCREENSHOTS)
     write_results("axe-results-signed-in", results, ARTIFACTS_DIR)
     assert len(results) == 4 * (1 + len(SIGNED_IN_PAGES))
     assert not failures, "\n".join(failures)
