@@ -14,7 +14,7 @@ from tests.webui.auth_server import admin_headers, auth_ui_server, sign_in
 from tests.webui.axe import axe_script, check_page, write_results
 from tests.webui.conftest import ARTIFACTS_DIR, UiServer, _dialect
 
-SCREENSHOTS = ARTIFACTS_DIR / "screenshots" / "themes"
+SCREENSHOTS = ARTIFACTS_DIR / "screenshots" / "themes-signed-in"
 SIGNED_IN_PAGES = ("/users", "/roles", "/service-accounts", "/account", "/audit")
 
 
