@@ -199,3 +199,16 @@ def test_confirmation_dialog_has_no_serious_accessibility_violation(
     page.keyboard.press("Escape")
     assert not page.evaluate("document.getElementById('confirm-dialog').open")
     assert not failures, "\n".join(failures)
+
+
+def test_keyboard_skips_the_sidebar_into_the_content(shared_page: Any, ui_server: UiServer) -> None:
+    page = shared_page
+    page.goto(ui_server.url + "/runs")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.getElementById('main').contains(document.activeElement)")
+    assert page.evaluate("document.activeElement.closest('#run-filters') !== null")
