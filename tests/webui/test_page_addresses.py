@@ -30,6 +30,16 @@ class FilterCase:
 
 CASES = [
     FilterCase(
+        "/task-runs/{load_task_run}",
+        "#log-level",
+        "level",
+        "WARNING",
+        "loading batch",
+        "Finished in state",
+        "main a[href^='/runs/flow-run/']",
+        submits_on_change=True,
+    ),
+    FilterCase(
         "/runs/flow-run/{failed}",
         "#log-level",
         "level",
@@ -102,7 +112,7 @@ def _created(response: httpx.Response) -> None:
 
 @pytest.fixture(scope="module")
 def objects(api: httpx.Client, seeded_runs: dict[str, str]) -> dict[str, str]:
-    """Two of each kind, so that a filter visibly hides one; the report flow's id for the Runs filter."""
+    """Two of each kind, so that a filter visibly hides one; the ids the cases' paths and values name."""
     run = api.get(f"/flow_runs/{seeded_runs['html']}").json()
     block_type = api.get("/block_types/slug/custom-webhook").json()
     schema = api.post("/block_schemas/filter", json={"block_schemas": {"block_type_id": {"any_": [block_type["id"]]}}})
@@ -121,7 +131,9 @@ def objects(api: httpx.Client, seeded_runs: dict[str, str]) -> dict[str, str]:
                 },
             )
         )
-    return {"report": run["flow_id"], "failed": seeded_runs["failed"]}
+    task_runs = api.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [seeded_runs["failed"]]}}}).json()
+    load = next(task_run for task_run in task_runs if task_run["name"].startswith("load"))
+    return {"report": run["flow_id"], "failed": seeded_runs["failed"], "load_task_run": load["id"]}
 
 
 def _field_value(page: Any, selector: str) -> str:
