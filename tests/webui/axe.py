@@ -6,6 +6,7 @@ BATON_TEST_NODE_PREFIX (default .test-node/ at the repository root, ignored by g
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -28,13 +29,20 @@ FAILING_IMPACTS = {"serious", "critical"}
 
 def axe_script(prefix: Path = NODE_PREFIX) -> str:
     """The text of axe.min.js at AXE_VERSION, installing it under `prefix` when it is missing or another version."""
+    prefix.mkdir(parents=True, exist_ok=True)
+    # Two test processes (pytest-xdist) may both find it missing: one installs while the other waits.
+    with open(prefix / ".install-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _installed_script(prefix)
+
+
+def _installed_script(prefix: Path) -> str:
     package = prefix / "node_modules" / "axe-core"
     script = package / "axe.min.js"
     if not script.exists() or f'"version": "{AXE_VERSION}"' not in (package / "package.json").read_text():
         npm = shutil.which("npm")
         if npm is None:
             pytest.fail("npm is not installed: the accessibility test installs axe-core with it (apt-get install npm)")
-        prefix.mkdir(parents=True, exist_ok=True)
         completed = subprocess.run(
             [
                 npm,
