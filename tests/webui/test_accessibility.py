@@ -137,6 +137,9 @@ def page_urls(api: httpx.Client, seeded_runs: dict[str, str]) -> dict[str, str]:
     }
     urls = {}
     for pattern in _page_patterns():
+        missing = set(re.findall(r"\(\?P<(\w+)>", pattern)) - values.keys()
+        if missing:
+            pytest.fail(f"A new page {pattern} needs an object for {', '.join(sorted(missing))}: make one above")
         path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda match: str(values[match.group(1)]), pattern)
         urls[pattern] = path.removesuffix("/?").replace("\\", "") or "/"
     return urls
