@@ -17,6 +17,7 @@ from dramatiq.middleware import Middleware
 
 from baton.actors import (
     audit_retention,
+    automation_triggers,
     cancellation,
     concurrency,
     events,
@@ -51,6 +52,8 @@ ACTOR_FUNCTIONS: dict[str, ActorFunction] = {
     messages.MARK_ZOMBIE_RUNS: zombie_runs.mark_zombie_runs,
     messages.CANCEL_CHILD_RUNS: cancellation.cancel_child_runs,
     messages.TRIM_AUDIT_LOG: audit_retention.trim_audit_log,
+    messages.EVALUATE_TRIGGERS: automation_triggers.evaluate_triggers,
+    messages.EVALUATE_PROACTIVE_TRIGGERS: automation_triggers.evaluate_proactive_triggers,
 }
 
 # Among the messages a worker has fetched, Dramatiq runs the lowest number first. Deliveries go before new events, so
@@ -86,6 +89,11 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         ),
         PeriodicJob(messages.MARK_ZOMBIE_RUNS, settings.services_zombie_runs_loop_seconds, messages.mark_zombie_runs),
         PeriodicJob(messages.TRIM_AUDIT_LOG, AUDIT_RETENTION_LOOP_SECONDS, messages.trim_audit_log),
+        PeriodicJob(
+            messages.EVALUATE_PROACTIVE_TRIGGERS,
+            automation_triggers.PROACTIVE_LOOP_SECONDS,
+            messages.evaluate_proactive_triggers,
+        ),
     ]
 
 

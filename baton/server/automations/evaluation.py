@@ -1,0 +1,155 @@
+"""The trigger engine on one database transaction: count a batch of events into the buckets of the event triggers
+they concern, and let proactive windows close; each firing goes to `firing.route_firing`.
+
+Idempotent and safe to run in several processes at once: the (trigger, key) pairs a batch touches are locked first,
+in key order, together with the composite triggers above them; an event already counted for a trigger counts nothing
+again (`buckets.count_new_events`); a firing's key is derived from what fired (`triggers.firing_key`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.server.automations.firing import FiringOutcome, route_firing
+from baton.server.automations.loaded import LoadedAutomations, LoadedTrigger
+from baton.server.automations.triggers import (
+    Bucket,
+    Decision,
+    ObservedEvent,
+    bucketing_key,
+    covers_resources,
+    encode_key,
+    expire,
+    firing_key,
+    proactive_bucket,
+    react,
+    triggering_labels,
+)
+from baton.server.models.automations.buckets import (
+    TriggerKey,
+    count_new_events,
+    lock_trigger_keys,
+    read_buckets,
+    read_due_bucket_keys,
+    save_bucket,
+)
+
+COMPOSITE_LOCK = "composite"
+
+
+def _with_composite_locks(loaded: LoadedAutomations, keys: Iterable[TriggerKey]) -> list[TriggerKey]:
+    """The keys to lock up front: the buckets' and those of every composite trigger above them, so that one
+    evaluation takes all its locks in one ordered statement (two evaluations cannot wait on each other)."""
+    wanted = set(keys)
+    for trigger_id, _ in list(wanted):
+        wanted.update((parent.id, COMPOSITE_LOCK) for parent in loaded.ancestors(trigger_id))
+    return sorted(wanted)
+
+
+def match_events(loaded: LoadedAutomations, events: Iterable[ObservedEvent]) -> dict[TriggerKey, list[ObservedEvent]]:
+    """The events of each (trigger, key) they concern, in the order they occurred."""
+    work: dict[TriggerKey, list[ObservedEvent]] = {}
+    for event in sorted(events, key=lambda each: (each.occurred, each.id.int)):
+        for each in loaded.candidates(event.name):
+            if loaded.is_own_event(each, event) or not covers_resources(each.trigger, event):
+                continue
+            key = encode_key(bucketing_key(each.trigger, event))
+            work.setdefault((each.trigger.id, key), []).append(event)
+    return work
+
+
+async def evaluate_events(
+    connection: AsyncConnection, loaded: LoadedAutomations, events: Iterable[ObservedEvent]
+) -> FiringOutcome:
+    """Count `events` for the enabled automations' event triggers and fire what they make fire, in the caller's
+    transaction; what fired is returned for the caller to act on after it commits."""
+    outcome = FiringOutcome()
+    work = match_events(loaded, events)
+    if not work:
+        return outcome
+    await lock_trigger_keys(connection, _with_composite_locks(loaded, work))
+    new = await count_new_events(
+        connection,
+        [
+            (trigger_id, event.id, loaded.triggers[trigger_id].automation_id)
+            for (trigger_id, _), matched in work.items()
+            for event in matched
+        ],
+    )
+    buckets = await read_buckets(connection, work)
+    for (trigger_id, key), matched in work.items():
+        counted = [event for event in matched if (trigger_id, event.id) in new]
+        if not counted:
+            continue
+        each = loaded.triggers[trigger_id]
+        original = bucket = buckets.get((trigger_id, key))
+        decisions: list[Decision] = []
+        for event in counted:
+            evaluation = react(each.trigger, bucket, event)
+            bucket = evaluation.bucket
+            decisions.extend(evaluation.decisions)
+        await _settle(connection, loaded, each, key, original, bucket, decisions, outcome)
+    return outcome
+
+
+async def evaluate_proactive_trigger(
+    connection: AsyncConnection, loaded: LoadedAutomations, each: LoadedTrigger, as_of: dt.datetime
+) -> FiringOutcome:
+    """Close the proactive trigger's windows that ended by `as_of`: those under the threshold fire."""
+    outcome = FiringOutcome()
+    trigger = each.trigger
+    keys = set(await read_due_bucket_keys(connection, trigger.id, as_of, trigger.threshold))
+    if not trigger.after and not trigger.for_each:
+        keys.add(encode_key(()))
+    if not keys:
+        return outcome
+    pairs = [(trigger.id, key) for key in keys]
+    await lock_trigger_keys(connection, _with_composite_locks(loaded, pairs))
+    buckets = await read_buckets(connection, pairs)
+    for key in sorted(keys):
+        original = buckets.get((trigger.id, key))
+        bucket = proactive_bucket(trigger, original, as_of)
+        if bucket is None:
+            continue
+        evaluation = expire(trigger, bucket, as_of)
+        await _settle(connection, loaded, each, key, original, evaluation.bucket, evaluation.decisions, outcome)
+    return outcome
+
+
+async def _settle(
+    connection: AsyncConnection,
+    loaded: LoadedAutomations,
+    each: LoadedTrigger,
+    key: str,
+    original: Bucket | None,
+    bucket: Bucket | None,
+    decisions: list[Decision],
+    outcome: FiringOutcome,
+) -> None:
+    """Store the bucket if it changed, and route each decision."""
+    trigger = each.trigger
+    key_values = _decode_key(key)
+    labels = triggering_labels(trigger, key_values)
+    if bucket != original:
+        await save_bucket(connection, each.automation_id, trigger.id, key, labels, bucket)
+    for decision in decisions:
+        fired = await route_firing(
+            connection,
+            loaded,
+            each.automation_id,
+            trigger_id=trigger.id,
+            state=decision.state,
+            firing_key=firing_key(trigger.id, key_values, decision.identity),
+            occurred=decision.occurred,
+            triggering_labels=labels,
+            triggering_event=decision.triggering_event,
+        )
+        outcome.action_run_ids.extend(fired.action_run_ids)
+        outcome.events.extend(fired.events)
+
+
+def _decode_key(key: str) -> tuple[str, ...]:
+    return tuple(orjson.loads(key))

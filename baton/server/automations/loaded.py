@@ -1,0 +1,150 @@
+"""The enabled automations as the trigger engine evaluates them, parsed once and kept per process.
+
+Parsing every automation for every batch would cost more than the batch; instead each process keeps them parsed and
+checks a cheap marker (each enabled automation's id and `updated`): the evaluator checks it on every batch, the
+events pipeline (which only asks "would any trigger look at these events?") at most once per `MAX_AGE_SECONDS`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from baton.server.automations.triggers import ObservedEvent, interested_in
+from baton.server.database.engine import Database
+from baton.server.models.automations.automations import read_automation
+from baton.server.models.automations.buckets import read_enabled_automation_versions
+from baton.server.schemas.automations import (
+    CompositeTrigger,
+    EventTrigger,
+    Posture,
+    Trigger,
+    TriggerTypes,
+    all_triggers,
+)
+
+logger = logging.getLogger("baton.automations")
+
+# How stale the events pipeline's view of the enabled automations may be: a new automation sees events recorded at
+# most this long after it was saved; one check per second costs nothing at any event rate.
+MAX_AGE_SECONDS = 1.0
+AUTOMATION_RESOURCE_PREFIX = "prefect.automation."
+_TRIGGER = TypeAdapter(TriggerTypes)
+
+
+@dataclass(frozen=True)
+class LoadedTrigger:
+    """An event trigger of an enabled automation (its top-level trigger or a descendant of a composite one)."""
+
+    automation_id: uuid.UUID
+    trigger: EventTrigger
+    own_resource_id: str
+
+
+@dataclass
+class LoadedAutomations:
+    """A parsed snapshot of the enabled automations: rows, event triggers, and each child trigger's parent."""
+
+    versions: dict[uuid.UUID, Any] = field(default_factory=dict)
+    automations: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    triggers: dict[uuid.UUID, LoadedTrigger] = field(default_factory=dict)
+    parents: dict[uuid.UUID, CompositeTrigger] = field(default_factory=dict)
+    _by_name: dict[str, list[LoadedTrigger]] = field(default_factory=dict)
+
+    def candidates(self, name: str) -> list[LoadedTrigger]:
+        """The event triggers interested in events named `name` (memoised: names repeat)."""
+        found = self._by_name.get(name)
+        if found is None:
+            found = [each for each in self.triggers.values() if interested_in(each.trigger, name)]
+            self._by_name[name] = found
+        return found
+
+    def interesting(self, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The events some trigger may look at."""
+        if not self.triggers:
+            return []
+        return [event for event in events if self.candidates(str(event.get("event", "")))]
+
+    def proactive_triggers(self) -> list[LoadedTrigger]:
+        return [each for each in self.triggers.values() if each.trigger.posture == Posture.PROACTIVE]
+
+    def ancestors(self, trigger_id: uuid.UUID) -> list[CompositeTrigger]:
+        """The composite triggers above `trigger_id`, nearest first."""
+        found = []
+        parent = self.parents.get(trigger_id)
+        while parent is not None:
+            found.append(parent)
+            parent = self.parents.get(parent.id)
+        return found
+
+    def is_own_event(self, loaded: LoadedTrigger, event: ObservedEvent) -> bool:
+        """An automation's own events never count for its triggers (it would fire itself in a loop)."""
+        return event.resource.get("prefect.resource.id") == loaded.own_resource_id
+
+
+def _add(snapshot: LoadedAutomations, row: dict[str, Any]) -> None:
+    try:
+        top: Trigger = _TRIGGER.validate_python(row["trigger"])
+    except ValidationError as exc:
+        logger.warning("Automation %s has a trigger Baton cannot evaluate: %s", row["id"], exc)
+        return
+    snapshot.automations[row["id"]] = row
+    for each in all_triggers(top):
+        if isinstance(each, EventTrigger):
+            snapshot.triggers[each.id] = LoadedTrigger(row["id"], each, f"{AUTOMATION_RESOURCE_PREFIX}{row['id']}")
+        for child in getattr(each, "triggers", []):
+            snapshot.parents[child.id] = each
+
+
+class AutomationCache:
+    """One process's parsed enabled automations on one database."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.snapshot = LoadedAutomations()
+        self.checked = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def current(self, max_age: float = MAX_AGE_SECONDS) -> LoadedAutomations:
+        """The enabled automations, checked against the database if the last check is older than `max_age`."""
+        if time.monotonic() - self.checked < max_age:
+            return self.snapshot
+        async with self._lock:
+            if time.monotonic() - self.checked < max_age:
+                return self.snapshot
+            checked = time.monotonic()
+            async with self.database.read() as connection:
+                versions = await read_enabled_automation_versions(connection)
+                if versions != self.snapshot.versions:
+                    snapshot = LoadedAutomations(versions=versions)
+                    for automation_id in versions:
+                        kept = self.snapshot.automations.get(automation_id)
+                        if kept is None or self.snapshot.versions.get(automation_id) != versions[automation_id]:
+                            kept = await read_automation(connection, automation_id)
+                        if kept is not None:
+                            _add(snapshot, kept)
+                    self.snapshot = snapshot
+            self.checked = checked
+            return self.snapshot
+
+    def forget(self) -> None:
+        """Check the database on the next call (after a change this process made itself)."""
+        self.checked = float("-inf")
+
+
+_caches: weakref.WeakKeyDictionary[Database, AutomationCache] = weakref.WeakKeyDictionary()
+
+
+def automation_cache(database: Database) -> AutomationCache:
+    """This process's cache of the enabled automations of `database`."""
+    cache = _caches.get(database)
+    if cache is None:
+        cache = _caches[database] = AutomationCache(database)
+    return cache
