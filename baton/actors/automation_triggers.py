@@ -15,6 +15,7 @@ import orjson
 
 from baton.actors.runtime import ActorRuntime
 from baton.queue import messages
+from baton.queue.messages import QueuedEvent
 from baton.server.automations.evaluation import evaluate_events, evaluate_proactive_trigger
 from baton.server.automations.firing import FiringOutcome
 from baton.server.automations.loaded import automation_cache
@@ -42,7 +43,7 @@ async def queue_trigger_evaluation(runtime: ActorRuntime, events: list[dict[str,
     if not events:
         return
     loaded = await automation_cache(await runtime.database()).current()
-    interesting = loaded.interesting(events)
+    interesting: list[QueuedEvent] = list(loaded.interesting(events))
     if interesting:
         runtime.broker.enqueue(messages.evaluate_triggers(interesting))
 
@@ -54,7 +55,7 @@ async def queue_batch_evaluation(runtime: ActorRuntime, batch: str | list[dict[s
     if not loaded.triggers:
         return
     events = orjson.loads(batch) if isinstance(batch, str) else batch
-    interesting = loaded.interesting(events)
+    interesting: list[QueuedEvent] = list(loaded.interesting(events))
     if interesting:
         runtime.broker.enqueue(messages.evaluate_triggers(interesting))
 

@@ -23,8 +23,10 @@ from baton.server.models.automations.automations import read_automation
 from baton.server.models.automations.buckets import read_enabled_automation_versions
 from baton.server.schemas.automations import (
     CompositeTrigger,
+    CompoundTrigger,
     EventTrigger,
     Posture,
+    SequenceTrigger,
     Trigger,
     TriggerTypes,
     all_triggers,
@@ -99,8 +101,9 @@ def _add(snapshot: LoadedAutomations, row: dict[str, Any]) -> None:
     for each in all_triggers(top):
         if isinstance(each, EventTrigger):
             snapshot.triggers[each.id] = LoadedTrigger(row["id"], each, f"{AUTOMATION_RESOURCE_PREFIX}{row['id']}")
-        for child in getattr(each, "triggers", []):
-            snapshot.parents[child.id] = each
+        if isinstance(each, CompoundTrigger | SequenceTrigger):
+            for child in each.triggers:
+                snapshot.parents[child.id] = each
 
 
 class AutomationCache:

@@ -234,6 +234,7 @@ def evaluate(trigger: EventTrigger, bucket: Bucket, now: dt.datetime, event: Obs
         meets = meets_threshold(trigger, bucket.count)
         fired_at: dt.datetime | None = None
         if ready and meets:
+            triggering: dict[str, Any] | None
             if event is not None:
                 identity = _reactive_identity(event)
                 triggering = event.data
