@@ -191,6 +191,7 @@ async def test_a_redelivered_batch_fires_nothing_twice(runtime: ActorRuntime, da
     immediate = await automation(database, reactive(["x"]))
     counting = await automation(database, reactive(["x"], threshold=4, within=3600))
     batch = [make_event("x", 3), make_event("x", 2)]
+    batch.append(dict(batch[0]))  # a client sent it twice
     await evaluate(runtime, batch)
     await evaluate(runtime, batch)
     assert len(await firings(database, immediate["id"])) == 2

@@ -8,6 +8,7 @@ again (`buckets.count_new_events`); a firing's key is derived from what fired (`
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
 
 import orjson
@@ -31,6 +32,7 @@ from baton.server.automations.triggers import (
 from baton.server.models.automations.buckets import (
     TriggerKey,
     count_new_events,
+    lock_current_automations,
     lock_trigger_keys,
     read_buckets,
     read_due_bucket_keys,
@@ -52,7 +54,11 @@ def _with_composite_locks(loaded: LoadedAutomations, keys: Iterable[TriggerKey])
 def match_events(loaded: LoadedAutomations, events: Iterable[ObservedEvent]) -> dict[TriggerKey, list[ObservedEvent]]:
     """The events of each (trigger, key) they concern, in the order they occurred."""
     work: dict[TriggerKey, list[ObservedEvent]] = {}
+    seen: set[uuid.UUID] = set()
     for event in sorted(events, key=lambda each: (each.occurred, each.id.int)):
+        if event.id in seen:
+            continue
+        seen.add(event.id)
         for each in loaded.candidates(event.name):
             if loaded.is_own_event(each, event) or not covers_resources(each.trigger, event):
                 continue
@@ -68,6 +74,10 @@ async def evaluate_events(
     transaction; what fired is returned for the caller to act on after it commits."""
     outcome = FiringOutcome()
     work = match_events(loaded, events)
+    current = await _lock_current(
+        connection, loaded, {loaded.triggers[trigger_id].automation_id for trigger_id, _ in work}
+    )
+    work = {pair: matched for pair, matched in work.items() if loaded.triggers[pair[0]].automation_id in current}
     if not work:
         return outcome
     await lock_trigger_keys(connection, _with_composite_locks(loaded, work))
@@ -101,6 +111,8 @@ async def evaluate_proactive_trigger(
     """Close the proactive trigger's windows that ended by `as_of`: those under the threshold fire."""
     outcome = FiringOutcome()
     trigger = each.trigger
+    if not await _lock_current(connection, loaded, {each.automation_id}):
+        return outcome
     keys = set(await read_due_bucket_keys(connection, trigger.id, as_of, trigger.threshold))
     if not trigger.after and not trigger.for_each:
         keys.add(encode_key(()))
@@ -117,6 +129,15 @@ async def evaluate_proactive_trigger(
         evaluation = expire(trigger, bucket, as_of)
         await _settle(connection, loaded, each, key, original, evaluation.bucket, evaluation.decisions, outcome)
     return outcome
+
+
+async def _lock_current(
+    connection: AsyncConnection, loaded: LoadedAutomations, automation_ids: set[uuid.UUID]
+) -> set[uuid.UUID]:
+    """The automations among `automation_ids` still enabled as `loaded` has them, locked against a concurrent change."""
+    return await lock_current_automations(
+        connection, {automation_id: loaded.versions[automation_id] for automation_id in automation_ids}
+    )
 
 
 async def _settle(

@@ -261,6 +261,24 @@ async def read_enabled_automation_versions(connection: AsyncConnection) -> dict[
     return {row[0]: row[1] for row in (await connection.execute(query)).all()}
 
 
+async def lock_current_automations(
+    connection: AsyncConnection, versions: dict[uuid.UUID, dt.datetime]
+) -> set[uuid.UUID]:
+    """Of the automations given with the version (`updated`) the engine loaded, those still enabled at that version,
+    share-locked until the transaction ends (PostgreSQL): a disable, replace or delete waits for the evaluation, and
+    an evaluation never counts for a trigger that a replace just dropped."""
+    if not versions:
+        return set()
+    column = t.automation.c
+    query = (
+        sa.select(column.id, column.updated)
+        .where(column.id.in_(sorted(versions, key=str)), column.enabled.is_(True))
+        .order_by(column.id)
+        .with_for_update(read=True)
+    )
+    return {row[0] for row in (await connection.execute(query)).all() if row[1] == versions[row[0]]}
+
+
 async def read_automation_for_firing(connection: AsyncConnection, automation_id: uuid.UUID) -> dict[str, Any] | None:
     """The automation's row if it is enabled, locked until the transaction ends so that a concurrent disable or
     replace waits for the firing (PostgreSQL); None when it is disabled or gone."""
