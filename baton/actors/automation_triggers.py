@@ -50,11 +50,15 @@ async def queue_trigger_evaluation(runtime: ActorRuntime, events: list[dict[str,
 
 async def queue_batch_evaluation(runtime: ActorRuntime, batch: str | list[dict[str, Any]]) -> None:
     """`queue_trigger_evaluation` for a batch as `record_events` takes it (JSON text or a list); the text is only
-    decoded when some automation is enabled."""
+    decoded when a trigger may look at one of its events' names (decoding costs more than recording a task-run
+    event's row on PostgreSQL)."""
     loaded = await automation_cache(await runtime.database()).current()
-    if not loaded.triggers:
-        return
-    events = orjson.loads(batch) if isinstance(batch, str) else batch
+    if isinstance(batch, str):
+        if not loaded.may_interest(batch):
+            return
+        events = orjson.loads(batch)
+    else:
+        events = batch
     interesting: list[QueuedEvent] = list(loaded.interesting(events))
     if interesting:
         runtime.broker.enqueue(messages.evaluate_triggers(interesting))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 import weakref
@@ -39,6 +40,7 @@ logger = logging.getLogger("baton.automations")
 MAX_AGE_SECONDS = 1.0
 AUTOMATION_RESOURCE_PREFIX = "prefect.automation."
 _TRIGGER = TypeAdapter(TriggerTypes)
+_EVENT_NAME = re.compile(r'"event"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,17 @@ class LoadedAutomations:
         if not self.triggers:
             return []
         return [event for event in events if self.candidates(str(event.get("event", "")))]
+
+    def may_interest(self, batch_text: str) -> bool:
+        """Whether some trigger may look at an event of the batch's JSON text, without decoding it: every
+        `"event": "<name>"` in the text (the events' names, and maybe some in their payloads) is checked, so a False
+        is certain; a name with an escape in it counts as interesting."""
+        if not self.triggers:
+            return False
+        for name in set(_EVENT_NAME.findall(batch_text)):
+            if "\\" in name or self.candidates(name):
+                return True
+        return False
 
     def proactive_triggers(self) -> list[LoadedTrigger]:
         return [each for each in self.triggers.values() if each.trigger.posture == Posture.PROACTIVE]
