@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from baton.server.automations.triggers import ObservedEvent, interested_in
+from baton.server.automations.triggers import ObservedEvent, covers_labels, interested_in
 from baton.server.database.engine import Database
 from baton.server.models.automations.automations import read_automation
 from baton.server.models.automations.buckets import read_enabled_automation_versions
@@ -71,10 +71,18 @@ class LoadedAutomations:
         return found
 
     def interesting(self, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The events some trigger may look at."""
+        """The events some trigger looks at: an expected or arming name, and resources it matches."""
         if not self.triggers:
             return []
-        return [event for event in events if self.candidates(str(event.get("event", "")))]
+        return [event for event in events if self._concerns_some_trigger(event)]
+
+    def _concerns_some_trigger(self, event: dict[str, Any]) -> bool:
+        candidates = self.candidates(str(event.get("event", "")))
+        if not candidates:
+            return False
+        resource = event.get("resource") or {}
+        related = event.get("related") or []
+        return any(covers_labels(each.trigger, resource, related) for each in candidates)
 
     def may_interest(self, batch_text: str) -> bool:
         """Whether some trigger may look at an event of the batch's JSON text, without decoding it: every

@@ -105,11 +105,16 @@ def specification_includes(spec: ResourceSpecification, candidates: Sequence[Map
     return not spec or any(specification_matches(spec, labels) for labels in candidates)
 
 
-def covers_resources(trigger: EventTrigger, event: ObservedEvent) -> bool:
-    """`match` against the event's resource, and each `match_related` against some related resource."""
-    if not specification_includes(trigger.match, [event.resource]):
+def covers_labels(trigger: EventTrigger, resource: Mapping[str, str], related: Sequence[Mapping[str, str]]) -> bool:
+    """`match` against an event's resource, and each `match_related` against some related resource."""
+    if not specification_includes(trigger.match, [resource]):
         return False
-    return all(specification_includes(spec, event.related) for spec in trigger.related_specifications())
+    return all(specification_includes(spec, related) for spec in trigger.related_specifications())
+
+
+def covers_resources(trigger: EventTrigger, event: ObservedEvent) -> bool:
+    """`covers_labels` for an observed event."""
+    return covers_labels(trigger, event.resource, event.related)
 
 
 def covers(trigger: EventTrigger, event: ObservedEvent) -> bool:

@@ -49,3 +49,21 @@ def test_interesting_keeps_the_events_a_trigger_may_look_at_and_children_know_th
     assert snapshot.interesting(events) == events[1:]
     assert {parent.type for parent in snapshot.parents.values()} == {"compound"}
     assert all(snapshot.ancestors(trigger_id) for trigger_id in snapshot.triggers)
+
+
+def test_interesting_leaves_out_events_whose_resources_no_trigger_matches() -> None:
+    snapshot = LoadedAutomations()
+    trigger = {
+        "type": "event",
+        "posture": "Reactive",
+        "expect": ["prefect.flow-run.*"],
+        "match_related": {"prefect.resource.role": "tag", "prefect.resource.id": "prefect.tag.nightly"},
+    }
+    _add(snapshot, {"id": uuid.uuid4(), "trigger": trigger})
+    tagged = {
+        "event": "prefect.flow-run.Failed",
+        "resource": {"prefect.resource.id": "prefect.flow-run.1"},
+        "related": [{"prefect.resource.id": "prefect.tag.nightly", "prefect.resource.role": "tag"}],
+    }
+    untagged = {"event": "prefect.flow-run.Failed", "resource": {"prefect.resource.id": "prefect.flow-run.2"}}
+    assert snapshot.interesting([untagged, tagged]) == [tagged]
