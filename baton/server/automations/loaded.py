@@ -32,6 +32,7 @@ from baton.server.schemas.automations import (
     TriggerTypes,
     all_triggers,
 )
+from baton.server.schemas.event_filters import label_patterns
 
 logger = logging.getLogger("baton.automations")
 
@@ -40,6 +41,8 @@ logger = logging.getLogger("baton.automations")
 MAX_AGE_SECONDS = 1.0
 AUTOMATION_RESOURCE_PREFIX = "prefect.automation."
 _TRIGGER = TypeAdapter(TriggerTypes)
+# Characters of a label value that make it a pattern, or that some JSON encoders escape (HTML-safe ones escape <>&').
+_NOT_PLAIN = frozenset("*?[!\"\\/<>&'")
 _EVENT_NAME = re.compile(r'"event"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
@@ -50,6 +53,9 @@ class LoadedTrigger:
     automation_id: uuid.UUID
     trigger: EventTrigger
     own_resource_id: str
+    # Texts a batch must contain for this trigger to cover one of its events: one of each group (see
+    # `required_texts`).
+    required: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass
@@ -90,9 +96,19 @@ class LoadedAutomations:
         is certain; a name with an escape in it counts as interesting."""
         if not self.triggers:
             return False
+        contains: dict[str, bool] = {}
+
+        def found(text: str) -> bool:
+            if text not in contains:
+                contains[text] = text in batch_text
+            return contains[text]
+
         for name in set(_EVENT_NAME.findall(batch_text)):
-            if "\\" in name or self.candidates(name):
+            if "\\" in name:
                 return True
+            for each in self.candidates(name):
+                if all(any(found(text) for text in group) for group in each.required):
+                    return True
         return False
 
     def proactive_triggers(self) -> list[LoadedTrigger]:
@@ -112,6 +128,23 @@ class LoadedAutomations:
         return event.resource.get("prefect.resource.id") == loaded.own_resource_id
 
 
+def required_texts(trigger: EventTrigger) -> tuple[tuple[str, ...], ...]:
+    """For each label of `match` and `match_related` whose patterns are all plain values (no glob, no negation, nothing
+    JSON would escape), those values: an event the trigger covers has one of them in its JSON text, so a batch with
+    none of them needs no decoding for this trigger."""
+    groups = []
+    for spec in [trigger.match, *trigger.related_specifications()]:
+        for expected in spec.values():
+            values = label_patterns(expected)
+            if values and all(_plain(value) for value in values):
+                groups.append(tuple(f'"{value}"' for value in values))
+    return tuple(groups)
+
+
+def _plain(value: str) -> bool:
+    return bool(value) and value.isascii() and value.isprintable() and not any(c in value for c in _NOT_PLAIN)
+
+
 def _add(snapshot: LoadedAutomations, row: dict[str, Any]) -> None:
     try:
         top: Trigger = _TRIGGER.validate_python(row["trigger"])
@@ -121,7 +154,9 @@ def _add(snapshot: LoadedAutomations, row: dict[str, Any]) -> None:
     snapshot.automations[row["id"]] = row
     for each in all_triggers(top):
         if isinstance(each, EventTrigger):
-            snapshot.triggers[each.id] = LoadedTrigger(row["id"], each, f"{AUTOMATION_RESOURCE_PREFIX}{row['id']}")
+            snapshot.triggers[each.id] = LoadedTrigger(
+                row["id"], each, f"{AUTOMATION_RESOURCE_PREFIX}{row['id']}", required_texts(each)
+            )
         if isinstance(each, CompoundTrigger | SequenceTrigger):
             for child in each.triggers:
                 snapshot.parents[child.id] = each

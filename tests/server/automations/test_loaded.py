@@ -4,6 +4,7 @@ batch's JSON text when no trigger can."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import orjson
 import pytest
@@ -67,3 +68,29 @@ def test_interesting_leaves_out_events_whose_resources_no_trigger_matches() -> N
     }
     untagged = {"event": "prefect.flow-run.Failed", "resource": {"prefect.resource.id": "prefect.flow-run.2"}}
     assert snapshot.interesting([untagged, tagged]) == [tagged]
+
+
+@pytest.mark.parametrize(
+    ("related", "text_has", "expected"),
+    [
+        ({"prefect.resource.id": "prefect.tag.critical"}, "prefect.tag.bench", False),
+        ({"prefect.resource.id": "prefect.tag.critical"}, "prefect.tag.critical", True),
+        ({"prefect.resource.id": ["prefect.tag.a", "prefect.tag.critical"]}, "prefect.tag.critical", True),
+        ({"prefect.resource.id": "prefect.tag.crit*"}, "prefect.tag.bench", True),
+        ({"prefect.resource.id": "!prefect.tag.critical"}, "prefect.tag.bench", True),
+        ({"prefect.resource.id": "a/b"}, "prefect.tag.bench", True),
+    ],
+    ids=["plain-absent", "plain-present", "one-of-list", "glob", "negated", "escapable"],
+)
+def test_may_interest_looks_for_the_plain_values_a_trigger_needs(
+    related: dict[str, Any], text_has: str, expected: bool
+) -> None:
+    snapshot = LoadedAutomations()
+    trigger = {"type": "event", "posture": "Reactive", "expect": ["prefect.task-run.*"], "match_related": related}
+    _add(snapshot, {"id": uuid.uuid4(), "trigger": trigger})
+    event = {
+        "event": "prefect.task-run.Completed",
+        "resource": {"prefect.resource.id": "prefect.task-run.1"},
+        "related": [{"prefect.resource.id": text_has, "prefect.resource.role": "tag"}],
+    }
+    assert snapshot.may_interest(orjson.dumps([event]).decode()) is expected
