@@ -331,6 +331,17 @@ async def test_automations_react_to_other_automations_but_never_to_themselves(
     assert fired[0]["triggering_event"]["resource"]["prefect.resource.id"] == f"prefect.automation.{first['id']}"
 
 
+async def test_two_automations_firing_each_other_stop_after_a_few_rounds(
+    runtime: ActorRuntime, database: Database
+) -> None:
+    first = await automation(database, reactive(["x", "prefect.automation.triggered"]))
+    second = await automation(database, reactive(["prefect.automation.triggered"]))
+    await evaluate(runtime, [make_event("x", 1)])
+    await drain_evaluations(runtime)
+    counts = [len(await firings(database, row["id"])) for row in (first, second)]
+    assert counts == [3, 2]  # x -> first -> second -> first -> second -> first: the 5th firing in a row is the last
+
+
 async def test_the_pipeline_hands_recorded_events_over_only_when_an_automation_is_enabled(
     runtime: ActorRuntime, database: Database
 ) -> None:

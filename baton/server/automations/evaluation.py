@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.automations.firing import FiringOutcome, route_firing
 from baton.server.automations.loaded import LoadedAutomations, LoadedTrigger
 from baton.server.automations.triggers import (
+    MAX_AUTOMATION_CHAIN,
     Bucket,
     Decision,
     ObservedEvent,
+    automation_chain_length,
     bucketing_key,
     covers_resources,
     encode_key,
@@ -56,7 +58,7 @@ def match_events(loaded: LoadedAutomations, events: Iterable[ObservedEvent]) -> 
     work: dict[TriggerKey, list[ObservedEvent]] = {}
     seen: set[uuid.UUID] = set()
     for event in sorted(events, key=lambda each: (each.occurred, each.id.int)):
-        if event.id in seen:
+        if event.id in seen or automation_chain_length(event) >= MAX_AUTOMATION_CHAIN:
             continue
         seen.add(event.id)
         for each in loaded.candidates(event.name):

@@ -38,6 +38,10 @@ PRECEDING_EVENT_LOOKBACK = dt.timedelta(minutes=15)
 # forgets it (nothing expected came for a day: the trigger stays Triggered in its history).
 RESOLUTION_HORIZON = dt.timedelta(days=1)
 ROLE_LABEL = "prefect.resource.role"
+AUTOMATION_EVENT_PREFIX = "prefect.automation."
+# Automations reacting to automations stop after this many firings in a row (two automations each reacting to the
+# other's firing would otherwise fire each other forever).
+MAX_AUTOMATION_CHAIN = 5
 RELATED_PREFIX = "related:"
 
 
@@ -120,6 +124,17 @@ def covers_resources(trigger: EventTrigger, event: ObservedEvent) -> bool:
 def covers(trigger: EventTrigger, event: ObservedEvent) -> bool:
     """Whether `event` concerns `trigger`: an expected or arming name, and resources that match."""
     return interested_in(trigger, event.name) and covers_resources(trigger, event)
+
+
+def automation_chain_length(event: ObservedEvent) -> int:
+    """How many automation firings led to `event`: 0 for an event from elsewhere, 1 for a firing's event caused by
+    one, and so on (a firing's event carries the event that caused it in its payload)."""
+    length = 0
+    data: Any = event.data
+    while isinstance(data, dict) and str(data.get("event", "")).startswith(AUTOMATION_EVENT_PREFIX):
+        length += 1
+        data = (data.get("payload") or {}).get("triggering_event")
+    return length
 
 
 def find_resource_label(event: ObservedEvent, label: str) -> str | None:
