@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import dramatiq
+import httpx
 import orjson
 import pytest
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from baton.queue.broker import make_broker
 from baton.server.automations.evaluation import evaluate_events, evaluate_proactive_trigger
 from baton.server.automations.loaded import automation_cache
 from baton.server.automations.triggers import ObservedEvent
+from baton.server.context import ServerContext
 from baton.server.database import tables as t
 from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
@@ -32,6 +34,7 @@ from baton.server.models.automations.automations import (
 )
 from baton.server.schemas.automations import AutomationCreate, AutomationUpdate
 from baton.settings import Settings
+from tests.pipeline import create_flow_run, eventually
 
 
 @pytest.fixture
@@ -380,3 +383,29 @@ async def test_two_evaluators_at_once_count_each_event_once(
             )
         ).scalar_one()
     assert counts == 90
+
+
+async def test_the_embedded_pipeline_evaluates_events_from_clients_and_flow_run_states(
+    client: httpx.AsyncClient, pipeline: ServerContext
+) -> None:
+    response = await client.post(
+        "/automations/",
+        json={
+            "name": "on-failure",
+            "trigger": reactive(["prefect.flow-run.Failed", "custom.event"]),
+            "actions": [{"type": "do-nothing"}],
+        },
+    )
+    assert response.status_code == 201, response.text
+    automation_id = uuid.UUID(response.json()["id"])
+    automation_cache(pipeline.database).forget()
+    assert (await client.post("/events", json=[make_event("custom.event", 1)])).status_code == 204
+    run = await create_flow_run(client)
+    state = await client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "FAILED"}, "force": True})
+    assert state.status_code in (200, 201), state.text
+
+    async def both() -> list[str]:
+        found = sorted(f["triggering_event"]["event"] for f in await firings(pipeline.database, automation_id))
+        return found if len(found) == 2 else []
+
+    assert await eventually(both) == ["custom.event", "prefect.flow-run.Failed"]
