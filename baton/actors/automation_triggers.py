@@ -25,8 +25,6 @@ from baton.server.models.automations.buckets import SWEEP_BATCH, sweep_counted_e
 
 logger = logging.getLogger("baton.actors")
 
-# Seconds between proactive passes: a proactive trigger fires at most this late after its window closes.
-PROACTIVE_LOOP_SECONDS = 5.0
 # Counted events are kept this long: a batch redelivered (queue retries back off up to minutes) or an event a client
 # sends again within it counts nothing twice; an event older than its trigger's bucket never counts anyway.
 COUNTED_EVENT_RETENTION = dt.timedelta(hours=1)

@@ -91,7 +91,7 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         PeriodicJob(messages.TRIM_AUDIT_LOG, AUDIT_RETENTION_LOOP_SECONDS, messages.trim_audit_log),
         PeriodicJob(
             messages.EVALUATE_PROACTIVE_TRIGGERS,
-            automation_triggers.PROACTIVE_LOOP_SECONDS,
+            settings.services_automations_proactive_loop_seconds,
             messages.evaluate_proactive_triggers,
         ),
     ]

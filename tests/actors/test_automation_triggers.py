@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import dramatiq
@@ -35,6 +36,17 @@ from baton.server.models.automations.automations import (
 from baton.server.schemas.automations import AutomationCreate, AutomationUpdate
 from baton.settings import Settings
 from tests.pipeline import create_flow_run, eventually
+
+PROACTIVE_LOOP_SECONDS = 0.2
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        home=tmp_path,
+        api_database_connection_url=database_url,
+        services_automations_proactive_loop_seconds=PROACTIVE_LOOP_SECONDS,
+    )
 
 
 @pytest.fixture
@@ -409,3 +421,25 @@ async def test_the_embedded_pipeline_evaluates_events_from_clients_and_flow_run_
         return found if len(found) == 2 else []
 
     assert await eventually(both) == ["custom.event", "prefect.flow-run.Failed"]
+
+
+async def test_the_beat_closes_proactive_windows(client: httpx.AsyncClient, pipeline: ServerContext) -> None:
+    trigger = {"type": "event", "posture": "Proactive", "after": ["started"], "expect": ["finished"], "within": 10}
+    response = await client.post(
+        "/automations/", json={"name": "late", "trigger": trigger, "actions": [{"type": "do-nothing"}]}
+    )
+    automation_id = uuid.UUID(response.json()["id"])
+    automation_cache(pipeline.database).forget()
+    assert (await client.post("/events", json=[make_event("started", 15)])).status_code == 204
+
+    async def fired() -> list[str]:
+        return [f["trigger_state"] for f in await firings(pipeline.database, automation_id)]
+
+    assert await eventually(fired, within=PROACTIVE_LOOP_SECONDS * 10) == ["Triggered"]
+    assert (await client.post("/events", json=[make_event("finished", 0)])).status_code == 204
+    assert await eventually(lambda: _resolved(fired)) == ["Triggered", "Resolved"]
+
+
+async def _resolved(fired: Any) -> list[str]:
+    states = await fired()
+    return states if len(states) == 2 else []
