@@ -323,6 +323,17 @@ async def test_a_compound_trigger_forgets_children_outside_its_window(
     assert len(await firings(database, row["id"])) == 1
 
 
+async def test_composite_children_fire_in_the_order_of_their_events_within_a_batch(
+    runtime: ActorRuntime, database: Database
+) -> None:
+    both = await automation(database, compound("all", ["x", "x"]))
+    in_order = await automation(database, {"type": "sequence", "triggers": [reactive(["a"]), reactive(["b"])]})
+    await evaluate(runtime, [make_event("x", 3), make_event("x", 2), make_event("x", 1)])
+    await evaluate(runtime, [make_event("a", 4), make_event("b", 3), make_event("a", 2), make_event("b", 1)])
+    assert len(await firings(database, both["id"])) == 3
+    assert len(await firings(database, in_order["id"])) == 2
+
+
 async def test_a_sequence_fires_only_in_order(runtime: ActorRuntime, database: Database) -> None:
     row = await automation(
         database, {"type": "sequence", "within": 3600, "triggers": [reactive(["a"]), reactive(["b"])]}
@@ -375,6 +386,8 @@ async def test_two_evaluators_at_once_count_each_event_once(
     runtime: ActorRuntime, database: Database, database_url: str, settings: Settings
 ) -> None:
     row = await automation(database, reactive(["x"], threshold=1000, within=3600, for_each=["prefect.resource.id"]))
+    at_ninety = await automation(database, reactive(["x"], threshold=90, within=3600))
+    both = await automation(database, compound("all", ["x", "x"]))
     batch = [make_event("x", 5, resource_id=f"prefect.flow-run.{n % 3}") for n in range(90)]
     other = Database(database_url)
     await other.open()
@@ -395,6 +408,8 @@ async def test_two_evaluators_at_once_count_each_event_once(
             )
         ).scalar_one()
     assert counts == 90
+    assert len(await firings(database, at_ninety["id"])) == 1
+    assert len(await firings(database, both["id"])) == 90
 
 
 async def test_the_embedded_pipeline_evaluates_events_from_clients_and_flow_run_states(

@@ -53,11 +53,15 @@ def _with_composite_locks(loaded: LoadedAutomations, keys: Iterable[TriggerKey])
     return sorted(wanted)
 
 
+def _in_order(events: Iterable[ObservedEvent]) -> list[ObservedEvent]:
+    return sorted(events, key=lambda each: (each.occurred, each.id.int))
+
+
 def match_events(loaded: LoadedAutomations, events: Iterable[ObservedEvent]) -> dict[TriggerKey, list[ObservedEvent]]:
     """The events of each (trigger, key) they concern, in the order they occurred."""
     work: dict[TriggerKey, list[ObservedEvent]] = {}
     seen: set[uuid.UUID] = set()
-    for event in sorted(events, key=lambda each: (each.occurred, each.id.int)):
+    for event in _in_order(events):
         if event.id in seen or automation_chain_length(event) >= MAX_AUTOMATION_CHAIN:
             continue
         seen.add(event.id)
@@ -92,18 +96,26 @@ async def evaluate_events(
         ],
     )
     buckets = await read_buckets(connection, work)
+    position = {
+        event.id: index
+        for index, event in enumerate(_in_order(event for matched in work.values() for event in matched))
+    }
+    routed: list[tuple[int, int, LoadedTrigger, str, Decision]] = []
     for (trigger_id, key), matched in work.items():
         counted = [event for event in matched if (trigger_id, event.id) in new]
         if not counted:
             continue
         each = loaded.triggers[trigger_id]
         original = bucket = buckets.get((trigger_id, key))
-        decisions: list[Decision] = []
         for event in counted:
             evaluation = react(each.trigger, bucket, event)
             bucket = evaluation.bucket
-            decisions.extend(evaluation.decisions)
-        await _settle(connection, loaded, each, key, original, bucket, decisions, outcome)
+            routed.extend((position[event.id], len(routed), each, key, decision) for decision in evaluation.decisions)
+        await _store(connection, each, key, original, bucket)
+    # Firings go to their automations (and composite parents) in the order of the events that caused them: a
+    # compound or sequence trigger sees its children fire as the events came, whichever child was counted first.
+    for _, _, each, key, decision in sorted(routed, key=lambda item: item[:2]):
+        await _route(connection, loaded, each, key, decision, outcome)
     return outcome
 
 
@@ -153,25 +165,41 @@ async def _settle(
     outcome: FiringOutcome,
 ) -> None:
     """Store the bucket if it changed, and route each decision."""
-    trigger = each.trigger
-    key_values = _decode_key(key)
-    labels = triggering_labels(trigger, key_values)
-    if bucket != original:
-        await save_bucket(connection, each.automation_id, trigger.id, key, labels, bucket)
+    await _store(connection, each, key, original, bucket)
     for decision in decisions:
-        fired = await route_firing(
-            connection,
-            loaded,
-            each.automation_id,
-            trigger_id=trigger.id,
-            state=decision.state,
-            firing_key=firing_key(trigger.id, key_values, decision.identity),
-            occurred=decision.occurred,
-            triggering_labels=labels,
-            triggering_event=decision.triggering_event,
-        )
-        outcome.action_run_ids.extend(fired.action_run_ids)
-        outcome.events.extend(fired.events)
+        await _route(connection, loaded, each, key, decision, outcome)
+
+
+async def _store(
+    connection: AsyncConnection, each: LoadedTrigger, key: str, original: Bucket | None, bucket: Bucket | None
+) -> None:
+    if bucket != original:
+        labels = triggering_labels(each.trigger, _decode_key(key))
+        await save_bucket(connection, each.automation_id, each.trigger.id, key, labels, bucket)
+
+
+async def _route(
+    connection: AsyncConnection,
+    loaded: LoadedAutomations,
+    each: LoadedTrigger,
+    key: str,
+    decision: Decision,
+    outcome: FiringOutcome,
+) -> None:
+    key_values = _decode_key(key)
+    fired = await route_firing(
+        connection,
+        loaded,
+        each.automation_id,
+        trigger_id=each.trigger.id,
+        state=decision.state,
+        firing_key=firing_key(each.trigger.id, key_values, decision.identity),
+        occurred=decision.occurred,
+        triggering_labels=triggering_labels(each.trigger, key_values),
+        triggering_event=decision.triggering_event,
+    )
+    outcome.action_run_ids.extend(fired.action_run_ids)
+    outcome.events.extend(fired.events)
 
 
 def _decode_key(key: str) -> tuple[str, ...]:
