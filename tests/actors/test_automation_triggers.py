@@ -458,3 +458,23 @@ async def test_the_beat_closes_proactive_windows(client: httpx.AsyncClient, pipe
 async def _resolved(fired: Any) -> list[str]:
     states = await fired()
     return states if len(states) == 2 else []
+
+
+async def test_the_sweep_deletes_old_counted_events_and_expired_buckets(
+    runtime: ActorRuntime, database: Database
+) -> None:
+    await automation(database, reactive(["x"], threshold=5, within=60, for_each=["prefect.resource.id"]))
+    await evaluate(runtime, [make_event("x", 7200, resource_id="old"), make_event("x", 1, resource_id="new")])
+    counted = t.automation_counted_event.c
+    async with database.write() as connection:
+        await connection.execute(
+            sa.update(t.automation_counted_event)
+            .where(counted.event_id.in_(sa.select(counted.event_id).limit(1)))
+            .values(created=utcnow() - dt.timedelta(hours=2))
+        )
+    await automation_triggers.sweep_trigger_state(runtime, utcnow())
+    async with database.read() as connection:
+        left = (await connection.execute(sa.select(sa.func.count()).select_from(t.automation_counted_event))).scalar()
+        keys = (await connection.execute(sa.select(t.automation_bucket.c.bucketing_key))).scalars().all()
+    assert left == 1
+    assert keys == ['["new"]']
