@@ -32,13 +32,14 @@ from baton.server.automations.triggers import (
     triggering_labels,
 )
 from baton.server.models.automations.buckets import (
+    BucketChange,
     TriggerKey,
     count_new_events,
     lock_current_automations,
     lock_trigger_keys,
     read_buckets,
     read_due_bucket_keys,
-    save_bucket,
+    save_buckets,
 )
 
 COMPOSITE_LOCK = "composite"
@@ -101,6 +102,7 @@ async def evaluate_events(
         for index, event in enumerate(_in_order(event for matched in work.values() for event in matched))
     }
     routed: list[tuple[int, int, LoadedTrigger, str, Decision]] = []
+    changes: list[BucketChange] = []
     for (trigger_id, key), matched in work.items():
         counted = [event for event in matched if (trigger_id, event.id) in new]
         if not counted:
@@ -111,7 +113,9 @@ async def evaluate_events(
             evaluation = react(each.trigger, bucket, event)
             bucket = evaluation.bucket
             routed.extend((position[event.id], len(routed), each, key, decision) for decision in evaluation.decisions)
-        await _store(connection, each, key, original, bucket)
+        if bucket != original:
+            changes.append(_change(each, key, bucket))
+    await save_buckets(connection, changes)
     # Firings go to their automations (and composite parents) in the order of the events that caused them: a
     # compound or sequence trigger sees its children fire as the events came, whichever child was counted first.
     for _, _, each, key, decision in sorted(routed, key=lambda item: item[:2]):
@@ -135,13 +139,20 @@ async def evaluate_proactive_trigger(
     pairs = [(trigger.id, key) for key in keys]
     await lock_trigger_keys(connection, _with_composite_locks(loaded, pairs))
     buckets = await read_buckets(connection, pairs)
+    routed: list[tuple[str, Decision]] = []
+    changes: list[BucketChange] = []
     for key in sorted(keys):
         original = buckets.get((trigger.id, key))
         bucket = proactive_bucket(trigger, original, as_of)
         if bucket is None:
             continue
         evaluation = expire(trigger, bucket, as_of)
-        await _settle(connection, loaded, each, key, original, evaluation.bucket, evaluation.decisions, outcome)
+        if evaluation.bucket != original:
+            changes.append(_change(each, key, evaluation.bucket))
+        routed.extend((key, decision) for decision in evaluation.decisions)
+    await save_buckets(connection, changes)
+    for key, decision in routed:
+        await _route(connection, loaded, each, key, decision, outcome)
     return outcome
 
 
@@ -154,28 +165,9 @@ async def _lock_current(
     )
 
 
-async def _settle(
-    connection: AsyncConnection,
-    loaded: LoadedAutomations,
-    each: LoadedTrigger,
-    key: str,
-    original: Bucket | None,
-    bucket: Bucket | None,
-    decisions: list[Decision],
-    outcome: FiringOutcome,
-) -> None:
-    """Store the bucket if it changed, and route each decision."""
-    await _store(connection, each, key, original, bucket)
-    for decision in decisions:
-        await _route(connection, loaded, each, key, decision, outcome)
-
-
-async def _store(
-    connection: AsyncConnection, each: LoadedTrigger, key: str, original: Bucket | None, bucket: Bucket | None
-) -> None:
-    if bucket != original:
-        labels = triggering_labels(each.trigger, _decode_key(key))
-        await save_bucket(connection, each.automation_id, each.trigger.id, key, labels, bucket)
+def _change(each: LoadedTrigger, key: str, bucket: Bucket | None) -> BucketChange:
+    labels = triggering_labels(each.trigger, _decode_key(key))
+    return BucketChange(each.automation_id, each.trigger.id, key, labels, bucket)
 
 
 async def _route(

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,8 +23,8 @@ from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
 
-# Rows per INSERT of counted events, well under SQLite's limit of bound parameters.
-COUNTED_EVENTS_CHUNK = 500
+# Event ids per query when reading the pairs already counted (well under SQLite's limit of bound parameters).
+EVENT_IDS_PER_QUERY = 1000
 # What a sweep deletes per statement: a table grown large while the sweep was off is worked off in steps that each
 # hold their locks briefly.
 SWEEP_BATCH = 1000
@@ -50,22 +51,33 @@ async def count_new_events(
     connection: AsyncConnection, counted: Iterable[tuple[uuid.UUID, uuid.UUID, uuid.UUID]]
 ) -> set[tuple[uuid.UUID, uuid.UUID]]:
     """Record (trigger id, event id, automation id) as counted; return the (trigger id, event id) pairs that were not
-    counted before. Call it with the triggers' keys locked."""
-    rows = [
-        {"trigger_id": trigger_id, "event_id": event_id, "automation_id": automation_id, "created": utcnow()}
-        for trigger_id, event_id, automation_id in dict.fromkeys(counted)
-    ]
+    counted before. Call it with the triggers' keys locked: the pairs already counted are read first (usually none,
+    so little comes back), and no other evaluation can count the same pair meanwhile."""
+    wanted = {(trigger_id, event_id): automation_id for trigger_id, event_id, automation_id in counted}
+    if not wanted:
+        return set()
     column = t.automation_counted_event.c
-    new: set[tuple[uuid.UUID, uuid.UUID]] = set()
-    for start in range(0, len(rows), COUNTED_EVENTS_CHUNK):
-        statement = (
-            dialect_of(connection)
-            .insert(t.automation_counted_event)
-            .values(rows[start : start + COUNTED_EVENTS_CHUNK])
-            .on_conflict_do_nothing(index_elements=["trigger_id", "event_id"])
-            .returning(column.trigger_id, column.event_id)
+    event_ids = sorted({event_id for _, event_id in wanted}, key=lambda each: each.int)
+    already: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    for start in range(0, len(event_ids), EVENT_IDS_PER_QUERY):
+        query = sa.select(column.trigger_id, column.event_id).where(
+            column.event_id.in_(event_ids[start : start + EVENT_IDS_PER_QUERY])
         )
-        new.update((row[0], row[1]) for row in (await connection.execute(statement)).all())
+        already.update((row[0], row[1]) for row in (await connection.execute(query)).all())
+    new = set(wanted) - already
+    if new:
+        now = utcnow()
+        rows = [
+            {
+                "trigger_id": trigger_id,
+                "event_id": event_id,
+                "automation_id": wanted[trigger_id, event_id],
+                "created": now,
+            }
+            for trigger_id, event_id in new
+        ]
+        insert = dialect_of(connection).insert(t.automation_counted_event)
+        await connection.execute(insert.on_conflict_do_nothing(index_elements=["trigger_id", "event_id"]), rows)
     return new
 
 
@@ -117,43 +129,55 @@ async def read_due_bucket_keys(
     return list((await connection.execute(query)).scalars())
 
 
-async def save_bucket(
-    connection: AsyncConnection,
-    automation_id: uuid.UUID,
-    trigger_id: uuid.UUID,
-    key: str,
-    labels: dict[str, str],
-    bucket: Bucket | None,
-) -> None:
-    """Store the bucket of (trigger, key) as it is now; None deletes it."""
+@dataclass(frozen=True)
+class BucketChange:
+    """The bucket of (trigger, key) as an evaluation left it; None: it is gone."""
+
+    automation_id: uuid.UUID
+    trigger_id: uuid.UUID
+    key: str
+    labels: dict[str, str]
+    bucket: Bucket | None
+
+
+_BUCKET_STATE = ("start", "end", "count", "last_event", "triggered_at", "last_operation", "updated")
+
+
+async def save_buckets(connection: AsyncConnection, changes: list[BucketChange]) -> None:
+    """Store the buckets as the evaluation left them: one delete for those gone, one upsert for the others."""
     column = t.automation_bucket.c
-    if bucket is None:
+    gone = [(change.trigger_id, change.key) for change in changes if change.bucket is None]
+    if gone:
         await connection.execute(
-            sa.delete(t.automation_bucket).where(column.trigger_id == trigger_id, column.bucketing_key == key)
+            sa.delete(t.automation_bucket).where(sa.tuple_(column.trigger_id, column.bucketing_key).in_(gone))
         )
-        return
     now = utcnow()
-    values = {
-        "start": bucket.start,
-        "end": bucket.end,
-        "count": bucket.count,
-        "last_event": bucket.last_event,
-        "triggered_at": bucket.triggered_at,
-        "last_operation": DORMANT_OPERATION if bucket.dormant else "evaluated",
-        "updated": now,
-    }
-    insert = dialect_of(connection).insert(t.automation_bucket)
-    await connection.execute(
-        insert.values(
-            id=uuid.uuid4(),
-            created=now,
-            automation_id=automation_id,
-            trigger_id=trigger_id,
-            bucketing_key=key,
-            triggering_labels=labels,
-            **values,
-        ).on_conflict_do_update(index_elements=["trigger_id", "bucketing_key"], set_=values)
-    )
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "created": now,
+            "automation_id": change.automation_id,
+            "trigger_id": change.trigger_id,
+            "bucketing_key": change.key,
+            "triggering_labels": change.labels,
+            "start": change.bucket.start,
+            "end": change.bucket.end,
+            "count": change.bucket.count,
+            "last_event": change.bucket.last_event,
+            "triggered_at": change.bucket.triggered_at,
+            "last_operation": DORMANT_OPERATION if change.bucket.dormant else "evaluated",
+            "updated": now,
+        }
+        for change in changes
+        if change.bucket is not None
+    ]
+    if rows:
+        insert = dialect_of(connection).insert(t.automation_bucket)
+        upsert = insert.on_conflict_do_update(
+            index_elements=["trigger_id", "bucketing_key"],
+            set_={name: insert.excluded[name] for name in _BUCKET_STATE},
+        )
+        await connection.execute(upsert, rows)
 
 
 async def sweep_expired_buckets(connection: AsyncConnection, older_than: dt.datetime) -> int:
