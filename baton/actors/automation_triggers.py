@@ -16,7 +16,7 @@ import orjson
 from baton.actors.runtime import ActorRuntime
 from baton.queue import messages
 from baton.queue.messages import QueuedEvent
-from baton.server.automations.evaluation import evaluate_events, evaluate_proactive_trigger
+from baton.server.automations.evaluation import evaluate_events, evaluate_proactive_trigger, proactive_pass_needed
 from baton.server.automations.firing import FiringOutcome
 from baton.server.automations.loaded import automation_cache
 from baton.server.automations.triggers import ObservedEvent
@@ -93,6 +93,9 @@ async def evaluate_proactive_triggers(runtime: ActorRuntime) -> None:
     as_of = utcnow()
     for each in loaded.proactive_triggers():
         try:
+            async with database.read() as connection:
+                if not await proactive_pass_needed(connection, each, as_of):
+                    continue
             async with database.write() as connection:
                 outcome = await evaluate_proactive_trigger(connection, loaded, each, as_of)
         except Exception:

@@ -21,7 +21,7 @@ from baton.actors import automation_triggers, events
 from baton.actors.runtime import ActorRuntime
 from baton.queue import messages
 from baton.queue.broker import make_broker
-from baton.server.automations.evaluation import evaluate_events, evaluate_proactive_trigger
+from baton.server.automations.evaluation import evaluate_events, evaluate_proactive_trigger, proactive_pass_needed
 from baton.server.automations.loaded import automation_cache
 from baton.server.automations.triggers import ObservedEvent
 from baton.server.context import ServerContext
@@ -277,6 +277,30 @@ async def test_a_proactive_trigger_without_after_watches_from_the_first_pass(
     assert [f["trigger_state"] for f in await firings(database, row["id"])] == ["Triggered"]
     await evaluate(runtime, [make_event("tick", 0)])
     assert [f["trigger_state"] for f in await firings(database, row["id"])] == ["Triggered", "Resolved"]
+
+
+async def test_a_proactive_pass_takes_a_write_transaction_only_for_triggers_with_something_due(
+    runtime: ActorRuntime, database: Database
+) -> None:
+    armed = await automation(
+        database, {"type": "event", "posture": "Proactive", "after": ["started"], "expect": ["done"], "within": 10}
+    )
+    unkeyed = await automation(database, {"type": "event", "posture": "Proactive", "expect": ["tick"], "within": 10})
+    loaded = await automation_cache(database).current(max_age=0)
+    by_automation = {each.automation_id: each for each in loaded.proactive_triggers()}
+    now = utcnow()
+
+    async def needed(automation_id: uuid.UUID, seconds: float = 0) -> bool:
+        async with database.read() as connection:
+            return await proactive_pass_needed(
+                connection, by_automation[automation_id], now + dt.timedelta(seconds=seconds)
+            )
+
+    assert (await needed(armed["id"]), await needed(unkeyed["id"])) == (False, True)
+    await automation_triggers.evaluate_proactive_triggers(runtime)
+    await evaluate(runtime, [make_event("started", 0)])
+    assert (await needed(armed["id"]), await needed(unkeyed["id"])) == (False, False)
+    assert (await needed(armed["id"], 11), await needed(unkeyed["id"], 11)) == (True, True)
 
 
 async def test_a_proactive_trigger_satisfied_in_time_never_fires(runtime: ActorRuntime, database: Database) -> None:

@@ -123,6 +123,17 @@ async def evaluate_events(
     return outcome
 
 
+async def proactive_pass_needed(connection: AsyncConnection, each: LoadedTrigger, as_of: dt.datetime) -> bool:
+    """Whether `evaluate_proactive_trigger` at `as_of` would have anything to do (read-only, so that a pass over
+    triggers with nothing due takes no write transaction)."""
+    trigger = each.trigger
+    if await read_due_bucket_keys(connection, trigger.id, as_of, trigger.threshold):
+        return True
+    if trigger.after or trigger.for_each:
+        return False
+    return not await read_buckets(connection, [(trigger.id, encode_key(()))])
+
+
 async def evaluate_proactive_trigger(
     connection: AsyncConnection, loaded: LoadedAutomations, each: LoadedTrigger, as_of: dt.datetime
 ) -> FiringOutcome:
