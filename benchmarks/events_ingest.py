@@ -645,13 +645,26 @@ def split(total: int, parts: int) -> Iterator[tuple[int, int]]:
         first += count
 
 
-async def measure(environment: Environment, args: argparse.Namespace) -> dict[str, Any]:
+class Load:
+    """Work another benchmark adds around the ingest workload (benchmarks/automations.py): `prepare` runs once the
+    server is healthy and before the clock starts, `during` runs while the events stream and is cancelled after."""
+
+    async def prepare(self, client: httpx.AsyncClient) -> None:
+        return None
+
+    async def during(self, client: httpx.AsyncClient) -> None:
+        return None
+
+
+async def measure(environment: Environment, args: argparse.Namespace, load: Load | None = None) -> dict[str, Any]:
+    load = load or Load()
     tasks_total = args.events // 3
     expected = tasks_total * 3
     figures = Figures()
     async with httpx.AsyncClient(base_url=environment.api_url, timeout=30) as client:
         healthy_seconds = await wait_healthy(environment, client)
         flow_runs = await create_flow_runs(client, args.clients)
+        await load.prepare(client)
         database = Database(environment)
         await database.open()
         try:
@@ -682,11 +695,14 @@ async def measure(environment: Environment, args: argparse.Namespace) -> dict[st
                 figures.senders_done = time.perf_counter()
 
             sending = asyncio.ensure_future(send_all())
+            side_load = asyncio.ensure_future(load.during(client))
             stop = threading.Event()
             try:
                 await asyncio.to_thread(poll_in_thread, environment, figures, baseline, expected, deadline, trees, stop)
             finally:
                 stop.set()
+                side_load.cancel()
+                await asyncio.gather(side_load, return_exceptions=True)
                 if not sending.done():
                     for sender in senders:
                         sender.cancel()

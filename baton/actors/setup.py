@@ -17,6 +17,8 @@ from dramatiq.middleware import Middleware
 
 from baton.actors import (
     audit_retention,
+    automation_actions,
+    automation_metrics,
     automation_triggers,
     cancellation,
     concurrency,
@@ -54,6 +56,9 @@ ACTOR_FUNCTIONS: dict[str, ActorFunction] = {
     messages.TRIM_AUDIT_LOG: audit_retention.trim_audit_log,
     messages.EVALUATE_TRIGGERS: automation_triggers.evaluate_triggers,
     messages.EVALUATE_PROACTIVE_TRIGGERS: automation_triggers.evaluate_proactive_triggers,
+    messages.RUN_AUTOMATION_ACTIONS: automation_actions.run_automation_actions,
+    messages.RESUME_STALLED_ACTIONS: automation_actions.resume_stalled_actions,
+    messages.EVALUATE_METRIC_TRIGGERS: automation_metrics.evaluate_metric_triggers,
 }
 
 # Among the messages a worker has fetched, Dramatiq runs the lowest number first. Deliveries go before new events, so
@@ -63,8 +68,13 @@ ACTOR_PRIORITIES = {messages.DELIVER_NOTIFICATIONS: 0}
 
 # Seconds between sweeps for notification deliveries whose queue message was lost.
 STALLED_DELIVERIES_LOOP_SECONDS = 30.0
+# Seconds between sweeps for automation action runs whose queue message was lost or whose process died.
+STALLED_ACTIONS_LOOP_SECONDS = 30.0
 # Seconds between deletions of audit entries past their retention.
 AUDIT_RETENTION_LOOP_SECONDS = 3600.0
+# Seconds between evaluations of metric triggers: a tenth of their shortest `firing_for` (300 s), so a transition
+# fires at most 30 s late.
+METRIC_TRIGGERS_LOOP_SECONDS = 30.0
 
 
 def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
@@ -94,6 +104,8 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
             settings.services_automations_proactive_loop_seconds,
             messages.evaluate_proactive_triggers,
         ),
+        PeriodicJob(messages.RESUME_STALLED_ACTIONS, STALLED_ACTIONS_LOOP_SECONDS, messages.resume_stalled_actions),
+        PeriodicJob(messages.EVALUATE_METRIC_TRIGGERS, METRIC_TRIGGERS_LOOP_SECONDS, messages.evaluate_metric_triggers),
     ]
 
 

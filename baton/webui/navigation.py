@@ -40,6 +40,7 @@ NAVIGATION = (
     NavigationEntry("Artifacts", "/artifacts", "artifact:read"),
     NavigationEntry("Concurrency", "/concurrency", "concurrency_limit:read"),
     NavigationEntry("Notifications", "/notifications", "notification:read"),
+    NavigationEntry("Automations", "/automations", "automation:read"),
     NavigationEntry("Events", "/events", "event:read"),
     NavigationEntry("Users", "/users", "user:read"),
     NavigationEntry("Service accounts", "/service-accounts", "service_account:read"),

@@ -19,6 +19,7 @@ PAGE_MODULES = (
     "dashboard",
     "concurrency",
     "notifications",
+    "automations",
     "blocks",
     "variables",
     "artifacts",

@@ -42,6 +42,11 @@ class FiringOutcome:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
+def state_event_id(firing_id: uuid.UUID, state: TriggerState) -> uuid.UUID:
+    """The id of a firing's `prefect.automation.triggered|resolved` event (its action events relate to it)."""
+    return uuid.uuid5(_EVENT_NAMESPACE, f"{firing_id}:{state.value}")
+
+
 def automation_state_event(
     automation: dict[str, Any],
     firing_id: uuid.UUID,
@@ -60,7 +65,7 @@ def automation_state_event(
             }
         )
     return {
-        "id": str(uuid.uuid5(_EVENT_NAMESPACE, f"{firing_id}:{state.value}")),
+        "id": str(state_event_id(firing_id, state)),
         "occurred": occurred.isoformat(),
         "event": f"prefect.automation.{state.value.lower()}",
         "resource": {

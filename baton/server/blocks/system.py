@@ -915,6 +915,61 @@ SYSTEM_BLOCKS: tuple[SystemBlock, ...] = (
             },
         },
     ),
+    SystemBlock(
+        slug="webhook",
+        name="Webhook",
+        description="An HTTP endpoint that automations' call-webhook actions send their rendered payload to.",
+        client_class="prefect.blocks.webhook.Webhook",
+        version="3.9.1",
+        fields={
+            "block_schema_references": {},
+            "block_type_slug": "webhook",
+            "description": "Block that enables calling webhooks.",
+            "properties": {
+                "method": {
+                    "default": "POST",
+                    "description": "The webhook request method. Defaults to `POST`.",
+                    "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"],
+                    "title": "Method",
+                    "type": "string",
+                    "position": 0,
+                },
+                "url": {
+                    "description": "The webhook URL.",
+                    "examples": ["https://hooks.slack.com/XXX"],
+                    "format": "password",
+                    "title": "Webhook URL",
+                    "type": "string",
+                    "writeOnly": True,
+                    "position": 1,
+                },
+                "headers": {
+                    "description": "A dictionary of headers to send with the webhook request.",
+                    "title": "Webhook Headers",
+                    "type": "object",
+                    "position": 2,
+                },
+                "allow_private_urls": {
+                    "default": True,
+                    "description": "Whether to allow notifications to private URLs. Defaults to True.",
+                    "title": "Allow Private Urls",
+                    "type": "boolean",
+                    "position": 3,
+                },
+                "verify": {
+                    "default": True,
+                    "description": "Whether or not to enforce a secure connection to the webhook.",
+                    "title": "Verify",
+                    "type": "boolean",
+                    "position": 4,
+                },
+            },
+            "required": ["url"],
+            "secret_fields": ["url", "headers.*"],
+            "title": "Webhook",
+            "type": "object",
+        },
+    ),
 )
 
 SYSTEM_BLOCKS_BY_SLUG = {block.slug: block for block in SYSTEM_BLOCKS}

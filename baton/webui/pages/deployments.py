@@ -4,10 +4,13 @@ schedules, upcoming and past runs, and a "Run" form made from its parameter sche
 from __future__ import annotations
 
 from baton.errors import ObjectNotFound, ValidationFailed
+from baton.server.models.automations import automations
+from baton.server.models.automations.automations import DEPLOYMENT_RESOURCE_PREFIX
 from baton.server.models.deployments import deployments
 from baton.server.models.views import deployment_pages, run_pages
 from baton.server.models.views.run_pages import Cursor
 from baton.webui import run_listing
+from baton.webui.automation_text import describe_trigger
 from baton.webui.base import PageHandler
 from baton.webui.parameter_form import parameter_fields
 from baton.webui.schedule_text import describe_schedule
@@ -78,6 +81,11 @@ class DeploymentPageHandler(PageHandler):
             # Unless a state is asked for, the runs waiting to start are left to the upcoming runs.
             query = listing.query(deployment_id=the_id, past_only=True)
             past, matching = await run_pages.read_run_list(connection, query, run_listing.COUNT_CAP)
+            related = (
+                await automations.read_automations_related_to(connection, f"{DEPLOYMENT_RESOURCE_PREFIX}{the_id}")
+                if self.principal.may("automation:read")
+                else []
+            )
         self.render_page(
             "deployment.html",
             title=deployment["name"],
@@ -92,6 +100,8 @@ class DeploymentPageHandler(PageHandler):
             result=run_listing.RunListingResult(past, matching),
             base_path=f"/deployments/{the_id}",
             show_flow=False,
+            related_automations=related,
+            describe_trigger=describe_trigger,
             **run_listing.TEMPLATE_VALUES,
         )
 

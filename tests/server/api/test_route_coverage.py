@@ -18,22 +18,11 @@ import tornado.websocket
 from baton.server.app import api_routes
 from baton.server.context import ServerContext
 
-AUTOMATIONS = "Baton has no automations API yet: the client's automation calls get a 404"
 PREFECT_UI = "a read model private to Prefect's own UI, which Baton does not ship (Baton serves its own UI)"
 
 # Routes Baton leaves out on purpose. The README's "Left out" table shows the same list with the same reasons.
 LEFT_OUT: dict[str, str] = {
     "GET /observed-states": "the state names seen in runs, for Prefect's UI's filters; Baton's UI knows its states",
-    "POST /automations/": AUTOMATIONS,
-    "PUT /automations/{id}": AUTOMATIONS,
-    "PATCH /automations/{id}": AUTOMATIONS,
-    "DELETE /automations/{id}": AUTOMATIONS,
-    "POST /automations/filter": AUTOMATIONS,
-    "POST /automations/count": AUTOMATIONS,
-    "GET /automations/{id}": AUTOMATIONS,
-    "DELETE /automations/owned-by/{resource_id}": AUTOMATIONS,
-    "POST /automations/templates/validate": AUTOMATIONS,
-    "POST /templates/validate": "validates an automation's Jinja template; " + AUTOMATIONS,
     "POST /ui/flows/count-deployments": PREFECT_UI,
     "POST /ui/flows/next-runs": PREFECT_UI,
     "POST /ui/flow_runs/history": PREFECT_UI,

@@ -12,6 +12,7 @@ import pytest
 from prefect.blocks import notifications
 from prefect.blocks.core import Block
 from prefect.blocks.system import Secret
+from prefect.blocks.webhook import Webhook
 from prefect.filesystems import LocalFileSystem
 
 from baton.server.blocks.checksums import schema_checksum
@@ -30,6 +31,7 @@ CLIENT_CLASSES: list[type[Block]] = [
     notifications.CustomWebhookNotificationBlock,
     Secret,
     LocalFileSystem,
+    Webhook,
 ]
 COLLECTION_BLOCKS = Path(prefect.server.__file__).parent / "collection_blocks_data.json"
 
@@ -46,7 +48,7 @@ def test_system_block_matches_the_client_class(block_class: type[Block]) -> None
 
 
 def test_every_system_block_is_defined_once_with_a_client_import() -> None:
-    assert len(SYSTEM_BLOCKS_BY_SLUG) == len(SYSTEM_BLOCKS) == 13
+    assert len(SYSTEM_BLOCKS_BY_SLUG) == len(SYSTEM_BLOCKS) == 14
     assert {block.slug for block in SYSTEM_BLOCKS if block.is_protected} == {"secret", "local-file-system"}
     email = SYSTEM_BLOCKS_BY_SLUG["email-server-credentials"]
     assert email.fields["secret_fields"] == ["password"]
