@@ -2,8 +2,8 @@
 they concern, and let proactive windows close; each firing goes to `firing.route_firing`.
 
 Idempotent and safe to run in several processes at once: the (trigger, key) pairs a batch touches are locked first,
-in key order, together with the composite triggers above them; an event already counted for a trigger counts nothing
-again (`buckets.count_new_events`); a firing's key is derived from what fired (`triggers.firing_key`)."""
+in key order, together with the composite triggers above them; an event already counted counts nothing again
+(`buckets.count_new_events`); a firing's key is derived from what fired (`triggers.firing_key`)."""
 
 from __future__ import annotations
 
@@ -88,14 +88,11 @@ async def evaluate_events(
     if not work:
         return outcome
     await lock_trigger_keys(connection, _with_composite_locks(loaded, work))
-    new = await count_new_events(
-        connection,
-        [
-            (trigger_id, event.id, loaded.triggers[trigger_id].automation_id)
-            for (trigger_id, _), matched in work.items()
-            for event in matched
-        ],
-    )
+    first_automation: dict[uuid.UUID, uuid.UUID] = {}
+    for (trigger_id, _), matched in sorted(work.items()):
+        for event in matched:
+            first_automation.setdefault(event.id, loaded.triggers[trigger_id].automation_id)
+    new = await count_new_events(connection, first_automation)
     buckets = await read_buckets(connection, work)
     position = {
         event.id: index
@@ -104,7 +101,7 @@ async def evaluate_events(
     routed: list[tuple[int, int, LoadedTrigger, str, Decision]] = []
     changes: list[BucketChange] = []
     for (trigger_id, key), matched in work.items():
-        counted = [event for event in matched if (trigger_id, event.id) in new]
+        counted = [event for event in matched if event.id in new]
         if not counted:
             continue
         each = loaded.triggers[trigger_id]
