@@ -7,6 +7,7 @@ in key order, together with the composite triggers above them; an event already 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Iterable
@@ -28,7 +29,7 @@ from baton.server.automations.triggers import (
     expire,
     firing_key,
     proactive_bucket,
-    react,
+    react_in_place,
     triggering_labels,
 )
 from baton.server.models.automations.buckets import (
@@ -105,9 +106,10 @@ async def evaluate_events(
         if not counted:
             continue
         each = loaded.triggers[trigger_id]
-        original = bucket = buckets.get((trigger_id, key))
+        original = buckets.get((trigger_id, key))
+        bucket = dataclasses.replace(original) if original is not None else None
         for event in counted:
-            evaluation = react(each.trigger, bucket, event)
+            evaluation = react_in_place(each.trigger, bucket, event)
             bucket = evaluation.bucket
             routed.extend((position[event.id], len(routed), each, key, decision) for decision in evaluation.decisions)
         if bucket != original:

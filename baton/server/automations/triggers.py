@@ -309,10 +309,13 @@ def _dormant(triggered_at: dt.datetime) -> Bucket:
 def react(trigger: EventTrigger, bucket: Bucket | None, event: ObservedEvent) -> Evaluation:
     """What an event that `covers` the trigger does to the bucket of its key (None: there is none yet): resolve a
     fired proactive trigger, arm a bucket (`after`), open the first bucket of a trigger without `after`, and count
-    the event if it is expected (Prefect's `reactive_evaluation` for one trigger)."""
+    the event if it is expected (Prefect's `reactive_evaluation` for one trigger). `bucket` is left as it was."""
+    return react_in_place(trigger, dataclasses.replace(bucket) if bucket is not None else None, event)
+
+
+def react_in_place(trigger: EventTrigger, bucket: Bucket | None, event: ObservedEvent) -> Evaluation:
+    """`react`, changing `bucket` itself (for a run of events over one bucket, which is copied once)."""
     decisions: list[Decision] = []
-    if bucket is not None:
-        bucket = dataclasses.replace(bucket)
     if (
         bucket is not None
         and trigger.posture == Posture.PROACTIVE
