@@ -25,6 +25,7 @@ from baton.server.automations.triggers import (
     ObservedEvent,
     automation_chain_length,
     bucketing_key,
+    count_within,
     covers_resources,
     encode_key,
     expire,
@@ -113,6 +114,10 @@ async def evaluate_events(
             continue
         each = loaded.triggers[trigger_id]
         original = buckets.get((trigger_id, key))
+        counted_only = count_within(each.trigger, original, counted)
+        if counted_only is not None:
+            changes.append(_change(each, key, counted_only))
+            continue
         bucket = dataclasses.replace(original) if original is not None else None
         for event in counted:
             evaluation = react_in_place(each.trigger, bucket, event)
