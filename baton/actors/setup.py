@@ -19,6 +19,7 @@ from baton.actors import (
     audit_retention,
     automation_actions,
     automation_metrics,
+    automation_triggers,
     cancellation,
     concurrency,
     events,
@@ -53,6 +54,8 @@ ACTOR_FUNCTIONS: dict[str, ActorFunction] = {
     messages.MARK_ZOMBIE_RUNS: zombie_runs.mark_zombie_runs,
     messages.CANCEL_CHILD_RUNS: cancellation.cancel_child_runs,
     messages.TRIM_AUDIT_LOG: audit_retention.trim_audit_log,
+    messages.EVALUATE_TRIGGERS: automation_triggers.evaluate_triggers,
+    messages.EVALUATE_PROACTIVE_TRIGGERS: automation_triggers.evaluate_proactive_triggers,
     messages.RUN_AUTOMATION_ACTIONS: automation_actions.run_automation_actions,
     messages.RESUME_STALLED_ACTIONS: automation_actions.resume_stalled_actions,
     messages.EVALUATE_METRIC_TRIGGERS: automation_metrics.evaluate_metric_triggers,
@@ -96,6 +99,11 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         ),
         PeriodicJob(messages.MARK_ZOMBIE_RUNS, settings.services_zombie_runs_loop_seconds, messages.mark_zombie_runs),
         PeriodicJob(messages.TRIM_AUDIT_LOG, AUDIT_RETENTION_LOOP_SECONDS, messages.trim_audit_log),
+        PeriodicJob(
+            messages.EVALUATE_PROACTIVE_TRIGGERS,
+            settings.services_automations_proactive_loop_seconds,
+            messages.evaluate_proactive_triggers,
+        ),
         PeriodicJob(messages.RESUME_STALLED_ACTIONS, STALLED_ACTIONS_LOOP_SECONDS, messages.resume_stalled_actions),
         PeriodicJob(messages.EVALUATE_METRIC_TRIGGERS, METRIC_TRIGGERS_LOOP_SECONDS, messages.evaluate_metric_triggers),
     ]
