@@ -11,6 +11,8 @@ Redis test starts its own server and services, since it kills one and counts eve
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import datetime as dt
 import http.server
 import json
@@ -25,18 +27,23 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from baton.server.automations.loaded import MAX_AGE_SECONDS
+from baton.server.database.engine import Database
 from tests.acceptance.conftest import (
     SERVER_KIND,
     ApiServer,
     FlowRunner,
+    baton_server,
     baton_server_on_fresh_database,
+    clean_environ,
     created,
     tail,
 )
 from tests.acceptance.prefect_cli import run_cli
 from tests.acceptance.test_prefect_automations import FLOW_FILE, PREFECT_YAML
+from tests.acceptance.test_redis_mode import Services
 from tests.acceptance.worker_runs import (
     RUN_TIMEOUT_SECONDS,
     baton_worker,
@@ -46,6 +53,7 @@ from tests.acceptance.worker_runs import (
     wait_for_run,
 )
 from tests.databases import ENABLED_DIALECTS, TemplateDatabases
+from tests.redis_namespaces import REDIS_URL, delete_namespace, new_namespace
 
 pytestmark = [
     pytest.mark.slow,
@@ -406,3 +414,168 @@ def test_an_emitted_event_runs_a_deployment_with_triggers_through_a_worker(
     assert finished["state_type"] == "COMPLETED", tail(log)
     assert finished["parameters"] == {"who": "bob"}
     assert len(api.post("/flow_runs/filter", json=body).json()) == 1
+
+
+# Redis mode: events in a burst, one services command killed with SIGKILL in the middle and started again.
+BURST_EVENTS = 100
+# Events per POST and POSTs per second: the burst takes about two seconds, long enough to kill in the middle of it.
+BURST_BATCH = 10
+BURST_BATCHES_PER_SECOND = 5
+# The kill comes once this many webhooks arrived: actions are being run, and most firings are still to come.
+KILL_AFTER_ARRIVALS = 25
+# A dead services process's messages are handed on after this many seconds (production default: 60).
+HEARTBEAT_TIMEOUT = "2"
+# Action runs the killed process left RUNNING are taken again after this many seconds (production default: 300),
+# found by a sweep every second (default: 30).
+STALE_ACTION_SECONDS = "3"
+STALLED_ACTIONS_LOOP_SECONDS = "1"
+# Redelivery after the heartbeat timeout, the rest of the burst, the stale runs; a services command boots in ~3 s.
+RECOVERY_TIMEOUT_SECONDS = 60.0
+STATUS_COUNTS = "SELECT status, count(*) FROM automation_action_run GROUP BY status ORDER BY status"
+
+
+@contextmanager
+def redis_namespace() -> Iterator[dict[str, str]]:
+    namespace = new_namespace()
+    try:
+        yield {"BATON_REDIS_URL": REDIS_URL, "BATON_REDIS_NAMESPACE": namespace}
+    finally:
+        delete_namespace(namespace)
+
+
+def rows(database_url: str, query: str) -> list[tuple[Any, ...]]:
+    async def run() -> list[tuple[Any, ...]]:
+        database = Database(database_url)
+        try:
+            async with database.read() as connection:
+                return [tuple(row) for row in await connection.execute(sa.text(query))]
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+def send_burst(api_url: str, events: list[dict[str, Any]], errors: list[BaseException]) -> None:
+    """POST `events` in batches of BURST_BATCH at BURST_BATCHES_PER_SECOND, as clients falling back to REST do."""
+    try:
+        with httpx.Client(base_url=api_url, timeout=10.0) as client:
+            started = time.monotonic()
+            for number, start in enumerate(range(0, len(events), BURST_BATCH)):
+                response = client.post("/events", json=events[start : start + BURST_BATCH])
+                assert response.status_code == 204, response.text
+                ahead = (number + 1) / BURST_BATCHES_PER_SECOND - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+    except BaseException as exc:  # reported by the test thread
+        errors.append(exc)
+
+
+# PostgreSQL: Redis mode is the compose deployment, which runs on it; the claims and firing keys behind exactly once
+# run on both databases in tests/actors and tests/server.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_killing_services_mid_burst_loses_no_action_and_repeats_only_interrupted_webhooks(
+    database_url: str, receiver: Receiver, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with redis_namespace() as redis_settings:
+        home = tmp_path_factory.mktemp("services")
+        env = clean_environ(
+            BATON_HOME=str(home),
+            BATON_API_DATABASE_CONNECTION_URL=database_url,
+            BATON_QUEUE_WORKER_HEARTBEAT_TIMEOUT=HEARTBEAT_TIMEOUT,
+            BATON_SERVICES_AUTOMATIONS_STALE_ACTION_SECONDS=STALE_ACTION_SECONDS,
+            BATON_SERVICES_AUTOMATIONS_STALLED_ACTIONS_LOOP_SECONDS=STALLED_ACTIONS_LOOP_SECONDS,
+            **redis_settings,
+        )
+        services = Services(env, home)
+        try:
+            for server in baton_server(tmp_path_factory.mktemp("baton-home"), database_url, **redis_settings):
+                check_burst_with_a_kill(server, services, receiver)
+        finally:
+            services.stop_all()
+
+
+def check_burst_with_a_kill(server: ApiServer, services: Services, receiver: Receiver) -> None:
+    """Each of BURST_EVENTS events fires an automation with a webhook and a run-deployment; the services command is
+    killed once KILL_AFTER_ARRIVALS webhooks arrived, then started again."""
+    with httpx.Client(base_url=server.api_url, timeout=10.0) as api:
+        webhook = block_document(api, "webhook", "burst-hook", {"url": f"{receiver.url}/burst"})
+        deployment_id = create_deployment(api, "burst-pool", "add.py:add", {"x": 0, "y": 0})
+        automation = new_automation(api, {
+            "name": "burst",
+            "trigger": event_trigger("e2e.burst.ping", "e2e.burst.*"),
+            "actions": [
+                {"type": "call-webhook", "block_document_id": webhook, "payload": "{{ event.id }}"},
+                {"type": "run-deployment", "source": "selected", "deployment_id": deployment_id,
+                 "parameters": {"x": "{{ event.payload.number }}", "y": 0}},
+            ],
+        })  # fmt: skip
+    now = dt.datetime.now(dt.UTC).isoformat()
+    events = [
+        {"id": str(uuid.uuid4()), "occurred": now, "event": "e2e.burst.ping",
+         "resource": {"prefect.resource.id": f"e2e.burst.{number}"}, "payload": {"number": number}, "related": []}
+        for number in range(BURST_EVENTS)
+    ]  # fmt: skip
+    first, first_log = services.start("--processes", "2", "--threads", "4")
+    poll(
+        lambda: first_log.read_text(errors="replace").count("Worker process is ready for action"),
+        lambda ready: ready == 2,
+        RECOVERY_TIMEOUT_SECONDS,
+        "the services did not start",
+    )
+    errors: list[BaseException] = []
+    sender = threading.Thread(target=send_burst, args=(server.api_url, events, errors))
+    started = time.monotonic()
+    sender.start()
+    poll(
+        lambda: len(receiver.to("/burst")),
+        lambda arrived: arrived >= KILL_AFTER_ARRIVALS,
+        RECOVERY_TIMEOUT_SECONDS,
+        f"{KILL_AFTER_ARRIVALS} webhooks did not arrive ({tail(first_log)})",
+    )
+    services.kill(first)
+    at_kill = len(receiver.to("/burst"))
+    killed_after = time.monotonic() - started
+    sender.join(timeout=30)
+    assert not errors, errors
+    assert at_kill < BURST_EVENTS, "the burst was over before the kill: nothing was interrupted"
+    _, second_log = services.start("--processes", "2", "--threads", "4")
+
+    done = [("SUCCEEDED", 2 * BURST_EVENTS)]
+    poll(
+        lambda: rows(server.database_url, STATUS_COUNTS),
+        lambda statuses: statuses == done,
+        RECOVERY_TIMEOUT_SECONDS,
+        f"not every action succeeded ({at_kill} webhooks when killed)\n{tail(second_log)}",
+    )
+    finished_after = time.monotonic() - started
+    # One firing per event, one run of each action per firing.
+    firings_per_event = rows(
+        server.database_url,
+        "SELECT count(*), count(DISTINCT triggering_event->>'id') FROM automation_firing "
+        f"WHERE automation_id = '{automation['id']}'",
+    )
+    assert firings_per_event == [(BURST_EVENTS, BURST_EVENTS)]
+    # The run-deployment commits with its record: exactly one flow run per event, whatever the kill interrupted.
+    made = rows(server.database_url, f"SELECT parameters->>'x' FROM flow_run WHERE deployment_id = '{deployment_id}'")
+    assert sorted(int(x) for (x,) in made) == list(range(BURST_EVENTS))
+
+    time.sleep(0.5)  # a webhook sent again would have arrived by now
+    arrivals = collections.Counter(request.body.decode() for request in receiver.to("/burst"))
+    assert set(arrivals) == {event["id"] for event in events}, "a webhook never arrived"
+    # A webhook is sent between two transactions: one in flight when its process died may have reached the receiver
+    # unrecorded, and is sent again when its run is taken again (README, "Exactly once"). Only those.
+    retried = {
+        triggering_id
+        for (triggering_id,) in rows(
+            server.database_url,
+            "SELECT f.triggering_event->>'id' FROM automation_action_run r JOIN automation_firing f "
+            "ON f.id = r.firing_id WHERE r.action_index = 0 AND r.attempts > 1",
+        )
+    }
+    sent_twice = {event_id for event_id, count in arrivals.items() if count > 1}
+    assert sent_twice <= retried, f"webhooks sent twice without a retried run: {sent_twice - retried}"
+    assert max(arrivals.values()) <= 2
+    print(
+        f"\nkilled after {killed_after:.1f} s with {at_kill} webhooks in; {len(retried)} webhook runs taken again, "
+        f"{len(sent_twice)} webhooks sent twice; all {2 * BURST_EVENTS} actions done after {finished_after:.1f} s"
+    )
