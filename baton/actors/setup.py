@@ -62,9 +62,10 @@ ACTOR_FUNCTIONS: dict[str, ActorFunction] = {
 }
 
 # Among the messages a worker has fetched, Dramatiq runs the lowest number first. Deliveries go before new events, so
-# that a burst of state changes does not keep the messages of the earlier ones waiting behind the later ones' events.
+# that a burst of state changes does not keep the messages of the earlier ones waiting behind the later ones' events;
+# an automation's actions go before the evaluation of more events for the same reason.
 DEFAULT_PRIORITY = 10
-ACTOR_PRIORITIES = {messages.DELIVER_NOTIFICATIONS: 0}
+ACTOR_PRIORITIES = {messages.DELIVER_NOTIFICATIONS: 0, messages.RUN_AUTOMATION_ACTIONS: 0}
 
 # Seconds between sweeps for notification deliveries whose queue message was lost.
 STALLED_DELIVERIES_LOOP_SECONDS = 30.0

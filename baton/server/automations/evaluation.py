@@ -2,14 +2,16 @@
 they concern, and let proactive windows close; each firing goes to `firing.route_firing`.
 
 Idempotent and safe to run in several processes at once: the (trigger, key) pairs a batch touches are locked first,
-in key order, together with the composite triggers above them; an event already counted for a trigger counts nothing
-again (`buckets.count_new_events`); a firing's key is derived from what fired (`triggers.firing_key`)."""
+in key order, together with the composite triggers above them; an event already counted counts nothing again
+(`buckets.count_new_events`); a firing's key is derived from what fired (`triggers.firing_key`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,12 +25,13 @@ from baton.server.automations.triggers import (
     ObservedEvent,
     automation_chain_length,
     bucketing_key,
+    count_within,
     covers_resources,
     encode_key,
     expire,
     firing_key,
     proactive_bucket,
-    react,
+    react_in_place,
     triggering_labels,
 )
 from baton.server.models.automations.buckets import (
@@ -41,6 +44,7 @@ from baton.server.models.automations.buckets import (
     read_due_bucket_keys,
     save_buckets,
 )
+from baton.server.schemas.automations import Posture
 
 COMPOSITE_LOCK = "composite"
 
@@ -59,18 +63,24 @@ def _in_order(events: Iterable[ObservedEvent]) -> list[ObservedEvent]:
 
 
 def match_events(loaded: LoadedAutomations, events: Iterable[ObservedEvent]) -> dict[TriggerKey, list[ObservedEvent]]:
-    """The events of each (trigger, key) they concern, in the order they occurred."""
+    """The events of each (trigger, key) they concern, in the order they occurred. Triggers that match resources
+    alike (many automations count the same events) share one check and one key per event."""
     work: dict[TriggerKey, list[ObservedEvent]] = {}
     seen: set[uuid.UUID] = set()
     for event in _in_order(events):
         if event.id in seen or automation_chain_length(event) >= MAX_AUTOMATION_CHAIN:
             continue
         seen.add(event.id)
+        keys: dict[Any, str | None] = {}
         for each in loaded.candidates(event.name):
-            if loaded.is_own_event(each, event) or not covers_resources(each.trigger, event):
+            if loaded.is_own_event(each, event):
                 continue
-            key = encode_key(bucketing_key(each.trigger, event))
-            work.setdefault((each.trigger.id, key), []).append(event)
+            if each.matching not in keys:
+                covered = covers_resources(each.trigger, event)
+                keys[each.matching] = encode_key(bucketing_key(each.trigger, event)) if covered else None
+            key = keys[each.matching]
+            if key is not None:
+                work.setdefault((each.trigger.id, key), []).append(event)
     return work
 
 
@@ -88,29 +98,29 @@ async def evaluate_events(
     if not work:
         return outcome
     await lock_trigger_keys(connection, _with_composite_locks(loaded, work))
-    new = await count_new_events(
-        connection,
-        [
-            (trigger_id, event.id, loaded.triggers[trigger_id].automation_id)
-            for (trigger_id, _), matched in work.items()
-            for event in matched
-        ],
-    )
+    first_automation: dict[uuid.UUID, uuid.UUID] = {}
+    for (trigger_id, _), matched in sorted(work.items()):
+        for event in matched:
+            first_automation.setdefault(event.id, loaded.triggers[trigger_id].automation_id)
+    new = await count_new_events(connection, first_automation)
     buckets = await read_buckets(connection, work)
-    position = {
-        event.id: index
-        for index, event in enumerate(_in_order(event for matched in work.values() for event in matched))
-    }
+    unique = {event.id: event for matched in work.values() for event in matched}
+    position = {event.id: index for index, event in enumerate(_in_order(unique.values()))}
     routed: list[tuple[int, int, LoadedTrigger, str, Decision]] = []
     changes: list[BucketChange] = []
     for (trigger_id, key), matched in work.items():
-        counted = [event for event in matched if (trigger_id, event.id) in new]
+        counted = [event for event in matched if event.id in new]
         if not counted:
             continue
         each = loaded.triggers[trigger_id]
-        original = bucket = buckets.get((trigger_id, key))
+        original = buckets.get((trigger_id, key))
+        counted_only = count_within(each.trigger, original, counted)
+        if counted_only is not None:
+            changes.append(_change(each, key, counted_only))
+            continue
+        bucket = dataclasses.replace(original) if original is not None else None
         for event in counted:
-            evaluation = react(each.trigger, bucket, event)
+            evaluation = react_in_place(each.trigger, bucket, event)
             bucket = evaluation.bucket
             routed.extend((position[event.id], len(routed), each, key, decision) for decision in evaluation.decisions)
         if bucket != original:
@@ -177,6 +187,10 @@ async def _lock_current(
 
 
 def _change(each: LoadedTrigger, key: str, bucket: Bucket | None) -> BucketChange:
+    """The bucket to store. A reactive trigger fires with the event that made it fire, never with the bucket's last
+    event, so that event is not stored (encoding and decoding it was a large share of an evaluation's time)."""
+    if bucket is not None and each.trigger.posture == Posture.REACTIVE and bucket.last_event is not None:
+        bucket = dataclasses.replace(bucket, last_event=None)
     labels = triggering_labels(each.trigger, _decode_key(key))
     return BucketChange(each.automation_id, each.trigger.id, key, labels, bucket)
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from baton.server.automations.triggers import ObservedEvent, covers_labels, interested_in
@@ -56,6 +57,9 @@ class LoadedTrigger:
     # Texts a batch must contain for this trigger to cover one of its events: one of each group (see
     # `required_texts`).
     required: tuple[tuple[str, ...], ...] = ()
+    # What decides whether an event's resources match and which bucket it counts in (see `matching_signature`):
+    # triggers with the same one share that work.
+    matching: str = ""
 
 
 @dataclass
@@ -128,6 +132,14 @@ class LoadedAutomations:
         return event.resource.get("prefect.resource.id") == loaded.own_resource_id
 
 
+def matching_signature(trigger: EventTrigger) -> str:
+    """`match`, `match_related` and `for_each` as one text: equal for triggers that match the same resources and
+    bucket them alike."""
+    return orjson.dumps(
+        [trigger.match, trigger.related_specifications(), sorted(trigger.for_each)], option=orjson.OPT_SORT_KEYS
+    ).decode()
+
+
 def required_texts(trigger: EventTrigger) -> tuple[tuple[str, ...], ...]:
     """For each label of `match` and `match_related` whose patterns are all plain values (no glob, no negation, nothing
     JSON would escape), those values: an event the trigger covers has one of them in its JSON text, so a batch with
@@ -155,7 +167,11 @@ def _add(snapshot: LoadedAutomations, row: dict[str, Any]) -> None:
     for each in all_triggers(top):
         if isinstance(each, EventTrigger):
             snapshot.triggers[each.id] = LoadedTrigger(
-                row["id"], each, f"{AUTOMATION_RESOURCE_PREFIX}{row['id']}", required_texts(each)
+                row["id"],
+                each,
+                f"{AUTOMATION_RESOURCE_PREFIX}{row['id']}",
+                required_texts(each),
+                matching_signature(each),
             )
         if isinstance(each, CompoundTrigger | SequenceTrigger):
             for child in each.triggers:

@@ -309,10 +309,31 @@ def _dormant(triggered_at: dt.datetime) -> Bucket:
 def react(trigger: EventTrigger, bucket: Bucket | None, event: ObservedEvent) -> Evaluation:
     """What an event that `covers` the trigger does to the bucket of its key (None: there is none yet): resolve a
     fired proactive trigger, arm a bucket (`after`), open the first bucket of a trigger without `after`, and count
-    the event if it is expected (Prefect's `reactive_evaluation` for one trigger)."""
+    the event if it is expected (Prefect's `reactive_evaluation` for one trigger). `bucket` is left as it was."""
+    return react_in_place(trigger, dataclasses.replace(bucket) if bucket is not None else None, event)
+
+
+def count_within(trigger: EventTrigger, bucket: Bucket | None, events: Sequence[ObservedEvent]) -> Bucket | None:
+    """The bucket after `events` (in order) when they can only add to its count: a reactive trigger with a window and
+    no `after`, every event expected and inside the open window, and the count staying under the threshold (what
+    `react` would do, one event at a time, without deciding anything). None when that does not hold: use `react`."""
+    if (
+        bucket is None
+        or trigger.posture != Posture.REACTIVE
+        or trigger.after
+        or trigger.immediate
+        or bucket.dormant
+        or bucket.count + len(events) >= trigger.threshold
+    ):
+        return None
+    if not all(bucket.start <= event.occurred < bucket.end and expects(trigger, event.name) for event in events):
+        return None
+    return dataclasses.replace(bucket, count=bucket.count + len(events), last_event=events[-1].data)
+
+
+def react_in_place(trigger: EventTrigger, bucket: Bucket | None, event: ObservedEvent) -> Evaluation:
+    """`react`, changing `bucket` itself (for a run of events over one bucket, which is copied once)."""
     decisions: list[Decision] = []
-    if bucket is not None:
-        bucket = dataclasses.replace(bucket)
     if (
         bucket is not None
         and trigger.posture == Posture.PROACTIVE

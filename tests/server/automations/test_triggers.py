@@ -16,6 +16,7 @@ from baton.server.automations.triggers import (
     bucketing_key,
     composite_firing_key,
     composite_ready,
+    count_within,
     covers,
     expire,
     firing_key,
@@ -290,3 +291,28 @@ def test_sequence_ready(order: list[int], ready: bool) -> None:
     firings = [ChildFiring(parent.triggers[i].id, at(n), f"k{n}") for n, i in enumerate(order)]
     assert composite_ready(parent, firings) is ready
     assert composite_firing_key(parent, firings) == composite_firing_key(parent, list(reversed(firings)))
+
+
+@pytest.mark.parametrize(
+    ("fields", "names", "applies"),
+    [
+        ({"expect": ["x"], "threshold": 10, "within": 600}, ["x", "x", "x"], True),
+        ({"expect": ["x"], "threshold": 4, "within": 600}, ["x", "x", "x"], False),
+        ({"expect": ["x"], "threshold": 10, "within": 600}, ["x", "y", "x"], False),
+        ({"expect": ["x"], "threshold": 10, "within": 10}, ["x", "x", "x"], False),
+        ({"expect": ["x"], "after": ["a"], "threshold": 10, "within": 600}, ["x", "x"], False),
+        ({"expect": ["x"], "threshold": 10}, ["x"], False),
+    ],
+    ids=["inside-window", "reaches-threshold", "unexpected-name", "beyond-window", "after", "immediate"],
+)
+def test_count_within_is_react_one_event_at_a_time_when_it_applies(
+    fields: dict[str, Any], names: list[str], applies: bool
+) -> None:
+    t = trigger(**fields)
+    opened = Bucket(at(-900), at(0) + t.within, 1)
+    events = [event(name, 5 * (n + 1)) for n, name in enumerate(names)]
+    fast = count_within(t, opened, events)
+    assert (fast is not None) is applies
+    if fast is not None:
+        slow, decisions = run(t, events, opened)
+        assert decisions == [] and fast == slow

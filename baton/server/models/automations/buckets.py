@@ -23,6 +23,8 @@ from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
 
+# The `trigger_id` of counted-event rows: an event is counted once for every trigger of the evaluation that counts it.
+COUNTED_MARKER = uuid.UUID(int=0)
 # Event ids per query when reading the pairs already counted (well under SQLite's limit of bound parameters).
 EVENT_IDS_PER_QUERY = 1000
 # What a sweep deletes per statement: a table grown large while the sweep was off is worked off in steps that each
@@ -47,34 +49,31 @@ async def lock_trigger_keys(connection: AsyncConnection, keys: Iterable[TriggerK
         await connection.execute(statement)
 
 
-async def count_new_events(
-    connection: AsyncConnection, counted: Iterable[tuple[uuid.UUID, uuid.UUID, uuid.UUID]]
-) -> set[tuple[uuid.UUID, uuid.UUID]]:
-    """Record (trigger id, event id, automation id) as counted; return the (trigger id, event id) pairs that were not
-    counted before. Call it with the triggers' keys locked: the pairs already counted are read first (usually none,
-    so little comes back), and no other evaluation can count the same pair meanwhile."""
-    wanted = {(trigger_id, event_id): automation_id for trigger_id, event_id, automation_id in counted}
-    if not wanted:
+async def count_new_events(connection: AsyncConnection, events: dict[uuid.UUID, uuid.UUID]) -> set[uuid.UUID]:
+    """Record each event (id -> the automation of the first trigger it concerns) as counted; return the ids not
+    counted before. Call it with the keys of every trigger the events concern locked: the events already counted are
+    read first (usually none, so little comes back), and no other evaluation can count them meanwhile.
+
+    An event is counted once for all the triggers of one evaluation, in one row (`trigger_id` COUNTED_MARKER): one
+    row per trigger made the row inserts most of an evaluation's cost when many triggers count the same events. The
+    row belongs to one of those automations (the column's foreign key); deleting or replacing that automation drops
+    it, which only matters to a batch redelivered right then."""
+    if not events:
         return set()
     column = t.automation_counted_event.c
-    event_ids = sorted({event_id for _, event_id in wanted}, key=lambda each: each.int)
-    already: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    event_ids = sorted(events, key=lambda each: each.int)
+    already: set[uuid.UUID] = set()
     for start in range(0, len(event_ids), EVENT_IDS_PER_QUERY):
-        query = sa.select(column.trigger_id, column.event_id).where(
-            column.event_id.in_(event_ids[start : start + EVENT_IDS_PER_QUERY])
+        query = sa.select(column.event_id).where(
+            column.trigger_id == COUNTED_MARKER, column.event_id.in_(event_ids[start : start + EVENT_IDS_PER_QUERY])
         )
-        already.update((row[0], row[1]) for row in (await connection.execute(query)).all())
-    new = set(wanted) - already
+        already.update((await connection.execute(query)).scalars())
+    new = set(events) - already
     if new:
         now = utcnow()
         rows = [
-            {
-                "trigger_id": trigger_id,
-                "event_id": event_id,
-                "automation_id": wanted[trigger_id, event_id],
-                "created": now,
-            }
-            for trigger_id, event_id in new
+            {"trigger_id": COUNTED_MARKER, "event_id": event_id, "automation_id": events[event_id], "created": now}
+            for event_id in sorted(new, key=lambda each: each.int)
         ]
         insert = dialect_of(connection).insert(t.automation_counted_event)
         await connection.execute(insert.on_conflict_do_nothing(index_elements=["trigger_id", "event_id"]), rows)
