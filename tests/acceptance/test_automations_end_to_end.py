@@ -335,7 +335,8 @@ def test_call_webhook_and_send_notification_deliver_the_rendered_templates(
     assert custom_request.content_type == "text/plain"
     assert custom_request.body == f"e2e.backup.done on nightly|4096 bytes by deliver-{token}|ops".encode()
     (slack_request,) = receiver.to("/slack")
-    assert json.loads(slack_request.body) == {"text": f"e2e.backup.done on nightly\n4096 bytes by deliver-{token}"}
+    assert slack_request.content_type == "application/json"
+    assert slack_request.body == f'{{"text":"e2e.backup.done on nightly\\n4096 bytes by deliver-{token}"}}'.encode()
     (firing,) = poll(
         lambda: firings(api, automation["id"]),
         lambda found: bool(found) and all(run["status"] == "SUCCEEDED" for run in found[0]["action_runs"]),
