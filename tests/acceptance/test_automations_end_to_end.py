@@ -3,8 +3,10 @@ workers, real HTTP on loopback. A failing flow run fires run-deployment of a cle
 executes to Completed; a proactive trigger fires when the expected event does not come in its window and not when it
 does; call-webhook and send-notification reach a local receiver with the rendered template, byte for byte; a compound
 trigger fires only once both children have; `prefect events emit` runs a deployment made by `prefect deploy` with
-`triggers:`; and in Redis mode, killing a services process in the middle of a burst runs no action twice and loses
-none.
+`triggers:`; and in Redis mode on PostgreSQL, killing `baton server services --processes 2` with SIGKILL in the
+middle of a burst loses no action, makes exactly one flow run per firing, and sends a webhook again only when the
+kill interrupted its run (a request sent just before the process died is not known to have arrived: README, "Exactly
+once").
 
 The embedded-mode tests share one server per database (each makes its own automations, pools and resources); the
 Redis test starts its own server and services, since it kills one and counts every row."""
