@@ -1,11 +1,13 @@
 """Periodic job: workers that stopped sending heartbeats go OFFLINE, pools without an online worker NOT_READY, work
-queues and deployments that no worker polled recently NOT_READY (Prefect's foreman)."""
+queues and deployments that no worker polled recently NOT_READY (Prefect's foreman); their status events go to the
+trigger engine."""
 
 from __future__ import annotations
 
 import logging
 
 from baton.actors.runtime import ActorRuntime
+from baton.queue import messages
 from baton.server.models.work_pools.workers import StatusRules, update_statuses
 
 logger = logging.getLogger("baton.actors")
@@ -24,6 +26,8 @@ async def update_work_pool_statuses(runtime: ActorRuntime) -> None:
     database = await runtime.database()
     async with database.write() as connection:
         changes = await update_statuses(connection, status_rules(runtime.settings))
+    if changes.events:
+        runtime.broker.enqueue(messages.evaluate_triggers(list[messages.QueuedEvent](changes.events)))
     if changes.workers_offline or changes.pools_not_ready:
         logger.info(
             "%d workers went offline; %d work pools are not ready", changes.workers_offline, changes.pools_not_ready

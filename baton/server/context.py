@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from baton.queue import messages
 from baton.queue.background_tasks import TaskQueue, make_task_queue
 from baton.queue.messages import QueuedEvent
 from baton.server.auth.access import AccessControl
@@ -146,6 +147,12 @@ class ServerContext:
         """Queue one actor message (a `dramatiq.Message`); nothing without a publisher. Call it after the commit."""
         if self.publisher is not None:
             await self.publisher.send(message)
+
+    async def evaluate_triggers(self, events: Sequence[QueuedEvent]) -> None:
+        """Hand events the request wrote itself (status events of pools, queues and deployments) to the trigger
+        engine; nothing when there are none. Call it after the commit."""
+        if events:
+            await self.send_message(messages.evaluate_triggers(list(events)))
 
     async def publish_events(self, events: Sequence[QueuedEvent], *, wait: bool = False) -> None:
         if self.publisher is not None:

@@ -11,7 +11,8 @@ from baton.queue import messages
 from baton.server.api.base import ApiHandler
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
-from baton.server.models.deployments import deployment_runs, deployments
+from baton.server.database.types import utcnow
+from baton.server.models.deployments import deployment_polls, deployment_runs, deployments
 from baton.server.models.deployments import scheduling as auto_scheduling
 from baton.server.models.deployments.scheduling import SchedulerLimits
 from baton.server.schemas.bulk import (
@@ -232,7 +233,7 @@ class ScheduledFlowRunsHandler(ApiHandler):
     permission = "work_pool:poll"
 
     @endpoint(
-        "The deployments' runs waiting in a Scheduled state, soonest first",
+        "The deployments' runs waiting in a Scheduled state, soonest first; the deployments are marked polled (READY)",
         body=ScheduledFlowRunsRequest,
         response=list[FlowRun],
     )
@@ -243,6 +244,9 @@ class ScheduledFlowRunsHandler(ApiHandler):
             rows = await deployment_runs.read_scheduled_runs_of_deployments(
                 connection, request.deployment_ids, request.scheduled_before, limit
             )
+        async with self.database.write() as connection:
+            events = await deployment_polls.record_deployment_polls(connection, request.deployment_ids, utcnow())
+        await self.context.evaluate_triggers(events)
         self.write_json([flow_run_response(row) for row in rows])
 
 

@@ -42,7 +42,8 @@ class WorkPoolsHandler(ApiHandler):
         if pool.name.lower().startswith(RESERVED_PREFIX):
             raise Forbidden("Work pools starting with 'Prefect' are reserved for internal use.")
         async with self.database.write() as connection:
-            row = await work_pools.create_work_pool(connection, pool)
+            row, events = await work_pools.create_work_pool(connection, pool)
+        await self.context.evaluate_triggers(events)
         self.write_json(work_pools.work_pool_response(row), status=201)
 
 
@@ -65,7 +66,8 @@ class WorkPoolHandler(ApiHandler):
         update = self.parse_body(WorkPoolUpdate)
         async with self.database.write() as connection:
             row = await work_pools.read_work_pool_or_404(connection, name, for_update=True)
-            await work_pools.update_work_pool(connection, row, update)
+            events = await work_pools.update_work_pool(connection, row, update)
+        await self.context.evaluate_triggers(events)
         self.write_no_content()
 
     @endpoint(
@@ -136,7 +138,8 @@ class ScheduledFlowRunsHandler(ApiHandler):
                 limit=limit,
             )
         async with self.database.write() as connection:
-            await work_queues.record_polls(connection, [queue["id"] for queue in queues], utcnow())
+            events = await work_queues.record_polls(connection, [queue["id"] for queue in queues], utcnow())
+        await self.context.evaluate_triggers(events)
         self.write_json(
             [
                 {"work_pool_id": pool["id"], "work_queue_id": queue["id"], "flow_run": flow_run_response(run)}
@@ -217,7 +220,8 @@ class WorkQueueHandler(ApiHandler):
         async with self.database.write() as connection:
             pool = await work_pools.read_work_pool_or_404(connection, name, for_update=True)
             row = await work_queues.read_work_queue_or_404(connection, pool, queue_name)
-            await work_queues.update_work_queue(connection, row, update)
+            events = await work_queues.update_work_queue(connection, row, update)
+        await self.context.evaluate_triggers(events)
         self.write_no_content()
 
     @endpoint("Delete a queue (not the pool's default one); its runs move to the default queue", status=204)

@@ -56,7 +56,8 @@ class WorkQueueByIdHandler(ApiHandler):
         update = self.parse_body(WorkQueueUpdate)
         async with self.database.write() as connection:
             row = await work_queues.read_work_queue_by_id_or_404(connection, self.path_uuid(queue_id))
-            await work_queues.update_work_queue(connection, row, update)
+            events = await work_queues.update_work_queue(connection, row, update)
+        await self.context.evaluate_triggers(events)
         self.write_no_content()
 
     @endpoint("Delete a work queue by id (not a pool's default queue)", status=204)
@@ -126,7 +127,8 @@ class WorkQueueRunsHandler(ApiHandler):
                 limit=limit,
             )
         async with self.database.write() as connection:
-            await work_queues.record_polls(connection, [queue["id"]], utcnow())
+            events = await work_queues.record_polls(connection, [queue["id"]], utcnow())
+        await self.context.evaluate_triggers(events)
         self.write_json([flow_run_response(run) for _, run in taken])
 
 

@@ -73,7 +73,7 @@ class WorkerChannelSocket(PrefectSocket):
     async def _on_hello(self, hello: WorkerHelloFrame) -> None:
         try:
             async with self.context.database.write() as connection:
-                ready = await worker_channel.open_worker_channel(connection, self.pool_name, hello.payload)
+                ready, events = await worker_channel.open_worker_channel(connection, self.pool_name, hello.payload)
         except ValidationFailed:
             self._close(UNSUPPORTED_VERSION)
             return
@@ -87,6 +87,7 @@ class WorkerChannelSocket(PrefectSocket):
             logger.exception("Opening the worker channel of pool %r failed.", self.pool_name)
             self._close(TRANSIENT_SERVER_ERROR)
             return
+        await self.context.evaluate_triggers(events)
         self._hello = hello
         self._pool_updated = ready["payload"]["initial_snapshot"]["work_pool"]["updated"]
         await self.write_message(dumps(ready).decode())
@@ -99,7 +100,7 @@ class WorkerChannelSocket(PrefectSocket):
             return
         try:
             async with self.context.database.write() as connection:
-                updated = await worker_channel.record_channel_heartbeat(
+                updated, events = await worker_channel.record_channel_heartbeat(
                     connection, self.pool_name, hello.worker_name, heartbeat.payload.heartbeat_interval_seconds
                 )
                 snapshot = None
@@ -114,6 +115,7 @@ class WorkerChannelSocket(PrefectSocket):
             logger.warning("A worker channel heartbeat for pool %r was not stored.", self.pool_name, exc_info=True)
             self._close(HEARTBEAT_PERSISTENCE_FAILED)
             return
+        await self.context.evaluate_triggers(events)
         if snapshot is not None:
             self._snapshot_sequence += 1
             self._pool_updated = snapshot["work_pool"]["updated"]

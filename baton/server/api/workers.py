@@ -21,9 +21,10 @@ class WorkerHeartbeatHandler(ApiHandler):
         heartbeat = self.parse_body(WorkerHeartbeat)
         async with self.database.write() as connection:
             pool = await work_pools.read_work_pool_or_404(connection, name)
-            worker_id = await workers.record_heartbeat(
+            worker_id, events = await workers.record_heartbeat(
                 connection, pool, heartbeat.name, heartbeat.heartbeat_interval_seconds
             )
+        await self.context.evaluate_triggers(events)
         if heartbeat.return_id:
             self.write_json(str(worker_id))
         else:

@@ -7,6 +7,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from baton.queue import messages
 from baton.server.automations.actions.base import ActionContext, ActionFailed
 from baton.server.models.work_pools import work_pools, work_queues
 from baton.server.schemas.automations import PauseWorkPool, PauseWorkQueue, ResumeWorkPool, ResumeWorkQueue
@@ -30,7 +31,9 @@ async def _pause_work_pool(
     context.target(f"{WORK_POOL_KIND}.{pool_id}", name=pool["name"])
     locked = await work_pools.read_work_pool_by_name(connection, pool["name"], for_update=True)
     assert locked is not None
-    await work_pools.update_work_pool(connection, locked, WorkPoolUpdate(is_paused=paused))
+    events = await work_pools.update_work_pool(connection, locked, WorkPoolUpdate(is_paused=paused))
+    if events:
+        context.messages.append(messages.evaluate_triggers(list[messages.QueuedEvent](events)))
 
 
 async def pause_work_pool(connection: AsyncConnection, context: ActionContext, action: PauseWorkPool) -> None:
@@ -52,7 +55,9 @@ async def _pause_work_queue(
     queue = await work_queues.read_work_queue(connection, queue_id)
     if queue is None:
         raise ActionFailed(f"Work queue {queue_id} was not found")
-    await work_queues.update_work_queue(connection, queue, WorkQueueUpdate(is_paused=paused))
+    events = await work_queues.update_work_queue(connection, queue, WorkQueueUpdate(is_paused=paused))
+    if events:
+        context.messages.append(messages.evaluate_triggers(list[messages.QueuedEvent](events)))
 
 
 async def pause_work_queue(connection: AsyncConnection, context: ActionContext, action: PauseWorkQueue) -> None:

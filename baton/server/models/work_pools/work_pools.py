@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.errors import ObjectAlreadyExists, ObjectNotFound
 from baton.server.database import tables as t
 from baton.server.database.types import utcnow
+from baton.server.models.events import status_events
+from baton.server.models.events.status_events import Event
 from baton.server.models.filters.core import work_pool_condition
 from baton.server.schemas.work_pools import (
     DEFAULT_QUEUE_NAME,
@@ -27,13 +29,16 @@ SLOT_HOLDING_STATE_TYPES = ("PENDING", "RUNNING", "CANCELLING")
 Row = dict[str, Any]
 
 
-async def create_work_pool(connection: AsyncConnection, pool: WorkPoolCreate) -> Row:
-    """Insert the pool and its `default` queue (priority 1); ObjectAlreadyExists when the name is taken."""
+async def create_work_pool(connection: AsyncConnection, pool: WorkPoolCreate) -> tuple[Row, list[Event]]:
+    """Insert the pool and its `default` queue (priority 1), and the pool's first status event (`.not-ready`, or
+    `.paused` for a pool created paused), as Prefect's server emits on creation. Returns the pool and the events
+    written; ObjectAlreadyExists when the name is taken."""
     taken = await connection.scalar(sa.select(t.work_pool.c.id).where(t.work_pool.c.name == pool.name))
     if taken is not None:
         raise ObjectAlreadyExists(f"A work pool named {pool.name!r} already exists.")
     now = utcnow()
-    pool_id, queue_id = uuid.uuid4(), uuid.uuid4()
+    pool_id, queue_id, event_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    status = WorkPoolStatus.PAUSED if pool.is_paused else WorkPoolStatus.NOT_READY
     await connection.execute(
         t.work_pool.insert().values(
             id=pool_id,
@@ -45,7 +50,9 @@ async def create_work_pool(connection: AsyncConnection, pool: WorkPoolCreate) ->
             base_job_template=pool.base_job_template,
             is_paused=pool.is_paused,
             concurrency_limit=pool.concurrency_limit,
-            status=WorkPoolStatus.PAUSED if pool.is_paused else WorkPoolStatus.NOT_READY,
+            status=status,
+            last_status_event_id=event_id,
+            last_transitioned_status_at=now,
             storage_configuration=pool.storage_configuration.model_dump(mode="json"),
             default_queue_id=queue_id,
         )
@@ -65,7 +72,8 @@ async def create_work_pool(connection: AsyncConnection, pool: WorkPoolCreate) ->
     )
     row = await read_work_pool(connection, pool_id)
     assert row is not None
-    return row
+    event = status_events.work_pool_status_event(row, status.value, event_id, now, None)
+    return row, await status_events.record_status_events(connection, [event])
 
 
 async def read_work_pool(connection: AsyncConnection, pool_id: uuid.UUID) -> Row | None:
@@ -130,24 +138,30 @@ async def pool_responses(connection: AsyncConnection, rows: list[Row]) -> list[R
     return [work_pool_response(row, busy) for row in rows]
 
 
-async def update_work_pool(connection: AsyncConnection, pool: Row, update: WorkPoolUpdate) -> None:
+async def update_work_pool(connection: AsyncConnection, pool: Row, update: WorkPoolUpdate) -> list[Event]:
     """Apply the fields set in `update`. Pausing makes the pool PAUSED; resuming makes it READY when a worker is
-    online, else NOT_READY."""
+    online, else NOT_READY. A status that changes writes its `prefect.work-pool.<status>` event, returned."""
     values = update.model_dump(mode="json", exclude_unset=True)
     if values.get("is_paused") is True:
-        values["status"] = WorkPoolStatus.PAUSED
+        values["status"] = WorkPoolStatus.PAUSED.value
     elif values.get("is_paused") is False and pool["is_paused"]:
         online = await connection.scalar(
             sa.select(sa.func.count())
             .select_from(t.worker)
             .where(t.worker.c.work_pool_id == pool["id"], t.worker.c.status == "ONLINE")
         )
-        values["status"] = WorkPoolStatus.READY if online else WorkPoolStatus.NOT_READY
-    if "status" in values and values["status"] != pool["status"]:
-        values["last_transitioned_status_at"] = utcnow()
-    await connection.execute(
-        sa.update(t.work_pool).where(t.work_pool.c.id == pool["id"]).values(updated=utcnow(), **values)
-    )
+        values["status"] = (WorkPoolStatus.READY if online else WorkPoolStatus.NOT_READY).value
+    now = utcnow()
+    event_id = uuid.uuid4()
+    changed = "status" in values and values["status"] != pool["status"]
+    if changed:
+        values["last_transitioned_status_at"] = now
+        values["last_status_event_id"] = event_id
+    await connection.execute(sa.update(t.work_pool).where(t.work_pool.c.id == pool["id"]).values(updated=now, **values))
+    if not changed:
+        return []
+    event = status_events.work_pool_status_event(pool, values["status"], event_id, now, pool)
+    return await status_events.record_status_events(connection, [event])
 
 
 async def delete_work_pool(connection: AsyncConnection, pool_id: uuid.UUID) -> None:

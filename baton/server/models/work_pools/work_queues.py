@@ -16,7 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.errors import InvalidTransition, ObjectAlreadyExists, ObjectNotFound
 from baton.server.database import tables as t
 from baton.server.database.types import utcnow
+from baton.server.models.deployments.deployment_polls import mark_deployments_polled
 from baton.server.models.deployments.deployment_queues import DEFAULT_AGENT_POOL_NAME, ensure_default_agent_pool
+from baton.server.models.events import status_events
+from baton.server.models.events.status_events import Event
 from baton.server.models.filters.core import work_queue_condition
 from baton.server.models.work_pools.work_pools import count_active_slots
 from baton.server.schemas.work_pools import (
@@ -30,6 +33,9 @@ from baton.server.schemas.work_pools import (
 from baton.states import LATE
 
 Row = dict[str, Any]
+
+# A resumed queue polled this recently is READY at once (Prefect's fixed value), else NOT_READY until its next poll.
+RECENT_POLL = dt.timedelta(seconds=60)
 
 # Queue columns plus the name of the pool, as the API returns a queue.
 QUEUE_COLUMNS = [*t.work_queue.c, t.work_pool.c.name.label("work_pool_name")]
@@ -216,25 +222,39 @@ async def queue_responses(connection: AsyncConnection, rows: list[Row]) -> list[
     return [work_queue_response(row, busy) for row in rows]
 
 
-async def update_work_queue(connection: AsyncConnection, queue: Row, update: WorkQueueUpdate) -> None:
+async def update_work_queue(connection: AsyncConnection, queue: Row, update: WorkQueueUpdate) -> list[Event]:
     """Apply the fields set in `update`; a new priority moves other queues down as on creation, a new name must be
-    free in the pool. Pausing makes the queue PAUSED, resuming NOT_READY (until its next poll)."""
+    free in the pool. Pausing makes the queue PAUSED; resuming a paused queue makes it READY when it was polled in
+    the last RECENT_POLL, else NOT_READY (until its next poll). A status that changes writes its
+    `prefect.work-queue.<status>` event, returned."""
     values = update.model_dump(mode="json", exclude_unset=True)
     name = values.get("name")
     if name is not None and name != queue["name"]:
         if await _queue_id(connection, queue["work_pool_id"], name) is not None:
             raise ObjectAlreadyExists(f"A work queue named {name!r} already exists in this work pool.")
     priority = values.pop("priority", None)
-    if "is_paused" in values:
-        values["status"] = WorkQueueStatus.PAUSED if values["is_paused"] else WorkQueueStatus.NOT_READY
+    now = utcnow()
+    if values.get("is_paused") is True and queue["status"] != WorkQueueStatus.PAUSED:
+        values["status"] = WorkQueueStatus.PAUSED.value
+    elif values.get("is_paused") is False and queue["status"] == WorkQueueStatus.PAUSED:
+        last_polled = update.last_polled if "last_polled" in values else queue["last_polled"]
+        if last_polled is not None and last_polled.tzinfo is None:
+            last_polled = last_polled.replace(tzinfo=dt.UTC)
+        recent = last_polled is not None and now - last_polled <= RECENT_POLL
+        values["status"] = (WorkQueueStatus.READY if recent else WorkQueueStatus.NOT_READY).value
     if "last_polled" in values:
         values["last_polled"] = update.last_polled
     if values:
         await connection.execute(
-            sa.update(t.work_queue).where(t.work_queue.c.id == queue["id"]).values(updated=utcnow(), **values)
+            sa.update(t.work_queue).where(t.work_queue.c.id == queue["id"]).values(updated=now, **values)
         )
     if priority is not None and priority != queue["priority"]:
         await _set_priority(connection, queue["work_pool_id"], queue["id"], priority)
+    if "status" not in values:
+        return []
+    changed = {"id": queue["id"], "name": values.get("name") or queue["name"], "work_pool_id": queue["work_pool_id"]}
+    events = await status_events.work_queue_status_events(connection, [changed], values["status"], now)
+    return await status_events.record_status_events(connection, events)
 
 
 async def delete_work_queue(connection: AsyncConnection, pool: Row, queue: Row) -> None:
@@ -248,23 +268,33 @@ async def delete_work_queue(connection: AsyncConnection, pool: Row, queue: Row) 
     await connection.execute(sa.delete(t.work_queue).where(t.work_queue.c.id == queue["id"]))
 
 
-async def record_polls(connection: AsyncConnection, queue_ids: list[uuid.UUID], now: dt.datetime) -> None:
-    """A worker polled these queues: they and their deployments are READY (paused queues stay PAUSED)."""
+async def record_polls(connection: AsyncConnection, queue_ids: list[uuid.UUID], now: dt.datetime) -> list[Event]:
+    """A worker polled these queues: they and their deployments are READY (paused queues stay PAUSED). Returns the
+    status events written for those that were not ready.
+
+    This runs on every poll, so the common case (nothing changes status) is the two UPDATEs it always was, of the
+    queues and of their deployments (`mark_deployments_polled`); each returns the rows' statuses, which it leaves
+    alone (the rows are locked by then, so they are current); only rows found not ready get a second, guarded
+    UPDATE."""
     if not queue_ids:
-        return
+        return []
     queue = t.work_queue.c
-    await connection.execute(
+    polled = await connection.execute(
         sa.update(t.work_queue)
         .where(queue.id.in_(queue_ids))
-        .values(
-            last_polled=now,
-            status=sa.case(
-                (queue.is_paused.is_(True), WorkQueueStatus.PAUSED.value), else_=WorkQueueStatus.READY.value
-            ),
+        .values(last_polled=now)
+        .returning(queue.id, queue.status, queue.is_paused)
+    )
+    unready_queues = [row.id for row in polled if row.status == WorkQueueStatus.NOT_READY and not row.is_paused]
+    events: list[Event] = []
+    if unready_queues:
+        ready = await connection.execute(
+            sa.update(t.work_queue)
+            .where(queue.id.in_(unready_queues), queue.status == WorkQueueStatus.NOT_READY.value)
+            .values(status=WorkQueueStatus.READY.value)
+            .returning(queue.id, queue.name, queue.work_pool_id)
         )
-    )
-    await connection.execute(
-        sa.update(t.deployment)
-        .where(t.deployment.c.work_queue_id.in_(queue_ids))
-        .values(last_polled=now, status="READY")
-    )
+        rows = [dict(row) for row in ready.mappings()]
+        events += await status_events.work_queue_status_events(connection, rows, WorkQueueStatus.READY.value, now)
+    events += await mark_deployments_polled(connection, t.deployment.c.work_queue_id.in_(queue_ids), now)
+    return await status_events.record_status_events(connection, events)

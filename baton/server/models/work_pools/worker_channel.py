@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.errors import Forbidden, ObjectNotFound, ValidationFailed
 from baton.server.database.types import utcnow
+from baton.server.models.events.status_events import Event
 from baton.server.models.work_pools import work_pools, work_queues, workers
 from baton.server.schemas.work_pools import WorkPoolCreate, WorkPoolUpdate
 from baton.server.schemas.worker_channel import CHANNEL_VERSION, REQUIRED_CAPABILITIES, WorkerHelloPayload
@@ -22,9 +23,12 @@ def frame(kind: str, payload: Row) -> Row:
     return {"type": kind, "id": str(uuid.uuid4()), "sent_at": utcnow().isoformat(), "payload": payload}
 
 
-async def open_worker_channel(connection: AsyncConnection, pool_name: str, hello: WorkerHelloPayload) -> Row:
+async def open_worker_channel(
+    connection: AsyncConnection, pool_name: str, hello: WorkerHelloPayload
+) -> tuple[Row, list[Event]]:
     """The `worker.ready.v1` frame answering `hello`, after what Prefect's server does first: the pool created when
-    missing and asked for, its base job template set when empty, the worker's heartbeat recorded. Raises
+    missing and asked for, its base job template set when empty, the worker's heartbeat recorded; with the status
+    events those wrote. Raises
     ValidationFailed for an unsupported channel version, ObjectNotFound for a missing pool or queue, Forbidden for
     a pool the worker may not create."""
     if CHANNEL_VERSION not in hello.supported_channel_versions:
@@ -38,16 +42,19 @@ async def open_worker_channel(connection: AsyncConnection, pool_name: str, hello
         create = WorkPoolCreate(
             name=pool_name, type=hello.worker_type, base_job_template=hello.default_base_job_template
         )
-        pool = await work_pools.create_work_pool(connection, create)
-    elif not pool["base_job_template"] and hello.default_base_job_template:
-        await work_pools.update_work_pool(
-            connection, pool, WorkPoolUpdate(base_job_template=hello.default_base_job_template)
-        )
+        pool, events = await work_pools.create_work_pool(connection, create)
+    else:
+        events = []
+        if not pool["base_job_template"] and hello.default_base_job_template:
+            events += await work_pools.update_work_pool(
+                connection, pool, WorkPoolUpdate(base_job_template=hello.default_base_job_template)
+            )
     queues = await _resolved_queues(connection, pool, hello.work_queue_names)
-    await workers.record_heartbeat(connection, pool, hello.worker_name, hello.heartbeat_interval_seconds)
+    _, ready = await workers.record_heartbeat(connection, pool, hello.worker_name, hello.heartbeat_interval_seconds)
+    events += ready
     snapshot = await pool_snapshot(connection, pool_name, sequence=1, reason="initial")
     assert snapshot is not None
-    return frame(
+    ready_frame = frame(
         "worker.ready.v1",
         {
             "consumer_id": str(hello.consumer_id),
@@ -63,6 +70,7 @@ async def open_worker_channel(connection: AsyncConnection, pool_name: str, hello
             "initial_snapshot": snapshot,
         },
     )
+    return ready_frame, events
 
 
 async def _resolved_queues(connection: AsyncConnection, pool: Row, names: list[str]) -> list[Row]:
@@ -77,14 +85,16 @@ async def _resolved_queues(connection: AsyncConnection, pool: Row, names: list[s
     return queues
 
 
-async def record_channel_heartbeat(connection: AsyncConnection, pool_name: str, worker_name: str, interval: int) -> Any:
+async def record_channel_heartbeat(
+    connection: AsyncConnection, pool_name: str, worker_name: str, interval: int
+) -> tuple[Any, list[Event]]:
     """Record a heartbeat that came over the channel; the pool's `updated` time (a change means a new snapshot is
-    due). Raises ObjectNotFound when the pool is gone."""
+    due) and the status events written. Raises ObjectNotFound when the pool is gone."""
     pool = await work_pools.read_work_pool_by_name(connection, pool_name)
     if pool is None:
         raise ObjectNotFound("Worker channel work pool no longer exists")
-    await workers.record_heartbeat(connection, pool, worker_name, interval)
-    return pool["updated"]
+    _, events = await workers.record_heartbeat(connection, pool, worker_name, interval)
+    return pool["updated"], events
 
 
 async def pool_snapshot(connection: AsyncConnection, pool_name: str, *, sequence: int, reason: str) -> Row | None:

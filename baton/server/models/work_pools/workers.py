@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +15,8 @@ from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import utcnow
 from baton.server.models.bad_rows import skip_bad_row
+from baton.server.models.events import status_events
+from baton.server.models.events.status_events import Event
 from baton.server.schemas.work_pools import WorkerFilter, WorkerStatus, WorkPoolStatus, WorkQueueStatus
 
 Row = dict[str, Any]
@@ -22,9 +24,11 @@ Row = dict[str, Any]
 
 async def record_heartbeat(
     connection: AsyncConnection, pool: Row, name: str, heartbeat_interval_seconds: int | None
-) -> uuid.UUID:
-    """Insert or refresh the worker `name` of the pool as ONLINE now; an unpaused NOT_READY pool becomes READY.
-    Returns the worker's id."""
+) -> tuple[uuid.UUID, list[Event]]:
+    """Insert or refresh the worker `name` of the pool as ONLINE now; an unpaused NOT_READY pool becomes READY, with
+    its `prefect.work-pool.ready` event. Returns the worker's id and the events written (none, on every heartbeat
+    but the one that makes the pool ready: that is decided on the pool row the caller already read, and the update
+    is guarded by the status it changes, so two heartbeats racing emit one event)."""
     now = utcnow()
     values = {"last_heartbeat_time": now, "status": WorkerStatus.ONLINE.value, "updated": now}
     if heartbeat_interval_seconds is not None:
@@ -36,17 +40,26 @@ async def record_heartbeat(
         .on_conflict_do_update(index_elements=["work_pool_id", "name"], set_=values)
     )
     await connection.execute(insert)
+    events: list[Event] = []
     if pool["status"] == WorkPoolStatus.NOT_READY and not pool["is_paused"]:
-        await connection.execute(
+        event_id = uuid.uuid4()
+        result = await connection.execute(
             sa.update(t.work_pool)
-            .where(t.work_pool.c.id == pool["id"])
-            .values(status=WorkPoolStatus.READY.value, last_transitioned_status_at=now)
+            .where(
+                t.work_pool.c.id == pool["id"],
+                t.work_pool.c.status == WorkPoolStatus.NOT_READY.value,
+                t.work_pool.c.is_paused.is_(False),
+            )
+            .values(status=WorkPoolStatus.READY.value, last_transitioned_status_at=now, last_status_event_id=event_id)
         )
+        if result.rowcount == 1:
+            event = status_events.work_pool_status_event(pool, WorkPoolStatus.READY.value, event_id, now, pool)
+            events = await status_events.record_status_events(connection, [event])
     worker_id = await connection.scalar(
         sa.select(t.worker.c.id).where(t.worker.c.work_pool_id == pool["id"], t.worker.c.name == name)
     )
     assert worker_id is not None
-    return worker_id
+    return worker_id, events
 
 
 def worker_condition(pool_id: uuid.UUID, spec: WorkerFilter | None) -> sa.ColumnElement[bool]:
@@ -114,6 +127,8 @@ class StatusChanges:
     pools_not_ready: int = 0
     queues_not_ready: int = 0
     deployments_not_ready: int = 0
+    #: The status events written (`prefect.work-pool.not-ready` and the like), for the trigger engine.
+    events: list[Event] = field(default_factory=list)
 
 
 def _is_silent(row: Any, rules: StatusRules, now: dt.datetime) -> bool:
@@ -135,8 +150,8 @@ async def update_statuses(
     connection: AsyncConnection, rules: StatusRules, now: dt.datetime | None = None
 ) -> StatusChanges:
     """One sweep: silent workers OFFLINE, pools without an online worker NOT_READY, queues and deployments not
-    polled recently NOT_READY. Each update is guarded by the condition it fixes, so a repeated sweep changes
-    nothing."""
+    polled recently NOT_READY, each of those with its status event written. Each update is guarded by the condition
+    it fixes, so a repeated (or concurrent) sweep changes nothing and writes no event twice."""
     now = now or utcnow()
     changes = StatusChanges()
     worker = t.worker.c
@@ -158,31 +173,65 @@ async def update_statuses(
     has_online_worker = (
         sa.select(worker.id).where(worker.work_pool_id == pool.id, worker.status == WorkerStatus.ONLINE.value).exists()
     )
-    result = await connection.execute(
-        sa.update(t.work_pool)
-        .where(pool.status == WorkPoolStatus.READY.value, pool.is_paused.is_(False), ~has_online_worker)
-        .values(status=WorkPoolStatus.NOT_READY.value, last_transitioned_status_at=now, updated=now)
-    )
-    changes.pools_not_ready = result.rowcount
+    unready = (pool.status == WorkPoolStatus.READY.value, pool.is_paused.is_(False), ~has_online_worker)
+    candidates = (
+        await connection.execute(
+            sa.select(*status_events.POOL_COLUMNS, pool.last_status_event_id, pool.last_transitioned_status_at).where(
+                *unready
+            )
+        )
+    ).mappings()
+    for candidate in [dict(row) for row in candidates]:
+        event_id = uuid.uuid4()
+        result = await connection.execute(
+            sa.update(t.work_pool)
+            .where(pool.id == candidate["id"], *unready)
+            .values(
+                status=WorkPoolStatus.NOT_READY.value,
+                last_transitioned_status_at=now,
+                last_status_event_id=event_id,
+                updated=now,
+            )
+        )
+        if result.rowcount == 1:
+            changes.pools_not_ready += 1
+            changes.events.append(
+                status_events.work_pool_status_event(
+                    candidate, WorkPoolStatus.NOT_READY.value, event_id, now, candidate
+                )
+            )
     stale = now - dt.timedelta(seconds=rules.last_polled_timeout_seconds)
     queue = t.work_queue.c
-    result = await connection.execute(
-        sa.update(t.work_queue)
-        .where(
-            queue.status == WorkQueueStatus.READY.value,
-            sa.or_(queue.last_polled.is_(None), queue.last_polled < stale),
+    queues = (
+        await connection.execute(
+            sa.update(t.work_queue)
+            .where(
+                queue.status == WorkQueueStatus.READY.value,
+                sa.or_(queue.last_polled.is_(None), queue.last_polled < stale),
+            )
+            .values(status=WorkQueueStatus.NOT_READY.value, updated=now)
+            .returning(queue.id, queue.name, queue.work_pool_id)
         )
-        .values(status=WorkQueueStatus.NOT_READY.value, updated=now)
+    ).mappings()
+    queue_rows = [dict(row) for row in queues]
+    changes.queues_not_ready = len(queue_rows)
+    changes.events += await status_events.work_queue_status_events(
+        connection, queue_rows, WorkQueueStatus.NOT_READY.value, now
     )
-    changes.queues_not_ready = result.rowcount
     deployment = t.deployment.c
-    result = await connection.execute(
-        sa.update(t.deployment)
-        .where(
-            deployment.status == "READY",
-            sa.or_(deployment.last_polled.is_(None), deployment.last_polled < stale),
+    deployments = (
+        await connection.execute(
+            sa.update(t.deployment)
+            .where(
+                deployment.status == "READY",
+                sa.or_(deployment.last_polled.is_(None), deployment.last_polled < stale),
+            )
+            .values(status="NOT_READY", updated=now)
+            .returning(*status_events.DEPLOYMENT_COLUMNS)
         )
-        .values(status="NOT_READY", updated=now)
-    )
-    changes.deployments_not_ready = result.rowcount
+    ).mappings()
+    deployment_rows = [dict(row) for row in deployments]
+    changes.deployments_not_ready = len(deployment_rows)
+    changes.events += await status_events.deployment_status_events(connection, deployment_rows, "NOT_READY", now)
+    await status_events.record_status_events(connection, changes.events)
     return changes

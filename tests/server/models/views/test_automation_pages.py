@@ -30,7 +30,7 @@ async def test_names_and_choices(database: Database) -> None:
         deployment_id, _ = await deployments.create_deployment(
             connection, DeploymentCreate.model_validate({"name": "nightly", "flow_id": flow_id})
         )
-        pool = await work_pools.create_work_pool(connection, WorkPoolCreate(name="pool-b"))
+        pool, _ = await work_pools.create_work_pool(connection, WorkPoolCreate(name="pool-b"))
         queue = await work_queues.create_work_queue(connection, pool["id"], WorkQueueCreate(name="urgent"))
         owned = await create_automation(
             connection,

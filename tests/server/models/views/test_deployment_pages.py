@@ -100,7 +100,7 @@ async def test_deployment_page_with_schedules_and_runs(database: Database) -> No
 
 async def test_work_pool_summaries_count_queues_and_online_workers(database: Database) -> None:
     async with database.write() as connection:
-        busy = await work_pools.create_work_pool(connection, WorkPoolCreate(name="busy", concurrency_limit=3))
+        busy, _ = await work_pools.create_work_pool(connection, WorkPoolCreate(name="busy", concurrency_limit=3))
         await work_pools.create_work_pool(connection, WorkPoolCreate(name="alone"))
         for name in ("urgent", "bulk"):
             await work_queues.create_work_queue(connection, busy["id"], WorkQueueCreate(name=name))
