@@ -314,9 +314,10 @@ def react(trigger: EventTrigger, bucket: Bucket | None, event: ObservedEvent) ->
 
 
 def count_within(trigger: EventTrigger, bucket: Bucket | None, events: Sequence[ObservedEvent]) -> Bucket | None:
-    """The bucket after `events` (in order) when they can only add to its count: a reactive trigger with a window and
-    no `after`, every event expected and inside the open window, and the count staying under the threshold (what
-    `react` would do, one event at a time, without deciding anything). None when that does not hold: use `react`."""
+    """The bucket after `events` (in the order they occurred) when they can only add to its count: a reactive trigger
+    with a window and no `after`, every event expected and inside the open window, and the count staying under the
+    threshold (what `react` would do, one event at a time, without deciding anything). None when that does not hold:
+    use `react`."""
     if (
         bucket is None
         or trigger.posture != Posture.REACTIVE
@@ -326,7 +327,10 @@ def count_within(trigger: EventTrigger, bucket: Bucket | None, events: Sequence[
         or bucket.count + len(events) >= trigger.threshold
     ):
         return None
-    if not all(bucket.start <= event.occurred < bucket.end and expects(trigger, event.name) for event in events):
+    # `events` are in the order they occurred: the first and the last bound them all.
+    if not (bucket.start <= events[0].occurred and events[-1].occurred < bucket.end):
+        return None
+    if not all(expects(trigger, name) for name in {event.name for event in events}):
         return None
     return dataclasses.replace(bucket, count=bucket.count + len(events), last_event=events[-1].data)
 
