@@ -69,8 +69,6 @@ ACTOR_PRIORITIES = {messages.DELIVER_NOTIFICATIONS: 0, messages.RUN_AUTOMATION_A
 
 # Seconds between sweeps for notification deliveries whose queue message was lost.
 STALLED_DELIVERIES_LOOP_SECONDS = 30.0
-# Seconds between sweeps for automation action runs whose queue message was lost or whose process died.
-STALLED_ACTIONS_LOOP_SECONDS = 30.0
 # Seconds between deletions of audit entries past their retention.
 AUDIT_RETENTION_LOOP_SECONDS = 3600.0
 # Seconds between evaluations of metric triggers: a tenth of their shortest `firing_for` (300 s), so a transition
@@ -105,7 +103,11 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
             settings.services_automations_proactive_loop_seconds,
             messages.evaluate_proactive_triggers,
         ),
-        PeriodicJob(messages.RESUME_STALLED_ACTIONS, STALLED_ACTIONS_LOOP_SECONDS, messages.resume_stalled_actions),
+        PeriodicJob(
+            messages.RESUME_STALLED_ACTIONS,
+            settings.services_automations_stalled_actions_loop_seconds,
+            messages.resume_stalled_actions,
+        ),
         PeriodicJob(messages.EVALUATE_METRIC_TRIGGERS, METRIC_TRIGGERS_LOOP_SECONDS, messages.evaluate_metric_triggers),
     ]
 
