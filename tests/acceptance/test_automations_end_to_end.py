@@ -63,6 +63,10 @@ pytestmark = [
 ]
 
 # The proactive sweep runs this often here (default 5 s), so that a closed window fires within about a second.
+# One database for this module (tests/databases.py on_one_database): these scenarios drive whole processes (the
+# official client, workers, services in Redis mode); the trigger engine's and actions' SQL runs on both databases in
+# tests/actors/test_automation_triggers.py, test_automation_actions.py and tests/server/api/test_automations.py.
+ONE_DATABASE = "postgresql"
 PROACTIVE_LOOP_SECONDS = 1.0
 # The shortest window Prefect allows a proactive trigger.
 PROACTIVE_WINDOW_SECONDS = 10
