@@ -1,0 +1,111 @@
+"""The live flow run page's task-run follower: task runs written since a cursor, sent once per change, and their
+counts per state, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from baton.server.database import tables as t
+from baton.server.database.engine import Database
+from baton.server.models.views.flow_run_live import (
+    FlowRunFollower,
+    count_task_runs_by_state,
+    read_task_runs_written_since,
+)
+from baton.server.models.views.run_follower import OVERLAP
+
+BASE = dt.datetime(2026, 2, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def at(second: float) -> dt.datetime:
+    return BASE + dt.timedelta(seconds=second)
+
+
+def task_run(flow_run_id: uuid.UUID, number: int, state_type: str | None, written: float) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "created": at(written),
+        "updated": at(written),
+        "name": f"square-{number}",
+        "flow_run_id": flow_run_id,
+        "task_key": "square",
+        "dynamic_key": str(number),
+        "tags": ["live"],
+        "state_id": uuid.uuid4() if state_type else None,
+        "state_type": state_type,
+        "state_name": state_type.title() if state_type else None,
+        "run_count": 0,
+        "total_run_time": 0.0,
+    }
+
+
+async def insert_run(database: Database) -> uuid.UUID:
+    flow_id, run = uuid.uuid4(), uuid.uuid4()
+    async with database.write() as c:
+        await c.execute(sa.insert(t.flow).values(id=flow_id, name=f"mapped-{flow_id}", tags=[]))
+        await c.execute(
+            sa.insert(t.flow_run).values(
+                id=run, flow_id=flow_id, name="r", tags=[], state_id=uuid.uuid4(), state_type="RUNNING",
+                state_name="Running", run_count=1, total_run_time=0.0,
+            )
+        )  # fmt: skip
+    return run
+
+
+@pytest.fixture
+async def run_id(database: Database) -> uuid.UUID:
+    run = await insert_run(database)
+    other = await insert_run(database)
+    async with database.write() as c:
+        await c.execute(
+            sa.insert(t.task_run),
+            [task_run(run, number, "COMPLETED", number) for number in range(10)] + [task_run(other, 0, "RUNNING", 9.5)],
+        )
+    return run
+
+
+def names(rows: list[dict[str, Any]]) -> list[str]:
+    return [row["name"] for row in rows]
+
+
+async def test_written_since_pages_by_updated_then_id(database: Database, run_id: uuid.UUID) -> None:
+    async with database.read() as c:
+        first = await read_task_runs_written_since(c, run_id, at(5), None, 3)
+        assert names(first) == ["square-5", "square-6", "square-7"]
+        rest = await read_task_runs_written_since(c, run_id, at(5), (first[-1]["updated"], first[-1]["id"]), 10)
+        assert names(rest) == ["square-8", "square-9"]  # only this run's task runs
+        assert rest[0]["tags"] == ["live"] and rest[0]["state_type"] == "COMPLETED"
+        assert await count_task_runs_by_state(c, run_id) == {"COMPLETED": 10}
+        assert await count_task_runs_by_state(c, uuid.uuid4()) == {}
+
+
+async def test_follower_sends_each_change_once_with_the_counts(database: Database, run_id: uuid.UUID) -> None:
+    follower = FlowRunFollower(run_id, since=at(9), follow_logs=False)
+    async with database.read() as c:
+        first = await follower.poll(c)
+        again = await follower.poll(c)
+    # The task runs written within the overlap window before `since` are sent (the page replaces their rows).
+    assert names(first.task_runs) == [f"square-{n}" for n in range(9 - int(OVERLAP.total_seconds()), 10)]
+    assert first.task_run_counts == {"COMPLETED": 10}
+    assert again.task_runs == [] and again.task_run_counts is None
+
+    async with database.write() as c:
+        await c.execute(sa.insert(t.task_run), [task_run(run_id, 10, None, 11), task_run(run_id, 11, "PENDING", 12)])
+        # A task run changed again: sent again, with its new state.
+        await c.execute(
+            sa.update(t.task_run)
+            .where(t.task_run.c.name == "square-9", t.task_run.c.flow_run_id == run_id)
+            .values(state_type="FAILED", state_name="Failed", updated=at(13))
+        )
+    async with database.read() as c:
+        second = await follower.poll(c)
+        third = await follower.poll(c)
+    assert names(second.task_runs) == ["square-10", "square-11", "square-9"]
+    assert second.task_runs[-1]["state_type"] == "FAILED"
+    assert second.task_run_counts == {"COMPLETED": 9, "FAILED": 1, "PENDING": 1, "": 1}
+    assert third.task_runs == []
