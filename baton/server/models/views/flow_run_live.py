@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.database import tables as t
+from baton.server.database.dialects import dialect_of
 from baton.server.database.types import Timestamp
 from baton.server.models.views.run_follower import OVERLAP, RunFollower, RunUpdate
 
@@ -42,11 +43,11 @@ async def read_task_runs_written_since(
     limit: int,
 ) -> list[dict[str, Any]]:
     """The run's task runs created or changed at or after `since` and past the key `after` (an (updated, id) pair),
-    in (updated, id) order, `limit` of them, with what the page's timeline and task-run table show."""
+    in (updated, id) order, `limit` of them, with what the page's timeline and task-run table show. Read through
+    the index on `updated` (the recent changes of every run), whatever the number of the run's task runs."""
     key = sa.tuple_(t.task_run.c.updated, t.task_run.c.id)
-    query = sa.select(*_COLUMNS).where(
-        t.task_run.c.flow_run_id == flow_run_id, t.task_run.c.updated >= sa.literal(since, Timestamp())
-    )
+    of_run = dialect_of(connection).not_indexed(t.task_run.c.flow_run_id) == flow_run_id
+    query = sa.select(*_COLUMNS).where(of_run, t.task_run.c.updated >= sa.literal(since, Timestamp()))
     if after is not None:
         query = query.where(key > sa.tuple_(sa.literal(after[0], Timestamp()), sa.literal(after[1], sa.Uuid())))
     query = query.order_by(t.task_run.c.updated, t.task_run.c.id).limit(limit)

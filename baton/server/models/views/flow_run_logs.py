@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.database import tables as t
+from baton.server.database.dialects import dialect_of
 from baton.server.database.types import Timestamp
 from baton.server.models.filters.core import contains_text
 
@@ -89,15 +90,18 @@ async def read_flow_run_logs_written_since(
 ) -> list[dict[str, Any]]:
     """Up to `limit` matching lines of the run in the order they were written (`created`, then id): those written at
     or after `since` and past the key `after` (a (created, id) pair). A live page follows this, not the lines'
-    own timestamps, so a line stamped long before it arrived still reaches the page."""
-    return await _read_logs_written_since(connection, t.log.c.flow_run_id == flow_run_id, **query)
+    own timestamps, so a line stamped long before it arrived still reaches the page. Read through the index on
+    `created` (the recent lines of every run), whatever the size of the run's log."""
+    run = dialect_of(connection).not_indexed(t.log.c.flow_run_id) == flow_run_id
+    return await _read_logs_written_since(connection, run, **query)
 
 
 async def read_task_run_logs_written_since(
     connection: AsyncConnection, task_run_id: uuid.UUID, **query: Any
 ) -> list[dict[str, Any]]:
     """As `read_flow_run_logs_written_since`, for the lines a task run wrote."""
-    return await _read_logs_written_since(connection, t.log.c.task_run_id == task_run_id, **query)
+    run = dialect_of(connection).not_indexed(t.log.c.task_run_id) == task_run_id
+    return await _read_logs_written_since(connection, run, **query)
 
 
 async def _read_logs_written_since(

@@ -17,6 +17,7 @@ from baton.server.models.views.flow_run_live import (
     count_task_runs_by_state,
     read_task_runs_written_since,
 )
+from baton.server.models.views.flow_run_logs import read_flow_run_logs_written_since
 from baton.server.models.views.run_follower import OVERLAP
 
 BASE = dt.datetime(2026, 2, 1, 8, 0, tzinfo=dt.UTC)
@@ -109,3 +110,48 @@ async def test_follower_sends_each_change_once_with_the_counts(database: Databas
     assert second.task_runs[-1]["state_type"] == "FAILED"
     assert second.task_run_counts == {"COMPLETED": 9, "FAILED": 1, "PENDING": 1, "": 1}
     assert third.task_runs == []
+
+
+async def plan_of(database: Database, read: Any) -> str:
+    """The query plan of the one statement `read(connection)` runs (captured as it runs, then explained)."""
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        statements.append((statement, parameters))
+
+    sa.event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with database.read() as c:
+            await read(c)
+    finally:
+        sa.event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
+    [(statement, parameters)] = [(s, p) for s, p in statements if s.lstrip().upper().startswith("SELECT")]
+    async with database.read() as c:
+        if database.dialect.name == "postgresql":
+            rows = await c.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            return "\n".join(row[0] for row in rows)
+        rows = await c.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        return "\n".join(str(row[-1]) for row in rows)
+
+
+async def test_each_look_reads_the_recent_writes_not_the_whole_run(database: Database, run_id: uuid.UUID) -> None:
+    """A run with many task runs and log lines: the look reads them by the `updated` (`created`) index."""
+    old = [task_run(run_id, number, "COMPLETED", -3600) for number in range(100, 2100)]
+    lines = [
+        {"id": uuid.uuid4(), "created": at(-3600), "name": "x", "level": 20, "message": "m", "timestamp": at(-3600),
+         "flow_run_id": run_id}
+        for _ in range(2000)
+    ]  # fmt: skip
+    async with database.write() as c:
+        await c.execute(sa.insert(t.task_run), old)
+        await c.execute(sa.insert(t.log), lines)
+    if database.dialect.name == "postgresql":
+        async with database.write() as c:
+            await c.exec_driver_sql("ANALYZE task_run")
+            await c.exec_driver_sql("ANALYZE log")
+    task_runs_plan = await plan_of(database, lambda c: read_task_runs_written_since(c, run_id, at(5), None, 500))
+    assert "ix_task_run__updated" in task_runs_plan, task_runs_plan
+    logs_plan = await plan_of(
+        database, lambda c: read_flow_run_logs_written_since(c, run_id, limit=500, since=at(5), min_level=30)
+    )
+    assert "ix_log__created" in logs_plan, logs_plan
