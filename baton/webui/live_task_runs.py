@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -65,7 +65,7 @@ def state_counts(counts: Mapping[str, int]) -> str:
     )
 
 
-def timeline_panel(task_runs: list[Mapping[str, Any]], total: int, now: dt.datetime) -> str:
+def timeline_panel(task_runs: Sequence[Mapping[str, Any]], total: int, now: dt.datetime) -> str:
     """The timeline panel's content: the SVG and how much of it is drawn, or that there are no task runs yet."""
     if not task_runs:
         return '<p class="muted">This run has no task runs yet.</p>'

@@ -130,13 +130,6 @@ async def read_flow_run_logs_forward(
     return await _read_logs_forward(connection, t.log.c.flow_run_id == flow_run_id, **query)
 
 
-async def read_task_run_logs_forward(
-    connection: AsyncConnection, task_run_id: uuid.UUID, **query: Any
-) -> list[dict[str, Any]]:
-    """As `read_flow_run_logs_forward`, for the lines a task run wrote."""
-    return await _read_logs_forward(connection, t.log.c.task_run_id == task_run_id, **query)
-
-
 async def _read_logs_forward(
     connection: AsyncConnection,
     run: sa.ColumnElement[bool],
