@@ -120,6 +120,15 @@ def test_late_log_line_takes_its_place_in_time(page: Any, ui_server: UiServer, a
     post_line(api, run_id, "first of all", newest - dt.timedelta(hours=1))
     page.wait_for_function("document.querySelectorAll('#log-lines .log-line').length === 5", timeout=LIVE_TIMEOUT_MS)
     assert log_texts(page) == ["first of all", "early", "late", "newest", "after"]
+    # The counts and the timeline follow the task runs on every tab, not only the task-run table's.
+    assert page.locator("#run-timeline").inner_text() == "This run has no task runs yet."
+    create_task_run(api, run_id, "extract", "RUNNING")
+    page.wait_for_function(
+        "document.getElementById('tab-count-task-runs').textContent === '1'"
+        " && document.querySelector('#run-timeline svg rect.tl-running') !== null",
+        timeout=LIVE_TIMEOUT_MS,
+    )
+    assert page.locator("#task-run-state-counts").inner_text() == "Running 1"
     assert page.evaluate("window.marker") == 1
 
     finish(api, run_id)
@@ -129,7 +138,8 @@ def test_late_log_line_takes_its_place_in_time(page: Any, ui_server: UiServer, a
 
 def stream_lines(ui_server: UiServer, run_id: str, since: dt.datetime) -> Iterator[Iterator[str]]:
     url = f"{ui_server.url}/runs/flow-run/{run_id}/stream"
-    with httpx.stream("GET", url, params={"since": since.isoformat(), "logs": "0"}, timeout=20) as response:
+    params = {"since": since.isoformat(), "logs": "0", "table": "1"}
+    with httpx.stream("GET", url, params=params, timeout=20) as response:
         assert response.status_code == 200
         yield response.iter_lines()
 

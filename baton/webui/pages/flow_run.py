@@ -95,6 +95,8 @@ class FlowRunPageHandler(PageHandler):
             stream_query = {"logs": "1", **tab_values["log_filter"].query()}
         # The stream sends what is written from the page's own reading on (the page's time, before it read).
         stream_query["since"] = now.isoformat()
+        if tab == "task-runs":
+            stream_query["table"] = "1"
         stream_query["state"] = str(run["state_id"] or "")
         self.render_page(
             "flow_run.html",

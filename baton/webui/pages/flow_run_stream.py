@@ -8,9 +8,9 @@ The browser's EventSource keeps one HTTP response open; the server looks at the 
   resumes after it through Last-Event-ID);
 - `event: state` with the run's new state type, name and times (written before the same look's lines, so a
   client always learns the state first);
-- `event: task_runs` (flow runs only) with the task runs created or changed since the last look, each as its row of
-  the page's task-run table (`{"id", "sort", "html"}`), and the run's task runs per state (`counts`, `total`,
-  `counts_html`);
+- `event: task_runs` (flow runs only) when task runs were created or changed since the last look: the run's task
+  runs per state (`counts`, `total`, `counts_html`) and, with `table=1` (the page's task-run tab), each changed one
+  as its row of the task-run table (`rows`: `{"id", "sort", "html"}`);
 - `event: timeline` (flow runs only) with the timeline panel redrawn (`html`): at most every TIMELINE_MIN_SECONDS
   after a change, and every TIMELINE_RUNNING_SECONDS while a bar grows. The stream reads the task runs for it once,
   at the first change, and merges the changed ones from then on;
@@ -81,12 +81,12 @@ def state_json(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def task_runs_json(update: RunUpdate, now: dt.datetime) -> dict[str, Any]:
+def task_runs_json(update: RunUpdate, now: dt.datetime, *, rows: bool) -> dict[str, Any]:
+    """The `task_runs` event: the changed task runs' table rows (when the page shows the table) and the counts."""
     counts = update.task_run_counts or {}
+    changed = update.task_runs if rows else []
     return {
-        "rows": [
-            {"id": str(row["id"]), "sort": sort_key(row), "html": task_run_row(row, now)} for row in update.task_runs
-        ],
+        "rows": [{"id": str(row["id"]), "sort": sort_key(row), "html": task_run_row(row, now)} for row in changed],
         "counts": counts,
         "total": sum(counts.values()),
         "counts_html": state_counts(counts),
@@ -177,7 +177,8 @@ class FlowRunStreamHandler(PageHandler):
                 last = update.lines[-1]
                 self.write(sse_event("logs", lines, format_cursor({"timestamp": last["created"], "id": last["id"]})))
             if update.task_runs:
-                self.write(sse_event("task_runs", task_runs_json(update, moment)))
+                table = self.get_query_argument("table", "0") == "1"
+                self.write(sse_event("task_runs", task_runs_json(update, moment, rows=table)))
                 task_run_total = sum((update.task_run_counts or {}).values())
                 if timeline is not None:
                     timeline.merge(update.task_runs)
