@@ -68,6 +68,9 @@ def test_task_runs_counts_and_timeline_follow_the_run(page: Any, ui_server: UiSe
     assert page.locator("#task-run-state-counts .badge").all_inner_texts() == ["Pending 1", "Running 1"]
     assert page.locator(f"#task-runs a[href='/task-runs/{load}']").count() == 1
 
+    assert page.locator("#tab-count-subflows").inner_text() == "0"
+    # A subflow run started from `load`: counted when its parent task run next changes.
+    create_run(api, {"type": "RUNNING"}, parent_task_run_id=load)
     set_task_run_state(api, extract, "COMPLETED")
     set_task_run_state(api, load, "FAILED")
     page.wait_for_function(
@@ -77,6 +80,7 @@ def test_task_runs_counts_and_timeline_follow_the_run(page: Any, ui_server: UiSe
     )
     assert table_rows(page) == {"extract": "Completed", "<b>load</b>": "Failed"}
     assert page.locator("#task-run-state-counts .badge").all_inner_texts() == ["Completed 1", "Failed 1"]
+    assert page.locator("#tab-count-subflows").inner_text() == "1"
     labels = page.locator("#run-timeline svg .tl-label title").all_text_contents()
     assert sorted(labels) == ["<b>load</b>", "extract"]
 
@@ -153,7 +157,7 @@ def test_stream_sends_task_runs_then_the_timeline_and_ends(ui_server: UiServer, 
         changes = [data for name, data in events if name == "task_runs"]
         assert [row["id"] for change in changes for row in change["rows"]] == [task_run_id]
         change = changes[-1]
-        assert change["counts"] == {"RUNNING": 1} and change["total"] == 1
+        assert change["counts"] == {"RUNNING": 1} and change["total"] == 1 and change["subflows"] == 0
         assert change["counts_html"] == '<span class="badge state-running">Running 1</span>'
         html = change["rows"][0]["html"]
         assert html.startswith(f'<tr data-id="{task_run_id}" data-sort="')

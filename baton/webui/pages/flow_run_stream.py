@@ -9,8 +9,8 @@ The browser's EventSource keeps one HTTP response open; the server looks at the 
 - `event: state` with the run's new state type, name and times (written before the same look's lines, so a
   client always learns the state first);
 - `event: task_runs` (flow runs only) when task runs were created or changed since the last look: the run's task
-  runs per state (`counts`, `total`, `counts_html`) and, with `table=1` (the page's task-run tab), each changed one
-  as its row of the task-run table (`rows`: `{"id", "sort", "html"}`);
+  runs per state (`counts`, `total`, `counts_html`), its subflow runs (`subflows`) and, with `table=1` (the page's
+  task-run tab), each changed one as its row of the task-run table (`rows`: `{"id", "sort", "html"}`);
 - `event: timeline` (flow runs only) with the timeline panel redrawn (`html`): at most every TIMELINE_MIN_SECONDS
   after a change, and every TIMELINE_RUNNING_SECONDS while a bar grows. The stream reads the task runs for it once,
   at the first change, and merges the changed ones from then on;
@@ -90,6 +90,7 @@ def task_runs_json(update: RunUpdate, now: dt.datetime, *, rows: bool) -> dict[s
         "counts": counts,
         "total": sum(counts.values()),
         "counts_html": state_counts(counts),
+        "subflows": update.subflow_count,
     }
 
 

@@ -203,6 +203,8 @@
     updateTaskRunTable(data.rows);
     const count = document.getElementById("tab-count-task-runs");
     if (count) count.textContent = String(data.total);
+    const subflows = document.getElementById("tab-count-subflows");
+    if (subflows && data.subflows !== null) subflows.textContent = String(data.subflows);
     const states = document.getElementById("task-run-state-counts");
     if (states) states.innerHTML = data.counts_html;
   }

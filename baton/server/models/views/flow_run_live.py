@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import Timestamp
+from baton.server.models.views.flow_run_contents import count_subflow_runs
 from baton.server.models.views.run_follower import OVERLAP, RunFollower, RunUpdate
 
 PAGE_SIZE = 500
@@ -66,7 +67,8 @@ async def count_task_runs_by_state(connection: AsyncConnection, flow_run_id: uui
 
 class FlowRunFollower(RunFollower):
     """Follows a flow run for its page: its state and lines (`RunFollower`), and its task runs. Each look adds one
-    read of the task runs written since the last one, and a count per state only when some changed."""
+    read of the task runs written since the last one, and the counts (per state, and of subflow runs) only when some
+    changed."""
 
     def __init__(self, flow_run_id: uuid.UUID, *, since: dt.datetime, **options: Any) -> None:
         super().__init__(flow_run_id, since=since, **options)
@@ -81,6 +83,7 @@ class FlowRunFollower(RunFollower):
         update.task_runs = await self._changed_task_runs(connection)
         if update.task_runs:
             update.task_run_counts = await count_task_runs_by_state(connection, self.flow_run_id)
+            update.subflow_count = await count_subflow_runs(connection, self.flow_run_id)
         return update
 
     async def _changed_task_runs(self, connection: AsyncConnection) -> list[dict[str, Any]]:

@@ -31,6 +31,8 @@ class RunUpdate:
     task_runs: list[dict[str, Any]] = field(default_factory=list)
     #: The run's task runs per state type, when some changed.
     task_run_counts: dict[str, int] | None = None
+    #: The run's subflow runs, when task runs changed (a subflow run's parent task run changes with it).
+    subflow_count: int | None = None
 
 
 class RunFollower:

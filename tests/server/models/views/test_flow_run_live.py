@@ -45,14 +45,14 @@ def task_run(flow_run_id: uuid.UUID, number: int, state_type: str | None, writte
     }
 
 
-async def insert_run(database: Database) -> uuid.UUID:
+async def insert_run(database: Database, parent_task_run_id: uuid.UUID | None = None) -> uuid.UUID:
     flow_id, run = uuid.uuid4(), uuid.uuid4()
     async with database.write() as c:
         await c.execute(sa.insert(t.flow).values(id=flow_id, name=f"mapped-{flow_id}", tags=[]))
         await c.execute(
             sa.insert(t.flow_run).values(
                 id=run, flow_id=flow_id, name="r", tags=[], state_id=uuid.uuid4(), state_type="RUNNING",
-                state_name="Running", run_count=1, total_run_time=0.0,
+                state_name="Running", run_count=1, total_run_time=0.0, parent_task_run_id=parent_task_run_id,
             )
         )  # fmt: skip
     return run
@@ -95,21 +95,25 @@ async def test_follower_sends_each_change_once_with_the_counts(database: Databas
     assert first.task_run_counts == {"COMPLETED": 10}
     assert again.task_runs == [] and again.task_run_counts is None
 
+    assert first.subflow_count == 0
+    parent = task_run(run_id, 10, None, 11)
     async with database.write() as c:
-        await c.execute(sa.insert(t.task_run), [task_run(run_id, 10, None, 11), task_run(run_id, 11, "PENDING", 12)])
+        await c.execute(sa.insert(t.task_run), [parent, task_run(run_id, 11, "PENDING", 12)])
         # A task run changed again: sent again, with its new state.
         await c.execute(
             sa.update(t.task_run)
             .where(t.task_run.c.name == "square-9", t.task_run.c.flow_run_id == run_id)
             .values(state_type="FAILED", state_name="Failed", updated=at(13))
         )
+    await insert_run(database, parent_task_run_id=parent["id"])  # a subflow run, started from the new task run
     async with database.read() as c:
         second = await follower.poll(c)
         third = await follower.poll(c)
     assert names(second.task_runs) == ["square-10", "square-11", "square-9"]
     assert second.task_runs[-1]["state_type"] == "FAILED"
     assert second.task_run_counts == {"COMPLETED": 9, "FAILED": 1, "PENDING": 1, "": 1}
-    assert third.task_runs == []
+    assert second.subflow_count == 1
+    assert third.task_runs == [] and third.subflow_count is None
 
 
 async def plan_of(database: Database, read: Any) -> str:
