@@ -1,11 +1,14 @@
 """A flow page's figures over a time window: its runs per bucket and state type, and per deployment the run count,
 the success rate and the percentiles of total run time.
 
-Every figure counts the flow's runs expected to start in the window (as the dashboard and `/history` do), so the
-chart and the table describe the same runs. Percentiles are nearest-rank (the smallest duration with at least p% of
-the durations at or below it), computed in SQL with a window function the same way on SQLite and PostgreSQL:
-SQLite has no percentile_cont, and an interpolated percentile on one database and a ranked one on the other would
-disagree."""
+The chart counts the flow's runs expected to start in each bucket, as the dashboard and `/history` do (so runs
+waiting to start, Late ones included, are in it). The per-deployment figures are about runs that ran: those that
+started in the window, read through the index on (flow_id, start_time), so their cost grows with the flow's runs in
+the window, not with every run's. Percentiles are nearest-rank (the smallest duration with at least p% of the
+durations at or below it), computed in SQL with a window function the same way on SQLite and PostgreSQL (SQLite has
+no percentile_cont, and interpolated percentiles on one database and ranked ones on the other would disagree), over
+the flow's latest DURATION_SAMPLE runs started in the window, so that a flow with a huge number of runs costs a
+bounded sort."""
 
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from baton.states import TERMINAL_STATE_VALUES
 
 # Percentiles of total run time shown per deployment, in percent (whole numbers keep the rank in integer SQL).
 PERCENTILES = (50, 90, 99)
+# Percentiles are taken over at most this many of the flow's runs (the latest started), which bounds their sort.
+DURATION_SAMPLE = 5_000
 # A flow page lists at most this many deployments; a flow with more is rare and its other ones have their own page.
 MAX_DEPLOYMENTS = 100
 
@@ -38,7 +43,7 @@ class DeploymentStats:
     runs: int = 0
     terminal: int = 0
     completed: int = 0
-    # Percent -> seconds, over the runs that ended in a terminal state after starting; empty when there are none.
+    # Percent -> seconds, over its runs in a terminal state (among the flow's latest DURATION_SAMPLE); empty if none.
     durations: dict[int, float] = field(default_factory=dict)
 
     @property
@@ -49,7 +54,7 @@ class DeploymentStats:
 
 def _flow_runs_in(flow_id: uuid.UUID, start: dt.datetime, end: dt.datetime) -> list[sa.ColumnElement[bool]]:
     run = t.flow_run.c
-    return [run.flow_id == flow_id, run.expected_start_time >= start, run.expected_start_time < end]
+    return [run.flow_id == flow_id, run.start_time >= start, run.start_time < end]
 
 
 async def count_flow_runs_by_bucket(
@@ -75,8 +80,8 @@ async def count_flow_runs_by_bucket(
 async def read_deployment_stats(
     connection: AsyncConnection, flow_id: uuid.UUID, start: dt.datetime, end: dt.datetime
 ) -> list[DeploymentStats]:
-    """Each deployment of the flow (at most MAX_DEPLOYMENTS, by name) with its runs expected to start in
-    [start, end), then, if the flow has any in the window, its runs made without a deployment (or whose deployment
+    """Each deployment of the flow (at most MAX_DEPLOYMENTS, by name) with its runs that started in [start, end),
+    then, if the flow has any in the window, its runs made without a deployment (or whose deployment
     was deleted). Two queries: counts, then percentiles."""
     start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
     deployment = t.deployment.c
@@ -121,22 +126,26 @@ async def _count_runs(
 async def _percentiles(
     connection: AsyncConnection, flow_id: uuid.UUID, start: dt.datetime, end: dt.datetime
 ) -> list[tuple[uuid.UUID | None, int, float]]:
-    """(deployment id, percent, seconds) for each percentile of each deployment's finished runs: the duration at
+    """(deployment id, percent, seconds) for each percentile of each deployment's finished runs among the flow's
+    latest DURATION_SAMPLE started in the window: the duration at
     rank ceil(p * n / 100) in ascending order, the rank in integer arithmetic so both databases agree."""
     run = t.flow_run.c
-    key = run.deployment_id
+    sample = (
+        sa.select(run.id, run.deployment_id, run.total_run_time, run.state_type)
+        .where(*_flow_runs_in(flow_id, start, end))
+        .order_by(run.start_time.desc())
+        .limit(DURATION_SAMPLE)
+        .subquery()
+    )
+    key = sample.c.deployment_id
     ranked = (
         sa.select(
             key.label("deployment_id"),
-            run.total_run_time.label("seconds"),
-            sa.func.row_number().over(partition_by=key, order_by=(run.total_run_time, run.id)).label("rank"),
+            sample.c.total_run_time.label("seconds"),
+            sa.func.row_number().over(partition_by=key, order_by=(sample.c.total_run_time, sample.c.id)).label("rank"),
             sa.func.count().over(partition_by=key).label("total"),
         )
-        .where(
-            *_flow_runs_in(flow_id, start, end),
-            run.state_type.in_(TERMINAL_STATE_VALUES),
-            run.start_time.is_not(None),
-        )
+        .where(sample.c.state_type.in_(TERMINAL_STATE_VALUES))
         .subquery()
     )
     wanted = [ranked.c.rank == _rank(ranked.c.total, percent) for percent in PERCENTILES]

@@ -1,5 +1,5 @@
 """A flow page's figures on SQLite and PostgreSQL: its chart counts only its runs, and per deployment the run
-count, success rate and nearest-rank percentiles of total run time over the runs expected in the window."""
+count, success rate and nearest-rank percentiles of total run time over its runs that started in the window."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from baton.errors import ValidationFailed
 from baton.server.database import tables as t
 from baton.server.database.engine import Database
+from baton.server.models.views import flow_stats
 from baton.server.models.views.flow_stats import count_flow_runs_by_bucket, read_deployment_stats
 
 BASE = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
@@ -50,8 +51,8 @@ async def insert_deployment(connection: Any, flow_id: uuid.UUID, name: str) -> u
 
 @pytest.fixture
 async def flows(database: Database) -> dict[str, uuid.UUID]:
-    """Flow "measured" with deployments "nightly" (14 runs in the window, 12 finished), "idle" (none) and runs
-    without a deployment; flow "other" with runs in the same window that must never be counted."""
+    """Flow "measured" with deployments "nightly" (13 runs started in the window, 12 finished, one waiting), "idle"
+    (none) and runs without a deployment; flow "other" with runs in the same window that must never be counted."""
     ids = {"measured": uuid.uuid4(), "other": uuid.uuid4()}
     async with database.write() as c:
         for name, flow_id in ids.items():
@@ -96,14 +97,15 @@ async def test_counts_success_rate_and_percentiles_per_deployment(
     by_name = {entry.name: entry for entry in stats}
     assert [entry.name for entry in stats] == ["idle", "nightly", None]
     nightly = by_name["nightly"]
-    assert (nightly.deployment_id, nightly.runs, nightly.terminal, nightly.completed) == (flows["nightly"], 14, 12, 10)
+    assert (nightly.deployment_id, nightly.runs, nightly.terminal, nightly.completed) == (flows["nightly"], 13, 12, 10)
     assert nightly.success_rate == pytest.approx(10 / 12)
     # Twelve finished durations 1..10, 100, 200: ranks ceil(6) = 6, ceil(10.8) = 11, ceil(11.88) = 12.
     assert nightly.durations == {50: 6.0, 90: 100.0, 99: 200.0}
     idle = by_name["idle"]
     assert (idle.runs, idle.terminal, idle.success_rate, idle.durations) == (0, 0, None, {})
     loose = by_name[None]
-    assert (loose.deployment_id, loose.runs, loose.terminal, loose.completed) == (None, 2, 2, 1)
+    # The run cancelled before it started is not among the runs that ran.
+    assert (loose.deployment_id, loose.runs, loose.terminal, loose.completed) == (None, 1, 1, 1)
     assert loose.durations == {50: 7.5, 90: 7.5, 99: 7.5}
 
 
@@ -123,6 +125,19 @@ async def test_percentiles_are_nearest_rank_on_both_databases(database: Database
     expected = {percent: ordered[math.ceil(len(ordered) * percent / 100) - 1] for percent in (50, 90, 99)}
     assert stats.durations == pytest.approx(expected)
     assert stats.durations[50] == ordered[18]
+
+
+async def test_percentiles_take_the_latest_runs_when_there_are_many(
+    database: Database, flows: dict[str, uuid.UUID], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(flow_stats, "DURATION_SAMPLE", 3)
+    async with database.read() as connection:
+        stats = await read_deployment_stats(connection, flows["measured"], BASE, END)
+    by_name = {entry.name: entry for entry in stats}
+    # The latest three started: Running (not finished) at 10:51, Crashed (200 s) at 10:50, Completed (10 s) at 10:10.
+    assert by_name["nightly"].durations == {50: 10.0, 90: 200.0, 99: 200.0}
+    assert by_name["nightly"].runs == 13
+    assert by_name[None].durations == {}
 
 
 async def test_a_window_without_runs(database: Database, flows: dict[str, uuid.UUID]) -> None:
