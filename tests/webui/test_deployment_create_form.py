@@ -114,6 +114,14 @@ def test_errors_show_next_to_their_fields(page: Any, ui_server: UiServer, api: h
     page.browser_errors.expect("status of 422")
 
     page.fill("#new-parameters", '{"batch": 2}')
+    # An unknown pool is a 404 from the API, shown under the pool.
+    page.fill("#new-pool", "ui-no-such-pool")
+    page.click("#create-deployment")
+    page.wait_for_function("document.querySelector('[data-error-for=\"work_pool_name\"]').textContent.length > 0")
+    assert "ui-no-such-pool" in page.inner_text('[data-error-for="work_pool_name"]')
+    assert page.get_attribute("#new-pool", "aria-invalid") == "true"
+    page.browser_errors.expect("status of 404")
+    page.fill("#new-pool", "")
     with page.expect_navigation():
         page.click("#create-deployment")
     fresh = _deployments_of(api, flow["id"])["fresh"]

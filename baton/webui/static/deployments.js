@@ -127,6 +127,14 @@
     Baton.flash("Name: " + message, true);
   }
 
+  /** The field a 404 of the create call is about: an unknown work pool or queue (the API answers 404, not 422). */
+  function missingObjectField(data) {
+    const detail = data && typeof data.detail === "string" ? data.detail : "";
+    if (/^Work pool/i.test(detail)) return "work_pool_name";
+    if (/^Work queue/i.test(detail)) return "work_queue_name";
+    return null;
+  }
+
   function setUpNewForm(form) {
     const flow = form.querySelector('[name="flow_id"]');
     flow.addEventListener("change", function () {
@@ -146,8 +154,24 @@
           return;
         }
       }
-      const created = await BatonForms.submit(form, "POST", "/deployments/", body);
-      if (created && created.id) window.location.assign("/deployments/" + created.id);
+      const button = form.querySelector('[type="submit"]');
+      button.disabled = true;
+      try {
+        const result = await BatonForms.call("POST", "/deployments/", body);
+        if (result.ok) { window.location.assign("/deployments/" + result.data.id); return; }
+        const missing = result.status === 404 ? missingObjectField(result.data) : null;
+        if (missing) {
+          form.querySelector('[name="' + missing + '"]').setAttribute("aria-invalid", "true");
+          form.querySelector('[data-error-for="' + missing + '"]').textContent = result.data.detail;
+          Baton.flash(result.data.detail, true);
+        } else {
+          Baton.flash(BatonForms.showErrors(form, result), true);
+        }
+      } catch (error) {
+        Baton.flash(error.message, true);
+      } finally {
+        button.disabled = false;
+      }
     });
   }
 
