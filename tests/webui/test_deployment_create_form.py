@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.webui.conftest import UiServer
+from tests.webui.conftest import ARTIFACTS_DIR, UiServer
 
 SCHEMA = {
     "title": "Parameters",
@@ -110,6 +110,10 @@ def test_errors_show_next_to_their_fields(page: Any, ui_server: UiServer, api: h
     page.click("#create-deployment")
     page.wait_for_function("document.querySelector('[data-error-for=\"parameters\"]').textContent.length > 0")
     assert "dictionary" in page.inner_text('[data-error-for="parameters"]')
+    (ARTIFACTS_DIR / "screenshots").mkdir(parents=True, exist_ok=True)
+    page.screenshot(
+        path=str(ARTIFACTS_DIR / "screenshots" / "new_deployment_form_with_an_api_error.png"), full_page=True
+    )
     assert "fresh" not in _deployments_of(api, flow["id"])
     page.browser_errors.expect("status of 422")
 
