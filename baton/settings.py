@@ -225,6 +225,24 @@ class Settings(BaseModel):
     services_zombie_runs_loop_seconds: float = Field(
         default=15.0, gt=0, description="How often the beat looks for crashed (zombie) flow runs, in seconds."
     )
+    services_automations_proactive_loop_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the beat closes the windows of proactive automation triggers, in seconds: a proactive "
+        "trigger fires at most this late after its window ends.",
+    )
+    services_automations_stale_action_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="An automation action run RUNNING for longer than this belongs to a services process that died, "
+        "and is run again: longer than any action takes (a webhook times out after 10 s).",
+    )
+    services_automations_stalled_actions_loop_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often the beat queues again the automation action runs left unfinished (a lost message, "
+        "a services process that died), in seconds.",
+    )
     services_zombie_runs_timeout_seconds: float = Field(
         # Two of the Prefect engine's flow-run heartbeats at their default frequency (180 s), so a run that only
         # sends those is never taken for dead between two of them.

@@ -10,11 +10,12 @@ seconds; the probe automation's call-webhook action posts the probe's id to a lo
 * probe latency: from the probe's POST to the webhook's arrival at the receiver (p50, p99, max; the target is p99
   under 1 s), and that every probe arrived exactly once (a second arrival of one id is counted as a duplicate).
 
-The mix (of `--automations`, in these shares): a third "flow run enters Failed or Crashed" for a tag, immediate
-(matches the flow-run events, fires never in this workload); a fifth "more than 1000 task runs Completed within a
-minute" for each flow run (counts every task-run event); a fifth proactive "no `etl.finished` within an hour"; a
-sixth compound (any of: a flow run Failed, a work pool not ready); the rest metric triggers (share of successful runs
-of any deployment under 0.9 over 5 minutes). Every one of them runs a do-nothing action.
+The mix, per 50 automations, follows the trigger templates of Prefect's UI: 20 "a flow run enters Failed or Crashed"
+for a tag (immediate; they see every flow-run event and fire never in this workload), 16 "a work pool, work queue or
+deployment is not ready", 6 proactive "no `etl.finished` within an hour", 4 compound (any of: a flow run Failed, a
+work pool not ready), 3 metric triggers (share of successful runs of any deployment under 0.9 over 5 minutes), and
+`--busy-per-50` (1) "more than 1000 task runs Completed within a minute" for each flow run, the one kind that counts
+every task-run event of the workload. Every one of them runs a do-nothing action.
 
     .venv/bin/python benchmarks/automations.py                      # redis mode on PostgreSQL, 100 automations
     .venv/bin/python benchmarks/automations.py --mode embedded --database sqlite --events 15000
@@ -41,6 +42,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 import events_ingest as ingest  # noqa: E402
 
 PROBE_EVENT = "bench.probe"
+# Automations (of every 50) that count every task-run event: the heaviest kind for the engine, and a rare one.
+BUSY_PER_50 = 1
+# How long the probes still on their way are waited for once the events are in.
+PROBE_WAIT_SECONDS = 30.0
 
 
 class Receiver:
@@ -87,9 +92,17 @@ def _do_nothing() -> list[dict[str, Any]]:
     return [{"type": "do-nothing"}]
 
 
-def automation_mix(count: int) -> list[dict[str, Any]]:
+def automation_mix(count: int, busy_per_50: int = BUSY_PER_50) -> list[dict[str, Any]]:
     """`count` automations in the shares the module docstring gives."""
-    kinds = ["failed"] * 10 + ["busy"] * 6 + ["proactive"] * 6 + ["compound"] * 5 + ["metric"] * 3
+    kinds = (
+        ["failed"] * 20
+        + ["status"] * 16
+        + ["proactive"] * 6
+        + ["compound"] * 4
+        + ["metric"] * 3
+        + ["busy"] * busy_per_50
+    )
+    kinds += ["failed"] * (50 - len(kinds))
     bodies = []
     for index in range(count):
         kind = kinds[index % len(kinds)]
@@ -100,6 +113,16 @@ def automation_mix(count: int) -> list[dict[str, Any]]:
                 "match": {"prefect.resource.id": "prefect.flow-run.*"},
                 "match_related": {"prefect.resource.id": f"prefect.tag.team-{index}", "prefect.resource.role": "tag"},
                 "expect": ["prefect.flow-run.Failed", "prefect.flow-run.Crashed"],
+                "threshold": 1,
+                "within": 0,
+            }
+        elif kind == "status":
+            resource = ("work-pool", "work-queue", "deployment")[index % 3]
+            trigger = {
+                "type": "event",
+                "posture": "Reactive",
+                "match": {"prefect.resource.id": f"prefect.{resource}.*"},
+                "expect": [f"prefect.{resource}.not-ready"],
                 "threshold": 1,
                 "within": 0,
             }
@@ -154,8 +177,9 @@ def automation_mix(count: int) -> list[dict[str, Any]]:
 
 
 class AutomationLoad(ingest.Load):
-    def __init__(self, count: int, receiver: Receiver, probe_every: float) -> None:
+    def __init__(self, count: int, receiver: Receiver, probe_every: float, busy_per_50: int) -> None:
         self.count = count
+        self.busy_per_50 = busy_per_50
         self.receiver = receiver
         self.probe_every = probe_every
         self.sent: dict[str, float] = {}
@@ -163,7 +187,7 @@ class AutomationLoad(ingest.Load):
 
     async def prepare(self, client: httpx.AsyncClient) -> None:
         block_id = await create_webhook_block(client, self.receiver.url)
-        for body in automation_mix(self.count):
+        for body in automation_mix(self.count, self.busy_per_50):
             answer = await client.post("/automations/", json=body)
             answer.raise_for_status()
         probe = {
@@ -206,6 +230,12 @@ class AutomationLoad(ingest.Load):
                 self.probe_errors.append(repr(exc))
             await asyncio.sleep(self.probe_every)
 
+    async def finish(self, client: httpx.AsyncClient) -> None:
+        """Wait (at most PROBE_WAIT_SECONDS) for the probes still on their way, before the server stops."""
+        deadline = time.perf_counter() + PROBE_WAIT_SECONDS
+        while time.perf_counter() < deadline and len(self.receiver.arrivals) < len(self.sent):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)  # the receiver is a thread: polled, as the ingest benchmark polls its database
+
 
 async def create_webhook_block(client: httpx.AsyncClient, url: str) -> str:
     """A block document of Prefect's `webhook` block type (the one call-webhook takes) posting to `url`."""
@@ -236,10 +266,7 @@ def run_ingest(args: argparse.Namespace, load: ingest.Load | None) -> dict[str, 
         environment.cleanup()
 
 
-def latency_figures(load: AutomationLoad, wait_seconds: float) -> dict[str, Any]:
-    deadline = time.perf_counter() + wait_seconds
-    while time.perf_counter() < deadline and len(load.receiver.arrivals) < len(load.sent):
-        time.sleep(0.1)
+def latency_figures(load: AutomationLoad) -> dict[str, Any]:
     latencies = sorted(
         load.receiver.arrivals[probe][0] - sent for probe, sent in load.sent.items() if probe in load.receiver.arrivals
     )
@@ -263,14 +290,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--automations", type=int, default=100)
     parser.add_argument("--probe-every", type=float, default=0.25, help="seconds between probe events")
+    parser.add_argument("--busy-per-50", type=int, default=BUSY_PER_50, help="task-run counting automations per 50")
     known, rest = parser.parse_known_args(argv)
     defaults = ["--mode", "redis", "--database", "postgresql"]
     args = ingest.parse_args([*defaults, *rest] if not {"--mode", "--database"} & set(rest) else rest)
     without = run_ingest(args, None)
     with Receiver() as receiver:
-        load = AutomationLoad(known.automations, receiver, known.probe_every)
+        load = AutomationLoad(known.automations, receiver, known.probe_every, known.busy_per_50)
         with_automations = run_ingest(args, load)
-        probes = latency_figures(load, wait_seconds=10.0)
+        probes = latency_figures(load)
     ratio = None
     if without["persisted_per_second"] and with_automations["persisted_per_second"]:
         ratio = round(with_automations["persisted_per_second"] / without["persisted_per_second"], 3)
@@ -279,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         "database": args.database,
         "events": without["events"],
         "automations": known.automations,
+        "busy_per_50": known.busy_per_50,
         "persisted_per_second_without": without["persisted_per_second"],
         "persisted_per_second_with": with_automations["persisted_per_second"],
         "throughput_ratio": ratio,

@@ -655,6 +655,10 @@ class Load:
     async def during(self, client: httpx.AsyncClient) -> None:
         return None
 
+    async def finish(self, client: httpx.AsyncClient) -> None:
+        """After the measurement, while the server still runs."""
+        return None
+
 
 async def measure(environment: Environment, args: argparse.Namespace, load: Load | None = None) -> dict[str, Any]:
     load = load or Load()
@@ -708,6 +712,7 @@ async def measure(environment: Environment, args: argparse.Namespace, load: Load
                         sender.cancel()
                     await sending
             wall_end = time.perf_counter()
+            await load.finish(client)
             # Listed again: the services' database connections (PostgreSQL backends) open on first use.
             cpu_after = {name: cpu_seconds(tree) for name, tree in process_trees(environment).items()}
             machine_after = psutil.cpu_times()

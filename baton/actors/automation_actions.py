@@ -5,7 +5,8 @@ two processes, runs it once. An action that only changes Baton's database runs i
 outcome and its `prefect.automation.action.triggered` and `.executed|.failed` events: effect and record commit
 together. One that reaches outside (a notification, a webhook) runs between two transactions. A run whose process
 died stays RUNNING; the periodic `resume_stalled_actions` queues it again, and the claim takes it again once it is
-older than STALE_AFTER. A run-deployment keys its flow run on the action run, so even then only one run is made.
+older than the stale age (BATON_SERVICES_AUTOMATIONS_STALE_ACTION_SECONDS). A run-deployment keys its flow run on
+the action run, so even then only one run is made.
 """
 
 from __future__ import annotations
@@ -33,14 +34,16 @@ from baton.server.models.automations.firings import (
 )
 from baton.server.models.events.events import write_events
 from baton.server.schemas.automations import ActionRunStatus, TriggerState
+from baton.settings import Settings
 
 logger = logging.getLogger("baton.automations")
 
 # A run RUNNING for longer than this belongs to a process that died; it is claimed again. Longer than any action
-# takes (a webhook times out after 10 s), short enough that a lost action is retried within minutes.
+# takes (a webhook times out after 10 s), short enough that a lost action is retried within minutes. The default of
+# BATON_SERVICES_AUTOMATIONS_STALE_ACTION_SECONDS, which `stale_after` reads.
 STALE_AFTER = dt.timedelta(minutes=5)
-# Runs still unfinished this long after their last change are queued again by the periodic sweep: their message was
-# lost (the in-memory queue of a stopped server) or their process died.
+# Runs still PENDING this long after their last change are queued again by the periodic sweep: their message was lost
+# (the in-memory queue of a stopped server). RUNNING ones are queued again once stale: their process died.
 STALLED_AFTER = dt.timedelta(minutes=1)
 # Action runs per `run_automation_actions` message, and runs a worker executes at once.
 ACTION_BATCH_SIZE = 50
@@ -49,6 +52,11 @@ ACTION_CONCURRENCY = 8
 FOLLOWS_WITHIN = dt.timedelta(minutes=5)
 # Namespace of the ids of action events: derived from the action run, so a run recorded twice stores them once.
 _EVENT_NAMESPACE = uuid.UUID("0b7e0d7e-5f57-4d0c-9a39-7b6f2f1d7c1e")
+
+
+def stale_after(settings: Settings) -> dt.timedelta:
+    """How long a run may stay RUNNING before it is taken for the run of a dead process and claimed again."""
+    return dt.timedelta(seconds=settings.services_automations_stale_action_seconds)
 
 
 async def run_automation_actions(runtime: ActorRuntime, action_run_ids: list[str]) -> None:
@@ -62,7 +70,7 @@ async def run_automation_actions(runtime: ActorRuntime, action_run_ids: list[str
 
     outcomes = await asyncio.gather(*(run_one(each) for each in action_run_ids), return_exceptions=True)
     # Every run of the batch has had its chance; an unexpected error (the database went away) fails the message so
-    # that the queue retries it, and a run it left RUNNING is claimed again after STALE_AFTER.
+    # that the queue retries it, and a run it left RUNNING is claimed again once stale.
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
@@ -72,7 +80,7 @@ async def execute_action_run(runtime: ActorRuntime, action_run_id: uuid.UUID) ->
     """Claim, execute and record one action run; its final status, or None when it was not claimed."""
     database = await runtime.database()
     async with database.write() as connection:
-        run = await claim_action_run(connection, action_run_id, STALE_AFTER)
+        run = await claim_action_run(connection, action_run_id, stale_after(runtime.settings))
         automation = await read_automation(connection, run["automation_id"]) if run else None
     if run is None:
         return None
@@ -219,7 +227,10 @@ async def resume_stalled_actions(runtime: ActorRuntime) -> None:
     """Periodic job: queue again the action runs left unfinished (lost message, dead process)."""
     database = await runtime.database()
     async with database.read() as connection:
-        stalled = await unfinished_action_run_ids(connection, utcnow() - STALLED_AFTER)
+        now = utcnow()
+        stalled = await unfinished_action_run_ids(
+            connection, now - STALLED_AFTER, running_older_than=now - stale_after(runtime.settings)
+        )
     queue_action_runs(runtime, stalled)
     if stalled:
         logger.info("Queued %d stalled automation actions again", len(stalled))

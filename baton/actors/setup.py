@@ -19,6 +19,7 @@ from baton.actors import (
     audit_retention,
     automation_actions,
     automation_metrics,
+    automation_triggers,
     cancellation,
     concurrency,
     events,
@@ -53,20 +54,21 @@ ACTOR_FUNCTIONS: dict[str, ActorFunction] = {
     messages.MARK_ZOMBIE_RUNS: zombie_runs.mark_zombie_runs,
     messages.CANCEL_CHILD_RUNS: cancellation.cancel_child_runs,
     messages.TRIM_AUDIT_LOG: audit_retention.trim_audit_log,
+    messages.EVALUATE_TRIGGERS: automation_triggers.evaluate_triggers,
+    messages.EVALUATE_PROACTIVE_TRIGGERS: automation_triggers.evaluate_proactive_triggers,
     messages.RUN_AUTOMATION_ACTIONS: automation_actions.run_automation_actions,
     messages.RESUME_STALLED_ACTIONS: automation_actions.resume_stalled_actions,
     messages.EVALUATE_METRIC_TRIGGERS: automation_metrics.evaluate_metric_triggers,
 }
 
 # Among the messages a worker has fetched, Dramatiq runs the lowest number first. Deliveries go before new events, so
-# that a burst of state changes does not keep the messages of the earlier ones waiting behind the later ones' events.
+# that a burst of state changes does not keep the messages of the earlier ones waiting behind the later ones' events;
+# an automation's actions go before the evaluation of more events for the same reason.
 DEFAULT_PRIORITY = 10
-ACTOR_PRIORITIES = {messages.DELIVER_NOTIFICATIONS: 0}
+ACTOR_PRIORITIES = {messages.DELIVER_NOTIFICATIONS: 0, messages.RUN_AUTOMATION_ACTIONS: 0}
 
 # Seconds between sweeps for notification deliveries whose queue message was lost.
 STALLED_DELIVERIES_LOOP_SECONDS = 30.0
-# Seconds between sweeps for automation action runs whose queue message was lost or whose process died.
-STALLED_ACTIONS_LOOP_SECONDS = 30.0
 # Seconds between deletions of audit entries past their retention.
 AUDIT_RETENTION_LOOP_SECONDS = 3600.0
 # Seconds between evaluations of metric triggers: a tenth of their shortest `firing_for` (300 s), so a transition
@@ -96,7 +98,16 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         ),
         PeriodicJob(messages.MARK_ZOMBIE_RUNS, settings.services_zombie_runs_loop_seconds, messages.mark_zombie_runs),
         PeriodicJob(messages.TRIM_AUDIT_LOG, AUDIT_RETENTION_LOOP_SECONDS, messages.trim_audit_log),
-        PeriodicJob(messages.RESUME_STALLED_ACTIONS, STALLED_ACTIONS_LOOP_SECONDS, messages.resume_stalled_actions),
+        PeriodicJob(
+            messages.EVALUATE_PROACTIVE_TRIGGERS,
+            settings.services_automations_proactive_loop_seconds,
+            messages.evaluate_proactive_triggers,
+        ),
+        PeriodicJob(
+            messages.RESUME_STALLED_ACTIONS,
+            settings.services_automations_stalled_actions_loop_seconds,
+            messages.resume_stalled_actions,
+        ),
         PeriodicJob(messages.EVALUATE_METRIC_TRIGGERS, METRIC_TRIGGERS_LOOP_SECONDS, messages.evaluate_metric_triggers),
     ]
 

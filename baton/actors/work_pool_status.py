@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 
+from baton.actors.automation_triggers import queue_trigger_evaluation
 from baton.actors.runtime import ActorRuntime
-from baton.queue import messages
 from baton.server.models.work_pools.workers import StatusRules, update_statuses
 
 logger = logging.getLogger("baton.actors")
@@ -26,8 +26,7 @@ async def update_work_pool_statuses(runtime: ActorRuntime) -> None:
     database = await runtime.database()
     async with database.write() as connection:
         changes = await update_statuses(connection, status_rules(runtime.settings))
-    if changes.events:
-        runtime.broker.enqueue(messages.evaluate_triggers(list[messages.QueuedEvent](changes.events)))
+    await queue_trigger_evaluation(runtime, changes.events)
     if changes.workers_offline or changes.pools_not_ready:
         logger.info(
             "%d workers went offline; %d work pools are not ready", changes.workers_offline, changes.pools_not_ready

@@ -77,10 +77,18 @@ def log_text_line(row: dict[str, Any]) -> str:
     return f"{stamp} {level_name(row['level'])} {row['name']} {row['message']}\n"
 
 
+def log_sort_key(row: dict[str, Any]) -> str:
+    """A line's place in the log, (timestamp, id), as a string that sorts the same way in the browser."""
+    moment = as_datetime(row["timestamp"])
+    assert moment is not None
+    return f"{moment.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%S.%f}Z {row['id']}"
+
+
 def log_json(row: dict[str, Any]) -> dict[str, Any]:
     moment = as_datetime(row["timestamp"])
     return {
         "id": str(row["id"]),
+        "sort": log_sort_key(row),
         "timestamp": moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if moment else None,
         "level": level_name(row["level"]),
         "logger": row["name"],

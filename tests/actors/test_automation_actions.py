@@ -34,7 +34,12 @@ from baton.server.context import ServerContext
 from baton.server.database import tables as t
 from baton.server.database.types import utcnow
 from baton.server.models.automations.automations import read_automation
-from baton.server.models.automations.firings import claim_action_run, read_firings, record_firing
+from baton.server.models.automations.firings import (
+    claim_action_run,
+    read_firings,
+    record_firing,
+    unfinished_action_run_ids,
+)
 from baton.server.schemas.automations import TriggerState
 from baton.settings import Settings
 from tests.pipeline import create_flow_run, eventually
@@ -344,6 +349,42 @@ async def test_the_sweep_queues_a_lost_action_again(
     await eventually(succeeded)  # run by the embedded worker: the actor is declared on the broker
     sweep = {job.name: job for job in periodic_jobs(pipeline.settings)}[messages.RESUME_STALLED_ACTIONS]
     assert sweep.interval == 30.0
+
+
+async def test_the_sweep_takes_a_running_action_only_once_it_is_stale(
+    client: httpx.AsyncClient, pipeline: ServerContext, settings: Settings
+) -> None:
+    automation = await create_automation(client, {"type": "do-nothing"})
+    lost, running, stale = [uuid.UUID((await fire(pipeline, automation))[0]) for _ in range(3)]
+    now = utcnow()
+    runs = t.automation_action_run
+    async with pipeline.database.write() as connection:
+        for claimed in (running, stale):
+            assert await claim_action_run(connection, claimed, automation_actions.STALE_AFTER)
+        for run_id, status, updated in (
+            (lost, "PENDING", now - automation_actions.STALLED_AFTER * 2),
+            (running, "RUNNING", now - automation_actions.STALLED_AFTER * 2),
+            (stale, "RUNNING", now - automation_actions.STALE_AFTER - dt.timedelta(seconds=1)),
+        ):
+            await connection.execute(sa.update(runs).where(runs.c.id == run_id).values(status=status, updated=updated))
+    async with pipeline.database.read() as connection:
+        found = await unfinished_action_run_ids(
+            connection,
+            now - automation_actions.STALLED_AFTER,
+            running_older_than=now - automation_actions.stale_after(settings),
+        )
+    # The recent RUNNING one belongs to a live process as far as anyone can tell: its claim would refuse it.
+    assert sorted(found) == sorted([lost, stale])
+
+    fast = settings.model_copy(
+        update={
+            "services_automations_stale_action_seconds": 3.0,
+            "services_automations_stalled_actions_loop_seconds": 1.0,
+        }
+    )
+    assert automation_actions.stale_after(fast) == dt.timedelta(seconds=3)
+    sweep = {job.name: job for job in periodic_jobs(fast)}[messages.RESUME_STALLED_ACTIONS]
+    assert sweep.interval == 1.0
 
 
 async def test_pause_and_resume_actions_on_deployments_pools_queues_and_automations(

@@ -1,5 +1,6 @@
 """The schedule and edit forms of a deployment's page with authentication on: a viewer (deployment:read only) sees
-no forms and disabled schedule buttons, yet may preview a schedule's run times; an admin gets the forms."""
+no forms and disabled schedule buttons, yet may preview a schedule's run times, and is refused the New deployment
+form; an admin gets the forms."""
 
 from __future__ import annotations
 
@@ -56,3 +57,24 @@ def test_an_admin_gets_the_forms(page: Any, ui_server: UiServer, deployment_id: 
     page.wait_for_function("document.querySelectorAll('#schedule-preview li time').length === 5")
     assert page.locator("#deployment-form").count() == 1
     assert page.locator("#schedules tr [data-edit-schedule]").first.is_enabled()
+
+
+def test_a_viewer_gets_no_new_deployment_form(page: Any, ui_server: UiServer, deployment_id: str) -> None:
+    sign_in(page, ui_server, "victor", "/deployments")
+    assert page.locator("#new-deployment").count() == 0
+    flow_id = page.locator(f'tr[data-deployment-id="{deployment_id}"] a[href^="/flows/"]').get_attribute("href")
+    page.goto(ui_server.url + flow_id)
+    assert page.locator("#flow-activity").count() == 1
+    assert page.locator("#new-deployment").count() == 0
+    response = page.goto(ui_server.url + "/deployments/new")
+    assert response.status == 403
+    page.browser_errors.expect("403")
+
+
+def test_an_admin_gets_the_new_deployment_form(page: Any, ui_server: UiServer, deployment_id: str) -> None:
+    sign_in(page, ui_server, "alice", "/deployments")
+    with page.expect_navigation():
+        page.click("#new-deployment")
+    with page.expect_navigation():
+        page.select_option("#new-flow", label="roles-flow")
+    assert page.locator("#create-deployment").is_enabled()

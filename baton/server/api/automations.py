@@ -9,6 +9,7 @@ from typing import Any
 from baton.errors import ObjectNotFound
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
+from baton.server.automations.loaded import automation_cache
 from baton.server.automations.templates import TemplateInvalid, check_automation_templates, check_template
 from baton.server.models.automations import automations, firings
 from baton.server.schemas.automations import (
@@ -23,11 +24,17 @@ from baton.server.schemas.automations import (
 )
 
 
+class AutomationWriter(ApiHandler):
+    def automations_changed(self) -> None:
+        """This process's trigger engine sees the change at once (others within a second)."""
+        automation_cache(self.database).forget()
+
+
 def _not_found(automation_id: str) -> ObjectNotFound:
     return ObjectNotFound(f"Automation {automation_id} does not exist.")
 
 
-class AutomationsHandler(ApiHandler):
+class AutomationsHandler(AutomationWriter):
     permission = "automation:write"
 
     @endpoint("Create an automation (422 names a bad trigger, action or template)", body=AutomationCreate,
@@ -37,10 +44,11 @@ class AutomationsHandler(ApiHandler):
         check_automation_templates(automation)
         async with self.database.write() as connection:
             row = await automations.create_automation(connection, automation, automation.owner_resource)
+        self.automations_changed()
         self.write_json(row, status=201)
 
 
-class AutomationHandler(ApiHandler):
+class AutomationHandler(AutomationWriter):
     permission = {"GET": "automation:read", "PUT": "automation:write", "PATCH": "automation:write",
                   "DELETE": "automation:write"}  # fmt: skip
 
@@ -59,6 +67,7 @@ class AutomationHandler(ApiHandler):
         check_automation_templates(automation)
         async with self.database.write() as connection:
             found = await automations.replace_automation(connection, target, automation)
+        self.automations_changed()
         if not found:
             raise _not_found(automation_id)
         self.write_no_content()
@@ -69,6 +78,7 @@ class AutomationHandler(ApiHandler):
         update = self.parse_body(AutomationPartialUpdate)
         async with self.database.write() as connection:
             found = await automations.set_automation_enabled(connection, target, update.enabled)
+        self.automations_changed()
         if not found:
             raise _not_found(automation_id)
         self.write_no_content()
@@ -78,6 +88,7 @@ class AutomationHandler(ApiHandler):
         target = self.path_uuid(automation_id)
         async with self.database.write() as connection:
             found = await automations.delete_automation(connection, target)
+        self.automations_changed()
         if not found:
             raise _not_found(automation_id)
         self.write_no_content()
@@ -120,13 +131,14 @@ class RelatedAutomationsHandler(ApiHandler):
         self.write_json(rows)
 
 
-class OwnedAutomationsHandler(ApiHandler):
+class OwnedAutomationsHandler(AutomationWriter):
     permission = "automation:write"
 
     @endpoint("Delete the automations a resource owns (a redeploy replaces its triggers this way)", status=202)
     async def delete(self, resource_id: str) -> None:
         async with self.database.write() as connection:
             await automations.delete_automations_owned_by(connection, resource_id)
+        self.automations_changed()
         self.write_no_content(202)
 
 

@@ -1,5 +1,6 @@
 """The Deployments page (every deployment with its schedules in words) and a deployment's page: its details and
-schedules, upcoming and past runs, and a "Run" form made from its parameter schema."""
+schedules, upcoming and past runs, and a "Run" form made from its parameter schema; and the "New deployment" form
+(written through the JSON API from deployments.js)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from baton.errors import ObjectNotFound, ValidationFailed
 from baton.server.models.automations import automations
 from baton.server.models.automations.automations import DEPLOYMENT_RESOURCE_PREFIX
 from baton.server.models.deployments import deployments
+from baton.server.models.runs import flows
 from baton.server.models.views import deployment_pages, run_pages
 from baton.server.models.views.run_pages import Cursor
 from baton.webui import run_listing
@@ -106,6 +108,40 @@ class DeploymentPageHandler(PageHandler):
         )
 
 
+class NewDeploymentPageHandler(PageHandler):
+    """The form that creates a deployment; with ?flow=<id>, of that flow, with parameter fields from the schema of
+    the flow's latest deployment that has one."""
+
+    permission = "deployment:write"
+
+    async def get(self) -> None:
+        flow_arg = self.get_query_argument("flow", "").strip()
+        flow_id = self.path_uuid(flow_arg, "flow") if flow_arg else None
+        async with self.database.read() as connection:
+            flow = await flows.read_flow(connection, flow_id) if flow_id else None
+            if flow_id and flow is None:
+                raise ObjectNotFound(f"There is no flow with the id {flow_arg}.")
+            choices = await deployment_pages.read_flow_choices(connection)
+            pools = await deployment_pages.read_work_pool_names(connection)
+            schema = await deployment_pages.read_latest_parameter_schema(connection, flow_id) if flow_id else None
+        self.render_page(
+            "deployment_new.html",
+            title="New deployment",
+            flow=flow,
+            flow_choices=_with_flow(choices, flow),
+            pools=pools,
+            schema=schema,
+            fields=parameter_fields(schema, None),
+        )
+
+
+def _with_flow(choices: list[dict[str, object]], flow: dict[str, object] | None) -> list[dict[str, object]]:
+    """The flow choices, with the chosen flow among them even when it is past the list's limit."""
+    if flow is None or any(choice["id"] == flow["id"] for choice in choices):
+        return choices
+    return [{"id": flow["id"], "name": flow["name"]}, *choices]
+
+
 class DeploymentRedirectHandler(PageHandler):
     """/deployments/deployment/<id> (the Prefect UI's address, which other pages link to) is the deployment's page."""
 
@@ -117,6 +153,7 @@ class DeploymentRedirectHandler(PageHandler):
 
 routes = [
     (r"/deployments/?", DeploymentsPageHandler),
+    (r"/deployments/new/?", NewDeploymentPageHandler),
     (r"/deployments/deployment/(?P<deployment_id>[^/]+)/?", DeploymentRedirectHandler),
     (r"/deployments/(?P<deployment_id>[^/]+)/?", DeploymentPageHandler),
 ]

@@ -11,20 +11,22 @@ from urllib.parse import urlencode
 from baton.errors import ObjectNotFound, ValidationFailed
 from baton.server.models.runs import flow_runs
 from baton.server.models.views import flow_run_contents as contents
+from baton.server.models.views.flow_run_live import count_task_runs_by_state
 from baton.server.models.views.flow_run_logs import read_flow_run_log_page, read_flow_run_logs_forward
 from baton.states import TERMINAL_STATE_TYPES, StateType
 from baton.webui.base import PageHandler
 from baton.webui.formatting import as_datetime
+from baton.webui.live_task_runs import TIMELINE_LIMIT, state_counts, task_run_row, timeline_panel
 from baton.webui.log_view import (
     LEVELS,
     LogFilter,
     format_cursor,
     level_name,
+    log_sort_key,
     log_text_line,
     parse_cursor,
     parse_log_filter,
 )
-from baton.webui.timeline import render_timeline
 
 TABS = {
     "logs": "Logs",
@@ -36,8 +38,6 @@ TABS = {
 }
 LOG_PAGE_SIZE = 500
 TASK_RUN_PAGE_SIZE = 100
-# Task runs drawn in the timeline at most (mapped ones collapse, so this is rarely reached).
-TIMELINE_LIMIT = 10_000
 SUBFLOW_LIMIT = 200
 ARTIFACT_LIMIT = 200
 DOWNLOAD_PAGE_SIZE = 2000
@@ -61,15 +61,6 @@ def run_timing(run: dict[str, Any], now: dt.datetime) -> dict[str, float | None]
     return {"duration": duration, "estimated_run_time": estimated, "total_run_time": run["total_run_time"]}
 
 
-def task_run_duration(task_run: dict[str, Any], now: dt.datetime) -> float | None:
-    start, end = as_datetime(task_run["start_time"]), as_datetime(task_run["end_time"])
-    if start is not None and end is not None:
-        return (end - start).total_seconds()
-    if start is not None and task_run["state_type"] == "RUNNING":
-        return (now - start).total_seconds()
-    return task_run["total_run_time"]
-
-
 def safe_filename(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_.") or "flow-run"
 
@@ -91,8 +82,9 @@ class FlowRunPageHandler(PageHandler):
                 connection, run["flow_id"], run["deployment_id"]
             )
             timeline_runs = await contents.read_timeline_task_runs(connection, run_id, TIMELINE_LIMIT)
+            task_run_states = await count_task_runs_by_state(connection, run_id)
             counts = {
-                "task-runs": await contents.count_flow_run_task_runs(connection, run_id),
+                "task-runs": sum(task_run_states.values()),
                 "subflows": await contents.count_subflow_runs(connection, run_id),
                 "artifacts": await contents.count_flow_run_artifacts(connection, run_id),
             }
@@ -100,8 +92,11 @@ class FlowRunPageHandler(PageHandler):
         live = run["state_type"] not in TERMINAL_STATE_TYPES
         stream_query: dict[str, str] = {"logs": "0"}
         if tab == "logs" and tab_values["tail_view"]:
-            stream_query = {"logs": "1", **tab_values["log_filter"].query(), "after": tab_values["last_cursor"]}
-            stream_query["since"] = now.isoformat()
+            stream_query = {"logs": "1", **tab_values["log_filter"].query()}
+        # The stream sends what is written from the page's own reading on (the page's time, before it read).
+        stream_query["since"] = now.isoformat()
+        if tab == "task-runs":
+            stream_query["table"] = "1"
         stream_query["state"] = str(run["state_id"] or "")
         self.render_page(
             "flow_run.html",
@@ -110,14 +105,14 @@ class FlowRunPageHandler(PageHandler):
             flow_name=flow_name,
             deployment_name=deployment_name,
             timing=run_timing(run, now),
-            timeline=render_timeline(timeline_runs, now),
-            timeline_count=len(timeline_runs),
+            timeline=timeline_panel(timeline_runs, counts["task-runs"], now),
+            state_counts=state_counts(task_run_states),
             tabs=TABS,
             tab=tab,
             counts=counts,
             live=live,
             stream_url=f"/runs/flow-run/{run_id}/stream?{urlencode(stream_query)}",
-            task_duration=lambda task_run: task_run_duration(task_run, now),
+            task_run_row=lambda task_run: task_run_row(task_run, now),
             can_cancel=run["state_type"] in CANCELLABLE,
             can_retry=run["state_type"] in RETRYABLE,
             tab_url=lambda name, **query: self._tab_url(run_id, name, **query),
@@ -167,6 +162,7 @@ class FlowRunPageHandler(PageHandler):
             "log_levels": LEVELS,
             "log_rows": rows,
             "level_name": level_name,
+            "log_sort_key": log_sort_key,
             # The newest lines are shown (no cursor): only then do new ones belong at the bottom.
             "tail_view": before is None and after is None,
             "earlier_url": self._tab_url(run["id"], "logs", before=format_cursor(rows[0]), **query)
@@ -175,7 +171,6 @@ class FlowRunPageHandler(PageHandler):
             "later_url": self._tab_url(run["id"], "logs", after=format_cursor(rows[-1]), **query)
             if rows and page.more_after
             else None,
-            "last_cursor": format_cursor(rows[-1]) if rows else "",
             "download_url": f"/runs/flow-run/{run['id']}/logs.txt" + (f"?{urlencode(query)}" if query else ""),
         }
 

@@ -8,6 +8,12 @@ The browser's EventSource keeps one HTTP response open; the server looks at the 
   resumes after it through Last-Event-ID);
 - `event: state` with the run's new state type, name and times (written before the same look's lines, so a
   client always learns the state first);
+- `event: task_runs` (flow runs only) when task runs were created or changed since the last look: the run's task
+  runs per state (`counts`, `total`, `counts_html`), its subflow runs (`subflows`) and, with `table=1` (the page's
+  task-run tab), each changed one as its row of the task-run table (`rows`: `{"id", "sort", "html"}`);
+- `event: timeline` (flow runs only) with the timeline panel redrawn (`html`): at most every TIMELINE_MIN_SECONDS
+  after a change, and every TIMELINE_RUNNING_SECONDS while a bar grows. The stream reads the task runs for it once,
+  at the first change, and merges the changed ones from then on;
 - `event: end` once the run has been in a terminal state for TERMINAL_GRACE_SECONDS (the client's last log batch
   arrives after its final state), or when the run is deleted; the page then closes its EventSource.
 """
@@ -25,12 +31,15 @@ import orjson
 from tornado.iostream import StreamClosedError
 
 from baton.errors import BatonError, ObjectNotFound, ValidationFailed
+from baton.server.models.views.flow_run_contents import read_timeline_task_runs
+from baton.server.models.views.flow_run_live import FlowRunFollower
 from baton.server.models.views.flow_run_logs import read_flow_run_state_summary, read_task_run_state_summary
-from baton.server.models.views.run_follower import RunFollower
+from baton.server.models.views.run_follower import RunFollower, RunUpdate
 from baton.server.models.views.task_run_page import TaskRunFollower
 from baton.states import TERMINAL_STATE_TYPES
 from baton.webui.base import PageHandler
 from baton.webui.formatting import as_datetime
+from baton.webui.live_task_runs import TIMELINE_LIMIT, LiveTimeline, sort_key, state_counts, task_run_row
 from baton.webui.log_view import format_cursor, log_json, parse_cursor, parse_log_filter
 
 logger = logging.getLogger("baton.webui.stream")
@@ -43,6 +52,10 @@ HEARTBEAT_SECONDS = 15.0
 # One response lasts at most this long; the EventSource then reconnects (with Last-Event-ID) by itself.
 MAX_STREAM_SECONDS = 600.0
 RECONNECT_MILLISECONDS = 2000
+# The timeline is redrawn at most this often while task runs change (a map of thousands changes at every look).
+TIMELINE_MIN_SECONDS = 1.0
+# And this often while a bar grows with time, with no change.
+TIMELINE_RUNNING_SECONDS = 5.0
 
 
 def sse_event(name: str, data: Any, event_id: str | None = None) -> bytes:
@@ -68,10 +81,24 @@ def state_json(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def task_runs_json(update: RunUpdate, now: dt.datetime, *, rows: bool) -> dict[str, Any]:
+    """The `task_runs` event: the changed task runs' table rows (when the page shows the table) and the counts."""
+    counts = update.task_run_counts or {}
+    changed = update.task_runs if rows else []
+    return {
+        "rows": [{"id": str(row["id"]), "sort": sort_key(row), "html": task_run_row(row, now)} for row in changed],
+        "counts": counts,
+        "total": sum(counts.values()),
+        "counts_html": state_counts(counts),
+        "subflows": update.subflow_count,
+    }
+
+
 class FlowRunStreamHandler(PageHandler):
     permission = "flow_run:read"
     what = "flow run"
-    follower_class: type[RunFollower] = RunFollower
+    follower_class: type[RunFollower] = FlowRunFollower
+    follows_task_runs = True
 
     async def read_summary(self, connection: Any, run_id: uuid.UUID) -> dict[str, Any] | None:
         return await read_flow_run_state_summary(connection, run_id)
@@ -128,11 +155,18 @@ class FlowRunStreamHandler(PageHandler):
     async def _follow(self, follower: RunFollower, *, terminal: bool) -> None:
         started = last_write = time.monotonic()
         terminal_since: float | None = started if terminal else None
+        timeline: LiveTimeline | None = None
+        timeline_dirty, timeline_drawn, task_run_total = False, 0.0, 0
         await self.flush()
         while not self._closed and time.monotonic() - started < MAX_STREAM_SECONDS:
             async with self.database.read() as connection:
                 update = await follower.poll(connection)
+                if update.task_runs and timeline is None and self.follows_task_runs:
+                    # Read once, at the first change: a page whose task runs never change never pays for it.
+                    rows = await read_timeline_task_runs(connection, follower.flow_run_id, TIMELINE_LIMIT)
+                    timeline = LiveTimeline(rows, TIMELINE_LIMIT)
             now = time.monotonic()
+            moment = dt.datetime.now(dt.UTC)
             if not update.exists:
                 self.write(sse_event("end", {"reason": "deleted"}))
                 return
@@ -141,13 +175,28 @@ class FlowRunStreamHandler(PageHandler):
                 terminal_since = now if update.state["state_type"] in TERMINAL_STATE_TYPES else None
             if update.lines:
                 lines = [log_json(row) for row in update.lines]
-                self.write(sse_event("logs", lines, format_cursor(update.lines[-1])))
-            if update.lines or update.state is not None:
+                last = update.lines[-1]
+                self.write(sse_event("logs", lines, format_cursor({"timestamp": last["created"], "id": last["id"]})))
+            if update.task_runs:
+                table = self.get_query_argument("table", "0") == "1"
+                self.write(sse_event("task_runs", task_runs_json(update, moment, rows=table)))
+                task_run_total = sum((update.task_run_counts or {}).values())
+                if timeline is not None:
+                    timeline.merge(update.task_runs)
+                    timeline_dirty = True
+            ending = terminal_since is not None and now - terminal_since >= TERMINAL_GRACE_SECONDS
+            if timeline is not None and (
+                (timeline_dirty and (ending or now - timeline_drawn >= TIMELINE_MIN_SECONDS))
+                or (terminal_since is None and timeline.running and now - timeline_drawn >= TIMELINE_RUNNING_SECONDS)
+            ):
+                self.write(sse_event("timeline", {"html": timeline.render(task_run_total, moment)}))
+                timeline_dirty, timeline_drawn = False, now
+            if update.lines or update.state is not None or update.task_runs:
                 last_write = now
             elif now - last_write >= HEARTBEAT_SECONDS:
                 self.write(": keep-alive\n\n")
                 last_write = now
-            if terminal_since is not None and now - terminal_since >= TERMINAL_GRACE_SECONDS:
+            if ending:
                 self.write(sse_event("end", {"reason": "finished"}))
                 return
             await self.flush()
@@ -160,6 +209,7 @@ class TaskRunStreamHandler(FlowRunStreamHandler):
     permission = "task_run:read"
     what = "task run"
     follower_class = TaskRunFollower
+    follows_task_runs = False
 
     async def read_summary(self, connection: Any, run_id: uuid.UUID) -> dict[str, Any] | None:
         return await read_task_run_state_summary(connection, run_id)

@@ -1,16 +1,20 @@
-"""The Flows page (each flow's last and next run and its run counts) and a flow's page with its runs."""
+"""The Flows page (each flow's last and next run and its run counts) and a flow's page: its runs over a time window
+as a chart, per deployment the run count, success rate and duration percentiles, and its runs."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from baton.errors import ObjectNotFound, ValidationFailed
+from baton.server.database.types import utcnow
 from baton.server.models.runs import flows
-from baton.server.models.views import run_pages
+from baton.server.models.views import flow_stats, run_pages
 from baton.server.models.views.run_pages import Cursor
 from baton.states import TERMINAL_STATE_VALUES
 from baton.webui import run_listing
 from baton.webui.base import PageHandler
+from baton.webui.charts import Bucket, stacked_bar_chart, totals_by_state
+from baton.webui.pages.dashboard import DEFAULT_WINDOW, WINDOW_BY_KEY, WINDOWS, Window
 
 # The run counts the flows table shows, besides the total.
 COUNTED_STATES = TERMINAL_STATE_VALUES
@@ -52,18 +56,35 @@ class FlowPageHandler(PageHandler):
     async def get(self, flow_id: str) -> None:
         flow_uuid = self.path_uuid(flow_id, "flow")
         listing = run_listing.parse_run_listing(self.get_query_arguments, flow_id=flow_uuid)
-        now = dt.datetime.now(dt.UTC)
+        window = self._window()
+        now = utcnow()
+        start, end = window.bounds(now)
         async with self.database.read() as connection:
             flow = await flows.read_flow(connection, flow_uuid)
             if flow is None:
                 raise ObjectNotFound(f"There is no flow with the id {flow_id}.")
             summary = (await run_pages.read_flow_summaries(connection, [flow_uuid], now))[flow_uuid]
+            counts = await flow_stats.count_flow_runs_by_bucket(
+                connection, flow_uuid, start, window.bucket_seconds, window.buckets
+            )
+            deployment_stats = await flow_stats.read_deployment_stats(connection, flow_uuid, start, end)
             page, matching = await run_pages.read_run_list(connection, listing.query(), run_listing.COUNT_CAP)
+        step = dt.timedelta(seconds=window.bucket_seconds)
+        buckets = [Bucket(start + i * step, start + (i + 1) * step, bucket) for i, bucket in enumerate(counts)]
         self.render_page(
             "flow.html",
             title=flow["name"],
             flow=flow,
             summary=summary,
+            windows=WINDOWS,
+            window=window,
+            start=start,
+            end=end,
+            chart=stacked_bar_chart(buckets),
+            window_totals=totals_by_state(buckets),
+            deployment_stats=deployment_stats,
+            percentiles=flow_stats.PERCENTILES,
+            duration_sample=flow_stats.DURATION_SAMPLE,
             listing=listing,
             result=run_listing.RunListingResult(page, matching),
             flows=[],
@@ -71,6 +92,12 @@ class FlowPageHandler(PageHandler):
             show_flow=False,
             **run_listing.TEMPLATE_VALUES,
         )
+
+    def _window(self) -> Window:
+        key = self.get_query_argument("window", DEFAULT_WINDOW) or DEFAULT_WINDOW
+        if key not in WINDOW_BY_KEY:
+            raise ValidationFailed(f"The window must be one of {', '.join(WINDOW_BY_KEY)}, not {key!r}.")
+        return WINDOW_BY_KEY[key]
 
 
 routes = [(r"/flows/?", FlowsPageHandler), (r"/flows/(?P<flow_id>[^/]+)/?", FlowPageHandler)]

@@ -11,7 +11,7 @@ from baton.server.models.runs import task_runs
 from baton.server.models.views import task_run_page
 from baton.states import TERMINAL_STATE_TYPES
 from baton.webui.base import PageHandler
-from baton.webui.log_view import LEVELS, format_cursor, level_name, parse_log_filter
+from baton.webui.log_view import LEVELS, level_name, log_sort_key, parse_log_filter
 from baton.webui.pages.flow_run import run_timing
 
 LOG_LIMIT = 500
@@ -36,10 +36,9 @@ class TaskRunPageHandler(PageHandler):
             )
         policy = run["empirical_policy"] or {}
         now = dt.datetime.now(dt.UTC)
-        # The live tail (flow_run.js, the same stream as the flow run page's) goes on from the last line shown.
+        # The live tail (flow_run.js, the same stream as the flow run page's) sends the lines written from now on.
         stream_query = {
             **log_filter.query(),
-            "after": format_cursor(log_rows[-1]) if log_rows else "",
             "since": now.isoformat(),
             "state": str(run["state_id"] or ""),
         }
@@ -61,6 +60,7 @@ class TaskRunPageHandler(PageHandler):
             more_logs=more_logs,
             log_limit=LOG_LIMIT,
             level_name=level_name,
+            log_sort_key=log_sort_key,
         )
 
 

@@ -1,5 +1,5 @@
 // A deployment's page: the "Run" form made from its parameter schema, posted to create_flow_run, and the "Edit
-// deployment" form, sent as a PATCH of the deployment.
+// deployment" form, sent as a PATCH of the deployment. The "New deployment" form, posted to /deployments/.
 "use strict";
 
 (function () {
@@ -84,7 +84,100 @@
     });
   }
 
+  /** The POST body the new-deployment form says, or null after showing the fields that cannot be read. */
+  function readNewDeployment(form) {
+    const value = function (name) { return form.querySelector('[name="' + name + '"]').value; };
+    const textOrNull = function (name) { return value(name).trim() || null; };
+    let parameters;
+    const schema = form.dataset.parameterSchema ? JSON.parse(form.dataset.parameterSchema) : null;
+    if (schema) {
+      parameters = readParameters(form);
+      if (parameters === null) return null;
+    } else {
+      try {
+        parameters = JSON.parse(value("parameters") || "{}");
+      } catch (error) {
+        form.querySelector('[name="parameters"]').setAttribute("aria-invalid", "true");
+        form.querySelector('[data-error-for="parameters"]').textContent = "Not valid JSON: " + error.message;
+        return null;
+      }
+    }
+    const body = {
+      name: value("name").trim(),
+      flow_id: value("flow_id"),
+      description: textOrNull("description"),
+      tags: value("tags").split(",").map(function (tag) { return tag.trim(); }).filter(Boolean),
+      work_pool_name: textOrNull("work_pool_name"),
+      work_queue_name: textOrNull("work_queue_name"),
+      entrypoint: textOrNull("entrypoint"),
+      path: textOrNull("path"),
+      concurrency_limit: BatonForms.numberOrNull(form.querySelector('[name="concurrency_limit"]')),
+      concurrency_options: { collision_strategy: value("collision_strategy") },
+      parameters: parameters,
+    };
+    // The flow's schema goes with the deployment, so that its runs' parameters are checked as the others' are.
+    if (schema) body.parameter_openapi_schema = schema;
+    return body;
+  }
+
+  /** Show `message` under the name field, as the API's own errors are shown. */
+  function nameTaken(form, message) {
+    form.querySelector('[name="name"]').setAttribute("aria-invalid", "true");
+    form.querySelector('[data-error-for="name"]').textContent = message;
+    Baton.flash("Name: " + message, true);
+  }
+
+  /** The field a 404 of the create call is about: an unknown work pool or queue (the API answers 404, not 422). */
+  function missingObjectField(data) {
+    const detail = data && typeof data.detail === "string" ? data.detail : "";
+    if (/^Work pool/i.test(detail)) return "work_pool_name";
+    if (/^Work queue/i.test(detail)) return "work_queue_name";
+    return null;
+  }
+
+  function setUpNewForm(form) {
+    const flow = form.querySelector('[name="flow_id"]');
+    flow.addEventListener("change", function () {
+      window.location.assign("/deployments/new" + (flow.value ? "?flow=" + encodeURIComponent(flow.value) : ""));
+    });
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      BatonForms.clearErrors(form);
+      const body = readNewDeployment(form);
+      if (body === null) { Baton.flash("Some fields could not be read.", true); return; }
+      // POST /deployments/ replaces a deployment of the same flow and name (as Prefect's does): a new one must not.
+      if (body.name) {
+        const filter = { flows: { id: { any_: [body.flow_id] } }, deployments: { name: { any_: [body.name] } }, limit: 1 };
+        const existing = await BatonForms.call("POST", "/deployments/filter", filter);
+        if (existing.ok && existing.data.length) {
+          nameTaken(form, "The flow already has a deployment named " + body.name + "; edit it on its page.");
+          return;
+        }
+      }
+      const button = form.querySelector('[type="submit"]');
+      button.disabled = true;
+      try {
+        const result = await BatonForms.call("POST", "/deployments/", body);
+        if (result.ok) { window.location.assign("/deployments/" + result.data.id); return; }
+        const missing = result.status === 404 ? missingObjectField(result.data) : null;
+        if (missing) {
+          form.querySelector('[name="' + missing + '"]').setAttribute("aria-invalid", "true");
+          form.querySelector('[data-error-for="' + missing + '"]').textContent = result.data.detail;
+          Baton.flash(result.data.detail, true);
+        } else {
+          Baton.flash(BatonForms.showErrors(form, result), true);
+        }
+      } catch (error) {
+        Baton.flash(error.message, true);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    const created = document.getElementById("new-deployment-form");
+    if (created) setUpNewForm(created);
     const form = document.getElementById("run-form");
     if (form) setUpRunForm(form);
     const edit = document.getElementById("deployment-form");

@@ -1,4 +1,5 @@
-// The flow run page: state actions through the API, the log filters, and the live stream of new log lines and states.
+// The flow run page: state actions through the API, the log filters, and the live stream of its log lines, states,
+// task runs and timeline (the task run page uses the same stream for its lines and states).
 "use strict";
 
 (function () {
@@ -73,6 +74,7 @@
     const row = document.createElement("div");
     row.className = "log-line level-" + line.level;
     row.dataset.id = line.id;
+    row.dataset.sort = line.sort;
     const time = document.createElement("time");
     time.setAttribute("datetime", line.timestamp);
     time.dataset.format = "datetime";
@@ -89,13 +91,22 @@
     return row;
   }
 
+  /** Put a line in its place in time: new lines go last, a late one (stamped before lines shown) among them. */
+  function placeLine(box, row) {
+    let next = null;
+    for (let other = box.lastElementChild; other && other.dataset.sort > row.dataset.sort; other = other.previousElementSibling) {
+      next = other;
+    }
+    box.insertBefore(row, next);
+  }
+
   function appendLines(box, known, lines) {
     const atBottom = box.hidden || box.scrollHeight - box.scrollTop - box.clientHeight < 40;
     let added = 0;
     for (const line of lines) {
       if (known.has(line.id)) continue;
       known.add(line.id);
-      box.append(logLine(line));
+      placeLine(box, logLine(line));
       added += 1;
     }
     if (!added) return;
@@ -153,6 +164,51 @@
     });
   }
 
+  function parseRow(html) {
+    const holder = document.createElement("tbody");
+    holder.innerHTML = html;
+    return holder.firstElementChild;
+  }
+
+  /**
+   * Show changed task runs in the table: a row already shown is replaced and moved to its place; a new one is added
+   * where it sorts on this page (a run that sorts before a later page's first row belongs to an earlier page).
+   */
+  function updateTaskRunTable(rows) {
+    const table = document.getElementById("task-runs");
+    if (!table) return;
+    const body = table.tBodies[0];
+    const page = Number(table.dataset.page), pageSize = Number(table.dataset.pageSize);
+    for (const update of rows) {
+      const shown = body.querySelector("tr[data-id='" + CSS.escape(update.id) + "']");
+      if (shown) shown.remove();
+      const first = body.firstElementChild;
+      if (!shown && page > 1 && (!first || update.sort < first.dataset.sort)) continue;
+      let next = null;
+      for (const other of body.rows) {
+        if (other.dataset.sort > update.sort) { next = other; break; }
+      }
+      if (!shown && !next && body.rows.length >= pageSize) continue;
+      const row = parseRow(update.html);
+      body.insertBefore(row, next);
+      Baton.localizeTimes(row);
+      while (body.rows.length > pageSize) body.lastElementChild.remove();
+    }
+    table.hidden = body.rows.length === 0;
+    const empty = document.getElementById("task-runs-empty");
+    if (empty) empty.hidden = body.rows.length > 0;
+  }
+
+  function showTaskRuns(data) {
+    updateTaskRunTable(data.rows);
+    const count = document.getElementById("tab-count-task-runs");
+    if (count) count.textContent = String(data.total);
+    const subflows = document.getElementById("tab-count-subflows");
+    if (subflows && data.subflows !== null) subflows.textContent = String(data.subflows);
+    const states = document.getElementById("task-run-state-counts");
+    if (states) states.innerHTML = data.counts_html;
+  }
+
   /**
    * Follow the run through its event stream while the page is visible. A hidden page closes it: browsers allow only
    * six HTTP/1.1 connections per server, so background tabs must not hold them. It resumes after the last line seen.
@@ -179,12 +235,19 @@
         const state = JSON.parse(event.data);
         url.searchParams.set("state", state.id || "");
         showState(state);
-        if (state.terminal) Baton.flash("The run is " + (state.name || state.type).toLowerCase() + ". Reload the page for its final timeline.");
+      });
+      source.addEventListener("task_runs", function (event) {
+        showTaskRuns(JSON.parse(event.data));
+      });
+      source.addEventListener("timeline", function (event) {
+        const holder = document.getElementById("run-timeline");
+        if (holder) holder.innerHTML = JSON.parse(event.data).html;
       });
       source.addEventListener("end", function () {
         ended = true;
         close();
         if (status) status.textContent = "";
+        live.dataset.ended = "true";
       });
     }
 

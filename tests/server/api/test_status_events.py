@@ -119,9 +119,17 @@ async def test_the_sweep_makes_pool_queue_and_deployment_not_ready(
         "prefect.deployment.ready",
     ]
 
-    await sweep(database, broker, settings)
-    await sweep(database, broker, settings)
     expected = ["prefect.work-pool.not-ready", "prefect.work-queue.not-ready", "prefect.deployment.not-ready"]
+    # The sweep hands its events to the trigger engine only when an enabled automation may look at them.
+    automation = {
+        "name": "not ready",
+        "trigger": {"posture": "Reactive", "expect": expected, "match": {"prefect.resource.id": "prefect.*"}},
+        "actions": [{"type": "do-nothing"}],
+    }
+    response = await client.post("/automations/", json=automation)
+    assert response.status_code == 201, response.text
+    await sweep(database, broker, settings)
+    await sweep(database, broker, settings)
     assert evaluated(broker) == expected
 
     stored = {event["event"]: event for event in (await status_events(client))[-3:]}

@@ -112,6 +112,12 @@ class DatabaseDialect(ABC):
         """A condition that the JSON array `column` contains every one of `values`."""
         raise NotImplementedError
 
+    def not_indexed(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """`column`, in a form that the planner does not look up through an index: for a condition that only
+        filters the rows another, more selective index finds. The default is the column (PostgreSQL's statistics
+        choose well)."""
+        return column
+
     def json_overlaps(self, column: sa.ColumnElement[Any], values: list[Any]) -> sa.ColumnElement[bool]:
         """A condition that the JSON array `column` contains at least one of `values`."""
         raise NotImplementedError

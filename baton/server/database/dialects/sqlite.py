@@ -11,6 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from baton.errors import SettingsError
 from baton.server.database.dialects.base import DatabaseDialect
@@ -116,6 +118,11 @@ class SQLiteDialect(DatabaseDialect):
 
     def write_execution_options(self) -> dict[str, Any]:
         return {BEGIN_MODE_OPTION: "IMMEDIATE"}
+
+    def not_indexed(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        # SQLite's unary plus: the same value, but no index on it is used. Without statistics SQLite prefers an
+        # equality on an index's first column to a short range on another's.
+        return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
 
     def json_contains(self, column: sa.ColumnElement[Any], values: list[Any]) -> sa.ColumnElement[bool]:
         if not values:

@@ -145,13 +145,22 @@ async def finish_action_run(
     )
 
 
-async def unfinished_action_run_ids(connection: AsyncConnection, older_than: dt.datetime) -> list[uuid.UUID]:
-    """Runs still PENDING or RUNNING with no change since `older_than`: their queue message was lost or their
-    process died; a periodic sweep enqueues them again."""
+async def unfinished_action_run_ids(
+    connection: AsyncConnection, older_than: dt.datetime, running_older_than: dt.datetime | None = None
+) -> list[uuid.UUID]:
+    """Runs still PENDING with no change since `older_than` (their queue message was lost), or RUNNING with none
+    since `running_older_than` (default: `older_than`; their process died): a periodic sweep enqueues them again. A
+    RUNNING run is only claimed again once stale, so queueing it earlier would only make messages that do nothing."""
     run = t.automation_action_run.c
+    running_cutoff = older_than if running_older_than is None else running_older_than
     query = (
         sa.select(run.id)
-        .where(run.status.in_([ActionRunStatus.PENDING.value, ActionRunStatus.RUNNING.value]), run.updated < older_than)
+        .where(
+            sa.or_(
+                sa.and_(run.status == ActionRunStatus.PENDING.value, run.updated < older_than),
+                sa.and_(run.status == ActionRunStatus.RUNNING.value, run.updated < running_cutoff),
+            )
+        )
         .order_by(run.updated)
         .limit(1000)
     )

@@ -148,3 +148,36 @@ async def count_pool_deployments(connection: AsyncConnection, pool_id: uuid.UUID
 async def read_pool_queues(connection: AsyncConnection, pool_id: uuid.UUID) -> list[Row]:
     """The pool's queues, highest priority first."""
     return await work_queues.read_work_queues(connection, t.work_queue.c.work_pool_id == pool_id)
+
+
+# The "New deployment" form lists at most this many flows and pool names; any flow's own page links to the form
+# with the flow chosen, and any pool name may be typed.
+MAX_CHOICES = 500
+
+
+async def read_flow_choices(connection: AsyncConnection, limit: int = MAX_CHOICES) -> list[Row]:
+    """[{id, name}] of the first `limit` flows by name, for a form's flow choice."""
+    query = sa.select(t.flow.c.id, t.flow.c.name).order_by(t.flow.c.name, t.flow.c.id).limit(limit)
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def read_work_pool_names(connection: AsyncConnection, limit: int = MAX_CHOICES) -> list[str]:
+    """The first `limit` work pool names in order, for a form's suggestions."""
+    query = sa.select(t.work_pool.c.name).order_by(t.work_pool.c.name).limit(limit)
+    return list((await connection.scalars(query)).all())
+
+
+async def read_latest_parameter_schema(connection: AsyncConnection, flow_id: uuid.UUID) -> dict[str, Any] | None:
+    """The parameter schema of the flow's most recently updated deployment that has one (a non-empty object), or
+    None: a new deployment of the flow takes the same parameters, and the flow's schema lives only on deployments."""
+    deployment = t.deployment.c
+    query = (
+        sa.select(deployment.parameter_openapi_schema)
+        .where(deployment.flow_id == flow_id, deployment.parameter_openapi_schema.is_not(None))
+        .order_by(deployment.updated.desc(), deployment.id)
+        .limit(MAX_CHOICES)
+    )
+    for schema in (await connection.scalars(query)).all():
+        if isinstance(schema, dict) and schema.get("properties"):
+            return schema
+    return None

@@ -37,6 +37,7 @@ _TIMELINE_COLUMNS = [
     t.task_run.c.end_time,
     t.task_run.c.expected_start_time,
     t.task_run.c.total_run_time,
+    t.task_run.c.created,
 ]
 
 
@@ -70,10 +71,6 @@ async def read_flow_run_task_runs(
         t.task_run.c.id,
     ]
     return await task_runs.read_task_runs(connection, _task_runs_of(flow_run_id), order, limit, offset)
-
-
-async def count_flow_run_task_runs(connection: AsyncConnection, flow_run_id: uuid.UUID) -> int:
-    return await task_runs.count_task_runs(connection, _task_runs_of(flow_run_id))
 
 
 def _subflows_of(flow_run_id: uuid.UUID) -> sa.ColumnElement[bool]:

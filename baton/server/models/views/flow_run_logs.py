@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.database import tables as t
+from baton.server.database.dialects import dialect_of
 from baton.server.database.types import Timestamp
 from baton.server.models.filters.core import contains_text
 
@@ -84,19 +85,49 @@ async def _read_log_page(
     return LogPage(list(reversed(rows[:limit])), more_before=len(rows) > limit, more_after=before is not None)
 
 
+async def read_flow_run_logs_written_since(
+    connection: AsyncConnection, flow_run_id: uuid.UUID, **query: Any
+) -> list[dict[str, Any]]:
+    """Up to `limit` matching lines of the run in the order they were written (`created`, then id): those written at
+    or after `since` and past the key `after` (a (created, id) pair). A live page follows this, not the lines'
+    own timestamps, so a line stamped long before it arrived still reaches the page. Read through the index on
+    `created` (the recent lines of every run), whatever the size of the run's log."""
+    run = dialect_of(connection).not_indexed(t.log.c.flow_run_id) == flow_run_id
+    return await _read_logs_written_since(connection, run, **query)
+
+
+async def read_task_run_logs_written_since(
+    connection: AsyncConnection, task_run_id: uuid.UUID, **query: Any
+) -> list[dict[str, Any]]:
+    """As `read_flow_run_logs_written_since`, for the lines a task run wrote."""
+    run = dialect_of(connection).not_indexed(t.log.c.task_run_id) == task_run_id
+    return await _read_logs_written_since(connection, run, **query)
+
+
+async def _read_logs_written_since(
+    connection: AsyncConnection,
+    run: sa.ColumnElement[bool],
+    *,
+    limit: int,
+    since: dt.datetime,
+    after: LogCursor | None = None,
+    min_level: int = 0,
+    text: str | None = None,
+) -> list[dict[str, Any]]:
+    parts = _matching(run, min_level, text)
+    parts.append(t.log.c.created >= sa.literal(since, Timestamp()))
+    if after is not None:
+        parts.append(sa.tuple_(t.log.c.created, t.log.c.id) > _position(after))
+    query = sa.select(*_COLUMNS, t.log.c.created).where(*parts).order_by(t.log.c.created, t.log.c.id).limit(limit)
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
 async def read_flow_run_logs_forward(
     connection: AsyncConnection, flow_run_id: uuid.UUID, **query: Any
 ) -> list[dict[str, Any]]:
     """Up to `limit` matching lines in time order: those timestamped at or after `since` (all without it) that come
     after `after` (to page on)."""
     return await _read_logs_forward(connection, t.log.c.flow_run_id == flow_run_id, **query)
-
-
-async def read_task_run_logs_forward(
-    connection: AsyncConnection, task_run_id: uuid.UUID, **query: Any
-) -> list[dict[str, Any]]:
-    """As `read_flow_run_logs_forward`, for the lines a task run wrote."""
-    return await _read_logs_forward(connection, t.log.c.task_run_id == task_run_id, **query)
 
 
 async def _read_logs_forward(

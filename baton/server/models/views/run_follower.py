@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from baton.server.models.views.flow_run_logs import read_flow_run_logs_forward, read_flow_run_state_summary
+from baton.server.models.views.flow_run_logs import read_flow_run_logs_written_since, read_flow_run_state_summary
 
-# Log lines carry the client's timestamps and arrive in batches (the Prefect client sends one every 2 s), so a line
-# can be committed after a later-stamped one. Each look reads again this far back and skips the lines it has sent.
-OVERLAP = dt.timedelta(seconds=5)
+# Lines are followed by when they were written (`created`), not by their own timestamps, so a line stamped long before
+# it arrived is still new. A transaction can commit after a later-written one (and API processes' clocks differ a
+# little): each look reads again this far back and skips the lines it has sent.
+OVERLAP = dt.timedelta(seconds=2)
 PAGE_SIZE = 500
 # Lines sent per look at most; a faster log continues at the next look.
 MAX_LINES_PER_POLL = 5000
@@ -26,10 +27,17 @@ class RunUpdate:
     lines: list[dict[str, Any]] = field(default_factory=list)
     #: The run's state columns when its state changed since the last look.
     state: dict[str, Any] | None = None
+    #: Task runs created or changed since the last look (a flow run's page only).
+    task_runs: list[dict[str, Any]] = field(default_factory=list)
+    #: The run's task runs per state type, when some changed.
+    task_run_counts: dict[str, int] | None = None
+    #: The run's subflow runs, when task runs changed (a subflow run's parent task run changes with it).
+    subflow_count: int | None = None
 
 
 class RunFollower:
-    """Follows one flow run: each `poll` is a primary-key read of the run and index range reads of its newest lines."""
+    """Follows one flow run: each `poll` is a primary-key read of the run and a read of the lines written since the
+    last look. `since` is a write time (`created`): the page's render time, or the cursor of the last line sent."""
 
     def __init__(
         self,
@@ -53,7 +61,7 @@ class RunFollower:
         return await read_flow_run_state_summary(connection, self.flow_run_id)
 
     async def read_lines(self, connection: AsyncConnection, **query: Any) -> list[dict[str, Any]]:
-        return await read_flow_run_logs_forward(connection, self.flow_run_id, **query)
+        return await read_flow_run_logs_written_since(connection, self.flow_run_id, **query)
 
     async def poll(self, connection: AsyncConnection) -> RunUpdate:
         state = await self.read_state(connection)
@@ -81,11 +89,11 @@ class RunFollower:
             )
             for row in page:
                 if row["id"] not in self._sent:
-                    self._sent[row["id"]] = row["timestamp"]  # an aware datetime (the Timestamp column type)
+                    self._sent[row["id"]] = row["created"]  # an aware datetime (the Timestamp column type)
                     fresh.append(row)
             if len(page) < PAGE_SIZE:
                 break
-            after = (page[-1]["timestamp"], page[-1]["id"])
+            after = (page[-1]["created"], page[-1]["id"])
         if fresh:
             self.watermark = max(self.watermark, *self._sent.values())
             horizon = self.watermark - OVERLAP

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.database import tables as t
 from baton.server.models.views.flow_run_logs import (
     read_task_run_log_page,
-    read_task_run_logs_forward,
+    read_task_run_logs_written_since,
     read_task_run_state_summary,
 )
 from baton.server.models.views.run_follower import RunFollower
@@ -62,4 +62,4 @@ class TaskRunFollower(RunFollower):
         return await read_task_run_state_summary(connection, self.flow_run_id)
 
     async def read_lines(self, connection: AsyncConnection, **query: Any) -> list[dict[str, Any]]:
-        return await read_task_run_logs_forward(connection, self.flow_run_id, **query)
+        return await read_task_run_logs_written_since(connection, self.flow_run_id, **query)

@@ -122,3 +122,30 @@ async def test_work_pool_summaries_count_queues_and_online_workers(database: Dat
         counts = await deployment_pages.count_pool_deployments(connection, busy["id"])
         by_name = {queue["name"]: counts.get(queue["id"], 0) for queue in queues}
         assert by_name == {"default": 1, "urgent": 2, "bulk": 0}
+
+
+async def test_new_deployment_form_choices_and_the_flows_latest_schema(database: Database) -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    newer = {"type": "object", "properties": {"n": {"type": "integer"}, "m": {"type": "string"}}}
+    async with database.write() as c:
+        flow_id = await _flow(c, "b-schema")
+        bare = await _flow(c, "a-bare")
+        await work_pools.create_work_pool(c, WorkPoolCreate(name="z-pool", type="process"))
+        await work_pools.create_work_pool(c, WorkPoolCreate(name="a-pool", type="process"))
+        for name, the_schema in (("old", schema), ("empty", {}), ("none", None)):
+            body = DeploymentCreate(name=name, flow_id=flow_id, parameter_openapi_schema=the_schema)
+            await deployments.create_deployment(c, body)
+        await deployments.create_deployment(c, DeploymentCreate(name="plain", flow_id=bare))
+    async with database.read() as c:
+        # The latest deployments have an empty or no schema: the older one's is the flow's.
+        assert await deployment_pages.read_latest_parameter_schema(c, flow_id) == schema
+        assert await deployment_pages.read_latest_parameter_schema(c, bare) is None
+        assert [row["name"] for row in await deployment_pages.read_flow_choices(c)] == ["a-bare", "b-schema"]
+        assert [row["id"] for row in await deployment_pages.read_flow_choices(c, limit=1)] == [bare]
+        assert await deployment_pages.read_work_pool_names(c) == ["a-pool", "z-pool"]
+    async with database.write() as c:
+        await deployments.create_deployment(
+            c, DeploymentCreate(name="new", flow_id=flow_id, parameter_openapi_schema=newer)
+        )
+    async with database.read() as c:
+        assert await deployment_pages.read_latest_parameter_schema(c, flow_id) == newer

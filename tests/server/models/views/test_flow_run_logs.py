@@ -21,8 +21,12 @@ from baton.server.models.views.run_follower import OVERLAP, RunFollower
 BASE = dt.datetime(2026, 2, 1, 8, 0, tzinfo=dt.UTC)
 
 
-def line(run_id: uuid.UUID, second: float, message: str, level: int = 20) -> dict[str, Any]:
+def line(
+    run_id: uuid.UUID, second: float, message: str, level: int = 20, *, written: float | None = None
+) -> dict[str, Any]:
+    """A log line stamped `second` after BASE, written (`created`) `written` seconds after BASE (else as stamped)."""
     return {
+        "created": BASE + dt.timedelta(seconds=second if written is None else written),
         "id": uuid.uuid4(),
         "name": "prefect.flow_runs",
         "level": level,
@@ -88,17 +92,28 @@ async def test_follower_sends_each_new_line_once_including_late_arrivals(databas
     follower = RunFollower(run_id, since=BASE + dt.timedelta(seconds=24))
     async with database.read() as c:
         first = await follower.poll(c)
-    # Line 24 is within the overlap window before `since`, and so are 20..23: sent once (the page de-duplicates).
+    # The lines written within the overlap window before `since` are sent again (the page de-duplicates them).
     assert first.exists and first.state is not None
     assert messages(first.lines) == [f"line {i}" for i in range(24 - int(OVERLAP.total_seconds()), 25)]
     async with database.write() as c:
-        # A batch that arrives late: one line stamped before the newest line already sent, one after it.
-        await c.execute(sa.insert(t.log), [line(run_id, 23.5, "late"), line(run_id, 26, "new")])
+        await c.execute(
+            sa.insert(t.log),
+            [
+                # Stamped 21 s before the newest line sent, written now: followed by when it was written.
+                line(run_id, 3, "late", written=27),
+                # Written before the newest line sent but committed after it (within the overlap window).
+                line(run_id, 26, "committed late", written=24 - OVERLAP.total_seconds() / 2),
+                line(run_id, 28, "new", written=28),
+                # Written before the overlap window: a commit this late is not looked for.
+                line(run_id, 29, "too late", written=20),
+            ],
+        )
     async with database.read() as c:
         second = await follower.poll(c)
         third = await follower.poll(c)
-    assert messages(second.lines) == ["late", "new"] and second.state is None
+    assert messages(second.lines) == ["committed late", "late", "new"] and second.state is None
     assert third.lines == [] and third.state is None
+    assert [row["created"] for row in second.lines] == sorted(row["created"] for row in second.lines)
 
     async with database.write() as c:
         await c.execute(sa.update(t.flow_run).values(state_id=uuid.uuid4(), state_type="COMPLETED"))

@@ -1,0 +1,122 @@
+"""Actors of the trigger engine: count recorded events for the event triggers of enabled automations, close proactive
+windows periodically, and queue what fired (the action runs; the `prefect.automation.*` events, which other
+automations may react to).
+
+Every path that stores events calls `queue_trigger_evaluation` after its commit; it queues only the events some
+trigger may look at, so a server without automations pays nothing but a check per second."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import orjson
+
+from baton.actors.runtime import ActorRuntime
+from baton.queue import messages
+from baton.queue.messages import QueuedEvent
+from baton.server.automations.evaluation import evaluate_events, evaluate_proactive_trigger, proactive_pass_needed
+from baton.server.automations.firing import FiringOutcome
+from baton.server.automations.loaded import automation_cache
+from baton.server.automations.triggers import ObservedEvent
+from baton.server.database.types import utcnow
+from baton.server.models.automations.buckets import SWEEP_BATCH, sweep_counted_events, sweep_expired_buckets
+
+logger = logging.getLogger("baton.actors")
+
+# Counted events are kept this long: a batch redelivered (queue retries back off up to minutes) or an event a client
+# sends again within it counts nothing twice; an event older than its trigger's bucket never counts anyway.
+COUNTED_EVENT_RETENTION = dt.timedelta(hours=1)
+# Closed buckets are kept this long past their window (Prefect's expired bucket buffer), so that a proactive pass a
+# little late still sees them.
+EXPIRED_BUCKET_BUFFER = dt.timedelta(seconds=60)
+# Each sweep deletes at most this many batches (SWEEP_BATCH rows each) per table and pass.
+SWEEP_BATCHES_PER_PASS = 20
+
+
+async def queue_trigger_evaluation(runtime: ActorRuntime, events: list[dict[str, Any]]) -> None:
+    """After a commit that stored `events` (JSON-mode dicts): queue those some enabled automation's trigger may look
+    at for `evaluate_triggers` (nothing when no automation is enabled)."""
+    if not events:
+        return
+    loaded = await automation_cache(await runtime.database()).current()
+    interesting: list[QueuedEvent] = list(loaded.interesting(events))
+    if interesting:
+        runtime.broker.enqueue(messages.evaluate_triggers(interesting))
+
+
+async def queue_batch_evaluation(runtime: ActorRuntime, batch: str | list[dict[str, Any]]) -> None:
+    """`queue_trigger_evaluation` for a batch as `record_events` takes it (JSON text or a list); the text is only
+    decoded when a trigger may look at one of its events' names (decoding costs more than recording a task-run
+    event's row on PostgreSQL)."""
+    loaded = await automation_cache(await runtime.database()).current()
+    if isinstance(batch, str):
+        if not loaded.may_interest(batch):
+            return
+        events = orjson.loads(batch)
+    else:
+        events = batch
+    interesting: list[QueuedEvent] = list(loaded.interesting(events))
+    if interesting:
+        runtime.broker.enqueue(messages.evaluate_triggers(interesting))
+
+
+async def act_on(runtime: ActorRuntime, outcome: FiringOutcome) -> None:
+    """After the commit of what fired: queue its action runs, and let the automations see its events."""
+    if outcome.action_run_ids:
+        runtime.broker.enqueue(messages.run_automation_actions([str(each) for each in outcome.action_run_ids]))
+    await queue_trigger_evaluation(runtime, outcome.events)
+
+
+async def evaluate_triggers(runtime: ActorRuntime, events: str | list[dict[str, Any]]) -> None:
+    """Count a batch of stored events (JSON text or a list of JSON-mode dicts) for the event triggers of the enabled
+    automations, in one transaction; then queue what fired. Idempotent: a redelivered batch counts nothing again."""
+    database = await runtime.database()
+    loaded = await automation_cache(database).current(max_age=0)
+    if not loaded.triggers:
+        return
+    decoded = orjson.loads(events) if isinstance(events, str) else events
+    observed = [ObservedEvent.from_json(event) for event in loaded.interesting(decoded)]
+    if not observed:
+        return
+    async with database.write() as connection:
+        outcome = await evaluate_events(connection, loaded, observed)
+    await act_on(runtime, outcome)
+
+
+async def evaluate_proactive_triggers(runtime: ActorRuntime) -> None:
+    """Periodic: fire the proactive triggers whose windows closed under their threshold (one transaction per
+    trigger), then delete old counted events and expired buckets in bounded batches."""
+    database = await runtime.database()
+    loaded = await automation_cache(database).current(max_age=0)
+    as_of = utcnow()
+    for each in loaded.proactive_triggers():
+        try:
+            async with database.read() as connection:
+                if not await proactive_pass_needed(connection, each, as_of):
+                    continue
+            async with database.write() as connection:
+                outcome = await evaluate_proactive_trigger(connection, loaded, each, as_of)
+        except Exception:
+            logger.exception(
+                "Proactive evaluation of trigger %s of automation %s failed", each.trigger.id, each.automation_id
+            )
+            continue
+        await act_on(runtime, outcome)
+    if loaded.automations:
+        await sweep_trigger_state(runtime, utcnow())
+
+
+async def sweep_trigger_state(runtime: ActorRuntime, now: dt.datetime) -> None:
+    """Delete counted events past their retention and buckets past their window, SWEEP_BATCH rows per transaction."""
+    database = await runtime.database()
+    for sweep, older_than in (
+        (sweep_counted_events, now - COUNTED_EVENT_RETENTION),
+        (sweep_expired_buckets, now - EXPIRED_BUCKET_BUFFER),
+    ):
+        for _ in range(SWEEP_BATCHES_PER_PASS):
+            async with database.write() as connection:
+                deleted = await sweep(connection, older_than)
+            if deleted < SWEEP_BATCH:
+                break
