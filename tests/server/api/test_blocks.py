@@ -356,8 +356,8 @@ async def test_system_blocks_register_once_and_are_protected(client: httpx.Async
     assert await snapshot() == before
 
     slugs = {row["slug"] for row in (await client.post("/block_types/filter", json={})).json()}
-    assert {"slack-webhook", "secret", "json", "local-file-system", "email-server-credentials"} <= slugs
-    assert len(slugs) == 13
+    assert {"slack-webhook", "secret", "json", "local-file-system", "email-server-credentials", "webhook"} <= slugs
+    assert len(slugs) == 14
     assert "notify" in (await client.get("/block_capabilities/")).json()
     secret = (await client.get("/block_types/slug/secret")).json()
     assert secret["is_protected"] is True

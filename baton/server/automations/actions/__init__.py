@@ -13,7 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.errors import BatonError
-from baton.server.automations.actions import automations, deployments, flow_runs, notifications, work_pools
+from baton.server.automations.actions import automations, deployments, flow_runs, work_pools
 from baton.server.automations.actions.base import ActionContext, ActionFailed, LocalExecutor, RemoteExecutor
 from baton.server.automations.rendering import TemplateRenderFailed
 from baton.server.database.engine import Database
@@ -41,10 +41,9 @@ LOCAL_EXECUTORS: dict[str, LocalExecutor] = {
     "pause-automation": automations.pause_automation,
     "resume-automation": automations.resume_automation,
 }
-REMOTE_EXECUTORS: dict[str, RemoteExecutor] = {
-    "send-notification": notifications.send_notification,
-    "call-webhook": notifications.call_webhook,
-}
+# Actions that reach outside Baton; their module (and the HTTP client under the notification channels) is imported on
+# the first one, so that a server with no such action never loads it.
+REMOTE_ACTION_TYPES = frozenset({"send-notification", "call-webhook"})
 
 _ACTION = TypeAdapter(ActionTypes)
 
@@ -58,7 +57,7 @@ def parse_action(stored: dict[str, Any]) -> Action:
 
 
 def is_remote(action: Action) -> bool:
-    return action.type in REMOTE_EXECUTORS
+    return action.type in REMOTE_ACTION_TYPES
 
 
 def _failed(context: ActionContext, exc: Exception) -> ActionFailed:
@@ -82,8 +81,11 @@ async def run_local(connection: AsyncConnection, context: ActionContext, action:
 
 async def run_remote(database: Database, context: ActionContext, action: Action) -> None:
     """Execute an action that reaches outside Baton."""
+    from baton.server.automations.actions import notifications
+
+    executors: dict[str, RemoteExecutor] = {"send-notification": notifications.send_notification, "call-webhook": notifications.call_webhook}
     try:
-        await REMOTE_EXECUTORS[action.type](database, context, action)
+        await executors[action.type](database, context, action)
     except (ActionFailed, TemplateRenderFailed, BatonError) as exc:
         raise _failed(context, exc) from exc
 
