@@ -83,7 +83,10 @@ async def run_remote(database: Database, context: ActionContext, action: Action)
     """Execute an action that reaches outside Baton."""
     from baton.server.automations.actions import notifications
 
-    executors: dict[str, RemoteExecutor] = {"send-notification": notifications.send_notification, "call-webhook": notifications.call_webhook}
+    executors: dict[str, RemoteExecutor] = {
+        "send-notification": notifications.send_notification,
+        "call-webhook": notifications.call_webhook,
+    }
     try:
         await executors[action.type](database, context, action)
     except (ActionFailed, TemplateRenderFailed, BatonError) as exc:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.automations.actions.base import ActionContext, ActionFailed
@@ -17,10 +15,7 @@ AUTOMATION_KIND = "prefect.automation"
 async def _enable(
     connection: AsyncConnection, context: ActionContext, action: PauseAutomation | ResumeAutomation, enabled: bool
 ) -> None:
-    automation_id: uuid.UUID | None = action.automation_id
-    if action.source == "inferred":
-        automation_id = context.inferred_id(AUTOMATION_KIND, "automation")
-    assert automation_id is not None
+    automation_id = context.target_id(action.source, action.automation_id, AUTOMATION_KIND, "automation")
     context.target(f"{AUTOMATION_KIND}.{automation_id}")
     if not await set_automation_enabled(connection, automation_id, enabled):
         raise ActionFailed(f"Automation {automation_id} was not found")

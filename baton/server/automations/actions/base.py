@@ -72,6 +72,14 @@ class ActionContext:
             resource["prefect.resource.name"] = name
         self.related.append(resource)
 
+    def target_id(self, source: str, selected: uuid.UUID | None, kind: str, noun: str) -> uuid.UUID:
+        """The id an action works on: the one selected when the automation was saved (the schema requires it for
+        `selected`), or the one inferred from the triggering event."""
+        if source == "selected":
+            assert selected is not None
+            return selected
+        return self.inferred_id(kind, noun)
+
     def inferred_id(self, kind: str, noun: str) -> uuid.UUID:
         """The id of the first `kind` resource of the triggering event (or of the triggering labels' resource, for
         a trigger counted per resource, such as a proactive one); ActionFailed naming `noun` when there is none."""

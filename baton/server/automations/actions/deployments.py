@@ -25,10 +25,7 @@ DEPLOYMENT_KIND = "prefect.deployment"
 
 def deployment_id_of(context: ActionContext, action: RunDeployment | PauseDeployment | ResumeDeployment) -> uuid.UUID:
     """The selected deployment, or the one the triggering event involves."""
-    if action.source == "selected":
-        assert action.deployment_id is not None
-        return action.deployment_id
-    return context.inferred_id(DEPLOYMENT_KIND, "deployment")
+    return context.target_id(action.source, action.deployment_id, DEPLOYMENT_KIND, "deployment")
 
 
 async def _deployment(connection: AsyncConnection, context: ActionContext, deployment_id: uuid.UUID) -> dict[str, Any]:

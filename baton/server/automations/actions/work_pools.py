@@ -3,8 +3,6 @@ as `PATCH /work_pools/{name}` and `PATCH /work_queues/{id}` do (the status follo
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.queue import messages
@@ -20,10 +18,7 @@ WORK_QUEUE_KIND = "prefect.work-queue"
 async def _pause_work_pool(
     connection: AsyncConnection, context: ActionContext, action: PauseWorkPool | ResumeWorkPool, paused: bool
 ) -> None:
-    pool_id: uuid.UUID | None = action.work_pool_id
-    if action.source == "inferred":
-        pool_id = context.inferred_id(WORK_POOL_KIND, "work pool")
-    assert pool_id is not None
+    pool_id = context.target_id(action.source, action.work_pool_id, WORK_POOL_KIND, "work pool")
     pool = await work_pools.read_work_pool(connection, pool_id)
     if pool is None:
         context.target(f"{WORK_POOL_KIND}.{pool_id}")
@@ -47,10 +42,7 @@ async def resume_work_pool(connection: AsyncConnection, context: ActionContext, 
 async def _pause_work_queue(
     connection: AsyncConnection, context: ActionContext, action: PauseWorkQueue | ResumeWorkQueue, paused: bool
 ) -> None:
-    queue_id: uuid.UUID | None = action.work_queue_id
-    if action.source == "inferred":
-        queue_id = context.inferred_id(WORK_QUEUE_KIND, "work queue")
-    assert queue_id is not None
+    queue_id = context.target_id(action.source, action.work_queue_id, WORK_QUEUE_KIND, "work queue")
     context.target(f"{WORK_QUEUE_KIND}.{queue_id}")
     queue = await work_queues.read_work_queue(connection, queue_id)
     if queue is None:

@@ -27,7 +27,7 @@ async def read_flow_and_deployment_names(
     return flow_name, deployment_name
 
 
-_TIMELINE_COLUMNS = [
+TIMELINE_COLUMNS = [
     t.task_run.c.id,
     t.task_run.c.name,
     t.task_run.c.task_key,
@@ -47,7 +47,7 @@ async def read_timeline_task_runs(
     """Up to `limit` of the run's task runs with what a timeline draws, earliest first (found through the unique
     index on flow_run_id, task_key, dynamic_key)."""
     query = (
-        sa.select(*_TIMELINE_COLUMNS)
+        sa.select(*TIMELINE_COLUMNS)
         .where(t.task_run.c.flow_run_id == flow_run_id)
         .order_by(
             sa.func.coalesce(t.task_run.c.start_time, t.task_run.c.expected_start_time, t.task_run.c.created),

@@ -13,27 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
 from baton.server.database.types import Timestamp
-from baton.server.models.views.flow_run_contents import count_subflow_runs
+from baton.server.models.views.flow_run_contents import TIMELINE_COLUMNS, count_subflow_runs
 from baton.server.models.views.run_follower import OVERLAP, RunFollower, RunUpdate
 
 PAGE_SIZE = 500
 # Task runs sent per look at most; a burst larger than this continues at the next look.
 MAX_TASK_RUNS_PER_POLL = 5000
 
-_COLUMNS = [
-    t.task_run.c.id,
-    t.task_run.c.name,
-    t.task_run.c.task_key,
-    t.task_run.c.state_type,
-    t.task_run.c.state_name,
-    t.task_run.c.start_time,
-    t.task_run.c.end_time,
-    t.task_run.c.expected_start_time,
-    t.task_run.c.total_run_time,
-    t.task_run.c.tags,
-    t.task_run.c.created,
-    t.task_run.c.updated,
-]
+# What a task-run table row shows besides what the timeline draws.
+_COLUMNS = [*TIMELINE_COLUMNS, t.task_run.c.tags, t.task_run.c.updated]
 
 
 async def read_task_runs_written_since(
