@@ -131,6 +131,8 @@ def test_an_invalid_cron_shows_the_api_error_next_to_the_field(
     assert 'Invalid cron string: "not a cron"' in page.locator('[data-error-for="cron"]').inner_text()
     assert page.get_attribute("#schedule-cron", "aria-invalid") == "true"
     assert len(_schedules(api, deployment["id"])) == before
+    # The preview asks again when the field loses focus (on the Save click); its 422 may land after the save's.
+    page.wait_for_load_state("networkidle")
     page.browser_errors.expect("status of 422")
 
 
