@@ -14,12 +14,12 @@ from typing import Any
 import orjson
 
 from baton.actors.runtime import ActorRuntime
+from baton.actors.trigger_batches import trigger_evaluations
 from baton.queue import messages
 from baton.queue.messages import QueuedEvent
-from baton.server.automations.evaluation import evaluate_events, evaluate_proactive_trigger, proactive_pass_needed
+from baton.server.automations.evaluation import evaluate_proactive_trigger, proactive_pass_needed
 from baton.server.automations.firing import FiringOutcome
 from baton.server.automations.loaded import automation_cache
-from baton.server.automations.triggers import ObservedEvent
 from baton.server.database.types import utcnow
 from baton.server.models.automations.buckets import SWEEP_BATCH, sweep_counted_events, sweep_expired_buckets
 
@@ -71,18 +71,10 @@ async def act_on(runtime: ActorRuntime, outcome: FiringOutcome) -> None:
 
 async def evaluate_triggers(runtime: ActorRuntime, events: str | list[dict[str, Any]]) -> None:
     """Count a batch of stored events (JSON text or a list of JSON-mode dicts) for the event triggers of the enabled
-    automations, in one transaction; then queue what fired. Idempotent: a redelivered batch counts nothing again."""
-    database = await runtime.database()
-    loaded = await automation_cache(database).current(max_age=0)
-    if not loaded.triggers:
-        return
+    automations, then queue what fired. The batches of one process that arrive together share one transaction
+    (`trigger_batches`). Idempotent: a redelivered batch counts nothing again."""
     decoded = orjson.loads(events) if isinstance(events, str) else events
-    observed = [ObservedEvent.from_json(event) for event in loaded.interesting(decoded)]
-    if not observed:
-        return
-    async with database.write() as connection:
-        outcome = await evaluate_events(connection, loaded, observed)
-    await act_on(runtime, outcome)
+    await trigger_evaluations(runtime, act_on).evaluate(decoded)
 
 
 async def evaluate_proactive_triggers(runtime: ActorRuntime) -> None:

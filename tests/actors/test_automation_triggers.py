@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from baton.actors import automation_triggers, events
 from baton.actors.runtime import ActorRuntime
+from baton.actors.trigger_batches import trigger_evaluations
 from baton.queue import messages
 from baton.queue.broker import make_broker
 from baton.server.automations.evaluation import evaluate_events, evaluate_proactive_trigger, proactive_pass_needed
@@ -219,6 +220,25 @@ async def test_a_redelivered_batch_fires_nothing_twice(runtime: ActorRuntime, da
         ).scalar_one()
     assert count == 2
     assert [len(args[0]) for args in take_queued(runtime, messages.RUN_AUTOMATION_ACTIONS)] == [2]
+
+
+async def test_batches_arriving_together_share_one_transaction_and_each_event_counts_once(
+    runtime: ActorRuntime, database: Database
+) -> None:
+    counting = await automation(database, reactive(["x"], threshold=1000, within=3600))
+    batches = [[make_event("x", 1) for _ in range(5)] for _ in range(8)]
+    evaluations = trigger_evaluations(runtime, automation_triggers.act_on)
+    before = evaluations.transactions
+    await asyncio.gather(*(evaluate(runtime, batch) for batch in batches), evaluate(runtime, batches[0]))
+    # All nine messages (one a redelivery) are waiting before the first transaction starts: they share it.
+    assert evaluations.transactions - before == 1
+    async with database.read() as connection:
+        count = (
+            await connection.execute(
+                sa.select(t.automation_bucket.c.count).where(t.automation_bucket.c.automation_id == counting["id"])
+            )
+        ).scalar_one()
+    assert count == 40
 
 
 async def test_disabled_automations_never_fire(runtime: ActorRuntime, database: Database) -> None:
