@@ -97,6 +97,11 @@ async def read_blocker_facts(connection: AsyncConnection, run: Row, now: dt.date
     )
 
 
+async def read_blockers_of_run(connection: AsyncConnection, run: Row, now: dt.datetime) -> FlowRunBlockers:
+    """What holds back `run` (a row of `read_flow_run`) at `now`."""
+    return find_blockers(await read_blocker_facts(connection, run, now), now)
+
+
 async def read_flow_run_blockers(
     connection: AsyncConnection, flow_run_id: uuid.UUID, now: dt.datetime | None = None
 ) -> FlowRunBlockers:
@@ -104,5 +109,4 @@ async def read_flow_run_blockers(
     run = await read_flow_run(connection, flow_run_id)
     if run is None:
         raise ObjectNotFound(f"Flow run {flow_run_id} does not exist.")
-    now = now or utcnow()
-    return find_blockers(await read_blocker_facts(connection, run, now), now)
+    return await read_blockers_of_run(connection, run, now or utcnow())
