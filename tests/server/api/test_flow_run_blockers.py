@@ -123,7 +123,7 @@ async def test_not_waiting_a_finished_or_pending_run_has_no_blockers(client: htt
         False,
         [],
     )
-    assert "worker took the run" in taken["message"]
+    assert taken["message"].startswith("The run is Pending: a worker or process has taken it")
 
 
 async def test_not_due(client: httpx.AsyncClient) -> None:
@@ -148,8 +148,27 @@ async def test_no_work_pool(client: httpx.AsyncClient) -> None:
     )
     found = await _blockers(client, run["id"])
     assert _kinds(found) == ["no_work_pool"]
-    assert "only a process serving its flow" in found["blockers"][0]["message"]
+    assert "only a process running its flow by hand starts it" in found["blockers"][0]["message"]
     assert found["blockers"][0]["work_pool_id"] is None
+
+
+async def test_no_process_polled_a_served_deployment(client: httpx.AsyncClient) -> None:
+    # A deployment without a work pool is run by the process serving it, which polls the deployment itself.
+    deployment = await _deployment(client, "served")
+    run_id = await _run(client, deployment)
+    never = await _blockers(client, run_id)
+    assert _kinds(never) == ["no_worker_polled"]
+    blocker = never["blockers"][0]
+    assert (blocker["deployment_id"], blocker["work_pool_id"], blocker["last_polled"]) == (deployment["id"], None, None)
+    assert blocker["message"] == (
+        "The run has no work pool, and no process serving deployment 'served' has ever polled for its runs."
+    )
+    await _ok(client.post("/deployments/get_scheduled_flow_runs", json={"deployment_ids": [deployment["id"]]}))
+    served = await _blockers(client, run_id)
+    assert (served["is_blocked"], served["message"]) == (
+        False,
+        "Nothing is holding the run: it starts when the process serving deployment 'served' next polls.",
+    )
 
 
 async def test_work_pool_paused(client: httpx.AsyncClient) -> None:

@@ -4,14 +4,16 @@ A run waits while it is SCHEDULED (Scheduled, Late, AwaitingConcurrencySlot, Awa
 A PENDING run was taken by a worker and holds its slots, so nothing on the server holds it any longer. A SCHEDULED
 run is held by what a worker's poll (`models/work_pools/scheduled_runs.py`) and the PENDING proposal
 (`SecureFlowConcurrencySlots`) decide on: its scheduled time, a paused pool or queue, a queue no worker polls (the
-queue's status, kept by the status sweep), the pool's and queue's room (`pool_room`, `queue_room`) and its deployment's
-concurrency limit. A paused deployment holds nothing: pausing deletes its future auto-scheduled runs, and a worker
+queue's status, kept by the status sweep; for a deployment without a pool, which the process serving it polls, the
+deployment's status), the pool's and queue's room (`pool_room`, `queue_room`) and its deployment's concurrency
+limit. A paused deployment holds nothing: pausing deletes its future auto-scheduled runs, and a worker
 still takes the runs left (as in Prefect).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +30,7 @@ WAITING_STATE_TYPES = frozenset({StateType.SCHEDULED.value, StateType.PENDING.va
 class LimitFacts:
     """The active global limit a deployment run must take a slot of before it may become PENDING."""
 
-    id: Any
+    id: uuid.UUID
     name: str
     limit: int
     active_slots: int
@@ -137,6 +139,30 @@ def _pool_blockers(facts: BlockerFacts) -> list[Blocker]:
     return found
 
 
+def _served_deployment_blocker(facts: BlockerFacts) -> Blocker | None:
+    """A deployment without a work pool is run by the process serving it (`flow.serve()`), which polls the
+    deployment itself: the run is held while that poll is missing (the deployment is not READY)."""
+    deployment = facts.deployment
+    if deployment is None or deployment["status"] == "READY":
+        return None
+    last_polled = _aware(deployment["last_polled"])
+    label = f"deployment '{deployment['name']}'"
+    if last_polled is None:
+        message = f"The run has no work pool, and no process serving {label} has ever polled for its runs."
+    else:
+        message = (
+            f"The run has no work pool, and no process serving {label} has polled for its runs since "
+            f"{format_time(last_polled)}."
+        )
+    return Blocker(
+        kind=BlockerKind.NO_WORKER_POLLED,
+        message=message,
+        deployment_id=deployment["id"],
+        deployment_name=deployment["name"],
+        last_polled=last_polled,
+    )
+
+
 def _limit_blocker(facts: BlockerFacts) -> Blocker | None:
     limit, deployment = facts.deployment_limit, facts.deployment
     if limit is None or deployment is None or limit.active_slots < limit.limit:
@@ -175,13 +201,17 @@ def _scheduled_blockers(facts: BlockerFacts, now: dt.datetime) -> list[Blocker]:
             Blocker(kind=BlockerKind.NOT_DUE, message=f"The run is not due until {format_time(due)}.", since=due)
         )
     if facts.queue is None or facts.pool is None:
-        found.append(
-            Blocker(
-                kind=BlockerKind.NO_WORK_POOL,
-                message="The run has no work pool, so no worker takes it: only a process serving its flow (or "
-                "running it by hand) starts it.",
+        served = _served_deployment_blocker(facts)
+        if served is not None:
+            found.append(served)
+        elif facts.deployment is None:
+            found.append(
+                Blocker(
+                    kind=BlockerKind.NO_WORK_POOL,
+                    message="The run has no work pool and no deployment, so no worker takes it: only a process "
+                    "running its flow by hand starts it.",
+                )
             )
-        )
     else:
         found.extend(_pool_blockers(facts))
     limit = _limit_blocker(facts)
@@ -196,12 +226,17 @@ def _summary(facts: BlockerFacts, blockers: list[Blocker]) -> str:
     if run.get("state_type") not in WAITING_STATE_TYPES:
         return f"The run is {state}: it is not waiting to start."
     if run["state_type"] == StateType.PENDING.value:
-        return "A worker took the run (Pending): it starts once its infrastructure is up."
+        return "The run is Pending: a worker or process has taken it, and it starts once its infrastructure is up."
     if blockers:
         count = "one thing holds" if len(blockers) == 1 else f"{len(blockers)} things hold"
         return f"The run is {state}; {count} it back."
-    assert facts.pool is not None
-    return f"Nothing is holding the run: it starts when a worker next polls work pool '{facts.pool['name']}'."
+    if facts.pool is not None:
+        return f"Nothing is holding the run: it starts when a worker next polls work pool '{facts.pool['name']}'."
+    assert facts.deployment is not None
+    return (
+        f"Nothing is holding the run: it starts when the process serving deployment '{facts.deployment['name']}' "
+        "next polls."
+    )
 
 
 def find_blockers(facts: BlockerFacts, now: dt.datetime) -> FlowRunBlockers:

@@ -63,7 +63,10 @@ async def _limit_facts(connection: AsyncConnection, deployment_id: uuid.UUID, no
 async def _deployment(connection: AsyncConnection, deployment_id: uuid.UUID | None) -> Row | None:
     if deployment_id is None:
         return None
-    query = sa.select(t.deployment.c.id, t.deployment.c.name).where(t.deployment.c.id == deployment_id)
+    deployment = t.deployment.c
+    query = sa.select(deployment.id, deployment.name, deployment.status, deployment.last_polled).where(
+        deployment.id == deployment_id
+    )
     row = (await connection.execute(query)).mappings().first()
     return dict(row) if row else None
 
