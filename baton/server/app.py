@@ -30,6 +30,7 @@ API_MODULES = (
     "variables",
     "saved_searches",
     "flow_run_graph",
+    "flow_run_blockers",
     "tag_limits",
     "concurrency_limits",
     "artifacts",

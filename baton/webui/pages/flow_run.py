@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 
 from baton.errors import ObjectNotFound, ValidationFailed
 from baton.server.models.runs import flow_runs
+from baton.server.models.runs.blocker_rules import WAITING_STATE_TYPES
+from baton.server.models.runs.blockers import read_blockers_of_run
 from baton.server.models.views import flow_run_contents as contents
 from baton.server.models.views.flow_run_live import count_task_runs_by_state
 from baton.server.models.views.flow_run_logs import read_flow_run_log_page, read_flow_run_logs_forward
@@ -89,6 +91,8 @@ class FlowRunPageHandler(PageHandler):
                 "artifacts": await contents.count_flow_run_artifacts(connection, run_id),
             }
             tab_values = await self._tab_values(connection, tab, run)
+            waiting = run["state_type"] in WAITING_STATE_TYPES
+            blockers = await read_blockers_of_run(connection, run, now) if waiting else None
         live = run["state_type"] not in TERMINAL_STATE_TYPES
         stream_query: dict[str, str] = {"logs": "0"}
         if tab == "logs" and tab_values["tail_view"]:
@@ -113,6 +117,7 @@ class FlowRunPageHandler(PageHandler):
             live=live,
             stream_url=f"/runs/flow-run/{run_id}/stream?{urlencode(stream_query)}",
             task_run_row=lambda task_run: task_run_row(task_run, now),
+            blockers=blockers,
             can_cancel=run["state_type"] in CANCELLABLE,
             can_retry=run["state_type"] in RETRYABLE,
             tab_url=lambda name, **query: self._tab_url(run_id, name, **query),

@@ -162,6 +162,9 @@
       button.dataset.stateType = state.type;
       button.hidden = state.terminal || state.type === "CANCELLING";
     });
+    // The "why isn't this run starting?" panel explains the state the page was rendered in, and no later one.
+    const blockers = document.getElementById("run-blockers");
+    if (blockers && blockers.dataset.stateId !== (state.id || "")) blockers.hidden = true;
   }
 
   function parseRow(html) {

@@ -36,7 +36,8 @@ _RUN_COLUMNS = (
 )
 
 
-def _slot_holders(queue_ids: list[uuid.UUID]) -> sa.Select[Any]:
+def select_slot_holders(queue_ids: list[uuid.UUID] | sa.Select[Any]) -> sa.Select[Any]:
+    """The runs holding slots of the queues `queue_ids` (a list, or a SELECT of ids), by run id."""
     return (
         sa.select(*_RUN_COLUMNS)
         .where(t.flow_run.c.work_queue_id.in_(queue_ids), t.flow_run.c.state_type.in_(SLOT_HOLDING_STATE_TYPES))
@@ -72,7 +73,7 @@ async def read_work_pool_concurrency_status(
     queues = await read_work_queues(connection, in_pool, limit, (page - 1) * limit)
     runs: dict[uuid.UUID, list[FlowRunSlotSummary]] = {queue["id"]: [] for queue in queues}
     if queues and flow_run_limit > 0:
-        for run in await connection.execute(_slot_holders(list(runs))):
+        for run in await connection.execute(select_slot_holders(list(runs))):
             listed = runs[run.work_queue_id]
             if len(listed) < flow_run_limit:
                 listed.append(_summary(run))
@@ -103,7 +104,7 @@ async def read_work_queue_concurrency_status(
     """The queue's busy slots, and page `page` of the runs holding them (`limit` a page, by run id)."""
     holding = (t.flow_run.c.work_queue_id == queue["id"]) & t.flow_run.c.state_type.in_(SLOT_HOLDING_STATE_TYPES)
     count = int(await connection.scalar(sa.select(sa.func.count()).select_from(t.flow_run).where(holding)) or 0)
-    rows = await connection.execute(_slot_holders([queue["id"]]).limit(limit).offset((page - 1) * limit))
+    rows = await connection.execute(select_slot_holders([queue["id"]]).limit(limit).offset((page - 1) * limit))
     return WorkQueueConcurrencyStatus(
         active_slots=count,
         concurrency_limit=queue["concurrency_limit"],

@@ -1,33 +1,35 @@
 """The runs a worker's (or agent's) poll may take: SCHEDULED runs of a pool's queues, by queue priority, within the
-pool's and each queue's concurrency limit, none from a paused pool or queue."""
+pool's and each queue's concurrency limit, none from a paused pool or queue.
+
+`pool_room` and `queue_room` are the facts the poll decides on; `models/runs/blockers.py` reports them when they
+hold a run back."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.database import tables as t
 from baton.server.models.runs.flow_runs import select_flow_runs
+from baton.server.models.work_pools.work_pools import count_active_slots
 
 Row = dict[str, Any]
-# States in which a run occupies a slot of its queue and pool.
-ACTIVE_STATE_TYPES = ("PENDING", "RUNNING", "CANCELLING")
 
 
-async def _active_runs(connection: AsyncConnection, queue_ids: list[Any]) -> dict[Any, int]:
-    """Per queue id, how many of its runs are Pending, Running or Cancelling."""
-    if not queue_ids:
-        return {}
-    run = t.flow_run.c
-    query = (
-        sa.select(run.work_queue_id, sa.func.count())
-        .where(run.work_queue_id.in_(queue_ids), run.state_type.in_(ACTIVE_STATE_TYPES))
-        .group_by(run.work_queue_id)
-    )
-    return {row[0]: int(row[1]) for row in (await connection.execute(query)).all()}
+def pool_room(pool: Row, busy_per_pool: dict[Any, int]) -> int | None:
+    """How many more runs the pool's concurrency limit lets start (never below 0); None when it has no limit."""
+    if pool.get("concurrency_limit") is None:
+        return None
+    return max(pool["concurrency_limit"] - busy_per_pool.get(pool["id"], 0), 0)
+
+
+def queue_room(queue: Row, busy_per_queue: dict[Any, int]) -> int | None:
+    """How many more runs the queue's concurrency limit lets start (never below 0); None when it has no limit."""
+    if queue.get("concurrency_limit") is None:
+        return None
+    return max(queue["concurrency_limit"] - busy_per_queue.get(queue["id"], 0), 0)
 
 
 async def read_scheduled_flow_runs(
@@ -45,21 +47,17 @@ async def read_scheduled_flow_runs(
     open_queues = sorted((q for q in queues if not q.get("is_paused")), key=lambda q: (q["priority"], q["name"]))
     if not open_queues:
         return []
-    all_queue_ids = list(
-        await connection.scalars(sa.select(t.work_queue.c.id).where(t.work_queue.c.work_pool_id == pool["id"]))
-    )
-    active = await _active_runs(connection, all_queue_ids)
-    pool_room = None
-    if pool.get("concurrency_limit") is not None:
-        pool_room = max(pool["concurrency_limit"] - sum(active.values()), 0)
+    busy_per_pool, busy_per_queue = await count_active_slots(connection, [pool["id"]])
+    room_in_pool = pool_room(pool, busy_per_pool)
     taken: list[tuple[Row, Row]] = []
     run = t.flow_run.c
     for queue in open_queues:
         room = limit - len(taken)
-        if queue.get("concurrency_limit") is not None:
-            room = min(room, max(queue["concurrency_limit"] - active.get(queue["id"], 0), 0))
-        if pool_room is not None:
-            room = min(room, pool_room)
+        room_in_queue = queue_room(queue, busy_per_queue)
+        if room_in_queue is not None:
+            room = min(room, room_in_queue)
+        if room_in_pool is not None:
+            room = min(room, room_in_pool)
         if room <= 0:
             continue
         conditions = [run.work_queue_id == queue["id"], run.state_type == "SCHEDULED"]
@@ -75,8 +73,8 @@ async def read_scheduled_flow_runs(
         )
         rows = [dict(row) for row in (await connection.execute(query)).mappings()]
         taken.extend((queue, row) for row in rows)
-        if pool_room is not None:
-            pool_room -= len(rows)
+        if room_in_pool is not None:
+            room_in_pool -= len(rows)
         if len(taken) >= limit:
             break
     return taken
