@@ -6,7 +6,6 @@ are process-wide, so each check compares a scrape after an action with one befor
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import socket
 from collections.abc import AsyncIterator
@@ -15,19 +14,17 @@ from pathlib import Path
 import dramatiq
 import httpx
 import pytest
-import tornado.httpserver
-import tornado.netutil
 from prometheus_client.parser import text_string_to_metric_families
 
 from baton.queue.broker import make_broker
 from baton.queue.publisher import Publisher
-from baton.server.app import make_app
 from baton.server.context import ServerContext
 from baton.server.database import migrate
 from baton.server.database.engine import Database
 from baton.settings import Settings
 from tests.databases import SINGLE_DIALECT
 from tests.redis_namespaces import REDIS_URL, delete_namespace, new_namespace
+from tests.server.conftest import served
 from tests.server.identities import service_account_key
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -54,19 +51,6 @@ def parsed_samples(text: str) -> Samples:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
-
-
-@contextlib.asynccontextmanager
-async def served(context: ServerContext) -> AsyncIterator[str]:
-    """The base URL of `context` served on a loopback port until the block ends."""
-    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-    server = tornado.httpserver.HTTPServer(make_app(context, ui=False))
-    server.add_sockets(sockets)
-    try:
-        yield f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
-    finally:
-        server.stop()
-        await server.close_all_connections()
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -160,7 +144,7 @@ async def test_with_authentication_metrics_need_the_metrics_permission(
     async with database.write() as connection:
         viewer = await service_account_key(connection, "viewer")
         worker = await service_account_key(connection, "worker")
-    async with served(context) as base_url, httpx.AsyncClient() as http:
+    async with served(context, ui=False) as base_url, httpx.AsyncClient() as http:
         assert (await http.get(f"{base_url}/metrics")).status_code == 401
         refused = await http.get(f"{base_url}/metrics", headers=worker.headers)
         assert refused.status_code == 403 and "metrics:read" in refused.text
@@ -215,7 +199,7 @@ async def test_queue_depth_and_oldest_age_come_from_redis_and_ready_checks_it(re
             )
         )
 
-    async with served(redis_context) as base_url, httpx.AsyncClient() as http:
+    async with served(redis_context, ui=False) as base_url, httpx.AsyncClient() as http:
         samples = await scrape(base_url)
         assert (await http.get(f"{base_url}/api/ready")).status_code == 200
 
@@ -238,7 +222,7 @@ async def test_ready_is_503_naming_redis_when_it_does_not_answer(
     )
     publisher = Publisher.from_settings(make_broker(settings), settings)
     context = ServerContext(settings=settings, database=database, publisher=publisher)
-    async with served(context) as base_url, httpx.AsyncClient() as http:
+    async with served(context, ui=False) as base_url, httpx.AsyncClient() as http:
         response = await http.get(f"{base_url}/api/ready")
         samples = await scrape(base_url)
     await context.close()
