@@ -101,6 +101,10 @@ def services(
             "`baton server services` needs Redis: set BATON_REDIS_URL (e.g. redis://127.0.0.1:6379/0). Without it, "
             "`baton server start` runs the actors in its own process."
         )
+    if settings.services_metrics_port:
+        from baton.queue.services_metrics import check_metrics_address
+
+        check_metrics_address(settings)
     check_reachable(make_broker(settings), settings.redis_url)
     asyncio.run(_wait_for_schema(settings))
     level = log_level or settings.logging_level

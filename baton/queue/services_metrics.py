@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from pathlib import Path
 
+from baton.errors import SettingsError
 from baton.settings import Settings, load_settings
 
 logger = logging.getLogger("baton.queue")
@@ -19,6 +21,20 @@ logger = logging.getLogger("baton.queue")
 #: What `baton server services` passes Dramatiq's `--fork-function` when it serves metrics.
 FORK_FUNCTION = "baton.queue.services_metrics:serve_services_metrics"
 MULTIPROCESS_DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def check_metrics_address(settings: Settings) -> None:
+    """Raise SettingsError when the metrics address cannot be listened on (the port is taken, the host is not this
+    machine's): checked before the services start, since Dramatiq only logs a forked process that fails and runs on."""
+    host, port = settings.services_metrics_host, settings.services_metrics_port
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise SettingsError(
+            f"Cannot serve the services' metrics on {host}:{port} (BATON_SERVICES_METRICS_HOST, --metrics-port): "
+            f"{exc.strerror or exc}. Choose another port, or 0 for none."
+        ) from exc
 
 
 def prepare_multiprocess_directory(settings: Settings) -> Path:
