@@ -308,6 +308,24 @@ class Settings(BaseModel):
         "origin, without cookies. Unset means none (no CORS headers are sent).",
     )
     server_ui_enabled: bool = Field(default=True, description="Serve the web UI as well as the API.")
+    server_metrics_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long `/metrics` reuses the figures it read from the database and Redis, in seconds, so "
+        "that frequent scrapes (several Prometheus servers, several API processes) stay cheap; 0 reads them afresh.",
+    )
+    services_metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="The port on which `baton server services` serves the Prometheus metrics of its actors (all its "
+        "processes together); 0 serves none.",
+    )
+    services_metrics_host: str = Field(
+        default="127.0.0.1",
+        description="The address `baton server services` serves its metrics on (without authentication: keep it "
+        "private).",
+    )
     server_api_default_limit: int = Field(
         default=200, ge=1, description="The largest page of results a filter endpoint returns."
     )

@@ -70,8 +70,17 @@ def start(host: str | None, port: int | None, ui: bool | None, log_level: str | 
     type=click.Choice(QUEUES),
     help="Consume only these queues (repeat the option; default: all).",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(min=0, max=65535),
+    default=None,
+    help="Serve the actors' Prometheus metrics (all processes together) on this port; 0 serves none (default: "
+    "BATON_SERVICES_METRICS_PORT, 0).",
+)
 @click.option("--log-level", type=LOG_LEVELS, default=None, help="How much to log (default: BATON_LOGGING_LEVEL).")
-def services(processes: int, threads: int, queues: tuple[str, ...], log_level: str | None) -> None:
+def services(
+    processes: int, threads: int, queues: tuple[str, ...], metrics_port: int | None, log_level: str | None
+) -> None:
     """Run Baton's actors (event recording, periodic jobs) and the beat against Redis, until SIGTERM.
 
     The same as `dramatiq baton.actors:services_broker`. Needs BATON_REDIS_URL; without Redis, `baton server start`
@@ -83,12 +92,19 @@ def services(processes: int, threads: int, queues: tuple[str, ...], log_level: s
     from baton.errors import SettingsError
     from baton.queue.broker import check_reachable, make_broker
 
+    if metrics_port is not None:
+        # The worker processes and the metrics process load the settings again: the environment carries the port.
+        os.environ["BATON_SERVICES_METRICS_PORT"] = str(metrics_port)
     settings = load_settings()
     if not settings.redis_url:
         raise SettingsError(
             "`baton server services` needs Redis: set BATON_REDIS_URL (e.g. redis://127.0.0.1:6379/0). Without it, "
             "`baton server start` runs the actors in its own process."
         )
+    if settings.services_metrics_port:
+        from baton.queue.services_metrics import check_metrics_address
+
+        check_metrics_address(settings)
     check_reachable(make_broker(settings), settings.redis_url)
     asyncio.run(_wait_for_schema(settings))
     level = log_level or settings.logging_level
@@ -106,6 +122,12 @@ def services(processes: int, threads: int, queues: tuple[str, ...], log_level: s
         command += ["--queues", *queues]
     if level.upper() == "DEBUG":
         command.append("--verbose")
+    if settings.services_metrics_port:
+        from baton.queue import services_metrics
+
+        directory = services_metrics.prepare_multiprocess_directory(settings)
+        os.environ[services_metrics.MULTIPROCESS_DIRECTORY_VARIABLE] = str(directory)
+        command += ["--fork-function", services_metrics.FORK_FUNCTION]
     click.echo(f"Baton services: {processes} processes x {threads} threads, queues: {', '.join(queues or QUEUES)}")
     sys.stdout.flush()
     # Dramatiq supervises the worker processes: SIGTERM lets each finish the message in hand, then exits 0. Its

@@ -15,6 +15,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware, Retries
 
 from baton.errors import SettingsError
+from baton.queue.actor_metrics import ActorMetrics
 from baton.queue.doorbell import IDLE_WAIT_MS, DoorbellConsumer, ring
 from baton.queue.messages import QUEUES
 
@@ -135,6 +136,7 @@ def make_broker(settings: Any) -> dramatiq.Broker:
     else:
         broker = StubBroker()
     _tuned_middleware(broker)
+    broker.add_middleware(ActorMetrics())
     for queue_name in QUEUES:
         broker.declare_queue(queue_name)
     return broker

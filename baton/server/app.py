@@ -8,9 +8,9 @@ from typing import Any
 import tornado.web
 
 from baton.server.api.base import NotFoundApiHandler
-from baton.server.body_limit import BodyLimitApplication
 from baton.server.browser_guard import BrowserGuard
 from baton.server.context import ServerContext
+from baton.server.metrics.requests import MeasuredApplication
 
 API_PREFIX = "/api"
 # Each module under baton.server.api ends with a `routes` list of (pattern, handler) pairs.
@@ -71,15 +71,20 @@ def api_routes(context: ServerContext) -> list[tuple[str, type[tornado.web.Reque
 def make_app(context: ServerContext, *, ui: bool = True, bound_host: str | None = None) -> tornado.web.Application:
     """The application serving the API (and the UI unless `ui` is False); it answers the host names allowed for a
     server listening on `bound_host` (default: the `server_api_host` setting)."""
+    from baton.server.api import metrics
     from baton.server.api.docs import DocsPageHandler
 
     table = api_routes(context)
-    routes: list[Any] = [*table, (r"/docs/?", DocsPageHandler)]
+    routes: list[Any] = [
+        *table,
+        (r"/docs/?", DocsPageHandler),
+        *[(f"{pattern}$", handler, {"context": context}) for pattern, handler in metrics.routes],
+    ]
     if ui:
         from baton.webui.routes import ui_routes
 
         routes.extend(ui_routes(context))
-    return BodyLimitApplication(
+    return MeasuredApplication(
         routes,
         compress_response=True,
         api_route_table=table,

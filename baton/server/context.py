@@ -22,6 +22,7 @@ from baton.server.database.types import utcnow
 from baton.server.events_stream import EventStream
 from baton.server.lease_batcher import LeaseBatcher
 from baton.server.logs_stream import LogStream
+from baton.server.metrics.exposition import ServerMetrics
 
 
 class ReceivedClock:
@@ -59,6 +60,15 @@ class ServerContext:
     _access: AccessControl | None = field(default=None, init=False, repr=False)
     _audit_log: AuditLog | None = field(default=None, init=False, repr=False)
     _sign_in_guard: SignInGuard | None = field(default=None, init=False, repr=False)
+    _metrics: ServerMetrics | None = field(default=None, init=False, repr=False)
+
+    @property
+    def metrics(self) -> ServerMetrics:
+        """What `/metrics` reports for this process and the cluster (made on first use)."""
+        if self._metrics is None:
+            broker = self.publisher.broker if self.publisher is not None else None
+            self._metrics = ServerMetrics(self.database, broker, self.settings.server_metrics_cache_seconds)
+        return self._metrics
 
     @property
     def sign_in_guard(self) -> SignInGuard:

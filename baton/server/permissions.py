@@ -44,6 +44,8 @@ RESOURCES: Final[Mapping[str, tuple[str, ...]]] = {
     "audit": ("read",),
     # read: server settings and storage; write: server-wide defaults.
     "server": ("read", "write"),
+    # read: the Prometheus metrics at /metrics.
+    "metrics": ("read",),
 }
 
 ALL_PERMISSIONS: Final[frozenset[str]] = frozenset(

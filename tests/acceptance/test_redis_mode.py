@@ -44,6 +44,7 @@ from tests.acceptance.process_groups import ProcessGroup
 from tests.acceptance.task_runs import check_fifty_task_flow
 from tests.databases import ENABLED_DIALECTS, SINGLE_DIALECT, TemplateDatabases
 from tests.redis_namespaces import REDIS_URL, delete_namespace, new_namespace
+from tests.server.api.test_metrics import closed_port, parsed_samples, value
 
 pytestmark = [
     pytest.mark.slow,
@@ -98,17 +99,26 @@ def _services_env(database_url: str, redis_settings: dict[str, str], home: Path)
     )
 
 
+@pytest.fixture(scope="module")
+def services_metrics_port() -> int:
+    """The port the shared services serve their metrics on."""
+    return closed_port()
+
+
 @pytest.fixture(scope="module", params=ENABLED_DIALECTS)
 def api_server(
-    request: pytest.FixtureRequest, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    template_databases: TemplateDatabases,
+    tmp_path_factory: pytest.TempPathFactory,
+    services_metrics_port: int,
 ) -> Iterator[ApiServer]:
     """A Baton API server in Redis mode (it publishes; it runs no actors) for the flow tests on one database, and one
-    `baton server services --processes 1 --threads 4` beside it that records what they send."""
+    `baton server services --processes 1 --threads 4 --metrics-port PORT` beside it that records what they send."""
     with _redis_namespace() as settings:
         for server in baton_server_on_fresh_database(request.param, template_databases, tmp_path_factory, **settings):
             workdir = tmp_path_factory.mktemp("services")
             group = Services(_services_env(server.database_url, settings, workdir), workdir)
-            group.start("--processes", "1", "--threads", "4")
+            group.start("--processes", "1", "--threads", "4", "--metrics-port", str(services_metrics_port))
             try:
                 yield server
             finally:
@@ -331,3 +341,37 @@ def test_two_services_run_the_beat_once_and_the_survivor_takes_over(
 
 def test_a_failing_tagged_flow_notifies_once_through_services(api: httpx.Client, run_flow: FlowRunner) -> None:
     check_failing_tagged_flow_notifies_once(api, run_flow)
+
+
+def test_services_serve_their_actors_metrics_and_the_api_the_queues(
+    api_server: ApiServer, api: httpx.Client, services_metrics_port: int
+) -> None:
+    recorded = {"actor": "record_events", "queue": "events", "outcome": "succeeded"}
+    event = {
+        "id": str(uuid.uuid4()),
+        "occurred": dt.datetime.now(dt.UTC).isoformat(),
+        "event": "metrics.test",
+        "resource": {"prefect.resource.id": "metrics.test"},
+    }
+    assert api.post("/events", json=[event]).status_code == 204
+    deadline = time.monotonic() + 15
+    text = ""
+    while time.monotonic() < deadline:
+        # The services' worker processes write their counts to files; the metrics process (started once the workers
+        # are up) sums them.
+        try:
+            text = httpx.get(f"http://127.0.0.1:{services_metrics_port}/metrics", timeout=5).text
+        except httpx.ConnectError:
+            text = ""
+        if value(parsed_samples(text), "baton_actor_messages_total", **recorded) >= 1:
+            break
+        time.sleep(0.1)
+    samples = parsed_samples(text)
+    assert value(samples, "baton_actor_messages_total", **recorded) >= 1, text
+    assert value(samples, "baton_actor_duration_seconds_count", actor="record_events", queue="events") >= 1
+
+    api_metrics = httpx.get(api_server.api_url.removesuffix("/api") + "/metrics", timeout=5)
+    assert api_metrics.status_code == 200
+    queues = parsed_samples(api_metrics.text)
+    assert value(queues, "baton_queue_up") == 1
+    assert ("baton_queue_messages", frozenset({("queue", "events")})) in queues

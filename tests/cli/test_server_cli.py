@@ -151,6 +151,12 @@ def test_services_needs_redis_and_says_so(tmp_path: Path) -> None:
     assert unreachable.returncode == 1
     assert f"Cannot reach Redis at 127.0.0.1:{port}" in unreachable.stderr
     assert "Traceback" not in unreachable.stderr
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        busy = taken.getsockname()[1]
+        clash = _baton({**env, "BATON_REDIS_URL": REDIS_URL}, "server", "services", "--metrics-port", str(busy))
+    assert clash.returncode == 1
+    assert f"Cannot serve the services' metrics on 127.0.0.1:{busy}" in clash.stderr
+    assert "Traceback" not in clash.stderr
 
 
 def test_services_wait_for_the_schema_and_say_what_to_run_when_it_does_not_come(tmp_path: Path) -> None:

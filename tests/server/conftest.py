@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -29,18 +30,26 @@ async def server_context(settings: Settings, database: Database) -> AsyncIterato
     await context.close()
 
 
+@contextlib.asynccontextmanager
+async def served(context: ServerContext, *, ui: bool = True) -> AsyncIterator[str]:
+    """The base URL (http://127.0.0.1:PORT) of `context` served on a loopback port until the block ends."""
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    server = tornado.httpserver.HTTPServer(
+        make_app(context, ui=ui), max_body_size=context.settings.server_api_max_body_bytes
+    )
+    server.add_sockets(sockets)
+    try:
+        yield f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
+    finally:
+        server.stop()
+        await server.close_all_connections()
+
+
 @pytest.fixture
 async def base_url(server_context: ServerContext) -> AsyncIterator[str]:
     """The base URL (http://127.0.0.1:PORT) of a running server with the API and UI."""
-    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-    port = sockets[0].getsockname()[1]
-    server = tornado.httpserver.HTTPServer(
-        make_app(server_context), max_body_size=server_context.settings.server_api_max_body_bytes
-    )
-    server.add_sockets(sockets)
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-    await server.close_all_connections()
+    async with served(server_context) as url:
+        yield url
 
 
 @pytest.fixture

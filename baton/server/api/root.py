@@ -8,6 +8,7 @@ from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
 from baton.server.models import result_storage
 from baton.server.permissions import PUBLIC
+from baton.server.readiness import failed_checks
 from baton.server.schemas.blocks import ServerDefaultResultStorage, ServerDefaultResultStorageUpdate
 
 
@@ -19,11 +20,17 @@ class HealthHandler(ApiHandler):
 
 
 class ReadyHandler(ApiHandler):
+    """Ready: the database answers at the current schema, and Redis answers in Redis mode; else a 503 naming what
+    failed."""
+
     permission = PUBLIC
 
     async def get(self) -> None:
-        if not await self.database.is_reachable():
-            raise ServiceUnavailable("The database is unreachable.", retry_after_seconds=5)
+        publisher = self.context.publisher
+        failed = await failed_checks(self.database, publisher.broker if publisher is not None else None)
+        if failed:
+            reasons = "; ".join(f"{check}: {reason}" for check, reason in failed.items())
+            raise ServiceUnavailable(f"Not ready. {reasons}.", retry_after_seconds=5)
         self.write_json({"message": "OK"})
 
 

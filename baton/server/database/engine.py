@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -44,6 +44,14 @@ class _EngineOptions(TypedDict):
     max_overflow: int
     pool_recycle: int
     echo: bool
+
+
+class PoolUsage(NamedTuple):
+    """The use of one process's connection pool (see `Database.pool_usage`)."""
+
+    size: int
+    checked_out: int
+    overflow: int
 
 
 class Database:
@@ -138,6 +146,14 @@ class Database:
         except (ServiceUnavailable, OSError, sa_exc.SQLAlchemyError):
             return False
         return True
+
+    def pool_usage(self) -> PoolUsage:
+        """This process's connection pool: its configured size, the connections in use and those open beyond the
+        size (all 0 for a pool that does not count them)."""
+        pool = self.engine.pool
+        if not isinstance(pool, sa.pool.QueuePool):
+            return PoolUsage(size=0, checked_out=0, overflow=0)
+        return PoolUsage(size=pool.size(), checked_out=pool.checkedout(), overflow=max(pool.overflow(), 0))
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

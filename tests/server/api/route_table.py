@@ -13,6 +13,7 @@ import tornado.routing
 import tornado.web
 import tornado.websocket
 
+from baton.server.api.base import ApiHandler
 from baton.webui.navigation import STATIC_PATH
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -33,7 +34,9 @@ class Route:
 
     @property
     def is_api(self) -> bool:
-        return self.pattern.startswith("/api/")
+        """Answers as the API does (JSON errors, 401 rather than a sign-in redirect): the routes under /api and the
+        API handlers outside it (/metrics)."""
+        return self.pattern.startswith("/api/") or issubclass(self.handler, ApiHandler)
 
     @property
     def is_catch_all(self) -> bool:
