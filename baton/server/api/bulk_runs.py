@@ -1,11 +1,11 @@
 """The bases of the bulk endpoints of flow runs and task runs (`/flow_runs/bulk_delete`, `/bulk_set_state` and
 Baton's own `/task_runs/...` twins).
 
-A subclass names its kind of run (`target`), its request and answer models and a summary, and gets a documented
-`post`. A bulk delete deletes each matching run as its single `DELETE` does, in one transaction. A bulk state change
-proposes the state to each matching run in turn, each in its own transaction through the same orchestration as the
-run's `set_state` (the subclass's `propose`); a run whose change fails is answered ABORT with the reason, and the
-others go on.
+A subclass names its kind of run (`target`), its request model and a summary, and gets a documented `post`. A bulk
+delete deletes each matching run as its single `DELETE` does, in one transaction. A bulk state change proposes the
+state to each matching run in turn, each in its own transaction through the same orchestration as the run's
+`set_state` (the subclass's `propose`); a run whose change fails is answered ABORT with the reason, and the others
+go on.
 """
 
 from __future__ import annotations
@@ -13,31 +13,50 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
+
 from baton.errors import BatonError
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
 from baton.server.models.runs import bulk
 from baton.server.orchestration.context import TransitionOutcome
-from baton.server.schemas.base import ApiModel
 from baton.server.schemas.bulk import BulkDeleteRequest, BulkDeleteResponse, BulkSetStateRequest
 
 
-class BulkDeleteHandler(ApiHandler):
+class BulkRunsHandler(ApiHandler):
+    """A concrete subclass (one that sets `summary`) gets a `post` that calls `act`, documented with `summary`, its
+    request model and `response_model`."""
+
     target: ClassVar[bulk.BulkTarget]
-    request_model: ClassVar[type[BulkDeleteRequest]]
+    request_model: ClassVar[type[BaseModel]]
+    response_model: ClassVar[type[BaseModel]]
     summary: ClassVar[str]
+    # Whether an empty body stands for `{}` (every run, up to the limit).
+    optional_body: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "summary" not in cls.__dict__:
+            return
 
-        async def post(self: BulkDeleteHandler) -> None:
-            await self.delete_runs()
+        async def post(self: BulkRunsHandler) -> None:
+            await self.act()
 
-        cls.post = endpoint(  # type: ignore[method-assign]
-            cls.summary, body=cls.request_model, response=BulkDeleteResponse, optional_body=True
-        )(post)
+        document = endpoint(
+            cls.summary, body=cls.request_model, response=cls.response_model, optional_body=cls.optional_body
+        )
+        cls.post = document(post)  # type: ignore[method-assign]
 
-    async def delete_runs(self) -> None:
+    async def act(self) -> None:
+        raise NotImplementedError
+
+
+class BulkDeleteHandler(BulkRunsHandler):
+    request_model: ClassVar[type[BulkDeleteRequest]]
+    response_model = BulkDeleteResponse
+    optional_body = True
+
+    async def act(self) -> None:
         request = self.parse_body(self.request_model, default_empty=True)
         run_filter = getattr(request, self.target.filter_field)
         async with self.database.write() as connection:
@@ -45,25 +64,14 @@ class BulkDeleteHandler(ApiHandler):
         self.write_json({"deleted": deleted})
 
 
-class BulkSetStateHandler(ApiHandler):
-    target: ClassVar[bulk.BulkTarget]
+class BulkSetStateHandler(BulkRunsHandler):
     request_model: ClassVar[type[BulkSetStateRequest]]
-    response_model: ClassVar[type[ApiModel]]
-    summary: ClassVar[str]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-
-        async def post(self: BulkSetStateHandler) -> None:
-            await self.set_states()
-
-        cls.post = endpoint(cls.summary, body=cls.request_model, response=cls.response_model)(post)  # type: ignore[method-assign]
 
     async def propose(self, run_id: uuid.UUID, request: BulkSetStateRequest) -> TransitionOutcome:
         """Propose `request.state` to the run in a write transaction of its own, and do what follows a change."""
         raise NotImplementedError
 
-    async def set_states(self) -> None:
+    async def act(self) -> None:
         request = self.parse_body(self.request_model)
         run_filter = getattr(request, self.target.filter_field)
         async with self.database.read() as connection:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,39 +16,29 @@ from baton.server.models.filters import core as filters
 from baton.server.models.runs import flow_runs, task_runs
 from baton.server.schemas.filters import FlowRunFilter, TaskRunFilter
 from baton.server.schemas.requests import RunFilterSet
-from baton.server.schemas.sorting import FlowRunSort, TaskRunSort
 
 
 @dataclass(frozen=True)
 class BulkTarget:
-    """A kind of run: the field its filter goes in (of a `RunFilterSet` and of a bulk request body), the field of its id
-    in a bulk answer, its id column, the WHERE condition of a filter request over it, its newest-id-first order, and
-    its single delete."""
+    """A kind of run: its table, the WHERE condition of a filter request over it, and its single delete."""
 
-    filter_field: str
-    id_field: str
-    id_column: sa.ColumnElement[Any]
+    table: sa.Table
     condition: Callable[[RunFilterSet, DatabaseDialect], sa.ColumnElement[bool]]
-    order_by: list[sa.ColumnElement[Any]]
     delete_one: Callable[[AsyncConnection, uuid.UUID], Awaitable[bool]]
 
+    @property
+    def filter_field(self) -> str:
+        """The field its filter goes in, of a `RunFilterSet` and of a bulk request body: `flow_runs`, `task_runs`."""
+        return f"{self.table.name}s"
 
-FLOW_RUNS = BulkTarget(
-    "flow_runs",
-    "flow_run_id",
-    t.flow_run.c.id,
-    filters.flow_run_condition,
-    filters.flow_run_order_by(FlowRunSort.ID_DESC),
-    flow_runs.delete_flow_run,
-)
-TASK_RUNS = BulkTarget(
-    "task_runs",
-    "task_run_id",
-    t.task_run.c.id,
-    filters.task_run_condition,
-    filters.task_run_order_by(TaskRunSort.ID_DESC),
-    task_runs.delete_task_run,
-)
+    @property
+    def id_field(self) -> str:
+        """The field of a run's id in a bulk answer: `flow_run_id`, `task_run_id`."""
+        return f"{self.table.name}_id"
+
+
+FLOW_RUNS = BulkTarget(t.flow_run, filters.flow_run_condition, flow_runs.delete_flow_run)
+TASK_RUNS = BulkTarget(t.task_run, filters.task_run_condition, task_runs.delete_task_run)
 
 
 async def read_matching_ids(
@@ -58,7 +47,8 @@ async def read_matching_ids(
     """Ids of the first `limit` runs of `target` matching `run_filter` (every run when it is None)."""
     request = RunFilterSet.model_validate({target.filter_field: run_filter})
     condition = target.condition(request, dialect_of(connection))
-    query = sa.select(target.id_column).where(condition).order_by(*target.order_by).limit(limit)
+    id_column = target.table.c.id
+    query = sa.select(id_column).where(condition).order_by(id_column.desc()).limit(limit)
     return list((await connection.execute(query)).scalars())
 
 
