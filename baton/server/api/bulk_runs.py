@@ -1,90 +1,90 @@
-"""The bases of the bulk endpoints of flow runs and task runs (`/flow_runs/bulk_delete`, `/bulk_set_state` and
-Baton's own `/task_runs/...` twins).
+"""The bulk endpoints of a kind of run: `POST /flow_runs/bulk_delete` and `/bulk_set_state`, and Baton's own
+`/task_runs/...` twins, made by `bulk_run_handlers` from what differs between the kinds.
 
-A subclass names its kind of run (`target`), its request model and a summary, and gets a documented `post`. A bulk
-delete deletes each matching run as its single `DELETE` does, in one transaction. A bulk state change proposes the
-state to each matching run in turn, each in its own transaction through the same orchestration as the run's
-`set_state` (the subclass's `propose`); a run whose change fails is answered ABORT with the reason, and the others
-go on.
+A bulk delete deletes each matching run as its single `DELETE` does, in one transaction. A bulk state change proposes
+the state to each matching run in turn, each in its own transaction through the same orchestration as the run's
+`set_state` (the kind's `propose`); a run whose change fails is answered ABORT with the reason, and the others go on.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar
-
-from pydantic import BaseModel
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from baton.errors import BatonError
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import endpoint
 from baton.server.models.runs import bulk
 from baton.server.orchestration.context import TransitionOutcome
-from baton.server.schemas.bulk import BulkDeleteRequest, BulkDeleteResponse, BulkSetStateRequest
+from baton.server.schemas.base import ApiModel
+from baton.server.schemas.bulk import (
+    BULK_OPERATION_LIMIT,
+    BulkDeleteRequest,
+    BulkDeleteResponse,
+    BulkSetStateRequest,
+)
+
+# Proposes a bulk request's state to one run in a write transaction of its own, and does what follows a change.
+Propose = Callable[[ApiHandler, uuid.UUID, BulkSetStateRequest], Awaitable[TransitionOutcome]]
 
 
-class BulkRunsHandler(ApiHandler):
-    """A concrete subclass (one that sets `summary`) gets a `post` that calls `act`, documented with `summary`, its
-    request model and `response_model`."""
+def bulk_run_handlers(
+    target: bulk.BulkTarget,
+    bodies: tuple[type[BulkDeleteRequest], type[BulkSetStateRequest], type[ApiModel]],
+    *,
+    set_state_permission: str,
+    propose: Propose,
+) -> tuple[type[ApiHandler], type[ApiHandler]]:
+    """The bulk-delete and bulk-set-state handlers of `target`'s runs, with their bodies (the delete request, the
+    set-state request and answer). Deleting needs the write permission of the kind, as its single `DELETE` does."""
+    delete_request, set_state_request, set_state_response = bodies
+    noun, path = target.table.name.replace("_", " "), f"/{target.filter_field}/{{id}}"
+    most = f"up to `limit` (at most {BULK_OPERATION_LIMIT}) {noun}s matching a filter"
 
-    target: ClassVar[bulk.BulkTarget]
-    request_model: ClassVar[type[BaseModel]]
-    response_model: ClassVar[type[BaseModel]]
-    summary: ClassVar[str]
-    # Whether an empty body stands for `{}` (every run, up to the limit).
-    optional_body: ClassVar[bool] = False
+    class BulkDeleteHandler(ApiHandler):
+        permission = f"{target.table.name}:write"
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "summary" not in cls.__dict__:
-            return
-
-        async def post(self: BulkRunsHandler) -> None:
-            await self.act()
-
-        document = endpoint(
-            cls.summary, body=cls.request_model, response=cls.response_model, optional_body=cls.optional_body
+        @endpoint(
+            f"Delete {most}, each as `DELETE {path}` does",
+            body=delete_request,
+            response=BulkDeleteResponse,
+            optional_body=True,
         )
-        cls.post = document(post)  # type: ignore[method-assign]
+        async def post(self) -> None:
+            request = self.parse_body(delete_request, default_empty=True)
+            run_filter = getattr(request, target.filter_field)
+            async with self.database.write() as connection:
+                deleted = await bulk.delete_matching(connection, target, run_filter, request.limit)
+            self.write_json({"deleted": deleted})
 
-    async def act(self) -> None:
-        raise NotImplementedError
+    class BulkSetStateHandler(ApiHandler):
+        permission = set_state_permission
 
+        @endpoint(
+            f"Propose a state to {most} through the orchestration of `POST {path}/set_state`; one result per run",
+            body=set_state_request,
+            response=set_state_response,
+        )
+        async def post(self) -> None:
+            request = self.parse_body(set_state_request)
+            async with self.database.read() as connection:
+                run_ids = await bulk.read_matching_ids(
+                    connection, target, getattr(request, target.filter_field), request.limit
+                )
+            results: list[dict[str, Any]] = []
+            for run_id in run_ids:
+                try:
+                    outcome = await propose(self, run_id, request)
+                except BatonError as exc:
+                    details = {"type": "abort_details", "reason": exc.message}
+                    results.append({target.id_field: run_id, "status": "ABORT", "state": None, "details": details})
+                    continue
+                body = outcome.result_body()
+                results.append({target.id_field: run_id, **{key: body[key] for key in ("status", "state", "details")}})
+            self.write_json({"results": results})
 
-class BulkDeleteHandler(BulkRunsHandler):
-    request_model: ClassVar[type[BulkDeleteRequest]]
-    response_model = BulkDeleteResponse
-    optional_body = True
-
-    async def act(self) -> None:
-        request = self.parse_body(self.request_model, default_empty=True)
-        run_filter = getattr(request, self.target.filter_field)
-        async with self.database.write() as connection:
-            deleted = await bulk.delete_matching(connection, self.target, run_filter, request.limit)
-        self.write_json({"deleted": deleted})
-
-
-class BulkSetStateHandler(BulkRunsHandler):
-    request_model: ClassVar[type[BulkSetStateRequest]]
-
-    async def propose(self, run_id: uuid.UUID, request: BulkSetStateRequest) -> TransitionOutcome:
-        """Propose `request.state` to the run in a write transaction of its own, and do what follows a change."""
-        raise NotImplementedError
-
-    async def act(self) -> None:
-        request = self.parse_body(self.request_model)
-        run_filter = getattr(request, self.target.filter_field)
-        async with self.database.read() as connection:
-            run_ids = await bulk.read_matching_ids(connection, self.target, run_filter, request.limit)
-        id_field = self.target.id_field
-        results: list[dict[str, Any]] = []
-        for run_id in run_ids:
-            try:
-                outcome = await self.propose(run_id, request)
-            except BatonError as exc:
-                details = {"type": "abort_details", "reason": exc.message}
-                results.append({id_field: run_id, "status": "ABORT", "state": None, "details": details})
-                continue
-            body = outcome.result_body()
-            results.append({id_field: run_id, **{key: body[key] for key in ("status", "state", "details")}})
-        self.write_json({"results": results})
+    kind = target.table.name.title().replace("_", "")
+    for handler, operation in ((BulkDeleteHandler, "BulkDelete"), (BulkSetStateHandler, "BulkSetState")):
+        handler.__name__ = handler.__qualname__ = f"{kind}{operation}Handler"
+    return BulkDeleteHandler, BulkSetStateHandler

@@ -8,7 +8,7 @@ import uuid
 
 from baton.errors import ObjectNotFound
 from baton.server.api.base import ApiHandler, attachment_disposition
-from baton.server.api.bulk_runs import BulkDeleteHandler, BulkSetStateHandler
+from baton.server.api.bulk_runs import bulk_run_handlers
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
 from baton.server.models.runs import bulk, flow_runs, logs
@@ -16,12 +16,7 @@ from baton.server.models.runs import flow_run_inputs as run_inputs
 from baton.server.models.runs.states import run_as_written, set_flow_run_state
 from baton.server.orchestration.context import TransitionOutcome
 from baton.server.schemas.actions import FlowRunCreate, FlowRunUpdate, LabelsUpdate
-from baton.server.schemas.bulk import (
-    BulkSetStateRequest,
-    FlowRunBulkDeleteRequest,
-    FlowRunBulkSetStateRequest,
-    FlowRunBulkSetStateResponse,
-)
+from baton.server.schemas.bulk import FLOW_RUN_BULK_BODIES, BulkSetStateRequest
 from baton.server.schemas.core import FlowRun, HistoryInterval
 from baton.server.schemas.requests import (
     FlowRunFilterRequest,
@@ -210,28 +205,19 @@ class FlowRunLatenessHandler(ApiHandler):
         self.write_json(lateness)
 
 
-class FlowRunBulkDeleteHandler(BulkDeleteHandler):
-    permission = "flow_run:write"
-    target = bulk.FLOW_RUNS
-    request_model = FlowRunBulkDeleteRequest
-    summary = "Delete up to `limit` (at most 50) flow runs matching a filter, with their states, task runs and logs"
+async def _propose_flow_run_state(
+    handler: ApiHandler, run_id: uuid.UUID, request: BulkSetStateRequest
+) -> TransitionOutcome:
+    await handler.context.wait_for_actors()
+    async with handler.database.write() as connection:
+        outcome = await set_flow_run_state(connection, run_id, request.state, force=request.force)
+    handler.context.flow_run_state_changed(run_id, outcome)
+    return outcome
 
 
-class FlowRunBulkSetStateHandler(BulkSetStateHandler):
-    permission = "flow_run:run"
-    target = bulk.FLOW_RUNS
-    request_model = FlowRunBulkSetStateRequest
-    response_model = FlowRunBulkSetStateResponse
-    summary = (
-        "Propose a state to up to `limit` (at most 50) flow runs matching a filter; one orchestration result per run"
-    )
-
-    async def propose(self, run_id: uuid.UUID, request: BulkSetStateRequest) -> TransitionOutcome:
-        await self.context.wait_for_actors()
-        async with self.database.write() as connection:
-            outcome = await set_flow_run_state(connection, run_id, request.state, force=request.force)
-        self.context.flow_run_state_changed(run_id, outcome)
-        return outcome
+FlowRunBulkDeleteHandler, FlowRunBulkSetStateHandler = bulk_run_handlers(
+    bulk.FLOW_RUNS, FLOW_RUN_BULK_BODIES, set_state_permission="flow_run:run", propose=_propose_flow_run_state
+)
 
 
 class FlowRunLogsDownloadHandler(ApiHandler):

@@ -7,19 +7,14 @@ import uuid
 
 from baton.errors import ObjectNotFound
 from baton.server.api.base import ApiHandler, dumps
-from baton.server.api.bulk_runs import BulkDeleteHandler, BulkSetStateHandler
+from baton.server.api.bulk_runs import bulk_run_handlers
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
 from baton.server.models.runs import bulk, task_runs
 from baton.server.models.runs.states import run_as_written, set_task_run_state
 from baton.server.orchestration.context import TransitionOutcome
 from baton.server.schemas.actions import TaskRunCreate, TaskRunUpdate
-from baton.server.schemas.bulk import (
-    BulkSetStateRequest,
-    TaskRunBulkDeleteRequest,
-    TaskRunBulkSetStateRequest,
-    TaskRunBulkSetStateResponse,
-)
+from baton.server.schemas.bulk import TASK_RUN_BULK_BODIES, BulkSetStateRequest
 from baton.server.schemas.core import HistoryInterval, TaskRun
 from baton.server.schemas.requests import FlowRunHistoryRequest, TaskRunFilterRequest, TaskRunPaginateRequest
 from baton.server.schemas.responses import state_response, task_run_response
@@ -93,17 +88,17 @@ class TaskRunSetStateHandler(ApiHandler):
     async def post(self, task_run_id: str) -> None:
         run_id = self.path_uuid(task_run_id)
         request = self.parse_body(SetStateRequest)
-        outcome = await propose_task_run_state(self, run_id, request.state, force=request.force)
+        outcome = await propose_task_run_state(self, run_id, request)
         self.write_json(outcome.result_body(), status=outcome.status_code)
 
 
 async def propose_task_run_state(
-    handler: ApiHandler, run_id: uuid.UUID, state: StateCreate, *, force: bool
+    handler: ApiHandler, run_id: uuid.UUID, request: SetStateRequest | BulkSetStateRequest
 ) -> TransitionOutcome:
-    """Propose `state` to the task run in a write transaction of its own; a background task run the change makes
-    ready (or sends back) is queued for the task workers."""
+    """Propose `request.state` (forced with `request.force`) to the task run in a write transaction of its own; a
+    background task run the change makes ready (or sends back) is queued for the task workers."""
     async with handler.database.write() as connection:
-        outcome = await set_task_run_state(connection, run_id, state, force=force)
+        outcome = await set_task_run_state(connection, run_id, request.state, force=request.force)
     if outcome.task_queue_action is not None:
         async with handler.database.read() as connection:
             body = task_run_response(await task_runs.read_task_run_or_404(connection, run_id))
@@ -111,25 +106,9 @@ async def propose_task_run_state(
     return outcome
 
 
-class TaskRunBulkDeleteHandler(BulkDeleteHandler):
-    permission = "task_run:write"
-    target = bulk.TASK_RUNS
-    request_model = TaskRunBulkDeleteRequest
-    summary = "Delete up to `limit` (at most 50) task runs matching a filter, each with its states (Baton's own)"
-
-
-class TaskRunBulkSetStateHandler(BulkSetStateHandler):
-    permission = "task_run:write"
-    target = bulk.TASK_RUNS
-    request_model = TaskRunBulkSetStateRequest
-    response_model = TaskRunBulkSetStateResponse
-    summary = (
-        "Propose a state to up to `limit` (at most 50) task runs matching a filter; one orchestration result per run "
-        "(Baton's own)"
-    )
-
-    async def propose(self, run_id: uuid.UUID, request: BulkSetStateRequest) -> TransitionOutcome:
-        return await propose_task_run_state(self, run_id, request.state, force=request.force)
+TaskRunBulkDeleteHandler, TaskRunBulkSetStateHandler = bulk_run_handlers(
+    bulk.TASK_RUNS, TASK_RUN_BULK_BODIES, set_state_permission="task_run:write", propose=propose_task_run_state
+)
 
 
 class TaskRunFilterHandler(ApiHandler):

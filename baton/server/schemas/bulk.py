@@ -108,6 +108,11 @@ class TaskRunBulkSetStateResponse(ApiModel):
     results: list[TaskRunOrchestrationResult] = Field(default_factory=list)
 
 
+# The bodies of a kind of run's bulk endpoints: the delete request, the set-state request and answer.
+FLOW_RUN_BULK_BODIES = (FlowRunBulkDeleteRequest, FlowRunBulkSetStateRequest, FlowRunBulkSetStateResponse)
+TASK_RUN_BULK_BODIES = (TaskRunBulkDeleteRequest, TaskRunBulkSetStateRequest, TaskRunBulkSetStateResponse)
+
+
 class FlowRunCreateResult(ApiModel):
     """One run's answer in a bulk create: its id when created, the reason when not."""
 
