@@ -19,6 +19,8 @@ class NavigationEntry:
     path: str
     #: The permission the page needs; the sidebar leaves the entry out for a caller without it.
     permission: str
+    #: Other paths under which the entry is the current one (a tab of its page with a path of its own).
+    also: tuple[str, ...] = ()
 
     def visible_to(self, principal: Principal) -> bool:
         return principal.may(self.permission)
@@ -26,12 +28,12 @@ class NavigationEntry:
     def is_current(self, request_path: str) -> bool:
         if self.path == "/":
             return request_path == "/"
-        return request_path == self.path or request_path.startswith(self.path + "/")
+        return any(request_path == path or request_path.startswith(path + "/") for path in (self.path, *self.also))
 
 
 NAVIGATION = (
     NavigationEntry("Dashboard", "/", "flow_run:read"),
-    NavigationEntry("Runs", "/runs", "flow_run:read"),
+    NavigationEntry("Runs", "/runs", "flow_run:read", also=("/task-runs",)),
     NavigationEntry("Flows", "/flows", "flow:read"),
     NavigationEntry("Deployments", "/deployments", "deployment:read"),
     NavigationEntry("Work Pools", "/work-pools", "work_pool:read"),

@@ -1,4 +1,5 @@
-"""The runs table shared by the Runs page and a flow's page: its query parameters, page cursors and links.
+"""The runs table shared by the Runs page, a flow's page and the Task runs page: its query parameters, page cursors,
+links, and the filters of its bulk actions.
 
 Every filter is a GET parameter, so a filtered view is a URL to share. Pages are keyset pages (`after` / `before`
 hold a cursor), and the count shown stops at COUNT_CAP, so no request counts a whole large table.
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 import orjson
 
 from baton.errors import ValidationFailed
-from baton.server.models.views.run_pages import Cursor, Page, RunListQuery, RunSort
+from baton.server.models.views.run_pages import TASK_RUN_LIST, Cursor, Page, RunListQuery, RunSort
 from baton.server.schemas.bulk import BULK_OPERATION_LIMIT
 from baton.server.schemas.requests import RunFilterSet
 from baton.states import LATE as LATE_STATE_NAME
@@ -37,13 +38,16 @@ SORT_LABELS = {
 }
 # The filter parameters a pager link carries over (the cursor parameters are replaced).
 FILTER_PARAMETERS = ("state", "flow", "tag", "from", "to", "name", "sort", "limit")
+# The Task runs page's: a task run's flow run besides.
+TASK_FILTER_PARAMETERS = (*FILTER_PARAMETERS, "flow_run")
 
 
 @dataclass(frozen=True)
 class RunListFilter:
     """The runs table's filter parameters; empty fields do not narrow. `state_types` and `late` are alternatives (a
-    run matches either); the date range applies to when a run started (or was expected to). `filter_set` says the
-    same in the API's filter language, which is what selects the runs."""
+    run matches either); the date range applies to when a run started (or was expected to); `flow_run_id` (task runs
+    only) to a task run's flow run. `filter_set` and `task_filter_set` say the same in the API's filter language, which
+    is what selects the runs."""
 
     state_types: tuple[str, ...] = ()
     late: bool = False
@@ -52,43 +56,29 @@ class RunListFilter:
     started_from: dt.datetime | None = None
     started_to: dt.datetime | None = None
     name: str | None = None
+    flow_run_id: uuid.UUID | None = None
 
     def filter_set(self, *, deployment_id: uuid.UUID | None = None, past_only: bool = False) -> RunFilterSet:
         """The filter as a body of `POST /api/flow_runs/filter`. `deployment_id` narrows it to one deployment's runs;
         with `past_only`, unless states are chosen, runs waiting in a Scheduled state are left out."""
-        run: dict[str, Any] = {}
         state = self._state()
         if state is None and past_only:
             state = {"type": {"not_any_": ["SCHEDULED"]}}
-        if state is not None:
-            run["state"] = state
-        if self.tag:
-            run["tags"] = {"all_": [self.tag]}
-        if self.name:
-            run["name"] = {"like_": self.name}
-        if self.started_from is not None or self.started_to is not None:
-            run["start_time"] = {"after_": self.started_from, "before_": self.started_to}
+        run = self._run_filter(state)
         if deployment_id is not None:
-            run["deployment_id"] = {"any_": [deployment_id]}
-        body: dict[str, Any] = {"flow_runs": run}
-        if self.flow_id is not None:
-            body["flows"] = {"id": {"any_": [self.flow_id]}}
-        return RunFilterSet.model_validate(body)
+            run["deployment_id"] = {"any_": [str(deployment_id)]}
+        return RunFilterSet.model_validate({"flow_runs": run, **self._flows()})
 
-    def bulk_filter(
-        self, *, within: tuple[str, ...] | None = None, with_deployment: bool = False
-    ) -> dict[str, Any] | None:
-        """The filter as the JSON `flow_runs` filter of the bulk endpoints (`/flow_runs/bulk_set_state`,
-        `/flow_runs/bulk_delete`, `/flow_runs/count`), narrowed to runs in the state types `within` and, with
-        `with_deployment`, to runs of a deployment. None when no run can match it, or when it cannot be said there:
-        those endpoints take no flow filter."""
-        if self.flow_id is not None:
-            return None
-        narrowed = self if within is None else self._within(within)
-        if narrowed is None:
-            return None
+    def task_filter_set(self) -> RunFilterSet:
+        """The filter as a body of `POST /api/task_runs/filter`."""
+        return RunFilterSet.model_validate({"task_runs": self._run_filter(self._state()), **self._flows()})
+
+    def _flows(self) -> dict[str, Any]:
+        return {} if self.flow_id is None else {"flows": {"id": {"any_": [str(self.flow_id)]}}}
+
+    def _run_filter(self, state: dict[str, Any] | None) -> dict[str, Any]:
+        """The run's own filter (`flow_runs` or `task_runs`) with `state`, in JSON types."""
         run: dict[str, Any] = {}
-        state = narrowed._state()
         if state is not None:
             run["state"] = state
         if self.tag:
@@ -98,6 +88,23 @@ class RunListFilter:
         if self.started_from is not None or self.started_to is not None:
             times = {"after_": self.started_from, "before_": self.started_to}
             run["start_time"] = {key: when.isoformat() for key, when in times.items() if when is not None}
+        if self.flow_run_id is not None:
+            run["flow_run_id"] = {"any_": [str(self.flow_run_id)]}
+        return run
+
+    def bulk_filter(
+        self, *, within: tuple[str, ...] | None = None, with_deployment: bool = False
+    ) -> dict[str, Any] | None:
+        """The filter as the JSON run filter of the bulk endpoints (`flow_runs` of `/flow_runs/bulk_set_state`,
+        `/bulk_delete` and `/count`, `task_runs` of the `/task_runs/` ones), narrowed to runs in the state types
+        `within` and, with `with_deployment`, to flow runs of a deployment. None when no run can match it, or when it
+        cannot be said there: those endpoints take no flow filter."""
+        if self.flow_id is not None:
+            return None
+        narrowed = self if within is None else self._within(within)
+        if narrowed is None:
+            return None
+        run = self._run_filter(narrowed._state())
         if with_deployment:
             run["deployment_id"] = {"is_null_": False}
         return run
@@ -134,6 +141,12 @@ class RunListing:
     before: Cursor | None = None
     # The filter parameters as given, to fill the form and build links.
     values: dict[str, list[str]] = field(default_factory=dict)
+    # Whether it lists task runs (the Task runs page) rather than flow runs.
+    task_runs: bool = False
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        return TASK_FILTER_PARAMETERS if self.task_runs else FILTER_PARAMETERS
 
     def value(self, name: str) -> str:
         given = self.values.get(name)
@@ -142,7 +155,7 @@ class RunListing:
     @property
     def narrowed(self) -> bool:
         """Whether any filter (not just a sort or a page size) is set."""
-        return any(name in self.values for name in FILTER_PARAMETERS if name not in ("sort", "limit"))
+        return any(name in self.values for name in self.parameters if name not in ("sort", "limit"))
 
     @property
     def selected_states(self) -> tuple[str, ...]:
@@ -150,6 +163,9 @@ class RunListing:
 
     def query(self, *, deployment_id: uuid.UUID | None = None, past_only: bool = False) -> RunListQuery:
         """The page of runs this listing asks for (see `RunListFilter.filter_set` for the options)."""
+        if self.task_runs:
+            filters = self.filter.task_filter_set()
+            return RunListQuery(filters, self.sort, self.limit, self.after, self.before, runs=TASK_RUN_LIST)
         filters = self.filter.filter_set(deployment_id=deployment_id, past_only=past_only)
         return RunListQuery(filters, self.sort, self.limit, after=self.after, before=self.before)
 
@@ -178,30 +194,57 @@ def bulk_filters(spec: RunListFilter) -> dict[str, str] | None:
     return {**found, "limit": str(BULK_OPERATION_LIMIT)}
 
 
+# The states the Task runs page offers to set on the selected task runs.
+SETTABLE_TASK_RUN_STATES = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
+
+
+def task_bulk_filters(spec: RunListFilter) -> dict[str, str] | None:
+    """The JSON filters with which the task-runs table acts on every task run matching `spec`: `all` (to count and
+    delete) and `states`, per state type it offers to set, the matching runs not yet in that type (so that a run
+    moved drops out of the filter, and a repeated call meets the next ones); `limit` as in `bulk_filters`. None when
+    the filter cannot be said to the bulk endpoints (a flow filter)."""
+    every = spec.bulk_filter()
+    if every is None:
+        return None
+    states = {
+        target: spec.bulk_filter(within=tuple(other for other in STATE_TYPES if other != target))
+        for target in SETTABLE_TASK_RUN_STATES
+    }
+    return {
+        "all": orjson.dumps(every).decode(),
+        "states": orjson.dumps(states).decode(),
+        "limit": str(BULK_OPERATION_LIMIT),
+    }
+
+
 @dataclass
 class RunListingResult:
     page: Page
     matching: int
+    noun: str = "run"
 
     @property
     def matching_text(self) -> str:
         if self.matching > COUNT_CAP:
-            return f"more than {COUNT_CAP:,} runs match"
-        return f"{self.matching:,} {'run matches' if self.matching == 1 else 'runs match'}"
+            return f"more than {COUNT_CAP:,} {self.noun}s match"
+        return f"{self.matching:,} {self.noun + ' matches' if self.matching == 1 else self.noun + 's match'}"
 
 
 Arguments = Callable[[str], list[str]]
 
 
-def parse_run_listing(arguments: Arguments, *, flow_id: uuid.UUID | None = None) -> RunListing:
+def parse_run_listing(arguments: Arguments, *, flow_id: uuid.UUID | None = None, task_runs: bool = False) -> RunListing:
     """The runs-table request in the query `arguments` (a handler's get_query_arguments); `flow_id` scopes it to one
-    flow. Raises ValidationFailed, with a message for the reader, on any value that makes no sense."""
-    values = {name: [v.strip() for v in arguments(name) if v.strip()] for name in FILTER_PARAMETERS}
+    flow; `task_runs` reads a task-runs table's (a `flow_run` parameter, no Late state). Raises ValidationFailed, with
+    a message for the reader, on any value that makes no sense."""
+    parameters = TASK_FILTER_PARAMETERS if task_runs else FILTER_PARAMETERS
+    values = {name: [v.strip() for v in arguments(name) if v.strip()] for name in parameters}
     values = {name: given for name, given in values.items() if given}
     states = [part.strip().upper() for value in values.get("state", []) for part in value.split(",") if part.strip()]
-    unknown = [state for state in states if state not in STATE_CHOICES]
+    state_choices = STATE_TYPES if task_runs else STATE_CHOICES
+    unknown = [state for state in states if state not in state_choices]
     if unknown:
-        choices = ", ".join(state.title() for state in STATE_CHOICES)
+        choices = ", ".join(state.title() for state in state_choices)
         raise ValidationFailed(f"There is no state {unknown[0]!r}; the states are {choices}.")
     if flow_id is None and "flow" in values:
         flow_id = _uuid(values["flow"][0], "flow")
@@ -214,6 +257,7 @@ def parse_run_listing(arguments: Arguments, *, flow_id: uuid.UUID | None = None)
         started_from=_time(values, "from"),
         started_to=_time(values, "to"),
         name=_first(values, "name"),
+        flow_run_id=_uuid(values["flow_run"][0], "flow_run") if "flow_run" in values else None,
     )
     if spec.started_from and spec.started_to and spec.started_from > spec.started_to:
         raise ValidationFailed("The start of the date range is after its end.")
@@ -227,13 +271,14 @@ def parse_run_listing(arguments: Arguments, *, flow_id: uuid.UUID | None = None)
         after=decode_cursor(after, sort) if after else None,
         before=decode_cursor(before, sort) if before else None,
         values=values,
+        task_runs=task_runs,
     )
 
 
 def listing_url(path: str, listing: RunListing, **changes: str | None) -> str:
     """`path` with the listing's filter parameters, some of them changed (None drops one)."""
     pairs: list[tuple[str, str]] = []
-    for name in FILTER_PARAMETERS:
+    for name in listing.parameters:
         if name not in changes:
             pairs += [(name, value) for value in listing.values.get(name, [])]
     pairs += [(name, value) for name, value in changes.items() if value is not None]
@@ -348,8 +393,52 @@ def state_choice_badge(state: str) -> str:
     return state_badge("SCHEDULED", LATE_STATE_NAME) if state == LATE else state_badge(state)
 
 
+@dataclass(frozen=True)
+class RunTableKind:
+    """What a runs table lists, for its template and runs.js: the noun, the API resource and its filter and id fields,
+    the run page's path, the permission to delete, the one to cancel (None: no Cancel action), whether it offers to
+    set a state, and what a delete takes along."""
+
+    noun: str
+    api_path: str
+    filter_field: str
+    id_field: str
+    page_path: str
+    delete_permission: str
+    cancel_permission: str | None
+    sets_states: bool
+    deleted_along: str
+
+
+FLOW_RUN_TABLE = RunTableKind(
+    "run",
+    "/flow_runs",
+    "flow_runs",
+    "flow_run_id",
+    "/runs/flow-run/",
+    "flow_run:write",
+    "flow_run:run",
+    False,
+    "Their task runs and logs are deleted too.",
+)
+# Task runs are not cancelled the way flow runs are (nothing outside the flow run's process runs them, so there is
+# nothing to ask to stop): Cancelled is one of the states the table sets.
+TASK_RUN_TABLE = RunTableKind(
+    "task run",
+    "/task_runs",
+    "task_runs",
+    "task_run_id",
+    "/task-runs/",
+    "task_run:write",
+    None,
+    True,
+    "Their state histories are deleted too.",
+)
+
+
 # Values the runs-table templates use, besides the layout's.
 TEMPLATE_VALUES = {
+    "table_kind": FLOW_RUN_TABLE,
     "listing_url": listing_url,
     # Pages that offer to act on every matching run set this (see `bulk_filters`).
     "bulk_filters": None,

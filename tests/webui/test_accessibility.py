@@ -37,6 +37,7 @@ OTHER_VIEWS = [
     (FLOW_RUN_PAGE, "?tab=states"),
     (FLOW_RUN_PAGE, "?level=ERROR&q=warehouse"),
     (r"/runs/?", "?state=FAILED&state=COMPLETED&state=LATE&sort=name_asc"),
+    (r"/task-runs/?", "?state=COMPLETED&state=FAILED&sort=name_asc"),
     (r"/events/?", "?event=prefect.flow-run."),
     (r"/", "?window=week&tag=nightly"),
     (r"/search/?", "?q=etl"),

@@ -9,9 +9,10 @@ import orjson
 import pytest
 
 from baton.errors import ValidationFailed
+from baton.server.models.views import run_pages
 from baton.server.models.views.run_pages import Cursor, RunSort
 from baton.server.schemas.bulk import BULK_OPERATION_LIMIT
-from baton.server.schemas.filters import FlowRunFilter
+from baton.server.schemas.filters import FlowRunFilter, TaskRunFilter
 from baton.states import LATE
 from baton.webui import run_listing
 
@@ -108,3 +109,43 @@ def test_bulk_filters_keep_only_the_chosen_states_that_can_be_cancelled() -> Non
 
 def test_a_flow_filter_cannot_be_said_to_the_bulk_endpoints() -> None:
     assert bulk_filters(flow=[str(uuid.uuid4())]) is None
+
+
+def test_a_task_runs_listing_takes_a_flow_run_and_no_late_state() -> None:
+    flow_run = uuid.uuid4()
+    listing = run_listing.parse_run_listing(
+        arguments(flow_run=[str(flow_run)], state=["failed"], tag=["etl"]), task_runs=True
+    )
+    assert listing.filter.flow_run_id == flow_run and listing.narrowed
+    assert run_listing.listing_url("/task-runs", listing, sort="name_asc") == (
+        f"/task-runs?state=failed&tag=etl&flow_run={flow_run}&sort=name_asc"
+    )
+    query = listing.query()
+    assert query.runs is run_pages.TASK_RUN_LIST
+    assert query.filters.task_runs is not None and query.filters.flow_runs is None
+    assert query.filters.task_runs.flow_run_id is not None and query.filters.task_runs.flow_run_id.any_ == [flow_run]
+    with pytest.raises(ValidationFailed, match="no state 'LATE'"):
+        run_listing.parse_run_listing(arguments(state=["late"]), task_runs=True)
+    with pytest.raises(ValidationFailed, match="'flow_run' parameter must be an id"):
+        run_listing.parse_run_listing(arguments(flow_run=["nope"]), task_runs=True)
+    # A flow-runs listing has no flow_run parameter.
+    assert run_listing.parse_run_listing(arguments(flow_run=[str(flow_run)])).filter.flow_run_id is None
+
+
+def test_task_bulk_filters_leave_out_the_runs_already_in_the_state_to_set() -> None:
+    spec = run_listing.parse_run_listing(arguments(state=["failed,completed"], tag=["etl"]), task_runs=True).filter
+    found = run_listing.task_bulk_filters(spec)
+    assert found is not None and found["limit"] == str(BULK_OPERATION_LIMIT)
+    every = orjson.loads(found["all"])
+    assert every == {"state": {"type": {"any_": ["FAILED", "COMPLETED"]}}, "tags": {"all_": ["etl"]}}
+    states = orjson.loads(found["states"])
+    assert set(states) == set(run_listing.SETTABLE_TASK_RUN_STATES)
+    assert states["FAILED"] == {"state": {"type": {"any_": ["COMPLETED"]}}, "tags": {"all_": ["etl"]}}
+    assert states["CANCELLED"] == every
+    for value in [every, *filter(None, states.values())]:
+        TaskRunFilter.model_validate(value)
+    only_failed = run_listing.parse_run_listing(arguments(state=["failed"]), task_runs=True).filter
+    assert orjson.loads(run_listing.task_bulk_filters(only_failed)["states"])["FAILED"] is None  # type: ignore[index]
+    unfiltered = orjson.loads(run_listing.task_bulk_filters(run_listing.RunListFilter())["states"])  # type: ignore[index]
+    assert "FAILED" not in unfiltered["FAILED"]["state"]["type"]["any_"]
+    assert run_listing.task_bulk_filters(run_listing.RunListFilter(flow_id=uuid.uuid4())) is None

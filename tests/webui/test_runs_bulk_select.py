@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from tests.webui.bulk_actions import confirm_bulk_action
 from tests.webui.conftest import UiServer
 
 # More than a page of the table (50 rows) and than one bulk call (50 runs).
@@ -76,12 +77,9 @@ def test_cancel_every_run_matching_the_filter(page: Any, ui_server: UiServer, ap
     page.uncheck("input[data-select-all]")
     select_all_matching(page, ui_server, tag)
 
-    page.click("button[data-bulk=cancel]")
-    page.click("#confirm-ok")
-    flash = page.locator("#flash")
-    flash.wait_for(state="visible")
-    assert flash.inner_text() == f"Cancelled {MATCHING} runs matching this filter."
-    assert "error" not in (flash.get_attribute("class") or "")
+    answer = confirm_bulk_action(page, "cancel", f"Cancel all {MATCHING} runs matching this filter?")
+    assert answer == f"Cancelled {MATCHING} runs matching this filter."
+    assert "error" not in (page.locator("#flash").get_attribute("class") or "")
     assert page.locator("table.run-table tbody :is(.badge.state-cancelled, .badge.state-cancelling)").count() == 50
 
     states = {run["id"]: (run["state_type"], run["state_name"]) for run in tagged_runs(api, tag)}
@@ -98,14 +96,9 @@ def test_delete_every_run_matching_the_filter(page: Any, ui_server: UiServer, ap
     outside = create_tagged_runs(api, other, 2, {"type": "COMPLETED"})
     select_all_matching(page, ui_server, tag)
 
-    page.click("button[data-bulk=delete]")
-    assert page.locator("#confirm-message").inner_text() == (
-        f"Delete all {MATCHING} runs matching this filter? Their task runs and logs are deleted too."
-    )
-    page.click("#confirm-ok")
-    flash = page.locator("#flash")
-    flash.wait_for(state="visible")
-    assert flash.inner_text() == f"Deleted {MATCHING} runs matching this filter."
+    question = f"Delete all {MATCHING} runs matching this filter? Their task runs and logs are deleted too."
+    answer = confirm_bulk_action(page, "delete", question)
+    assert answer == f"Deleted {MATCHING} runs matching this filter."
     assert page.locator("table.run-table tbody tr").count() == 0
     assert tagged_runs(api, tag) == []
     assert {run["id"] for run in tagged_runs(api, other)} == set(outside)
@@ -120,9 +113,6 @@ def test_finished_runs_are_not_offered_for_cancelling(page: Any, ui_server: UiSe
     assert banner.get_attribute("data-cancel-filter") == ""
     page.check("input[data-select-all]")
     banner.locator("[data-select-matching-button]").click()
-    page.click("button[data-bulk=cancel]")
-    page.click("#confirm-ok")
-    flash = page.locator("#flash")
-    flash.wait_for(state="visible")
-    assert flash.inner_text() == "Cancelled 0 runs matching this filter."
+    answer = confirm_bulk_action(page, "cancel", f"Cancel all {MATCHING} runs matching this filter?")
+    assert answer == "Cancelled 0 runs matching this filter."
     assert {run["state_type"] for run in tagged_runs(api, tag)} == {"COMPLETED"}

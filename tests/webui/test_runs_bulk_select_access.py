@@ -1,5 +1,6 @@
 """Selecting every run matching the Runs page's filter with authentication on: a viewer gets no bulk action and no
-offer; a developer's browser session deletes them all through the bulk endpoint (cookie and CSRF token)."""
+offer; a developer's browser session deletes them all through the bulk endpoint (cookie and CSRF token). The same
+on the Task runs tab, where acting needs task_run:write."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from tests.databases import TemplateDatabases
 from tests.webui.auth_server import admin_headers, auth_ui_server, sign_in
+from tests.webui.bulk_actions import confirm_bulk_action
 from tests.webui.conftest import UiServer, _dialect
 
 TAG = "guarded-bulk"
@@ -63,3 +65,25 @@ def test_a_developer_deletes_every_matching_run(page: Any, ui_server: UiServer, 
     page.locator("#flash").wait_for(state="visible")
     assert page.locator("#flash").inner_text() == f"Deleted {MATCHING} runs matching this filter."
     assert matching(admin) == 0
+
+
+def test_task_run_bulk_actions_follow_task_run_write(page: Any, ui_server: UiServer, admin: httpx.Client) -> None:
+    """The Task runs tab: a viewer sees the task runs and no action; a developer (task_run:write) sets a state on the
+    selected ones from a browser session."""
+    body = {"name": "guarded-0", "task_key": "guarded", "dynamic_key": "0", "tags": ["guarded-task"]}
+    task_run = admin.post("/task_runs", json=body).raise_for_status().json()["id"]
+    sign_in(page, ui_server, "victor", "/task-runs")
+    page.goto(f"{ui_server.url}/task-runs?tag=guarded-task")
+    assert page.locator("table.run-table tbody tr").count() == 1
+    assert page.locator("button[data-bulk], select[data-bulk-state], [data-select-matching]").count() == 0
+    page.context.clear_cookies()
+
+    sign_in(page, ui_server, "dora", "/task-runs")
+    page.goto(f"{ui_server.url}/task-runs?tag=guarded-task")
+    assert page.locator("button[data-bulk=cancel]").count() == 0  # task runs are set to Cancelled instead
+    page.check("table.run-table tbody tr:first-child input[data-select-run]")
+    page.select_option("select[data-bulk-state]", "COMPLETED")
+    assert confirm_bulk_action(page, "state", "Set the task run guarded-0 to Completed?") == (
+        "Set 1 task run to Completed."
+    )
+    assert admin.get(f"/task_runs/{task_run}").raise_for_status().json()["state_type"] == "COMPLETED"

@@ -1,14 +1,20 @@
-"""`/task_runs` and `/task_run_states`: task runs created over REST, their states and orchestration."""
+"""`/task_runs` and `/task_run_states`: task runs created over REST, their states and orchestration, and Baton's own
+bulk delete and state change of task runs."""
 
 from __future__ import annotations
 
+import uuid
+
 from baton.errors import ObjectNotFound
 from baton.server.api.base import ApiHandler, dumps
+from baton.server.api.bulk_runs import bulk_run_handlers
 from baton.server.api.listing import paginated
 from baton.server.api.openapi import endpoint
-from baton.server.models.runs import task_runs
+from baton.server.models.runs import bulk, task_runs
 from baton.server.models.runs.states import run_as_written, set_task_run_state
+from baton.server.orchestration.context import TransitionOutcome
 from baton.server.schemas.actions import TaskRunCreate, TaskRunUpdate
+from baton.server.schemas.bulk import TASK_RUN_BULK_BODIES, BulkSetStateRequest
 from baton.server.schemas.core import HistoryInterval, TaskRun
 from baton.server.schemas.requests import FlowRunHistoryRequest, TaskRunFilterRequest, TaskRunPaginateRequest
 from baton.server.schemas.responses import state_response, task_run_response
@@ -82,13 +88,27 @@ class TaskRunSetStateHandler(ApiHandler):
     async def post(self, task_run_id: str) -> None:
         run_id = self.path_uuid(task_run_id)
         request = self.parse_body(SetStateRequest)
-        async with self.database.write() as connection:
-            outcome = await set_task_run_state(connection, run_id, request.state, force=request.force)
-        if outcome.task_queue_action is not None:
-            async with self.database.read() as connection:
-                body = task_run_response(await task_runs.read_task_run_or_404(connection, run_id))
-            await self.context.queue_task_run(outcome.task_queue_action, body["task_key"], dumps(body))
+        outcome = await propose_task_run_state(self, run_id, request)
         self.write_json(outcome.result_body(), status=outcome.status_code)
+
+
+async def propose_task_run_state(
+    handler: ApiHandler, run_id: uuid.UUID, request: SetStateRequest | BulkSetStateRequest
+) -> TransitionOutcome:
+    """Propose `request.state` (forced with `request.force`) to the task run in a write transaction of its own; a
+    background task run the change makes ready (or sends back) is queued for the task workers."""
+    async with handler.database.write() as connection:
+        outcome = await set_task_run_state(connection, run_id, request.state, force=request.force)
+    if outcome.task_queue_action is not None:
+        async with handler.database.read() as connection:
+            body = task_run_response(await task_runs.read_task_run_or_404(connection, run_id))
+        await handler.context.queue_task_run(outcome.task_queue_action, body["task_key"], dumps(body))
+    return outcome
+
+
+TaskRunBulkDeleteHandler, TaskRunBulkSetStateHandler = bulk_run_handlers(
+    bulk.TASK_RUNS, TASK_RUN_BULK_BODIES, set_state_permission="task_run:write", propose=propose_task_run_state
+)
 
 
 class TaskRunFilterHandler(ApiHandler):
@@ -170,6 +190,8 @@ routes = [
     (r"/task_runs/count/?", TaskRunCountHandler),
     (r"/task_runs/paginate/?", TaskRunPaginateHandler),
     (r"/task_runs/history/?", TaskRunHistoryHandler),
+    (r"/task_runs/bulk_delete/?", TaskRunBulkDeleteHandler),
+    (r"/task_runs/bulk_set_state/?", TaskRunBulkSetStateHandler),
     (r"/task_runs/(?P<task_run_id>[^/]+)/set_state/?", TaskRunSetStateHandler),
     (r"/task_runs/(?P<task_run_id>[^/]+)/?", TaskRunHandler),
     (r"/task_run_states/?", TaskRunStatesHandler),

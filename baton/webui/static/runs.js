@@ -1,4 +1,6 @@
-// Runs tables (the Runs page and a flow's page): date filters in local time, and bulk cancel and delete.
+// Runs tables (the Runs page, its Task runs tab, a flow's and a deployment's page): date filters in local time, and
+// bulk actions (cancel, set a state, delete) on the selected runs or on every run matching the filter. What the table
+// lists (its API resource, filter and id fields, noun) comes from its section's data attributes (run_table.html).
 "use strict";
 
 (function () {
@@ -64,13 +66,36 @@
     return element;
   }
 
+  /** What a table lists, from its section: `api` ("/flow_runs"), `filterField`, `idField`, `noun`, `deletedAlong`. */
+  function kindOf(section) {
+    return {
+      api: section.dataset.api, filterField: section.dataset.filterField, idField: section.dataset.idField,
+      noun: section.dataset.noun, deletedAlong: section.dataset.deletedAlong,
+    };
+  }
+
+  function plural(count, noun) { return count + " " + noun + (count === 1 ? "" : "s"); }
+
+  function title(type) { return type.charAt(0) + type.slice(1).toLowerCase(); }
+
+  /** The words of an action's question and answer: "Delete all 3 runs?", "Set 3 task runs to Failed." */
+  function wording(kind, action, stateType) {
+    if (action === "state") return { verb: "Set", past: "Set", suffix: " to " + title(stateType), warning: "" };
+    if (action === "delete") return { verb: "Delete", past: "Deleted", suffix: "", warning: " " + kind.deletedAlong };
+    return { verb: "Cancel", past: "Cancelled", suffix: "", warning: "" };
+  }
+
+  function proposedState(stateType) {
+    return { type: stateType, name: title(stateType), message: "Set from the Task runs page" };
+  }
+
   /** Cancel one run; resolves with its new state, rejects with the reason it was not cancelled. */
-  async function cancelRun(row) {
+  async function cancelRun(kind, row) {
     const current = row.dataset.stateType;
     if (FINISHED.includes(current)) throw new Error("it has already finished");
     const ask = ASK_TO_CANCEL.includes(current) && row.dataset.hasInfra === "true";
     const proposed = ask ? { type: "CANCELLING", name: "Cancelling" } : { type: "CANCELLED", name: "Cancelled" };
-    const result = await Baton.api("POST", "/flow_runs/" + row.dataset.runId + "/set_state", {
+    const result = await Baton.api("POST", kind.api + "/" + row.dataset.runId + "/set_state", {
       state: Object.assign(proposed, { message: "Cancelled from the Runs page" }),
     });
     const state = result && result.state;
@@ -80,26 +105,35 @@
     throw new Error(reason || "the server answered " + (result ? result.status : "nothing"));
   }
 
-  async function deleteRun(row) {
-    await Baton.api("DELETE", "/flow_runs/" + row.dataset.runId);
+  /** Force one run into `stateType` (as Prefect's "Change state" does); resolves with its new state. */
+  async function setRunState(kind, row, stateType) {
+    const result = await Baton.api("POST", kind.api + "/" + row.dataset.runId + "/set_state",
+      { state: proposedState(stateType), force: true });
+    if (result && result.state && result.state.type === stateType) return result.state;
+    const reason = result && result.details && result.details.reason;
+    throw new Error(reason || "the server answered " + (result ? result.status : "nothing"));
   }
 
-  async function bulk(table, action, updateSelection) {
+  async function deleteRun(kind, row) {
+    await Baton.api("DELETE", kind.api + "/" + row.dataset.runId);
+  }
+
+  async function bulk(kind, table, action, stateType, updateSelection) {
     const rows = selectedRows(table);
     if (!rows.length) return;
-    const verb = action === "delete" ? "Delete" : "Cancel";
-    const what = rows.length === 1 ? "the run " + rows[0].dataset.runName : rows.length + " runs";
-    const warning = action === "delete" ? " Their task runs and logs are deleted too." : "";
-    if (!(await Baton.confirmAction(verb + " " + what + "?" + warning))) return;
+    const words = wording(kind, action, stateType);
+    const what = rows.length === 1 ? "the " + kind.noun + " " + rows[0].dataset.runName
+      : plural(rows.length, kind.noun);
+    if (!(await Baton.confirmAction(words.verb + " " + what + words.suffix + "?" + words.warning))) return;
     const failures = [];
     let done = 0;
     for (const row of rows) {
       try {
         if (action === "delete") {
-          await deleteRun(row);
+          await deleteRun(kind, row);
           row.remove();
         } else {
-          const state = await cancelRun(row);
+          const state = action === "state" ? await setRunState(kind, row, stateType) : await cancelRun(kind, row);
           row.dataset.stateType = state.type;
           row.querySelector("[data-state]").replaceChildren(badge(state));
           row.querySelector("input[data-select-run]").checked = false;
@@ -109,38 +143,69 @@
         failures.push(row.dataset.runName + ": " + error.message);
       }
     }
-    const past = action === "delete" ? "Deleted" : "Cancelled";
-    let message = past + " " + done + (done === 1 ? " run." : " runs.");
-    if (failures.length) message += " Not " + past.toLowerCase() + ": " + failures.join("; ");
+    let message = words.past + " " + plural(done, kind.noun) + words.suffix + ".";
+    if (failures.length) message += " Not " + words.past.toLowerCase() + ": " + failures.join("; ");
     Baton.flash(message, failures.length > 0);
     updateSelection();
   }
 
-  function plural(count) { return count + (count === 1 ? " run" : " runs"); }
+  /**
+   * Propose `proposed` to every run matching `filter`, `limit` runs a call, until `count` runs moved into one of the
+   * `accepted` state types or a call moved none (it would only meet the same runs again). Marks the moved rows and
+   * records why the others did not move in `failures`; resolves with how many moved.
+   */
+  async function proposeToMatching(kind, table, filter, proposed, force, accepted, count, limit, failures, show) {
+    let moved = 0;
+    while (moved < count) {
+      const answer = await Baton.api("POST", kind.api + "/bulk_set_state",
+        { [kind.filterField]: filter, state: proposed, force: force, limit: Math.min(limit, count - moved) });
+      let movedNow = 0;
+      answer.results.forEach(function (result) {
+        const id = result[kind.idField];
+        const now = result.state;
+        if (now && accepted.includes(now.type)) {
+          movedNow += 1;
+          failures.delete(id);
+          const row = table.querySelector('tr[data-run-id="' + id + '"]');
+          if (row) {
+            row.dataset.stateType = now.type;
+            row.querySelector("[data-state]").replaceChildren(badge(now));
+          }
+        } else {
+          const reason = result.details && result.details.reason;
+          failures.set(id, reason || "the server answered " + result.status);
+        }
+      });
+      moved += movedNow;
+      show(moved);
+      if (!movedNow) break;
+    }
+    return moved;
+  }
 
   /**
    * Act on every run matching the page's filter through the bulk endpoints, which take the filter (never a list of
    * ids) and at most `limit` runs a call: call again until none is left, or until `count` runs (the number the user
    * confirmed) were handled, so runs made meanwhile are not touched beyond that.
    */
-  async function bulkMatching(banner, table, action, count) {
+  async function bulkMatching(kind, banner, table, action, stateType, count) {
     const limit = Number(banner.dataset.limit);
     const progress = banner.querySelector("[data-select-matching-text]");
-    const verb = action === "delete" ? "Delete" : "Cancel";
-    const warning = action === "delete" ? " Their task runs and logs are deleted too." : "";
-    const question = verb + " all " + plural(count) + " matching this filter?" + warning;
+    const words = wording(kind, action, stateType);
+    const question = words.verb + " all " + plural(count, kind.noun) + " matching this filter" + words.suffix + "?" +
+      words.warning;
     if (!(await Baton.confirmAction(question))) return false;
-    const past = action === "delete" ? "Deleted" : "Cancelled";
+    const past = words.past;
     let done = 0;
     const failures = new Map();
-    function show() { progress.textContent = past + " " + done + " of " + plural(count) + "…"; }
+    function show() { progress.textContent = past + " " + done + " of " + plural(count, kind.noun) + "…"; }
     show();
     try {
       if (action === "delete") {
         const filter = JSON.parse(banner.dataset.filter);
         while (done < count) {
-          const result = await Baton.api("POST", "/flow_runs/bulk_delete",
-            { flow_runs: filter, limit: Math.min(limit, count - done) });
+          const result = await Baton.api("POST", kind.api + "/bulk_delete",
+            { [kind.filterField]: filter, limit: Math.min(limit, count - done) });
           if (!result.deleted.length) break;
           done += result.deleted.length;
           result.deleted.forEach(function (id) {
@@ -149,6 +214,13 @@
           });
           show();
         }
+      } else if (action === "state") {
+        // Only the runs not in that state yet, so that the runs moved drop out of the filter.
+        const filter = JSON.parse(banner.dataset.stateFilters)[stateType];
+        if (filter) {
+          done = await proposeToMatching(kind, table, filter, proposedState(stateType), true, [stateType], count,
+            limit, failures, function (moved) { done = moved; show(); });
+        }
       } else {
         // First ask runs with infrastructure to cancel, then cancel the rest at once.
         const passes = [
@@ -156,56 +228,39 @@
           [banner.dataset.cancelFilter, { type: "CANCELLED", name: "Cancelled" }],
         ];
         for (const [filterText, proposed] of passes) {
-          if (!filterText) continue;
-          const filter = JSON.parse(filterText);
-          while (done < count) {
-            const state = Object.assign({ message: "Cancelled from the Runs page" }, proposed);
-            const answer = await Baton.api("POST", "/flow_runs/bulk_set_state",
-              { flow_runs: filter, state: state, limit: Math.min(limit, count - done) });
-            let moved = 0;
-            answer.results.forEach(function (result) {
-              const now = result.state;
-              if (now && ["CANCELLED", "CANCELLING"].includes(now.type)) {
-                moved += 1;
-                failures.delete(result.flow_run_id);
-                const row = table.querySelector('tr[data-run-id="' + result.flow_run_id + '"]');
-                if (row) {
-                  row.dataset.stateType = now.type;
-                  row.querySelector("[data-state]").replaceChildren(badge(now));
-                }
-              } else {
-                const reason = result.details && result.details.reason;
-                failures.set(result.flow_run_id, reason || "the server answered " + result.status);
-              }
-            });
-            done += moved;
-            show();
-            // A call that moved no run would only meet the same runs again.
-            if (!moved) break;
-          }
+          if (!filterText || done >= count) continue;
+          const state = Object.assign({ message: "Cancelled from the Runs page" }, proposed);
+          const before = done;
+          done += await proposeToMatching(kind, table, JSON.parse(filterText), state, false,
+            ["CANCELLED", "CANCELLING"], count - before, limit, failures,
+            function (moved) { done = before + moved; show(); });
         }
       }
     } catch (error) {
-      Baton.flash(past + " " + plural(done) + ", then: " + error.message, true);
+      Baton.flash(past + " " + plural(done, kind.noun) + words.suffix + ", then: " + error.message, true);
       return true;
     }
-    let message = past + " " + plural(done) + " matching this filter.";
+    let message = past + " " + plural(done, kind.noun) + " matching this filter" + words.suffix + ".";
     if (failures.size) {
       const reasons = Array.from(new Set(failures.values()));
-      message += " Not " + past.toLowerCase() + ": " + plural(failures.size) + " (" + reasons.join("; ") + ")";
+      message += " Not " + past.toLowerCase() + ": " + plural(failures.size, kind.noun) +
+        " (" + reasons.join("; ") + ")";
     }
     Baton.flash(message, failures.size > 0);
     return true;
   }
 
   function setUpTable(section) {
+    const kind = kindOf(section);
     const table = section.querySelector("table.run-table");
+    const stateChoice = section.querySelector("select[data-bulk-state]");
     const buttons = section.querySelectorAll("button[data-bulk]");
     const counter = section.querySelector("[data-selected-count]");
     const all = section.querySelector("input[data-select-all]");
     if (!table) {
       buttons.forEach(function (button) { button.hidden = true; });
       if (counter) counter.hidden = true;
+      if (stateChoice) stateChoice.hidden = true;
       return;
     }
     // Every run matching the filter is selected (the banner's offer taken): its count, else null.
@@ -230,7 +285,7 @@
       const filter = JSON.parse(banner.dataset.filter);
       let total;
       try {
-        total = await Baton.api("POST", "/flow_runs/count", { flow_runs: filter });
+        total = await Baton.api("POST", kind.api + "/count", { [kind.filterField]: filter });
       } catch (error) {
         Baton.flash(error.message, true);
         return;
@@ -239,8 +294,8 @@
       if (asked !== offerAsked || !all.checked || total <= onPage) return;
       const text = banner.querySelector("[data-select-matching-text]");
       const button = banner.querySelector("[data-select-matching-button]");
-      text.textContent = "All " + plural(onPage) + " on this page are selected.";
-      button.textContent = "Select all " + plural(total) + " matching this filter";
+      text.textContent = "All " + plural(onPage, kind.noun) + " on this page are selected.";
+      button.textContent = "Select all " + plural(total, kind.noun) + " matching this filter";
       button.dataset.count = String(total);
       button.hidden = false;
       banner.hidden = false;
@@ -252,7 +307,7 @@
           matching = Number(button.dataset.count);
           updateSelection();
           banner.querySelector("[data-select-matching-text]").textContent =
-            "All " + plural(matching) + " matching this filter are selected.";
+            "All " + plural(matching, kind.noun) + " matching this filter are selected.";
           button.textContent = "Clear selection";
         } else {
           table.querySelectorAll("input[data-select-run]").forEach(function (box) { box.checked = false; });
@@ -271,13 +326,14 @@
       button.addEventListener("click", async function () {
         buttons.forEach(function (other) { other.disabled = true; });
         try {
+          const stateType = stateChoice ? stateChoice.value : null;
           if (matching !== null) {
             const count = matching;
-            if (await bulkMatching(banner, table, button.dataset.bulk, count)) {
+            if (await bulkMatching(kind, banner, table, button.dataset.bulk, stateType, count)) {
               table.querySelectorAll("input[data-select-run]").forEach(function (box) { box.checked = false; });
             }
           } else {
-            await bulk(table, button.dataset.bulk, updateSelection);
+            await bulk(kind, table, button.dataset.bulk, stateType, updateSelection);
           }
         } finally { updateSelection(); }
       });

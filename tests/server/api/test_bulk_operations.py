@@ -63,20 +63,30 @@ async def test_bulk_delete_flow_runs_and_deployments(client: httpx.AsyncClient) 
 
 
 async def test_bulk_limits_and_bad_bodies_are_422_with_a_reason(client: httpx.AsyncClient) -> None:
-    for path in ("/flows/bulk_delete", "/flow_runs/bulk_delete", "/deployments/bulk_delete"):
-        for limit in (0, 51):
-            response = await client.post(path, json={"limit": limit})
-            assert response.status_code == 422, (path, response.text)
+    """The same for flow runs and Baton's own task-run bulk endpoints."""
+    running = {"state": {"type": "RUNNING"}}
+    for path, body in (
+        ("/flows/bulk_delete", {}),
+        ("/flow_runs/bulk_delete", {}),
+        ("/task_runs/bulk_delete", {}),
+        ("/deployments/bulk_delete", {}),
+        ("/flow_runs/bulk_set_state", running),
+        ("/task_runs/bulk_set_state", running),
+    ):
+        for limit in (0, 51, "10"):
+            response = await client.post(path, json={"limit": limit, **body})
+            assert response.status_code == 422, (path, limit, response.text)
             assert "limit" in response.json()["detail"]
-    response = await client.post("/flow_runs/bulk_delete", json={"flow_runs": {"nmae": {"any_": ["x"]}}})
-    assert response.status_code == 422
-    assert "nmae" in response.json()["detail"]
-    response = await client.post("/flow_runs/bulk_set_state", json={"flow_runs": {}})
-    assert response.status_code == 422
-    assert "state" in response.json()["detail"]
-    response = await client.post("/flow_runs/bulk_set_state", json={"state": {"type": "DONE"}})
-    assert response.status_code == 422
-    assert "type" in response.json()["detail"]
+    for runs in ("flow_runs", "task_runs"):
+        response = await client.post(f"/{runs}/bulk_delete", json={runs: {"nmae": {"any_": ["x"]}}})
+        assert response.status_code == 422
+        assert "nmae" in response.json()["detail"]
+        response = await client.post(f"/{runs}/bulk_set_state", json={runs: {}})
+        assert response.status_code == 422
+        assert "state" in response.json()["detail"]
+        response = await client.post(f"/{runs}/bulk_set_state", json={"state": {"type": "DONE"}})
+        assert response.status_code == 422
+        assert "type" in response.json()["detail"]
 
 
 async def test_bulk_delete_with_no_filter_takes_the_default_limit_of_50(client: httpx.AsyncClient) -> None:

@@ -17,7 +17,6 @@ from baton.server.models.filters import core as filters
 from baton.server.models.runs.history import run_history
 from baton.server.models.runs.run_names import generate_run_name
 from baton.server.schemas.actions import FlowRunCreate, FlowRunUpdate
-from baton.server.schemas.filters import FlowRunFilter
 from baton.server.schemas.requests import FlowRunHistoryRequest, FlowRunPaginateRequest, RunFilterSet
 from baton.server.schemas.sorting import FlowRunSort
 from baton.states import TERMINAL_STATE_VALUES, StateType, default_state_name
@@ -239,25 +238,6 @@ async def delete_flow_run(connection: AsyncConnection, flow_run_id: uuid.UUID) -
     await connection.execute(sa.delete(t.log).where(t.log.c.flow_run_id == flow_run_id))
     result = await connection.execute(sa.delete(t.flow_run).where(t.flow_run.c.id == flow_run_id))
     return result.rowcount == 1
-
-
-async def read_flow_run_ids(
-    connection: AsyncConnection, flow_run_filter: FlowRunFilter | None, limit: int
-) -> list[uuid.UUID]:
-    """Ids of the first `limit` runs (newest id first, the filter endpoint's default order) matching the filter."""
-    condition = filters.flow_run_condition(RunFilterSet(flow_runs=flow_run_filter), dialect_of(connection))
-    query = sa.select(t.flow_run.c.id).where(condition).order_by(*filters.flow_run_order_by(FlowRunSort.ID_DESC))
-    return list((await connection.execute(query.limit(limit))).scalars())
-
-
-async def delete_flow_runs(
-    connection: AsyncConnection, flow_run_filter: FlowRunFilter | None, limit: int
-) -> list[uuid.UUID]:
-    """Delete the first `limit` runs matching the filter, each as `delete_flow_run` does; their ids."""
-    run_ids = await read_flow_run_ids(connection, flow_run_filter, limit)
-    for run_id in run_ids:
-        await delete_flow_run(connection, run_id)
-    return run_ids
 
 
 async def read_flow_run_states(connection: AsyncConnection, flow_run_id: uuid.UUID) -> list[dict[str, Any]]:

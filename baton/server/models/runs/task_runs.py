@@ -250,6 +250,7 @@ async def update_task_run(connection: AsyncConnection, task_run_id: uuid.UUID, u
 
 
 async def delete_task_run(connection: AsyncConnection, task_run_id: uuid.UUID) -> bool:
+    """Delete the task run with its state history; False when there is no such run."""
     result = await connection.execute(sa.delete(t.task_run).where(t.task_run.c.id == task_run_id))
     return result.rowcount == 1
 

@@ -7,6 +7,8 @@ is a total order and a walk through the pages meets every row exactly once, ties
 Indexes these queries rely on at 100,000 runs (migration 0008): `flow_run (coalesce(start_time,
 expected_start_time, created), id)` for the default sort and the date range, `flow_run (name, id)` for the name sort,
 `flow_run (flow_id, start_time)` for a flow's last run, and on PostgreSQL a GIN index on `tags` for the tag filter.
+The task-run list (`TASK_RUN_LIST`) pages the same way; its start-time key has no index of its own yet, so its first
+page sorts the matching task runs.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.database import tables as t
-from baton.server.database.dialects import dialect_of
-from baton.server.models.filters.core import RUN_START_KEY, contains_text, flow_run_condition
+from baton.server.database.dialects import DatabaseDialect, dialect_of
+from baton.server.models.filters.core import RUN_START_KEY, contains_text, flow_run_condition, task_run_condition
 from baton.server.schemas.requests import RunFilterSet
 
 Condition = sa.ColumnElement[bool]
@@ -49,6 +52,29 @@ RUN_LIST_COLUMNS = [
     _run.created,
 ]
 
+_task = t.task_run.c
+_parent = t.flow_run.alias("parent_flow_run")
+# The columns a task-runs table shows, with its flow run's name.
+TASK_RUN_LIST_COLUMNS = [
+    _task.id,
+    _task.name,
+    _task.flow_run_id,
+    _parent.c.name.label("flow_run_name"),
+    _task.state_type,
+    _task.state_name,
+    _task.state_timestamp,
+    _task.expected_start_time,
+    _task.start_time,
+    _task.end_time,
+    _task.total_run_time,
+    _task.tags,
+    _task.created,
+]
+# A task run's place in the start-time sorts, as RUN_START_KEY is a flow run's.
+TASK_RUN_START_KEY: sa.ColumnElement[dt.datetime] = sa.func.coalesce(
+    _task.start_time, _task.expected_start_time, _task.created, type_=_task.created.type
+)
+
 
 class RunSort(enum.Enum):
     START_DESC = "start_desc"
@@ -57,12 +83,28 @@ class RunSort(enum.Enum):
     NAME_DESC = "name_desc"
 
     @property
-    def key(self) -> sa.ColumnElement[Any]:
-        return RUN_START_KEY if self in (RunSort.START_DESC, RunSort.START_ASC) else _run.name
+    def by_start(self) -> bool:
+        return self in (RunSort.START_DESC, RunSort.START_ASC)
 
     @property
     def descending(self) -> bool:
         return self in (RunSort.START_DESC, RunSort.NAME_DESC)
+
+
+@dataclass(frozen=True)
+class RunList:
+    """What a runs table lists (flow runs or task runs): its table and SELECT, the WHERE condition of a filter over
+    it, its id column, and its start-time and name sort keys."""
+
+    table: sa.Table
+    select: Callable[[], sa.Select[Any]]
+    condition: Callable[[RunFilterSet, DatabaseDialect], Condition]
+    id_column: sa.ColumnElement[Any]
+    start_key: sa.ColumnElement[Any]
+    name_key: sa.ColumnElement[Any]
+
+    def sort_key(self, sort: RunSort) -> sa.ColumnElement[Any]:
+        return self.start_key if sort.by_start else self.name_key
 
 
 @dataclass(frozen=True)
@@ -86,13 +128,14 @@ class Page:
 @dataclass(frozen=True)
 class RunListQuery:
     """One page of a runs table: the runs matching `filters` (the API's filter language) in `sort` order, the first
-    page or the one after or before a cursor."""
+    page or the one after or before a cursor; flow runs unless `runs` says task runs (TASK_RUN_LIST)."""
 
     filters: RunFilterSet
     sort: RunSort = RunSort.START_DESC
     limit: int = 50
     after: Cursor | None = None
     before: Cursor | None = None
+    runs: RunList | None = None
 
 
 @dataclass
@@ -164,6 +207,16 @@ def select_run_list() -> sa.Select[Any]:
     return sa.select(*RUN_LIST_COLUMNS).select_from(t.flow_run.join(t.flow, t.flow.c.id == _run.flow_id))
 
 
+def select_task_run_list() -> sa.Select[Any]:
+    """The columns of a task-runs table, joined to the flow run (a task run may have none); add WHERE."""
+    joined = t.task_run.outerjoin(_parent, _parent.c.id == _task.flow_run_id)
+    return sa.select(*TASK_RUN_LIST_COLUMNS).select_from(joined)
+
+
+FLOW_RUN_LIST = RunList(t.flow_run, select_run_list, flow_run_condition, _run.id, RUN_START_KEY, _run.name)
+TASK_RUN_LIST = RunList(t.task_run, select_task_run_list, task_run_condition, _task.id, TASK_RUN_START_KEY, _task.name)
+
+
 async def read_run_page(
     connection: AsyncConnection,
     filters: RunFilterSet,
@@ -172,29 +225,40 @@ async def read_run_page(
     *,
     after: Cursor | None = None,
     before: Cursor | None = None,
+    runs: RunList = FLOW_RUN_LIST,
 ) -> Page:
     """One page of the runs matching `filters` in `sort` order (see `keyset_page`)."""
-    query = select_run_list().where(flow_run_condition(filters, dialect_of(connection)))
+    query = runs.select().where(runs.condition(filters, dialect_of(connection)))
     return await keyset_page(
-        connection, query, sort.key, _run.id, descending=sort.descending, limit=limit, after=after, before=before
+        connection,
+        query,
+        runs.sort_key(sort),
+        runs.id_column,
+        descending=sort.descending,
+        limit=limit,
+        after=after,
+        before=before,
     )
 
 
-async def count_runs_capped(connection: AsyncConnection, filters: RunFilterSet, cap: int) -> int:
+async def count_runs_capped(
+    connection: AsyncConnection, filters: RunFilterSet, cap: int, *, runs: RunList = FLOW_RUN_LIST
+) -> int:
     """How many runs match `filters`, counting no further than `cap` + 1 (more than `cap` means "cap+"): the work
     is bounded by the cap, never a count of the whole table."""
-    condition = flow_run_condition(filters, dialect_of(connection))
-    matching = sa.select(sa.literal(1).label("one")).select_from(t.flow_run).where(condition).limit(cap + 1)
+    condition = runs.condition(filters, dialect_of(connection))
+    matching = sa.select(sa.literal(1).label("one")).select_from(runs.table).where(condition).limit(cap + 1)
     query = sa.select(sa.func.count()).select_from(matching.subquery())
     return int((await connection.execute(query)).scalar_one())
 
 
 async def read_run_list(connection: AsyncConnection, query: RunListQuery, count_cap: int) -> tuple[Page, int]:
     """A runs table's page for `query` and how many runs match it, counted up to `count_cap` + 1."""
+    runs = query.runs or FLOW_RUN_LIST
     page = await read_run_page(
-        connection, query.filters, query.sort, query.limit, after=query.after, before=query.before
+        connection, query.filters, query.sort, query.limit, after=query.after, before=query.before, runs=runs
     )
-    return page, await count_runs_capped(connection, query.filters, count_cap)
+    return page, await count_runs_capped(connection, query.filters, count_cap, runs=runs)
 
 
 # --- flows ------------------------------------------------------------------------------------------------------
