@@ -56,7 +56,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -441,7 +441,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="start two Baton servers (auth off, auth on with a worker key) and compare their throughput",
     )
-    parser.add_argument("--rounds", type=int, default=2, help="with --compare-auth: workloads per mode (default 2)")
+    parser.add_argument(
+        "--compare-prefect",
+        action="store_true",
+        help="start Prefect's server (from --prefect-venv) and Baton's, each on a fresh database, and compare them",
+    )
+    parser.add_argument(
+        "--prefect-venv",
+        default=str(Path(sys.executable).parent.parent),
+        help="with --compare-prefect: the venv whose bin/prefect to start (default: this Python's, where the dev "
+        "extras installed prefect==3.9.1)",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="with --compare-*: workloads per server (default 2)")
     parser.add_argument(
         "--database",
         default="sqlite",
@@ -487,6 +498,8 @@ async def main_async(args: argparse.Namespace) -> int:
 
 BENCH_ACCOUNT = "bench-worker"
 SERVER_START_SECONDS = 60.0
+# Seconds a started server idles before its memory is read.
+IDLE_SECONDS = 2.0
 
 
 def _free_port() -> int:
@@ -524,45 +537,54 @@ async def _postgres(admin_dsn: str, *statements: str) -> None:
         await connection.close()
 
 
+@dataclass
+class BenchServer:
+    """A server started for a comparison: its API URL, pid, key (auth on) and how it started."""
+
+    api_url: str
+    pid: int
+    key: str | None
+    to_healthy_seconds: float
+    idle_rss_mb: float | None = None
+
+
 @contextlib.contextmanager
-def bench_server(
-    args: argparse.Namespace, workdir: Path, name: str, *, auth: bool
-) -> Iterator[tuple[str, int, str | None]]:
-    """A `baton server start --no-ui` on a fresh database: its API URL, pid and (auth on) a worker key."""
-    workdir.mkdir(parents=True)
+def scratch_database(args: argparse.Namespace, workdir: Path, name: str) -> Iterator[str]:
+    """A fresh database for one server (SQLAlchemy asyncio URL): a file in `workdir`, or a PostgreSQL database made
+    from `--database` and dropped afterwards."""
     if args.database == "sqlite":
-        database_url = f"sqlite+aiosqlite:///{workdir / 'baton.db'}"
-    else:
-        database = f"baton_bench_{name}_{os.getpid()}"
-        asyncio.run(_postgres(args.database, f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}"))
-        database_url = (
-            f"{args.database.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+asyncpg://', 1)}/{database}"
-        )
-    key = asyncio.run(_prepare_database(database_url, mint_key=auth))
-    port = _free_port()
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("BATON_", "PREFECT_"))}
-    env.update(
-        BATON_HOME=str(workdir),
-        BATON_API_DATABASE_CONNECTION_URL=database_url,
-        BATON_LOGGING_LEVEL="WARNING",
-        BATON_AUTH_ENABLED="true" if auth else "false",
-    )
-    command = [sys.executable, "-m", "baton", "server", "start", "--no-ui", "--host", "127.0.0.1", "--port", str(port)]
+        yield f"sqlite+aiosqlite:///{workdir / (name + '.db')}"
+        return
+    database = f"baton_bench_{name}_{os.getpid()}"
+    asyncio.run(_postgres(args.database, f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}"))
+    try:
+        yield f"{args.database.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+asyncpg://', 1)}/{database}"
+    finally:
+        asyncio.run(_postgres(args.database, f"DROP DATABASE IF EXISTS {database}"))
+
+
+@contextlib.contextmanager
+def running(command: list[str], env: dict[str, str], workdir: Path, name: str) -> Iterator[BenchServer]:
+    """Start `command` (a server answering `GET /api/health` on the port it was given in `env["BENCH_PORT"]`), wait
+    until it is healthy, then let it idle a moment and read its memory; stopped (SIGTERM, then SIGKILL) at the end."""
+    port = env.pop("BENCH_PORT")
+    api_url = f"http://127.0.0.1:{port}/api"
+    started = time.monotonic()
     with (workdir / "server.log").open("wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    api_url = f"http://127.0.0.1:{port}/api"
     try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
         while True:
             try:
                 if httpx.get(f"{api_url}/health", timeout=1.0).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
-            if process.poll() is not None or time.monotonic() > deadline:
+            if process.poll() is not None or time.monotonic() > started + SERVER_START_SECONDS:
                 raise SystemExit(f"the {name} server did not start; see {workdir / 'server.log'}")
-            time.sleep(0.2)
-        yield api_url, process.pid, key
+            time.sleep(0.05)
+        healthy = time.monotonic() - started
+        time.sleep(IDLE_SECONDS)
+        yield BenchServer(api_url, process.pid, None, round(healthy, 2), server_rss_mb(process.pid))
     finally:
         process.terminate()
         try:
@@ -570,8 +592,56 @@ def bench_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if args.database != "sqlite":
-            asyncio.run(_postgres(args.database, f"DROP DATABASE IF EXISTS {database}"))
+
+
+def _clean_environment() -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if not name.startswith(("BATON_", "PREFECT_"))}
+
+
+@contextlib.contextmanager
+def bench_server(args: argparse.Namespace, workdir: Path, name: str, *, auth: bool) -> Iterator[BenchServer]:
+    """A `baton server start --no-ui` (API, actors and beat in one process) on a fresh database, migrated
+    beforehand; with `auth`, authentication on and a worker key."""
+    workdir.mkdir(parents=True)
+    with scratch_database(args, workdir, name) as database_url:
+        key = asyncio.run(_prepare_database(database_url, mint_key=auth))
+        port = _free_port()
+        env = _clean_environment()
+        env.update(
+            BENCH_PORT=str(port),
+            BATON_HOME=str(workdir),
+            BATON_API_DATABASE_CONNECTION_URL=database_url,
+            BATON_LOGGING_LEVEL="WARNING",
+            BATON_AUTH_ENABLED="true" if auth else "false",
+        )
+        command = [sys.executable, "-m", "baton", "server", "start", "--no-ui", "--host", "127.0.0.1"]
+        with running([*command, "--port", str(port)], env, workdir, name) as server:
+            server.key = key
+            yield server
+
+
+@contextlib.contextmanager
+def prefect_server(args: argparse.Namespace, workdir: Path, name: str) -> Iterator[BenchServer]:
+    """`prefect server start` (API and its services in one process, UI off, as Baton's `--no-ui`) from
+    `--prefect-venv` on a fresh database; Prefect migrates it on start, which its start-to-healthy time includes."""
+    workdir.mkdir(parents=True)
+    prefect = Path(args.prefect_venv) / "bin" / "prefect"
+    if not prefect.exists():
+        raise SystemExit(f"no Prefect in {args.prefect_venv}: pip install 'prefect==3.9.1' into a venv there")
+    with scratch_database(args, workdir, name) as database_url:
+        port = _free_port()
+        env = _clean_environment()
+        env.update(
+            BENCH_PORT=str(port),
+            PREFECT_HOME=str(workdir),
+            PREFECT_API_DATABASE_CONNECTION_URL=database_url,
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_UI_ENABLED="false",
+            PREFECT_LOGGING_SERVER_LEVEL="WARNING",
+        )
+        command = [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+        with running(command, env, workdir, name) as server:
+            yield server
 
 
 def server_cpu_seconds(pid: int) -> float:
@@ -606,68 +676,105 @@ def _mode_summary(reports: list[dict[str, Any]]) -> dict[str, Any]:
         "server_cpu_ms_per_op": round(cpu / ops, 3) if ops else None,
         "rounds_ops_per_second": [report["ops_per_second"] for report in reports],
         "errors": sum(report["errors"] for report in reports),
+        "errors_5xx": sum(report["errors_5xx"] for report in reports),
         "runs_completed": sum(report["runs_completed"] for report in reports),
     }
 
 
 def compare_auth(args: argparse.Namespace) -> int:
-    """Run the workload `--rounds` times on each server, alternating which goes first; print both and the ratio."""
-    modes = ("auth off", "auth on")
-    reports: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
-    with tempfile.TemporaryDirectory(prefix="baton-bench-auth-") as folder, contextlib.ExitStack() as stack:
+    """Authentication off against on, both Baton, on fresh databases."""
+
+    def start(stack: contextlib.ExitStack, folder: Path) -> dict[str, BenchServer]:
         servers = {
             mode: stack.enter_context(
-                bench_server(
-                    args, Path(folder) / mode.replace(" ", "-"), mode.replace(" ", "_"), auth=mode == "auth on"
-                )
+                bench_server(args, folder / mode.replace(" ", "-"), mode.replace(" ", "_"), auth=mode == "auth on")
             )
-            for mode in modes
+            for mode in ("auth off", "auth on")
         }
-        _check_auth_is_on(servers["auth on"][0])
+        _check_auth_is_on(servers["auth on"].api_url)
+        return servers
+
+    return compare(args, start, "compare_auth")
+
+
+def compare_prefect(args: argparse.Namespace) -> int:
+    """Prefect's server against Baton's, each on a fresh database of the same kind."""
+
+    def start(stack: contextlib.ExitStack, folder: Path) -> dict[str, BenchServer]:
+        return {
+            "prefect": stack.enter_context(prefect_server(args, folder / "prefect", "prefect")),
+            "baton": stack.enter_context(bench_server(args, folder / "baton", "baton", auth=False)),
+        }
+
+    return compare(args, start, "compare_prefect")
+
+
+def compare(
+    args: argparse.Namespace,
+    start: Callable[[contextlib.ExitStack, Path], dict[str, BenchServer]],
+    kind: str,
+) -> int:
+    """Run the workload `--rounds` times on each of two servers, alternating which goes first; print both, the
+    throughput ratio (second / first) and how each started (seconds to healthy, idle RSS)."""
+    with tempfile.TemporaryDirectory(prefix="baton-bench-") as folder, contextlib.ExitStack() as stack:
+        servers = start(stack, Path(folder))
+        modes = tuple(servers)
+        reports: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
         for round_index in range(args.rounds):
             for mode in modes if round_index % 2 == 0 else modes[::-1]:
-                api_url, pid, key = servers[mode]
-                run_args = argparse.Namespace(**{**vars(args), "api_url": api_url, "api_key": key, "server_pid": pid})
+                server = servers[mode]
+                run_args = argparse.Namespace(
+                    **{**vars(args), "api_url": server.api_url, "api_key": server.key, "server_pid": server.pid}
+                )
                 run_args.label = f"{args.label} {mode} round {round_index + 1}".strip()
-                cpu_before = server_cpu_seconds(pid)
+                cpu_before = server_cpu_seconds(server.pid)
                 report = asyncio.run(measure(run_args))
                 if report is None:
                     return 1
-                report["server_cpu_ms_per_op"] = round((server_cpu_seconds(pid) - cpu_before) * 1000 / report["ops"], 3)
+                report["server_cpu_ms_per_op"] = round(
+                    (server_cpu_seconds(server.pid) - cpu_before) * 1000 / max(report["ops"], 1), 3
+                )
                 reports[mode].append(report)
                 print(
                     f"{run_args.label}: {report['ops_per_second']} ops/s, {report['ops']} operations, "
-                    f"{report['errors']} errors, server CPU {report['server_cpu_ms_per_op']} ms per operation",
+                    f"{report['errors']} errors ({report['errors_5xx']} 5xx), p99 set_state "
+                    f"{_set_state_p99(report)} ms, server CPU {report['server_cpu_ms_per_op']} ms per operation",
                     flush=True,
                 )
+    first, second = modes
     summary = {mode: _mode_summary(reports[mode]) for mode in modes}
-    off, on = summary["auth off"]["ops_per_second"], summary["auth on"]["ops_per_second"]
-    ratio = round(on / off, 3) if off and on else None
+    for mode in modes:
+        summary[mode]["to_healthy_seconds"] = servers[mode].to_healthy_seconds
+        summary[mode]["idle_rss_mb"] = servers[mode].idle_rss_mb
+    ratio = _ratio(summary[second]["ops_per_second"], summary[first]["ops_per_second"])
     # Each round's two workloads ran back to back, so their ratio is less disturbed by the machine's load drifting.
     paired = sorted(
-        on_report["ops_per_second"] / off_report["ops_per_second"]
-        for off_report, on_report in zip(reports["auth off"], reports["auth on"], strict=True)
-        if off_report["ops_per_second"] and on_report["ops_per_second"]
+        b["ops_per_second"] / a["ops_per_second"]
+        for a, b in zip(reports[first], reports[second], strict=True)
+        if a["ops_per_second"] and b["ops_per_second"]
     )
     paired_median = round(statistics.median(paired), 3) if paired else None
-    cpu_off, cpu_on = summary["auth off"]["server_cpu_ms_per_op"], summary["auth on"]["server_cpu_ms_per_op"]
-    cpu_ratio = round(cpu_on / cpu_off, 3) if cpu_off and cpu_on else None
+    cpu_ratio = _ratio(summary[second]["server_cpu_ms_per_op"], summary[first]["server_cpu_ms_per_op"])
     print()
-    print(f"{'mode':<10} {'ops/s':>8} {'ops':>7} {'errors':>7} {'CPU ms/op':>10}  ops/s per round")
+    print(
+        f"{'server':<10} {'ops/s':>8} {'ops':>7} {'errors':>7} {'5xx':>5} {'CPU ms/op':>10} {'healthy s':>10} "
+        f"{'idle MB':>8}  ops/s per round"
+    )
     for mode in modes:
         figures = summary[mode]
         rounds = ", ".join(str(value) for value in figures["rounds_ops_per_second"])
         print(
             f"{mode:<10} {figures['ops_per_second']:>8} {figures['ops']:>7} {figures['errors']:>7} "
-            f"{figures['server_cpu_ms_per_op']:>10}  {rounds}"
+            f"{figures['errors_5xx']:>5} {figures['server_cpu_ms_per_op']:>10} {figures['to_healthy_seconds']:>10} "
+            f"{figures['idle_rss_mb']!s:>8}  {rounds}"
         )
-    print(f"throughput, auth on / auth off: {ratio} (median of the rounds' ratios: {paired_median})")
-    print(f"server CPU per operation, auth on / auth off: {cpu_ratio}")
+    print(f"throughput, {second} / {first}: {ratio} (median of the rounds' ratios: {paired_median})")
+    print(f"server CPU per operation, {second} / {first}: {cpu_ratio}")
     print(
         json.dumps(
             {
                 "label": args.label,
-                "compare_auth": True,
+                kind: True,
                 "database": "sqlite" if args.database == "sqlite" else "postgresql",
                 "runs": args.runs,
                 "tasks_per_run": args.tasks_per_run,
@@ -685,10 +792,24 @@ def compare_auth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    return round(numerator / denominator, 3) if numerator and denominator else None
+
+
+def _set_state_p99(report: dict[str, Any]) -> float | None:
+    """The worst p99 among the set_state operations of a report."""
+    values = [op["p99_ms"] for name, op in report["operations"].items() if "state" in name and op["p99_ms"]]
+    return max(values) if values else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.compare_auth and args.compare_prefect:
+        raise SystemExit("--compare-auth and --compare-prefect are two different comparisons: pick one")
     if args.compare_auth:
         return compare_auth(args)
+    if args.compare_prefect:
+        return compare_prefect(args)
     return asyncio.run(main_async(args))
 
 
