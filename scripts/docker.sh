@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Gets a Docker engine and the docker worker tests' image ready on this machine (Debian): installs docker.io and
-# debootstrap if missing, starts dockerd if it is not running, and builds the image once (kept between runs).
+# Gets a Docker engine and the docker worker tests' image ready on this machine (Debian): installs docker.io,
+# Compose (Debian's docker-compose 1.29, unless the engine has `docker compose`) and debootstrap if missing, starts
+# dockerd if it is not running, and builds the image once (kept between runs). The compose stack test
+# (tests/compose_stack/) builds its images on this image's base.
 # No registry image can be pulled here, so the base is a bookworm minbase built with debootstrap and imported; the
 # test image adds prefect (the version in this project's .venv) in a virtualenv at /opt/prefect, installed with
 # this machine's pip configuration. Costs about a second when everything is already there.
@@ -21,6 +23,11 @@ apt_install() {
 if ! command -v dockerd >/dev/null; then
   echo "Installing the Docker engine (apt-get install docker.io)..."
   apt_install docker.io
+fi
+
+if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; then
+  echo "Installing Compose (apt-get install docker-compose)..."
+  apt_install docker-compose
 fi
 
 if ! docker info >/dev/null 2>&1; then
