@@ -1,0 +1,60 @@
+"""Installing the built-in blocks from several server processes at once, as API replicas do when they start
+together on a new database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import sqlalchemy as sa
+
+from baton.server.blocks import register_system_blocks
+from baton.server.blocks.system import SYSTEM_BLOCKS
+from baton.server.database.engine import Database
+from baton.server.models.blocks import block_types
+from baton.server.schemas.blocks import BlockTypeCreate
+
+# SQLite has one writer at a time, so registrations there never overlap: the race is PostgreSQL's.
+ONE_DATABASE = "postgresql"
+WAIT_SECONDS = 30.0
+LOCK_WAITS = sa.text(
+    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+)
+
+
+async def wait_until_a_query_waits_for_a_lock(database: Database) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        async with database.read() as connection:
+            if (await connection.execute(LOCK_WAITS)).scalar_one() > 0:
+                return
+        assert time.monotonic() < deadline, "the second registration never waited for the first one's insert"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_registration_that_finds_a_type_committed_meanwhile_completes(database_url: str) -> None:
+    first, second, observer = Database(database_url), Database(database_url), Database(database_url)
+    for database in (first, second, observer):
+        await database.open()
+    try:
+        # The first server's transaction holds a new block type uncommitted while the second server registers: that
+        # one reads no such type, and its insert waits for the first server's commit, then finds the slug taken.
+        # It used to fail the server's start with 'Block type with slug "..." already exists'.
+        block = SYSTEM_BLOCKS[0]
+        async with first.write() as connection:
+            await block_types.create_block_type(
+                connection, BlockTypeCreate(name=block.name, slug=block.slug), is_protected=True
+            )
+            late = asyncio.create_task(register_system_blocks(second))
+            await wait_until_a_query_waits_for_a_lock(observer)
+        assert await asyncio.wait_for(late, WAIT_SECONDS) is True
+        async with observer.read() as connection:
+            for block in SYSTEM_BLOCKS:
+                assert await block_types.read_block_type_by_slug(connection, block.slug) is not None
+            installed = await block_types.read_block_type_by_slug(connection, SYSTEM_BLOCKS[0].slug)
+        # The type the first server made is the one kept, brought up to date by the second.
+        assert installed is not None and installed["description"] == SYSTEM_BLOCKS[0].description
+        assert await register_system_blocks(first) is False
+    finally:
+        for database in (first, second, observer):
+            await database.dispose()
