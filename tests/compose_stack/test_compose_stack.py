@@ -143,7 +143,9 @@ def test_the_proxy_requires_a_key_and_answers_the_ready_probe(stack: Stack) -> N
 def test_a_flow_through_the_proxy_completes_with_its_task_runs(stack: Stack, tmp_path: Path) -> None:
     # The auth string, not PREFECT_API_KEY: the client sends only the auth string over the events websocket.
     auth_string = f"bootstrap-admin:{ADMIN_KEY}"
-    completed = flow_script(ApiServer(stack.api_url, ""), tmp_path, "tasks_that_log", PREFECT_API_AUTH_STRING=auth_string)
+    completed = flow_script(
+        ApiServer(stack.api_url, ""), tmp_path, "tasks_that_log", PREFECT_API_AUTH_STRING=auth_string
+    )
     assert completed.returncode == 0, f"{completed.stdout}\n{completed.stderr}\n{logs(stack)}"
     outcome = json.loads(completed.stdout.strip().splitlines()[-1])
     headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
