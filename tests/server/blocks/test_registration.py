@@ -4,32 +4,17 @@ together on a new database."""
 from __future__ import annotations
 
 import asyncio
-import time
-
-import sqlalchemy as sa
 
 from baton.server.blocks import register_system_blocks
 from baton.server.blocks.system import SYSTEM_BLOCKS
 from baton.server.database.engine import Database
 from baton.server.models.blocks import block_types
 from baton.server.schemas.blocks import BlockTypeCreate
+from tests.lock_waits import wait_until_a_query_waits_for_a_lock
 
 # SQLite has one writer at a time, so registrations there never overlap: the race is PostgreSQL's.
 ONE_DATABASE = "postgresql"
 WAIT_SECONDS = 30.0
-LOCK_WAITS = sa.text(
-    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-)
-
-
-async def wait_until_a_query_waits_for_a_lock(database: Database) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        async with database.read() as connection:
-            if (await connection.execute(LOCK_WAITS)).scalar_one() > 0:
-                return
-        assert time.monotonic() < deadline, "the second registration never waited for the first one's insert"
-        await asyncio.sleep(0.02)
 
 
 async def test_a_registration_that_finds_a_type_committed_meanwhile_completes(database_url: str) -> None:
