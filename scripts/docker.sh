@@ -44,7 +44,7 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/dockerd.log" >&2; exit 1; }
 fi
 
-if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+if docker image inspect "$IMAGE" >/dev/null 2>&1 && docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   exit 0
 fi
 
@@ -59,6 +59,9 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   $SUDO debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates bookworm "$ROOT" \
     >/dev/null
   $SUDO tar -C "$ROOT" -c . | docker import - "$BASE_IMAGE" >/dev/null
+fi
+if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  exit 0
 fi
 
 PREFECT_VERSION=$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("prefect"))')

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from tests.acceptance.conftest import ApiServer, _free_port, flow_script
-from tests.compose_stack.local_images import ROOT, build_stack_images
+from tests.compose_stack.local_images import DEBOOTSTRAP_BASE, ROOT, build_stack_images, image_exists
 
 pytestmark = [
     pytest.mark.slow,
@@ -93,6 +93,8 @@ def stack() -> Iterator[Stack]:
     if shutil.which("docker") is None or subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
         pytest.skip("no Docker engine (bash scripts/docker.sh starts one)")
     compose_command()
+    if not image_exists(DEBOOTSTRAP_BASE):
+        pytest.skip(f"no image {DEBOOTSTRAP_BASE!r} to build on (bash scripts/docker.sh builds it)")
     images = build_stack_images()
     port = _free_port()
     environment = {
