@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from baton.server.auth import direct, identity
-from baton.server.database.engine import Database
 from baton.server.models.identity import accounts
-from tests.lock_waits import wait_until_a_query_waits_for_a_lock
+from tests.racing_servers import separate_databases, wait_until_a_query_waits_for_a_lock
 
 # SQLite has one writer at a time, so two bootstraps there never overlap: the race is PostgreSQL's.
 ONE_DATABASE = "postgresql"
@@ -17,10 +16,7 @@ WAIT_SECONDS = 30.0
 
 
 async def test_a_bootstrap_that_finds_the_admin_committed_meanwhile_leaves_it_to_the_other(database_url: str) -> None:
-    first, second, observer = Database(database_url), Database(database_url), Database(database_url)
-    for database in (first, second, observer):
-        await database.open()
-    try:
+    async with separate_databases(database_url, 3) as (first, second, observer):
         # The second server reads no admin and no account while the first one's transaction holds them uncommitted;
         # its insert waits for that commit, then finds the name taken. It used to fail the server's start.
         async with first.write() as connection:
@@ -32,6 +28,3 @@ async def test_a_bootstrap_that_finds_the_admin_committed_meanwhile_leaves_it_to
             account = await accounts.read_account_by_name(connection, "service_account", identity.BOOTSTRAP_ADMIN_NAME)
             assert account is not None and account["role"] == "admin"
             assert await accounts.count_active_admins(connection) == 1
-    finally:
-        for database in (first, second, observer):
-            await database.dispose()

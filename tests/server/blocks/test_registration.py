@@ -7,10 +7,9 @@ import asyncio
 
 from baton.server.blocks import register_system_blocks
 from baton.server.blocks.system import SYSTEM_BLOCKS
-from baton.server.database.engine import Database
 from baton.server.models.blocks import block_types
 from baton.server.schemas.blocks import BlockTypeCreate
-from tests.lock_waits import wait_until_a_query_waits_for_a_lock
+from tests.racing_servers import separate_databases, wait_until_a_query_waits_for_a_lock
 
 # SQLite has one writer at a time, so registrations there never overlap: the race is PostgreSQL's.
 ONE_DATABASE = "postgresql"
@@ -18,10 +17,7 @@ WAIT_SECONDS = 30.0
 
 
 async def test_a_registration_that_finds_a_type_committed_meanwhile_completes(database_url: str) -> None:
-    first, second, observer = Database(database_url), Database(database_url), Database(database_url)
-    for database in (first, second, observer):
-        await database.open()
-    try:
+    async with separate_databases(database_url, 3) as (first, second, observer):
         # The first server's transaction holds a new block type uncommitted while the second server registers: that
         # one reads no such type, and its insert waits for the first server's commit, then finds the slug taken.
         # It used to fail the server's start with 'Block type with slug "..." already exists'.
@@ -34,12 +30,9 @@ async def test_a_registration_that_finds_a_type_committed_meanwhile_completes(da
             await wait_until_a_query_waits_for_a_lock(observer)
         assert await asyncio.wait_for(late, WAIT_SECONDS) is True
         async with observer.read() as connection:
-            for block in SYSTEM_BLOCKS:
-                assert await block_types.read_block_type_by_slug(connection, block.slug) is not None
-            installed = await block_types.read_block_type_by_slug(connection, SYSTEM_BLOCKS[0].slug)
+            for each in SYSTEM_BLOCKS:
+                assert await block_types.read_block_type_by_slug(connection, each.slug) is not None
+            installed = await block_types.read_block_type_by_slug(connection, block.slug)
         # The type the first server made is the one kept, brought up to date by the second.
-        assert installed is not None and installed["description"] == SYSTEM_BLOCKS[0].description
+        assert installed is not None and installed["description"] == block.description
         assert await register_system_blocks(first) is False
-    finally:
-        for database in (first, second, observer):
-            await database.dispose()

@@ -1,9 +1,12 @@
-"""For tests of two server processes racing on PostgreSQL: waiting until one of them waits for the other's lock."""
+"""For tests of server processes racing on one PostgreSQL database: a Database per process, and waiting until one
+of them waits for another's lock."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import sqlalchemy as sa
 
@@ -12,6 +15,19 @@ from baton.server.database.engine import Database
 LOCK_WAITS = sa.text(
     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
 )
+
+
+@contextlib.asynccontextmanager
+async def separate_databases(url: str, count: int) -> AsyncIterator[list[Database]]:
+    """`count` open Database objects on `url`, each with its own connections, as separate processes would have."""
+    databases = [Database(url) for _ in range(count)]
+    try:
+        for database in databases:
+            await database.open()
+        yield databases
+    finally:
+        for database in databases:
+            await database.dispose()
 
 
 async def wait_until_a_query_waits_for_a_lock(database: Database, timeout_seconds: float = 30.0) -> None:
