@@ -88,9 +88,22 @@ def docker_build(context: Path, tag: str, base_image: str, dockerfile: Path | No
 
 
 def build_if_missing(tag: str, build: Callable[[], None]) -> str:
+    """`tag`, built unless it exists; a new build removes the repository's older tags (each Baton change makes one)."""
     if not image_exists(tag):
         build()
+        remove_other_tags(tag)
     return tag
+
+
+def remove_other_tags(tag: str) -> None:
+    """Remove the other tags of `tag`'s repository; one a container still uses (a run in another checkout) stays."""
+    repository = tag.rpartition(":")[0]
+    listed = subprocess.run(
+        ["docker", "image", "ls", repository, "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True
+    )
+    older = [name for name in listed.stdout.split() if name != tag]
+    if older:
+        subprocess.run(["docker", "image", "rm", *older], capture_output=True)
 
 
 def stack_base() -> str:
