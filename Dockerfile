@@ -1,9 +1,14 @@
 # Baton: the API server by default; compose.yaml runs the same image as the migration and the actor workers.
-FROM python:3.12-slim
+# BASE_IMAGE: any Debian-like image with python3 (3.11+) and its venv module; the compose stack test builds on a
+# local Debian bookworm image, since no registry image can be pulled there.
+ARG BASE_IMAGE=python:3.12-slim
+FROM ${BASE_IMAGE}
 
+# Baton lives in its own virtualenv: Debian's system Python refuses `pip install` outside one (PEP 668).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/baton/bin:$PATH \
     BATON_HOME=/var/lib/baton
 
 # A fixed uid, so a bind-mounted BATON_HOME can be given to it with `chown 10001`.
@@ -14,7 +19,7 @@ WORKDIR /src
 # README.md is the package's long description (pyproject.toml), so the build needs it.
 COPY pyproject.toml README.md ./
 COPY baton ./baton
-RUN pip install --no-cache-dir . && rm -rf /src
+RUN python3 -m venv /opt/baton && pip install --no-cache-dir . && rm -rf /src
 
 WORKDIR /var/lib/baton
 USER baton

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Gets a Docker engine and the docker worker tests' image ready on this machine (Debian): installs docker.io and
-# debootstrap if missing, starts dockerd if it is not running, and builds the image once (kept between runs).
+# Gets a Docker engine and the docker worker tests' image ready on this machine (Debian): installs docker.io,
+# Compose (Debian's docker-compose 1.29, unless the engine has `docker compose`) and debootstrap if missing, starts
+# dockerd if it is not running, and builds the image once (kept between runs). The compose stack test
+# (tests/compose_stack/) builds its images on this image's base.
 # No registry image can be pulled here, so the base is a bookworm minbase built with debootstrap and imported; the
 # test image adds prefect (the version in this project's .venv) in a virtualenv at /opt/prefect, installed with
 # this machine's pip configuration. Costs about a second when everything is already there.
@@ -23,6 +25,11 @@ if ! command -v dockerd >/dev/null; then
   apt_install docker.io
 fi
 
+if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; then
+  echo "Installing Compose (apt-get install docker-compose)..."
+  apt_install docker-compose
+fi
+
 if ! docker info >/dev/null 2>&1; then
   echo "Starting dockerd..."
   # A dockerd killed without its clean-up leaves its pid file, and a new one refuses to start beside it.
@@ -37,7 +44,7 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/dockerd.log" >&2; exit 1; }
 fi
 
-if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+if docker image inspect "$IMAGE" >/dev/null 2>&1 && docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   exit 0
 fi
 
@@ -52,6 +59,9 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   $SUDO debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates bookworm "$ROOT" \
     >/dev/null
   $SUDO tar -C "$ROOT" -c . | docker import - "$BASE_IMAGE" >/dev/null
+fi
+if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  exit 0
 fi
 
 PREFECT_VERSION=$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("prefect"))')

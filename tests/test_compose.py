@@ -1,6 +1,7 @@
-"""compose.yaml and the Dockerfile checked against Baton itself: its settings, its commands and their options.
+"""compose.yaml, the Dockerfile and the proxy's nginx configuration checked against Baton itself: its settings, its
+commands and their options.
 
-There is no Docker engine in the test environment, so nothing here starts a container; instead every name the
+Nothing here starts a container (tests/compose_stack/ runs the stack for real, when asked); instead every name the
 files use must be one Baton knows, and every `baton ...` command must answer `--help` in a real subprocess.
 """
 
@@ -26,15 +27,25 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
+NGINX_CONFIG = ROOT / "deploy" / "nginx" / "baton.conf"
 
-BATON_SERVICES = ("migrate", "api", "services")
-LONG_RUNNING_SERVICES = ("postgres", "redis", "api", "services")
+API_SERVICES = ("api-1", "api-2")
+BATON_SERVICES = ("migrate", *API_SERVICES, "services")
+LONG_RUNNING_SERVICES = ("postgres", "redis", *API_SERVICES, "proxy", "services")
 # A reference `${NAME}`, `${NAME:-default}`, `${NAME-default}` or `${NAME:?error}` (required: Compose refuses to
 # start without it) that Compose fills in from the host environment.
 INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?:(?P<operator>:?[-?])(?P<argument>[^}]*))?\}")
 BATON_VARIABLE = re.compile(r"\bBATON_[A-Z0-9_]+\b")
 # Variables of the host's environment (or .env) that are no Baton setting, only read by compose.yaml.
-HOST_VARIABLES = {"BATON_ADMIN_KEY"}
+HOST_VARIABLES = {
+    "BATON_ADMIN_KEY",
+    "BATON_HTTP_PORT",
+    "BATON_IMAGE",
+    "BATON_BASE_IMAGE",
+    "BATON_POSTGRES_IMAGE",
+    "BATON_REDIS_IMAGE",
+    "BATON_NGINX_IMAGE",
+}
 # What the tests give BATON_ADMIN_KEY, which compose.yaml requires.
 ADMIN_KEY = "baton_compose-test-admin-key"
 
@@ -122,10 +133,64 @@ def split_command(argv: list[str]) -> tuple[list[str], list[str]]:
 
 def test_compose_defines_the_baton_stack() -> None:
     services = load_compose()["services"]
-    assert {"postgres", "redis", "migrate", "api", "services"} <= set(services)
-    assert re.fullmatch(r"postgres:1[67](\..*|-.*)?", services["postgres"]["image"])
+    assert {"postgres", "redis", "migrate", *API_SERVICES, "proxy", "services"} <= set(services)
+    assert re.fullmatch(r"postgres:1[67](\..*|-.*)?", interpolate(services["postgres"]["image"]))
     assert as_argv(services["redis"]["command"])[:3] == ["redis-server", "--appendonly", "yes"]
-    assert "4200:4200" in [str(port) for port in services["api"].get("ports", [])]
+    # Only the proxy is published: the replicas are reached through it.
+    assert [interpolate(str(port)) for port in services["proxy"].get("ports", [])] == ["4200:80"]
+    assert interpolate(services["proxy"]["ports"][0], {"BATON_HTTP_PORT": "8080"}) == "8080:80"
+    assert all("ports" not in services[name] for name in BATON_SERVICES)
+
+
+@pytest.mark.parametrize(
+    "service, variable, official",
+    [
+        ("postgres", "BATON_POSTGRES_IMAGE", "postgres:17"),
+        ("redis", "BATON_REDIS_IMAGE", "redis:7"),
+        ("proxy", "BATON_NGINX_IMAGE", "nginx:1.27"),
+        ("api-1", "BATON_IMAGE", "baton:local"),
+    ],
+)
+def test_images_default_to_the_official_ones_and_can_be_replaced(service: str, variable: str, official: str) -> None:
+    image = load_compose()["services"][service]["image"]
+    assert interpolate(image) == official
+    assert interpolate(image, {variable: "mirror.example/local:1"}) == "mirror.example/local:1"
+
+
+def test_the_baton_image_builds_on_a_replaceable_base() -> None:
+    build = load_compose()["services"]["migrate"]["build"]
+    assert interpolate(build["args"]["BASE_IMAGE"]) == "python:3.12-slim"
+    assert interpolate(build["args"]["BASE_IMAGE"], {"BATON_BASE_IMAGE": "debian-python:1"}) == "debian-python:1"
+
+
+def test_the_api_replicas_are_the_same_server() -> None:
+    services = load_compose()["services"]
+    first, second = (
+        {key: value for key, value in services[name].items() if key != "depends_on"} for name in API_SERVICES
+    )
+    assert first == second
+    # The second starts after the first: only one of them installs the built-in data on a new database.
+    assert services["api-2"]["depends_on"] == {
+        **services["api-1"]["depends_on"],
+        "api-1": {"condition": "service_healthy"},
+    }
+    # Both answer to `api`, the host of BATON_API_URL.
+    assert services["api-1"]["networks"]["default"]["aliases"] == ["api"]
+
+
+def test_the_proxy_serves_every_api_replica_and_passes_websockets_on() -> None:
+    proxy = load_compose()["services"]["proxy"]
+    assert "./deploy/nginx/baton.conf:/etc/nginx/conf.d/default.conf:ro" in proxy["volumes"]
+    conditions = {name: dependency["condition"] for name, dependency in proxy["depends_on"].items()}
+    assert conditions == dict.fromkeys(API_SERVICES, "service_healthy")
+    config = NGINX_CONFIG.read_text()
+    upstream = re.search(r"upstream baton_api \{(?P<body>[^}]*)\}", config)
+    assert upstream, "no upstream baton_api"
+    assert re.findall(r"^\s*server ([\w-]+):4200\b", upstream["body"], re.MULTILINE) == list(API_SERVICES)
+    assert "proxy_pass http://baton_api;" in config
+    for header in ("Upgrade $http_upgrade", "Connection $connection_upgrade", "Host $http_host"):
+        assert f"proxy_set_header {header};" in config, f"the proxy does not pass on {header.split()[0]}"
+    assert "proxy_http_version 1.1;" in config, "websockets need HTTP/1.1 to the upstream"
 
 
 def test_every_baton_service_runs_the_image_built_from_this_dockerfile() -> None:
@@ -152,7 +217,14 @@ def test_data_lives_in_a_named_volume(service: str, path: str) -> None:
 
 @pytest.mark.parametrize(
     "service, probe",
-    [("postgres", "pg_isready"), ("redis", "redis-cli ping"), ("api", "http://127.0.0.1:4200/api/health")],
+    [
+        ("postgres", "pg_isready"),
+        ("redis", "redis-cli ping"),
+        ("api-1", "http://127.0.0.1:4200/api/ready"),
+        ("api-2", "http://127.0.0.1:4200/api/ready"),
+        ("proxy", "http://127.0.0.1/api/health"),
+        ("services", ".ping()"),
+    ],
 )
 def test_long_running_services_have_health_checks(service: str, probe: str) -> None:
     healthcheck = load_compose()["services"][service].get("healthcheck") or {}
@@ -160,10 +232,13 @@ def test_long_running_services_have_health_checks(service: str, probe: str) -> N
     assert probe in " ".join(as_argv(healthcheck.get("test", []))), f"{service}'s health check does not run {probe}"
 
 
-@pytest.mark.parametrize("service", ["migrate", "services"])
-def test_containers_that_serve_no_api_turn_off_the_image_health_check(service: str) -> None:
-    # The image's HEALTHCHECK probes the API port, so without this these containers would be marked unhealthy.
-    assert load_compose()["services"][service].get("healthcheck") == {"disable": True}
+def test_the_migration_turns_off_the_image_health_check() -> None:
+    # The image's HEALTHCHECK probes the API port, so without this the one-off job would be marked unhealthy.
+    assert load_compose()["services"]["migrate"].get("healthcheck") == {"disable": True}
+
+
+def test_every_service_is_accounted_for() -> None:
+    assert set(load_compose()["services"]) == {*LONG_RUNNING_SERVICES, "migrate"}
 
 
 def test_restart_policies() -> None:
@@ -177,11 +252,10 @@ def test_start_order_waits_for_healthy_stores_and_a_finished_migration() -> None
     services = load_compose()["services"]
     expected = {
         "migrate": {"postgres": "service_healthy"},
-        "api": {
-            "postgres": "service_healthy",
-            "redis": "service_healthy",
-            "migrate": "service_completed_successfully",
-        },
+        **dict.fromkeys(
+            API_SERVICES,
+            {"postgres": "service_healthy", "redis": "service_healthy", "migrate": "service_completed_successfully"},
+        ),
         "services": {
             "postgres": "service_healthy",
             "redis": "service_healthy",
@@ -219,7 +293,7 @@ def test_baton_reads_the_compose_environment(service: str, tmp_path: Path) -> No
     assert settings.redis_url == "redis://redis:6379/0"
     if service != "migrate":
         assert settings.api_database_migrate_on_start is False, f"{service} would race the migrate service"
-    if service == "api":
+    if service in API_SERVICES:
         assert settings.server_api_host == "0.0.0.0"
 
 
@@ -227,7 +301,7 @@ def test_the_api_server_runs_with_authentication_and_a_required_admin_key(tmp_pa
     from baton.server.browser_guard import HostAllowList
     from baton.server.listen_address import check_listen_address
 
-    written = environment_of(load_compose()["services"]["api"])
+    written = environment_of(load_compose()["services"]["api-1"])
     with pytest.raises(MissingVariable, match="BATON_ADMIN_KEY"):
         {key: interpolate(value) for key, value in written.items()}
     assert "BATON_ADMIN_KEY" in written["BATON_AUTH_BOOTSTRAP_ADMIN_KEY"].partition(":?")[2], "no error message"
@@ -291,7 +365,8 @@ def test_baton_commands_exist_and_take_their_options(where: str, argv: list[str]
 def test_dockerfile_builds_a_non_root_baton_image() -> None:
     instructions = dockerfile_instructions()
     arguments = {keyword: [args for kw, args in instructions if kw == keyword] for keyword, _ in instructions}
-    assert arguments["FROM"][0] == "python:3.12-slim"
+    assert arguments["ARG"][0] == "BASE_IMAGE=python:3.12-slim"
+    assert arguments["FROM"][0] == "${BASE_IMAGE}"
     assert any("pip install --no-cache-dir ." in run for run in arguments["RUN"])
     assert arguments["USER"][-1] not in {"root", "0"}
     assert "4200" in arguments["EXPOSE"][-1].split()

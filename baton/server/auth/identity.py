@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from baton.errors import Forbidden, ObjectNotFound, ValidationFailed
+from baton.errors import Forbidden, ObjectAlreadyExists, ObjectNotFound, ValidationFailed
 from baton.server.auth import credentials
 from baton.server.database.types import utcnow
 from baton.server.models.identity import accounts, api_keys, roles, sessions
@@ -234,9 +234,14 @@ async def ensure_bootstrap_admin(connection: AsyncConnection, key: str) -> bool:
         )
     account = await accounts.read_account_by_name(connection, "service_account", BOOTSTRAP_ADMIN_NAME)
     if account is None:
-        account = await accounts.create_account(
-            connection, kind="service_account", name=BOOTSTRAP_ADMIN_NAME, role="admin"
-        )
+        try:
+            account = await accounts.create_account(
+                connection, kind="service_account", name=BOOTSTRAP_ADMIN_NAME, role="admin"
+            )
+        except ObjectAlreadyExists:
+            # Another server starting at the same moment (API replicas on a new database) committed the account,
+            # with its key, after the read: the bootstrap is done.
+            return False
     else:
         await accounts.update_account(connection, account["id"], role="admin", disabled=False)
     holder = await api_keys.find_key_holder(connection, credentials.sha256_hex(key))

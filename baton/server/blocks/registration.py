@@ -15,6 +15,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from baton.errors import ObjectAlreadyExists
 from baton.server.blocks.system import SYSTEM_BLOCKS, SystemBlock
 from baton.server.database.engine import Database
 from baton.server.models import configuration
@@ -68,11 +69,19 @@ async def _install(connection: AsyncConnection, block: SystemBlock) -> bool:
     }
     existing = await block_types.read_block_type_by_slug(connection, block.slug)
     if existing is None:
-        created = await block_types.create_block_type(
-            connection, BlockTypeCreate(name=block.name, slug=block.slug, **metadata), is_protected=block.is_protected
-        )
-        block_type_id, wrote = created["id"], True
-    else:
+        try:
+            created = await block_types.create_block_type(
+                connection,
+                BlockTypeCreate(name=block.name, slug=block.slug, **metadata),
+                is_protected=block.is_protected,
+            )
+        except ObjectAlreadyExists:
+            # Another server process (API replicas starting together on a new database) committed it after the read.
+            existing = await block_types.read_block_type_by_slug(connection, block.slug)
+            assert existing is not None
+        else:
+            block_type_id, wrote = created["id"], True
+    if existing is not None:
         wanted = {**metadata, "is_protected": block.is_protected}
         wrote = any(existing[name] != value for name, value in wanted.items())
         await block_types.update_block_type(connection, existing["id"], wanted)
