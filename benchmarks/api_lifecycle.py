@@ -377,6 +377,7 @@ def build_report(args: argparse.Namespace, results: Results, wall_seconds: float
         "ops": total_ops,
         "ops_per_second": round(total_ops / wall_seconds, 1) if wall_seconds > 0 else None,
         "ok_ops_per_second": round((total_ops - failed_calls) / wall_seconds, 1) if wall_seconds > 0 else None,
+        "failed_calls": failed_calls,
         "runs_completed": results.runs_completed,
         "errors": errors,
         "errors_5xx": results.errors_5xx,
@@ -669,12 +670,14 @@ def _mode_summary(reports: list[dict[str, Any]]) -> dict[str, Any]:
     ops = sum(report["ops"] for report in reports)
     wall = sum(report["wall_seconds"] for report in reports)
     cpu = sum(report["server_cpu_ms_per_op"] * report["ops"] for report in reports)
+    ok = ops - sum(report["failed_calls"] for report in reports)
     return {
         "ops": ops,
         "wall_seconds": round(wall, 3),
         "ops_per_second": round(ops / wall, 1) if wall else None,
+        "ok_ops_per_second": round(ok / wall, 1) if wall else None,
         "server_cpu_ms_per_op": round(cpu / ops, 3) if ops else None,
-        "rounds_ops_per_second": [report["ops_per_second"] for report in reports],
+        "rounds_ops_per_second": [report["ok_ops_per_second"] for report in reports],
         "errors": sum(report["errors"] for report in reports),
         "errors_5xx": sum(report["errors_5xx"] for report in reports),
         "runs_completed": sum(report["runs_completed"] for report in reports),
@@ -736,7 +739,7 @@ def compare(
                 )
                 reports[mode].append(report)
                 print(
-                    f"{run_args.label}: {report['ops_per_second']} ops/s, {report['ops']} operations, "
+                    f"{run_args.label}: {report['ok_ops_per_second']} succeeded ops/s, {report['ops']} operations, "
                     f"{report['errors']} errors ({report['errors_5xx']} 5xx), p99 set_state "
                     f"{_set_state_p99(report)} ms, server CPU {report['server_cpu_ms_per_op']} ms per operation",
                     flush=True,
@@ -746,29 +749,30 @@ def compare(
     for mode in modes:
         summary[mode]["to_healthy_seconds"] = servers[mode].to_healthy_seconds
         summary[mode]["idle_rss_mb"] = servers[mode].idle_rss_mb
-    ratio = _ratio(summary[second]["ops_per_second"], summary[first]["ops_per_second"])
+    # Throughput counts the operations that succeeded: a server that fails calls fast must not look faster for it.
+    ratio = _ratio(summary[second]["ok_ops_per_second"], summary[first]["ok_ops_per_second"])
     # Each round's two workloads ran back to back, so their ratio is less disturbed by the machine's load drifting.
     paired = sorted(
-        b["ops_per_second"] / a["ops_per_second"]
+        b["ok_ops_per_second"] / a["ok_ops_per_second"]
         for a, b in zip(reports[first], reports[second], strict=True)
-        if a["ops_per_second"] and b["ops_per_second"]
+        if a["ok_ops_per_second"] and b["ok_ops_per_second"]
     )
     paired_median = round(statistics.median(paired), 3) if paired else None
     cpu_ratio = _ratio(summary[second]["server_cpu_ms_per_op"], summary[first]["server_cpu_ms_per_op"])
     print()
     print(
-        f"{'server':<10} {'ops/s':>8} {'ops':>7} {'errors':>7} {'5xx':>5} {'CPU ms/op':>10} {'healthy s':>10} "
+        f"{'server':<10} {'ok ops/s':>8} {'ops':>7} {'errors':>7} {'5xx':>5} {'CPU ms/op':>10} {'healthy s':>10} "
         f"{'idle MB':>8}  ops/s per round"
     )
     for mode in modes:
         figures = summary[mode]
         rounds = ", ".join(str(value) for value in figures["rounds_ops_per_second"])
         print(
-            f"{mode:<10} {figures['ops_per_second']:>8} {figures['ops']:>7} {figures['errors']:>7} "
+            f"{mode:<10} {figures['ok_ops_per_second']:>8} {figures['ops']:>7} {figures['errors']:>7} "
             f"{figures['errors_5xx']:>5} {figures['server_cpu_ms_per_op']:>10} {figures['to_healthy_seconds']:>10} "
             f"{figures['idle_rss_mb']!s:>8}  {rounds}"
         )
-    print(f"throughput, {second} / {first}: {ratio} (median of the rounds' ratios: {paired_median})")
+    print(f"throughput (succeeded operations/s), {second} / {first}: {ratio} (median of the rounds': {paired_median})")
     print(f"server CPU per operation, {second} / {first}: {cpu_ratio}")
     print(
         json.dumps(
