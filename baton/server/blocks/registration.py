@@ -15,6 +15,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from baton.errors import ObjectAlreadyExists
 from baton.server.blocks.system import SYSTEM_BLOCKS, SystemBlock
 from baton.server.database.engine import Database
 from baton.server.models import configuration
@@ -24,6 +25,8 @@ from baton.server.schemas.blocks import BlockSchemaCreate, BlockTypeCreate
 logger = logging.getLogger("baton.server.blocks")
 
 REGISTRATION_MARKER_KEY = "SYSTEM_BLOCKS"
+# Server processes started together race to install the types; one retry sees the winner's committed rows.
+REGISTRATION_ATTEMPTS = 3
 
 
 @functools.cache
@@ -40,11 +43,27 @@ async def register_system_blocks(database: Database, *, force: bool = False) -> 
     are added when their checksum and version are new, never changed or removed. Safe to run from several processes.
     """
     fingerprint = definitions_fingerprint()
-    if not force:
-        async with database.read() as connection:
-            marker = await configuration.read_configuration(connection, REGISTRATION_MARKER_KEY)
-        if marker == {"fingerprint": fingerprint}:
-            return False
+    wrote = False
+    for attempt in range(REGISTRATION_ATTEMPTS):
+        if not force:
+            async with database.read() as connection:
+                marker = await configuration.read_configuration(connection, REGISTRATION_MARKER_KEY)
+            if marker == {"fingerprint": fingerprint}:
+                return False
+        try:
+            wrote = await _install_all(database, fingerprint)
+            break
+        except ObjectAlreadyExists:
+            # Another process starting at the same time created a type first (PostgreSQL: both read "absent").
+            # Its transaction has committed, so the next attempt finds the types and only brings them up to date.
+            if attempt == REGISTRATION_ATTEMPTS - 1:
+                raise
+    if wrote:
+        logger.info("Installed the built-in block types (%d)", len(SYSTEM_BLOCKS))
+    return wrote
+
+
+async def _install_all(database: Database, fingerprint: str) -> bool:
     wrote = False
     async with database.write() as connection:
         for block in SYSTEM_BLOCKS:
@@ -53,8 +72,6 @@ async def register_system_blocks(database: Database, *, force: bool = False) -> 
         if marker != {"fingerprint": fingerprint}:
             await configuration.write_configuration(connection, REGISTRATION_MARKER_KEY, {"fingerprint": fingerprint})
             wrote = True
-    if wrote:
-        logger.info("Installed the built-in block types (%d)", len(SYSTEM_BLOCKS))
     return wrote
 
 
