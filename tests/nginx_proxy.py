@@ -62,6 +62,8 @@ http {{
             proxy_buffering off;
             proxy_next_upstream error timeout http_502;
             proxy_connect_timeout 2s;
+            # Which API process answered (tests use it to kill the process a websocket is on).
+            add_header X-Upstream $upstream_addr always;
         }}
     }}
 }}
