@@ -35,16 +35,18 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from baton.server.database.engine import Database
 from benchmarks.api_lifecycle import Bench, StepFailed, make_client
 from tests.acceptance.process_groups import ProcessGroup
 from tests.nginx_proxy import NginxProxy, free_port
@@ -56,7 +58,13 @@ STARTUP_TIMEOUT_SECONDS = 60.0
 CHECKPOINT_EVERY = 50
 # The beat lease of the cluster's services (production default 10 s): short, so a takeover fits in a short test.
 BEAT_LEASE_SECONDS = 2.0
+# The name of benchmarks/api_lifecycle.py's flow, and of the events the publisher sends.
+LIFECYCLE_FLOW = "bench-flow"
+TICK = "replicas.test.tick"
+NOTIFIED_STATES = ("Running", "Completed")
 HOUR = dt.timedelta(hours=1)
+# Round robin over three processes puts a new socket on a given one within a few tries.
+FIRST_UPSTREAM_ATTEMPTS = 30
 
 
 def cluster_settings(database_url: str, redis_url: str, namespace: str, home: Path) -> dict[str, str]:
@@ -221,6 +229,22 @@ class LifecycleLoad(Bench):
 # --- events in and out --------------------------------------------------------------------------------------------
 
 
+def open_prefect_socket(url: str, *, within: float = 20.0) -> ClientConnection:
+    """A websocket to `url` after the `prefect` auth handshake, trying again for `within` seconds while nginx has no
+    process to pass it to."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            socket = connect(url, subprotocols=["prefect"], open_timeout=5)  # type: ignore[list-item]
+            socket.send(json.dumps({"type": "auth", "token": None}))
+            assert json.loads(socket.recv(timeout=10)) == {"type": "auth_success"}
+            return socket
+        except (OSError, ConnectionClosed, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def upstream_of(socket: ClientConnection) -> str:
     """The API process (host:port) nginx passed the websocket to (its X-Upstream header)."""
     assert socket.response is not None
@@ -231,7 +255,7 @@ def flow_run_event(flow_run_id: str) -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),
         "occurred": dt.datetime.now(dt.UTC).isoformat(),
-        "event": "replicas.test.tick",
+        "event": TICK,
         "resource": {"prefect.resource.id": f"prefect.flow-run.{flow_run_id}"},
         "payload": {},
     }
@@ -257,18 +281,9 @@ class EventPublisher:
         return thread
 
     def _connect(self) -> ClientConnection:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket = connect(f"{self.ws_url}/events/in", subprotocols=["prefect"], open_timeout=5)  # type: ignore[list-item]
-                socket.send(json.dumps({"type": "auth", "token": None}))
-                assert json.loads(socket.recv(timeout=10)) == {"type": "auth_success"}
-                self.upstreams.append(upstream_of(socket))
-                return socket
-            except (OSError, ConnectionClosed, TimeoutError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        socket = open_prefect_socket(f"{self.ws_url}/events/in")
+        self.upstreams.append(upstream_of(socket))
+        return socket
 
     def _run(self) -> None:
         try:
@@ -279,7 +294,8 @@ class EventPublisher:
             while len(self.sent_ids) < self.total or unconfirmed:
                 try:
                     if len(unconfirmed) >= CHECKPOINT_EVERY or len(self.sent_ids) >= self.total:
-                        socket.ping().wait(timeout=10)
+                        if not socket.ping().wait(timeout=10):
+                            raise TimeoutError("no pong: the events since the last one are not confirmed")
                         self.confirmed += len(unconfirmed)
                         unconfirmed = []
                         continue
@@ -293,6 +309,7 @@ class EventPublisher:
                         time.sleep(ahead)
                 except (ConnectionClosed, OSError, TimeoutError):
                     self.reconnects += 1
+                    socket.close()
                     socket = self._connect()
                     for event_id in unconfirmed:
                         socket.send(json.dumps(events[event_id]))
@@ -324,26 +341,19 @@ class EventSubscriber:
         self._stop.set()
 
     def _subscribe(self) -> ClientConnection:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket = connect(f"{self.ws_url}/events/out", subprotocols=["prefect"], open_timeout=5)  # type: ignore[list-item]
-                socket.send(json.dumps({"type": "auth", "token": None}))
-                assert json.loads(socket.recv(timeout=10)) == {"type": "auth_success"}
-                if not self.upstreams and self.first_upstream not in (None, upstream_of(socket)):
-                    socket.close()
-                    continue
-                now = dt.datetime.now(dt.UTC)
-                # The default `occurred.until` is the moment of subscribing (Prefect's): events after it never match.
-                occurred = {"since": (now - HOUR).isoformat(), "until": (now + HOUR).isoformat()}
-                spec = {"event": {"prefix": [self.event_prefix]}, "occurred": occurred}
-                socket.send(json.dumps({"type": "filter", "filter": spec, "backfill": False}))
-                self.upstreams.append(upstream_of(socket))
-                return socket
-            except (OSError, ConnectionClosed, TimeoutError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        socket = open_prefect_socket(f"{self.ws_url}/events/out")
+        for _ in range(FIRST_UPSTREAM_ATTEMPTS):
+            if self.upstreams or self.first_upstream in (None, upstream_of(socket)):
+                break
+            socket.close()
+            socket = open_prefect_socket(f"{self.ws_url}/events/out")
+        now = dt.datetime.now(dt.UTC)
+        # The default `occurred.until` is the moment of subscribing (Prefect's): events after it never match.
+        occurred = {"since": (now - HOUR).isoformat(), "until": (now + HOUR).isoformat()}
+        spec = {"event": {"prefix": [self.event_prefix]}, "occurred": occurred}
+        socket.send(json.dumps({"type": "filter", "filter": spec, "backfill": False}))
+        self.upstreams.append(upstream_of(socket))
+        return socket
 
     def _run(self) -> None:
         try:
@@ -363,9 +373,80 @@ class EventSubscriber:
             self.errors.append(exc)
 
 
-# --- notifications and the schedule -------------------------------------------------------------------------------
+# --- reading the outcome -------------------------------------------------------------------------------------------
 
-NOTIFIED_STATES = ("Running", "Completed")
+
+def database_rows(database_url: str, query: str) -> list[Any]:
+    async def run() -> list[Any]:
+        database = Database(database_url)
+        try:
+            async with database.read() as connection:
+                return list((await connection.execute(sa.text(query))).all())
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+def wait_until(check: Callable[[], Any], seconds: float) -> Any:
+    """`check()` once it is truthy, or its last value after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def state_history(database_url: str) -> Counter[tuple[str, str, str]]:
+    """How many history rows each (kind, run id, state type) of the life cycle's runs has."""
+    history: Counter[tuple[str, str, str]] = Counter()
+    for kind, run_id, state_type, count in database_rows(
+        database_url,
+        "SELECT 'flow_run', s.flow_run_id, s.type, count(*) FROM flow_run_state s JOIN flow_run r "
+        f"ON r.id = s.flow_run_id JOIN flow f ON f.id = r.flow_id WHERE f.name = '{LIFECYCLE_FLOW}' GROUP BY 1, 2, 3 "
+        "UNION ALL SELECT 'task_run', task_run_id, type, count(*) FROM task_run_state GROUP BY 1, 2, 3",
+    ):
+        history[(kind, str(run_id), state_type)] = count
+    return history
+
+
+def stored_tick_ids(database_url: str) -> list[str]:
+    """The ids of the stored events the publisher sent (a list: an id twice would show)."""
+    return [str(row[0]) for row in database_rows(database_url, f"SELECT id FROM events WHERE event = '{TICK}'")]
+
+
+def notified_states(database_url: str) -> list[tuple[str, str, dt.datetime, bool]]:
+    """(run id, state name, timestamp, whether its event was recorded) of each NOTIFIED_STATES state of the life
+    cycle's runs (a state's event has the state's id)."""
+    names = ", ".join(f"'{name}'" for name in NOTIFIED_STATES)
+    return [
+        (str(run_id), name, moment, bool(has_event))
+        for run_id, name, moment, has_event in database_rows(
+            database_url,
+            "SELECT s.flow_run_id, s.name, s.timestamp, e.id IS NOT NULL FROM flow_run_state s "
+            "JOIN flow_run r ON r.id = s.flow_run_id JOIN flow f ON f.id = r.flow_id "
+            f"LEFT JOIN events e ON e.id = s.id WHERE f.name = '{LIFECYCLE_FLOW}' AND s.name IN ({names})",
+        )
+    ]
+
+
+def duplicated_start_times(database_url: str) -> list[Any]:
+    """(deployment, expected start time) pairs with more than one run."""
+    return database_rows(
+        database_url,
+        "SELECT deployment_id, expected_start_time FROM flow_run WHERE deployment_id IS NOT NULL "
+        "GROUP BY 1, 2 HAVING count(*) > 1",
+    )
+
+
+def scheduled_run_count(database_url: str, deployment_id: str) -> int:
+    return int(
+        database_rows(database_url, f"SELECT count(*) FROM flow_run WHERE deployment_id = '{deployment_id}'")[0][0]
+    )
+
+
+# --- notifications and the schedule -------------------------------------------------------------------------------
 
 
 def notification_policy(api: httpx.Client, hook_url: str) -> str:

@@ -11,33 +11,35 @@ receiving.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import redis
-import sqlalchemy as sa
 
-from baton.server.database.engine import Database
 from tests.acceptance.conftest import SERVER_KIND, clean_environ
 from tests.acceptance.notifications_check import webhook_receiver
 from tests.acceptance.replica_cluster import (
     BEAT_LEASE_SECONDS,
     NOTIFIED_STATES,
+    TICK,
     Cluster,
     EventPublisher,
     EventSubscriber,
     LifecycleLoad,
     cluster_settings,
     deliveries,
+    duplicated_start_times,
     notification_policy,
+    notified_states,
     running_cluster,
     scheduled_deployment,
+    scheduled_run_count,
+    state_history,
+    stored_tick_ids,
+    wait_until,
 )
 from tests.databases import TemplateDatabases
 from tests.nginx_proxy import nginx_binary
@@ -56,28 +58,6 @@ SETTLE_SECONDS = 30.0
 # The beat loop wakes every 0.25 s; the survivor takes the lease within one lease of the kill plus one tick (and the
 # test's own polling, 0.1 s more).
 BEAT_TICK_SECONDS = 0.25
-
-
-def _rows(database_url: str, query: str) -> list[Any]:
-    async def run() -> list[Any]:
-        database = Database(database_url)
-        try:
-            async with database.read() as connection:
-                return list((await connection.execute(sa.text(query))).all())
-        finally:
-            await database.dispose()
-
-    return asyncio.run(run())
-
-
-def _eventually(check: Any, seconds: float) -> Any:
-    """`check()` once it is truthy, or its last value after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -102,13 +82,13 @@ def test_killing_an_api_and_a_services_process_loses_and_doubles_nothing(
     running, database_url, namespace = cluster
     leader_key = f"{namespace}:beat:leader"
     lease = redis.Redis.from_url(REDIS_URL)
-    first_leader = _eventually(lambda: lease.get(leader_key), 30)
+    first_leader = wait_until(lambda: lease.get(leader_key), 30)
     assert first_leader, "the first services process never took the beat lease"
     first_services = running.services[0][0]
     running.start_services()
     # Each services process's Dramatiq broker beats in this sorted set once its workers consume.
     heartbeats = f"{namespace}:queue:__heartbeats__"
-    assert _eventually(lambda: lease.zcard(heartbeats) >= 2, 30), "the second services process did not start"
+    assert wait_until(lambda: lease.zcard(heartbeats) >= 2, 30), "the second services process did not start"
 
     with webhook_receiver() as (hook_url, received), httpx.Client(base_url=running.api_url, timeout=10) as api:
         notification_policy(api, hook_url)
@@ -118,14 +98,14 @@ def test_killing_an_api_and_a_services_process_loses_and_doubles_nothing(
 
         publisher = EventPublisher(running.ws_url, target_run, total=1_500, per_second=150)
         publisher_thread = publisher.start()
-        _eventually(lambda: publisher.upstreams, 10)
+        wait_until(lambda: publisher.upstreams, 10)
         doomed = publisher.upstreams[0]
-        subscriber = EventSubscriber(running.ws_url, "replicas.test", first_upstream=doomed)
+        subscriber = EventSubscriber(running.ws_url, TICK, first_upstream=doomed)
         subscriber.start()
         load = LifecycleLoad(running.api_url, runs=80, concurrency=8)
         load_thread = load.run_in_thread()
 
-        assert _eventually(lambda: len(subscriber.received) >= 20 and len(load.accepted) >= 100, 30), (
+        assert wait_until(lambda: len(subscriber.received) >= 20 and len(load.accepted) >= 100, 30), (
             len(subscriber.received),
             subscriber.upstreams,
             subscriber.errors,
@@ -148,16 +128,9 @@ def test_killing_an_api_and_a_services_process_loses_and_doubles_nothing(
         publisher_thread.join(timeout=60)
         assert not load_thread.is_alive() and not publisher_thread.is_alive()
         assert not publisher.errors, publisher.errors
-        assert _eventually(lambda: len(subscriber.received) > received_at_kill, SETTLE_SECONDS), (
-            received_at_kill,
+        assert wait_until(lambda: len(subscriber.received) > received_at_kill, SETTLE_SECONDS), (
             subscriber.upstreams,
-            subscriber.disconnects,
             subscriber.errors,
-            _rows(database_url, "SELECT count(*), max(recorded) FROM events WHERE event = 'replicas.test.tick'"),
-            time.time(),
-            load.results.runs_completed,
-            publisher.reconnects,
-            publisher.upstreams,
         )
         subscriber.stop()
         assert not subscriber.errors, subscriber.errors
@@ -176,14 +149,7 @@ def test_killing_an_api_and_a_services_process_loses_and_doubles_nothing(
         assert len(load.accepted) > 500
 
         # Every state change answered ACCEPT is in the history exactly once; none is there twice.
-        history: Counter[tuple[str, str, str]] = Counter()
-        for kind, run_id, state_type, count in _rows(
-            database_url,
-            "SELECT 'flow_run', s.flow_run_id, s.type, count(*) FROM flow_run_state s JOIN flow_run r "
-            "ON r.id = s.flow_run_id JOIN flow f ON f.id = r.flow_id WHERE f.name = 'bench-flow' GROUP BY 1, 2, 3 "
-            "UNION ALL SELECT 'task_run', task_run_id, type, count(*) FROM task_run_state GROUP BY 1, 2, 3",
-        ):
-            history[(kind, str(run_id), state_type)] = count
+        history = state_history(database_url)
         missing = [change for change in load.accepted if history[change] != 1]
         assert not missing, missing[:10]
         assert max(history.values()) == 1, [key for key, count in history.items() if count > 1][:10]
@@ -191,13 +157,8 @@ def test_killing_an_api_and_a_services_process_loses_and_doubles_nothing(
         # Every event published is stored exactly once (events are keyed by id; a resent one is the same row).
         sent = set(publisher.sent_ids)
 
-        def stored_ids() -> list[str]:
-            return [
-                str(row[0]) for row in _rows(database_url, "SELECT id FROM events WHERE event = 'replicas.test.tick'")
-            ]
-
-        _eventually(lambda: set(stored_ids()) >= sent, SETTLE_SECONDS)
-        stored = stored_ids()
+        wait_until(lambda: set(stored_tick_ids(database_url)) >= sent, SETTLE_SECONDS)
+        stored = stored_tick_ids(database_url)
         assert len(stored) == len(set(stored))
         assert set(stored) == sent, f"{len(sent - set(stored))} of {len(sent)} events not stored"
 
@@ -205,29 +166,18 @@ def test_killing_an_api_and_a_services_process_loses_and_doubles_nothing(
         # committed by the killed API process in the moment before the kill may have no event, and so no
         # notification: the process publishes the change after committing it, in batches of ~0.1 s (a known gap,
         # see README "Running several API processes"). Such losses are confined to that moment.
-        rows = _rows(
-            database_url,
-            "SELECT s.flow_run_id, s.name, s.timestamp, e.id IS NOT NULL FROM flow_run_state s "
-            "JOIN flow_run r ON r.id = s.flow_run_id JOIN flow f ON f.id = r.flow_id "
-            "LEFT JOIN events e ON e.id = s.id "
-            "WHERE f.name = 'bench-flow' AND s.name IN ('Running', 'Completed')",
-        )
-        evented = {(str(run_id), name) for run_id, name, _, has_event in rows if has_event}
-        unevented = [(str(run_id), name, moment) for run_id, name, moment, has_event in rows if not has_event]
+        states = notified_states(database_url)
+        evented = {(run_id, name) for run_id, name, _, has_event in states if has_event}
+        unevented = [(run_id, name, moment) for run_id, name, moment, has_event in states if not has_event]
         assert len(evented) >= 2 * 40 and {name for _, name in evented} == set(NOTIFIED_STATES)
         for run_id, name, moment in unevented:
             assert killed_wall - 1.0 <= moment.timestamp() <= killed_wall, (run_id, name, moment, killed_wall)
-        _eventually(lambda: set(deliveries(received)) >= evented, SETTLE_SECONDS)
+        wait_until(lambda: set(deliveries(received)) >= evented, SETTLE_SECONDS)
         time.sleep(1.0)  # a late duplicate, if any, would arrive by now
         delivered = deliveries(received)
         assert set(delivered) == evented, (len(evented - set(delivered)), len(set(delivered) - evented))
         assert max(delivered.values()) == 1, [key for key, count in delivered.items() if count > 1]
 
         # The schedule: runs kept being made after the kill, and no start time twice.
-        assert not _rows(
-            database_url,
-            "SELECT deployment_id, expected_start_time FROM flow_run WHERE deployment_id IS NOT NULL "
-            "GROUP BY 1, 2 HAVING count(*) > 1",
-        )
-        (scheduled,) = _rows(database_url, f"SELECT count(*) FROM flow_run WHERE deployment_id = '{deployment_id}'")[0]
-        assert scheduled >= 5
+        assert not duplicated_start_times(database_url)
+        assert scheduled_run_count(database_url, deployment_id) >= 5
