@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import sys
@@ -54,6 +55,7 @@ from tests.acceptance.replica_cluster import (  # noqa: E402
     LifecycleLoad,
     cluster_settings,
     deliveries,
+    deliveries_in_flight_at,
     duplicated_start_times,
     notification_policy,
     notified_states,
@@ -155,7 +157,12 @@ def scenario(args: argparse.Namespace, name: str, workdir: Path) -> dict[str, An
             stored = stored_tick_ids(database_url)
             states = notified_states(database_url)
             evented = {(run_id, state) for run_id, state, _, has_event in states if has_event}
-            wait_until(lambda: set(deliveries(received)) >= evented, SETTLE_SECONDS)
+            in_flight = (
+                deliveries_in_flight_at(database_url, dt.datetime.fromtimestamp(killed_wall, dt.UTC))
+                if killed_wall
+                else set()
+            )
+            wait_until(lambda: set(deliveries(received)) >= evented - in_flight, SETTLE_SECONDS)
             time.sleep(1.0)
             delivered = deliveries(received)
             return {
@@ -178,6 +185,7 @@ def scenario(args: argparse.Namespace, name: str, workdir: Path) -> dict[str, An
                 "notifications_expected": len(evented),
                 "notifications_delivered": len(set(delivered) & evented),
                 "notifications_duplicated": sum(1 for count in delivered.values() if count > 1),
+                "notifications_claimed_by_killed_process": len((evented - set(delivered)) & in_flight),
                 "states_without_event": len(states) - len(evented),
                 "scheduled_runs": scheduled_run_count(database_url, deployment_id),
                 "scheduled_start_times_twice": len(duplicated_start_times(database_url)),

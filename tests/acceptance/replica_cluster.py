@@ -431,6 +431,18 @@ def notified_states(database_url: str) -> list[tuple[str, str, dt.datetime, bool
     ]
 
 
+def deliveries_in_flight_at(database_url: str, moment: dt.datetime) -> set[tuple[str, str]]:
+    """(run id, state name) of the deliveries still SENDING with an attempt started by `moment`: claimed by a services
+    process killed mid-send. The periodic `resume_stalled_deliveries` sends them again after its STALLED_AFTER (2
+    minutes), so they arrive then, longer than a test waits."""
+    rows = database_rows(
+        database_url,
+        "SELECT s.flow_run_id, s.name FROM notification_delivery d JOIN flow_run_state s ON s.id = d.flow_run_state_id "
+        f"WHERE d.status = 'SENDING' AND d.last_attempt_at <= '{moment.isoformat()}'",
+    )
+    return {(str(run_id), name) for run_id, name in rows}
+
+
 def duplicated_start_times(database_url: str) -> list[Any]:
     """(deployment, expected start time) pairs with more than one run."""
     return database_rows(
