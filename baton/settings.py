@@ -67,6 +67,17 @@ def _check_time_zone(value: str) -> str:
 TimeZoneName = Annotated[str, AfterValidator(_check_time_zone)]
 
 
+def _check_base_path(value: str) -> str:
+    if value == "":
+        return value
+    if not value.startswith("/") or value.endswith("/") or "//" in value or any(c in value for c in "?#% "):
+        raise ValueError(f"{value!r} is not a sub-path such as /orchestrator")
+    return value
+
+
+BasePath = Annotated[str, AfterValidator(_check_base_path)]
+
+
 def _split_commas(value: Any) -> Any:
     if isinstance(value, str):
         return tuple(item.strip() for item in value.split(",") if item.strip())
@@ -326,6 +337,11 @@ class Settings(BaseModel):
         description="The address `baton server services` serves its metrics on (without authentication: keep it "
         "private).",
     )
+    server_base_path: BasePath = Field(
+        default="",
+        description="The sub-path the server answers under behind a reverse proxy that passes paths through "
+        "unchanged, e.g. /orchestrator (the API at /orchestrator/api, the UI at /orchestrator/); empty means /.",
+    )
     server_api_default_limit: int = Field(
         default=200, ge=1, description="The largest page of results a filter endpoint returns."
     )
@@ -382,13 +398,13 @@ class Settings(BaseModel):
     ui_url: str | None = Field(
         default=None,
         description="The web UI's address as people reach it, for links in notifications; unset means "
-        "http://<BATON_SERVER_API_HOST>:<BATON_SERVER_API_PORT>.",
+        "http://<BATON_SERVER_API_HOST>:<BATON_SERVER_API_PORT><BATON_SERVER_BASE_PATH>.",
     )
 
     @property
     def effective_ui_url(self) -> str:
         """Where people open the UI: `ui_url`, else the address the server listens on."""
-        return self.ui_url or f"http://{self.server_api_host}:{self.server_api_port}"
+        return self.ui_url or f"http://{self.server_api_host}:{self.server_api_port}{self.server_base_path}"
 
     _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
     _derived: frozenset[str] = PrivateAttr(default_factory=frozenset)
@@ -491,6 +507,8 @@ def expected_type(field_name: str) -> str:
     annotation = _non_none(info.annotation)
     if annotation == FernetKey:
         return "a Fernet key: 32 bytes in url-safe base64, 44 characters"
+    if any(getattr(item, "func", None) is _check_base_path for item in info.metadata):
+        return "a sub-path such as /orchestrator: a leading /, no trailing /, no ?, #, % or spaces; or empty"
     if typing.get_origin(annotation) is tuple:
         return "a comma-separated list"
     if typing.get_origin(annotation) is Literal:

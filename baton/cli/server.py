@@ -47,7 +47,8 @@ def start(host: str | None, port: int | None, ui: bool | None, log_level: str | 
     serve_ui = settings.server_ui_enabled if ui is None else ui
     warning = check_listen_address(settings, host)
 
-    def announce(base_url: str) -> None:
+    def announce(listen_url: str) -> None:
+        base_url = listen_url + settings.server_base_path
         if warning:
             click.secho(warning, fg="red", bold=True)
         click.echo(f"Baton is running. API: {base_url}/api", err=False)

@@ -100,6 +100,15 @@ class Publisher:
         self._schedule_flush(self.flush_interval)
         return None
 
+    async def confirm(self) -> bool:
+        """Send what is buffered and wait until every event queued before the call has gone to the broker: True if
+        all of them did, False if any failed meanwhile (a client's checkpoint, see baton.server.buffered_websocket)."""
+        failed = self.failed_events
+        await self.flush()
+        # The executor has one thread: a no-op behind the messages already handed to it ends after them.
+        await asyncio.get_running_loop().run_in_executor(self._executor, _nothing)
+        return self.failed_events == failed
+
     async def send(self, message: dramatiq.Message[Any]) -> None:
         """Queue one actor message now, on the sending thread; a queue that cannot be reached is logged, not raised
         (the periodic job that the message hurries along does the work later anyway)."""
@@ -215,3 +224,7 @@ class Publisher:
             await asyncio.gather(*self._sending, return_exceptions=True)
         await self.flush()
         self._executor.shutdown(wait=True)
+
+
+def _nothing() -> None:
+    return None

@@ -1,4 +1,5 @@
-"""`make_app`: the Tornado application with the API under /api and the web UI under /."""
+"""`make_app`: the Tornado application with the API under /api and the web UI under / (both under
+BATON_SERVER_BASE_PATH when it is set: see baton.server.base_path)."""
 
 from __future__ import annotations
 
@@ -90,4 +91,5 @@ def make_app(context: ServerContext, *, ui: bool = True, bound_host: str | None 
         api_route_table=table,
         max_body_bytes=context.settings.server_api_max_body_bytes,
         guard=BrowserGuard.from_settings(context.settings, bound_host or context.settings.server_api_host),
+        base_path=context.settings.server_base_path,
     )

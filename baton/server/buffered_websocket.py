@@ -7,10 +7,15 @@ to READ_CHUNK bytes from the stream at a time. A frame that is whole in that buf
 events in (final, masked, text or binary, no extension bits, at most 64 KiB) is taken out of it in one step; any
 other frame, or one only partly received, goes through Tornado's frame parser, which reads its parts from the buffer,
 so the frame rules (limits, control frames, fragments, compression) stay Tornado's.
+
+With `before_pong`, a ping is answered only after that coroutine says yes (else the socket closes with 1011): the
+events socket uses it to make a pong mean "every event you sent before this ping is in the queue", the checkpoint
+after which the Prefect client forgets the events it would otherwise send again on reconnecting.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tornado.util import _websocket_mask
@@ -21,13 +26,34 @@ READ_CHUNK = 64 * 1024
 _WHOLE_DATA_FRAME = (0x81, 0x82)
 _MASKED = 0x80
 _LENGTH_16 = 126
+_PING = 0x9
+# The close code for "the server could not do what it promised" (RFC 6455): the client reconnects and resends.
+CLOSE_INTERNAL_ERROR = 1011
+
+BeforePong = Callable[[], Awaitable[bool]]
 
 
 class BufferedWebSocketProtocol(WebSocketProtocol13):
-    def __init__(self, handler: Any, mask_outgoing: bool, params: _WebSocketParams) -> None:
+    def __init__(
+        self, handler: Any, mask_outgoing: bool, params: _WebSocketParams, before_pong: BeforePong | None = None
+    ) -> None:
         super().__init__(handler, mask_outgoing, params)
         self._received = bytearray()
         self._consumed = 0
+        self._before_pong = before_pong
+
+    def _handle_message(self, opcode: int, data: bytes) -> Any:
+        if opcode == _PING and self._before_pong is not None and not self.client_terminated:
+            # Returned, so the frame loop waits for it before reading the next frame: pongs stay in order.
+            return self._pong_when_ready(data)
+        return super()._handle_message(opcode, data)
+
+    async def _pong_when_ready(self, data: bytes) -> None:
+        assert self._before_pong is not None
+        if await self._before_pong():
+            super()._handle_message(_PING, data)
+        else:
+            self.close(CLOSE_INTERNAL_ERROR, "Events could not be queued; send them again.")
 
     async def _receive_frame(self) -> None:
         frame = self._take_buffered_frame()
@@ -85,8 +111,9 @@ class BufferedWebSocketProtocol(WebSocketProtocol13):
         return data
 
 
-def buffered_protocol(handler: WebSocketHandler) -> WebSocketProtocol13 | None:
-    """`handler`'s protocol, as `WebSocketHandler.get_websocket_protocol` makes it, reading through a buffer."""
+def buffered_protocol(handler: WebSocketHandler, before_pong: BeforePong | None = None) -> WebSocketProtocol13 | None:
+    """`handler`'s protocol, as `WebSocketHandler.get_websocket_protocol` makes it, reading through a buffer; pings
+    answered after `before_pong` (see the module docstring)."""
     if handler.request.headers.get("Sec-WebSocket-Version") != "13":
         return None
     params = _WebSocketParams(
@@ -95,4 +122,4 @@ def buffered_protocol(handler: WebSocketHandler) -> WebSocketProtocol13 | None:
         max_message_size=handler.max_message_size,
         compression_options=handler.get_compression_options(),
     )
-    return BufferedWebSocketProtocol(handler, False, params)
+    return BufferedWebSocketProtocol(handler, False, params, before_pong)

@@ -168,6 +168,12 @@ class ServerContext:
         if self.publisher is not None:
             await self.publisher.publish_events(events, wait=wait)
 
+    async def confirm_events(self) -> bool:
+        """Whether every event offered so far is in the queue, once it is (False: some could not be queued)."""
+        if self.publisher is None:
+            return True
+        return await self.publisher.confirm()
+
     def offer_events(self, events: Sequence[QueuedEvent]) -> Awaitable[None] | None:
         """Queue `events` without waiting when the publisher has room; else the awaitable to wait on."""
         if self.publisher is None:

@@ -19,6 +19,7 @@ from baton import __version__
 from baton.errors import BatonError, NotAuthenticated, ObjectNotFound, PermissionDenied, ValidationFailed, http_answer
 from baton.server.api.base import request_cookies
 from baton.server.auth.principal import ANONYMOUS, Principal
+from baton.server.base_path import prefix_page_urls, with_base_path
 from baton.server.browser_guard import page_headers
 from baton.server.context import ServerContext
 from baton.server.permissions import SIGNED_IN, PermissionSpec, route_permission
@@ -103,9 +104,29 @@ class PageHandler(tornado.web.RequestHandler):
             csrf_token=self.principal.csrf_token or "",
             disabled_unless=self.disabled_unless,
             now=dt.datetime.now(dt.UTC),
+            server_base_path=self.context.settings.server_base_path,
             **formatting.TEMPLATE_FUNCTIONS,
         )
         return namespace
+
+    # --- addresses under BATON_SERVER_BASE_PATH (baton.server.base_path) -----------------------------------------
+
+    def redirect(self, url: str, permanent: bool = False, status: int | None = None) -> None:
+        """Redirect to `url`, an application path (`/runs`) or a full URL; the server's sub-path is added."""
+        super().redirect(with_base_path(self.context.settings.server_base_path, url), permanent, status)
+
+    @property
+    def cookie_path(self) -> str:
+        """The Path of the cookies the UI sets: the server's sub-path, or /."""
+        return self.context.settings.server_base_path or "/"
+
+    def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Any:
+        """Finish the response; a page's links, sources and form targets get the server's sub-path."""
+        base_path = self.context.settings.server_base_path
+        is_page = self._headers.get("Content-Type", "").startswith("text/html")
+        if base_path and is_page and isinstance(chunk, str | bytes):
+            chunk = prefix_page_urls(base_path, tornado.escape.to_unicode(chunk))
+        return super().finish(chunk)
 
     def disabled_unless(self, permission: str) -> str:
         """Attributes for a control the caller may not use: `disabled` with a title that names the missing

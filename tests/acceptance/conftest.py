@@ -141,7 +141,8 @@ def baton_server(home: Path, database_url: str, **settings: str) -> Iterator[Api
         BATON_LOGGING_LEVEL="WARNING",
         **settings,
     )
-    yield from _serve(command, env, home, f"http://127.0.0.1:{port}/api", database_url)
+    base_path = settings.get("BATON_SERVER_BASE_PATH", "")
+    yield from _serve(command, env, home, f"http://127.0.0.1:{port}{base_path}/api", database_url)
 
 
 def baton_server_on_fresh_database(

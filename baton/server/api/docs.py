@@ -12,6 +12,7 @@ import tornado.web
 
 from baton.server.api.base import ApiHandler
 from baton.server.api.openapi import build_openapi
+from baton.server.base_path import with_base_path
 from baton.server.browser_guard import CONTENT_SECURITY_POLICY, page_headers
 from baton.server.permissions import PUBLIC
 from baton.server.schemas.base import PAGE_SIZE_MARK
@@ -27,6 +28,9 @@ def openapi_document(application: tornado.web.Application) -> dict[str, Any]:
         context = next((route[2]["context"] for route in table if len(route) > 2 and "context" in route[2]), None)
         if context is not None:
             _set_page_size_maximum(cached, context.settings.server_api_default_limit)
+            if context.settings.server_base_path:
+                # Paths are application paths (/api/...); the server's sub-path is where they are reached.
+                cached["servers"] = [{"url": context.settings.server_base_path}]
         application.settings["_openapi_cache"] = cached
     return cached
 
@@ -69,6 +73,7 @@ class DocsPageHandler(tornado.web.RequestHandler):
 
     def get(self) -> None:
         document = openapi_document(self.application)
+        document_url = with_base_path(getattr(self.application, "base_path", ""), "/api/openapi.json")
         sections = []
         for path, operations in document["paths"].items():
             for method, operation in operations.items():
@@ -90,7 +95,7 @@ class DocsPageHandler(tornado.web.RequestHandler):
         self.finish(
             "<!doctype html><html lang=en><head><meta charset=utf-8><title>Baton API reference</title>"
             f"<style>{DOCS_STYLE}</style></head><body><h1>Baton API reference</h1>"
-            "<p>The machine-readable document is at <a href=/api/openapi.json>/api/openapi.json</a>; schemas are "
+            f"<p>The machine-readable document is at <a href={document_url}>{document_url}</a>; schemas are "
             "listed under <code>components.schemas</code> there.</p>"
             f"{''.join(sections)}</body></html>"
         )

@@ -202,7 +202,7 @@ class EventsInSocket(tornado.websocket.WebSocketHandler):
         return MAX_FRAME_BYTES
 
     def get_websocket_protocol(self) -> WebSocketProtocol13 | None:
-        return buffered_protocol(self)
+        return buffered_protocol(self, before_pong=self.context.confirm_events)
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         offered = [name.strip() for name in self.request.headers.get("Sec-WebSocket-Protocol", "").split(",")]

@@ -68,7 +68,7 @@ class EventPageHandler(ApiHandler):
         next_page = None
         if size > 0 and next_offset < total:
             token = encode_page_token(PageToken(filter=spec, count=total, page_size=size, offset=next_offset))
-            api_root = self.request.path.rsplit("/events/", 1)[0]
+            api_root = self.context.settings.server_base_path + self.request.path.rsplit("/events/", 1)[0]
             next_page = (
                 f"{self.request.protocol}://{self.request.host}{api_root}/events/filter/next"
                 f"?{PAGE_TOKEN_PARAMETER}={token}"

@@ -62,7 +62,7 @@ class SignInPageHandler(PageHandler):
             )
         except NotAuthenticated:
             self.principal = ANONYMOUS
-            self.clear_cookie(SESSION_COOKIE, path="/")
+            self.clear_cookie(SESSION_COOKIE, path=self.cookie_path)
 
     def get(self) -> None:
         next_path = local_next(self.get_query_argument("next", None))
@@ -108,7 +108,7 @@ class SignInPageHandler(PageHandler):
         self.set_cookie(
             SESSION_COOKIE,
             token,
-            path="/",
+            path=self.cookie_path,
             httponly=True,
             samesite="Lax",
             secure=is_https(self),
@@ -187,7 +187,7 @@ class SignOutHandler(PageHandler):
                 resource_name=principal.name,
                 address=self.request.remote_ip,
             )
-        self.clear_cookie(SESSION_COOKIE, path="/")
+        self.clear_cookie(SESSION_COOKIE, path=self.cookie_path)
         self.redirect(LOGIN_PATH if self.context.access.enabled else "/")
 
 

@@ -4,7 +4,7 @@
 const BatonForms = (function () {
   /** Call /api + path; resolves {ok, status, data} whatever the status (network failures reject). */
   async function call(method, path, body) {
-    const response = await fetch("/api" + path, {
+    const response = await fetch(Baton.url("/api" + path), {
       method: method,
       headers: Baton.requestHeaders(method, body),
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -379,7 +379,7 @@
     try {
       const result = id ? await BatonForms.call("PUT", "/automations/" + id, body) : await BatonForms.call("POST", "/automations/", body);
       if (!result.ok) { Baton.flash(showApiErrors(result), true); return; }
-      window.location.assign("/automations/" + (id || result.data.id));
+      window.location.assign(Baton.url("/automations/" + (id || result.data.id)));
     } catch (error) {
       Baton.flash(error.message, true);
     } finally {

@@ -71,9 +71,17 @@ const Baton = (function () {
     return headers;
   }
 
+  /**
+   * The address of an application path (`/runs`, `/api/flows/`) under the server's sub-path, which the layout puts
+   * in <body data-base-path> (BATON_SERVER_BASE_PATH; empty when the server answers at /).
+   */
+  function url(path) {
+    return (document.body.dataset.basePath || "") + path;
+  }
+
   /** Call the JSON API; resolves with the parsed body, rejects with an Error whose message is the API's detail. */
   async function api(method, path, body) {
-    const response = await fetch("/api" + path, {
+    const response = await fetch(url("/api" + path), {
       method: method,
       headers: requestHeaders(method, body),
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -154,5 +162,5 @@ const Baton = (function () {
     }
   });
 
-  return { api: api, copyText: copyText, requestHeaders: requestHeaders, flash: flash, confirmAction: confirmAction, localizeTimes: localizeTimes, formatTime: formatTime, prefs: prefs };
+  return { url: url, api: api, copyText: copyText, requestHeaders: requestHeaders, flash: flash, confirmAction: confirmAction, localizeTimes: localizeTimes, formatTime: formatTime, prefs: prefs };
 })();

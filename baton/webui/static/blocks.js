@@ -139,7 +139,7 @@
         Baton.flash(showApiErrors(result), true);
         return;
       }
-      window.location.assign("/blocks/" + documentId);
+      window.location.assign(Baton.url("/blocks/" + documentId));
     } catch (error) {
       Baton.flash(error.message, true);
     } finally {

@@ -43,7 +43,7 @@
       if (parameters === null) { Baton.flash("Some parameters could not be read.", true); return; }
       const path = "/deployments/" + form.dataset.deploymentId + "/create_flow_run";
       const run = await BatonForms.submit(form, "POST", path, { parameters: parameters });
-      if (run && run.id) window.location.assign("/runs/flow-run/" + run.id);
+      if (run && run.id) window.location.assign(Baton.url("/runs/flow-run/" + run.id));
     });
   }
 
@@ -138,7 +138,7 @@
   function setUpNewForm(form) {
     const flow = form.querySelector('[name="flow_id"]');
     flow.addEventListener("change", function () {
-      window.location.assign("/deployments/new" + (flow.value ? "?flow=" + encodeURIComponent(flow.value) : ""));
+      window.location.assign(Baton.url("/deployments/new" + (flow.value ? "?flow=" + encodeURIComponent(flow.value) : "")));
     });
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
@@ -158,7 +158,7 @@
       button.disabled = true;
       try {
         const result = await BatonForms.call("POST", "/deployments/", body);
-        if (result.ok) { window.location.assign("/deployments/" + result.data.id); return; }
+        if (result.ok) { window.location.assign(Baton.url("/deployments/" + result.data.id)); return; }
         const missing = result.status === 404 ? missingObjectField(result.data) : null;
         if (missing) {
           form.querySelector('[name="' + missing + '"]').setAttribute("aria-invalid", "true");

@@ -82,7 +82,7 @@
     const saved = name
       ? await BatonForms.submit(form, "PATCH", "/roles/" + encodeURIComponent(name), { description: description, permissions: permissions })
       : await BatonForms.submit(form, "POST", "/roles/", { name: form.elements["name"].value.trim(), description: description, permissions: permissions });
-    if (saved !== null) window.location.assign("/roles");
+    if (saved !== null) window.location.assign(Baton.url("/roles"));
   });
 
   document.addEventListener("click", async function (event) {

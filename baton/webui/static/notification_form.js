@@ -42,7 +42,7 @@
     const container = byId("channel-fields");
     container.replaceChildren();
     byId("channel-description").textContent = channel ? channel.description || "" : "";
-    byId("blocks-link").href = channel ? "/blocks/new?type=" + encodeURIComponent(channel.slug) : "/blocks";
+    byId("blocks-link").href = Baton.url(channel ? "/blocks/new?type=" + encodeURIComponent(channel.slug) : "/blocks");
     if (!channel) return;
     const fields = channel.fields || {};
     const required = fields.required || [];
@@ -251,7 +251,7 @@
       const saved = policyId
         ? await BatonForms.submit(form, "PATCH", "/flow_run_notification_policies/" + policyId, body)
         : await BatonForms.submit(form, "POST", "/flow_run_notification_policies/", body);
-      if (saved) window.location.assign("/notifications");
+      if (saved) window.location.assign(Baton.url("/notifications"));
     });
   });
 })();

@@ -54,7 +54,7 @@
         }
         return;
       }
-      window.location.assign("/variables?q=" + encodeURIComponent(name));
+      window.location.assign(Baton.url("/variables?q=" + encodeURIComponent(name)));
     } catch (error) {
       Baton.flash(error.message, true);
     } finally {

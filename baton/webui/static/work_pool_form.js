@@ -163,7 +163,7 @@
         }
         return;
       }
-      window.location.assign("/work-pools/" + encodeURIComponent(poolName || body.name));
+      window.location.assign(Baton.url("/work-pools/" + encodeURIComponent(poolName || body.name)));
     } catch (error) {
       Baton.flash(error.message, true);
     } finally {

@@ -537,3 +537,24 @@ def test_the_fast_validator_accepts_only_what_the_model_accepts_and_queues_it_as
         assert plain == by_model, text[:300]
         assert orjson.loads(orjson.dumps([plain_text]))[0] == by_model, text[:300]
     assert taken >= 30  # the fast path is exercised, not only the refusals
+
+
+async def test_a_pong_confirms_that_the_events_sent_before_the_ping_are_queued(
+    base_url: str, pipeline: ServerContext
+) -> None:
+    # The Prefect client forgets the events it sent before a ping once the pong arrives (it sends the rest again
+    # after reconnecting): the pong must not come while they are still in the process's buffer.
+    publisher = pipeline.publisher
+    assert publisher is not None
+    publisher.flush_interval = 5.0  # without the checkpoint, they would sit in the buffer this long
+    sent_before = publisher.sent_events
+    events = [_plain_event() for _ in range(5)]
+    async with connect(events_in_url(base_url), subprotocols=["prefect"]) as socket:
+        await socket.send(json.dumps({"type": "auth", "token": None}))
+        assert json.loads(await socket.recv()) == {"type": "auth_success"}
+        for event in events:
+            await socket.send(json.dumps(event))
+        await (await socket.ping())
+        assert publisher.sent_events - sent_before == 5
+        assert publisher.pending == 0
+    await eventually(lambda: _stored(pipeline, *(event["id"] for event in events)))

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+import sqlalchemy as sa
+
 from baton.server.blocks import register_system_blocks
 from baton.server.blocks.system import SYSTEM_BLOCKS
+from baton.server.database import tables as t
+from baton.server.database.engine import Database
 from baton.server.models.blocks import block_types
 from baton.server.schemas.blocks import BlockTypeCreate
 from tests.racing_servers import separate_databases, wait_until_a_query_waits_for_a_lock
@@ -36,3 +40,19 @@ async def test_a_registration_that_finds_a_type_committed_meanwhile_completes(da
         # The type the first server made is the one kept, brought up to date by the second.
         assert installed is not None and installed["description"] == block.description
         assert await register_system_blocks(first) is False
+
+
+async def test_processes_starting_together_install_the_block_types_once(database_url: str) -> None:
+    # One engine each, as separate processes have: on PostgreSQL their transactions run side by side.
+    databases = [Database(database_url) for _ in range(3)]
+    try:
+        outcomes = await asyncio.gather(*(register_system_blocks(database) for database in databases))
+        assert any(outcomes)
+        async with databases[0].read() as connection:
+            slugs = (await connection.execute(sa.select(t.block_type.c.slug))).scalars().all()
+            schemas = await connection.scalar(sa.select(sa.func.count()).select_from(t.block_schema))
+        assert sorted(slugs) == sorted(block.slug for block in SYSTEM_BLOCKS)
+        assert schemas == len(SYSTEM_BLOCKS)
+    finally:
+        for database in databases:
+            await database.dispose()
