@@ -254,6 +254,18 @@ class Settings(BaseModel):
         description="How often the beat queues again the automation action runs left unfinished (a lost message, "
         "a services process that died), in seconds.",
     )
+    services_unpublished_state_changes_loop_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often the beat looks for committed flow-run states without an event (their message lost with "
+        "an API process killed right after the commit) and emits them, with their notifications, in seconds.",
+    )
+    services_unpublished_state_changes_grace_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How old a flow-run state without an event must be before that sweep takes its message for lost, "
+        "in seconds (younger ones are left to their message).",
+    )
     services_zombie_runs_timeout_seconds: float = Field(
         # Two of the Prefect engine's flow-run heartbeats at their default frequency (180 s), so a run that only
         # sends those is never taken for dead between two of them.

@@ -155,7 +155,7 @@ def scenario(args: argparse.Namespace, name: str, workdir: Path) -> dict[str, An
             sent = set(publisher.sent_ids)
             wait_until(lambda: set(stored_tick_ids(database_url)) >= sent, SETTLE_SECONDS)
             stored = stored_tick_ids(database_url)
-            states = recorded_notified_states(database_url, killed_wall, SETTLE_SECONDS)
+            states = recorded_notified_states(database_url, SETTLE_SECONDS)
             evented = {(run_id, state) for run_id, state, _, has_event in states if has_event}
             in_flight = (
                 deliveries_in_flight_at(database_url, dt.datetime.fromtimestamp(killed_wall, dt.UTC))

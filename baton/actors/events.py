@@ -1,7 +1,10 @@
-"""Actors of the events pipeline: record event batches (and the task runs they describe), emit flow-run events."""
+"""Actors of the events pipeline: record event batches (and the task runs they describe), emit flow-run events, and
+emit those whose message was lost."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 from typing import Any
 
@@ -10,14 +13,24 @@ from baton.actors.cancellation import cancelled_flow_runs
 from baton.actors.notifications import match_changes, queue_deliveries
 from baton.actors.runtime import ActorRuntime
 from baton.queue import messages
+from baton.queue.backlog import outstanding_messages
 from baton.queue.messages import FlowRunStateChange
+from baton.server.database.types import utcnow
 from baton.server.models.concurrency.concurrency_leases import release_leases_of_holders
+from baton.server.models.configuration import read_configuration, write_configuration
 from baton.server.models.events.events import write_events
-from baton.server.models.events.flow_run_events import build_flow_run_state_events
+from baton.server.models.events.flow_run_events import build_flow_run_state_events, read_unpublished_state_changes
 from baton.server.models.runs.task_run_recorder import finished_runs
 from baton.server.schemas.events import FLOW_RUN_RESOURCE_PREFIX
 
 logger = logging.getLogger("baton.actors")
+
+# With no mark stored yet (a new install, or one upgraded to this sweep), the first pass looks this far back.
+UNPUBLISHED_FIRST_LOOKBACK = dt.timedelta(minutes=10)
+# States one pass emits at most; the next pass goes on from there.
+UNPUBLISHED_BATCH = 500
+# Where the sweep keeps how far it has looked (the `configuration` table).
+UNPUBLISHED_MARK_KEY = "UNPUBLISHED_STATE_CHANGES_CHECKED_UNTIL"
 
 
 async def record_events(runtime: ActorRuntime, events: str | list[dict[str, Any]]) -> None:
@@ -50,3 +63,33 @@ async def emit_flow_run_events(runtime: ActorRuntime, changes: list[FlowRunState
     cancelled = cancelled_flow_runs(events)
     if cancelled:
         runtime.broker.enqueue(messages.cancel_child_runs(cancelled))
+
+
+async def resume_unpublished_state_changes(runtime: ActorRuntime) -> None:
+    """Periodic: emit the events (and so the notifications and trigger evaluations) of flow-run states committed at
+    least `services_unpublished_state_changes_grace_seconds` ago that have none. An API process publishes a state
+    change about 0.1 s after its commit (the publisher's batch); killed in between, it takes the message with it.
+    The pass looks at each state once, moving a mark over the states' write times, and waits while the state-change
+    and notification queues are behind (their states' events may still come, and emitting them too would only add
+    work). Emitting is idempotent, so a state whose message arrives after all changes nothing twice. A transaction
+    that commits a state longer than the grace after writing it would slip behind the mark: none takes that long."""
+    if await asyncio.to_thread(outstanding_messages, runtime.broker) > 0:
+        return
+    database = await runtime.database()
+    # States younger than the grace are left to the message that carries them (the publisher sends within 0.1 s, a
+    # busy queue may hold it a while): the sweep looks for messages lost, not late ones.
+    until = utcnow() - dt.timedelta(seconds=runtime.settings.services_unpublished_state_changes_grace_seconds)
+    async with database.read() as connection:
+        mark = await read_configuration(connection, UNPUBLISHED_MARK_KEY)
+        after = dt.datetime.fromisoformat(mark["until"]) if mark else until - UNPUBLISHED_FIRST_LOOKBACK
+        if after >= until:
+            return
+        changes, reached = await read_unpublished_state_changes(connection, after, until, UNPUBLISHED_BATCH)
+    if changes:
+        logger.warning(
+            "%d committed flow-run state changes had no event (their message was lost); emitting them now",
+            len(changes),
+        )
+        await emit_flow_run_events(runtime, changes)
+    async with database.write() as connection:
+        await write_configuration(connection, UNPUBLISHED_MARK_KEY, {"until": reached.isoformat()})

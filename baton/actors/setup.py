@@ -43,6 +43,7 @@ logger = logging.getLogger("baton.actors")
 ACTOR_FUNCTIONS: dict[str, ActorFunction] = {
     messages.RECORD_EVENTS: events.record_events,
     messages.EMIT_FLOW_RUN_EVENTS: events.emit_flow_run_events,
+    messages.RESUME_UNPUBLISHED_STATE_CHANGES: events.resume_unpublished_state_changes,
     messages.MARK_LATE_RUNS: late_runs.mark_late_runs,
     messages.MATCH_NOTIFICATIONS: notifications.match_notifications,
     messages.DELIVER_NOTIFICATIONS: notifications.deliver_notifications,
@@ -82,6 +83,11 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         PeriodicJob(messages.MARK_LATE_RUNS, settings.services_late_runs_loop_seconds, messages.mark_late_runs),
         PeriodicJob(
             messages.RESUME_STALLED_DELIVERIES, STALLED_DELIVERIES_LOOP_SECONDS, messages.resume_stalled_deliveries
+        ),
+        PeriodicJob(
+            messages.RESUME_UNPUBLISHED_STATE_CHANGES,
+            settings.services_unpublished_state_changes_loop_seconds,
+            messages.resume_unpublished_state_changes,
         ),
         PeriodicJob(
             messages.EXPIRE_CONCURRENCY_LEASES,

@@ -47,6 +47,7 @@ EVALUATE_PROACTIVE_TRIGGERS = "evaluate_proactive_triggers"
 EVALUATE_METRIC_TRIGGERS = "evaluate_metric_triggers"
 RUN_AUTOMATION_ACTIONS = "run_automation_actions"
 RESUME_STALLED_ACTIONS = "resume_stalled_actions"
+RESUME_UNPUBLISHED_STATE_CHANGES = "resume_unpublished_state_changes"
 
 ACTOR_QUEUES = {
     RECORD_EVENTS: EVENTS_QUEUE,
@@ -67,6 +68,7 @@ ACTOR_QUEUES = {
     EVALUATE_METRIC_TRIGGERS: PERIODIC_QUEUE,
     RUN_AUTOMATION_ACTIONS: AUTOMATIONS_QUEUE,
     RESUME_STALLED_ACTIONS: PERIODIC_QUEUE,
+    RESUME_UNPUBLISHED_STATE_CHANGES: PERIODIC_QUEUE,
 }
 
 
@@ -130,6 +132,11 @@ def send_notification_summary(first_delivery_id: str) -> dramatiq.Message[Any]:
 
 def resume_stalled_deliveries() -> dramatiq.Message[Any]:
     return message(RESUME_STALLED_DELIVERIES)
+
+
+def resume_unpublished_state_changes() -> dramatiq.Message[Any]:
+    """Emit the events of committed flow-run states whose `emit_flow_run_events` message was lost."""
+    return message(RESUME_UNPUBLISHED_STATE_CHANGES)
 
 
 def expire_concurrency_leases() -> dramatiq.Message[Any]:

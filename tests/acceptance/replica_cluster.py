@@ -83,6 +83,9 @@ def cluster_settings(database_url: str, redis_url: str, namespace: str, home: Pa
         "BATON_SERVICES_SCHEDULER_MAX_RUNS": "5",
         "BATON_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME_SECONDS": "5",
         "BATON_NOTIFICATIONS_THROTTLE_SECONDS": "0",
+        # States whose message died with a killed API process get their events within seconds, not minutes.
+        "BATON_SERVICES_UNPUBLISHED_STATE_CHANGES_LOOP_SECONDS": "1",
+        "BATON_SERVICES_UNPUBLISHED_STATE_CHANGES_GRACE_SECONDS": "3",
         "BATON_NOTIFICATIONS_RETRY_BACKOFF_SECONDS": "0.5",
     }
 
@@ -441,24 +444,13 @@ def notified_states(database_url: str) -> list[tuple[str, str, dt.datetime, bool
     ]
 
 
-# A state change's event is published within ~0.1 s of the commit; one committed by a process killed within this
-# long before the kill may never be (see README "Running several API processes").
-PUBLISH_WINDOW_SECONDS = 1.0
-
-
-def recorded_notified_states(
-    database_url: str, killed_at: float | None, seconds: float
-) -> list[tuple[str, str, dt.datetime, bool]]:
-    """`notified_states` once every state has its event recorded, except those committed in the publish window
-    before `killed_at` (a Unix time; None: no kill); after `seconds`, as they are then."""
+def recorded_notified_states(database_url: str, seconds: float) -> list[tuple[str, str, dt.datetime, bool]]:
+    """`notified_states` once every state has its event recorded (those whose message died with a killed API process
+    get it from the services' `resume_unpublished_state_changes` sweep); after `seconds`, as they are then."""
 
     def settled() -> list[tuple[str, str, dt.datetime, bool]] | None:
         states = notified_states(database_url)
-        for _, _, moment, has_event in states:
-            in_window = killed_at is not None and killed_at - PUBLISH_WINDOW_SECONDS <= moment.timestamp() <= killed_at
-            if not has_event and not in_window:
-                return None
-        return states
+        return states if all(has_event for _, _, _, has_event in states) else None
 
     return wait_until(settled, seconds) or notified_states(database_url)
 

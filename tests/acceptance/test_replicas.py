@@ -25,7 +25,6 @@ from tests.acceptance.notifications_check import webhook_receiver
 from tests.acceptance.replica_cluster import (
     BEAT_LEASE_SECONDS,
     NOTIFIED_STATES,
-    PUBLISH_WINDOW_SECONDS,
     TICK,
     Cluster,
     EventPublisher,
@@ -167,17 +166,13 @@ def test_killing_an_api_and_a_services_process_loses_and_doubles_nothing(
         assert len(stored) == len(set(stored))
         assert set(stored) == sent, f"{len(sent - set(stored))} of {len(sent)} events not stored"
 
-        # Each (run, notified state) whose state-change event was recorded got exactly one webhook request. A state
-        # committed by the killed API process in the moment before the kill may have no event, and so no
-        # notification: the process publishes the change after committing it, in batches of ~0.1 s (a known gap,
-        # see README "Running several API processes"). Such losses are confined to that moment.
-        states = recorded_notified_states(database_url, killed_wall, SETTLE_SECONDS)
+        # Every notified state has its event, those committed by the killed API process just before it died included
+        # (their message died with it; the services' sweep emits them), and each got exactly one webhook request.
+        states = recorded_notified_states(database_url, SETTLE_SECONDS)
         evented = {(run_id, name) for run_id, name, _, has_event in states if has_event}
         unevented = [(run_id, name, moment) for run_id, name, moment, has_event in states if not has_event]
+        assert not unevented, unevented[:10]
         assert len(evented) >= 2 * 40 and {name for _, name in evented} == set(NOTIFIED_STATES)
-        for run_id, name, moment in unevented:
-            in_window = killed_wall - PUBLISH_WINDOW_SECONDS <= moment.timestamp() <= killed_wall
-            assert in_window, (run_id, name, moment, killed_wall)
         # A delivery the killed services process had claimed waits for the stalled-deliveries sweep (2 minutes).
         in_flight = deliveries_in_flight_at(database_url, dt.datetime.fromtimestamp(killed_wall, dt.UTC))
         wait_until(lambda: set(deliveries(received)) >= evented - in_flight, SETTLE_SECONDS)

@@ -149,3 +149,63 @@ def flow_created_event(flow: dict[str, Any]) -> dict[str, Any]:
         "follows": None,
         "received": _iso(now),
     }
+
+
+# The first state of a run the scheduler made: no event stands for it (as in Prefect, whose scheduler inserts runs
+# without emitting), so the sweep below must not take its lack of one for a lost message.
+_previous = t.flow_run_state.alias("previous")
+_AUTO_SCHEDULED_FIRST = sa.and_(
+    t.flow_run.c.auto_scheduled.is_(True),
+    ~sa.exists().where(
+        _previous.c.flow_run_id == t.flow_run_state.c.flow_run_id,
+        _previous.c.timestamp < t.flow_run_state.c.timestamp,
+    ),
+)
+
+
+async def read_unpublished_state_changes(
+    connection: AsyncConnection, after: dt.datetime, until: dt.datetime, limit: int
+) -> tuple[list[FlowRunStateChange], dt.datetime]:
+    """The flow-run states written in (`after`, `until`] that have no event (their message to `emit_flow_run_events`
+    was lost: the API process died between its commit and the publisher's next send), oldest first, at most `limit`;
+    and how far they reach (`until`, or the last one's time when `limit` cut them short)."""
+    state = t.flow_run_state.c
+    rows = (
+        await connection.execute(
+            sa.select(state.id, state.flow_run_id, state.updated)
+            .select_from(t.flow_run_state.join(t.flow_run, t.flow_run.c.id == state.flow_run_id))
+            .where(
+                state.updated > after,
+                state.updated <= until,
+                ~sa.exists().where(t.events.c.id == state.id),
+                ~_AUTO_SCHEDULED_FIRST,
+            )
+            .order_by(state.updated, state.id)
+            .limit(limit)
+        )
+    ).all()
+    reached = rows[-1].updated if len(rows) == limit else until
+    changes = [
+        FlowRunStateChange(
+            flow_run_id=str(row.flow_run_id),
+            state_id=str(row.id),
+            from_state=await _state_before(connection, row.flow_run_id, row.id),
+        )
+        for row in rows
+    ]
+    return changes, reached
+
+
+async def _state_before(connection: AsyncConnection, flow_run_id: uuid.UUID, state_id: uuid.UUID) -> StateRef | None:
+    """The state the run left for `state_id` (the one before it in its history), None for its first."""
+    state = t.flow_run_state.c
+    this = sa.select(state.timestamp).where(state.id == state_id).scalar_subquery()
+    row = (
+        await connection.execute(
+            sa.select(state.id, state.type, state.name)
+            .where(state.flow_run_id == flow_run_id, state.timestamp < this)
+            .order_by(state.timestamp.desc())
+            .limit(1)
+        )
+    ).first()
+    return StateRef(id=str(row.id), type=row.type, name=row.name) if row else None
