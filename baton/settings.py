@@ -358,7 +358,7 @@ class Settings(BaseModel):
         default=3600.0, gt=0, description="Seconds between two passes that delete data past its retention."
     )
     services_retention_batch_size: int = Field(
-        default=2000,
+        default=1000,
         ge=1,
         le=10_000,
         description="Rows of one kind deleted per transaction by a retention pass (each transaction stays short).",

@@ -1,22 +1,25 @@
 """Benchmark retention: one prune pass over a database full of expired rows, and what it costs the API meanwhile.
 
 Seeds `--rows` expired rows (default 1,000,000 on PostgreSQL, 200,000 on SQLite) across every kind retention deletes,
-in SQL (INSERT ... SELECT over a numbers table): finished flow runs ended 200 days ago with two states, two task runs
-(one state each) and two log lines each (36% of the rows), log lines of no run (20%), events (20%), artifacts of no
-run (4%), sent notification deliveries (8%), automation firings with one finished action run each (8%) and audit
-entries (4%), all dated 2020. Then it starts `baton server start --no-ui` on the database (every retention setting 0
-there, so that its own startup pass deletes nothing) and runs the API life cycle workload of `api_lifecycle.py`
-(create a flow run, Pending, Running, task runs, logs, Completed, read it back) in rounds:
+in SQL (INSERT ... SELECT over a numbers table), all dated 2020-01-01: finished flow runs with two states, two task
+runs (one state each) and two log lines each (36% of the rows), log lines of no run (20%), events (20%), artifacts of
+no run (4%), sent notification deliveries (8%), automation firings with one finished action run each (8%) and audit
+entries (4%). Then it runs the API life cycle workload of `api_lifecycle.py` (create a flow run, Pending, Running,
+10 task runs, 10 log lines, Completed, read it back; `--concurrency` clients, rounds of `--runs-per-round` runs)
+against `baton server start --no-ui` on the database, first without a pass, then during one pass with the default
+retention settings, until the pass has deleted every expired row. Where the pass runs (`--pass-in`):
 
-1. for `--baseline-seconds` without a pass;
-2. while one prune pass runs in another process (as in `baton server services` or `baton server database prune`),
-   with the default retention settings and no cap on batches, until it ends.
+* `server` (the default on SQLite): the server's own beat starts it, on the embedded actors, at the turn of a
+  `--retention-period` (the server is started just after a turn, seeded, and measured without a pass until the next);
+* `process` (the default on PostgreSQL): another process runs it with no cap on batches (as `baton server services`
+  or `baton server database prune` would), the server's own retention being off (every setting 0).
 
-It prints the time of the pass and the rows it deleted per kind, the life cycle's p50/p95/p99 over every call
-without and during the pass and their ratio (target: p95 at most 2x), and the storage after the pass: on PostgreSQL
-`n_dead_tup` of the pruned tables right after the pass and once autovacuum has run (`--vacuum-wait` seconds at
-most), on SQLite the file's size and free pages after seeding, after the pass, and after seeding and pruning the
-same rows a second time (a file that stops growing in the steady state is the same size after the second round).
+It prints the time of the pass, the life cycle's p50/p95/p99 over every call without and during the pass and their
+ratio (target: p95 at most 2x), and the storage: on PostgreSQL `n_dead_tup` of the pruned tables right after the
+pass and once vacuumed (by autovacuum within `--vacuum-wait` seconds; on a server with autovacuum off, by a timed
+plain VACUUM of each table, which is what autovacuum runs), on SQLite the file's size and free pages after seeding,
+after the pass, and then, with the server stopped, after seeding and pruning the same rows twice more (a file that
+reuses its free pages is the same size after the third seeding as after the second: it stopped growing).
 
     .venv/bin/python benchmarks/retention.py --database postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python benchmarks/retention.py --database sqlite
@@ -366,15 +369,36 @@ async def left_expired(url: str) -> dict[str, int]:
     return {kind.kind.name: kind.rows for kind in counted}
 
 
-async def wait_for_autovacuum(url: str, seconds: float) -> dict[str, Any]:
-    """The tables' dead tuples once autovacuum has cleaned the pruned tables (or `seconds` have passed)."""
-    deadline = time.monotonic() + seconds
+async def vacuum(url: str, wait_seconds: float) -> dict[str, Any]:
+    """The pruned tables' dead tuples once vacuumed: by autovacuum within `wait_seconds` when the server runs it, else
+    by a plain VACUUM of each table (what autovacuum would run), timed."""
+    from baton.server.database.engine import Database
+
+    database = Database(url)
+    await database.open()
+    try:
+        async with database.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            autovacuum_on = (await autocommit.exec_driver_sql("SHOW autovacuum")).scalar() == "on"
+            if not autovacuum_on:
+                started = time.perf_counter()
+                for table in PRUNED_TABLES:
+                    await autocommit.exec_driver_sql(f"VACUUM {table}")
+                seconds = time.perf_counter() - started
+                return {"autovacuum": "off", "manual_vacuum_seconds": round(seconds, 2), "tables": await storage(url)}
+    finally:
+        await database.dispose()
+    deadline = time.monotonic() + wait_seconds
     while True:
         stats = await storage(url)
         if all(table["dead"] < max(1000, table["live"] * 0.2) for table in stats.values()):
-            return {"seconds_waited": round(seconds - (deadline - time.monotonic()), 1), "tables": stats}
+            return {
+                "autovacuum": "on",
+                "seconds_waited": round(wait_seconds - (deadline - time.monotonic()), 1),
+                "tables": stats,
+            }
         if time.monotonic() > deadline:
-            return {"seconds_waited": seconds, "tables": stats, "timed_out": True}
+            return {"autovacuum": "on", "seconds_waited": wait_seconds, "tables": stats, "timed_out": True}
         await asyncio.sleep(5.0)
 
 
@@ -386,7 +410,9 @@ def server_env(url: str, home: Path, retention_period: float | None) -> dict[str
     if retention_period is None:
         env.update({f"BATON_{kind}_RETENTION_DAYS": "0" for kind in RETENTION_SETTINGS})
     else:
+        # One pass deletes every seeded row (the default cap would spread them over several periods).
         env["BATON_SERVICES_RETENTION_LOOP_SECONDS"] = str(retention_period)
+        env["BATON_SERVICES_RETENTION_MAX_BATCHES"] = str(10**9)
     return env
 
 
@@ -424,11 +450,13 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", default="sqlite", help="'sqlite' or a PostgreSQL admin DSN")
     parser.add_argument("--rows", type=int, default=None, help="expired rows (1,000,000 PostgreSQL, 200,000 SQLite)")
-    parser.add_argument("--batch-size", type=int, default=2000, help="BATON_SERVICES_RETENTION_BATCH_SIZE")
-    parser.add_argument("--baseline-seconds", type=float, default=20.0, help="life cycle without a pass")
+    parser.add_argument("--batch-size", type=int, default=1000, help="BATON_SERVICES_RETENTION_BATCH_SIZE")
+    parser.add_argument("--baseline-seconds", type=float, default=60.0, help="life cycle without a pass")
     parser.add_argument("--runs-per-round", type=int, default=32, help="flow runs per life cycle round")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent life cycle clients")
-    parser.add_argument("--vacuum-wait", type=float, default=120.0, help="PostgreSQL: most seconds to wait")
+    parser.add_argument(
+        "--vacuum-wait", type=float, default=120.0, help="PostgreSQL with autovacuum on: most seconds to wait for it"
+    )
     parser.add_argument(
         "--pass-in",
         choices=("server", "process"),
@@ -482,14 +510,16 @@ def main() -> int:
         report["left_expired"] = asyncio.run(left_expired(url))
         report["storage_after_pass"] = asyncio.run(storage(url))
         if args.postgresql:
-            report["after_autovacuum"] = asyncio.run(wait_for_autovacuum(url, args.vacuum_wait))
+            report["after_vacuum"] = asyncio.run(vacuum(url, args.vacuum_wait))
         else:
-            # The steady state: the same rows again, pruned again. A file that reuses its free pages stays the size.
-            asyncio.run(seed(url, args.rows))
-            report["storage_after_second_seed"] = asyncio.run(storage(url))
-            command = [sys.executable, "-c", PRUNE_SCRIPT, url, str(args.batch_size)]
-            subprocess.run(command, check=True, capture_output=True)
-            report["storage_after_second_pass"] = asyncio.run(storage(url))
+            # The steady state, with the server stopped: the same rows seeded and pruned again, twice. A file that
+            # reuses its free pages is as large after the third seeding as after the second.
+            for round_name in ("second", "third"):
+                asyncio.run(seed(url, args.rows))
+                report[f"storage_after_{round_name}_seed"] = asyncio.run(storage(url))
+                command = [sys.executable, "-c", PRUNE_SCRIPT, url, str(args.batch_size)]
+                subprocess.run(command, check=True, capture_output=True)
+                report[f"storage_after_{round_name}_pass"] = asyncio.run(storage(url))
     finally:
         if args.postgresql:
             asyncio.run(lifecycle._postgres(args.database, f"DROP DATABASE IF EXISTS {name}"))
@@ -512,15 +542,20 @@ def print_summary(report: dict[str, Any]) -> None:
         )
     print(f"p95 during / without: {report['p95_ratio']}x (target: at most 2x)")
     print(f"expired rows left after the pass: {sum(report['left_expired'].values())}")
-    for key in ("storage_after_seed", "storage_after_pass", "storage_after_second_seed", "storage_after_second_pass"):
-        if key in report and report["database"] == "sqlite":
+    for key in report:
+        if key.startswith("storage_after") and report["database"] == "sqlite":
             print(f"{key}: {report[key]}")
-    if "after_autovacuum" in report:
+    if "after_vacuum" in report:
         dead = {name: table["dead"] for name, table in report["storage_after_pass"].items()}
         print(f"dead tuples right after the pass: {dead}")
-        waited = report["after_autovacuum"]
-        dead = {name: table["dead"] for name, table in waited["tables"].items()}
-        print(f"dead tuples after {waited['seconds_waited']} s: {dead}")
+        vacuumed = report["after_vacuum"]
+        dead = {name: table["dead"] for name, table in vacuumed["tables"].items()}
+        how = (
+            f"a manual VACUUM of each table ({vacuumed['manual_vacuum_seconds']} s; autovacuum is off on this server)"
+            if vacuumed["autovacuum"] == "off"
+            else f"{vacuumed['seconds_waited']} s of autovacuum"
+        )
+        print(f"dead tuples after {how}: {dead}")
 
 
 if __name__ == "__main__":
