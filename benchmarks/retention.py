@@ -236,7 +236,8 @@ async def storage(url: str) -> dict[str, Any]:
                 "SELECT relname, n_live_tup, n_dead_tup, autovacuum_count FROM pg_stat_user_tables "
                 f"WHERE relname IN ({names}) ORDER BY relname"
             )
-            return {row[0]: {"live": row[1], "dead": row[2], "autovacuums": row[3]} for row in result.all()}
+            rows: list[Any] = list(result.all())
+            return {row[0]: {"live": row[1], "dead": row[2], "autovacuums": row[3]} for row in rows}
     finally:
         await database.dispose()
 
