@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -524,6 +525,7 @@ def main() -> int:
     finally:
         if args.postgresql:
             asyncio.run(lifecycle._postgres(args.database, f"DROP DATABASE IF EXISTS {name}"))
+        shutil.rmtree(workdir, ignore_errors=True)
     print_summary(report)
     print(json.dumps(report))
     return 0
