@@ -317,7 +317,7 @@ class Settings(BaseModel):
         le=1.0,
         description="How often a server process checks for revoked keys, sessions and changed roles, in seconds.",
     )
-    audit_retention_days: int = Field(default=365, ge=1, description="Days audit log entries are kept.")
+    audit_retention_days: int = Field(default=365, ge=0, description="Days audit log entries are kept (0: forever).")
     server_api_port: int = Field(default=4200, ge=1, le=65535, description="The port the server listens on.")
     server_allowed_hosts: CommaList = Field(
         default=(),
@@ -371,7 +371,49 @@ class Settings(BaseModel):
     logs_max_message_bytes: int = Field(
         default=1_000_000, ge=1, description="The longest flow or task run log message kept, in bytes."
     )
-    events_retention_days: int = Field(default=7, ge=1, description="Days events are kept before they are deleted.")
+    events_retention_days: int = Field(
+        default=7, ge=0, description="Days events are kept before they are deleted (0: forever)."
+    )
+    flow_runs_retention_days: int = Field(
+        default=90,
+        ge=0,
+        description="Days a finished flow run (with its task runs, states, inputs, logs and artifacts) is kept after "
+        "it ended; runs that have not finished are never deleted (0: forever).",
+    )
+    logs_retention_days: int = Field(
+        default=30, ge=0, description="Days log lines are kept, even while their run is kept longer (0: forever)."
+    )
+    artifacts_retention_days: int = Field(
+        default=90,
+        ge=0,
+        description="Days an artifact that belongs to no kept run is kept; a run's artifacts go with the run "
+        "(0: forever).",
+    )
+    notifications_retention_days: int = Field(
+        default=30,
+        ge=0,
+        description="Days the record of a finished (sent or failed) notification delivery is kept (0: forever).",
+    )
+    automations_retention_days: int = Field(
+        default=30,
+        ge=0,
+        description="Days an automation's firing, with its action runs, is kept once its actions finished "
+        "(0: forever).",
+    )
+    services_retention_loop_seconds: float = Field(
+        default=3600.0, gt=0, description="Seconds between two passes that delete data past its retention."
+    )
+    services_retention_batch_size: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000,
+        description="Rows of one kind deleted per transaction by a retention pass (each transaction stays short).",
+    )
+    services_retention_max_batches: int = Field(
+        default=50,
+        ge=1,
+        description="Most batches of one kind a retention pass deletes; the rest waits for the next pass.",
+    )
     notifications_max_attempts: int = Field(
         default=5, ge=1, description="How many times Baton tries to deliver one notification."
     )

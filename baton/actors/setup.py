@@ -16,7 +16,6 @@ from dramatiq.asyncio import EventLoopThread
 from dramatiq.middleware import Middleware
 
 from baton.actors import (
-    audit_retention,
     automation_actions,
     automation_metrics,
     automation_triggers,
@@ -25,6 +24,7 @@ from baton.actors import (
     events,
     late_runs,
     notifications,
+    retention,
     scheduler,
     work_pool_status,
     zombie_runs,
@@ -54,7 +54,7 @@ ACTOR_FUNCTIONS: dict[str, ActorFunction] = {
     messages.UPDATE_WORK_POOL_STATUSES: work_pool_status.update_work_pool_statuses,
     messages.MARK_ZOMBIE_RUNS: zombie_runs.mark_zombie_runs,
     messages.CANCEL_CHILD_RUNS: cancellation.cancel_child_runs,
-    messages.TRIM_AUDIT_LOG: audit_retention.trim_audit_log,
+    messages.PRUNE_EXPIRED_DATA: retention.prune_expired_data,
     messages.EVALUATE_TRIGGERS: automation_triggers.evaluate_triggers,
     messages.EVALUATE_PROACTIVE_TRIGGERS: automation_triggers.evaluate_proactive_triggers,
     messages.RUN_AUTOMATION_ACTIONS: automation_actions.run_automation_actions,
@@ -70,8 +70,6 @@ ACTOR_PRIORITIES = {messages.DELIVER_NOTIFICATIONS: 0, messages.RUN_AUTOMATION_A
 
 # Seconds between sweeps for notification deliveries whose queue message was lost.
 STALLED_DELIVERIES_LOOP_SECONDS = 30.0
-# Seconds between deletions of audit entries past their retention.
-AUDIT_RETENTION_LOOP_SECONDS = 3600.0
 # Seconds between evaluations of metric triggers: a tenth of their shortest `firing_for` (300 s), so a transition
 # fires at most 30 s late.
 METRIC_TRIGGERS_LOOP_SECONDS = 30.0
@@ -103,7 +101,7 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
             messages.update_work_pool_statuses,
         ),
         PeriodicJob(messages.MARK_ZOMBIE_RUNS, settings.services_zombie_runs_loop_seconds, messages.mark_zombie_runs),
-        PeriodicJob(messages.TRIM_AUDIT_LOG, AUDIT_RETENTION_LOOP_SECONDS, messages.trim_audit_log),
+        PeriodicJob(messages.PRUNE_EXPIRED_DATA, settings.services_retention_loop_seconds, messages.prune_expired_data),
         PeriodicJob(
             messages.EVALUATE_PROACTIVE_TRIGGERS,
             settings.services_automations_proactive_loop_seconds,

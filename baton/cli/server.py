@@ -281,3 +281,41 @@ def history() -> None:
     for item in migrate.history():
         marker = " (head)" if item.is_head else ""
         click.echo(f"{item.down_revision or 'base'} -> {item.revision}{marker}: {item.doc}")
+
+
+@database.command()
+@click.option("--dry-run", is_flag=True, help="Count the rows past their retention and delete nothing.")
+def prune(dry_run: bool) -> None:
+    """Delete the data past its retention now (one pass, as the periodic job does) and print how many rows of each
+    kind it deleted, or with --dry-run would delete."""
+    from baton.cli.local_database import on_database
+    from baton.cli.output import echo_table
+    from baton.server.models.retention import count_expired, prune_expired, retention_days
+
+    settings = load_settings()
+    days = retention_days(settings)
+    if dry_run:
+        pruned = on_database(lambda db: count_expired(db, days))
+    else:
+        pruned = on_database(
+            lambda db: prune_expired(
+                db,
+                days,
+                batch_size=settings.services_retention_batch_size,
+                max_batches=settings.services_retention_max_batches,
+            )
+        )
+    rows = [
+        (
+            kind.kind.name,
+            f"{kind.days} days" if kind.days else "forever",
+            f"{kind.rows}{'' if kind.complete else ' (more left)'}" if kind.days else "-",
+            kind.kind.description,
+        )
+        for kind in pruned
+    ]
+    echo_table(["KIND", "KEPT", "WOULD DELETE" if dry_run else "DELETED", "WHAT"], rows, empty="")
+    if dry_run:
+        click.echo("Dry run: nothing was deleted.")
+    elif not all(kind.complete for kind in pruned):
+        click.echo("The pass stopped at its cap (BATON_SERVICES_RETENTION_MAX_BATCHES); run it again for the rest.")

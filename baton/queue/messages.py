@@ -41,7 +41,7 @@ SCHEDULE_DEPLOYMENTS = "schedule_deployments"
 UPDATE_WORK_POOL_STATUSES = "update_work_pool_statuses"
 MARK_ZOMBIE_RUNS = "mark_zombie_runs"
 CANCEL_CHILD_RUNS = "cancel_child_runs"
-TRIM_AUDIT_LOG = "trim_audit_log"
+PRUNE_EXPIRED_DATA = "prune_expired_data"
 EVALUATE_TRIGGERS = "evaluate_triggers"
 EVALUATE_PROACTIVE_TRIGGERS = "evaluate_proactive_triggers"
 EVALUATE_METRIC_TRIGGERS = "evaluate_metric_triggers"
@@ -62,7 +62,7 @@ ACTOR_QUEUES = {
     UPDATE_WORK_POOL_STATUSES: PERIODIC_QUEUE,
     MARK_ZOMBIE_RUNS: PERIODIC_QUEUE,
     CANCEL_CHILD_RUNS: PERIODIC_QUEUE,
-    TRIM_AUDIT_LOG: PERIODIC_QUEUE,
+    PRUNE_EXPIRED_DATA: PERIODIC_QUEUE,
     EVALUATE_TRIGGERS: AUTOMATIONS_QUEUE,
     EVALUATE_PROACTIVE_TRIGGERS: PERIODIC_QUEUE,
     EVALUATE_METRIC_TRIGGERS: PERIODIC_QUEUE,
@@ -158,9 +158,10 @@ def mark_zombie_runs() -> dramatiq.Message[Any]:
     return message(MARK_ZOMBIE_RUNS)
 
 
-def trim_audit_log() -> dramatiq.Message[Any]:
-    """Audit entries older than the retention setting are deleted (the only way entries leave the log)."""
-    return message(TRIM_AUDIT_LOG)
+def prune_expired_data() -> dramatiq.Message[Any]:
+    """One retention pass: runs, logs, artifacts, events, deliveries, firings and audit entries older than their
+    `*_retention_days` settings are deleted (for audit entries, the only way they leave the log)."""
+    return message(PRUNE_EXPIRED_DATA)
 
 
 def cancel_child_runs(flow_run_ids: list[str]) -> dramatiq.Message[Any]:

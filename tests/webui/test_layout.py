@@ -7,7 +7,9 @@ from typing import Any
 
 import httpx
 
+from baton.settings import Settings
 from baton.webui.navigation import NAVIGATION
+from baton.webui.pages.settings import retention_rows
 from tests.webui.conftest import UiServer
 
 
@@ -26,12 +28,21 @@ def test_every_sidebar_link_opens_a_titled_page(page: Any, ui_server: UiServer) 
 def test_settings_page_shows_version_and_hides_secrets(page: Any, ui_server: UiServer) -> None:
     page.goto(ui_server.url + "/settings")
     assert page.locator("dl.facts").inner_text().count("0.1.0") == 1
-    table = page.locator("table").inner_text()
+    table = page.locator("#all-settings").inner_text()
     assert "BATON_API_DATABASE_CONNECTION_URL" in table
     assert "BATON_SERVER_API_MAX_BODY_BYTES" in table
     # The test database has no password; the encryption key of blocks is a secret and must never show.
     html = httpx.get(ui_server.url + "/settings").text
     assert "-----BEGIN" not in html
+    retention = page.locator("#retention tbody tr")
+    assert retention.first.inner_text().split("\t")[1:] == ["90 days", "BATON_FLOW_RUNS_RETENTION_DAYS"]
+    assert "365 days" in page.locator("#retention").inner_text()
+
+
+def test_retention_of_zero_days_reads_kept_forever(tmp_path: Any) -> None:
+    rows = {setting: kept for _, kept, setting in retention_rows(Settings(home=tmp_path, events_retention_days=0))}
+    assert rows["BATON_EVENTS_RETENTION_DAYS"] == "Kept forever"
+    assert rows["BATON_LOGS_RETENTION_DAYS"] == "30 days"
 
 
 def test_theme_and_clock_preferences_persist(page: Any, ui_server: UiServer) -> None:

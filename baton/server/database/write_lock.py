@@ -24,6 +24,12 @@ def mark_actor_task() -> None:
     _actor_writes.set(True)
 
 
+def mark_deferrable_task() -> None:
+    """Let the writes of the current task queue with request handlers' writes, in arrival order, even in an actor:
+    work that can wait (deleting data past its retention) must not go ahead of requests."""
+    _actor_writes.set(False)
+
+
 class WriteLock:
     """A mutex whose waiters are served actor writes first, then in arrival order."""
 

@@ -129,12 +129,18 @@ async def delete_artifact(connection: AsyncConnection, artifact_id: uuid.UUID) -
     result = await connection.execute(sa.delete(t.artifact).where(t.artifact.c.id == artifact_id))
     if result.rowcount != 1:
         return False
-    if key is None:
-        return True
+    if key is not None:
+        await repoint_artifact_collection(connection, key)
+    return True
+
+
+async def repoint_artifact_collection(connection: AsyncConnection, key: str) -> None:
+    """After versions of `key` were deleted: when the collection's latest version is gone, point it at the newest
+    remaining version, or remove it when none is left."""
     collection = t.artifact_collection.c
-    is_latest = sa.and_(collection.key == key, collection.latest_id == artifact_id)
-    if await connection.scalar(sa.select(collection.id).where(is_latest)) is None:
-        return True
+    latest_gone = sa.and_(collection.key == key, ~sa.exists().where(t.artifact.c.id == collection.latest_id))
+    if await connection.scalar(sa.select(collection.id).where(latest_gone)) is None:
+        return
     previous_query = (
         sa.select(t.artifact)
         .where(t.artifact.c.key == key)
@@ -143,14 +149,25 @@ async def delete_artifact(connection: AsyncConnection, artifact_id: uuid.UUID) -
     )
     previous = (await connection.execute(previous_query)).mappings().first()
     if previous is None:
-        await connection.execute(sa.delete(t.artifact_collection).where(is_latest))
-        return True
+        await connection.execute(sa.delete(t.artifact_collection).where(collection.key == key))
+        return
     # As Prefect does, the collection takes the previous version's timestamps along with its fields.
     copied = {name: previous[name] for name in ("created", "updated", *ARTIFACT_FIELDS)}
     await connection.execute(
-        sa.update(t.artifact_collection).where(is_latest).values(latest_id=previous["id"], **copied)
+        sa.update(t.artifact_collection).where(collection.key == key).values(latest_id=previous["id"], **copied)
     )
-    return True
+
+
+async def delete_artifacts_where(connection: AsyncConnection, condition: sa.ColumnElement[bool]) -> int:
+    """Delete the artifacts matching `condition`, re-pointing their keys' collections; how many were deleted."""
+    artifact = t.artifact.c
+    keys = list(
+        await connection.scalars(sa.select(artifact.key).distinct().where(condition, artifact.key.is_not(None)))
+    )
+    deleted = (await connection.execute(sa.delete(t.artifact).where(condition))).rowcount
+    for key in keys:
+        await repoint_artifact_collection(connection, key)
+    return deleted
 
 
 # --- filters and sorting --------------------------------------------------------------------------------------------

@@ -38,4 +38,6 @@ notification_delivery = sa.Table(
     sa.Index("ix_notification_delivery__status__created", "status", "created"),
     # The throttle looks up a policy's recent deliveries for one run.
     sa.Index("ix_notification_delivery__policy_id__flow_run_id__sent_at", "policy_id", "flow_run_id", "sent_at"),
+    # Retention deletes a run's deliveries with the run.
+    sa.Index("ix_notification_delivery__flow_run_id", "flow_run_id"),
 )

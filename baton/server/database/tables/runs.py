@@ -139,6 +139,8 @@ task_run_state_cache = sa.Table(
     sa.Column("cache_expiration", Timestamp(), nullable=True),
     sa.Column("task_run_state_id", sa.Uuid(), nullable=False),
     sa.Index("ix_task_run_state_cache__cache_key_created", "cache_key", "created"),
+    # Retention deletes a task run's cache entries with its states.
+    sa.Index("ix_task_run_state_cache__task_run_state_id", "task_run_state_id"),
 )
 
 flow_run_input = sa.Table(

@@ -69,8 +69,3 @@ async def read_audit_entries(
 async def count_audit_entries(connection: AsyncConnection, condition: sa.ColumnElement[bool]) -> int:
     query = sa.select(sa.func.count()).select_from(t.audit_entry).where(condition)
     return int((await connection.execute(query)).scalar_one())
-
-
-async def delete_audit_entries_before(connection: AsyncConnection, cutoff: dt.datetime) -> int:
-    """Retention: the only way entries leave the log."""
-    return (await connection.execute(sa.delete(t.audit_entry).where(t.audit_entry.c.occurred < cutoff))).rowcount
