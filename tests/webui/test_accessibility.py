@@ -1,5 +1,6 @@
 """Every UI page passes axe-core with no serious or critical violation in the light and dark themes (at 1280x800), and
-fits 1280x800 and 1920x1080 without sideways scrolling. The full results are written to test-artifacts/accessibility/."""
+fits 1280x800 and 1920x1080 without sideways scrolling. The full results are written to
+test-artifacts/accessibility/."""
 
 from __future__ import annotations
 
