@@ -2,8 +2,9 @@
 windows periodically, and queue what fired (the action runs; the `prefect.automation.*` events, which other
 automations may react to).
 
-Every path that stores events calls `queue_trigger_evaluation` after its commit; it queues only the events some
-trigger may look at, so a server without automations pays nothing but a check per second."""
+Every path that stores events hands them over after its commit: the events recorder counts its batches itself
+(`evaluate_recorded_batch`), the other paths queue theirs (`queue_trigger_evaluation`); only the events some trigger
+may look at go on, so a server without automations pays nothing but a check per second."""
 
 from __future__ import annotations
 
@@ -46,10 +47,11 @@ async def queue_trigger_evaluation(runtime: ActorRuntime, events: list[dict[str,
         runtime.broker.enqueue(messages.evaluate_triggers(interesting))
 
 
-async def queue_batch_evaluation(runtime: ActorRuntime, batch: str | list[dict[str, Any]]) -> None:
-    """`queue_trigger_evaluation` for a batch as `record_events` takes it (JSON text or a list); the text is only
-    decoded when a trigger may look at one of its events' names (decoding costs more than recording a task-run
-    event's row on PostgreSQL)."""
+async def evaluate_recorded_batch(runtime: ActorRuntime, batch: str | list[dict[str, Any]]) -> None:
+    """Count a batch `record_events` has just recorded for the triggers, in this process (no second queue hop: handing
+    the batch to `evaluate_triggers` cost more, in encoding, Redis and decoding again, than counting it). The text
+    is only decoded when a trigger may look at one of its events' names (decoding costs more than recording a
+    task-run event's row on PostgreSQL)."""
     loaded = await automation_cache(await runtime.database()).current()
     if isinstance(batch, str):
         if not loaded.may_interest(batch):
@@ -57,9 +59,8 @@ async def queue_batch_evaluation(runtime: ActorRuntime, batch: str | list[dict[s
         events = orjson.loads(batch)
     else:
         events = batch
-    interesting: list[QueuedEvent] = list(loaded.interesting(events))
-    if interesting:
-        runtime.broker.enqueue(messages.evaluate_triggers(interesting))
+    if any(True for _ in loaded.interesting(events)):
+        await trigger_evaluations(runtime, act_on).evaluate(events)
 
 
 async def act_on(runtime: ActorRuntime, outcome: FiringOutcome) -> None:

@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from baton.actors.automation_triggers import queue_batch_evaluation, queue_trigger_evaluation
+from baton.actors.automation_triggers import evaluate_recorded_batch, queue_trigger_evaluation
 from baton.actors.cancellation import cancelled_flow_runs
 from baton.actors.notifications import match_changes, queue_deliveries
 from baton.actors.runtime import ActorRuntime
@@ -40,10 +40,11 @@ async def record_events(runtime: ActorRuntime, events: str | list[dict[str, Any]
 
     `events` is the batch's JSON text, as the server queues it (a list of dicts is taken too); the database's dialect
     records it (`DatabaseDialect.record_event_batch`). Then the events some automation's trigger may look at are
-    queued for `evaluate_triggers`."""
+    counted for the triggers (`evaluate_recorded_batch`; a failure there retries the batch, which records nothing
+    twice and counts nothing twice)."""
     database = await runtime.database()
     await database.dialect.record_event_batch(database, events)
-    await queue_batch_evaluation(runtime, events)
+    await evaluate_recorded_batch(runtime, events)
 
 
 async def emit_flow_run_events(runtime: ActorRuntime, changes: list[FlowRunStateChange]) -> None:

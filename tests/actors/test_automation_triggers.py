@@ -13,7 +13,6 @@ from typing import Any
 
 import dramatiq
 import httpx
-import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -412,17 +411,21 @@ async def test_two_automations_firing_each_other_stop_after_a_few_rounds(
     assert counts == [3, 2]  # x -> first -> second -> first -> second -> first: the 5th firing in a row is the last
 
 
-async def test_the_pipeline_hands_recorded_events_over_only_when_an_automation_is_enabled(
+async def test_the_recorder_counts_its_batches_for_the_triggers_only_when_an_automation_is_enabled(
     runtime: ActorRuntime, database: Database
 ) -> None:
-    batch = [make_event("x", 1), make_event("y", 1)]
-    await events.record_events(runtime, messages.record_events(batch).args[0])
-    assert take_queued(runtime, messages.EVALUATE_TRIGGERS) == []
-    await automation(database, reactive(["x"]))
+    evaluations = trigger_evaluations(runtime, automation_triggers.act_on)
+    await events.record_events(runtime, messages.record_events([make_event("x", 1), make_event("y", 1)]).args[0])
+    assert evaluations.transactions == 0
+    row = await automation(database, reactive(["x"], threshold=2, within=3600))
     automation_cache(database).forget()
     await events.record_events(runtime, messages.record_events([make_event("x", 1), make_event("y", 1)]).args[0])
-    (queued,) = take_queued(runtime, messages.EVALUATE_TRIGGERS)
-    assert [event["event"] for event in orjson.loads(queued[0])] == ["x"]
+    await events.record_events(runtime, messages.record_events([make_event("y", 1)]).args[0])
+    await events.record_events(runtime, messages.record_events([make_event("x", 1)]).args[0])
+    # In the recorder's own process, no second queue hop: the two batches with an `x` took a transaction each.
+    assert take_queued(runtime, messages.EVALUATE_TRIGGERS) == []
+    assert evaluations.transactions == 2
+    assert len(await firings(database, row["id"])) == 1
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
