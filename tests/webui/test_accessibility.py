@@ -216,4 +216,8 @@ def test_keyboard_skips_the_sidebar_into_the_content(shared_page: Any, ui_server
     assert page.evaluate("document.activeElement.id") == "main"
     page.keyboard.press("Tab")
     assert page.evaluate("document.getElementById('main').contains(document.activeElement)")
+    # The first stop in the content is the page's first control: the Flow runs / Task runs tabs, then the filters.
+    assert page.evaluate("document.activeElement.closest('nav.tabs') !== null")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.closest('#run-filters') !== null")
