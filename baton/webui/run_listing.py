@@ -22,6 +22,7 @@ from baton.server.models.views.run_pages import TASK_RUN_LIST, Cursor, Page, Run
 from baton.server.schemas.bulk import BULK_OPERATION_LIMIT
 from baton.server.schemas.requests import RunFilterSet
 from baton.states import LATE as LATE_STATE_NAME
+from baton.states import TERMINAL_STATE_VALUES
 from baton.webui.formatting import STATE_TYPES, as_datetime, state_badge
 
 DEFAULT_LIMIT = 50
@@ -194,8 +195,8 @@ def bulk_filters(spec: RunListFilter) -> dict[str, str] | None:
     return {**found, "limit": str(BULK_OPERATION_LIMIT)}
 
 
-# The states the Task runs page offers to set on the selected task runs.
-SETTABLE_TASK_RUN_STATES = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
+# The states the Task runs page offers to set on the selected task runs: the terminal ones.
+SETTABLE_TASK_RUN_STATES = TERMINAL_STATE_VALUES
 
 
 def task_bulk_filters(spec: RunListFilter) -> dict[str, str] | None:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 RUN_ID = re.compile(r'data-run-id="([0-9a-f-]{36})"')
-RUN_TABLE = '<section class="panel run-list">'
+RUN_TABLE = '<section class="panel run-list"'
 NOW = dt.datetime.now(dt.UTC)
 
 
@@ -68,7 +68,7 @@ async def ui_runs(base_url: str, path: str, parameters: dict[str, str]) -> set[s
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         response = await http.get(path, params={**parameters, "limit": "200"})
     assert response.status_code == 200, response.text
-    table = response.text.split(RUN_TABLE, 1)[1].split("</section>", 1)[0]
+    table = response.text.split(RUN_TABLE, 1)[1].split(">", 1)[1].split("</section>", 1)[0]
     return set(RUN_ID.findall(table))
 
 
