@@ -180,7 +180,8 @@ def test_an_admin_manages_users(page: Any, ui_server: UiServer, admin_api: httpx
     page.select_option("#user-role", "viewer")
     page.fill("#user-password", "short")
     page.click("#new-user-form button[type=submit]")
-    assert "at least" in page.locator('#new-user-form [data-error-for="_form"]').inner_text()
+    # The API's 422 arrives after the click returns: wait for its message next to the form.
+    page.locator('#new-user-form [data-error-for="_form"]', has_text="at least").wait_for()
     page.browser_errors.expect("status of 422")
     page.fill("#user-password", "bob-password-1")
     page.click("#new-user-form button[type=submit]")
