@@ -341,6 +341,10 @@ def seed(url: sa.URL, args: argparse.Namespace) -> dict[str, Any]:
     return {"big_run": asyncio.run(find_big_run(url)), "timings": timings}
 
 
+async def find_flow_of(url: sa.URL, run_id: str) -> str:
+    return str(await scalar(url, f"SELECT flow_id FROM flow_run WHERE id = '{run_id}'"))
+
+
 async def find_big_run(url: sa.URL) -> str:
     return str(
         await scalar(url, "SELECT flow_run_id FROM task_run GROUP BY flow_run_id ORDER BY count(*) DESC LIMIT 1")
@@ -448,6 +452,7 @@ def main() -> None:
 
         port = free_port()
         process = start_server(env, port, home)
+        flow = asyncio.run(find_flow_of(url, big_run))
         pages = [
             ("dashboard", "/"),
             ("dashboard, week", "/?window=week"),
@@ -455,6 +460,12 @@ def main() -> None:
             ("runs, failed", "/runs?state=FAILED"),
             (f"runs, tag {BENCH_TAG}", f"/runs?tag={BENCH_TAG}"),
             ("run, 1,000 task runs", f"/runs/flow-run/{big_run}"),
+            ("flows", "/flows"),
+            ("flow, day", f"/flows/{flow}"),
+            ("flow, week", f"/flows/{flow}?window=week"),
+            ("task runs", "/task-runs"),
+            ("task runs, failed", "/task-runs?state=FAILED"),
+            ("search", "/search?q=flow"),
         ]
         results = []
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
