@@ -59,8 +59,9 @@ async def evaluate_recorded_batch(runtime: ActorRuntime, batch: str | list[dict[
         events = orjson.loads(batch)
     else:
         events = batch
-    if any(True for _ in loaded.interesting(events)):
-        await trigger_evaluations(runtime, act_on).evaluate(events)
+    interesting = list(loaded.interesting(events))
+    if interesting:
+        await trigger_evaluations(runtime, act_on).evaluate(interesting)
 
 
 async def act_on(runtime: ActorRuntime, outcome: FiringOutcome) -> None:

@@ -1,14 +1,14 @@
 """Flow-run states whose `emit_flow_run_events` message was lost (an API process killed between its commit and the
 publisher's send) get their events, and so their notifications, from the periodic sweep.
 
-The server here has no publisher: its state changes commit and reach no queue, as a killed process's last ones."""
+The server here has no publisher (the server tests' plain context, not the pipeline of tests/actors/conftest.py): its
+state changes commit and reach no queue, as a killed process's last ones."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,27 +19,18 @@ from baton.actors import events
 from baton.actors.runtime import ActorRuntime
 from baton.queue import messages
 from baton.queue.broker import make_broker
-from baton.server.context import ServerContext
 from baton.server.database import tables as t
 from baton.server.database.engine import Database
 from baton.server.models.configuration import read_configuration, write_configuration
 from baton.settings import Settings
+from tests.server.conftest import server_context, settings  # noqa: F401 (fixtures: no publisher)
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path, api_database_connection_url=database_url)
-
-
-@pytest.fixture
-async def server_context(settings: Settings, database: Database) -> AsyncIterator[ServerContext]:
-    context = ServerContext(settings=settings, database=database)
-    yield context
-    await context.close()
-
-
-@pytest.fixture
-async def runtime(settings: Settings, database: Database) -> AsyncIterator[ActorRuntime]:
+async def runtime(
+    settings: Settings,  # noqa: F811 (the fixture imported above)
+    database: Database,
+) -> AsyncIterator[ActorRuntime]:
     runtime = ActorRuntime(settings, make_broker(settings), database)
     yield runtime
     await runtime.close()
