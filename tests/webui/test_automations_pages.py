@@ -249,6 +249,8 @@ def test_missing_event_trigger_with_a_checked_notification(
     subject_error = card.locator('[data-template-error="subject"]')
     page.wait_for_function("document.querySelector('[data-template-error=\"subject\"]').textContent.length > 0")
     assert "line 1" in subject_error.inner_text().lower()
+    # The summary is written once every field's check has answered, which may be after the subject's error.
+    page.wait_for_function("document.querySelector('[data-template-result]').textContent.length > 0")
     assert card.locator("[data-template-result]").inner_text() == "The template has errors."
     card.locator('[data-field="subject"]').fill("No ETL since {{ event.occurred }}")
     card.locator("[data-check-templates]").click()
