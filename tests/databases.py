@@ -36,13 +36,15 @@ SINGLE_DIALECT = "postgresql" if "postgresql" in ENABLED_DIALECTS else ENABLED_D
 
 
 def on_one_database(items: list[Any]) -> list[Any]:
-    """The items to deselect in modules that declare `ONE_DATABASE = "sqlite"|"postgresql"`: their tests run on that
-    database only (when it is enabled), though their server fixture is parametrised over both. Process-level tests
-    (real clients, workers, subprocesses) set it where the other database adds nothing their SQL does not already
-    get from the server tests, which run everything on both."""
+    """The items to deselect in modules that declare `ONE_DATABASE = "sqlite"|"postgresql"`, or of tests marked
+    `@pytest.mark.one_database("sqlite"|"postgresql")`: they run on that database only (when it is enabled), though
+    their server fixture is parametrised over both. Process-level tests (real clients, workers, subprocesses) say so
+    where the other database adds nothing their SQL does not already get from the server tests, which run everything
+    on both."""
     deselected = []
     for item in items:
-        wanted = getattr(getattr(item, "module", None), "ONE_DATABASE", None)
+        marker = item.get_closest_marker("one_database") if hasattr(item, "get_closest_marker") else None
+        wanted = marker.args[0] if marker else getattr(getattr(item, "module", None), "ONE_DATABASE", None)
         callspec = getattr(item, "callspec", None)
         if wanted not in ENABLED_DIALECTS or callspec is None:
             continue
@@ -102,7 +104,9 @@ class TemplateDatabases:
         if "postgresql" in ENABLED_DIALECTS:
             asyncio.run(
                 _admin(
-                    f'DROP DATABASE IF EXISTS "{self.postgres_template}"', f'CREATE DATABASE "{self.postgres_template}"'
+                    f'DROP DATABASE IF EXISTS "{self.postgres_template}"',
+                    f'CREATE DATABASE "{self.postgres_template}"',
+                    _unsynchronised_commits(self.postgres_template),
                 )
             )
             asyncio.run(_migrate(postgres_url(self.postgres_template)))
@@ -146,7 +150,7 @@ class TemplateDatabases:
         if dialect == "sqlite":
             return f"sqlite+aiosqlite:///{directory / f'empty-{next(_counter)}.db'}"
         name = f"{self.prefix}_{next(_counter)}"
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"', _unsynchronised_commits(name)))
         self._clones.append(name)
         return postgres_url(name)
 
@@ -182,7 +186,14 @@ def _copy_sqlite(source: Path, directory: Path) -> str:
 
 
 def _create_from(name: str, template: str) -> None:
-    asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"', _unsynchronised_commits(name)))
+
+
+def _unsynchronised_commits(name: str) -> str:
+    """Sessions on a test database commit without waiting for the WAL to reach the disk: a test never survives a
+    crash of PostgreSQL, and the flush after each commit is most of a small transaction's time when test processes
+    share the disk (the setting is per database, so a clone does not inherit it from its template)."""
+    return f'ALTER DATABASE "{name}" SET synchronous_commit = off'
 
 
 def _drop(name: str) -> None:

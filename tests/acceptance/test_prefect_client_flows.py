@@ -2,6 +2,10 @@
 
 Run against the real Prefect server with BATON_ACCEPTANCE_SERVER=prefect to check that the assertions themselves
 describe Prefect's behaviour.
+
+The plain run and the fifty concurrent task runs (SQLite's single writer under a real client's load) run on both
+databases; the other flows' SQL (retries, subflows, logs, failures, notifications) the server and actor tests run on
+both, so each of those flow processes (about 2 s of CPU) runs on PostgreSQL only.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from tests.acceptance.task_runs import check_fifty_task_flow
 
 pytestmark = pytest.mark.slow
 
+POSTGRESQL_ONLY = pytest.mark.one_database("postgresql")
 # Prefect names runs with coolname's two-word slugs, e.g. "bold-galago".
 GENERATED_NAME = re.compile(r"^[a-z]+-[a-z]+$")
 
@@ -57,6 +62,7 @@ def test_flow_with_parameters_completes(api: httpx.Client, run_flow_once: FlowRu
     assert flow.status_code == 200 and flow.json()["name"] == "add"
 
 
+@POSTGRESQL_ONLY
 def test_flow_retries_after_a_failed_attempt(api: httpx.Client, run_flow: FlowRunner, tmp_path: Path) -> None:
     attempts = tmp_path / "attempts"
 
@@ -73,6 +79,7 @@ def test_flow_retries_after_a_failed_attempt(api: httpx.Client, run_flow: FlowRu
     assert run["empirical_policy"]["retries"] == 2
 
 
+@POSTGRESQL_ONLY
 def test_subflow_is_linked_to_its_parent_through_a_task_run(api: httpx.Client, run_flow: FlowRunner) -> None:
     outcome = run_flow("parent_child")
     parent_id, child_id = outcome["flow_run_id"], outcome["result"]
@@ -97,6 +104,7 @@ def test_subflow_is_linked_to_its_parent_through_a_task_run(api: httpx.Client, r
     assert parent_id not in subflow_ids
 
 
+@POSTGRESQL_ONLY
 def test_flow_run_name_template_is_applied(api: httpx.Client, run_flow: FlowRunner) -> None:
     outcome = run_flow("named_report")
 
@@ -106,6 +114,7 @@ def test_flow_run_name_template_is_applied(api: httpx.Client, run_flow: FlowRunn
     assert run["state"]["type"] == "COMPLETED"
 
 
+@POSTGRESQL_ONLY
 def test_run_logger_messages_are_stored(api: httpx.Client, run_flow: FlowRunner) -> None:
     outcome = run_flow("logging_flow")
     flow_run_id = outcome["flow_run_id"]
@@ -124,6 +133,7 @@ def test_run_logger_messages_are_stored(api: httpx.Client, run_flow: FlowRunner)
     assert ours == [(20, "hello from baton"), (30, "careful: this is a warning from baton")]
 
 
+@POSTGRESQL_ONLY
 def test_failing_flow_ends_failed(api: httpx.Client, run_flow: FlowRunner) -> None:
     outcome = run_flow("doomed")
     flow_run_id = outcome["flow_run_id"]
@@ -168,5 +178,6 @@ def test_fifty_task_runs_are_recorded_with_their_history(
 
 
 @pytest.mark.skipif(SERVER_KIND != "baton", reason="Prefect 3 has no notification policies (they became automations)")
+@POSTGRESQL_ONLY
 def test_a_failing_tagged_flow_sends_one_notification(api: httpx.Client, run_flow: FlowRunner) -> None:
     check_failing_tagged_flow_notifies_once(api, run_flow)

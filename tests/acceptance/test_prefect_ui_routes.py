@@ -1,6 +1,9 @@
 """The routes Prefect's UI calls for bulk actions, lateness, the run graph and saved searches, over raw HTTP: the
 same bodies get the same status codes and answer shapes. Run against the real Prefect server with
-BATON_ACCEPTANCE_SERVER=prefect to check that the assertions describe Prefect's behaviour."""
+BATON_ACCEPTANCE_SERVER=prefect to check that the assertions describe Prefect's behaviour.
+
+On one database: the server tests run these routes' SQL on both (test_bulk_operations.py, test_flow_run_graph.py,
+test_saved_searches.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import httpx
 import pytest
 
 pytestmark = pytest.mark.slow
+ONE_DATABASE = "postgresql"
 
 
 def _ok(response: httpx.Response, status: int = 200) -> Any:
