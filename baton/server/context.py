@@ -61,6 +61,7 @@ class ServerContext:
     _audit_log: AuditLog | None = field(default=None, init=False, repr=False)
     _sign_in_guard: SignInGuard | None = field(default=None, init=False, repr=False)
     _metrics: ServerMetrics | None = field(default=None, init=False, repr=False)
+    _sso: Any = field(default=None, init=False, repr=False)
 
     @property
     def metrics(self) -> ServerMetrics:
@@ -69,6 +70,16 @@ class ServerContext:
             broker = self.publisher.broker if self.publisher is not None else None
             self._metrics = ServerMetrics(self.database, broker, self.settings.server_metrics_cache_seconds)
         return self._metrics
+
+    @property
+    def sso(self) -> Any:
+        """Single sign-on (a `baton.server.auth.sso.service.SingleSignOn`, made on first use), or None when it is
+        not configured. Imported on first use: its OAuth and JOSE libraries are not needed otherwise."""
+        from baton.server.auth.sso.service import SingleSignOn, is_configured
+
+        if self._sso is None and is_configured(self.settings):
+            self._sso = SingleSignOn(self.settings, self.database)
+        return self._sso
 
     @property
     def sign_in_guard(self) -> SignInGuard:

@@ -1,0 +1,138 @@
+"""The identity provider as Baton sees it: its discovery document and signing keys, fetched when a sign-in needs
+them and cached, and its authorization and token endpoints (through authlib's OAuth 2 client, with PKCE).
+
+This is the only module that talks to the provider. A provider that cannot be reached, or answers with something
+that is not OIDC, is a ServiceUnavailable (503) naming the address; a refused code exchange is an
+IdTokenRefused("exchange").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from authlib.common.security import is_secure_transport
+from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
+
+from baton.errors import ServiceUnavailable
+from baton.server.auth.sso.id_token import IdTokenRefused
+
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+#: How long the discovery document and keys are trusted before they are fetched again; a token signed with a key
+#: not in the cached set makes the keys be fetched at once (the provider rotated them).
+CACHE_SECONDS = 3600.0
+#: The provider's endpoints are on the company network; a sign-in waits at most this long for each answer.
+TIMEOUT_SECONDS = 10.0
+RETRY_AFTER_SECONDS = 30
+REQUIRED_METADATA = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
+
+
+class OidcProvider:
+    """One per server process and issuer: the cached discovery document and keys, and the calls a sign-in makes."""
+
+    def __init__(self, issuer: str, client_id: str, client_secret: str | None, scopes: Sequence[str]) -> None:
+        self.issuer = issuer.rstrip("/")
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.scope = " ".join(dict.fromkeys(["openid", *scopes]))
+        self._metadata: tuple[float, dict[str, Any]] | None = None
+        self._keys: tuple[float, dict[str, Any]] | None = None
+        self._lock = asyncio.Lock()
+
+    async def metadata(self) -> dict[str, Any]:
+        """The discovery document (cached for CACHE_SECONDS), checked to be this issuer's."""
+        if self._metadata is not None and time.monotonic() - self._metadata[0] < CACHE_SECONDS:
+            return self._metadata[1]
+        async with self._lock:
+            if self._metadata is None or time.monotonic() - self._metadata[0] >= CACHE_SECONDS:
+                document = await self._get_json(self.issuer + DISCOVERY_PATH)
+                self._check_metadata(document)
+                self._metadata = (time.monotonic(), document)
+            return self._metadata[1]
+
+    def _check_metadata(self, document: dict[str, Any]) -> None:
+        missing = [name for name in REQUIRED_METADATA if not isinstance(document.get(name), str)]
+        if missing:
+            raise self._unavailable(f"its discovery document lacks {', '.join(missing)}")
+        if document["issuer"].rstrip("/") != self.issuer:
+            # OIDC Discovery 4.3: the document must name the issuer it was fetched for.
+            raise self._unavailable(f"its discovery document names another issuer, {document['issuer']!r}")
+        insecure = [name for name in REQUIRED_METADATA if not is_secure_transport(document[name])]
+        if insecure:
+            raise self._unavailable(f"{', '.join(insecure)} is not https (only loopback addresses may use http)")
+
+    async def keys(self, *, refresh: bool = False) -> dict[str, Any]:
+        """The provider's JWKS (cached; `refresh` fetches it again, for a key id the cached set lacks)."""
+        if not refresh and self._keys is not None and time.monotonic() - self._keys[0] < CACHE_SECONDS:
+            return self._keys[1]
+        document = await self._get_json((await self.metadata())["jwks_uri"])
+        if not isinstance(document.get("keys"), list):
+            raise self._unavailable("its jwks_uri does not answer with a key set")
+        self._keys = (time.monotonic(), document)
+        return document
+
+    def has_key(self, keys: dict[str, Any], key_id: str | None) -> bool:
+        return key_id is None or any(key.get("kid") == key_id for key in keys["keys"] if isinstance(key, dict))
+
+    async def authorization_url(self, redirect_uri: str, *, state: str, nonce: str, code_verifier: str) -> str:
+        """Where to send the browser: the authorization endpoint with the code flow's parameters and the S256 PKCE
+        challenge of `code_verifier`."""
+        endpoint = (await self.metadata())["authorization_endpoint"]
+        async with self._client(redirect_uri) as client:
+            url, _ = client.create_authorization_url(endpoint, state=state, nonce=nonce, code_verifier=code_verifier)
+        return str(url)
+
+    async def exchange_code(self, redirect_uri: str, code: str, code_verifier: str) -> dict[str, Any]:
+        """The token endpoint's answer for `code` (with `id_token`); IdTokenRefused("exchange") when refused."""
+        endpoint = (await self.metadata())["token_endpoint"]
+        async with self._client(redirect_uri) as client:
+            try:
+                token = await client.fetch_token(
+                    endpoint, grant_type="authorization_code", code=code, code_verifier=code_verifier
+                )
+            except OAuthError as exc:
+                raise IdTokenRefused("exchange", f"The identity provider refused the sign-in: {exc}") from None
+            except (httpx.HTTPError, ValueError) as exc:
+                raise self._unavailable(f"its token endpoint failed ({exc.__class__.__name__})") from None
+        if not isinstance(token.get("id_token"), str):
+            raise IdTokenRefused("exchange", "The identity provider answered without an ID token (is 'openid' a scope?).")
+        return dict(token)
+
+    async def userinfo(self, access_token: str) -> dict[str, Any]:
+        """The userinfo endpoint's claims, or {} when the provider has none."""
+        endpoint = (await self.metadata()).get("userinfo_endpoint")
+        if not isinstance(endpoint, str):
+            return {}
+        return await self._get_json(endpoint, headers={"Authorization": f"Bearer {access_token}"})
+
+    def _client(self, redirect_uri: str) -> AsyncOAuth2Client:
+        return AsyncOAuth2Client(
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            token_endpoint_auth_method="client_secret_basic" if self.client_secret else "none",
+            scope=self.scope,
+            redirect_uri=redirect_uri,
+            code_challenge_method="S256",
+            timeout=TIMEOUT_SECONDS,
+        )
+
+    async def _get_json(self, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        try:
+            async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
+                response = await client.get(url, headers=headers)
+            response.raise_for_status()
+            document = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise self._unavailable(f"{url} failed ({exc.__class__.__name__}: {exc})") from None
+        if not isinstance(document, dict):
+            raise self._unavailable(f"{url} did not answer with a JSON object")
+        return document
+
+    def _unavailable(self, problem: str) -> ServiceUnavailable:
+        return ServiceUnavailable(
+            f"Single sign-on is unavailable: the identity provider {self.issuer} cannot be used, {problem}.",
+            RETRY_AFTER_SECONDS,
+        )
