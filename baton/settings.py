@@ -89,7 +89,6 @@ def _split_commas(value: Any) -> Any:
 CommaList = Annotated[tuple[str, ...], BeforeValidator(_split_commas)]
 
 
-
 class RoleRule(BaseModel):
     """One single sign-on rule: a user whose groups claim holds `group` gets `role` in `workspace` (None: the
     default workspace)."""

@@ -21,7 +21,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("sso_issuer", sa.String(length=1024), nullable=True))
         batch_op.add_column(sa.Column("sso_subject", sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column("email", sa.String(length=320), nullable=True))
-        batch_op.create_index(batch_op.f("ix_account__sso_issuer_sso_subject"), ["sso_issuer", "sso_subject"], unique=True)
+        batch_op.create_index(
+            batch_op.f("ix_account__sso_issuer_sso_subject"), ["sso_issuer", "sso_subject"], unique=True
+        )
 
 
 def downgrade() -> None:

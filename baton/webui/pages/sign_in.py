@@ -193,9 +193,7 @@ class SignOutHandler(PageHandler):
         self.redirect(LOGIN_PATH if self.context.access.enabled else "/")
 
 
-def render_sign_in_page(
-    handler: PageHandler, next_path: str, *, name: str = "", error: str | None = None
-) -> None:
+def render_sign_in_page(handler: PageHandler, next_path: str, *, name: str = "", error: str | None = None) -> None:
     """The sign-in page: the single sign-on button when it is configured, and the password form (folded away as
     the break-glass sign-in when local passwords are off)."""
     settings = handler.context.settings

@@ -98,7 +98,9 @@ class OidcProvider:
             except (httpx.HTTPError, ValueError) as exc:
                 raise self._unavailable(f"its token endpoint failed ({exc.__class__.__name__})") from None
         if not isinstance(token.get("id_token"), str):
-            raise IdTokenRefused("exchange", "The identity provider answered without an ID token (is 'openid' a scope?).")
+            raise IdTokenRefused(
+                "exchange", "The identity provider answered without an ID token (is 'openid' a scope?)."
+            )
         return dict(token)
 
     async def userinfo(self, access_token: str) -> dict[str, Any]:

@@ -101,8 +101,8 @@ async def count_active_admins(connection: AsyncConnection) -> int:
 
 
 async def update_account(connection: AsyncConnection, account_id: uuid.UUID, **values: Any) -> bool:
-    """Set `values` (role, disabled, password_hash, expires_at, email); False when there is no such account. Every change
-    can take a permission away, so it invalidates cached credentials in every server process."""
+    """Set `values` (role, disabled, password_hash, expires_at, email); False when there is no such account. Every
+    change can take a permission away, so it invalidates cached credentials in every server process."""
     if not values:
         return await read_account(connection, account_id) is not None
     statement = sa.update(t.account).where(t.account.c.id == account_id).values(**values, updated=utcnow())
