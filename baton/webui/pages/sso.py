@@ -70,11 +70,12 @@ class SsoCallbackHandler(SsoPageHandler):
         self.clear_cookie(FLOW_COOKIE, path=self.cookie_path)
         person: SsoIdentity | None = None
         try:
-            pending = await sso.pending(cookie, self.get_query_argument("state", None))
             error = self.get_query_argument("error", None)
             if error:
+                # Whether or not this browser started it, an error answer signs nobody in: say what the provider said.
                 described = self.get_query_argument("error_description", None) or error
                 raise SsoRefused(f"provider: {error}"[:100], f"The identity provider did not sign you in: {described}")
+            pending = await sso.pending(cookie, self.get_query_argument("state", None))
             code = self.get_query_argument("code", None)
             if not code:
                 raise BadRequest("The identity provider sent no authorization code back.")

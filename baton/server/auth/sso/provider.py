@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 from authlib.common.security import is_secure_transport
-from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from baton.errors import ServiceUnavailable
 from baton.server.auth.sso.id_token import IdTokenRefused
@@ -81,27 +83,47 @@ class OidcProvider:
         """Where to send the browser: the authorization endpoint with the code flow's parameters and the S256 PKCE
         challenge of `code_verifier`."""
         endpoint = (await self.metadata())["authorization_endpoint"]
-        async with self._client(redirect_uri) as client:
-            url, _ = client.create_authorization_url(endpoint, state=state, nonce=nonce, code_verifier=code_verifier)
-        return str(url)
+        return str(
+            prepare_grant_uri(
+                endpoint,
+                client_id=self.client_id,
+                response_type="code",
+                redirect_uri=redirect_uri,
+                scope=self.scope,
+                state=state,
+                nonce=nonce,
+                code_challenge=create_s256_code_challenge(code_verifier),
+                code_challenge_method="S256",
+            )
+        )
 
     async def exchange_code(self, redirect_uri: str, code: str, code_verifier: str) -> dict[str, Any]:
-        """The token endpoint's answer for `code` (with `id_token`); IdTokenRefused("exchange") when refused."""
+        """The token endpoint's answer for `code` (with `id_token`); IdTokenRefused("exchange") when refused.
+
+        A confidential client authenticates with HTTP Basic (client_secret_basic, every provider's default); a
+        public one sends its client id only, PKCE's verifier being its proof."""
         endpoint = (await self.metadata())["token_endpoint"]
-        async with self._client(redirect_uri) as client:
-            try:
-                token = await client.fetch_token(
-                    endpoint, grant_type="authorization_code", code=code, code_verifier=code_verifier
-                )
-            except OAuthError as exc:
-                raise IdTokenRefused("exchange", f"The identity provider refused the sign-in: {exc}") from None
-            except (httpx.HTTPError, ValueError) as exc:
-                raise self._unavailable(f"its token endpoint failed ({exc.__class__.__name__})") from None
+        body = prepare_token_request(
+            "authorization_code", code=code, redirect_uri=redirect_uri, code_verifier=code_verifier
+        )
+        auth = (self.client_id, self.client_secret) if self.client_secret else None
+        if auth is None:
+            body += "&client_id=" + urllib.parse.quote(self.client_id, safe="")
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        try:
+            async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
+                response = await client.post(endpoint, content=body, headers=headers, auth=auth)
+            token = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise self._unavailable(f"its token endpoint failed ({exc.__class__.__name__})") from None
+        if not isinstance(token, dict):
+            raise self._unavailable("its token endpoint did not answer with a JSON object")
+        if response.status_code != 200 or "error" in token:
+            problem = token.get("error_description") or token.get("error") or f"HTTP {response.status_code}"
+            raise IdTokenRefused("exchange", f"The identity provider refused the sign-in: {problem}")
         if not isinstance(token.get("id_token"), str):
-            raise IdTokenRefused(
-                "exchange", "The identity provider answered without an ID token (is 'openid' a scope?)."
-            )
-        return dict(token)
+            raise IdTokenRefused("exchange", "The identity provider answered without an ID token; is openid a scope?")
+        return token
 
     async def userinfo(self, access_token: str) -> dict[str, Any]:
         """The userinfo endpoint's claims, or {} when the provider has none."""
@@ -109,17 +131,6 @@ class OidcProvider:
         if not isinstance(endpoint, str):
             return {}
         return await self._get_json(endpoint, headers={"Authorization": f"Bearer {access_token}"})
-
-    def _client(self, redirect_uri: str) -> AsyncOAuth2Client:
-        return AsyncOAuth2Client(
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            token_endpoint_auth_method="client_secret_basic" if self.client_secret else "none",
-            scope=self.scope,
-            redirect_uri=redirect_uri,
-            code_challenge_method="S256",
-            timeout=TIMEOUT_SECONDS,
-        )
 
     async def _get_json(self, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
         try:
