@@ -9,6 +9,7 @@ IdTokenRefused("exchange").
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 import urllib.parse
 from collections.abc import Sequence
@@ -106,13 +107,15 @@ class OidcProvider:
         body = prepare_token_request(
             "authorization_code", code=code, redirect_uri=redirect_uri, code_verifier=code_verifier
         )
-        auth = (self.client_id, self.client_secret) if self.client_secret else None
-        if auth is None:
-            body += "&client_id=" + urllib.parse.quote(self.client_id, safe="")
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        if self.client_secret:
+            credentials = f"{self.client_id}:{self.client_secret}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode()
+        else:
+            body += "&client_id=" + urllib.parse.quote(self.client_id, safe="")
         try:
             async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
-                response = await client.post(endpoint, content=body, headers=headers, auth=auth)
+                response = await client.post(endpoint, content=body, headers=headers)
             token = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise self._unavailable(f"its token endpoint failed ({exc.__class__.__name__})") from None
