@@ -73,7 +73,7 @@ class SsoCallbackHandler(SsoPageHandler):
             error = self.get_query_argument("error", None)
             if error:
                 # Whether or not this browser started it, an error answer signs nobody in: say what the provider said.
-                described = self.get_query_argument("error_description", None) or error
+                described = (self.get_query_argument("error_description", None) or error)[:300]
                 raise SsoRefused(f"provider: {error}"[:100], f"The identity provider did not sign you in: {described}")
             pending = await sso.pending(cookie, self.get_query_argument("state", None))
             code = self.get_query_argument("code", None)
@@ -87,7 +87,9 @@ class SsoCallbackHandler(SsoPageHandler):
         except BatonError as refused:
             self._refuse(refused, person)
             return
-        self.context.access.forget()
+        if user.previous_role not in (None, user.account["role"]):
+            # The groups took a role away: this process's cached credentials of the user must not outlive it.
+            self.context.access.forget()
         account = user.account
         self.context.audit_log.record(
             account_principal(account),
