@@ -213,16 +213,16 @@ async def start_browser_session(handler: PageHandler, connection: Any, account: 
     returns the session's row."""
     hours = handler.context.settings.auth_session_hours
     session, token = await identity.start_session(connection, account, hours=hours, address=handler.request.remote_ip)
-    handler.set_cookie(
-        SESSION_COOKIE,
-        token,
-        path=handler.cookie_path,
-        httponly=True,
-        samesite="Lax",
-        secure=is_https(handler),
-        max_age=int(hours * 3600),
-    )
+    set_private_cookie(handler, SESSION_COOKIE, token, max_age=int(hours * 3600))
     return session
+
+
+def set_private_cookie(handler: PageHandler, name: str, value: str, *, max_age: int) -> None:
+    """A cookie scripts cannot read (HttpOnly), sent back on top-level navigations from other sites (SameSite=Lax,
+    as the way back from an identity provider is), and Secure under https."""
+    handler.set_cookie(
+        name, value, path=handler.cookie_path, httponly=True, samesite="Lax", secure=is_https(handler), max_age=max_age
+    )
 
 
 def account_principal(account: dict[str, Any]) -> Principal:

@@ -18,6 +18,7 @@ from baton.webui.pages.sign_in import (
     is_https,
     local_next,
     render_sign_in_page,
+    set_private_cookie,
     start_browser_session,
 )
 
@@ -48,15 +49,7 @@ class SsoStartHandler(SsoPageHandler):
     async def get(self) -> None:
         sso = self.sso_or_404()
         url, sealed = await sso.begin(local_next(self.get_query_argument("next", None)), self.redirect_uri())
-        self.set_cookie(
-            FLOW_COOKIE,
-            sealed,
-            path=self.cookie_path,
-            httponly=True,
-            samesite="Lax",
-            secure=is_https(self),
-            max_age=FLOW_SECONDS,
-        )
+        set_private_cookie(self, FLOW_COOKIE, sealed, max_age=FLOW_SECONDS)
         # The provider's address, not one of this server's pages: no base path in front of it.
         self.set_status(302)
         self.set_header("Location", url)
