@@ -17,6 +17,7 @@ from baton.queue.messages import QueuedEvent
 from baton.server.auth.access import AccessControl
 from baton.server.auth.audit_log import AuditLog
 from baton.server.auth.sign_in import SignInGuard
+from baton.server.auth.sso.refusal import is_configured
 from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
 from baton.server.events_stream import EventStream
@@ -75,9 +76,9 @@ class ServerContext:
     def sso(self) -> Any:
         """Single sign-on (a `baton.server.auth.sso.service.SingleSignOn`, made on first use), or None when it is
         not configured. Imported on first use: its OAuth and JOSE libraries are not needed otherwise."""
-        from baton.server.auth.sso.service import SingleSignOn, is_configured
-
         if self._sso is None and is_configured(self.settings):
+            from baton.server.auth.sso.service import SingleSignOn
+
             self._sso = SingleSignOn(self.settings, self.database)
         return self._sso
 

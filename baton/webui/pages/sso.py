@@ -10,7 +10,7 @@ from typing import Any
 from baton.errors import BadRequest, BatonError, ObjectNotFound, http_answer
 from baton.server.auth.principal import ANONYMOUS
 from baton.server.auth.sso.flow import FLOW_COOKIE, FLOW_SECONDS
-from baton.server.auth.sso.service import CALLBACK_PATH, SsoRefused
+from baton.server.auth.sso.refusal import SsoRefused
 from baton.server.auth.sso.users import SsoIdentity, sign_in_sso_user
 from baton.webui.pages.sign_in import (
     OpenPageHandler,
@@ -22,6 +22,7 @@ from baton.webui.pages.sign_in import (
     start_browser_session,
 )
 
+CALLBACK_PATH = "/login/sso/callback"
 #: Most groups written to an audit entry (some providers send hundreds).
 MAX_AUDITED_GROUPS = 50
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import orjson
-from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.errors import BadRequest
 from baton.server.models import configuration
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 FLOW_COOKIE = "baton_sso"
 FLOW_KEY_NAME = "SSO_FLOW_KEY"
@@ -38,6 +41,9 @@ class PendingSignIn:
 
 async def flow_key(connection: AsyncConnection) -> Fernet:
     """The cookie's key: read, or made and stored on the first sign-in (so a write connection)."""
+    # Imported on first use, as the block cipher does: cryptography's OpenSSL bindings weigh on an idle server.
+    from cryptography.fernet import Fernet
+
     stored = await configuration.read_configuration(connection, FLOW_KEY_NAME)
     if stored is None:
         stored = await configuration.create_configuration(
@@ -53,6 +59,8 @@ def seal(key: Fernet, pending: PendingSignIn) -> str:
 def unseal(key: Fernet, cookie: str | None, state: str | None) -> PendingSignIn:
     """The sign-in this browser started and whose state the provider sent back; BadRequest for a callback this
     server did not ask for (no cookie, a forged or stale one, another state)."""
+    from cryptography.fernet import InvalidToken
+
     if not cookie or not state:
         raise BadRequest("This sign-in was not started here or has expired; start it again from the sign-in page.")
     try:

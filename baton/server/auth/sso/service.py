@@ -9,28 +9,13 @@ from cryptography.fernet import Fernet
 from joserfc.errors import JoseError
 from joserfc.jws import extract_compact
 
-from baton.errors import BatonError
 from baton.server.auth.sso import flow
 from baton.server.auth.sso.id_token import IdTokenRefused, validate_id_token
 from baton.server.auth.sso.provider import OidcProvider
+from baton.server.auth.sso.refusal import SsoRefused
 from baton.server.auth.sso.roles import DEFAULT_WORKSPACE, claim_values, roles_by_workspace
 from baton.server.auth.sso.users import SsoIdentity
 from baton.server.database.engine import Database
-
-CALLBACK_PATH = "/login/sso/callback"
-
-
-class SsoRefused(BatonError):
-    """A sign-in the provider or Baton refused; `reason` is the audit log's word for it, `status` the page's."""
-
-    def __init__(self, reason: str, message: str, status: int = 401) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.status = status
-
-
-def is_configured(settings: Any) -> bool:
-    return bool(settings.auth_oidc_issuer and settings.auth_oidc_client_id)
 
 
 class SingleSignOn:
