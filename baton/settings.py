@@ -10,6 +10,7 @@ import base64
 import binascii
 import difflib
 import functools
+import json
 import os
 import types
 import typing
@@ -86,6 +87,33 @@ def _split_commas(value: Any) -> Any:
 
 # A list given as one comma-separated string (environment variables and profiles hold text).
 CommaList = Annotated[tuple[str, ...], BeforeValidator(_split_commas)]
+
+
+class RoleRule(BaseModel):
+    """One single sign-on rule: a user whose groups claim holds `group` gets `role` in `workspace` (None: the
+    default workspace)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    group: str = Field(min_length=1)
+    role: str = Field(min_length=1)
+    workspace: str | None = None
+
+
+def _parse_json_list(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return ()
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise ValueError("not valid JSON") from None
+    return value
+
+
+# Rules given as a JSON list of objects (environment variables and profiles hold text).
+RoleRules = Annotated[tuple[RoleRule, ...], BeforeValidator(_parse_json_list)]
 
 ENV_PREFIX = "BATON_"
 # Read from the environment only: the profiles file lives in BATON_HOME and BATON_PROFILE picks one of its profiles.
@@ -317,6 +345,52 @@ class Settings(BaseModel):
         le=1.0,
         description="How often a server process checks for revoked keys, sessions and changed roles, in seconds.",
     )
+    auth_local_passwords: bool = Field(
+        default=True,
+        description="Let users sign in with a password (the sign-in form and 'name:password' credentials); false "
+        "leaves single sign-on and API keys, and password sign-in only to BATON_AUTH_BREAK_GLASS_USERS.",
+    )
+    auth_break_glass_users: CommaList = Field(
+        default=(),
+        description="Users who may still sign in with a password when BATON_AUTH_LOCAL_PASSWORDS is false, "
+        "comma-separated; each such sign-in is audited as auth.break_glass_sign_in.",
+    )
+    auth_oidc_issuer: str | None = Field(
+        default=None,
+        description="The OpenID Connect issuer URL of the identity provider (its discovery document is "
+        "<issuer>/.well-known/openid-configuration); set it with the client id to turn single sign-on on.",
+    )
+    auth_oidc_client_id: str | None = Field(
+        default=None, description="The client id Baton has at the identity provider (the ID token's audience)."
+    )
+    auth_oidc_client_secret: SecretStr | None = Field(
+        default=None, description="The client secret, for a confidential client; unset for a public client (PKCE)."
+    )
+    auth_oidc_provider_name: str = Field(
+        default="single sign-on", description="The provider's name on the sign-in button: 'Sign in with <name>'."
+    )
+    auth_oidc_scopes: CommaList = Field(
+        default=("openid", "profile", "email"),
+        description="The scopes asked for, comma-separated (openid is always added); some providers need 'groups'.",
+    )
+    auth_oidc_username_claim: str = Field(
+        default="preferred_username", description="The ID token (or userinfo) claim that gives the Baton user name."
+    )
+    auth_oidc_email_claim: str = Field(default="email", description="The claim that gives the user's e-mail.")
+    auth_oidc_groups_claim: str = Field(
+        default="groups",
+        description="The claim whose values (a list, or one string) the role rules match, e.g. groups or roles.",
+    )
+    auth_oidc_role_rules: RoleRules = Field(
+        default=(),
+        description='Which groups get which role, as a JSON list: [{"group": "baton-admins", "role": "admin"}, '
+        '{"group": "data", "role": "developer", "workspace": "analytics"}]; the first rule matching one of the '
+        "user's groups wins, a missing workspace means the default one. Applied at every sign-in.",
+    )
+    auth_oidc_default_role: str | None = Field(
+        default=None,
+        description="The role of a single sign-on user whom no rule matches; unset: such a user is refused.",
+    )
     audit_retention_days: int = Field(default=365, ge=0, description="Days audit log entries are kept (0: forever).")
     server_api_port: int = Field(default=4200, ge=1, le=65535, description="The port the server listens on.")
     server_allowed_hosts: CommaList = Field(
@@ -501,6 +575,8 @@ class Settings(BaseModel):
                 value = value.get_secret_value() if show_secrets else SECRET_MASK
             elif isinstance(value, Path):
                 value = str(value)
+            elif isinstance(value, tuple) and all(isinstance(item, BaseModel) for item in value) and value:
+                value = json.dumps([item.model_dump(exclude_none=True) for item in value])
             elif isinstance(value, tuple):
                 value = ",".join(value)
             elif isinstance(value, str) and not show_secrets:
@@ -563,6 +639,8 @@ def expected_type(field_name: str) -> str:
         return "a Fernet key: 32 bytes in url-safe base64, 44 characters"
     if any(getattr(item, "func", None) is _check_base_path for item in info.metadata):
         return "a sub-path such as /orchestrator: a leading /, no trailing /, no ?, #, % or spaces; or empty"
+    if typing.get_args(annotation) == (RoleRule, ...):
+        return 'a JSON list of {"group": ..., "role": ..., "workspace": ...} objects (workspace optional)'
     if typing.get_origin(annotation) is tuple:
         return "a comma-separated list"
     if typing.get_origin(annotation) is Literal:

@@ -17,6 +17,7 @@ from baton.queue.messages import QueuedEvent
 from baton.server.auth.access import AccessControl
 from baton.server.auth.audit_log import AuditLog
 from baton.server.auth.sign_in import SignInGuard
+from baton.server.auth.sso.refusal import is_configured
 from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
 from baton.server.events_stream import EventStream
@@ -61,6 +62,7 @@ class ServerContext:
     _audit_log: AuditLog | None = field(default=None, init=False, repr=False)
     _sign_in_guard: SignInGuard | None = field(default=None, init=False, repr=False)
     _metrics: ServerMetrics | None = field(default=None, init=False, repr=False)
+    _sso: Any = field(default=None, init=False, repr=False)
 
     @property
     def metrics(self) -> ServerMetrics:
@@ -69,6 +71,16 @@ class ServerContext:
             broker = self.publisher.broker if self.publisher is not None else None
             self._metrics = ServerMetrics(self.database, broker, self.settings.server_metrics_cache_seconds)
         return self._metrics
+
+    @property
+    def sso(self) -> Any:
+        """Single sign-on (a `baton.server.auth.sso.service.SingleSignOn`, made on first use), or None when it is
+        not configured. Imported on first use: its OAuth and JOSE libraries are not needed otherwise."""
+        if self._sso is None and is_configured(self.settings):
+            from baton.server.auth.sso.service import SingleSignOn
+
+            self._sso = SingleSignOn(self.settings, self.database)
+        return self._sso
 
     @property
     def sign_in_guard(self) -> SignInGuard:

@@ -30,6 +30,7 @@ PAGE_MODULES = (
     "work_pools",
     "events",
     "sign_in",
+    "sso",
     "account",
     "users",
     "service_accounts",

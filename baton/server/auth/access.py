@@ -62,6 +62,10 @@ class AccessControl:
         self._cache: dict[str, Principal | None] = {}
         self._keys_used: dict[uuid.UUID, dt.datetime] = {}
         self._last_used_flushed = time.monotonic()
+        #: With local passwords off, the only users whose password is still accepted (the break-glass users).
+        self._password_users: frozenset[str] | None = (
+            None if settings.auth_local_passwords else frozenset(settings.auth_break_glass_users)
+        )
 
     # --- the check ---------------------------------------------------------------------------------------------
 
@@ -196,6 +200,10 @@ class AccessControl:
     async def _name_and_secret_principal(self, name: str, secret: str) -> Principal:
         if secret.startswith(credentials.API_KEY_PREFIX):
             return await self.key_principal(secret)
+        if self._password_users is not None and name not in self._password_users:
+            raise NotAuthenticated(
+                "Password sign-in is turned off on this server; send an API key instead ('<name>:<API key>')."
+            )
         # The digest covers name and password: a cached entry proves this exact pair was checked.
         digest = "b" + credentials.sha256_hex(f"{name}\x00{secret}")
         principal = await self._cached(digest, lambda: self._load_password(name, secret))

@@ -60,6 +60,10 @@ class User(ObjectModel):
     name: str
     role: str
     disabled: bool
+    #: The e-mail single sign-on gave at the user's last sign-in.
+    email: str | None = None
+    #: The identity provider (issuer) of a user made by single sign-on; None for a local user.
+    sso_issuer: str | None = None
 
 
 class UserCreate(ActionModel):

@@ -21,6 +21,7 @@ from baton.webui.base import LOGIN_PATH, PageHandler
 #: The form field that carries the page's CSRF token in a plain form post (sign-out).
 CSRF_FIELD = "csrf_token"
 MAX_FIELD_CHARS = 1024
+PASSWORDS_OFF = "Password sign-in is turned off on this server; use single sign-on."
 
 
 def local_next(value: str | None) -> str:
@@ -47,7 +48,9 @@ def same_origin(handler: tornado.web.RequestHandler) -> bool:
     return origin.split("://", 1)[-1] == handler.request.host
 
 
-class SignInPageHandler(PageHandler):
+class OpenPageHandler(PageHandler):
+    """A page for visitors who have not signed in (sign-in, single sign-on)."""
+
     permission = PUBLIC
 
     async def admit(self) -> None:
@@ -64,6 +67,8 @@ class SignInPageHandler(PageHandler):
             self.principal = ANONYMOUS
             self.clear_cookie(SESSION_COOKIE, path=self.cookie_path)
 
+
+class SignInPageHandler(OpenPageHandler):
     def get(self) -> None:
         next_path = local_next(self.get_query_argument("next", None))
         if not self.context.access.enabled or self.principal.via == "session":
@@ -72,7 +77,7 @@ class SignInPageHandler(PageHandler):
         self._form(next_path)
 
     def _form(self, next_path: str, *, name: str = "", error: str | None = None) -> None:
-        self.render_page("sign_in.html", title="Sign in", next_path=next_path, name=name, error=error)
+        render_sign_in_page(self, next_path, name=name, error=error)
 
     async def post(self) -> None:
         next_path = local_next(self.get_body_argument("next", None))
@@ -88,6 +93,13 @@ class SignInPageHandler(PageHandler):
             # Nothing was tried: no failure to count or audit.
             self._form(next_path, name=name, error="Enter your user name and password.")
             return
+        settings = self.context.settings
+        break_glass = not settings.auth_local_passwords
+        if break_glass and name not in settings.auth_break_glass_users:
+            self._audit_failure(name, 403, "local passwords off")
+            self.set_status(403)
+            self._form(next_path, name=name, error=PASSWORDS_OFF)
+            return
         try:
             async with self.database.read() as connection:
                 account = await self.context.sign_in_guard.check_password(connection, name, password, address)
@@ -102,21 +114,11 @@ class SignInPageHandler(PageHandler):
             self.set_status(401)
             self._form(next_path, name=name, error=refused.message)
             return
-        hours = self.context.settings.auth_session_hours
         async with self.database.write() as connection:
-            session, token = await identity.start_session(connection, account, hours=hours, address=address)
-        self.set_cookie(
-            SESSION_COOKIE,
-            token,
-            path=self.cookie_path,
-            httponly=True,
-            samesite="Lax",
-            secure=is_https(self),
-            max_age=int(hours * 3600),
-        )
+            session = await start_browser_session(self, connection, account)
         self.context.audit_log.record(
-            _account_principal(account),
-            "auth.sign_in",
+            account_principal(account),
+            "auth.break_glass_sign_in" if break_glass else "auth.sign_in",
             outcome="success",
             status_code=302,
             resource_kind="user",
@@ -191,7 +193,39 @@ class SignOutHandler(PageHandler):
         self.redirect(LOGIN_PATH if self.context.access.enabled else "/")
 
 
-def _account_principal(account: dict[str, Any]) -> Principal:
+def render_sign_in_page(handler: PageHandler, next_path: str, *, name: str = "", error: str | None = None) -> None:
+    """The sign-in page: the single sign-on button when it is configured, and the password form (folded away as
+    the break-glass sign-in when local passwords are off)."""
+    settings = handler.context.settings
+    handler.render_page(
+        "sign_in.html",
+        title="Sign in",
+        next_path=next_path,
+        name=name,
+        error=error,
+        sso_name=settings.auth_oidc_provider_name if handler.context.sso is not None else None,
+        passwords_on=settings.auth_local_passwords,
+    )
+
+
+async def start_browser_session(handler: PageHandler, connection: Any, account: dict[str, Any]) -> dict[str, Any]:
+    """A new session for `account` (who has just proved who they are), its token set as the `baton_session` cookie;
+    returns the session's row."""
+    hours = handler.context.settings.auth_session_hours
+    session, token = await identity.start_session(connection, account, hours=hours, address=handler.request.remote_ip)
+    set_private_cookie(handler, SESSION_COOKIE, token, max_age=int(hours * 3600))
+    return session
+
+
+def set_private_cookie(handler: PageHandler, name: str, value: str, *, max_age: int) -> None:
+    """A cookie scripts cannot read (HttpOnly), sent back on top-level navigations from other sites (SameSite=Lax,
+    as the way back from an identity provider is), and Secure under https."""
+    handler.set_cookie(
+        name, value, path=handler.cookie_path, httponly=True, samesite="Lax", secure=is_https(handler), max_age=max_age
+    )
+
+
+def account_principal(account: dict[str, Any]) -> Principal:
     """The signed-in user as the audit log names them (their permissions do not matter there)."""
     return Principal(
         kind=account["kind"], name=account["name"], role=account["role"], permissions=frozenset(), id=account["id"]

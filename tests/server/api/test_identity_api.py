@@ -221,7 +221,8 @@ async def test_users_create_validate_and_change(
     admin: httpx.AsyncClient, api: Callable[..., httpx.AsyncClient]
 ) -> None:
     user = await _ok(admin.post("/users/", json={"name": "ada", "role": "developer", "password": PASSWORD}), 201)
-    assert set(user) == {"id", "name", "role", "disabled", "created", "updated"}
+    assert set(user) == {"id", "name", "role", "disabled", "created", "updated", "email", "sso_issuer"}
+    assert (user["email"], user["sso_issuer"]) == (None, None)  # a local user (no single sign-on)
     assert (
         await admin.post("/users/", json={"name": "bob", "role": "wizard", "password": PASSWORD})
     ).status_code == 422

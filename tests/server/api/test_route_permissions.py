@@ -97,6 +97,8 @@ def test_the_open_routes_are_a_short_allow_list(routes: list[Route]) -> None:
         "GET /api/version/?$",
         "GET /docs/?$",
         "GET /login/?$",
+        "GET /login/sso/?$",
+        "GET /login/sso/callback/?$",
         "GET /ui-static/(.*)$",
         "POST /login/?$",
     ]

@@ -21,7 +21,15 @@ account = sa.Table(
     sa.Column("disabled", sa.Boolean(), nullable=False, default=False),
     # A service account's keys stop working after this time.
     sa.Column("expires_at", Timestamp(), nullable=True),
+    # A user made by single sign-on: the identity provider's issuer and subject (the `sub` claim), which name the
+    # person whatever their user name becomes; null for local users and service accounts.
+    sa.Column("sso_issuer", sa.String(1024), nullable=True),
+    sa.Column("sso_subject", sa.String(255), nullable=True),
+    # The e-mail the identity provider gave at the last sign-in.
+    sa.Column("email", sa.String(320), nullable=True),
     sa.UniqueConstraint("kind", "name"),
+    # A unique index rather than a constraint: SQLite adds one without rebuilding the table.
+    sa.Index(None, "sso_issuer", "sso_subject", unique=True),
 )
 
 api_key = sa.Table(

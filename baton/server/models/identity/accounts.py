@@ -36,8 +36,12 @@ async def create_account(
     role: str,
     password_hash: str | None = None,
     expires_at: dt.datetime | None = None,
+    sso_issuer: str | None = None,
+    sso_subject: str | None = None,
+    email: str | None = None,
 ) -> dict[str, Any]:
-    """Insert the account and return its row; ObjectAlreadyExists when the name is taken for that kind."""
+    """Insert the account and return its row; ObjectAlreadyExists when the name is taken for that kind (or, for a
+    single sign-on user, when another process linked the same subject a moment before)."""
     now = utcnow()
     row = {
         "id": uuid.uuid4(),
@@ -49,10 +53,11 @@ async def create_account(
         "password_hash": password_hash,
         "disabled": False,
         "expires_at": expires_at,
+        "sso_issuer": sso_issuer,
+        "sso_subject": sso_subject,
+        "email": email,
     }
-    insert = (
-        dialect_of(connection).insert(t.account).values(**row).on_conflict_do_nothing(index_elements=["kind", "name"])
-    )
+    insert = dialect_of(connection).insert(t.account).values(**row).on_conflict_do_nothing()
     if (await connection.execute(insert)).rowcount != 1:
         raise ObjectAlreadyExists(f"A {KIND_LABEL[kind]} named {name!r} already exists.")
     return row
@@ -65,6 +70,13 @@ async def read_account(connection: AsyncConnection, account_id: uuid.UUID) -> di
 
 async def read_account_by_name(connection: AsyncConnection, kind: AccountKind, name: str) -> dict[str, Any] | None:
     query = sa.select(t.account).where(t.account.c.kind == kind, t.account.c.name == name)
+    row = (await connection.execute(query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def read_account_by_sso(connection: AsyncConnection, issuer: str, subject: str) -> dict[str, Any] | None:
+    """The user a single sign-on identity (issuer and subject) was linked to at its first sign-in."""
+    query = sa.select(t.account).where(t.account.c.sso_issuer == issuer, t.account.c.sso_subject == subject)
     row = (await connection.execute(query)).mappings().first()
     return dict(row) if row else None
 
@@ -89,8 +101,8 @@ async def count_active_admins(connection: AsyncConnection) -> int:
 
 
 async def update_account(connection: AsyncConnection, account_id: uuid.UUID, **values: Any) -> bool:
-    """Set `values` (role, disabled, password_hash, expires_at); False when there is no such account. Every change
-    can take a permission away, so it invalidates cached credentials in every server process."""
+    """Set `values` (role, disabled, password_hash, expires_at, email); False when there is no such account. Every
+    change can take a permission away, so it invalidates cached credentials in every server process."""
     if not values:
         return await read_account(connection, account_id) is not None
     statement = sa.update(t.account).where(t.account.c.id == account_id).values(**values, updated=utcnow())
