@@ -387,14 +387,17 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def measure_page(client: httpx.Client, path: str, requests: int, warmup: int) -> dict[str, Any]:
+def measure_page(
+    client: httpx.Client, path: str, requests: int, warmup: int, json_body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Times of GET `path`, or of POST `path` with `json_body` when one is given (an API call)."""
     ttfb: list[float] = []
     full: list[float] = []
     statuses: set[int] = set()
     size = 0
     for index in range(warmup + requests):
         started = time.perf_counter()
-        with client.stream("GET", path) as response:
+        with client.stream("GET" if json_body is None else "POST", path, json=json_body) as response:
             first_byte = time.perf_counter()
             body = response.read()
             done = time.perf_counter()
@@ -459,7 +462,7 @@ def main() -> None:
             ("runs", "/runs"),
             ("runs, failed", "/runs?state=FAILED"),
             (f"runs, tag {BENCH_TAG}", f"/runs?tag={BENCH_TAG}"),
-            ("run, 1,000 task runs", f"/runs/flow-run/{big_run}"),
+            (f"run, {args.task_runs:,} task runs", f"/runs/flow-run/{big_run}"),
             ("flows", "/flows"),
             ("flow, day", f"/flows/{flow}"),
             ("flow, week", f"/flows/{flow}?window=week"),
@@ -467,10 +470,17 @@ def main() -> None:
             ("task runs, failed", "/task-runs?state=FAILED"),
             ("search", "/search?q=flow"),
         ]
+        # The API's newest-first task-run lists (the Prefect client's `task-run ls` asks for the first).
+        api_calls = [
+            (f"API task runs, {sort.split('_')[0].lower()} desc", "/api/task_runs/filter", {"sort": sort, "limit": 200})
+            for sort in ("EXPECTED_START_TIME_DESC", "END_TIME_DESC")
+        ]
         results = []
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             for label, path in pages:
                 results.append({"page": label, **measure_page(client, path, args.requests, args.warmup)})
+            for label, path, body in api_calls:
+                results.append({"page": label, **measure_page(client, path, args.requests, args.warmup, body)})
     finally:
         if process is not None:
             stop_server(process)

@@ -1,5 +1,8 @@
-"""UI test fixtures: a Baton server in a subprocess on PostgreSQL, seeded by real Prefect flows, and Chromium
-driven by Playwright.
+"""UI test fixtures: a Baton server in a subprocess, seeded by real Prefect flows, and Chromium driven by Playwright.
+
+Each UI module runs on one database, PostgreSQL and SQLite in turn (`module_database`), so that both serve pages
+without every module starting two servers; a test marked `both_databases` runs on the other one too (one per point
+of the UI's acceptance, issue 28).
 
 Chromium is Debian's (/usr/bin/chromium, installed by .ci/run); Playwright never downloads a browser. Every `page`
 fails its test on a JavaScript error or a failed console message, and leaves a screenshot in
@@ -25,7 +28,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.acceptance.conftest import FLOW_TIMEOUT_SECONDS, ApiServer, baton_server, clean_environ
-from tests.databases import TemplateDatabases, drop_shared
+from tests.databases import ENABLED_DIALECTS, TemplateDatabases, drop_shared
 from tests.run_shared import once_per_run, run_directory, run_lock
 
 CHROMIUM = os.environ.get("BATON_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -62,22 +65,53 @@ class SeededDatabase:
     runs: dict[str, str]
 
 
-def _dialect() -> str:
-    from tests.databases import ENABLED_DIALECTS
-
-    return "postgresql" if "postgresql" in ENABLED_DIALECTS else "sqlite"
+# The UI modules in the order they take turns on the databases.
+UI_MODULES = sorted(path.stem for path in Path(__file__).parent.glob("test_*.py"))
 
 
-@pytest.fixture(scope="session")
-def seeded_database(
-    request: pytest.FixtureRequest, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory
-) -> SeededDatabase:
-    """Seeded once per test run (the Prefect flows take several seconds): by the first test process that needs it,
-    the other reads what it recorded (tests/run_shared.py). Each module that uses `seeded_runs` works on a copy; the
-    runs are all finished, so a copy made minutes later shows the same pages."""
+def module_database(module_name: str) -> str:
+    """The database a UI module's server runs on: PostgreSQL and SQLite by turns over the modules in name order, so
+    that each serves about half of them (the one enabled when BATON_TEST_DATABASES names one)."""
+    if len(ENABLED_DIALECTS) == 1:
+        return ENABLED_DIALECTS[0]
+    stem = module_name.rsplit(".", 1)[-1]
+    turn = UI_MODULES.index(stem) if stem in UI_MODULES else 0
+    return ("postgresql", "sqlite")[turn % 2]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_databases: a UI test that runs on the other database too, not only its module's"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise `ui_database` (module-scoped, so a module starts one server per database it uses): the module's
+    database, and the other one as well for a test marked `both_databases`."""
+    if "ui_database" not in metafunc.fixturenames:
+        return
+    home = module_database(metafunc.module.__name__)
+    databases = [home]
+    if metafunc.definition.get_closest_marker("both_databases"):
+        databases += [dialect for dialect in ENABLED_DIALECTS if dialect != home]
+    metafunc.parametrize("ui_database", databases, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def ui_database(request: pytest.FixtureRequest) -> str:
+    """The dialect the module's server runs on ("postgresql" or "sqlite"); see `pytest_generate_tests`."""
+    return str(request.param)
+
+
+def seeded_database(request: pytest.FixtureRequest, dialect: str) -> SeededDatabase:
+    """A database of `dialect` seeded once per test run (the Prefect flows take several seconds): by the first test
+    process that needs it, the other reads what it recorded (tests/run_shared.py). Each module that uses
+    `seeded_runs` works on a copy; the runs are all finished, so a copy made minutes later shows the same pages."""
+    template_databases: TemplateDatabases = request.getfixturevalue("template_databases")
+    tmp_path_factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
 
     def seed() -> dict[str, Any]:
-        url = template_databases.clone_shared(_dialect(), run_directory(request.config))
+        url = template_databases.clone_shared(dialect, run_directory(request.config))
         try:
             for server in baton_server(tmp_path_factory.mktemp("seed-home"), url):
                 outcome = run_flow_script(
@@ -88,7 +122,7 @@ def seeded_database(
             raise
         return {"database_url": url, "runs": outcome["runs"]}
 
-    record = once_per_run(request.config, "seeded-database", seed)
+    record = once_per_run(request.config, f"seeded-database-{dialect}", seed)
     return SeededDatabase(record["database_url"], record["runs"])
 
 
@@ -102,19 +136,22 @@ def _module_uses(request: pytest.FixtureRequest, fixture_name: str) -> bool:
 
 @pytest.fixture(scope="module")
 def ui_server(
-    request: pytest.FixtureRequest, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    ui_database: str,
+    template_databases: TemplateDatabases,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[UiServer]:
-    """One server per test module, on a fresh PostgreSQL database (or SQLite when PostgreSQL is disabled): a copy of
-    the seeded database when a test of the module uses `seeded_runs`."""
+    """One server per test module and database, on a fresh database: a copy of the seeded database when a test of the
+    module uses `seeded_runs`."""
     seeded = _module_uses(request, "seeded_runs")
     directory = tmp_path_factory.mktemp("ui-db")
     if seeded:
-        seeded_url = request.getfixturevalue("seeded_database").url
+        seeded_url = seeded_database(request, ui_database).url
         # One process copies at a time: PostgreSQL refuses to copy a database that another copy is reading.
-        with run_lock(request.config, "seeded-database"):
+        with run_lock(request.config, f"seeded-database-{ui_database}"):
             url = template_databases.copy(seeded_url, directory)
     else:
-        url = template_databases.clone(_dialect(), directory)
+        url = template_databases.clone(ui_database, directory)
     try:
         for server in baton_server(tmp_path_factory.mktemp("ui-home"), url):
             yield _ui_server(server, seeded=seeded)
@@ -181,10 +218,10 @@ def start_flow_script(server: UiServer, workdir: Path, script: Path, *args: str)
 
 
 @pytest.fixture(scope="module")
-def seeded_runs(ui_server: UiServer, seeded_database: SeededDatabase) -> dict[str, str]:
+def seeded_runs(request: pytest.FixtureRequest, ui_server: UiServer, ui_database: str) -> dict[str, str]:
     """Runs made by the Prefect client (see flows/seed_runs.py), in the module's server: label -> flow run id."""
     assert ui_server.seeded, "the module's server was started without the seeded runs"
-    return seeded_database.runs
+    return seeded_database(request, ui_database).runs
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,17 @@ import pytest
 from tests.databases import TemplateDatabases
 from tests.webui.auth_server import admin_headers, auth_ui_server, sign_in
 from tests.webui.axe import axe_script, check_page, write_results
-from tests.webui.conftest import ARTIFACTS_DIR, UiServer, _dialect
+from tests.webui.conftest import ARTIFACTS_DIR, UiServer
 
 SCREENSHOTS = ARTIFACTS_DIR / "screenshots" / "themes-signed-in"
 SIGNED_IN_PAGES = ("/users", "/roles", "/service-accounts", "/account", "/audit")
 
 
 @pytest.fixture(scope="module")
-def ui_server(template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    url = template_databases.clone(_dialect(), tmp_path_factory.mktemp("ui-db"))
+def ui_server(
+    ui_database: str, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[UiServer]:
+    url = template_databases.clone(ui_database, tmp_path_factory.mktemp("ui-db"))
     try:
         yield from auth_ui_server(tmp_path_factory.mktemp("ui-home"), url)
     finally:

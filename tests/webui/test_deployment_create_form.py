@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.webui.conftest import ARTIFACTS_DIR, UiServer
 
@@ -27,6 +28,7 @@ def _deployments_of(api: httpx.Client, flow_id: str) -> dict[str, dict[str, Any]
     return {deployment["name"]: deployment for deployment in found}
 
 
+@pytest.mark.both_databases
 def test_create_a_deployment_from_the_flow_page_with_the_flows_parameters(
     page: Any, ui_server: UiServer, api: httpx.Client
 ) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.webui.conftest import UiServer
 from tests.webui.test_flow_run_page import create_run, log_texts, read_events
@@ -45,6 +46,7 @@ def table_rows(page: Any) -> dict[str, str]:
     }
 
 
+@pytest.mark.both_databases
 def test_task_runs_counts_and_timeline_follow_the_run(page: Any, ui_server: UiServer, api: httpx.Client) -> None:
     run_id = create_run(api, {"type": "RUNNING"})
     extract = create_task_run(api, run_id, "extract", "PENDING")

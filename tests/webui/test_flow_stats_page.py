@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import httpx
+import pytest
 
 from baton.webui.formatting import duration
 from tests.webui.conftest import UiServer
@@ -28,6 +29,7 @@ def _stats(row: Any) -> dict[str, str]:
     return {cells.nth(i).get_attribute("data-stat"): cells.nth(i).inner_text() for i in range(cells.count())}
 
 
+@pytest.mark.both_databases
 def test_flow_page_charts_its_runs_and_rates_each_deployment(
     page: Any, ui_server: UiServer, seeded_runs: dict[str, str], api: httpx.Client
 ) -> None:

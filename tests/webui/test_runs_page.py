@@ -212,6 +212,7 @@ def select_rows(page: Any, *run_ids: str) -> None:
         page.check(f'tr[data-run-id="{run_id}"] input[data-select-run]')
 
 
+@pytest.mark.both_databases
 def test_bulk_cancel_cancels_a_scheduled_run_and_reports_a_finished_one(
     page: Any, ui_server: UiServer, api: httpx.Client
 ) -> None:
@@ -275,6 +276,7 @@ def test_unknown_run_id_in_a_cursor_is_still_a_page(ui_server: UiServer) -> None
     assert "First page" in response.text
 
 
+@pytest.mark.both_databases
 def test_save_the_current_filter_reapply_it_and_delete_it(page: Any, ui_server: UiServer, api: httpx.Client) -> None:
     name = "<i>failed</i> & nightly"
     page.goto(ui_server.url + "/runs?state=FAILED&state=CRASHED&tag=nightly")

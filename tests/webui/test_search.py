@@ -93,6 +93,7 @@ def test_only_the_kinds_a_principal_may_read_are_searched() -> None:
     assert searchable_kinds(nobody) == []
 
 
+@pytest.mark.both_databases
 def test_typing_in_the_sidebar_box_and_following_a_result(
     page: Any, ui_server: UiServer, named: dict[str, str]
 ) -> None:

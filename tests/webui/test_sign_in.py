@@ -12,14 +12,16 @@ import pytest
 from baton.webui.pages.sign_in import local_next
 from tests.databases import TemplateDatabases
 from tests.webui.auth_server import USERS, admin_headers, auth_ui_server
-from tests.webui.conftest import UiServer, _dialect
+from tests.webui.conftest import UiServer
 
 SESSION_HOURS = 2
 
 
 @pytest.fixture(scope="module")
-def ui_server(template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    url = template_databases.clone(_dialect(), tmp_path_factory.mktemp("ui-db"))
+def ui_server(
+    ui_database: str, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[UiServer]:
+    url = template_databases.clone(ui_database, tmp_path_factory.mktemp("ui-db"))
     try:
         yield from auth_ui_server(tmp_path_factory.mktemp("ui-home"), url, BATON_AUTH_SESSION_HOURS=str(SESSION_HOURS))
     finally:

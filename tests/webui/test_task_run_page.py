@@ -38,6 +38,7 @@ def extract_runs(task_runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [run for run in task_runs if run["name"].startswith("extract")]
 
 
+@pytest.mark.both_databases
 def test_page_shows_state_inputs_history_and_logs(
     page: Any, ui_server: UiServer, api: httpx.Client, nightly_task_runs: list[dict[str, Any]]
 ) -> None:

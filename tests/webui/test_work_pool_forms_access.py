@@ -11,12 +11,14 @@ import pytest
 
 from tests.databases import TemplateDatabases
 from tests.webui.auth_server import admin_headers, auth_ui_server, sign_in
-from tests.webui.conftest import UiServer, _dialect
+from tests.webui.conftest import UiServer
 
 
 @pytest.fixture(scope="module")
-def ui_server(template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    url = template_databases.clone(_dialect(), tmp_path_factory.mktemp("ui-db"))
+def ui_server(
+    ui_database: str, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[UiServer]:
+    url = template_databases.clone(ui_database, tmp_path_factory.mktemp("ui-db"))
     try:
         yield from auth_ui_server(tmp_path_factory.mktemp("ui-home"), url)
     finally:

@@ -49,8 +49,17 @@ ONLY_ON_DIALECT = "baton_only_on_dialect"
 
 def postgresql_only(index: sa.Index) -> sa.Index:
     """`index`, created on PostgreSQL only (`ddl_if`), and marked so in its `info` under ONLY_ON_DIALECT."""
-    index.info[ONLY_ON_DIALECT] = "postgresql"
-    return index.ddl_if(dialect="postgresql")
+    return _only_on("postgresql", index)
+
+
+def sqlite_only(index: sa.Index) -> sa.Index:
+    """`index`, created on SQLite only: the SQLite form of an index whose PostgreSQL form SQLite cannot parse."""
+    return _only_on("sqlite", index)
+
+
+def _only_on(dialect: str, index: sa.Index) -> sa.Index:
+    index.info[ONLY_ON_DIALECT] = dialect
+    return index.ddl_if(dialect=dialect)
 
 
 def trigram_index(table_name: str, column: str = "name") -> sa.Index:

@@ -9,6 +9,7 @@ from baton.server.database.tables.base import (
     json_column,
     metadata,
     postgresql_only,
+    sqlite_only,
     state_columns,
     state_history_columns,
     trigram_index,
@@ -115,11 +116,28 @@ task_run = sa.Table(
     sa.UniqueConstraint("flow_run_id", "task_key", "dynamic_key"),
     sa.Index("ix_task_run__name", "name"),
     sa.Index("ix_task_run__state_type", "state_type"),
-    sa.Index("ix_task_run__expected_start_time", "expected_start_time"),
     sa.Index("ix_task_run__start_time", "start_time"),
-    sa.Index("ix_task_run__end_time", "end_time"),
     sa.Index("ix_task_run__next_scheduled_start_time", "next_scheduled_start_time"),
     trigram_index("task_run"),
+)
+# The API's newest-first sorts (`expected_start_time` or `end_time` descending, NULLs last, then id: the Prefect
+# client's `task-run ls`, the task-run filter's EXPECTED_START_TIME_DESC and END_TIME_DESC), read in index order
+# instead of sorting every task run; they also serve ranges over their time. PostgreSQL needs the NULLs' place in the
+# index; SQLite cannot say it there but puts NULLs last in a descending scan of a plain index (migration 0015).
+for _column in ("expected_start_time", "end_time"):
+    postgresql_only(
+        sa.Index(
+            f"ix_task_run__{_column}__id",
+            task_run.c[_column].desc().nulls_last(),
+            task_run.c.id.desc(),
+        )
+    )
+    sqlite_only(sa.Index(f"ix_task_run__{_column}__id", task_run.c[_column], task_run.c.id))
+# The Task runs tab's sort key (baton.server.models.views.run_pages.TASK_RUN_START_KEY) with the id, for keyset pages.
+sa.Index(
+    "ix_task_run__start_key__id",
+    sa.func.coalesce(task_run.c.start_time, task_run.c.expected_start_time, task_run.c.created),
+    task_run.c.id,
 )
 
 task_run_state = sa.Table(

@@ -7,8 +7,8 @@ is a total order and a walk through the pages meets every row exactly once, ties
 Indexes these queries rely on at 100,000 runs (migration 0008): `flow_run (coalesce(start_time,
 expected_start_time, created), id)` for the default sort and the date range, `flow_run (name, id)` for the name sort,
 `flow_run (flow_id, start_time)` for a flow's last run, and on PostgreSQL a GIN index on `tags` for the tag filter.
-The task-run list (`TASK_RUN_LIST`) pages the same way; its start-time key has no index of its own yet, so its first
-page sorts the matching task runs.
+The task-run list (`TASK_RUN_LIST`) pages the same way, on `task_run (coalesce(start_time, expected_start_time,
+created), id)` (migration 0015).
 """
 
 from __future__ import annotations
