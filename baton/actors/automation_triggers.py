@@ -2,15 +2,16 @@
 windows periodically, and queue what fired (the action runs; the `prefect.automation.*` events, which other
 automations may react to).
 
-Every path that stores events hands them over after its commit: the events recorder counts its batches itself
-(`evaluate_recorded_batch`), the other paths queue theirs (`queue_trigger_evaluation`); only the events some trigger
-may look at go on, so a server without automations pays nothing but a check per second."""
+The events recorder counts its batches in the transaction that records them (`RecordedBatchCount`); the other paths
+that store events queue theirs after their commit (`queue_trigger_evaluation`). Only the events some trigger may look
+at are counted, so a server without automations pays nothing but a check per second."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+import uuid
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -18,11 +19,15 @@ from baton.actors.runtime import ActorRuntime
 from baton.actors.trigger_batches import trigger_evaluations
 from baton.queue import messages
 from baton.queue.messages import QueuedEvent
-from baton.server.automations.evaluation import evaluate_proactive_trigger, proactive_pass_needed
+from baton.server.automations.evaluation import evaluate_events, evaluate_proactive_trigger, proactive_pass_needed
 from baton.server.automations.firing import FiringOutcome
-from baton.server.automations.loaded import automation_cache
+from baton.server.automations.loaded import LoadedAutomations, automation_cache
+from baton.server.automations.triggers import ObservedEvent
 from baton.server.database.types import utcnow
 from baton.server.models.automations.buckets import SWEEP_BATCH, sweep_counted_events, sweep_expired_buckets
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 logger = logging.getLogger("baton.actors")
 
@@ -47,21 +52,41 @@ async def queue_trigger_evaluation(runtime: ActorRuntime, events: list[dict[str,
         runtime.broker.enqueue(messages.evaluate_triggers(interesting))
 
 
-async def evaluate_recorded_batch(runtime: ActorRuntime, batch: str | list[dict[str, Any]]) -> None:
-    """Count a batch `record_events` has just recorded for the triggers, in this process (no second queue hop: handing
-    the batch to `evaluate_triggers` cost more, in encoding, Redis and decoding again, than counting it). The text
-    is only decoded when a trigger may look at one of its events' names (decoding costs more than recording a
+class RecordedBatchCount:
+    """The counting of a batch for the triggers inside the transaction that records it (`record_events` hands `count`
+    to `DatabaseDialect.record_event_batch`): the insert of the events tells which are new, so they are counted once
+    without a second transaction, a second queue hop or a row per counted event; `act` queues what fired after the
+    commit. A failure rolls the batch back whole, and its redelivery records and counts it then."""
+
+    def __init__(self, runtime: ActorRuntime, loaded: LoadedAutomations, interesting: list[dict[str, Any]]) -> None:
+        self.runtime = runtime
+        self.loaded = loaded
+        self.observed = [ObservedEvent.from_json(event) for event in interesting]
+        self.outcome = FiringOutcome()
+
+    async def count(self, connection: AsyncConnection, new_event_ids: set[uuid.UUID]) -> None:
+        new = [event for event in self.observed if event.id in new_event_ids]
+        self.outcome = (
+            await evaluate_events(connection, self.loaded, new, recorded_here=True) if new else FiringOutcome()
+        )
+
+    async def act(self) -> None:
+        await act_on(self.runtime, self.outcome)
+
+
+async def recorded_batch_count(runtime: ActorRuntime, batch: str | list[dict[str, Any]]) -> RecordedBatchCount | None:
+    """The counting of a batch `record_events` is about to record, or None when no trigger looks at its events. The
+    text is only decoded when a trigger may look at one of its events' names (decoding costs more than recording a
     task-run event's row on PostgreSQL)."""
     loaded = await automation_cache(await runtime.database()).current()
     if isinstance(batch, str):
         if not loaded.may_interest(batch):
-            return
+            return None
         events = orjson.loads(batch)
     else:
         events = batch
-    interesting = list(loaded.interesting(events))
-    if interesting:
-        await trigger_evaluations(runtime, act_on).evaluate(interesting)
+    interesting = loaded.interesting(events)
+    return RecordedBatchCount(runtime, loaded, interesting) if interesting else None
 
 
 async def act_on(runtime: ActorRuntime, outcome: FiringOutcome) -> None:

@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from baton.actors.automation_triggers import evaluate_recorded_batch, queue_trigger_evaluation
+from baton.actors.automation_triggers import queue_trigger_evaluation, recorded_batch_count
 from baton.actors.cancellation import cancelled_flow_runs
 from baton.actors.notifications import match_changes, queue_deliveries
 from baton.actors.runtime import ActorRuntime
@@ -39,12 +39,13 @@ async def record_events(runtime: ActorRuntime, events: str | list[dict[str, Any]
     or an event a client sent twice, changes nothing.
 
     `events` is the batch's JSON text, as the server queues it (a list of dicts is taken too); the database's dialect
-    records it (`DatabaseDialect.record_event_batch`). Then the events some automation's trigger may look at are
-    counted for the triggers (`evaluate_recorded_batch`; a failure there retries the batch, which records nothing
-    twice and counts nothing twice)."""
+    records it (`DatabaseDialect.record_event_batch`), and the new events some automation's trigger may look at are
+    counted for the triggers in the same transaction (`RecordedBatchCount`); what fired is queued after the commit."""
     database = await runtime.database()
-    await database.dialect.record_event_batch(database, events)
-    await evaluate_recorded_batch(runtime, events)
+    counting = await recorded_batch_count(runtime, events)
+    await database.dialect.record_event_batch(database, events, counting.count if counting else None)
+    if counting is not None:
+        await counting.act()
 
 
 async def emit_flow_run_events(runtime: ActorRuntime, changes: list[FlowRunStateChange]) -> None:

@@ -307,19 +307,20 @@ async def test_a_proactive_pass_takes_a_write_transaction_only_for_triggers_with
     unkeyed = await automation(database, {"type": "event", "posture": "Proactive", "expect": ["tick"], "within": 10})
     loaded = await automation_cache(database).current(max_age=0)
     by_automation = {each.automation_id: each for each in loaded.proactive_triggers()}
-    now = utcnow()
 
-    async def needed(automation_id: uuid.UUID, seconds: float = 0) -> bool:
+    async def needed(automation_id: uuid.UUID, at: dt.datetime) -> bool:
         async with database.read() as connection:
-            return await proactive_pass_needed(
-                connection, by_automation[automation_id], now + dt.timedelta(seconds=seconds)
-            )
+            return await proactive_pass_needed(connection, by_automation[automation_id], at)
 
-    assert (await needed(armed["id"]), await needed(unkeyed["id"])) == (False, True)
+    before = utcnow()
+    assert (await needed(armed["id"], before), await needed(unkeyed["id"], before)) == (False, True)
     await automation_triggers.evaluate_proactive_triggers(runtime)
     await evaluate(runtime, [make_event("started", 0)])
-    assert (await needed(armed["id"]), await needed(unkeyed["id"])) == (False, False)
-    assert (await needed(armed["id"], 11), await needed(unkeyed["id"], 11)) == (True, True)
+    # Both windows opened before this moment (a loaded machine may take seconds over the passes above).
+    opened = utcnow()
+    assert (await needed(armed["id"], opened), await needed(unkeyed["id"], opened)) == (False, False)
+    later = opened + dt.timedelta(seconds=11)
+    assert (await needed(armed["id"], later), await needed(unkeyed["id"], later)) == (True, True)
 
 
 async def test_a_proactive_trigger_satisfied_in_time_never_fires(runtime: ActorRuntime, database: Database) -> None:
@@ -411,20 +412,48 @@ async def test_two_automations_firing_each_other_stop_after_a_few_rounds(
     assert counts == [3, 2]  # x -> first -> second -> first -> second -> first: the 5th firing in a row is the last
 
 
-async def test_the_recorder_counts_its_batches_for_the_triggers_only_when_an_automation_is_enabled(
+async def test_the_recorder_counts_its_batches_in_the_transaction_that_records_them(
     runtime: ActorRuntime, database: Database
 ) -> None:
     evaluations = trigger_evaluations(runtime, automation_triggers.act_on)
-    await events.record_events(runtime, messages.record_events([make_event("x", 1), make_event("y", 1)]).args[0])
-    assert evaluations.transactions == 0
+    await events.record_events(runtime, messages.record_events([make_event("x", 1)]).args[0])
     row = await automation(database, reactive(["x"], threshold=2, within=3600))
     automation_cache(database).forget()
-    await events.record_events(runtime, messages.record_events([make_event("x", 1), make_event("y", 1)]).args[0])
+    first = messages.record_events([make_event("x", 1), make_event("y", 1)]).args[0]
+    await events.record_events(runtime, first)
+    await events.record_events(runtime, first)  # redelivered: its events are stored already, so none counts again
     await events.record_events(runtime, messages.record_events([make_event("y", 1)]).args[0])
+    assert await firings(database, row["id"]) == []
     await events.record_events(runtime, messages.record_events([make_event("x", 1)]).args[0])
-    # In the recorder's own process, no second queue hop: the two batches with an `x` took a transaction each.
+    assert len(await firings(database, row["id"])) == 1
+    # No second queue hop, no second transaction, and no counted-event rows: the events' insert told which were new.
     assert take_queued(runtime, messages.EVALUATE_TRIGGERS) == []
-    assert evaluations.transactions == 2
+    assert evaluations.transactions == 0
+    async with database.read() as connection:
+        counted = (
+            await connection.execute(sa.select(sa.func.count()).select_from(t.automation_counted_event))
+        ).scalar()
+    assert counted == 0
+
+
+async def test_a_batch_whose_counting_fails_is_not_recorded_either(
+    runtime: ActorRuntime, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    row = await automation(database, reactive(["x"], threshold=1, within=3600))
+    automation_cache(database).forget()
+    batch = [make_event("x", 1)]
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("counting failed")
+
+    monkeypatch.setattr(automation_triggers, "evaluate_events", broken)
+    with pytest.raises(RuntimeError, match="counting failed"):
+        await events.record_events(runtime, messages.record_events(batch).args[0])
+    async with database.read() as connection:
+        stored = (await connection.execute(sa.select(sa.func.count()).select_from(t.events))).scalar()
+    assert stored == 0
+    monkeypatch.undo()
+    await events.record_events(runtime, messages.record_events(batch).args[0])  # the redelivery records and counts
     assert len(await firings(database, row["id"])) == 1
 
 

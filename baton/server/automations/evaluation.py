@@ -3,7 +3,8 @@ they concern, and let proactive windows close; each firing goes to `firing.route
 
 Idempotent and safe to run in several processes at once: the (trigger, key) pairs a batch touches are locked first,
 in key order, together with the composite triggers above them; an event already counted counts nothing again
-(`buckets.count_new_events`); a firing's key is derived from what fired (`triggers.firing_key`)."""
+(`buckets.count_new_events`, or, for the events recorder, the insert of the events in the same transaction); a
+firing's key is derived from what fired (`triggers.firing_key`)."""
 
 from __future__ import annotations
 
@@ -85,10 +86,18 @@ def match_events(loaded: LoadedAutomations, events: Iterable[ObservedEvent]) -> 
 
 
 async def evaluate_events(
-    connection: AsyncConnection, loaded: LoadedAutomations, events: Iterable[ObservedEvent]
+    connection: AsyncConnection,
+    loaded: LoadedAutomations,
+    events: Iterable[ObservedEvent],
+    *,
+    recorded_here: bool = False,
 ) -> FiringOutcome:
     """Count `events` for the enabled automations' event triggers and fire what they make fire, in the caller's
-    transaction; what fired is returned for the caller to act on after it commits."""
+    transaction; what fired is returned for the caller to act on after it commits.
+
+    `recorded_here` says that the caller's transaction has just inserted every one of `events` (the recorder
+    passes those its insert found new): none can have been counted before, and a redelivery will find them stored
+    and pass none of them, so they are counted without the counted-event rows."""
     outcome = FiringOutcome()
     work = match_events(loaded, events)
     current = await _lock_current(
@@ -102,7 +111,7 @@ async def evaluate_events(
     for (trigger_id, _), matched in sorted(work.items()):
         for event in matched:
             first_automation.setdefault(event.id, loaded.triggers[trigger_id].automation_id)
-    new = await count_new_events(connection, first_automation)
+    new = set(first_automation) if recorded_here else await count_new_events(connection, first_automation)
     buckets = await read_buckets(connection, work)
     unique = {event.id: event for matched in work.values() for event in matched}
     position = {event.id: index for index, event in enumerate(_in_order(unique.values()))}

@@ -14,7 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from baton.server.database.engine import Database
+
+    #: What runs in a batch's recording transaction after the batch is stored, with the ids of its events that were
+    #: not stored before (see `DatabaseDialect.record_event_batch`).
+    AfterRecording = Callable[[AsyncConnection, set[Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -88,16 +94,31 @@ class DatabaseDialect(ABC):
         """Insert `rows` (dicts with the same keys) into `table`, doing `on_conflict` with a stored id."""
         await self.prepare_insert(table, rows, on_conflict).execute(connection)
 
-    async def record_event_batch(self, database: Database, batch: str | list[dict[str, Any]]) -> None:
+    async def insert_new_rows(
+        self, connection: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]]
+    ) -> set[Any]:
+        """Insert `rows` (dicts with the same keys) into `table`, skipping ids already stored; the ids of the rows
+        this statement inserted (a row another transaction inserts at the same time belongs to whichever commits it,
+        and only that one returns its id)."""
+        if not rows:
+            return set()
+        statement = self.insert(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+        return set((await connection.execute(statement, list(rows))).scalars())
+
+    async def record_event_batch(
+        self, database: Database, batch: str | list[dict[str, Any]], then: AfterRecording | None = None
+    ) -> None:
         """Store a batch of queued events (its JSON text, or the decoded list) and the task runs its client task-run
         events describe, and release the concurrency slots of the task runs it finishes, in one transaction. Both
-        writes are idempotent (a stored event or state id is skipped, a run only takes a newer state).
+        writes are idempotent (a stored event or state id is skipped, a run only takes a newer state). `then`, when
+        given, runs last in the same transaction with the ids of the batch's events that were new (none for a
+        redelivered batch), so that what it writes commits together with the events or not at all.
 
         The base runs the Python recorder (`models/events/recorder.py`), the reference for every faster version."""
         # Imported here: the models import this package.
         from baton.server.models.events.recorder import record_events_in_python
 
-        await record_events_in_python(database, orjson.loads(batch) if isinstance(batch, str) else batch)
+        await record_events_in_python(database, orjson.loads(batch) if isinstance(batch, str) else batch, then)
 
     def lock_keys_statement(self, keys: list[int]) -> sa.Executable | None:
         """A statement that holds a lock on each of `keys` (64-bit integers) until the transaction ends, taken in key

@@ -12,11 +12,18 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 
 from baton.server.database.dialects.base import DatabaseDialect, OnConflict, PreparedInsert
-from baton.server.database.dialects.postgresql_array_insert import prepare_array_insert
+from baton.server.database.dialects.postgresql_array_insert import (
+    column_arrays,
+    insert_statement,
+    prepare_array_insert,
+)
 from baton.server.database.errors import is_refused_data, sqlstate
 from baton.server.database.types import Timestamp, dump_json
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from baton.server.database.dialects.base import AfterRecording
     from baton.server.database.engine import Database
 
 logger = logging.getLogger("baton.recorder")
@@ -71,7 +78,19 @@ class PostgreSQLDialect(DatabaseDialect):
         """One `INSERT ... SELECT FROM unnest(arrays)` (see `postgresql_array_insert`)."""
         return prepare_array_insert(table, rows, on_conflict)
 
-    async def record_event_batch(self, database: Database, batch: str | list[dict[str, Any]]) -> None:
+    async def insert_new_rows(
+        self, connection: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]]
+    ) -> set[Any]:
+        """The array insert (`postgresql_array_insert`) with `RETURNING id`."""
+        if not rows:
+            return set()
+        columns = tuple(rows[0])
+        statement = insert_statement(table, columns, OnConflict(), returning_ids=True)
+        return set((await connection.execute(statement, column_arrays(table, columns, rows))).scalars())
+
+    async def record_event_batch(
+        self, database: Database, batch: str | list[dict[str, Any]], then: AfterRecording | None = None
+    ) -> None:
         """PostgreSQL reads the batch's JSON text itself and records it in one statement (`postgresql_event_batch`);
         the events of a shape it does not take have their task runs recorded by the Python recorder in the same
         transaction, and a batch it refuses whole (an impossible date, a run whose flow run is gone) is recorded by
@@ -81,13 +100,13 @@ class PostgreSQLDialect(DatabaseDialect):
 
         batch_json = batch if isinstance(batch, str) else dump_json(batch)
         try:
-            await record_in_one_statement(database, batch_json)
+            await record_in_one_statement(database, batch_json, then)
             return
         except sa_exc.DBAPIError as exc:
             if not is_refused_data(exc):
                 raise
             logger.info("Recording a batch of events row by row: PostgreSQL refused it whole (%s)", exc.orig)
-        await super().record_event_batch(database, batch_json)
+        await super().record_event_batch(database, batch_json, then)
 
     def lock_keys_statement(self, keys: list[int]) -> sa.Executable | None:
         ordered = sa.select(sa.func.unnest(sa.cast(sorted(set(keys)), postgresql.ARRAY(sa.BigInteger))).label("key"))

@@ -50,9 +50,11 @@ def conflict_clause(table: sa.Table, on_conflict: OnConflict) -> str:
 
 
 @functools.lru_cache(maxsize=32)
-def insert_statement(table: sa.Table, columns: tuple[str, ...], on_conflict: OnConflict) -> sa.TextClause:
-    """`INSERT INTO table (columns) SELECT ... FROM unnest(:c0, :c1, ...) ON CONFLICT ...`; bind parameter `c<i>` is
-    the list of values of column `columns[i]`."""
+def insert_statement(
+    table: sa.Table, columns: tuple[str, ...], on_conflict: OnConflict, returning_ids: bool = False
+) -> sa.TextClause:
+    """`INSERT INTO table (columns) SELECT ... FROM unnest(:c0, :c1, ...) ON CONFLICT ...` (`RETURNING id` with
+    `returning_ids`); bind parameter `c<i>` is the list of values of column `columns[i]`."""
     arrays, selected = [], []
     for position, name in enumerate(columns):
         column = table.c[name]
@@ -61,7 +63,7 @@ def insert_statement(table: sa.Table, columns: tuple[str, ...], on_conflict: OnC
     return sa.text(
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS r({', '.join(columns)}) "
-        f"{conflict_clause(table, on_conflict)}"
+        f"{conflict_clause(table, on_conflict)}" + (" RETURNING id" if returning_ids else "")
     )
 
 

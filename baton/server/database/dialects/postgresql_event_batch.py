@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import orjson
 import sqlalchemy as sa
@@ -29,6 +30,9 @@ from baton.server.database.types import utcnow
 from baton.server.models.events.recorder import record_left_over
 from baton.server.models.runs.task_run_recorder import NEWER_STATE_WINS
 from baton.states import TERMINAL_STATE_VALUES
+
+if TYPE_CHECKING:
+    from baton.server.database.dialects.base import AfterRecording
 
 # An ISO-8601 date and time as clients write it (the rest is left to PostgreSQL: a time it cannot read fails the
 # statement, and the batch goes to the Python recorder). LIKE, not a regular expression: the regular expressions
@@ -82,12 +86,17 @@ _PLAIN = " AND ".join(
     ]
 )
 
+
 # PostgreSQL runs the data-modifying CTEs that the main query does not read after it, last written first: the states,
 # then the events, then the task runs. The task runs go last because their rows stay locked until the commit, and a
 # batch holding a run another batch is recording (a run's events split between two batches that are recorded at the
 # same time) makes that one wait: it now waits for the upsert and the commit, not also for the events' insert.
-_STATEMENT = sa.text(
-    f"""
+def _statement(returning_new_events: bool) -> sa.TextClause:
+    """The statement; with `returning_new_events`, its rows also carry the ids of the events it inserted."""
+    returning = "RETURNING id" if returning_new_events else ""
+    new_events = "UNION ALL\nSELECT NULL, NULL, id FROM stored_events" if returning_new_events else ""
+    return sa.text(
+        f"""
 WITH batch AS MATERIALIZED (
     SELECT b.e, b.n FROM jsonb_array_elements(CAST(:batch AS jsonb)) WITH ORDINALITY AS b(e, n)
 ),
@@ -150,6 +159,7 @@ stored_events AS (
     FROM event_rows
     ORDER BY id, n
     ON CONFLICT (id) DO NOTHING
+    {returning}
 ),
 stored_states AS (
     INSERT INTO task_run_state (id, created, updated, task_run_id, type, name, timestamp, message, state_details,
@@ -164,11 +174,15 @@ stored_states AS (
     ORDER BY state_id
     ON CONFLICT (id) DO NOTHING
 )
-SELECT n AS left_over, NULL AS finished FROM task_checks WHERE NOT plain
+SELECT n AS left_over, NULL AS finished, CAST(NULL AS uuid) AS new_event FROM task_checks WHERE NOT plain
 UNION ALL
-SELECT NULL, task_run_id FROM task_rows WHERE terminal
+SELECT NULL, task_run_id, NULL FROM task_rows WHERE terminal
+{new_events}
 """
-)
+    )
+
+
+_STATEMENTS = {returning: _statement(returning) for returning in (False, True)}
 
 
 @dataclass(frozen=True)
@@ -179,25 +193,36 @@ class RecordedBatch:
     left_over: list[int]
     #: Task runs the batch shows entering a terminal state (their concurrency leases are released).
     finished: list[uuid.UUID]
+    #: The events the statement inserted (asked for with `returning_new_events`; empty otherwise).
+    new_events: set[uuid.UUID]
 
 
-async def execute_batch_statement(connection: AsyncConnection, batch_json: str, now: dt.datetime) -> RecordedBatch:
+async def execute_batch_statement(
+    connection: AsyncConnection, batch_json: str, now: dt.datetime, *, returning_new_events: bool = False
+) -> RecordedBatch:
     """Insert the events of `batch_json` (a JSON list of queued events) and record the task runs of its plain client
     task-run events, in one statement. A batch the statement cannot take (a value PostgreSQL cannot read, a run whose
     flow run is gone) raises `sqlalchemy.exc.DataError` or `IntegrityError`, with nothing written."""
-    rows = (await connection.execute(_STATEMENT, {"batch": batch_json, "now": now})).all()
+    statement = _STATEMENTS[returning_new_events]
+    rows = (await connection.execute(statement, {"batch": batch_json, "now": now})).all()
     left_over = sorted(int(row.left_over) - 1 for row in rows if row.left_over is not None)
     finished = [row.finished for row in rows if row.finished is not None]
-    return RecordedBatch(left_over, finished)
+    new_events = {row.new_event for row in rows if row.new_event is not None}
+    return RecordedBatch(left_over, finished, new_events)
 
 
-async def record_in_one_statement(database: Database, batch_json: str) -> None:
+async def record_in_one_statement(database: Database, batch_json: str, then: AfterRecording | None = None) -> None:
     """Record `batch_json` in one transaction: the statement, then the task runs of the events it left to the Python
-    recorder, then the release of the finished runs' concurrency slots. Raises as `execute_batch_statement` does."""
+    recorder, then the release of the finished runs' concurrency slots, then `then` with the ids of the events that
+    were new. Raises as `execute_batch_statement` does."""
     async with database.write() as connection:
-        recorded = await execute_batch_statement(connection, batch_json, utcnow())
+        recorded = await execute_batch_statement(
+            connection, batch_json, utcnow(), returning_new_events=then is not None
+        )
         left_over = []
         if recorded.left_over:
             events = orjson.loads(batch_json)
             left_over = [events[position] for position in recorded.left_over]
         await record_left_over(connection, left_over, recorded.finished)
+        if then is not None:
+            await then(connection, recorded.new_events)

@@ -85,6 +85,11 @@ async def insert_event_rows(connection: AsyncConnection, rows: list[dict[str, An
     await dialect_of(connection).insert_rows(connection, t.events, rows, SKIP_STORED)
 
 
+async def insert_new_event_rows(connection: AsyncConnection, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert `rows` (see `event_rows`), skipping ids already stored; the ids of those inserted."""
+    return await dialect_of(connection).insert_new_rows(connection, t.events, rows)
+
+
 async def write_events(connection: AsyncConnection, events: list[dict[str, Any]]) -> None:
     """Insert `events`, skipping ids already stored (or repeated within the batch)."""
     if events:

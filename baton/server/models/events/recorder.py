@@ -8,14 +8,14 @@ same rows as this (tests/server/database/dialects/test_postgresql_event_batch.py
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.database.dialects import dialect_of
 from baton.server.database.engine import Database
 from baton.server.models.concurrency.concurrency_leases import release_leases_of_holders
-from baton.server.models.events.events import event_rows, insert_event_rows
+from baton.server.models.events.events import event_rows, insert_event_rows, insert_new_event_rows
 from baton.server.models.runs.task_run_recorder import (
     finished_task_runs,
     is_client_task_run_event,
@@ -23,10 +23,16 @@ from baton.server.models.runs.task_run_recorder import (
     write_task_runs,
 )
 
+if TYPE_CHECKING:
+    from baton.server.database.dialects.base import AfterRecording
 
-async def record_events_in_python(database: Database, events: list[dict[str, Any]]) -> None:
+
+async def record_events_in_python(
+    database: Database, events: list[dict[str, Any]], then: AfterRecording | None = None
+) -> None:
     """Store `events` and the task runs they describe, and release the slots of the runs they finish, in one
-    transaction (see `DatabaseDialect.record_event_batch`)."""
+    transaction, then run `then` in it with the ids of the events that were new (see
+    `DatabaseDialect.record_event_batch`)."""
     # Rows (and the task-run statements) are built before the transaction opens: it then holds its task-run row
     # locks only for the round trips, and concurrent batches that share task runs wait on each other for less.
     rows = event_rows(events)
@@ -34,9 +40,14 @@ async def record_events_in_python(database: Database, events: list[dict[str, Any
     task_runs = prepare_task_runs(task_run_events, database.dialect)
     finished = finished_task_runs(task_run_events)
     async with database.write() as connection:
-        await insert_event_rows(connection, rows)
+        if then is None:
+            await insert_event_rows(connection, rows)
+        else:
+            new_event_ids = await insert_new_event_rows(connection, rows)
         await write_task_runs(connection, task_runs)
         await release_leases_of_holders(connection, finished)
+        if then is not None:
+            await then(connection, new_event_ids)
 
 
 async def record_left_over(
