@@ -1,4 +1,5 @@
-"""PostgreSQL through asyncpg: READ COMMITTED, pre-ping, statement and connect timeouts, JSONB operators."""
+"""PostgreSQL through asyncpg: READ COMMITTED unless configured otherwise, statement and connect timeouts, JSONB
+operators."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class PostgreSQLDialect(DatabaseDialect):
         pool_size: int,
         max_overflow: int,
         pool_recycle: int,
+        isolation_level: str,
         for_migrations: bool,
     ) -> dict[str, Any]:
         return {
@@ -46,7 +48,7 @@ class PostgreSQLDialect(DatabaseDialect):
             # No ping on checkout (a round trip per request): a dropped connection fails its request with a 503,
             # SQLAlchemy then invalidates the pool and the next request reconnects.
             "pool_pre_ping": False,
-            "isolation_level": "READ COMMITTED",
+            "isolation_level": isolation_level,
             # Sessions in UTC: a time without a zone that PostgreSQL reads from text (the events recorder's batch
             # statement) is UTC, as it is to Python.
             "connect_args": {

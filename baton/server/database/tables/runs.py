@@ -172,4 +172,14 @@ log = sa.Table(
     sa.Index("ix_log__level", "level"),
     # The live log stream (/api/logs/out) follows newly written lines by this column.
     sa.Index("ix_log__created", "created"),
+    # Search inside a run (the log view's text filter): the run's lines holding the text's trigrams.
+    postgresql_only(
+        sa.Index(
+            "trgm_ix_log__flow_run_id__message",
+            "flow_run_id",
+            "message",
+            postgresql_using="gin",
+            postgresql_ops={"message": "gin_trgm_ops"},
+        )
+    ),
 )
