@@ -92,7 +92,7 @@ def test_database_commands(empty_database_url: str, tmp_path: Path) -> None:
     assert "0016" in upgraded.stdout
     assert _baton(env, "server", "database", "current").stdout.strip() == "0016 (head)"
     back_one = _baton(env, "server", "database", "downgrade", "-y")
-    assert "now at revision 0013" in back_one.stdout, back_one.stderr
+    assert "now at revision 0014" in back_one.stdout, back_one.stderr
     to_base = _baton(env, "server", "database", "downgrade", "-y", "-r", "base")
     assert "base (no schema)" in to_base.stdout, to_base.stderr
     reset = _baton(env, "server", "database", "reset", "-y")
