@@ -52,7 +52,8 @@ class PostgreSQLDialect(DatabaseDialect):
             # Sessions in UTC: a time without a zone that PostgreSQL reads from text (the events recorder's batch
             # statement) is UTC, as it is to Python.
             "connect_args": {
-                "command_timeout": timeout,
+                # A migration may build an index over millions of rows: no statement timeout for it.
+                "command_timeout": None if for_migrations else timeout,
                 "timeout": connection_timeout,
                 "server_settings": {"timezone": "UTC"},
             },
