@@ -158,6 +158,11 @@ class Settings(BaseModel):
     api_database_pool_recycle: int = Field(
         default=3600, description="Seconds after which a pooled connection is replaced (-1 never)."
     )
+    api_database_isolation_level: Literal["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"] = Field(
+        default="READ COMMITTED",
+        description="The isolation level of every transaction (PostgreSQL; SQLite is always serializable). State "
+        "changes that a stricter level aborts on a concurrent update are retried in the server.",
+    )
     api_database_echo: bool = Field(default=False, description="Log every SQL statement.")
     api_database_migrate_on_start: bool = Field(
         default=True, description="Upgrade the database schema when the server starts."

@@ -59,7 +59,7 @@ SELECT i,
        gen_random_uuid() AS id,
        gen_random_uuid() AS state_id,
        now() - make_interval(secs => :days * 86400.0 * i / :runs) AS expected,
-       (i * 7919) % 1000 AS r
+       (i::bigint * 7919) % 1000 AS r
 FROM generate_series(1, :runs) AS i;
 ALTER TABLE seed_run ADD PRIMARY KEY (i);
 CREATE TEMP TABLE seed_state AS
@@ -388,30 +388,31 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 
 
 def measure_page(
-    client: httpx.Client, path: str, requests: int, warmup: int, json_body: dict[str, Any] | None = None
+    client: httpx.Client, path: str, requests: int, warmup: int, *, method: str = "GET", body: Any = None
 ) -> dict[str, Any]:
-    """Times of GET `path`, or of POST `path` with `json_body` when one is given (an API call)."""
+    """TTFB and full-load percentiles of `requests` requests one at a time, after `warmup` unmeasured ones."""
     ttfb: list[float] = []
     full: list[float] = []
     statuses: set[int] = set()
     size = 0
     for index in range(warmup + requests):
         started = time.perf_counter()
-        with client.stream("GET" if json_body is None else "POST", path, json=json_body) as response:
+        with client.stream(method, path, json=body) as response:
             first_byte = time.perf_counter()
-            body = response.read()
+            content = response.read()
             done = time.perf_counter()
         if index >= warmup:
             ttfb.append((first_byte - started) * 1000)
             full.append((done - started) * 1000)
             statuses.add(response.status_code)
-            size = len(body)
+            size = len(content)
     return {
         "path": path,
         "status": sorted(statuses),
         "bytes": size,
         "ttfb_p50_ms": round(percentile(ttfb, 0.5), 1),
         "ttfb_p95_ms": round(percentile(ttfb, 0.95), 1),
+        "ttfb_max_ms": round(max(ttfb), 1),
         "full_p50_ms": round(percentile(full, 0.5), 1),
         "full_p95_ms": round(percentile(full, 0.95), 1),
     }
@@ -480,7 +481,7 @@ def main() -> None:
             for label, path in pages:
                 results.append({"page": label, **measure_page(client, path, args.requests, args.warmup)})
             for label, path, body in api_calls:
-                results.append({"page": label, **measure_page(client, path, args.requests, args.warmup, body)})
+                results.append({"page": label, **measure_page(client, path, args.requests, args.warmup, method="POST", body=body)})
     finally:
         if process is not None:
             stop_server(process)

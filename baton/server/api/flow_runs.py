@@ -112,8 +112,9 @@ class FlowRunSetStateHandler(ApiHandler):
         run_id = self.path_uuid(flow_run_id)
         request = self.parse_body(SetStateRequest)
         await self.context.wait_for_actors()
-        async with self.database.write() as connection:
-            outcome = await set_flow_run_state(connection, run_id, request.state, force=request.force)
+        outcome = await self.database.run_write(
+            lambda connection: set_flow_run_state(connection, run_id, request.state, force=request.force)
+        )
         self.context.flow_run_state_changed(run_id, outcome)
         self.write_json(outcome.result_body(), status=outcome.status_code)
 

@@ -97,8 +97,9 @@ async def propose_task_run_state(
 ) -> TransitionOutcome:
     """Propose `request.state` (forced with `request.force`) to the task run in a write transaction of its own; a
     background task run the change makes ready (or sends back) is queued for the task workers."""
-    async with handler.database.write() as connection:
-        outcome = await set_task_run_state(connection, run_id, request.state, force=request.force)
+    outcome = await handler.database.run_write(
+        lambda connection: set_task_run_state(connection, run_id, request.state, force=request.force)
+    )
     if outcome.task_queue_action is not None:
         async with handler.database.read() as connection:
             body = task_run_response(await task_runs.read_task_run_or_404(connection, run_id))

@@ -2,15 +2,20 @@
 
 `read()` opens a transaction for queries; `write()` opens one for changes. On SQLite, writes are serialised inside
 the process (SQLite allows one writer) and begin with BEGIN IMMEDIATE, so two writers never deadlock on a lock
-upgrade; on PostgreSQL, writes run concurrently under READ COMMITTED and models lock the rows they change.
-Lock timeouts and lost connections surface as `ServiceUnavailable` (HTTP 503 with Retry-After).
+upgrade; on PostgreSQL, writes run concurrently under READ COMMITTED (or the level the settings name) and models
+lock the rows they change. Lock timeouts and lost connections surface as `ServiceUnavailable` (HTTP 503 with
+Retry-After). `run_write()` runs a unit of work again when PostgreSQL aborts it for a concurrent transaction (a
+serialization failure under REPEATABLE READ, a deadlock), so hot rows cost waiting, not errors.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, NamedTuple, TypedDict
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, NamedTuple, TypedDict, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -18,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from baton.errors import ServiceUnavailable
 from baton.server.database.dialects import DatabaseDialect, dialect_for_url, is_memory_url
+from baton.server.database.errors import is_transaction_conflict, sqlstate
 from baton.server.database.types import dump_json, load_json
 from baton.server.database.write_lock import WriteLock
 
@@ -26,6 +32,17 @@ if TYPE_CHECKING:
 
 # Seconds a client is told to wait after a busy database; short, since busy periods are short.
 BUSY_RETRY_AFTER_SECONDS = 1
+DEFAULT_ISOLATION_LEVEL = "READ COMMITTED"
+# Runs of a unit of work aborted by a concurrent transaction before the caller gets the 503: under REPEATABLE READ
+# each waiter on a hot row loses to the one before it, so a queue of waiters needs several rounds.
+CONFLICT_ATTEMPTS = 12
+# The pause before a new attempt grows from this, doubling, up to the cap; random within it so that the losers of
+# one round do not all collide again in the next.
+CONFLICT_BACKOFF_SECONDS = 0.005
+CONFLICT_BACKOFF_CAP_SECONDS = 0.25
+
+logger = logging.getLogger("baton.database")
+Result = TypeVar("Result")
 
 
 def make_url(url: str | sa.URL) -> sa.URL:
@@ -43,6 +60,7 @@ class _EngineOptions(TypedDict):
     pool_size: int
     max_overflow: int
     pool_recycle: int
+    isolation_level: str
     echo: bool
 
 
@@ -66,6 +84,7 @@ class Database:
         pool_size: int = 5,
         max_overflow: int = 10,
         pool_recycle: int = 3600,
+        isolation_level: str = DEFAULT_ISOLATION_LEVEL,
         echo: bool = False,
         for_migrations: bool = False,
     ) -> None:
@@ -78,6 +97,7 @@ class Database:
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_recycle=pool_recycle,
+            isolation_level=isolation_level,
             for_migrations=for_migrations,
         )
         self.engine: AsyncEngine = create_async_engine(
@@ -93,6 +113,7 @@ class Database:
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_recycle=pool_recycle,
+            isolation_level=isolation_level,
             echo=echo,
         )
 
@@ -106,6 +127,7 @@ class Database:
             pool_size=settings.api_database_pool_size,
             max_overflow=settings.api_database_max_overflow,
             pool_recycle=settings.api_database_pool_recycle,
+            isolation_level=settings.api_database_isolation_level,
             echo=settings.api_database_echo,
             for_migrations=for_migrations,
         )
@@ -176,6 +198,25 @@ class Database:
         async with self._write_lock.hold():
             async with self._write_transaction() as connection:
                 yield connection
+
+    async def run_write(self, work: Callable[[AsyncConnection], Awaitable[Result]]) -> Result:
+        """`work(connection)` in a write transaction, committed; run again in a new transaction (up to
+        CONFLICT_ATTEMPTS in all) when the database aborts it for a concurrent one. `work` must have no effect
+        outside the transaction. Raises what `write()` raises, ServiceUnavailable once the attempts are spent."""
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                async with self.write() as connection:
+                    return await work(connection)
+            except ServiceUnavailable as exc:
+                if attempt == CONFLICT_ATTEMPTS or not is_transaction_conflict(exc.__cause__):
+                    raise
+                logger.warning(
+                    "A concurrent transaction aborted this one (SQLSTATE %s); retrying the transaction",
+                    sqlstate(exc.__cause__) if exc.__cause__ is not None else None,
+                )
+            ceiling = min(CONFLICT_BACKOFF_CAP_SECONDS, CONFLICT_BACKOFF_SECONDS * 2 ** (attempt - 1))
+            await asyncio.sleep(random.uniform(0, ceiling))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     @contextlib.asynccontextmanager
     async def _write_transaction(self) -> AsyncIterator[AsyncConnection]:

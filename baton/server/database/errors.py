@@ -16,6 +16,17 @@ def sqlstate(error: BaseException) -> str | None:
     return None
 
 
+# Serialization failure and deadlock: the database aborted the transaction for a concurrent one; running it again
+# (on a fresh snapshot) is the cure.
+_CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_transaction_conflict(error: BaseException | None) -> bool:
+    """True when the database aborted the transaction because of a concurrent one (a serialization failure or a
+    deadlock), so the same work can simply run again."""
+    return error is not None and sqlstate(error) in _CONFLICT_SQLSTATES
+
+
 def is_data_error(error: BaseException) -> bool:
     """True for a "data exception" (SQLSTATE class 22): a value the database cannot store, not a fault of ours."""
     if isinstance(error, sa_exc.DataError):

@@ -63,9 +63,11 @@ class DatabaseDialect(ABC):
         pool_size: int,
         max_overflow: int,
         pool_recycle: int,
+        isolation_level: str,
         for_migrations: bool,
     ) -> dict[str, Any]:
-        """Keyword arguments for `create_async_engine` for this URL."""
+        """Keyword arguments for `create_async_engine` for this URL; `isolation_level` is an SQL level name
+        ("READ COMMITTED", ...), which an engine with a single writer may ignore."""
 
     def configure_engine(self, engine: AsyncEngine, *, timeout: float, for_migrations: bool) -> None:
         """Attach connection listeners (pragmas, transaction handling). The default attaches none."""

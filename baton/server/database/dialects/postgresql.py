@@ -1,4 +1,5 @@
-"""PostgreSQL through asyncpg: READ COMMITTED, pre-ping, statement and connect timeouts, JSONB operators."""
+"""PostgreSQL through asyncpg: READ COMMITTED unless configured otherwise, statement and connect timeouts, JSONB
+operators."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ class PostgreSQLDialect(DatabaseDialect):
         pool_size: int,
         max_overflow: int,
         pool_recycle: int,
+        isolation_level: str,
         for_migrations: bool,
     ) -> dict[str, Any]:
         return {
@@ -53,11 +55,12 @@ class PostgreSQLDialect(DatabaseDialect):
             # No ping on checkout (a round trip per request): a dropped connection fails its request with a 503,
             # SQLAlchemy then invalidates the pool and the next request reconnects.
             "pool_pre_ping": False,
-            "isolation_level": "READ COMMITTED",
+            "isolation_level": isolation_level,
             # Sessions in UTC: a time without a zone that PostgreSQL reads from text (the events recorder's batch
             # statement) is UTC, as it is to Python.
             "connect_args": {
-                "command_timeout": timeout,
+                # A migration may build an index over millions of rows: no statement timeout for it.
+                "command_timeout": None if for_migrations else timeout,
                 "timeout": connection_timeout,
                 "server_settings": {"timezone": "UTC"},
             },

@@ -64,6 +64,7 @@ class SQLiteDialect(DatabaseDialect):
         pool_size: int,
         max_overflow: int,
         pool_recycle: int,
+        isolation_level: str,
         for_migrations: bool,
     ) -> dict[str, Any]:
         ensure_database_directory(url)

@@ -62,6 +62,14 @@ flow_run = sa.Table(
     sa.Index("ix_flow_run__state_name", "state_name"),
     # Covers the dashboard's counts per state over a window of expected start times.
     sa.Index("ix_flow_run__expected_start_time__state_type", "expected_start_time", "state_type"),
+    # The Prefect client's default order (EXPECTED_START_TIME_DESC, `prefect flow-run ls`), read from the top.
+    postgresql_only(
+        sa.Index(
+            "ix_flow_run__expected_start_time_desc__id",
+            sa.text("expected_start_time DESC NULLS LAST"),
+            sa.text("id DESC"),
+        )
+    ),
     sa.Index("ix_flow_run__start_time", "start_time"),
     sa.Index("ix_flow_run__end_time", "end_time"),
     sa.Index("ix_flow_run__next_scheduled_start_time", "next_scheduled_start_time"),
@@ -116,6 +124,8 @@ task_run = sa.Table(
     sa.UniqueConstraint("flow_run_id", "task_key", "dynamic_key"),
     sa.Index("ix_task_run__name", "name"),
     sa.Index("ix_task_run__state_type", "state_type"),
+    # The dashboard's task-run counts per state over a window of expected start times, from the index alone.
+    sa.Index("ix_task_run__expected_start_time__state_type", "expected_start_time", "state_type"),
     sa.Index("ix_task_run__start_time", "start_time"),
     sa.Index("ix_task_run__next_scheduled_start_time", "next_scheduled_start_time"),
     trigram_index("task_run"),
@@ -190,4 +200,14 @@ log = sa.Table(
     sa.Index("ix_log__level", "level"),
     # The live log stream (/api/logs/out) follows newly written lines by this column.
     sa.Index("ix_log__created", "created"),
+    # Search inside a run (the log view's text filter): the run's lines holding the text's trigrams.
+    postgresql_only(
+        sa.Index(
+            "trgm_ix_log__flow_run_id__message",
+            "flow_run_id",
+            "message",
+            postgresql_using="gin",
+            postgresql_ops={"message": "gin_trgm_ops"},
+        )
+    ),
 )

@@ -57,9 +57,12 @@ def escape_like(text: str) -> str:
     return text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
 
 
-def contains_text(column: sa.ColumnElement[Any], text: str) -> Condition:
-    """Case-insensitive substring match (ILIKE on PostgreSQL, where trigram indexes serve it)."""
-    return column.ilike(f"%{escape_like(text)}%", escape=LIKE_ESCAPE)
+def contains_text(column: sa.ColumnElement[Any], text: str, *, inline: bool = False) -> Condition:
+    """Case-insensitive substring match (ILIKE on PostgreSQL, where trigram indexes serve it). `inline` writes the
+    pattern into the statement rather than binding it, so that the plan is made for this text (a prepared
+    statement's generic plan guesses how rare any text is)."""
+    pattern = f"%{escape_like(text)}%"
+    return column.ilike(sa.literal(pattern, literal_execute=True) if inline else pattern, escape=LIKE_ESCAPE)
 
 
 def _field(column: sa.ColumnElement[Any], spec: f.FilterModel | None) -> Condition | None:

@@ -4,6 +4,10 @@ run's current state. For flow runs (`read_flow_run_*`) and task runs (`read_task
 Every log query here starts with `flow_run_id = ?` (or `task_run_id = ?`) and orders by (timestamp, id), so it is
 served by the index `ix_log__flow_run_id__timestamp` (or `ix_log__task_run_id__timestamp`): its cost grows with the
 lines read, not with the size of the log table. The level and text conditions are checked on that run's rows only.
+A text search in a flow run may instead read the run's lines holding the text's trigrams (PostgreSQL's
+`trgm_ix_log__flow_run_id__message`), which is what a rare text in a run of a million lines needs; which of the two
+is cheaper depends on the run's size and the text's rarity, so with a text the run id and the pattern are written
+into the statement and planned for (a prepared statement's generic plan would guess both).
 """
 
 from __future__ import annotations
@@ -34,13 +38,17 @@ class LogPage:
     more_after: bool
 
 
+def _of_run(column: sa.ColumnElement[Any], run_id: uuid.UUID, text: str | None) -> sa.ColumnElement[bool]:
+    return column == (sa.literal(run_id, sa.Uuid(), literal_execute=True) if text else run_id)
+
+
 def _matching(run: sa.ColumnElement[bool], min_level: int, text: str | None) -> list[sa.ColumnElement[bool]]:
     column = t.log.c
     parts: list[sa.ColumnElement[bool]] = [run]
     if min_level > 0:
         parts.append(column.level >= min_level)
     if text:
-        parts.append(contains_text(column.message, text))
+        parts.append(contains_text(column.message, text, inline=True))
     return parts
 
 
@@ -54,12 +62,12 @@ _COLUMNS = [t.log.c.id, t.log.c.timestamp, t.log.c.level, t.log.c.name, t.log.c.
 
 async def read_flow_run_log_page(connection: AsyncConnection, flow_run_id: uuid.UUID, **query: Any) -> LogPage:
     """`limit` matching lines after `after`, else the last `limit` lines before `before` (or the newest `limit`)."""
-    return await _read_log_page(connection, t.log.c.flow_run_id == flow_run_id, **query)
+    return await _read_log_page(connection, _of_run(t.log.c.flow_run_id, flow_run_id, query.get("text")), **query)
 
 
 async def read_task_run_log_page(connection: AsyncConnection, task_run_id: uuid.UUID, **query: Any) -> LogPage:
     """As `read_flow_run_log_page`, for the lines a task run wrote."""
-    return await _read_log_page(connection, t.log.c.task_run_id == task_run_id, **query)
+    return await _read_log_page(connection, _of_run(t.log.c.task_run_id, task_run_id, query.get("text")), **query)
 
 
 async def _read_log_page(
@@ -127,7 +135,7 @@ async def read_flow_run_logs_forward(
 ) -> list[dict[str, Any]]:
     """Up to `limit` matching lines in time order: those timestamped at or after `since` (all without it) that come
     after `after` (to page on)."""
-    return await _read_logs_forward(connection, t.log.c.flow_run_id == flow_run_id, **query)
+    return await _read_logs_forward(connection, _of_run(t.log.c.flow_run_id, flow_run_id, query.get("text")), **query)
 
 
 async def _read_logs_forward(

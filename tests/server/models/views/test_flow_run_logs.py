@@ -125,3 +125,18 @@ async def test_follower_sends_each_new_line_once_including_late_arrivals(databas
         await c.execute(sa.delete(t.flow_run))
     async with database.read() as c:
         assert not (await follower.poll(c)).exists
+
+
+async def test_a_search_written_into_the_statement_matches_quotes_and_backslashes_literally(
+    database: Database, run_id: uuid.UUID
+) -> None:
+    tricky = "it's 100% done \\ path C:\\tmp_1 '; DROP TABLE log; --"
+    async with database.write() as c:
+        await c.execute(sa.insert(t.log), [line(run_id, 30, tricky), line(run_id, 31, "its 1000 done")])
+    async with database.read() as c:
+        for text in ("it's 100% done \\", "C:\\tmp_1 '", "'; DROP TABLE log; --"):
+            page = await read_flow_run_log_page(c, run_id, limit=10, text=text)
+            assert messages(page.rows) == [tricky]
+            assert messages(await read_flow_run_logs_forward(c, run_id, limit=10, text=text)) == [tricky]
+        assert (await read_flow_run_log_page(c, run_id, limit=10, text="it's 100%_")).rows == []
+        assert len((await read_flow_run_log_page(c, run_id, limit=100)).rows) == 27
