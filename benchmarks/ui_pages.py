@@ -481,7 +481,9 @@ def main() -> None:
             for label, path in pages:
                 results.append({"page": label, **measure_page(client, path, args.requests, args.warmup)})
             for label, path, body in api_calls:
-                results.append({"page": label, **measure_page(client, path, args.requests, args.warmup, method="POST", body=body)})
+                results.append(
+                    {"page": label, **measure_page(client, path, args.requests, args.warmup, method="POST", body=body)}
+                )
     finally:
         if process is not None:
             stop_server(process)
