@@ -5,9 +5,9 @@ server holds new flow-run state changes while this is high (`Publisher.wait_for_
 from __future__ import annotations
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
 
 from baton.queue.names import NOTIFICATIONS_QUEUE, STATE_CHANGES_QUEUE
+from baton.queue.redis_mode import is_redis_broker
 
 PIPELINE_QUEUES = (STATE_CHANGES_QUEUE, NOTIFICATIONS_QUEUE)
 
@@ -15,7 +15,7 @@ PIPELINE_QUEUES = (STATE_CHANGES_QUEUE, NOTIFICATIONS_QUEUE)
 def outstanding_messages(broker: dramatiq.Broker) -> int:
     """Messages of the pipeline queues not yet acknowledged (queued, prefetched or running; not the delayed retries).
     Blocking: one Redis round trip in Redis mode."""
-    if isinstance(broker, RedisBroker):
+    if is_redis_broker(broker):
         # Dramatiq keeps each message of a queue in the hash `<namespace>:<queue>.msgs` until it is acknowledged.
         pipeline = broker.client.pipeline(transaction=False)
         for queue_name in PIPELINE_QUEUES:

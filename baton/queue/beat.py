@@ -16,10 +16,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dramatiq
-import redis
+
+from baton.queue.redis_mode import redis_errors
+
+if TYPE_CHECKING:
+    import redis
 
 logger = logging.getLogger("baton.beat")
 
@@ -106,7 +110,7 @@ class Beat:
         if self.lease is not None and self.is_leader:
             try:
                 self.lease.release()
-            except redis.RedisError:
+            except redis_errors():
                 logger.warning("Could not release the beat lease; it expires by itself")
         self.is_leader = self.client is None
 
@@ -126,7 +130,7 @@ class Beat:
                         logger.info("Beat %s the lead", "took" if self.is_leader else "lost")
                 if self.is_leader:
                     self.send_due(time.time())
-            except (redis.RedisError, OSError) as exc:
+            except redis_errors(OSError) as exc:
                 logger.warning("Beat cannot reach Redis: %s", exc)
                 self.is_leader = False
             self._stop.wait(TICK_SECONDS)

@@ -10,14 +10,17 @@ in-memory broker keeps each queue as a `queue.Queue` of encoded messages, oldest
 from __future__ import annotations
 
 import time
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import dramatiq
 import orjson
-import redis
-from dramatiq.brokers.redis import RedisBroker
 
 from baton.queue.names import QUEUES
+from baton.queue.redis_mode import is_redis_broker
+
+if TYPE_CHECKING:
+    import redis
+    from dramatiq.brokers.redis import RedisBroker
 
 
 class QueueDepth(NamedTuple):
@@ -35,14 +38,14 @@ class QueueDepth(NamedTuple):
 def read_queue_depths(broker: dramatiq.Broker) -> list[QueueDepth]:
     """The depth of each of Baton's queues. Blocking: two Redis round trips in Redis mode; raises
     redis.RedisError when Redis does not answer."""
-    if isinstance(broker, RedisBroker):
+    if is_redis_broker(broker):
         return _redis_depths(broker)
     return [_memory_depth(broker, name) for name in QUEUES]
 
 
 def ping(broker: dramatiq.Broker) -> None:
     """Raise redis.RedisError (or OSError) when the broker's Redis does not answer; nothing for the in-memory one."""
-    if isinstance(broker, RedisBroker):
+    if is_redis_broker(broker):
         broker.client.ping()
 
 

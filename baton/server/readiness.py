@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import dramatiq
-import redis
 
 from baton.queue.depth import ping
+from baton.queue.redis_mode import redis_errors
 from baton.server.database import migrate
 from baton.server.database.engine import Database
 
@@ -33,6 +33,6 @@ async def failed_checks(database: Database, broker: dramatiq.Broker | None) -> d
     if broker is not None:
         try:
             await asyncio.wait_for(asyncio.to_thread(ping, broker), REDIS_PING_TIMEOUT_SECONDS)
-        except (redis.RedisError, OSError, TimeoutError) as exc:
+        except redis_errors(OSError, TimeoutError) as exc:
             failed["redis"] = f"Redis does not answer ({exc})"
     return failed

@@ -76,13 +76,15 @@ class ServerQueue:
 def start_queue(settings: Settings, database: Database) -> ServerQueue:
     """With `BATON_REDIS_URL`: a publisher to Redis (checked reachable); the actors run in `baton server services`.
     Without: an in-memory broker with the actors and the beat running inside this process."""
-    from baton.actors.setup import EmbeddedServices
-    from baton.queue.broker import check_reachable, make_broker
-
     if settings.redis_url:
+        from baton.queue.broker import check_reachable, make_broker
+
         broker = make_broker(settings)
         check_reachable(broker, settings.redis_url)
         return ServerQueue(Publisher.from_settings(broker, settings), None)
+    # Only here: an API-only process has no use for the actors' modules.
+    from baton.actors.setup import EmbeddedServices
+
     embedded = EmbeddedServices(settings, database)
     embedded.start()
     return ServerQueue(Publisher.from_settings(embedded.broker, settings), embedded)

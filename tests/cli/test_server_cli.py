@@ -126,13 +126,15 @@ def test_start_rejects_bad_options(tmp_path: Path, argument: str) -> None:
 
 def test_the_server_process_does_not_load_what_only_other_commands_need() -> None:
     """Idle memory is a target: Alembic (migrating), httpx (the CLI's API client and notification channels),
-    cryptography's OpenSSL bindings (block secrets) and jsonschema (resume input) load only when used."""
+    cryptography's OpenSSL bindings (block secrets), jsonschema (resume input), redis (Redis mode), jinja2
+    (automation templates), argon2 (passwords) and coolname (run names) load only when used."""
     check = (
         "import sys, baton.cli.main, baton.server.serve, baton.actors.setup, baton.server.app as app, importlib\n"
         "[importlib.import_module('baton.server.api.' + name) for name in app.API_MODULES]\n"
         "import baton.webui.routes as ui\n"
         "[importlib.import_module('baton.webui.pages.' + name) for name in ui.PAGE_MODULES]\n"
-        "heavy = ('alembic', 'httpx', 'cryptography.hazmat.bindings._rust', 'jsonschema', 'prefect')\n"
+        "heavy = ('alembic', 'httpx', 'cryptography.hazmat.bindings._rust', 'jsonschema', 'prefect', 'redis',\n"
+        "         'jinja2', 'argon2', 'coolname')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)

@@ -12,8 +12,8 @@ import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from baton.queue.broker import BatonRedisBroker
 from baton.queue.doorbell import MAX_RINGS, bell_key
+from baton.queue.redis_broker import BatonRedisBroker
 from tests.redis_namespaces import REDIS_URL, delete_namespace, new_namespace
 
 QUEUE = "doorbell_test"

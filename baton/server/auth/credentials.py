@@ -4,19 +4,33 @@ which is slow on purpose, so it runs off the event loop)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
-import argon2
+if TYPE_CHECKING:
+    import argon2
 
 API_KEY_PREFIX = "baton_"
 #: How many leading characters of a key are kept to recognise it in lists ("baton_" plus 6).
 SHOWN_PREFIX_CHARS = 12
 MIN_PASSWORD_CHARS = 8
 
-_hasher = argon2.PasswordHasher()  # argon2id with the library's RFC 9106 "low memory" parameters
-# Verified against when an account does not exist, so that the answer takes as long as for one that does.
-_DUMMY_HASH = _hasher.hash("baton-no-such-account")
+
+@functools.cache
+def _hasher() -> argon2.PasswordHasher:
+    """argon2id with the library's RFC 9106 "low memory" parameters. Made on first use: a server with
+    authentication off never hashes a password, and each hash costs 64 MiB for a moment."""
+    import argon2
+
+    return argon2.PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when an account does not exist, so that the answer takes as long as for one that does."""
+    return _hasher().hash("baton-no-such-account")
 
 
 def new_api_key() -> str:
@@ -44,13 +58,15 @@ def password_problem(password: str) -> str | None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        return _hasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
         return False
 
 

@@ -17,13 +17,10 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
-from jinja2 import nodes
-from jinja2.exceptions import TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.automations.templates import make_environment
@@ -33,6 +30,9 @@ from baton.server.models.runs.flows import read_flow
 from baton.server.models.runs.task_runs import read_task_run
 from baton.server.models.variables import filter_variables, read_variable_by_name
 from baton.server.models.work_pools.work_pools import pool_responses, read_work_pool
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 from baton.server.models.work_pools.work_queues import queue_responses, read_work_queue
 from baton.server.schemas.events import RESOURCE_ID
 from baton.server.schemas.responses import flow_run_response, task_run_response
@@ -184,6 +184,9 @@ def id_of_first_resource_of_kind(event: dict[str, Any] | None, kind: str) -> uui
 
 def names_used(templates: Iterable[str], environment: ImmutableSandboxedEnvironment) -> set[str]:
     """The top-level names the templates read (templates that do not parse read nothing: rendering reports them)."""
+    from jinja2 import nodes
+    from jinja2.exceptions import TemplateError
+
     found: set[str] = set()
     for template in templates:
         try:

@@ -2,20 +2,21 @@
 
 Prefect's templates are Jinja2 with its sandbox (no attribute access to private or unsafe members) and the filters
 `ui_url`, `ui_resource_events_url` and `flow_run_id`; Baton uses the same engine so that a template written for
-Prefect renders the same here. `jinja2` is the library Prefect's own server uses for this."""
+Prefect renders the same here. `jinja2` is the library Prefect's own server uses for this; it is imported on first
+use, as a process may never see an automation with a template."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
-
-from jinja2 import TemplateSyntaxError, nodes
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from baton.errors import ValidationFailed
 from baton.server.schemas.automations import AutomationCore, CallWebhook, RunDeployment, SendNotification
+
+if TYPE_CHECKING:
+    from jinja2 import nodes
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 # The filters templates may use; `baton.server.automations.rendering` installs their implementations on the
 # environment it renders with. Validation only needs their names, so that a template using them compiles.
@@ -40,14 +41,13 @@ def _unavailable(*args: Any, **kwargs: Any) -> Any:
 
 @functools.cache
 def validation_environment() -> ImmutableSandboxedEnvironment:
-    environment = ImmutableSandboxedEnvironment(enable_async=True)
-    for name in FILTER_NAMES:
-        environment.filters[name] = _unavailable
-    return environment
+    return make_environment(dict.fromkeys(FILTER_NAMES, _unavailable))
 
 
 def make_environment(filters: dict[str, Callable[..., Any]]) -> ImmutableSandboxedEnvironment:
     """A fresh sandboxed environment with `filters` installed (they must cover FILTER_NAMES)."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     environment = ImmutableSandboxedEnvironment(enable_async=True)
     environment.filters.update(filters)
     return environment
@@ -56,6 +56,9 @@ def make_environment(filters: dict[str, Callable[..., Any]]) -> ImmutableSandbox
 def check_template(template: str) -> None:
     """Raise TemplateInvalid when `template` does not compile (syntax, unknown filter or test, sandbox refusal) or
     has more loops, or deeper ones, than Prefect allows (those answer line 0, as Prefect's server does)."""
+    from jinja2 import TemplateSyntaxError, nodes
+    from jinja2.exceptions import SecurityError
+
     environment = validation_environment()
     try:
         environment.from_string(template)
@@ -80,6 +83,8 @@ def check_template(template: str) -> None:
 
 def _loop_depth(node: nodes.Node) -> int:
     """How deep for loops nest in `node`, itself included."""
+    from jinja2 import nodes
+
     inner = max((_loop_depth(child) for child in node.iter_child_nodes()), default=0)
     return inner + (1 if isinstance(node, nodes.For) else 0)
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
-import redis
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from baton.queue.depth import QueueDepth, read_queue_depths
+from baton.queue.redis_mode import redis_errors
 from baton.server.database.engine import Database
 from baton.server.models import metrics as model
 from baton.states import StateType
@@ -63,7 +63,7 @@ async def _read_queues(broker: dramatiq.Broker | None) -> list[QueueDepth] | Non
         return []
     try:
         return await asyncio.wait_for(asyncio.to_thread(read_queue_depths, broker), QUEUE_READ_TIMEOUT_SECONDS)
-    except (redis.RedisError, OSError, TimeoutError) as exc:
+    except redis_errors(OSError, TimeoutError) as exc:
         logger.warning("Could not read the queues' depth for /metrics: %s", exc)
         return None
 

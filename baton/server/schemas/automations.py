@@ -46,7 +46,7 @@ class TriggerState(enum.StrEnum):
 class _TriggerModel(BaseModel):
     """Triggers are read leniently (Prefect ignores unknown keys in them) and serialise timedeltas as seconds."""
 
-    model_config = ConfigDict(extra="ignore", ser_json_timedelta="float", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", ser_json_timedelta="float", populate_by_name=True)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
 
@@ -99,7 +99,7 @@ class MetricQuery(BaseModel):
     """Prefect Cloud's metric query: `name` (lateness, duration, successes) over `range`, compared with `threshold`
     by `operator`, breaching (or resolving) continuously for `firing_for` before the state changes."""
 
-    model_config = ConfigDict(extra="ignore", ser_json_timedelta="float")
+    model_config = ConfigDict(defer_build=True, extra="ignore", ser_json_timedelta="float")
 
     name: Literal["lateness", "duration", "successes"]
     threshold: float = Field(allow_inf_nan=False)
@@ -198,7 +198,7 @@ def reset_trigger_ids(trigger: Trigger) -> None:
 
 
 class _ActionModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", ser_json_timedelta="float")
+    model_config = ConfigDict(defer_build=True, extra="ignore", ser_json_timedelta="float")
 
 
 class _Selected(_ActionModel):
@@ -353,7 +353,7 @@ ActionTypes = Annotated[Action, Field(discriminator="type")]
 
 
 class AutomationCore(BaseModel):
-    model_config = ConfigDict(ser_json_timedelta="float")
+    model_config = ConfigDict(defer_build=True, ser_json_timedelta="float")
 
     name: Name
     description: str = ""
@@ -423,13 +423,13 @@ class _RefusesLoops(AutomationCore):
 
 
 class AutomationCreate(_RefusesLoops, ActionModel):
-    model_config = ConfigDict(extra="forbid", ser_json_timedelta="float", allow_inf_nan=False)
+    model_config = ConfigDict(defer_build=True, extra="forbid", ser_json_timedelta="float", allow_inf_nan=False)
 
     owner_resource: str | None = Field(None, max_length=500)
 
 
 class AutomationUpdate(_RefusesLoops, ActionModel):
-    model_config = ConfigDict(extra="forbid", ser_json_timedelta="float", allow_inf_nan=False)
+    model_config = ConfigDict(defer_build=True, extra="forbid", ser_json_timedelta="float", allow_inf_nan=False)
 
 
 class AutomationPartialUpdate(ActionModel):
@@ -437,7 +437,7 @@ class AutomationPartialUpdate(ActionModel):
 
 
 class Automation(AutomationCore, ApiModel):
-    model_config = ConfigDict(extra="ignore", ser_json_timedelta="float")
+    model_config = ConfigDict(defer_build=True, extra="ignore", ser_json_timedelta="float")
 
     id: uuid.UUID
     created: dt.datetime | None = None

@@ -37,17 +37,22 @@ Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_check
 Labels = dict[str, str | int | float | bool]
 
 
+# Every schema base sets `defer_build=True`: pydantic builds a model's validator and serializer on its first use
+# rather than at import, so a process pays only for the schemas it uses (the services never parse most request
+# bodies, an idle server none).
+
+
 class ApiModel(BaseModel):
     """A response object: extra keys ignored, timedeltas as float seconds (as the Prefect client expects)."""
 
-    model_config = ConfigDict(extra="ignore", ser_json_timedelta="float", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", ser_json_timedelta="float", populate_by_name=True)
 
 
 class ActionModel(BaseModel):
     """A request body: an unknown field is a 422, so that typos are not silently ignored; so is an infinite or NaN
     number (JSON has none, but lax parsing would take the strings "inf" and "nan")."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+    model_config = ConfigDict(defer_build=True, extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class ListingModel(BaseModel):
@@ -55,7 +60,7 @@ class ListingModel(BaseModel):
     parameter): unknown keys are ignored and a null means the field's default (a required field sent as null is
     missing). The filters inside keep refusing unknown keys."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", populate_by_name=True)
 
     @model_validator(mode="before")
     @classmethod

@@ -47,7 +47,7 @@ def _now() -> dt.datetime:
 class EventFilterPart(BaseModel):
     """One criterion group of an event filter; unknown keys are refused, as Prefect does."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
 
 class EventOccurredFilter(EventFilterPart):

@@ -23,7 +23,7 @@ MAX_TEXT_QUERY_LENGTH = 200
 class FilterModel(BaseModel):
     """A filter on one field (or a group of fields): unknown keys are refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
 
 class OperatorFilterModel(FilterModel):

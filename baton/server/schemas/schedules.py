@@ -31,7 +31,7 @@ class ScheduleModel(BaseModel):
     """A schedule: unknown keys are refused (a typo must not silently make another schedule), intervals are
     written as float seconds as Prefect writes them."""
 
-    model_config = ConfigDict(extra="forbid", ser_json_timedelta="float")
+    model_config = ConfigDict(defer_build=True, extra="forbid", ser_json_timedelta="float")
 
 
 class IntervalSchedule(ScheduleModel):

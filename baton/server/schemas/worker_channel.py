@@ -19,7 +19,7 @@ REQUIRED_CAPABILITIES = (HEARTBEAT_CAPABILITY, SNAPSHOT_CAPABILITY)
 
 
 class ChannelModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
 
 class WorkerHelloPayload(ChannelModel):

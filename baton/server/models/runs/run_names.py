@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import coolname
-
 # Words a generated name must never contain (the same spirit as Prefect's deny-list).
 DENIED_WORDS = frozenset(
     {
@@ -30,7 +28,10 @@ DENIED_WORDS = frozenset(
 
 
 def generate_run_name() -> str:
-    """A random lowercase `adjective-noun` name with no denied word."""
+    """A random lowercase `adjective-noun` name with no denied word. coolname is imported here, on the first run
+    created: it builds its word lists when imported."""
+    import coolname
+
     while True:
         words = coolname.generate(2)
         if not DENIED_WORDS.intersection(words):
