@@ -89,7 +89,7 @@ def test_database_commands(empty_database_url: str, tmp_path: Path) -> None:
     assert "Aborted" in declined.stderr
     upgraded = _baton(env, "server", "database", "upgrade", "-y")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "0014" in upgraded.stdout
+    assert "0017" in upgraded.stdout
     assert _baton(env, "server", "database", "current").stdout.strip() == "0014 (head)"
     back_one = _baton(env, "server", "database", "downgrade", "-y")
     assert "now at revision 0013" in back_one.stdout, back_one.stderr
