@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import urllib.parse
 import uuid
@@ -27,8 +28,9 @@ from baton.server.auth.audit_log import UNAUDITED_PERMISSIONS, request_action
 from baton.server.auth.principal import ANONYMOUS, Principal
 from baton.server.context import ServerContext
 from baton.server.database.errors import is_data_error, is_integrity_error
-from baton.server.permissions import PUBLIC, PermissionSpec, route_permission
+from baton.server.permissions import PUBLIC, SIGNED_IN, PermissionSpec, route_permission
 from baton.server.schemas.requests import effective_limit
+from baton.server.workspaces import WorkspaceReference, not_found, workspace_of
 
 logger = logging.getLogger("baton.api")
 
@@ -141,8 +143,10 @@ class ApiHandler(tornado.web.RequestHandler):
 
     context: ServerContext
 
-    def initialize(self, context: ServerContext) -> None:
+    def initialize(self, context: ServerContext, workspace_scoped: bool = True) -> None:
         self.context = context
+        #: Whether the route is also served under a workspace's URL (see baton.server.app.GLOBAL_API_MODULES).
+        self.workspace_scoped = workspace_scoped
 
     @property
     def database(self) -> Any:
@@ -173,18 +177,44 @@ class ApiHandler(tornado.web.RequestHandler):
             raise ValidationFailed("The URL may not contain NUL (%00) characters.")
         if self.request.method not in ("GET", "HEAD", "OPTIONS"):
             require_json_body(self.request)
+        reference = workspace_of(self.request)
         try:
-            self.principal = await self.context.access.admit(
-                self.request.method or "GET",
-                self.route_permission,
-                self.request.headers,
-                request_cookies(self.request),
-                host=self.request.host,
-            )
+            if reference is None:
+                self.principal = await self._admit(self.route_permission)
+            else:
+                await self._admit_to_workspace(reference)
         except PermissionDenied as denied:
             if isinstance(denied.principal, Principal):
                 self.principal = denied.principal
             raise
+
+    async def _admit(self, permission: str | None) -> Principal:
+        return await self.context.access.admit(
+            self.request.method or "GET",
+            permission,
+            self.request.headers,
+            request_cookies(self.request),
+            host=self.request.host,
+        )
+
+    async def _admit_to_workspace(self, reference: WorkspaceReference) -> None:
+        """Admit a request made under a workspace's URL and bind the handler's context to that workspace. A workspace
+        that does not exist and one the caller holds no role in get the same 404, so that ids cannot be probed."""
+        workspace_id = await self.context.workspaces.resolve(reference)
+        if not self.workspace_scoped:
+            raise ObjectNotFound(
+                f"No API endpoint at {self.request.method} {self.request.path} in a workspace: it is served at /api."
+            )
+        permission = self.route_permission
+        access = self.context.access
+        self.principal = await self._admit(permission if permission in (None, PUBLIC) else SIGNED_IN)
+        if access.enabled and permission not in (None, PUBLIC):
+            role = await self.context.workspaces.role_of(workspace_id, self.principal)
+            if role is None:
+                raise not_found(reference)
+            self.principal = dataclasses.replace(self.principal, role=role, permissions=access.role_permissions(role))
+            access.authorize(self.principal, permission)
+        self.context = self.context.for_workspace(workspace_id)
 
     @property
     def route_permission(self) -> str | None:
@@ -209,6 +239,7 @@ class ApiHandler(tornado.web.RequestHandler):
             resource_id=resource_id,
             resource_name=resource_name,
             address=self.request.remote_ip,
+            workspace_id=self.context.workspace_id,
         )
 
     def _audit_request(self) -> None:
@@ -246,6 +277,7 @@ class ApiHandler(tornado.web.RequestHandler):
             resource_name=self.audit_resource_name or resource_name,
             address=self.request.remote_ip,
             detail=self.audit_detail if self.audit_detail is not None else detail,
+            workspace_id=self.context.workspace_id,
         )
 
     def set_default_headers(self) -> None:
