@@ -24,6 +24,7 @@ from baton.server.events_stream import EventStream
 from baton.server.lease_batcher import LeaseBatcher
 from baton.server.logs_stream import LogStream
 from baton.server.metrics.exposition import ServerMetrics
+from baton.server.workspace_publisher import WorkspacePublisher
 from baton.server.workspaces import WorkspaceDirectory
 
 
@@ -95,10 +96,11 @@ class ServerContext:
             return root
         child = root._children.get(workspace_id)
         if child is None:
+            database = root.database.for_workspace(workspace_id)
             child = ServerContext(
                 settings=root.settings,
-                database=root.database.for_workspace(workspace_id),
-                publisher=root.publisher,
+                database=database,
+                publisher=WorkspacePublisher(database),
                 started_at=root.started_at,
                 received_clock=root.received_clock,
                 parent=root,

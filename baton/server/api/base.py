@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import urllib.parse
 import uuid
@@ -24,13 +23,14 @@ from baton.errors import (
     ValidationFailed,
     http_answer,
 )
+from baton.server.api.workspace_access import admit_to_workspace
 from baton.server.auth.audit_log import UNAUDITED_PERMISSIONS, request_action
 from baton.server.auth.principal import ANONYMOUS, Principal
 from baton.server.context import ServerContext
 from baton.server.database.errors import is_data_error, is_integrity_error
-from baton.server.permissions import PUBLIC, SIGNED_IN, PermissionSpec, route_permission
+from baton.server.permissions import PUBLIC, PermissionSpec, route_permission
 from baton.server.schemas.requests import effective_limit
-from baton.server.workspaces import WorkspaceReference, not_found, workspace_of
+from baton.server.workspaces import WorkspaceReference, workspace_of
 
 logger = logging.getLogger("baton.api")
 
@@ -198,23 +198,15 @@ class ApiHandler(tornado.web.RequestHandler):
         )
 
     async def _admit_to_workspace(self, reference: WorkspaceReference) -> None:
-        """Admit a request made under a workspace's URL and bind the handler's context to that workspace. A workspace
-        that does not exist and one the caller holds no role in get the same 404, so that ids cannot be probed."""
-        workspace_id = await self.context.workspaces.resolve(reference)
+        """Admit a request made under a workspace's URL and bind the handler's context to that workspace."""
+        await self.context.workspaces.resolve(reference)
         if not self.workspace_scoped:
             raise ObjectNotFound(
                 f"No API endpoint at {self.request.method} {self.request.path} in a workspace: it is served at /api."
             )
-        permission = self.route_permission
-        access = self.context.access
-        self.principal = await self._admit(permission if permission in (None, PUBLIC) else SIGNED_IN)
-        if access.enabled and permission not in (None, PUBLIC):
-            role = await self.context.workspaces.role_of(workspace_id, self.principal)
-            if role is None:
-                raise not_found(reference)
-            self.principal = dataclasses.replace(self.principal, role=role, permissions=access.role_permissions(role))
-            access.authorize(self.principal, permission)
-        self.context = self.context.for_workspace(workspace_id)
+        self.context, self.principal = await admit_to_workspace(
+            self.context, reference, self.route_permission, self._admit
+        )
 
     @property
     def route_permission(self) -> str | None:
