@@ -1,6 +1,7 @@
 """Admitting a request made under a workspace's URL: the workspace must exist, the caller must hold a role in it,
 and that role must grant the route's permission. A workspace that does not exist and one the caller holds no role in
-get the same 404, so that a caller cannot probe for the ids of other workspaces."""
+get the same 404, so that a caller cannot probe for the ids of other workspaces. With authentication on, every
+route under a workspace's URL needs a credential, the open ones (health, version) included."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import orjson
 from baton.errors import BatonError, http_answer
 from baton.server.auth.principal import Principal
 from baton.server.context import ServerContext
-from baton.server.permissions import PUBLIC, SIGNED_IN
+from baton.server.permissions import SIGNED_IN
 from baton.server.workspaces import WorkspaceReference, not_found, workspace_of
 
 #: Identifies the caller and checks a permission of its global role (`AccessControl.admit` for one request).
@@ -28,8 +29,10 @@ async def admit_to_workspace(
     `permission`."""
     workspace_id = await context.workspaces.resolve(reference)
     access = context.access
-    principal = await admit(permission if permission in (None, PUBLIC) else SIGNED_IN)
-    if access.enabled and permission not in (None, PUBLIC):
+    # Under a workspace's URL even the open routes (health, version) need a role there: their answer would tell
+    # that the workspace exists.
+    principal = await admit(None if permission is None else SIGNED_IN)
+    if access.enabled and permission is not None:
         role = await context.workspaces.role_of(workspace_id, principal)
         if role is None:
             raise not_found(reference)

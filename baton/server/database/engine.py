@@ -103,6 +103,7 @@ class Database:
         self._keeper: AsyncConnection | None = None
         self._owns_engine = True
         self._workspaces: dict[uuid.UUID, Database] = {}
+        self._transaction_statement: str | None = None
         self._settings_kwargs = _EngineOptions(
             timeout=timeout,
             connection_timeout=connection_timeout,
@@ -162,6 +163,7 @@ class Database:
         # The same pool and write lock, every statement's table names translated into the store's schema.
         database = copy.copy(self)
         database.engine = self.engine.execution_options(schema_translate_map={None: store.schema})
+        database._transaction_statement = self.dialect.store_transaction_statement(store)
         database._owns_engine = False
         database._keeper = None
         database._workspaces = {}
@@ -217,6 +219,8 @@ class Database:
         async with self._translate_errors():
             async with self.engine.connect() as connection:
                 try:
+                    if self._transaction_statement is not None:
+                        await connection.exec_driver_sql(self._transaction_statement)
                     yield connection
                 finally:
                     if connection.in_transaction():
@@ -239,6 +243,8 @@ class Database:
             async with self.engine.connect() as connection:
                 await connection.execution_options(**self._write_options)
                 async with connection.begin():
+                    if self._transaction_statement is not None:
+                        await connection.exec_driver_sql(self._transaction_statement)
                     yield connection
 
     async def _guarded_connect(self) -> AsyncConnection:

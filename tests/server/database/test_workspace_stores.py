@@ -4,6 +4,7 @@ it; a store is made at the head revision, migrated with the main schema, and rem
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 from baton.migrations import HEAD_REVISION
 from baton.server.database import migrate
 from baton.server.database import tables as t
+from baton.server.database.dialects.base import OnConflict
 from baton.server.database.engine import Database
 from baton.server.database.workspace_stores import create_workspace_store, drop_workspace_store, read_workspace_ids
 from baton.server.models.runs.flows import create_flow
@@ -100,3 +102,28 @@ async def test_dropping_a_store_removes_its_data_and_nothing_else(database: Data
         assert store.schema not in schemas
     else:
         assert not await asyncio.to_thread(Path(store.url.database or "").exists)
+
+
+async def test_the_dialects_own_text_statements_write_into_the_workspace(database: Database) -> None:
+    a = await add_workspace_row(database, "a")
+    workspace = database.for_workspace(a)
+    now = dt.datetime.now(dt.UTC)
+    row = {"id": uuid.uuid4(), "created": now, "updated": now, "name": "fast-path", "value": 1, "tags": []}
+    async with workspace.write() as connection:
+        await workspace.dialect.insert_rows(connection, t.variable, [row], OnConflict())
+    event = {
+        "id": str(uuid.uuid4()),
+        "occurred": now.isoformat(),
+        "received": now.isoformat(),
+        "event": "a.happened",
+        "resource": {"prefect.resource.id": "a.thing"},
+        "related": [],
+        "payload": {},
+    }
+    await workspace.dialect.record_event_batch(workspace, [event])
+
+    for unit, expected in ((workspace, 1), (database, 0)):
+        async with unit.read() as connection:
+            variables = (await connection.execute(sa.select(sa.func.count()).select_from(t.variable))).scalar_one()
+            events = (await connection.execute(sa.select(sa.func.count()).select_from(t.events))).scalar_one()
+        assert (variables, events) == (expected, expected)

@@ -84,6 +84,11 @@ class DatabaseDialect(ABC):
         """The statements, run on the main database, that make room for a new store (none by default)."""
         return []
 
+    def store_transaction_statement(self, store: WorkspaceStore) -> str | None:
+        """A statement run first in every transaction of a store that shares the main database's engine, for the
+        SQL that is not translated (the dialect's own text statements); None when there is none to run."""
+        return None
+
     def drop_store_statements(self, store: WorkspaceStore) -> list[str]:
         """The statements, run on the main database, that remove a store and everything in it (none by default)."""
         return []

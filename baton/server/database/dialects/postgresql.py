@@ -65,6 +65,12 @@ class PostgreSQLDialect(DatabaseDialect):
     def create_store_statements(self, store: WorkspaceStore) -> list[str]:
         return [f'CREATE SCHEMA IF NOT EXISTS "{store.schema}"']
 
+    def store_transaction_statement(self, store: WorkspaceStore) -> str | None:
+        # The fast paths' text statements name tables without a schema: within a workspace's transaction they find
+        # the workspace's tables first (public stays on the path for the pg_trgm operator classes). SET LOCAL ends
+        # with the transaction, so a pooled connection goes back to the main schema's path.
+        return f'SET LOCAL search_path TO "{store.schema}", public'
+
     def drop_store_statements(self, store: WorkspaceStore) -> list[str]:
         return [f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE']
 
