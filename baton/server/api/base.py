@@ -28,7 +28,7 @@ from baton.server.auth.audit_log import UNAUDITED_PERMISSIONS, request_action
 from baton.server.auth.principal import ANONYMOUS, Principal
 from baton.server.context import ServerContext
 from baton.server.database.errors import is_data_error, is_integrity_error
-from baton.server.permissions import PUBLIC, PermissionSpec, route_permission
+from baton.server.permissions import PUBLIC, SIGNED_IN, PermissionSpec, route_permission
 from baton.server.schemas.requests import effective_limit
 from baton.server.workspaces import WorkspaceReference, workspace_of
 
@@ -198,15 +198,14 @@ class ApiHandler(tornado.web.RequestHandler):
         )
 
     async def _admit_to_workspace(self, reference: WorkspaceReference) -> None:
-        """Admit a request made under a workspace's URL and bind the handler's context to that workspace."""
-        await self.context.workspaces.resolve(reference)
+        """Admit a request made under a workspace's URL and bind the handler's context to that workspace. A global
+        route there is a 404 too, told only to a caller with a role in the workspace."""
+        permission = self.route_permission if self.workspace_scoped else SIGNED_IN
+        self.context, self.principal = await admit_to_workspace(self.context, reference, permission, self._admit)
         if not self.workspace_scoped:
             raise ObjectNotFound(
                 f"No API endpoint at {self.request.method} {self.request.path} in a workspace: it is served at /api."
             )
-        self.context, self.principal = await admit_to_workspace(
-            self.context, reference, self.route_permission, self._admit
-        )
 
     @property
     def route_permission(self) -> str | None:
