@@ -262,3 +262,13 @@ async def test_one_workspace_cannot_reach_the_objects_of_another(two_workspaces:
         # Admission: the member is an admin in A, which it may write to.
         assert (await http.post(f"{in_a}/flows/", json={"name": "mine"}, headers=member)).status_code == 201
         assert (await http.post("/flows/", json={"name": "mine"}, headers=member)).status_code == 403
+
+
+async def test_the_audit_log_records_the_workspace_of_a_change(two_workspaces: TwoWorkspaces) -> None:
+    admin = two_workspaces.admin.headers
+    async with httpx.AsyncClient(base_url=f"{two_workspaces.base_url}/api", timeout=30) as http:
+        entries = (await http.post("/audit/filter", json={"action": "variable.create"}, headers=admin)).json()
+        assert [entry["workspace_id"] for entry in entries] == [two_workspaces.b]
+        created = (await http.post("/audit/filter", json={"action": "workspace.create"}, headers=admin)).json()
+        assert {entry["workspace_id"] for entry in created} == {None}
+        assert {entry["resource_name"] for entry in created} == {"a", "b"}
