@@ -170,10 +170,8 @@ class ServerContext:
     @property
     def task_queue(self) -> TaskQueue:
         """The background task runs waiting for task workers, and those workers (made on first use)."""
-        if self.parent is not None:
-            return self.parent.task_queue
         if self._task_queue is None:
-            self._task_queue = make_task_queue(self.settings)
+            self._task_queue = make_task_queue(self.settings, self.workspace_id)
         return self._task_queue
 
     async def queue_task_run(self, action: str | None, task_key: str, task_run_json: bytes) -> None:
