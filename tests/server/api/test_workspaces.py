@@ -3,7 +3,9 @@ only, and a caller with no role in a workspace gets a 404 from every route under
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from baton.server.app import make_app
 from baton.server.context import ServerContext
@@ -272,3 +276,33 @@ async def test_the_audit_log_records_the_workspace_of_a_change(two_workspaces: T
         created = (await http.post("/audit/filter", json={"action": "workspace.create"}, headers=admin)).json()
         assert {entry["workspace_id"] for entry in created} == {None}
         assert {entry["resource_name"] for entry in created} == {"a", "b"}
+
+
+async def test_the_events_socket_under_a_workspace_url_records_into_that_workspace(
+    two_workspaces: TwoWorkspaces,
+) -> None:
+    member = two_workspaces.member_of_a.headers
+    socket_base = two_workspaces.base_url.replace("http://", "ws://") + "/api"
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(f"{socket_base}{workspace_api(two_workspaces.b)}/events/in", additional_headers=member):
+            pass
+    assert refused.value.response.status_code == 404
+    event = {
+        "id": str(uuid.uuid4()),
+        "occurred": dt.datetime.now(dt.UTC).isoformat(),
+        "event": "a.socket-event",
+        "resource": {"prefect.resource.id": "a.thing"},
+    }
+    async with connect(f"{socket_base}{workspace_api(two_workspaces.a)}/events/in", additional_headers=member) as ws:
+        await ws.send(json.dumps(event))
+    async with httpx.AsyncClient(base_url=f"{two_workspaces.base_url}/api", timeout=30) as http:
+        names: list[str] = []
+        for _ in range(50):
+            page = await http.post(f"{workspace_api(two_workspaces.a)}/events/filter", json={}, headers=member)
+            names = [item["event"] for item in page.json()["events"]]
+            if names:
+                break
+            await asyncio.sleep(0.1)
+        assert names == ["a.socket-event"]
+        at_default = await http.post("/events/filter", json={}, headers=two_workspaces.admin.headers)
+        assert "a.socket-event" not in [item["event"] for item in at_default.json()["events"]]
