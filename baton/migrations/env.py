@@ -34,6 +34,7 @@ def run_online() -> None:
         include_object=include_object_for(connection.dialect.name),
         compare_type=True,
         user_module_prefix="bt.",
+        version_table_schema=config.attributes.get("version_table_schema"),
     )
     with context.begin_transaction():
         context.run_migrations()

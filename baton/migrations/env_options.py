@@ -19,3 +19,11 @@ def include_object_for(dialect_name: str) -> Callable[..., bool]:
         return True
 
     return include_object
+
+
+def in_workspace_store() -> bool:
+    """True while migrating a workspace's store (see `baton.server.database.workspace_stores`), which has no global
+    table: a step that changes the identity or workspace tables returns early when this is true."""
+    from alembic import context
+
+    return bool(context.config.attributes.get("workspace_store"))

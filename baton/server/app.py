@@ -12,6 +12,7 @@ from baton.server.api.base import NotFoundApiHandler
 from baton.server.browser_guard import BrowserGuard
 from baton.server.context import ServerContext
 from baton.server.metrics.requests import MeasuredApplication
+from baton.server.workspaces import route_to_workspace
 
 API_PREFIX = "/api"
 # Each module under baton.server.api ends with a `routes` list of (pattern, handler) pairs.
@@ -55,18 +56,34 @@ API_MODULES = (
     "service_accounts",
     "roles",
     "audit",
+    "workspaces",
 )
+# The modules of global objects: served at /api only, never under a workspace's URL (they are no workspace's).
+GLOBAL_API_MODULES = frozenset({"me", "users", "service_accounts", "roles", "audit", "workspaces"})
 
 
 def api_routes(context: ServerContext) -> list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:
-    """Every API route, prefixed with /api, each handler given the server context."""
+    """Every API route, prefixed with /api, each handler given the server context (and, for a global module's,
+    that it is not served under a workspace's URL)."""
     routes = []
     for name in API_MODULES:
         module = importlib.import_module(f"baton.server.api.{name}")
+        options: dict[str, Any] = {"context": context}
+        if name in GLOBAL_API_MODULES:
+            options["workspace_scoped"] = False
         for pattern, handler in module.routes:
-            routes.append((f"{API_PREFIX}{pattern}$", handler, {"context": context}))
+            routes.append((f"{API_PREFIX}{pattern}$", handler, options))
     routes.append((rf"{API_PREFIX}/.*", NotFoundApiHandler, {"context": context}))
     return routes
+
+
+class BatonApplication(MeasuredApplication):
+    """The server's application: a request under a workspace's URL is routed as its `/api/...` twin, the workspace
+    kept on the request for the handler to bind its context to (see baton.server.workspaces)."""
+
+    def find_handler(self, request: Any, **kwargs: Any) -> Any:
+        route_to_workspace(request)
+        return super().find_handler(request, **kwargs)
 
 
 def make_app(context: ServerContext, *, ui: bool = True, bound_host: str | None = None) -> tornado.web.Application:
@@ -85,7 +102,7 @@ def make_app(context: ServerContext, *, ui: bool = True, bound_host: str | None 
         from baton.webui.routes import ui_routes
 
         routes.extend(ui_routes(context))
-    return MeasuredApplication(
+    return BatonApplication(
         routes,
         compress_response=True,
         api_route_table=table,

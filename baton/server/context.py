@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import time
+import uuid
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ from baton.server.events_stream import EventStream
 from baton.server.lease_batcher import LeaseBatcher
 from baton.server.logs_stream import LogStream
 from baton.server.metrics.exposition import ServerMetrics
+from baton.server.workspace_publisher import WorkspacePublisher
+from baton.server.workspaces import WorkspaceDirectory
 
 
 class ReceivedClock:
@@ -42,7 +45,12 @@ class ReceivedClock:
 
 @dataclass
 class ServerContext:
-    """Built once by the server at start, passed to every handler; tests build their own."""
+    """Built once by the server at start, passed to every handler; tests build their own.
+
+    The context the server builds serves the default workspace; `for_workspace` gives the context of another, whose
+    `database` is that workspace's unit of work and which shares everything that is not per workspace (access,
+    audit log, metrics, the request count) with the server's.
+    """
 
     settings: Any
     database: Database
@@ -63,10 +71,58 @@ class ServerContext:
     _sign_in_guard: SignInGuard | None = field(default=None, init=False, repr=False)
     _metrics: ServerMetrics | None = field(default=None, init=False, repr=False)
     _sso: Any = field(default=None, init=False, repr=False)
+    #: The server's context, for the context of a workspace (None for the server's own).
+    parent: ServerContext | None = field(default=None, repr=False)
+    #: The workspace this context serves (None: the default workspace).
+    workspace_id: uuid.UUID | None = None
+    _workspaces: WorkspaceDirectory | None = field(default=None, init=False, repr=False)
+    _children: dict[uuid.UUID, ServerContext] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def root(self) -> ServerContext:
+        return self.parent if self.parent is not None else self
+
+    @property
+    def workspaces(self) -> WorkspaceDirectory:
+        """Which workspaces exist and the callers' roles in them (made on first use)."""
+        root = self.root
+        if root._workspaces is None:
+            root._workspaces = WorkspaceDirectory(root.database)
+        return root._workspaces
+
+    def for_workspace(self, workspace_id: uuid.UUID | None) -> ServerContext:
+        """The context of workspace `workspace_id` (None: the default workspace), made once and kept. The caller
+        has checked that the workspace exists."""
+        root = self.root
+        if workspace_id is None:
+            return root
+        child = root._children.get(workspace_id)
+        if child is None:
+            database = root.database.for_workspace(workspace_id)
+            child = ServerContext(
+                settings=root.settings,
+                database=database,
+                publisher=WorkspacePublisher(database),
+                started_at=root.started_at,
+                received_clock=root.received_clock,
+                parent=root,
+                workspace_id=workspace_id,
+            )
+            root._children[workspace_id] = child
+        return child
+
+    async def forget_workspace(self, workspace_id: uuid.UUID) -> None:
+        """Close what the context of a deleted workspace opened, and forget the cached workspaces and roles."""
+        child = self.root._children.pop(workspace_id, None)
+        self.workspaces.forget()
+        if child is not None:
+            await child.close()
 
     @property
     def metrics(self) -> ServerMetrics:
         """What `/metrics` reports for this process and the cluster (made on first use)."""
+        if self.parent is not None:
+            return self.parent.metrics
         if self._metrics is None:
             broker = self.publisher.broker if self.publisher is not None else None
             self._metrics = ServerMetrics(self.database, broker, self.settings.server_metrics_cache_seconds)
@@ -85,6 +141,8 @@ class ServerContext:
     @property
     def sign_in_guard(self) -> SignInGuard:
         """Password checks with failures limited per address and account (made on first use)."""
+        if self.parent is not None:
+            return self.parent.sign_in_guard
         if self._sign_in_guard is None:
             self._sign_in_guard = SignInGuard()
         return self._sign_in_guard
@@ -92,6 +150,8 @@ class ServerContext:
     @property
     def access(self) -> AccessControl:
         """Who is calling and what they may do (made on first use)."""
+        if self.parent is not None:
+            return self.parent.access
         if self._access is None:
             self._access = AccessControl(self.settings, self.database)
         return self._access
@@ -99,6 +159,8 @@ class ServerContext:
     @property
     def audit_log(self) -> AuditLog:
         """The audit entries of this process, written in batches (made on first use)."""
+        if self.parent is not None:
+            return self.parent.audit_log
         if self._audit_log is None:
             self._audit_log = AuditLog(self.database)
         return self._audit_log
@@ -121,7 +183,7 @@ class ServerContext:
     def task_queue(self) -> TaskQueue:
         """The background task runs waiting for task workers, and those workers (made on first use)."""
         if self._task_queue is None:
-            self._task_queue = make_task_queue(self.settings)
+            self._task_queue = make_task_queue(self.settings, self.workspace_id)
         return self._task_queue
 
     async def queue_task_run(self, action: str | None, task_key: str, task_run_json: bytes) -> None:
@@ -131,7 +193,10 @@ class ServerContext:
             await self.task_queue.enqueue(task_key, task_run_json, retry=action == "retry")
 
     async def close(self) -> None:
-        """Release what the context opened (the task queue's connections), and write the audit entries still queued."""
+        """Release what the context opened (the task queue's connections, the workspaces' contexts), and write the
+        audit entries still queued."""
+        for workspace_id in list(self._children):
+            await self.forget_workspace(workspace_id)
         if self._audit_log is not None:
             await self._audit_log.flush()
         if self._task_queue is not None:
@@ -193,10 +258,16 @@ class ServerContext:
         return self.publisher.offer_events(events)
 
     def request_started(self) -> None:
+        if self.parent is not None:
+            self.parent.request_started()
+            return
         self.in_flight += 1
         self._idle.clear()
 
     def request_finished(self) -> None:
+        if self.parent is not None:
+            self.parent.request_finished()
+            return
         self.in_flight -= 1
         if self.in_flight <= 0:
             self._idle.set()

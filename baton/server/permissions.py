@@ -42,6 +42,8 @@ RESOURCES: Final[Mapping[str, tuple[str, ...]]] = {
     "service_account": ("read", "write"),
     "role": ("read", "write"),
     "audit": ("read",),
+    # read and write: the workspaces themselves and who holds which role in each (an admin's business).
+    "workspace": ("read", "write"),
     # read: server settings and storage; write: server-wide defaults.
     "server": ("read", "write"),
     # read: the Prometheus metrics at /metrics.
@@ -52,7 +54,7 @@ ALL_PERMISSIONS: Final[frozenset[str]] = frozenset(
     f"{resource}:{verb}" for resource, verbs in RESOURCES.items() for verb in verbs
 )
 
-_IDENTITY = ("user", "service_account", "role", "audit")
+_IDENTITY = ("user", "service_account", "role", "audit", "workspace")
 _READS = frozenset(f"{resource}:read" for resource in RESOURCES if resource not in _IDENTITY)
 
 BUILT_IN_ROLES: Final[Mapping[str, frozenset[str]]] = {

@@ -20,6 +20,7 @@ from baton.server.blocks import register_system_blocks
 from baton.server.context import ServerContext
 from baton.server.database import migrate
 from baton.server.database.engine import Database
+from baton.server.database.workspace_stores import read_workspace_ids
 from baton.server.listen_address import check_listen_address
 
 if TYPE_CHECKING:
@@ -107,6 +108,8 @@ async def serve(
     database = await prepare_database(settings)
     try:
         await register_system_blocks(database)
+        for workspace_id in await read_workspace_ids(database):
+            await register_system_blocks(database.for_workspace(workspace_id))
         key = settings.auth_bootstrap_admin_key
         await bootstrap_admin(database, key.get_secret_value() if key is not None else None)
     except BaseException:

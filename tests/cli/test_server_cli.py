@@ -92,14 +92,14 @@ def test_database_commands(empty_database_url: str, tmp_path: Path) -> None:
     assert "0018" in upgraded.stdout
     assert _baton(env, "server", "database", "current").stdout.strip() == "0018 (head)"
     back_one = _baton(env, "server", "database", "downgrade", "-y")
-    assert "now at revision 0016" in back_one.stdout, back_one.stderr
+    assert "now at revision 0017" in back_one.stdout, back_one.stderr
     to_base = _baton(env, "server", "database", "downgrade", "-y", "-r", "base")
     assert "base (no schema)" in to_base.stdout, to_base.stderr
     reset = _baton(env, "server", "database", "reset", "-y")
     assert reset.returncode == 0, reset.stderr
     assert _baton(env, "server", "database", "current").stdout.strip() == "0018 (head)"
     history = _baton(env, "server", "database", "history").stdout.splitlines()
-    assert history[0].startswith("0016 -> 0018 (head)")
+    assert history[0].startswith("0017 -> 0018 (head)")
     assert history[-1].startswith("base -> 0001")
 
 

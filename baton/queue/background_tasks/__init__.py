@@ -7,6 +7,7 @@ through one API process reaches a worker connected to another; process memory ot
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from baton.queue.background_tasks.base import Delivery, TaskQueue, TaskWorkerSeen
@@ -15,10 +16,12 @@ from baton.queue.background_tasks.memory import MemoryTaskQueue
 __all__ = ["Delivery", "MemoryTaskQueue", "TaskQueue", "TaskWorkerSeen", "make_task_queue"]
 
 
-def make_task_queue(settings: Any) -> TaskQueue:
-    """The task queue for `settings` (it connects on first use)."""
+def make_task_queue(settings: Any, workspace_id: uuid.UUID | None = None) -> TaskQueue:
+    """The task queue for `settings` (it connects on first use), of one workspace (None: the default one): each
+    workspace's task runs wait in a queue of their own."""
     if settings.redis_url:
         from baton.queue.background_tasks.redis import RedisTaskQueue
 
-        return RedisTaskQueue(settings.redis_url, f"{settings.redis_namespace}:tasks")
+        scope = "" if workspace_id is None else f":workspace:{workspace_id.hex}"
+        return RedisTaskQueue(settings.redis_url, f"{settings.redis_namespace}{scope}:tasks")
     return MemoryTaskQueue()

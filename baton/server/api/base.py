@@ -23,12 +23,14 @@ from baton.errors import (
     ValidationFailed,
     http_answer,
 )
+from baton.server.api.workspace_access import admit_to_workspace
 from baton.server.auth.audit_log import UNAUDITED_PERMISSIONS, request_action
 from baton.server.auth.principal import ANONYMOUS, Principal
 from baton.server.context import ServerContext
 from baton.server.database.errors import is_data_error, is_integrity_error
-from baton.server.permissions import PUBLIC, PermissionSpec, route_permission
+from baton.server.permissions import PUBLIC, SIGNED_IN, PermissionSpec, route_permission
 from baton.server.schemas.requests import effective_limit
+from baton.server.workspaces import WorkspaceReference, workspace_of
 
 logger = logging.getLogger("baton.api")
 
@@ -141,8 +143,10 @@ class ApiHandler(tornado.web.RequestHandler):
 
     context: ServerContext
 
-    def initialize(self, context: ServerContext) -> None:
+    def initialize(self, context: ServerContext, workspace_scoped: bool = True) -> None:
         self.context = context
+        #: Whether the route is also served under a workspace's URL (see baton.server.app.GLOBAL_API_MODULES).
+        self.workspace_scoped = workspace_scoped
 
     @property
     def database(self) -> Any:
@@ -173,18 +177,35 @@ class ApiHandler(tornado.web.RequestHandler):
             raise ValidationFailed("The URL may not contain NUL (%00) characters.")
         if self.request.method not in ("GET", "HEAD", "OPTIONS"):
             require_json_body(self.request)
+        reference = workspace_of(self.request)
         try:
-            self.principal = await self.context.access.admit(
-                self.request.method or "GET",
-                self.route_permission,
-                self.request.headers,
-                request_cookies(self.request),
-                host=self.request.host,
-            )
+            if reference is None:
+                self.principal = await self._admit(self.route_permission)
+            else:
+                await self._admit_to_workspace(reference)
         except PermissionDenied as denied:
             if isinstance(denied.principal, Principal):
                 self.principal = denied.principal
             raise
+
+    async def _admit(self, permission: str | None) -> Principal:
+        return await self.context.access.admit(
+            self.request.method or "GET",
+            permission,
+            self.request.headers,
+            request_cookies(self.request),
+            host=self.request.host,
+        )
+
+    async def _admit_to_workspace(self, reference: WorkspaceReference) -> None:
+        """Admit a request made under a workspace's URL and bind the handler's context to that workspace. A global
+        route there is a 404 too, told only to a caller with a role in the workspace."""
+        permission = self.route_permission if self.workspace_scoped else SIGNED_IN
+        self.context, self.principal = await admit_to_workspace(self.context, reference, permission, self._admit)
+        if not self.workspace_scoped:
+            raise ObjectNotFound(
+                f"No API endpoint at {self.request.method} {self.request.path} in a workspace: it is served at /api."
+            )
 
     @property
     def route_permission(self) -> str | None:
@@ -209,6 +230,7 @@ class ApiHandler(tornado.web.RequestHandler):
             resource_id=resource_id,
             resource_name=resource_name,
             address=self.request.remote_ip,
+            workspace_id=self.context.workspace_id,
         )
 
     def _audit_request(self) -> None:
@@ -246,6 +268,7 @@ class ApiHandler(tornado.web.RequestHandler):
             resource_name=self.audit_resource_name or resource_name,
             address=self.request.remote_ip,
             detail=self.audit_detail if self.audit_detail is not None else detail,
+            workspace_id=self.context.workspace_id,
         )
 
     def set_default_headers(self) -> None:

@@ -56,6 +56,7 @@ class BlockDocumentApiHandler(ApiHandler):
             resource_id=resource_id,
             resource_name=resource_name,
             address=self.request.remote_ip,
+            workspace_id=self.context.workspace_id,
         )
 
 

@@ -22,6 +22,7 @@ from baton.errors import BatonError, ValidationFailed, http_answer
 from baton.queue.messages import QueuedEvent
 from baton.server.api.base import ApiHandler, request_cookies, validation_detail
 from baton.server.api.openapi import endpoint
+from baton.server.api.workspace_access import bind_socket_to_workspace
 from baton.server.auth.access import SESSION_COOKIE
 from baton.server.auth.principal import ANONYMOUS, Principal
 from baton.server.buffered_websocket import buffered_protocol
@@ -219,8 +220,10 @@ class EventsInSocket(tornado.websocket.WebSocketHandler):
                 )
             )
             return
+        if not await bind_socket_to_workspace(self, self.permission):
+            return
         access = self.context.access
-        if access.enabled:
+        if access.enabled and self.context.workspace_id is None:
             try:
                 self.principal = await access.identify(
                     self.request.headers, request_cookies(self.request), required=False

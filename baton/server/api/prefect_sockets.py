@@ -27,6 +27,7 @@ import tornado.websocket
 
 from baton.errors import BatonError, ServiceUnavailable, http_answer
 from baton.server.api.base import dumps, request_cookies
+from baton.server.api.workspace_access import bind_socket_to_workspace
 from baton.server.auth.access import SESSION_COOKIE
 from baton.server.auth.principal import ANONYMOUS, Principal
 from baton.server.context import ServerContext
@@ -65,9 +66,12 @@ class PrefectSocket(tornado.websocket.WebSocketHandler):
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         """Before the upgrade: a credential on the request itself (an Authorization header, the UI's session cookie)
-        is checked here, so a bad one is a plain 401 or 403; without one the auth message must carry it."""
+        is checked here, so a bad one is a plain 401 or 403; without one the auth message must carry it. Under a
+        workspace's URL the credential must be on the upgrade request, and the socket serves that workspace."""
+        if not await bind_socket_to_workspace(self, route_permission(type(self), "GET")):
+            return
         access = self.context.access
-        if access.enabled:
+        if access.enabled and self.context.workspace_id is None:
             try:
                 self.principal = await access.identify(
                     self.request.headers, request_cookies(self.request), required=False

@@ -87,6 +87,7 @@ class AuditLog:
         address: str | None = None,
         detail: Mapping[str, Any] | None = None,
         actor_name: str | None = None,
+        workspace_id: uuid.UUID | None = None,
     ) -> None:
         """Queue one entry; it is written within `FLUSH_DELAY_SECONDS`."""
         self._pending.append(
@@ -104,6 +105,7 @@ class AuditLog:
                 "outcome": outcome,
                 "status_code": status_code,
                 "detail": dict(detail or {}),
+                "workspace_id": workspace_id,
             }
         )
         if len(self._pending) > MAX_PENDING:

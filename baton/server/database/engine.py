@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import random
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, NamedTuple, TypedDict, TypeVar
 
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from baton.errors import ServiceUnavailable
 from baton.server.database.dialects import DatabaseDialect, dialect_for_url, is_memory_url
+from baton.server.database.dialects.base import WorkspaceStore
 from baton.server.database.errors import is_transaction_conflict, sqlstate
 from baton.server.database.types import dump_json, load_json
 from baton.server.database.write_lock import WriteLock
@@ -73,7 +76,18 @@ class PoolUsage(NamedTuple):
 
 
 class Database:
-    """A connection pool plus the read/write unit of work, for one database URL."""
+    """A connection pool plus the read/write unit of work, for one database URL.
+
+    A `Database` is the unit of work of one workspace: the main one serves the default workspace and the global
+    tables (identity, audit, the workspaces), and `for_workspace` gives the unit of work of another, whose
+    connections reach that workspace's store only (a schema every table name is translated into, or a database of
+    its own). Model functions take the connection they are given, so what they can reach is decided here.
+    """
+
+    #: The workspace this unit of work serves (None: the default workspace and the global tables).
+    workspace_id: uuid.UUID | None = None
+    #: Where its tables live (None for the main database).
+    store: WorkspaceStore | None = None
 
     def __init__(
         self,
@@ -107,6 +121,9 @@ class Database:
         self._write_lock = WriteLock() if self.dialect.serialize_writes else None
         self._write_options = self.dialect.write_execution_options()
         self._keeper: AsyncConnection | None = None
+        self._owns_engine = True
+        self._workspaces: dict[uuid.UUID, Database] = {}
+        self._transaction_statement: str | None = None
         self._settings_kwargs = _EngineOptions(
             timeout=timeout,
             connection_timeout=connection_timeout,
@@ -133,8 +150,46 @@ class Database:
         )
 
     def migration_database(self) -> Database:
-        """A sibling Database whose connections have SQLite foreign keys off, for running migrations."""
+        """A sibling Database whose connections have SQLite foreign keys off, for running migrations (of the same
+        store: see `store_schema`)."""
         return Database(self.url, for_migrations=True, **self._settings_kwargs)
+
+    @property
+    def store_schema(self) -> str | None:
+        """The schema every table name is translated into on this unit of work's connections (None: untranslated)."""
+        return self.store.schema if self.store is not None else None
+
+    def for_workspace(self, workspace_id: uuid.UUID | None) -> Database:
+        """The unit of work of workspace `workspace_id` (None: the default workspace, this database), made once and
+        kept. It does not check that the workspace exists: callers resolve the workspace first."""
+        if workspace_id is None or workspace_id == self.workspace_id:
+            return self
+        if self.workspace_id is not None:
+            raise ValueError("for_workspace is called on the main database, not on a workspace's")
+        database = self._workspaces.get(workspace_id)
+        if database is None:
+            store = self.dialect.workspace_store(self.url, workspace_id, instance=f"{id(self):x}")
+            database = self._bound_to(store) if store.url == self.url else Database(store.url, **self._settings_kwargs)
+            database.workspace_id = workspace_id
+            database.store = store
+            self._workspaces[workspace_id] = database
+        return database
+
+    async def forget_workspace(self, workspace_id: uuid.UUID) -> None:
+        """Close the connections of a workspace's unit of work (before its store is removed)."""
+        database = self._workspaces.pop(workspace_id, None)
+        if database is not None:
+            await database.dispose()
+
+    def _bound_to(self, store: WorkspaceStore) -> Database:
+        # The same pool and write lock, every statement's table names translated into the store's schema.
+        database = copy.copy(self)
+        database.engine = self.engine.execution_options(schema_translate_map={None: store.schema})
+        database._transaction_statement = self.dialect.store_transaction_statement(store)
+        database._owns_engine = False
+        database._keeper = None
+        database._workspaces = {}
+        return database
 
     @property
     def kind(self) -> str:
@@ -154,11 +209,14 @@ class Database:
             await connection.execute(sa.text("SELECT 1"))
 
     async def dispose(self) -> None:
-        """Close every pooled connection (and the in-memory keeper)."""
+        """Close every pooled connection (and the in-memory keeper), the workspaces' units of work included."""
+        for workspace_id in list(self._workspaces):
+            await self.forget_workspace(workspace_id)
         if self._keeper is not None:
             await self._keeper.close()
             self._keeper = None
-        await self.engine.dispose()
+        if self._owns_engine:
+            await self.engine.dispose()
 
     async def is_reachable(self) -> bool:
         """True when a trivial query succeeds."""
@@ -183,6 +241,8 @@ class Database:
         async with self._translate_errors():
             async with self.engine.connect() as connection:
                 try:
+                    if self._transaction_statement is not None:
+                        await connection.exec_driver_sql(self._transaction_statement)
                     yield connection
                 finally:
                     if connection.in_transaction():
@@ -224,6 +284,8 @@ class Database:
             async with self.engine.connect() as connection:
                 await connection.execution_options(**self._write_options)
                 async with connection.begin():
+                    if self._transaction_statement is not None:
+                        await connection.exec_driver_sql(self._transaction_statement)
                     yield connection
 
     async def _guarded_connect(self) -> AsyncConnection:

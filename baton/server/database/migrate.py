@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ import sqlalchemy as sa
 
 from baton.errors import BatonError, MigrationError
 from baton.server.database.engine import Database
+from baton.server.database.workspace_stores import drop_workspace_store, read_workspace_ids
+
+logger = logging.getLogger("baton.migrations")
 
 # A fixed key for PostgreSQL's advisory lock, so that two servers starting together migrate one after the other.
 MIGRATION_LOCK_KEY = 7_261_543
@@ -121,26 +125,47 @@ async def wait_until_current(database: Database, seconds: float, poll_seconds: f
         await asyncio.sleep(poll_seconds)
 
 
+# The revision that made workspaces; a workspace's store has none of the global tables older revisions change, so it
+# cannot be taken below this one.
+WORKSPACES_REVISION = "0017"
+
+
 async def upgrade(database: Database, revision: str = "head") -> None:
-    """Apply migrations up to `revision` (default: the newest)."""
+    """Apply migrations up to `revision` (default: the newest), to the main schema and then to every workspace's
+    store."""
     from alembic import command
 
     await check_known_revision(database)
     await _run(database, lambda config: command.upgrade(config, revision))
+    for workspace_id in await read_workspace_ids(database):
+        await _run(database.for_workspace(workspace_id), lambda config: command.upgrade(config, revision))
 
 
 async def downgrade(database: Database, revision: str = "-1") -> None:
-    """Revert migrations down to `revision` (default: one step; "base" removes the whole schema)."""
+    """Revert migrations down to `revision` (default: one step; "base" removes the whole schema), in every
+    workspace's store and then in the main schema. A store cannot go below the revision that made workspaces: for
+    an older target the stores are left as they are (unreachable until their workspace rows are made again)."""
     from alembic import command
 
     current = await check_known_revision(database)
     if current is None:
         raise MigrationError("The database has no Baton schema to downgrade.")
-    await _run(database, lambda config: command.downgrade(config, revision))
+    target = resolve_downgrade_target(current, revision)
+    known = [item.revision for item in history()]  # newest first
+    if target != "base" and known.index(target) <= known.index(WORKSPACES_REVISION):
+        for workspace_id in await read_workspace_ids(database):
+            await _run(database.for_workspace(workspace_id), lambda config: command.downgrade(config, target))
+    else:
+        for workspace_id in await read_workspace_ids(database):
+            logger.warning("The store of workspace %s is left as it is: it cannot go below %s.", workspace_id, target)
+    await _run(database, lambda config: command.downgrade(config, target))
 
 
 async def reset(database: Database) -> None:
-    """Drop every table in the database (found by reflection, whatever created it), then apply all migrations."""
+    """Drop every workspace's store and every table in the database (found by reflection, whatever created it), then
+    apply all migrations."""
+    for workspace_id in await read_workspace_ids(database):
+        await drop_workspace_store(database, workspace_id)
     migration_db = database.migration_database()
     try:
         async with migration_db.write() as connection:
@@ -204,6 +229,10 @@ async def _run(database: Database, operation: Callable[[Any], None]) -> None:
     migration_db = database.migration_database()
     try:
         async with migration_db.engine.connect() as connection:
+            schema = database.store_schema
+            if schema is not None:
+                # A workspace's schema: table names translated, the version table in that schema.
+                await connection.execution_options(schema_translate_map={None: schema})
 
             def run(sync_connection: sa.Connection) -> None:
                 if sync_connection.dialect.name == "postgresql":
@@ -212,6 +241,8 @@ async def _run(database: Database, operation: Callable[[Any], None]) -> None:
                 try:
                     config = alembic_config()
                     config.attributes["connection"] = sync_connection
+                    config.attributes["version_table_schema"] = schema
+                    config.attributes["workspace_store"] = database.workspace_id is not None
                     operation(config)
                     if sync_connection.in_transaction():
                         sync_connection.commit()

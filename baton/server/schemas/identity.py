@@ -165,3 +165,5 @@ class AuditEntry(ApiModel):
     outcome: str
     status_code: int | None = None
     detail: dict[str, Any] = Field(default_factory=dict)
+    #: The workspace the change was made in (None: the default workspace, or a global object).
+    workspace_id: uuid.UUID | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +47,15 @@ class PreparedInsert:
             await connection.execute(self.statement, self.parameters)
 
 
+@dataclass(frozen=True)
+class WorkspaceStore:
+    """Where one workspace's tables live: a database `url` and, where the workspace shares the main database's
+    engine, the `schema` every table name is translated into (None: the store is a database of its own)."""
+
+    url: sa.URL
+    schema: str | None
+
+
 class DatabaseDialect(ABC):
     """One database engine's settings, connection set-up, upserts and error classification."""
 
@@ -71,6 +81,28 @@ class DatabaseDialect(ABC):
 
     def configure_engine(self, engine: AsyncEngine, *, timeout: float, for_migrations: bool) -> None:
         """Attach connection listeners (pragmas, transaction handling). The default attaches none."""
+        return None
+
+    @abstractmethod
+    def workspace_store(self, url: sa.URL, workspace_id: uuid.UUID, instance: str) -> WorkspaceStore:
+        """Where the tables of workspace `workspace_id` live, for the main database at `url`; `instance` tells apart
+        main databases that share a URL in one process (in-memory ones)."""
+
+    def create_store_statements(self, store: WorkspaceStore) -> list[str]:
+        """The statements, run on the main database, that make room for a new store (none by default)."""
+        return []
+
+    def store_transaction_statement(self, store: WorkspaceStore) -> str | None:
+        """A statement run first in every transaction of a store that shares the main database's engine, for the
+        SQL that is not translated (the dialect's own text statements); None when there is none to run."""
+        return None
+
+    def drop_store_statements(self, store: WorkspaceStore) -> list[str]:
+        """The statements, run on the main database, that remove a store and everything in it (none by default)."""
+        return []
+
+    def remove_store_files(self, store: WorkspaceStore) -> None:
+        """Delete the files of a store whose connections are closed (none by default)."""
         return None
 
     @abstractmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 
-from baton.server.database.dialects.base import DatabaseDialect, OnConflict, PreparedInsert
+from baton.server.database.dialects.base import DatabaseDialect, OnConflict, PreparedInsert, WorkspaceStore
 from baton.server.database.dialects.postgresql_array_insert import (
     column_arrays,
     insert_statement,
@@ -65,6 +66,23 @@ class PostgreSQLDialect(DatabaseDialect):
                 "server_settings": {"timezone": "UTC"},
             },
         }
+
+    def workspace_store(self, url: sa.URL, workspace_id: uuid.UUID, instance: str) -> WorkspaceStore:
+        # A schema in the same database: one connection pool serves every workspace, and the schema translation
+        # qualifies every table name, so a statement cannot fall back to another schema through the search path.
+        return WorkspaceStore(url=url, schema=f"workspace_{workspace_id.hex}")
+
+    def create_store_statements(self, store: WorkspaceStore) -> list[str]:
+        return [f'CREATE SCHEMA IF NOT EXISTS "{store.schema}"']
+
+    def store_transaction_statement(self, store: WorkspaceStore) -> str | None:
+        # The fast paths' text statements name tables without a schema: within a workspace's transaction they find
+        # the workspace's tables first (public stays on the path for the pg_trgm operator classes). SET LOCAL ends
+        # with the transaction, so a pooled connection goes back to the main schema's path.
+        return f'SET LOCAL search_path TO "{store.schema}", public'
+
+    def drop_store_statements(self, store: WorkspaceStore) -> list[str]:
+        return [f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE']
 
     def insert(self, table: sa.Table) -> Any:
         return postgresql.insert(table)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
 from baton.errors import SettingsError
-from baton.server.database.dialects.base import DatabaseDialect
+from baton.server.database.dialects.base import DatabaseDialect, WorkspaceStore
 
 # Connection-level tunables; cache_size is in KiB when negative (here 64 MiB of page cache per connection).
 SQLITE_CACHE_SIZE_KIB = 64_000
@@ -23,6 +25,8 @@ BEGIN_MODE_OPTION = "baton_sqlite_begin"
 # The most pooled connections to one SQLite file (each has a driver thread and a page cache).
 SQLITE_MAX_POOL_SIZE = 5
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# What SQLite keeps beside a database file in WAL mode.
+SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
 
 
 def is_memory_url(url: sa.URL) -> bool:
@@ -40,8 +44,7 @@ def ensure_database_directory(url: sa.URL) -> None:
     """
     if is_memory_url(url) or not url.database:
         return
-    path = url.database.removeprefix("file:").split("?", 1)[0]
-    folder = Path(path).expanduser().parent
+    folder = Path(_file_path(url)).expanduser().parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -49,6 +52,11 @@ def ensure_database_directory(url: sa.URL) -> None:
             f"Cannot create the folder {folder} for the SQLite database ({exc.strerror}). Check "
             "BATON_API_DATABASE_CONNECTION_URL or BATON_HOME."
         ) from exc
+
+
+def _file_path(url: sa.URL) -> str:
+    """The file of a SQLite database URL (a `file:` URI's path without its query)."""
+    return (url.database or "").removeprefix("file:").split("?", 1)[0]
 
 
 class SQLiteDialect(DatabaseDialect):
@@ -109,6 +117,27 @@ class SQLiteDialect(DatabaseDialect):
         def _on_begin(connection: sa.Connection) -> None:
             mode = connection.get_execution_options().get(BEGIN_MODE_OPTION, "DEFERRED")
             connection.exec_driver_sql(f"BEGIN {mode}")
+
+    def workspace_store(self, url: sa.URL, workspace_id: uuid.UUID, instance: str) -> WorkspaceStore:
+        # A database file of its own beside the main one: a connection of the workspace's pool opens that file only.
+        # (ATTACH on shared connections would need every connection to attach every workspace, and SQLite attaches
+        # at most ten databases to a connection.)
+        if is_memory_url(url):
+            name = f"file:baton-{instance}-workspace-{workspace_id.hex}"
+            return WorkspaceStore(
+                url=url.set(database=name, query={"mode": "memory", "cache": "shared", "uri": "true"}), schema=None
+            )
+        path = Path(_file_path(url))
+        sibling = path.with_name(f"{path.stem}.workspace-{workspace_id.hex}{path.suffix or '.db'}")
+        return WorkspaceStore(url=url.set(database=str(sibling), query={}), schema=None)
+
+    def remove_store_files(self, store: WorkspaceStore) -> None:
+        if is_memory_url(store.url):
+            return
+        path = _file_path(store.url)
+        for suffix in SQLITE_SIDE_FILES:
+            with contextlib.suppress(FileNotFoundError):
+                Path(path + suffix).unlink()
 
     def insert(self, table: sa.Table) -> Any:
         return sqlite.insert(table)

@@ -52,8 +52,19 @@ from baton.server.database.tables.runs import (
     task_run_state,
     task_run_state_cache,
 )
+from baton.server.database.tables.workspaces import workspace, workspace_member
+
+#: The tables of the main schema only: who may call, the audit log, the workspaces themselves. Every other table exists
+#: once per workspace, in that workspace's store.
+GLOBAL_TABLES = frozenset(
+    {account, api_key, audit_entry, auth_generation, auth_session, custom_role, csrf_token, workspace, workspace_member}
+)
+#: The tables each workspace has, in the order `metadata` creates them.
+WORKSPACE_TABLES = tuple(table for table in metadata.sorted_tables if table not in GLOBAL_TABLES)
 
 __all__ = [
+    "GLOBAL_TABLES",
+    "WORKSPACE_TABLES",
     "automation",
     "automation_action_run",
     "automation_bucket",
@@ -98,4 +109,6 @@ __all__ = [
     "work_pool",
     "work_queue",
     "worker",
+    "workspace",
+    "workspace_member",
 ]

@@ -98,6 +98,8 @@ audit_entry = sa.Table(
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Column("status_code", sa.Integer(), nullable=True),
     json_column("detail", default={}, nullable=False),
+    # The workspace whose object was changed (None: the default workspace, or a global object).
+    sa.Column("workspace_id", sa.Uuid(), nullable=True),
     sa.Index("ix_audit_entry__actor_name__occurred", "actor_name", "occurred"),
     sa.Index("ix_audit_entry__action__occurred", "action", "occurred"),
 )

@@ -1,0 +1,132 @@
+"""Data access for workspaces and their members (global tables of the main schema). A workspace's own objects are
+in its store, reached through `Database.for_workspace`, never from here."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.errors import ObjectAlreadyExists, ObjectNotFound
+from baton.server.database import tables as t
+from baton.server.database.dialects import dialect_of
+from baton.server.database.types import utcnow
+
+
+async def create_workspace(
+    connection: AsyncConnection, account_id: uuid.UUID, name: str, description: str
+) -> dict[str, Any]:
+    """Insert a workspace row; ObjectAlreadyExists when the account has a workspace of that name."""
+    now = utcnow()
+    row = {
+        "id": uuid.uuid4(),
+        "created": now,
+        "updated": now,
+        "account_id": account_id,
+        "name": name,
+        "description": description,
+    }
+    insert = (
+        dialect_of(connection)
+        .insert(t.workspace)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=["account_id", "name"])
+    )
+    if (await connection.execute(insert)).rowcount != 1:
+        raise ObjectAlreadyExists(f"A workspace named {name!r} already exists.")
+    return row
+
+
+async def read_workspace(connection: AsyncConnection, workspace_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await connection.execute(sa.select(t.workspace).where(t.workspace.c.id == workspace_id))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def require_workspace(connection: AsyncConnection, workspace_id: uuid.UUID) -> dict[str, Any]:
+    """The workspace row; ObjectNotFound when there is none."""
+    row = await read_workspace(connection, workspace_id)
+    if row is None:
+        raise ObjectNotFound(f"Workspace {workspace_id} not found.")
+    return row
+
+
+async def read_workspaces(
+    connection: AsyncConnection, *, name_like: str | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    query = sa.select(t.workspace).order_by(t.workspace.c.name, t.workspace.c.id).limit(limit).offset(offset)
+    if name_like:
+        query = query.where(t.workspace.c.name.ilike(f"%{name_like}%", escape="\\"))
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def update_workspace(
+    connection: AsyncConnection, workspace_id: uuid.UUID, values: dict[str, Any]
+) -> dict[str, Any]:
+    """Change a workspace's name or description; ObjectNotFound, or ObjectAlreadyExists for a name in use."""
+    row = await require_workspace(connection, workspace_id)
+    if not values:
+        return row
+    if "name" in values and values["name"] != row["name"]:
+        taken = sa.select(t.workspace.c.id).where(
+            t.workspace.c.account_id == row["account_id"], t.workspace.c.name == values["name"]
+        )
+        if (await connection.execute(taken)).first() is not None:
+            raise ObjectAlreadyExists(f"A workspace named {values['name']!r} already exists.")
+    values = {**values, "updated": utcnow()}
+    await connection.execute(sa.update(t.workspace).where(t.workspace.c.id == workspace_id).values(**values))
+    return {**row, **values}
+
+
+async def delete_workspace(connection: AsyncConnection, workspace_id: uuid.UUID) -> dict[str, Any]:
+    """Delete a workspace row and its members; ObjectNotFound when there is none."""
+    row = await require_workspace(connection, workspace_id)
+    await connection.execute(sa.delete(t.workspace).where(t.workspace.c.id == workspace_id))
+    return row
+
+
+async def set_workspace_member(
+    connection: AsyncConnection, workspace_id: uuid.UUID, member_id: uuid.UUID, role: str
+) -> dict[str, Any]:
+    """Give account `member_id` the role `role` in the workspace (replacing the one it had)."""
+    now = utcnow()
+    row = {"id": uuid.uuid4(), "created": now, "updated": now, "workspace_id": workspace_id, "member_id": member_id}
+    insert = dialect_of(connection).insert(t.workspace_member).values(**row, role=role)
+    upsert = insert.on_conflict_do_update(
+        index_elements=["workspace_id", "member_id"], set_={"role": role, "updated": now}
+    )
+    await connection.execute(upsert)
+    return await _read_member(connection, workspace_id, member_id)
+
+
+async def _read_member(connection: AsyncConnection, workspace_id: uuid.UUID, member_id: uuid.UUID) -> dict[str, Any]:
+    member = t.workspace_member
+    query = sa.select(member).where(member.c.workspace_id == workspace_id, member.c.member_id == member_id)
+    row = (await connection.execute(query)).mappings().first()
+    if row is None:
+        raise ObjectNotFound(f"Account {member_id} is not a member of workspace {workspace_id}.")
+    return dict(row)
+
+
+async def read_workspace_members(connection: AsyncConnection, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
+    member = t.workspace_member
+    query = sa.select(member).where(member.c.workspace_id == workspace_id).order_by(member.c.created, member.c.id)
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def read_member_role(connection: AsyncConnection, workspace_id: uuid.UUID, member_id: uuid.UUID) -> str | None:
+    """The role of account `member_id` in the workspace; None when it has none."""
+    member = t.workspace_member
+    query = sa.select(member.c.role).where(member.c.workspace_id == workspace_id, member.c.member_id == member_id)
+    return (await connection.execute(query)).scalar_one_or_none()
+
+
+async def delete_workspace_member(connection: AsyncConnection, workspace_id: uuid.UUID, member_id: uuid.UUID) -> None:
+    """Take away an account's role in the workspace; ObjectNotFound when it had none."""
+    member = t.workspace_member
+    result = await connection.execute(
+        sa.delete(member).where(member.c.workspace_id == workspace_id, member.c.member_id == member_id)
+    )
+    if result.rowcount != 1:
+        raise ObjectNotFound(f"Account {member_id} is not a member of workspace {workspace_id}.")

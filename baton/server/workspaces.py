@@ -1,0 +1,143 @@
+"""Workspaces at the server level: making and deleting one (its row and its store together), and resolving the
+workspace a request's URL names, with the caller's role in it.
+
+A request under `/api/accounts/{account_id}/workspaces/{workspace_id}/...` is answered by the same handler as its
+`/api/...` twin, with the handler's context (and so its unit of work) bound to that workspace: see
+`ApiHandler.prepare` and `WorkspaceRouting`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from tornado import httputil
+
+from baton.errors import ObjectNotFound
+from baton.server.auth.principal import Principal
+from baton.server.database.engine import Database
+from baton.server.database.workspace_stores import create_workspace_store, drop_workspace_store
+from baton.server.models import workspaces as models
+
+#: The one account of a Baton server: the `{account_id}` of every workspace URL.
+DEFAULT_ACCOUNT_ID = uuid.UUID("00000000-0000-4000-8000-000000000000")
+# How long a process trusts what it read about a workspace or a membership: another process's deletion or role
+# change is seen within this (this process's own at once).
+WORKSPACE_CACHE_SECONDS = 1.0
+
+_WORKSPACE_PATH = re.compile(r"^/api/accounts/(?P<account_id>[^/?]+)/workspaces/(?P<workspace_id>[^/?]+)(?P<rest>.*)$")
+# The attribute of a Tornado request that carries the workspace its URL named (set by `WorkspaceRouting`).
+REQUEST_WORKSPACE_ATTRIBUTE = "baton_workspace"
+
+
+@dataclass(frozen=True)
+class WorkspaceReference:
+    """The `{account_id}` and `{workspace_id}` of a workspace URL, as written (not yet checked)."""
+
+    account_id: str
+    workspace_id: str
+
+
+def route_to_workspace(request: httputil.HTTPServerRequest) -> None:
+    """Turn a workspace URL's path into its `/api/...` twin and keep the workspace it named on the request; leaves
+    other requests alone. Called before routing."""
+    match = _WORKSPACE_PATH.match(request.path)
+    if match is None:
+        return
+    rest = match.group("rest")
+    if rest and not rest.startswith("/"):
+        return
+    setattr(
+        request, REQUEST_WORKSPACE_ATTRIBUTE, WorkspaceReference(match.group("account_id"), match.group("workspace_id"))
+    )
+    request.path = "/api" + rest
+    query = request.uri.split("?", 1)[1] if request.uri and "?" in request.uri else None
+    request.uri = request.path + (f"?{query}" if query is not None else "")
+
+
+def workspace_of(request: httputil.HTTPServerRequest) -> WorkspaceReference | None:
+    """The workspace a request's URL named; None for a request to `/api`."""
+    return getattr(request, REQUEST_WORKSPACE_ATTRIBUTE, None)
+
+
+def not_found(reference: WorkspaceReference) -> ObjectNotFound:
+    """The one answer for a workspace that does not exist and for one the caller has no role in (so that a caller
+    cannot tell them apart)."""
+    return ObjectNotFound(f"Workspace {reference.workspace_id} not found in account {reference.account_id}.")
+
+
+class WorkspaceDirectory:
+    """Which workspaces exist and who holds a role in each, read from the main database with a short cache."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._workspaces: dict[uuid.UUID, tuple[float, uuid.UUID | None]] = {}
+        self._roles: dict[tuple[uuid.UUID, uuid.UUID], tuple[float, str | None]] = {}
+
+    async def resolve(self, reference: WorkspaceReference) -> uuid.UUID:
+        """The id of the workspace `reference` names; ObjectNotFound when it names none."""
+        try:
+            workspace_id = uuid.UUID(reference.workspace_id)
+            account_id = uuid.UUID(reference.account_id)
+        except ValueError:
+            raise not_found(reference) from None
+        cached = self._workspaces.get(workspace_id)
+        if cached is None or cached[0] < time.monotonic():
+            async with self.database.read() as connection:
+                row = await models.read_workspace(connection, workspace_id)
+            cached = (time.monotonic() + WORKSPACE_CACHE_SECONDS, row["account_id"] if row is not None else None)
+            self._workspaces[workspace_id] = cached
+        if cached[1] != account_id:
+            raise not_found(reference)
+        return workspace_id
+
+    async def role_of(self, workspace_id: uuid.UUID, principal: Principal) -> str | None:
+        """The role `principal` holds in the workspace: an admin of the server is one in every workspace; others
+        hold the role they were given there, or none."""
+        if principal.role == "admin" or principal.is_anonymous:
+            return principal.role
+        if principal.id is None:
+            return None
+        key = (workspace_id, principal.id)
+        cached = self._roles.get(key)
+        if cached is None or cached[0] < time.monotonic():
+            async with self.database.read() as connection:
+                role = await models.read_member_role(connection, workspace_id, principal.id)
+            cached = (time.monotonic() + WORKSPACE_CACHE_SECONDS, role)
+            self._roles[key] = cached
+        return cached[1]
+
+    def forget(self) -> None:
+        """Drop what is cached (after this process changed a workspace or a membership)."""
+        self._workspaces.clear()
+        self._roles.clear()
+
+
+async def create_workspace(database: Database, name: str, description: str) -> dict[str, Any]:
+    """Make a workspace: its row, then its store at the head revision with the system blocks; the row is removed
+    again when the store cannot be made. ObjectAlreadyExists for a name in use."""
+    from baton.server.blocks import register_system_blocks
+
+    async with database.write() as connection:
+        row = await models.create_workspace(connection, DEFAULT_ACCOUNT_ID, name, description)
+    try:
+        store = await create_workspace_store(database, row["id"])
+        await register_system_blocks(store)
+    except BaseException:
+        async with database.write() as connection:
+            await models.delete_workspace(connection, row["id"])
+        await drop_workspace_store(database, row["id"])
+        raise
+    return row
+
+
+async def delete_workspace(database: Database, workspace_id: uuid.UUID) -> dict[str, Any]:
+    """Delete a workspace: its row and members (so that it stops answering at once), then its whole store.
+    ObjectNotFound when there is none."""
+    async with database.write() as connection:
+        row = await models.delete_workspace(connection, workspace_id)
+    await drop_workspace_store(database, workspace_id)
+    return row

@@ -1,0 +1,72 @@
+"""The official Prefect client against two workspaces at once: with PREFECT_API_URL at each workspace's URL, a flow
+with tasks runs in each (its task runs arrive over the workspace's events websocket), and each workspace sees only
+its own runs, task runs and logs; the default workspace at /api sees none of them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from baton.server.workspaces import DEFAULT_ACCOUNT_ID
+from tests.acceptance.conftest import SERVER_KIND, ApiServer, baton_server_on_fresh_database, flow_script
+from tests.acceptance.task_runs import wait_for_task_runs
+from tests.databases import TemplateDatabases
+
+pytestmark = [
+    pytest.mark.skipif(SERVER_KIND != "baton", reason="workspaces at these URLs are Baton's"),
+    # Two Prefect client processes at once, each starting up and running a flow.
+    pytest.mark.timeout(300),
+]
+
+ONE_DATABASE = "postgresql"
+
+
+@pytest.fixture(scope="module")
+def server(template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    yield from baton_server_on_fresh_database("postgresql", template_databases, tmp_path_factory)
+
+
+def test_flows_run_in_two_workspaces_at_once_and_each_sees_only_its_own(server: ApiServer, tmp_path: Path) -> None:
+    with httpx.Client(base_url=server.api_url, timeout=30.0) as api:
+        workspaces = {
+            name: api.post("/workspaces/", json={"name": name}).raise_for_status().json()["id"] for name in ("a", "b")
+        }
+    urls = {
+        name: f"{server.api_url}/accounts/{DEFAULT_ACCOUNT_ID}/workspaces/{workspace_id}"
+        for name, workspace_id in workspaces.items()
+    }
+
+    def run(name: str) -> str:
+        workdir = tmp_path / name
+        workdir.mkdir()
+        workspace_server = ApiServer(api_url=urls[name], database_url=server.database_url)
+        completed = flow_script(workspace_server, workdir, "tasks_that_log")
+        assert completed.returncode == 0, completed.stderr[-4000:]
+        return str(json.loads(completed.stdout.strip().splitlines()[-1])["flow_run_id"])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        flow_run_ids = dict(zip(urls, pool.map(run, urls), strict=True))
+
+    for name, url in urls.items():
+        other = "b" if name == "a" else "a"
+        with httpx.Client(base_url=url, timeout=30.0) as api:
+            own = flow_run_ids[name]
+            assert api.get(f"/flow_runs/{own}").json()["state_type"] == "COMPLETED"
+            assert len(wait_for_task_runs(api, own, 3)) == 3
+            runs = api.post("/flow_runs/filter", json={}).json()
+            assert [run["id"] for run in runs] == [own]
+            logs = api.post("/logs/filter", json={}).json()
+            assert logs and {log["flow_run_id"] for log in logs} == {own}
+            assert api.get(f"/flow_runs/{flow_run_ids[other]}").status_code == 404
+            others = {"flow_runs": {"id": {"any_": [flow_run_ids[other]]}}}
+            assert api.post("/task_runs/filter", json=others).json() == []
+
+    with httpx.Client(base_url=server.api_url, timeout=30.0) as api:
+        assert api.post("/flow_runs/filter", json={}).json() == []
+        assert api.post("/task_runs/filter", json={}).json() == []
+        assert api.post("/flows/filter", json={}).json() == []
