@@ -17,7 +17,8 @@ from tests.webui.axe import VIEWPORTS, axe_script, check_page, write_results
 from tests.webui.conftest import ARTIFACTS_DIR, UiServer
 
 # Routes that are not pages a reader looks at: streams, a text download, redirects, and sign-in (which the server
-# under test, with authentication off, redirects to the dashboard; test_accessibility_signed_in.py checks it).
+# under test, with authentication off, redirects to the dashboard; test_accessibility_signed_in.py checks it; single
+# sign-on's two routes redirect to and from the identity provider, test_sso.py drives them).
 NOT_PAGES = {
     r"/runs/flow-run/(?P<flow_run_id>[^/]+)/logs\.txt",
     r"/runs/flow-run/(?P<flow_run_id>[^/]+)/stream",
@@ -25,6 +26,8 @@ NOT_PAGES = {
     r"/deployments/deployment/(?P<deployment_id>[^/]+)/?",
     r"/login/?",
     r"/logout/?",
+    r"/login/sso/?",
+    r"/login/sso/callback/?",
 }
 # Pages that need a query to show anything.
 QUERIES = {r"/blocks/new/?": "?type=custom-webhook"}

@@ -20,7 +20,7 @@ from oidc_provider_mock import run_server_in_thread
 
 from tests.databases import TemplateDatabases
 from tests.webui.auth_server import USERS, admin_headers, auth_ui_server
-from tests.webui.conftest import UiServer, _dialect
+from tests.webui.conftest import UiServer
 
 CLIENT_ID = "baton-ui"
 PROVIDER_NAME = "Acme ID"
@@ -48,9 +48,12 @@ def provider() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def ui_server(
-    provider: str, template_databases: TemplateDatabases, tmp_path_factory: pytest.TempPathFactory
+    provider: str,
+    ui_database: str,
+    template_databases: TemplateDatabases,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[UiServer]:
-    url = template_databases.clone(_dialect(), tmp_path_factory.mktemp("ui-db"))
+    url = template_databases.clone(ui_database, tmp_path_factory.mktemp("ui-db"))
     try:
         yield from auth_ui_server(
             tmp_path_factory.mktemp("ui-home"),
