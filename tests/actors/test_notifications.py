@@ -132,7 +132,7 @@ async def test_a_failed_run_with_a_matching_tag_sends_one_message(
     run = await create_flow_run(client, tags=["daily-etl", "prod"])
 
     await fail(client, run)
-    await eventually(lambda: receiver.bodies, within=5)
+    await eventually(lambda: receiver.bodies, within=15)
     await asyncio.sleep(0.3)  # anything else would arrive by now
     assert len(receiver.bodies) == 1
     text = receiver.bodies[0]["text"]
@@ -167,7 +167,7 @@ async def test_a_flapping_run_is_throttled_into_one_summary(client: httpx.AsyncC
     policy = await create_policy(client, state_names=["Failed"], block_document_id=target)
     run = await create_flow_run(client)
     await fail(client, run)
-    await eventually(lambda: receiver.bodies, within=5)
+    await eventually(lambda: receiver.bodies, within=15)
     for _ in range(2):
         await client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "RUNNING"}, "force": True})
         await client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "FAILED"}, "force": True})

@@ -73,7 +73,7 @@ async def test_a_run_whose_worker_went_silent_crashes(client: httpx.AsyncClient,
     async def crashed() -> bool:
         return await _state(client, zombie["id"]) == "CRASHED"
 
-    await eventually(crashed, within=ZOMBIE_TIMEOUT + 5)
+    await eventually(crashed, within=ZOMBIE_TIMEOUT + 15)
     run = (await client.get(f"/flow_runs/{zombie['id']}")).json()
     assert "the last from worker 'w1'" in run["state"]["message"]
     assert await _state(client, unlabelled["id"]) == "RUNNING"
@@ -82,7 +82,7 @@ async def test_a_run_whose_worker_went_silent_crashes(client: httpx.AsyncClient,
         workers = (await client.post("/work_pools/pool/workers/filter", json={})).json()
         return workers[0]["status"] == "OFFLINE"
 
-    await eventually(offline, within=5)
+    await eventually(offline, within=15)
     assert (await client.get("/work_pools/pool")).json()["status"] == "NOT_READY"
 
 
@@ -117,7 +117,7 @@ async def test_heartbeat_events_decide_when_present(client: httpx.AsyncClient) -
     async def crashed() -> bool:
         return await _state(client, run["id"]) == "CRASHED"
 
-    await eventually(crashed, within=ZOMBIE_TIMEOUT + 5)
+    await eventually(crashed, within=ZOMBIE_TIMEOUT + 15)
     message = (await client.get(f"/flow_runs/{run['id']}")).json()["state"]["message"]
     assert "the last from the run's heartbeat events" in message
 
@@ -130,7 +130,7 @@ async def test_cancelling_run_of_a_gone_worker_is_cancelled(client: httpx.AsyncC
     async def cancelled() -> bool:
         return await _state(client, run["id"]) == "CANCELLED"
 
-    await eventually(cancelled, within=ZOMBIE_TIMEOUT + 5)
+    await eventually(cancelled, within=ZOMBIE_TIMEOUT + 15)
 
 
 async def test_cancelling_a_run_cancels_its_task_runs_and_subflows(client: httpx.AsyncClient) -> None:
