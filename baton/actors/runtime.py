@@ -10,13 +10,16 @@ first argument (`baton.actors.setup.declare_actors` binds it).
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+import uuid
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import dramatiq
 from dramatiq.middleware import Interrupt
 
+from baton.queue import messages
 from baton.server.blocks.encryption import BlockCipher
 from baton.server.database.engine import Database
 from baton.server.database.write_lock import mark_actor_task
@@ -34,6 +37,8 @@ INTERRUPT_CHECK_SECONDS = 0.1
 
 ActorFunction = Callable[..., Coroutine[Any, Any, None]]
 
+logger = logging.getLogger("baton.actors")
+
 
 class ActorLoopStopped(RuntimeError):
     """The actors' event loop is not running (not started yet, or stopping); the message is retried."""
@@ -41,7 +46,11 @@ class ActorLoopStopped(RuntimeError):
 
 class ActorRuntime:
     """The actors' shared resources in one process; `database` None means "open one from the settings when first
-    needed" (and close it in `close`)."""
+    needed" (and close it in `close`). It serves the default workspace; `in_workspace` gives the runtime an actor
+    gets for a message of another workspace."""
+
+    #: The workspace this runtime's actors work in (None: the default workspace).
+    workspace_id: uuid.UUID | None = None
 
     def __init__(self, settings: Settings, broker: dramatiq.Broker, database: Database | None = None) -> None:
         self.settings = settings
@@ -54,6 +63,34 @@ class ActorRuntime:
         self._opening = asyncio.Lock()
         self._http: httpx.AsyncClient | None = None
         self._cipher: BlockCipher | None = None
+        self._workspace_runtimes: dict[uuid.UUID, WorkspaceRuntime] = {}
+        self._workspaces: Any = None
+
+    def in_workspace(self, workspace_id: uuid.UUID | None) -> ActorRuntime:
+        """The runtime for actors working in workspace `workspace_id` (None: this one), made once and kept: its
+        database is that workspace's store and every message it sends is for that workspace."""
+        if workspace_id is None:
+            return self
+        runtime = self._workspace_runtimes.get(workspace_id)
+        if runtime is None:
+            runtime = self._workspace_runtimes[workspace_id] = WorkspaceRuntime(self, workspace_id)
+        return runtime
+
+    async def workspace_exists(self, workspace_id: uuid.UUID) -> bool:
+        """Whether workspace `workspace_id` exists (read with the workspaces' short cache): a message for a deleted
+        workspace is dropped, not retried against a store that is gone."""
+        from baton.server.workspaces import WorkspaceDirectory
+
+        if self._workspaces is None:
+            self._workspaces = WorkspaceDirectory(await self.database())
+        return bool(await self._workspaces.exists(workspace_id))
+
+    async def workspace_ids(self) -> list[uuid.UUID]:
+        """Every workspace but the default one (the periodic jobs run in each)."""
+        from baton.server.models.workspaces import read_workspace_ids
+
+        async with (await self.database()).read() as connection:
+            return await read_workspace_ids(connection)
 
     def cipher(self) -> BlockCipher:
         """The block-document cipher: it reads the encryption key once, not on every delivery."""
@@ -91,15 +128,23 @@ class ActorRuntime:
             await self._database.dispose()
             self._database, self._owns_database = None, False
 
-    def run(self, function: ActorFunction, args: tuple[Any, ...]) -> None:
-        """Run `function(self, *args)` to completion on the actors' loop, from a Dramatiq worker thread; raises what
-        it raises, and ActorLoopStopped when the loop is not running. The loop is checked before the coroutine is
-        created, so a message that arrives while the loop stops fails (and is retried) instead of leaving a coroutine
-        that never runs. When Dramatiq interrupts the thread (a time limit), the coroutine is cancelled."""
+    def run(
+        self,
+        function: ActorFunction,
+        args: tuple[Any, ...],
+        workspace: str | None = None,
+        fan_out: dramatiq.Message[Any] | None = None,
+    ) -> None:
+        """Run `function(runtime, *args)` (the runtime of `workspace`, an id; None: the default) to completion on the
+        actors' loop, from a Dramatiq worker thread, having first sent `fan_out` (a periodic job's message) for every
+        other workspace; raises what it raises, and ActorLoopStopped when the loop is not running. The loop is
+        checked before the coroutine is created, so a message that arrives while the loop stops fails (and is
+        retried) instead of leaving a coroutine that never runs. When Dramatiq interrupts the thread (a time limit),
+        the coroutine is cancelled."""
         loop = self.loop
         if loop is None or not loop.is_running():
             raise ActorLoopStopped(f"The actors' event loop is not running; {function.__name__} will be retried")
-        future = asyncio.run_coroutine_threadsafe(self._as_actor(function, args), loop)
+        future = asyncio.run_coroutine_threadsafe(self._as_actor(function, args, workspace, fan_out), loop)
         done = threading.Event()
         future.add_done_callback(lambda _: done.set())
         try:
@@ -110,8 +155,75 @@ class ActorRuntime:
             raise
         future.result()
 
-    async def _as_actor(self, function: ActorFunction, args: tuple[Any, ...]) -> None:
+    async def _as_actor(
+        self,
+        function: ActorFunction,
+        args: tuple[Any, ...],
+        workspace: str | None,
+        fan_out: dramatiq.Message[Any] | None,
+    ) -> None:
         """Run an actor's coroutine in a task whose writes go ahead of request handlers' (one writer, embedded
-        mode)."""
+        mode), with the runtime of the message's workspace; a message for a workspace deleted since is dropped."""
         mark_actor_task()
-        await function(self, *args)
+        if fan_out is not None:
+            await self.fan_out(fan_out)
+        if workspace is None:
+            await function(self, *args)
+            return
+        workspace_id = uuid.UUID(workspace)
+        if not await self.workspace_exists(workspace_id):
+            logger.info("Dropped a %s message for workspace %s, which no longer exists", function.__name__, workspace)
+            return
+        await function(self.in_workspace(workspace_id), *args)
+
+    async def fan_out(self, message: dramatiq.Message[Any]) -> None:
+        """Send `message` (a periodic job's, for the default workspace) once for every other workspace."""
+        for workspace_id in await self.workspace_ids():
+            self.broker.enqueue(messages.in_workspace(message, workspace_id))
+
+
+class WorkspaceBroker:
+    """A broker whose `enqueue` sends messages for one workspace; everything else is the process's broker's."""
+
+    def __init__(self, broker: dramatiq.Broker, workspace_id: uuid.UUID) -> None:
+        self._broker = broker
+        self.workspace_id = workspace_id
+
+    def enqueue(self, message: dramatiq.Message[Any], *, delay: int | None = None) -> dramatiq.Message[Any]:
+        return self._broker.enqueue(messages.in_workspace(message, self.workspace_id), delay=delay)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._broker, name)
+
+
+class WorkspaceRuntime(ActorRuntime):
+    """The actor runtime of one workspace: the process runtime's loop, HTTP client and cipher, the workspace's store
+    as its database, and a broker that keeps the messages it sends in the workspace."""
+
+    def __init__(self, parent: ActorRuntime, workspace_id: uuid.UUID) -> None:
+        super().__init__(parent.settings, WorkspaceBroker(parent.broker, workspace_id))  # type: ignore[arg-type]
+        self.parent = parent
+        self.workspace_id = workspace_id
+
+    @property  # type: ignore[override]
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        return self.parent.loop
+
+    @loop.setter
+    def loop(self, value: asyncio.AbstractEventLoop | None) -> None:
+        """The loop is the process runtime's (ActorRuntime.__init__ assigns it)."""
+
+    def cipher(self) -> BlockCipher:
+        return self.parent.cipher()
+
+    async def database(self) -> Database:
+        return (await self.parent.database()).for_workspace(self.workspace_id)
+
+    async def http_client(self) -> httpx.AsyncClient:
+        return await self.parent.http_client()
+
+    def in_workspace(self, workspace_id: uuid.UUID | None) -> ActorRuntime:
+        return self.parent.in_workspace(workspace_id)
+
+    async def close(self) -> None:
+        """Nothing of its own to close: the process runtime closes what they share."""

@@ -76,7 +76,18 @@ METRIC_TRIGGERS_LOOP_SECONDS = 30.0
 
 
 def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
-    """The beat's schedule."""
+    """The beat's schedule. Each job's message runs in the default workspace and is sent on to every other one."""
+    return [
+        PeriodicJob(job.name, job.interval, functools.partial(_for_every_workspace, job.make_message))
+        for job in _periodic_jobs(settings)
+    ]
+
+
+def _for_every_workspace(make_message: Callable[[], dramatiq.Message[Any]]) -> dramatiq.Message[Any]:
+    return messages.for_every_workspace(make_message())
+
+
+def _periodic_jobs(settings: Settings) -> list[PeriodicJob]:
     return [
         PeriodicJob(messages.MARK_LATE_RUNS, settings.services_late_runs_loop_seconds, messages.mark_late_runs),
         PeriodicJob(
@@ -116,12 +127,15 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
     ]
 
 
-def _bound(runtime: ActorRuntime, function: ActorFunction) -> Callable[..., None]:
-    """`function` as a Dramatiq actor function: run to completion with `runtime` on the actors' event loop."""
+def _bound(runtime: ActorRuntime, name: str, function: ActorFunction) -> Callable[..., None]:
+    """`function` as a Dramatiq actor function: run to completion on the actors' event loop with the runtime of the
+    message's workspace (see `messages.in_workspace`); a periodic job's message from the beat is first sent on to
+    every other workspace (`messages.for_every_workspace`)."""
 
     @functools.wraps(function)
-    def run_on_loop(*args: Any) -> None:
-        runtime.run(function, args)
+    def run_on_loop(*args: Any, workspace: str | None = None, every_workspace: bool = False) -> None:
+        fan_out = messages.message(name, *args) if every_workspace and workspace is None else None
+        runtime.run(function, args, workspace, fan_out)
 
     return run_on_loop
 
@@ -130,7 +144,7 @@ def declare_actors(broker: dramatiq.Broker, runtime: ActorRuntime) -> dict[str, 
     """Declare every Baton actor on `broker`, each on the queue its message contract names, running with `runtime`."""
     return {
         name: dramatiq.Actor(
-            _bound(runtime, function),
+            _bound(runtime, name, function),
             broker=broker,
             actor_name=name,
             queue_name=messages.ACTOR_QUEUES[name],

@@ -6,6 +6,7 @@ queue round trip per event would cap ingestion long before the database does.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, TypedDict
 
 import dramatiq
@@ -91,6 +92,33 @@ class FlowRunStateChange(TypedDict):
     flow_run_id: str
     state_id: str
     from_state: StateRef | None
+
+
+#: The keyword argument naming the workspace a message is for (absent: the default workspace). Every actor takes it.
+WORKSPACE_KWARG = "workspace"
+
+
+def in_workspace(message: dramatiq.Message[Any], workspace_id: uuid.UUID | None) -> dramatiq.Message[Any]:
+    """`message` for workspace `workspace_id` (None: the default workspace, the message as it is): its actor runs
+    against that workspace's store."""
+    if workspace_id is None:
+        return message
+    return message.copy(kwargs={**message.kwargs, WORKSPACE_KWARG: str(workspace_id)})
+
+
+#: The keyword argument of a periodic job's message from the beat: its actor also sends it on to every workspace.
+EVERY_WORKSPACE_KWARG = "every_workspace"
+
+
+def for_every_workspace(message: dramatiq.Message[Any]) -> dramatiq.Message[Any]:
+    """`message` (a periodic job's) to be run in the default workspace and sent on to every other one."""
+    return message.copy(kwargs={**message.kwargs, EVERY_WORKSPACE_KWARG: True})
+
+
+def workspace_of(message: dramatiq.Message[Any]) -> uuid.UUID | None:
+    """The workspace `message` is for (None: the default workspace)."""
+    value = message.kwargs.get(WORKSPACE_KWARG)
+    return uuid.UUID(value) if value else None
 
 
 def message(actor_name: str, *args: Any) -> dramatiq.Message[Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import uuid
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
@@ -32,7 +33,9 @@ BACKLOG_WARNING_INTERVAL_SECONDS = 60.0
 
 
 class Publisher:
-    """Buffers outgoing events and state changes of one server process and sends them as batch messages."""
+    """Buffers outgoing events and state changes of one server process and sends them as batch messages, a batch
+    per workspace (`workspace_id` None: the default workspace; see `baton.server.workspace_publisher` for the view
+    a workspace's context publishes through)."""
 
     def __init__(
         self,
@@ -53,8 +56,9 @@ class Publisher:
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.max_pending = max_pending
-        self._events: list[QueuedEvent] = []
-        self._changes: list[FlowRunStateChange] = []
+        self._events: dict[uuid.UUID | None, list[QueuedEvent]] = {}
+        self._buffered = 0
+        self._changes: dict[uuid.UUID | None, list[FlowRunStateChange]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._sending: set[asyncio.Future[None]] = set()
         self._room = asyncio.Condition()
@@ -76,29 +80,38 @@ class Publisher:
     @property
     def pending(self) -> int:
         """Events buffered or being sent."""
-        return len(self._events) + self._in_flight
+        return self._buffered + self._in_flight
 
-    async def publish_events(self, events: Sequence[QueuedEvent], *, wait: bool = False) -> None:
-        """Queue `events` (JSON-mode dicts with `received` set, or their JSON text). With `wait`, return only once
-        they are in the broker (for callers that acknowledge durability, such as `POST /events`)."""
+    async def publish_events(
+        self, events: Sequence[QueuedEvent], *, wait: bool = False, workspace_id: uuid.UUID | None = None
+    ) -> None:
+        """Queue `events` (JSON-mode dicts with `received` set, or their JSON text) of workspace `workspace_id`. With
+        `wait`, return only once they are in the broker (for callers that acknowledge durability, such as `POST
+        /events`)."""
         if self.pending >= self.max_pending:
             async with self._room:
                 await self._room.wait_for(lambda: self.pending < self.max_pending)
-        self._events.extend(events)
-        if wait or len(self._events) >= self.batch_size:
+        self._buffer(events, workspace_id)
+        if wait or self._buffered >= self.batch_size:
             await self.flush()
         else:
             self._schedule_flush(self.flush_interval)
 
-    def offer_events(self, events: Sequence[QueuedEvent]) -> Awaitable[None] | None:
+    def offer_events(
+        self, events: Sequence[QueuedEvent], workspace_id: uuid.UUID | None = None
+    ) -> Awaitable[None] | None:
         """Queue `events` like `publish_events`, but without a coroutine when they fit in the buffer (the common case:
         a websocket frame is one event, and a task per frame costs the API process CPU under load); the
         awaitable to wait on when the buffer is full or the batch is due now."""
-        if self.pending >= self.max_pending or len(self._events) + len(events) >= self.batch_size:
-            return self.publish_events(events)
-        self._events.extend(events)
+        if self.pending >= self.max_pending or self._buffered + len(events) >= self.batch_size:
+            return self.publish_events(events, workspace_id=workspace_id)
+        self._buffer(events, workspace_id)
         self._schedule_flush(self.flush_interval)
         return None
+
+    def _buffer(self, events: Sequence[QueuedEvent], workspace_id: uuid.UUID | None) -> None:
+        self._events.setdefault(workspace_id, []).extend(events)
+        self._buffered += len(events)
 
     async def confirm(self) -> bool:
         """Send what is buffered and wait until every event queued before the call has gone to the broker: True if
@@ -165,9 +178,10 @@ class Publisher:
                 self._backlog_sampled_at = loop.time()
         return self._backlog
 
-    def flow_run_state_changed(self, change: FlowRunStateChange) -> None:
-        """Note a committed flow-run state change; its event is built and recorded by an actor."""
-        self._changes.append(change)
+    def flow_run_state_changed(self, change: FlowRunStateChange, workspace_id: uuid.UUID | None = None) -> None:
+        """Note a committed flow-run state change of workspace `workspace_id`; its event is built and recorded by an
+        actor."""
+        self._changes.setdefault(workspace_id, []).append(change)
         self._schedule_flush(min(self.flush_interval, STATE_CHANGE_FLUSH_SECONDS))
 
     def _schedule_flush(self, delay: float) -> None:
@@ -194,12 +208,14 @@ class Publisher:
             self._timer.cancel()
             self._timer = None
         outgoing: list[tuple[dramatiq.Message[Any], int]] = []
-        while self._events:
-            batch, self._events = self._events[: self.batch_size], self._events[self.batch_size :]
-            outgoing.append((messages.record_events(batch), len(batch)))
-        if self._changes:
-            changes, self._changes = self._changes, []
-            outgoing.append((messages.emit_flow_run_events(changes), 0))
+        buffered, self._events, self._buffered = self._events, {}, 0
+        for workspace_id, events in buffered.items():
+            for start in range(0, len(events), self.batch_size):
+                batch = events[start : start + self.batch_size]
+                outgoing.append((messages.in_workspace(messages.record_events(batch), workspace_id), len(batch)))
+        changed, self._changes = self._changes, {}
+        for workspace_id, changes in changed.items():
+            outgoing.append((messages.in_workspace(messages.emit_flow_run_events(changes), workspace_id), 0))
         if not outgoing:
             return
         loop = asyncio.get_running_loop()

@@ -102,7 +102,7 @@ class ServerContext:
             child = ServerContext(
                 settings=root.settings,
                 database=database,
-                publisher=WorkspacePublisher(database),
+                publisher=WorkspacePublisher(root.publisher, workspace_id) if root.publisher is not None else None,
                 started_at=root.started_at,
                 received_clock=root.received_clock,
                 parent=root,

@@ -1,47 +1,43 @@
-"""What a workspace's context publishes with, until the actors serve workspaces: the workspace's events are recorded
-in the request path, into the workspace's own store, and actor messages are not sent (an actor would act on the
-default workspace's tables). So a workspace's events and task runs are kept, and nothing of it reaches another
-workspace; notifications, automations and the other actors' work do not run in it yet (see README, Workspaces)."""
+"""What a workspace's context publishes with: the server's publisher, every event batch and actor message marked
+with the workspace (`messages.in_workspace`), so that the actors record, match and act on them in that workspace's
+store and nowhere else."""
 
 from __future__ import annotations
 
-import logging
+import uuid
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
-import orjson
-
+from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange, QueuedEvent
-from baton.server.database.engine import Database
-
-logger = logging.getLogger("baton.workspaces")
 
 
 class WorkspacePublisher:
-    """The publisher interface of `baton.queue.publisher.Publisher` for one workspace's context."""
+    """The interface of `baton.queue.publisher.Publisher` for one workspace's context, sharing the server's
+    publisher (its buffers, sending thread and back-pressure)."""
 
-    broker: Any = None
+    def __init__(self, publisher: Any, workspace_id: uuid.UUID) -> None:
+        self.publisher = publisher
+        self.workspace_id = workspace_id
 
-    def __init__(self, database: Database) -> None:
-        self.database = database
+    @property
+    def broker(self) -> Any:
+        return self.publisher.broker
 
     async def publish_events(self, events: Sequence[QueuedEvent], *, wait: bool = False) -> None:
-        """Record `events` (dicts or their JSON text) in the workspace's store now."""
-        if events:
-            batch = orjson.dumps(list(events)).decode()
-            await self.database.dialect.record_event_batch(self.database, batch)
+        await self.publisher.publish_events(events, wait=wait, workspace_id=self.workspace_id)
 
     def offer_events(self, events: Sequence[QueuedEvent]) -> Awaitable[None] | None:
-        return self.publish_events(events)
+        return self.publisher.offer_events(events, workspace_id=self.workspace_id)
 
     async def confirm(self) -> bool:
-        return True
+        return bool(await self.publisher.confirm())
 
     async def send(self, message: Any) -> None:
-        logger.debug("Not sent from workspace %s: %s", self.database.workspace_id, message.actor_name)
+        await self.publisher.send(messages.in_workspace(message, self.workspace_id))
 
     def flow_run_state_changed(self, change: FlowRunStateChange) -> None:
-        return None
+        self.publisher.flow_run_state_changed(change, workspace_id=self.workspace_id)
 
     async def wait_for_actors(self) -> None:
-        return None
+        await self.publisher.wait_for_actors()

@@ -84,15 +84,19 @@ class WorkspaceDirectory:
             account_id = uuid.UUID(reference.account_id)
         except ValueError:
             raise not_found(reference) from None
+        if not await self.exists(workspace_id) or self._workspaces[workspace_id][1] != account_id:
+            raise not_found(reference)
+        return workspace_id
+
+    async def exists(self, workspace_id: uuid.UUID) -> bool:
+        """Whether workspace `workspace_id` exists (as of at most WORKSPACE_CACHE_SECONDS ago)."""
         cached = self._workspaces.get(workspace_id)
         if cached is None or cached[0] < time.monotonic():
             async with self.database.read() as connection:
                 row = await models.read_workspace(connection, workspace_id)
             cached = (time.monotonic() + WORKSPACE_CACHE_SECONDS, row["account_id"] if row is not None else None)
             self._workspaces[workspace_id] = cached
-        if cached[1] != account_id:
-            raise not_found(reference)
-        return workspace_id
+        return cached[1] is not None
 
     async def role_of(self, workspace_id: uuid.UUID, principal: Principal) -> str | None:
         """The role `principal` holds in the workspace: an admin of the server is one in every workspace; others

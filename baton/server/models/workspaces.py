@@ -44,6 +44,12 @@ async def read_workspace(connection: AsyncConnection, workspace_id: uuid.UUID) -
     return dict(row) if row is not None else None
 
 
+async def read_workspace_ids(connection: AsyncConnection) -> list[uuid.UUID]:
+    """The id of every workspace but the default one (which has no row), oldest first."""
+    query = sa.select(t.workspace.c.id).order_by(t.workspace.c.created, t.workspace.c.id)
+    return list((await connection.execute(query)).scalars())
+
+
 async def require_workspace(connection: AsyncConnection, workspace_id: uuid.UUID) -> dict[str, Any]:
     """The workspace row; ObjectNotFound when there is none."""
     row = await read_workspace(connection, workspace_id)

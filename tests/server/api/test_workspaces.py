@@ -24,6 +24,7 @@ from baton.server.database import tables as t
 from baton.server.database.engine import Database
 from baton.server.workspaces import DEFAULT_ACCOUNT_ID
 from baton.settings import Settings
+from tests.pipeline import eventually, running_pipeline
 from tests.server.api.route_table import route_table
 from tests.server.api.secret_blocks import create_secret_block
 from tests.server.conftest import served
@@ -136,12 +137,16 @@ class TwoWorkspaces:
 @pytest.fixture
 async def two_workspaces(database: Database, tmp_path: Path) -> AsyncIterator[TwoWorkspaces]:
     settings = Settings(home=tmp_path, api_database_connection_url=str(database.url), auth_enabled=True)
-    context = ServerContext(settings=settings, database=database)
     async with database.write() as connection:
         admin = await service_account_key(connection, "admin")
         # A viewer at /api, given the admin role in workspace A only.
         member = await service_account_key(connection, "viewer")
-    async with served(context, ui=False) as base_url, httpx.AsyncClient(base_url=f"{base_url}/api", timeout=30) as http:
+    # The whole pipeline: events and state changes reach the workspaces' stores through the actors.
+    async with (
+        running_pipeline(settings, database) as context,
+        served(context, ui=False) as base_url,
+        httpx.AsyncClient(base_url=f"{base_url}/api", timeout=30) as http,
+    ):
         a = await new_workspace(http, "a", admin.headers)
         b = await new_workspace(http, "b", admin.headers)
         joined = await http.put(
@@ -150,7 +155,6 @@ async def two_workspaces(database: Database, tmp_path: Path) -> AsyncIterator[Tw
         assert joined.status_code == 200, joined.text
         objects = await objects_of_every_kind(http, workspace_api(b), admin.headers)
         yield TwoWorkspaces(base_url, context, admin, member, a, b, objects)
-    await context.close()
 
 
 async def objects_of_every_kind(http: httpx.AsyncClient, api: str, headers: dict[str, str]) -> dict[str, str]:
@@ -258,11 +262,19 @@ async def test_one_workspace_cannot_reach_the_objects_of_another(two_workspaces:
             # Still there, in B.
             kept = await http.get(f"{in_b}{path}", headers=two_workspaces.admin.headers)
             assert kept.status_code == 200, f"GET {in_b}{path}: {kept.status_code} {kept.text}"
-        events = await http.post(f"{in_a}/events/filter", json={}, headers=member)
-        assert events.status_code == 200, events.text
-        assert [event["event"] for event in events.json()["events"]] == []
-        b_events = await http.post(f"{in_b}/events/filter", json={}, headers=two_workspaces.admin.headers)
-        assert "b.happened" in [event["event"] for event in b_events.json()["events"]]
+
+        async def event_names(api: str, headers: dict[str, str]) -> list[str]:
+            response = await http.post(f"{api}/events/filter", json={}, headers=headers)
+            assert response.status_code == 200, response.text
+            return [event["event"] for event in response.json()["events"]]
+
+        # B's event is recorded in B's store by the events actor, and in neither A nor the default workspace.
+        async def recorded_in_b() -> bool:
+            return "b.happened" in await event_names(in_b, two_workspaces.admin.headers)
+
+        assert await eventually(recorded_in_b)
+        assert "b.happened" not in await event_names(in_a, member)
+        assert "b.happened" not in await event_names("", two_workspaces.admin.headers)
         # Admission: the member is an admin in A, which it may write to.
         assert (await http.post(f"{in_a}/flows/", json={"name": "mine"}, headers=member)).status_code == 201
         assert (await http.post("/flows/", json={"name": "mine"}, headers=member)).status_code == 403
