@@ -15,6 +15,7 @@ import pytest
 from baton.server.workspaces import DEFAULT_ACCOUNT_ID
 from tests.acceptance.conftest import SERVER_KIND, ApiServer, baton_server_on_fresh_database, flow_script
 from tests.acceptance.task_runs import wait_for_task_runs
+from tests.acceptance.worker_runs import check_prefect_worker_completes_a_run
 from tests.databases import TemplateDatabases
 
 pytestmark = [
@@ -70,3 +71,39 @@ def test_flows_run_in_two_workspaces_at_once_and_each_sees_only_its_own(server: 
         assert api.post("/flow_runs/filter", json={}).json() == []
         assert api.post("/task_runs/filter", json={}).json() == []
         assert api.post("/flows/filter", json={}).json() == []
+
+
+def test_prefect_workers_run_deployments_in_two_workspaces_at_once_each_in_its_own(
+    server: ApiServer, tmp_path: Path
+) -> None:
+    """A pool of the same name in two workspaces, an official `prefect worker` polling each through its workspace's
+    URL: each worker runs its own workspace's deployment run (over the workspace's worker channel), and each
+    workspace sees one worker and one run, its own."""
+    with httpx.Client(base_url=server.api_url, timeout=30.0) as api:
+        workspaces = {
+            name: api.post("/workspaces/", json={"name": name}).raise_for_status().json()["id"]
+            for name in ("deploy-a", "deploy-b")
+        }
+    urls = {
+        name: f"{server.api_url}/accounts/{DEFAULT_ACCOUNT_ID}/workspaces/{workspace_id}"
+        for name, workspace_id in workspaces.items()
+    }
+
+    def run(name: str) -> str:
+        workdir = tmp_path / name
+        workdir.mkdir()
+        with httpx.Client(base_url=urls[name], timeout=30.0) as api:
+            workspace_server = ApiServer(api_url=urls[name], database_url=server.database_url)
+            finished = check_prefect_worker_completes_a_run(api, workspace_server, "shared-pool", workdir)
+        return str(finished["id"])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        flow_run_ids = dict(zip(urls, pool.map(run, urls), strict=True))
+
+    for name, url in urls.items():
+        with httpx.Client(base_url=url, timeout=30.0) as api:
+            assert [each["id"] for each in api.post("/flow_runs/filter", json={}).json()] == [flow_run_ids[name]]
+            assert len(api.post("/work_pools/shared-pool/workers/filter", json={}).json()) == 1
+            assert len(api.post("/deployments/filter", json={}).json()) == 1
+    with httpx.Client(base_url=server.api_url, timeout=30.0) as api:
+        assert api.get("/work_pools/shared-pool").status_code == 404
