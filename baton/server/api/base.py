@@ -175,8 +175,6 @@ class ApiHandler(tornado.web.RequestHandler):
             raise tornado.web.HTTPError(414, log_message=f"The URL is longer than {MAX_URL_CHARS} characters.")
         if "%00" in self.request.uri:
             raise ValidationFailed("The URL may not contain NUL (%00) characters.")
-        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
-            require_json_body(self.request)
         reference = workspace_of(self.request)
         try:
             if reference is None:
@@ -187,6 +185,10 @@ class ApiHandler(tornado.web.RequestHandler):
             if isinstance(denied.principal, Principal):
                 self.principal = denied.principal
             raise
+        # After admission: a workspace that does not exist is a 404 whatever the body, and a caller who may not call
+        # the route learns nothing about what it would accept.
+        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            require_json_body(self.request)
 
     async def _admit(self, permission: str | None) -> Principal:
         return await self.context.access.admit(

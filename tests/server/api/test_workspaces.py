@@ -93,6 +93,12 @@ async def test_a_workspace_url_with_an_unknown_workspace_or_account_is_a_404(cli
         response = await client.post(f"{prefix}/flows/filter", json={})
         assert response.status_code == 404, prefix
         assert "Workspace" in response.json()["detail"]
+        # The same 404 whatever the body: a body that is not JSON is refused only where the route exists.
+        for headers in ({}, {"Content-Type": "text/plain"}):
+            response = await client.post(f"{prefix}/flows/", content=b"name=x", headers=headers)
+            assert response.status_code == 404, (prefix, headers, response.text)
+    created = await client.post(f"{workspace_api(workspace_id)}/flows/", content=b"name=x")
+    assert created.status_code == 415, created.text
     # Global objects are served at /api only.
     assert (await client.post(f"{workspace_api(workspace_id)}/users/filter", json={})).status_code == 404
 
