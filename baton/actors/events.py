@@ -75,7 +75,7 @@ async def resume_unpublished_state_changes(runtime: ActorRuntime) -> None:
     and notification queues are behind (their states' events may still come, and emitting them too would only add
     work). Emitting is idempotent, so a state whose message arrives after all changes nothing twice. A transaction
     that commits a state longer than the grace after writing it would slip behind the mark: none takes that long."""
-    if await asyncio.to_thread(outstanding_messages, runtime.broker) > 0:
+    if await asyncio.to_thread(outstanding_messages, runtime.process_broker) > 0:
         return
     database = await runtime.database()
     # States younger than the grace are left to the message that carries them (the publisher sends within 0.1 s, a

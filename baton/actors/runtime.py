@@ -76,6 +76,11 @@ class ActorRuntime:
             runtime = self._workspace_runtimes[workspace_id] = WorkspaceRuntime(self, workspace_id)
         return runtime
 
+    @property
+    def process_broker(self) -> dramatiq.Broker:
+        """The process's broker (a workspace's runtime sends through a view of it that marks its messages)."""
+        return self.broker
+
     async def workspace_exists(self, workspace_id: uuid.UUID) -> bool:
         """Whether workspace `workspace_id` exists (read with the workspaces' short cache): a message for a deleted
         workspace is dropped, not retried against a store that is gone."""
@@ -189,6 +194,11 @@ class WorkspaceBroker:
         self._broker = broker
         self.workspace_id = workspace_id
 
+    @property
+    def process_broker(self) -> dramatiq.Broker:
+        """The process's broker itself (for what asks which broker it is, such as the backlog's measure)."""
+        return self._broker
+
     def enqueue(self, message: dramatiq.Message[Any], *, delay: int | None = None) -> dramatiq.Message[Any]:
         return self._broker.enqueue(messages.in_workspace(message, self.workspace_id), delay=delay)
 
@@ -212,6 +222,10 @@ class WorkspaceRuntime(ActorRuntime):
     @loop.setter
     def loop(self, value: asyncio.AbstractEventLoop | None) -> None:
         """The loop is the process runtime's (ActorRuntime.__init__ assigns it)."""
+
+    @property
+    def process_broker(self) -> dramatiq.Broker:
+        return self.parent.process_broker
 
     def cipher(self) -> BlockCipher:
         return self.parent.cipher()

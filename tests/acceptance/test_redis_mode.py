@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from websockets.sync.client import connect
 
 from baton.server.database.engine import Database
+from baton.server.workspaces import DEFAULT_ACCOUNT_ID
 from tests.acceptance.conftest import (
     SERVER_KIND,
     ApiServer,
@@ -337,6 +338,51 @@ def test_two_services_run_the_beat_once_and_the_survivor_takes_over(
     while api.get(f"/flow_runs/{run['id']}").json()["state_name"] != "Late" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert api.get(f"/flow_runs/{run['id']}").json()["state_name"] == "Late"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_services_work_in_a_workspace_on_its_own_data(
+    own_api: httpx.Client, own_server: ApiServer, services: Services, services_env: dict[str, str]
+) -> None:
+    """A workspace's events are recorded by the services into its store, and the beat's periodic jobs reach it (an
+    overdue run there becomes Late); the default workspace sees none of it."""
+    services.env = {
+        **services_env,
+        "BATON_SERVICES_LATE_RUNS_LOOP_SECONDS": "0.5",
+        "BATON_SERVICES_LATE_RUNS_AFTER_SECONDS": "1",
+        "BATON_SERVICES_UNPUBLISHED_STATE_CHANGES_LOOP_SECONDS": "0.5",
+    }
+    _, log = services.start("--processes", "1", "--threads", "2")
+    workspace_id = own_api.post("/workspaces/", json={"name": "redis-team"}).raise_for_status().json()["id"]
+    url = f"{own_server.api_url}/accounts/{DEFAULT_ACCOUNT_ID}/workspaces/{workspace_id}"
+    with httpx.Client(base_url=url, timeout=10.0) as api:
+        now = dt.datetime.now(dt.UTC).isoformat()
+        event = {
+            "id": str(uuid.uuid4()),
+            "occurred": now,
+            "event": "team.happened",
+            "resource": {"prefect.resource.id": "x"},
+        }
+        assert api.post("/events", json=[event]).status_code == 204
+        flow = api.post("/flows/", json={"name": "late-in-a-workspace"}).json()
+        overdue = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat()
+        run = api.post(
+            "/flow_runs/",
+            json={"flow_id": flow["id"], "state": {"type": "SCHEDULED", "state_details": {"scheduled_time": overdue}}},
+        ).json()
+
+        def names() -> list[str]:
+            return [each["event"] for each in api.post("/events/filter", json={}).json()["events"]]
+
+        deadline = time.monotonic() + 30  # the services process boots before it records anything
+        while not {"team.happened", "prefect.flow-run.Late"} <= set(names()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert {"team.happened", "prefect.flow-run.Late"} <= set(names()), tail(log)
+        assert api.get(f"/flow_runs/{run['id']}").json()["state_name"] == "Late"
+    default_names = [each["event"] for each in own_api.post("/events/filter", json={}).json()["events"]]
+    assert "team.happened" not in default_names and "prefect.flow-run.Late" not in default_names
+    # Every periodic job ran in the workspace too, none of them failing.
+    assert "Traceback" not in log.read_text(errors="replace"), tail(log)
 
 
 def test_a_failing_tagged_flow_notifies_once_through_services(api: httpx.Client, run_flow: FlowRunner) -> None:

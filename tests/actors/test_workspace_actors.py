@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from baton.actors.runtime import ActorRuntime
-from baton.actors.setup import periodic_jobs
+from baton.actors.setup import ACTOR_FUNCTIONS, periodic_jobs
 from baton.queue import messages
 from baton.queue.broker import make_broker
 from baton.server.automations.loaded import automation_cache
@@ -177,4 +177,19 @@ async def test_a_message_for_a_deleted_workspace_is_dropped(settings: Settings, 
         assert calls == [kept["id"], None]
     finally:
         await delete_workspace(database, kept["id"])
+        await runtime.close()
+
+
+async def test_every_periodic_job_runs_in_a_workspaces_store(settings: Settings, database: Database) -> None:
+    """Each periodic job, run once for a workspace, works on the tables its store has (the global ones, such as the
+    audit log's, are the main database's only)."""
+    from baton.server.workspaces import create_workspace, delete_workspace
+
+    runtime = ActorRuntime(settings, make_broker(settings), database)
+    workspace = await create_workspace(database, "periodic", "")
+    try:
+        for job in periodic_jobs(settings):
+            await ACTOR_FUNCTIONS[job.name](runtime.in_workspace(workspace["id"]), *job.make_message().args)
+    finally:
+        await delete_workspace(database, workspace["id"])
         await runtime.close()

@@ -7,14 +7,18 @@ import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.server.database import tables as t
+from baton.server.database.tables import GLOBAL_TABLES
 from baton.server.models.artifacts import delete_artifacts_where
 from baton.server.models.retention import runs
+
+if TYPE_CHECKING:
+    from baton.server.database.engine import Database
 
 ExpiredQuery = Callable[[dt.datetime], sa.Select[tuple[Any]]]
 BatchDelete = Callable[[AsyncConnection, Sequence[Any]], Awaitable[int]]
@@ -32,6 +36,8 @@ class RetentionKind:
     setting: str
     expired: ExpiredQuery
     delete_batch: BatchDelete
+    #: The table of the kind's items (its dependents go with them).
+    table: sa.Table
     # A row of this kind brings its dependents into its transaction: a flow run with its task runs, states and logs
     # is many rows, so a batch of runs is the batch size divided by this.
     rows_per_item: int = 1
@@ -94,6 +100,7 @@ RETENTION_KINDS: tuple[RetentionKind, ...] = (
         "flow_runs_retention_days",
         runs.expired_flow_runs,
         runs.delete_flow_runs_batch,
+        table=t.flow_run,
         rows_per_item=20,
     ),
     RetentionKind(
@@ -102,11 +109,19 @@ RETENTION_KINDS: tuple[RetentionKind, ...] = (
         "flow_runs_retention_days",
         runs.expired_task_runs,
         runs.delete_task_runs_batch,
+        table=t.task_run,
         rows_per_item=5,
     ),
-    RetentionKind("logs", "log lines", "logs_retention_days", _older_than(t.log, "timestamp"), _delete_by_id(t.log)),
     RetentionKind(
-        "artifacts", "artifacts of no kept run", "artifacts_retention_days", _expired_artifacts, _delete_artifacts
+        "logs", "log lines", "logs_retention_days", _older_than(t.log, "timestamp"), _delete_by_id(t.log), table=t.log
+    ),
+    RetentionKind(
+        "artifacts",
+        "artifacts of no kept run",
+        "artifacts_retention_days",
+        _expired_artifacts,
+        _delete_artifacts,
+        table=t.artifact,
     ),
     RetentionKind(
         "events",
@@ -114,6 +129,7 @@ RETENTION_KINDS: tuple[RetentionKind, ...] = (
         "events_retention_days",
         _older_than(t.events, "occurred"),
         _delete_by_id(t.events),
+        table=t.events,
     ),
     RetentionKind(
         "notification_deliveries",
@@ -121,6 +137,7 @@ RETENTION_KINDS: tuple[RetentionKind, ...] = (
         "notifications_retention_days",
         _expired_deliveries,
         _delete_by_id(t.notification_delivery),
+        table=t.notification_delivery,
     ),
     RetentionKind(
         "automation_firings",
@@ -128,6 +145,7 @@ RETENTION_KINDS: tuple[RetentionKind, ...] = (
         "automations_retention_days",
         _expired_firings,
         _delete_firings,
+        table=t.automation_firing,
     ),
     RetentionKind(
         "audit_entries",
@@ -135,5 +153,14 @@ RETENTION_KINDS: tuple[RetentionKind, ...] = (
         "audit_retention_days",
         _older_than(t.audit_entry, "occurred"),
         _delete_by_id(t.audit_entry),
+        table=t.audit_entry,
     ),
 )
+
+
+def kinds_kept_in(database: Database) -> tuple[RetentionKind, ...]:
+    """The kinds whose table `database` holds: all of them in the main database, those of workspace tables in a
+    workspace's store (the audit log is global)."""
+    if database.workspace_id is None:
+        return RETENTION_KINDS
+    return tuple(kind for kind in RETENTION_KINDS if kind.table not in GLOBAL_TABLES)

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from baton.server.database.types import utcnow
 from baton.server.database.write_lock import mark_deferrable_task
-from baton.server.models.retention.kinds import RETENTION_KINDS, RetentionKind
+from baton.server.models.retention.kinds import RETENTION_KINDS, RetentionKind, kinds_kept_in
 
 if TYPE_CHECKING:
     from baton.server.database.engine import Database
@@ -61,7 +61,7 @@ async def count_expired(
     now = now or utcnow()
     counted = []
     async with database.read() as connection:
-        for kind in RETENTION_KINDS:
+        for kind in kinds_kept_in(database):
             kept = days[kind.name]
             rows = 0
             if kept:
@@ -83,7 +83,7 @@ async def prune_expired(
     mark_deferrable_task()
     now = now or utcnow()
     pruned = []
-    for kind in RETENTION_KINDS:
+    for kind in kinds_kept_in(database):
         kept = days[kind.name]
         if not kept:
             pruned.append(KindPruned(kind, 0, 0))
