@@ -121,21 +121,22 @@ class WorkspaceDirectory:
 
 
 async def create_workspace(database: Database, name: str, description: str) -> dict[str, Any]:
-    """Make a workspace: its row, then its store at the head revision with the system blocks; the row is removed
-    again when the store cannot be made. ObjectAlreadyExists for a name in use."""
+    """Make a workspace: its store at the head revision with the system blocks, then its row; the store is removed
+    again when the row cannot be written. ObjectAlreadyExists for a name in use.
+
+    The row comes last so that a workspace whose row can be read always has its store: the actors send the periodic
+    jobs to every workspace with a row, and the API admits requests to it."""
     from baton.server.blocks import register_system_blocks
 
-    async with database.write() as connection:
-        row = await models.create_workspace(connection, DEFAULT_ACCOUNT_ID, name, description)
+    workspace_id = uuid.uuid4()
     try:
-        store = await create_workspace_store(database, row["id"])
+        store = await create_workspace_store(database, workspace_id)
         await register_system_blocks(store)
-    except BaseException:
         async with database.write() as connection:
-            await models.delete_workspace(connection, row["id"])
-        await drop_workspace_store(database, row["id"])
+            return await models.create_workspace(connection, DEFAULT_ACCOUNT_ID, name, description, workspace_id)
+    except BaseException:
+        await drop_workspace_store(database, workspace_id)
         raise
-    return row
 
 
 async def delete_workspace(database: Database, workspace_id: uuid.UUID) -> dict[str, Any]:

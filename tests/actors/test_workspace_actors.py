@@ -88,9 +88,13 @@ async def test_the_late_runs_job_marks_a_workspaces_runs_late(client: httpx.Asyn
         return name if name == "Late" else None
 
     assert await eventually(state_name, within=15) == "Late"
+
     # Its "Late" event is recorded in the workspace, not in the default workspace.
-    events = (await workspace.client.post("/events/filter", json={})).json()["events"]
-    assert "prefect.flow-run.Late" in [event["event"] for event in events]
+    async def late_event() -> bool:
+        events = (await workspace.client.post("/events/filter", json={})).json()["events"]
+        return "prefect.flow-run.Late" in [event["event"] for event in events]
+
+    assert await eventually(late_event, within=15)
     default_events = (await client.post("/events/filter", json={})).json()["events"]
     assert "prefect.flow-run.Late" not in [event["event"] for event in default_events]
 

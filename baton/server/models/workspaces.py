@@ -16,12 +16,17 @@ from baton.server.database.types import utcnow
 
 
 async def create_workspace(
-    connection: AsyncConnection, account_id: uuid.UUID, name: str, description: str
+    connection: AsyncConnection,
+    account_id: uuid.UUID,
+    name: str,
+    description: str,
+    workspace_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
-    """Insert a workspace row; ObjectAlreadyExists when the account has a workspace of that name."""
+    """Insert a workspace row (with id `workspace_id`, or a new one); ObjectAlreadyExists when the account has a
+    workspace of that name."""
     now = utcnow()
     row = {
-        "id": uuid.uuid4(),
+        "id": workspace_id or uuid.uuid4(),
         "created": now,
         "updated": now,
         "account_id": account_id,
