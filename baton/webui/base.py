@@ -26,7 +26,7 @@ from baton.server.context import ServerContext
 from baton.server.permissions import SIGNED_IN, PermissionSpec, route_permission
 from baton.server.workspaces import WorkspaceReference, workspace_of
 from baton.webui import formatting, workspace_scope
-from baton.webui.navigation import NAVIGATION, static_url
+from baton.webui.navigation import NAVIGATION, NavigationEntry, static_url
 from baton.webui.workspace_scope import WorkspaceChoice
 
 logger = logging.getLogger("baton.webui")
@@ -61,8 +61,8 @@ class PageHandler(tornado.web.RequestHandler):
     permission: ClassVar[PermissionSpec | None] = None
     #: Who is looking (set by `prepare`; anonymous with authentication off). In a workspace, with the role held there.
     principal: Principal = ANONYMOUS
-    #: The caller with their own role (the one that decides the global pages and the workspaces they may switch to).
-    account_principal: Principal = ANONYMOUS
+    # The caller with their own role, when a workspace's role replaced it in `principal`.
+    _account_principal: Principal | None = None
     #: The path this page's workspace is under (`/workspaces/{id}`; empty for the default workspace), once admitted.
     workspace_path: str = ""
     #: The workspaces the sidebar's switcher offers (set once the caller is admitted).
@@ -76,12 +76,23 @@ class PageHandler(tornado.web.RequestHandler):
             raise ObjectNotFound(f"There is no page at {self.request.path} in a workspace.")
         if reference is None:
             await self.admit()
-            self.account_principal = self.principal
         else:
             await self.admit_to_workspace(reference)
         self.workspace_choices = await workspace_scope.switchable_workspaces(
             self.context.root.database, self.account_principal, everyone=not self.context.access.enabled
         )
+
+    @property
+    def account_principal(self) -> Principal:
+        """The caller with their own role: it decides the global pages and the workspaces they may switch to (in a
+        workspace, `principal` holds the role given there)."""
+        return self._account_principal or self.principal
+
+    def shows_entry(self, entry: NavigationEntry) -> bool:
+        """Whether the sidebar shows `entry`: a global page's by the caller's own role, others by the role held in
+        the page's workspace."""
+        who = self.account_principal if workspace_scope.is_global_path(entry.path) else self.principal
+        return entry.visible_to(who)
 
     async def admit(self) -> None:
         """Find the caller and check the page's permission; a caller who has not signed in is sent to the sign-in
@@ -91,7 +102,7 @@ class PageHandler(tornado.web.RequestHandler):
     async def admit_to_workspace(self, reference: WorkspaceReference) -> None:
         """Admit the caller to a page of the workspace `reference` names and bind the page's context to it: the
         not-found page, the same for both, when the workspace does not exist or the caller holds no role there."""
-        self.principal = self.account_principal = account = await self._admit_caller(SIGNED_IN)
+        self.principal = self._account_principal = account = await self._admit_caller(SIGNED_IN)
 
         async def admitted(_permission: str | None) -> Principal:
             return account
@@ -135,6 +146,7 @@ class PageHandler(tornado.web.RequestHandler):
         namespace = super().get_template_namespace()
         namespace.update(
             navigation=NAVIGATION,
+            shows_entry=self.shows_entry,
             current_path=self.request.path,
             static=static_url,
             version=__version__,
