@@ -110,6 +110,16 @@ def test_an_admin_makes_a_workspace_works_in_it_and_deletes_it(
     assert page.request.get(f"{ui_server.url}/runs/flow-run/{run_id}").status == 404
 
     page.goto(f"{ui_server.url}/workspace-settings/{workspace_id}")
+    page.select_option("#workspace-members tr[data-name='dora'] select", "viewer")
+    with page.expect_navigation():  # the page reloads once the role is set
+        page.click("#workspace-members tr[data-name='dora'] button[type=submit]")
+    assert page.input_value("#workspace-members tr[data-name='dora'] select") == "viewer"
+    assert admin_api.get(f"/workspaces/{workspace_id}/members").json()[0]["role"] == "viewer"
+    page.click("#workspace-members tr[data-name='dora'] button:has-text('Remove')")
+    page.click("#confirm-ok")
+    page.wait_for_selector("#workspace-members", state="detached")
+    assert admin_api.get(f"/workspaces/{workspace_id}/members").json() == []
+
     page.fill("#delete-confirm-name", "team-a")
     page.click("#delete-workspace")
     assert page.inner_text("[data-error-for='confirm_name']") == "Type the workspace's name exactly to delete it."
@@ -118,7 +128,7 @@ def test_an_admin_makes_a_workspace_works_in_it_and_deletes_it(
     page.fill("#delete-confirm-name", "team-alpha")
     page.click("#delete-workspace")
     page.wait_for_url(f"{ui_server.url}/workspaces")
-    assert page.locator("#workspaces").count() == 0
+    assert page.locator(f"tr[data-id='{workspace_id}']").count() == 0
     assert admin_api.get(f"/workspaces/{workspace_id}").status_code == 404
     assert page.goto(f"{ui_server.url}/workspaces/{workspace_id}/runs").status == 404
     page.browser_errors.expect("404")
@@ -136,7 +146,11 @@ def test_a_member_sees_its_workspaces_and_others_get_the_same_404(
     sign_in(page, ui_server, "dora", f"/workspaces/{ours}/flows")
     # Her role in this workspace is viewer (developer elsewhere): the page says so.
     assert page.inner_text("#signed-in-role") == "viewer"
-    page.click("#workspace-switcher summary")
+    # The switcher works from the keyboard: open it, and its links are the next stops.
+    page.focus("#workspace-switcher summary")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Default workspace"
     offered = page.locator("#workspace-switcher li a").all_inner_texts()
     assert offered == ["Default workspace", "dora-team"]
     assert page.get_attribute("#workspace-switcher a:has-text('Default workspace')", "href") == "/flows"
