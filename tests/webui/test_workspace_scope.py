@@ -96,3 +96,10 @@ def test_other_paths_are_left_alone(uri: str) -> None:
     route_to_workspace_page(request)
     assert request.path == uri.split("?")[0]
     assert workspace_of(request) is None
+
+
+def test_the_global_api_segments_are_the_global_api_modules() -> None:
+    from baton.server.app import GLOBAL_API_MODULES
+    from baton.webui.workspace_scope import GLOBAL_API_SEGMENTS
+
+    assert GLOBAL_API_SEGMENTS == GLOBAL_API_MODULES
