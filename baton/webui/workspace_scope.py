@@ -47,6 +47,7 @@ MAX_SWITCHABLE = 200
 OWN_WORKSPACE_ATTRIBUTE = "data-workspace-link"
 
 _TAG = re.compile(r"<[A-Za-z][^>]*>")
+_QUOTED = re.compile(r""""[^"]*"|'[^']*'""")
 # The URL attributes of baton.server.base_path.URL_ATTRIBUTE, with their application path.
 _URL_ATTRIBUTE = re.compile(
     r"""(\s(?:href|src|action|formaction|data-then|data-stream-url)=)(["'])(/(?![/\\])[^"']*)"""
@@ -90,7 +91,8 @@ def prefix_workspace_urls(prefix: str, html: str) -> str:
 
     def tag(match: re.Match[str]) -> str:
         text = match.group(0)
-        if OWN_WORKSPACE_ATTRIBUTE in text:
+        # The attribute itself, not the same words inside another attribute's value (a run's name).
+        if OWN_WORKSPACE_ATTRIBUTE in _QUOTED.sub("", text):
             return text
         return _URL_ATTRIBUTE.sub(lambda url: url.group(1) + url.group(2) + in_workspace(prefix, url.group(3)), text)
 
