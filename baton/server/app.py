@@ -12,7 +12,7 @@ from baton.server.api.base import NotFoundApiHandler
 from baton.server.browser_guard import BrowserGuard
 from baton.server.context import ServerContext
 from baton.server.metrics.requests import MeasuredApplication
-from baton.server.workspaces import route_to_workspace
+from baton.server.workspaces import route_to_workspace, route_to_workspace_page
 
 API_PREFIX = "/api"
 # Each module under baton.server.api ends with a `routes` list of (pattern, handler) pairs.
@@ -78,11 +78,13 @@ def api_routes(context: ServerContext) -> list[tuple[str, type[tornado.web.Reque
 
 
 class BatonApplication(MeasuredApplication):
-    """The server's application: a request under a workspace's URL is routed as its `/api/...` twin, the workspace
-    kept on the request for the handler to bind its context to (see baton.server.workspaces)."""
+    """The server's application: a request under a workspace's URL is routed as its `/api/...` twin, and a workspace's
+    page (`/workspaces/{id}/runs`) as the page's own path, the workspace kept on the request for the handler to bind
+    its context to (see baton.server.workspaces)."""
 
     def find_handler(self, request: Any, **kwargs: Any) -> Any:
         route_to_workspace(request)
+        route_to_workspace_page(request)
         return super().find_handler(request, **kwargs)
 
 

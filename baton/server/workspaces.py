@@ -29,6 +29,11 @@ DEFAULT_ACCOUNT_ID = uuid.UUID("00000000-0000-4000-8000-000000000000")
 WORKSPACE_CACHE_SECONDS = 1.0
 
 _WORKSPACE_PATH = re.compile(r"^/api/accounts/(?P<account_id>[^/?]+)/workspaces/(?P<workspace_id>[^/?]+)(?P<rest>.*)$")
+# A page of a workspace: `/workspaces/{workspace_id}/runs`. Only an id-shaped segment names a workspace, so that the
+# admin pages' own addresses under /workspaces stay free.
+_WORKSPACE_PAGE_PATH = re.compile(r"^/workspaces/(?P<workspace_id>[0-9A-Fa-f-]{32,36})(?P<rest>/.*)?$")
+# What is never served as a workspace's page: the API (its workspaces have their own URLs), static files, the docs.
+_NOT_PAGES = ("/api", "/ui-static/", "/docs", "/metrics")
 # The attribute of a Tornado request that carries the workspace its URL named (set by `WorkspaceRouting`).
 REQUEST_WORKSPACE_ATTRIBUTE = "baton_workspace"
 
@@ -54,6 +59,24 @@ def route_to_workspace(request: httputil.HTTPServerRequest) -> None:
         request, REQUEST_WORKSPACE_ATTRIBUTE, WorkspaceReference(match.group("account_id"), match.group("workspace_id"))
     )
     request.path = "/api" + rest
+    query = request.uri.split("?", 1)[1] if request.uri and "?" in request.uri else None
+    request.uri = request.path + (f"?{query}" if query is not None else "")
+
+
+def route_to_workspace_page(request: httputil.HTTPServerRequest) -> None:
+    """Turn the path of a workspace's page (`/workspaces/{id}/runs`) into the page's own path (`/runs`) and keep the
+    workspace it named on the request, as `route_to_workspace` does for the API; leaves other requests alone. Called
+    before routing."""
+    match = _WORKSPACE_PAGE_PATH.match(request.path)
+    if match is None:
+        return
+    rest = match.group("rest") or "/"
+    if rest.startswith(_NOT_PAGES) or rest == "/api":
+        return
+    setattr(
+        request, REQUEST_WORKSPACE_ATTRIBUTE, WorkspaceReference(str(DEFAULT_ACCOUNT_ID), match.group("workspace_id"))
+    )
+    request.path = rest
     query = request.uri.split("?", 1)[1] if request.uri and "?" in request.uri else None
     request.uri = request.path + (f"?{query}" if query is not None else "")
 

@@ -18,13 +18,16 @@ import tornado.web
 from baton import __version__
 from baton.errors import BatonError, NotAuthenticated, ObjectNotFound, PermissionDenied, ValidationFailed, http_answer
 from baton.server.api.base import request_cookies
+from baton.server.api.workspace_access import admit_to_workspace
 from baton.server.auth.principal import ANONYMOUS, Principal
 from baton.server.base_path import prefix_page_urls, with_base_path
 from baton.server.browser_guard import page_headers
 from baton.server.context import ServerContext
 from baton.server.permissions import SIGNED_IN, PermissionSpec, route_permission
-from baton.webui import formatting
-from baton.webui.navigation import NAVIGATION, static_url
+from baton.server.workspaces import WorkspaceReference, workspace_of
+from baton.webui import formatting, workspace_scope
+from baton.webui.navigation import NAVIGATION, NavigationEntry, static_url
+from baton.webui.workspace_scope import WorkspaceChoice
 
 logger = logging.getLogger("baton.webui")
 
@@ -56,30 +59,77 @@ class PageHandler(tornado.web.RequestHandler):
 
     #: The permission each HTTP method of the page needs (see baton.server.permissions); every page declares it.
     permission: ClassVar[PermissionSpec | None] = None
-    #: Who is looking (set by `prepare`; anonymous with authentication off).
+    #: Who is looking (set by `prepare`; anonymous with authentication off). In a workspace, with the role held there.
     principal: Principal = ANONYMOUS
+    # The caller with their own role, when a workspace's role replaced it in `principal`.
+    _account_principal: Principal | None = None
+    #: The path this page's workspace is under (`/workspaces/{id}`; empty for the default workspace), once admitted.
+    workspace_path: str = ""
+    #: The workspaces the sidebar's switcher offers (set once the caller is admitted).
+    workspace_choices: list[WorkspaceChoice] = []
 
     async def prepare(self) -> None:
         self.context.request_started()
         self._counted = True
-        await self.admit()
+        reference = workspace_of(self.request)
+        if reference is not None and workspace_scope.is_global_path(self.request.path):
+            raise ObjectNotFound(f"There is no page at {self.request.path} in a workspace.")
+        if reference is None:
+            await self.admit()
+        else:
+            await self.admit_to_workspace(reference)
+        self.workspace_choices = await workspace_scope.switchable_workspaces(
+            self.context.root.database, self.account_principal, everyone=not self.context.access.enabled
+        )
+
+    @property
+    def account_principal(self) -> Principal:
+        """The caller with their own role: it decides the global pages and the workspaces they may switch to (in a
+        workspace, `principal` holds the role given there)."""
+        return self._account_principal or self.principal
+
+    def shows_entry(self, entry: NavigationEntry) -> bool:
+        """Whether the sidebar shows `entry`: a global page's by the caller's own role, others by the role held in
+        the page's workspace."""
+        who = self.account_principal if workspace_scope.is_global_path(entry.path) else self.principal
+        return entry.visible_to(who)
 
     async def admit(self) -> None:
         """Find the caller and check the page's permission; a caller who has not signed in is sent to the sign-in
         page (GET) or answered 401."""
+        self.principal = await self._admit_caller(route_permission(type(self), self.request.method or "GET"))
+
+    async def admit_to_workspace(self, reference: WorkspaceReference) -> None:
+        """Admit the caller to a page of the workspace `reference` names and bind the page's context to it: the
+        not-found page, the same for both, when the workspace does not exist or the caller holds no role there."""
+        self.principal = self._account_principal = account = await self._admit_caller(SIGNED_IN)
+
+        async def admitted(_permission: str | None) -> Principal:
+            return account
+
+        permission = route_permission(type(self), self.request.method or "GET")
+        try:
+            self.context, self.principal = await admit_to_workspace(self.context, reference, permission, admitted)
+        except PermissionDenied as denied:
+            if isinstance(denied.principal, Principal):
+                self.principal = denied.principal
+            raise
+        self.workspace_path = workspace_scope.page_prefix(self.context.workspace_id)
+
+    async def _admit_caller(self, permission: str | None) -> Principal:
         method = self.request.method or "GET"
         try:
-            self.principal = await self.context.access.admit(
-                method,
-                route_permission(type(self), method),
-                self.request.headers,
-                request_cookies(self.request),
-                host=self.request.host,
+            return await self.context.access.admit(
+                method, permission, self.request.headers, request_cookies(self.request), host=self.request.host
             )
         except NotAuthenticated:
             if method not in ("GET", "HEAD"):
                 raise
-            self.redirect(LOGIN_PATH + "?" + urllib.parse.urlencode({"next": self.request.uri or "/"}))
+            reference = workspace_of(self.request)
+            here = self.request.uri or "/"
+            if reference is not None:
+                here = workspace_scope.page_prefix(reference.workspace_id) + here
+            self.redirect(LOGIN_PATH + "?" + urllib.parse.urlencode({"next": here}))
             raise tornado.web.Finish() from None
         except PermissionDenied as denied:
             # The error page shows the refused caller's sidebar (what they may open, who is signed in).
@@ -96,6 +146,7 @@ class PageHandler(tornado.web.RequestHandler):
         namespace = super().get_template_namespace()
         namespace.update(
             navigation=NAVIGATION,
+            shows_entry=self.shows_entry,
             current_path=self.request.path,
             static=static_url,
             version=__version__,
@@ -105,6 +156,13 @@ class PageHandler(tornado.web.RequestHandler):
             disabled_unless=self.disabled_unless,
             now=dt.datetime.now(dt.UTC),
             server_base_path=self.context.settings.server_base_path,
+            workspace_path=self.workspace_path,
+            api_base=workspace_scope.api_base(self.context.workspace_id),
+            workspace_choices=self.workspace_choices,
+            current_workspace=self.context.workspace_id,
+            switch_section=workspace_scope.section_path(self.request.path),
+            global_api_segments=" ".join(sorted(workspace_scope.GLOBAL_API_SEGMENTS)),
+            global_page_segments=" ".join(sorted(workspace_scope.GLOBAL_PAGE_SEGMENTS)),
             **formatting.TEMPLATE_FUNCTIONS,
         )
         return namespace
@@ -112,8 +170,15 @@ class PageHandler(tornado.web.RequestHandler):
     # --- addresses under BATON_SERVER_BASE_PATH (baton.server.base_path) -----------------------------------------
 
     def redirect(self, url: str, permanent: bool = False, status: int | None = None) -> None:
-        """Redirect to `url`, an application path (`/runs`) or a full URL; the server's sub-path is added."""
+        """Redirect to `url`, an application path (`/runs`) or a full URL; the page's workspace (for a workspace's
+        page) and the server's sub-path are added."""
+        url = workspace_scope.in_workspace(self.workspace_path, url)
         super().redirect(with_base_path(self.context.settings.server_base_path, url), permanent, status)
+
+    def page_urls(self, html: str) -> str:
+        """`html` (a page or a fragment of one) with its links in the page's workspace and under the sub-path."""
+        html = workspace_scope.prefix_workspace_urls(self.workspace_path, html)
+        return prefix_page_urls(self.context.settings.server_base_path, html)
 
     @property
     def cookie_path(self) -> str:
@@ -122,10 +187,10 @@ class PageHandler(tornado.web.RequestHandler):
 
     def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Any:
         """Finish the response; a page's links, sources and form targets get the server's sub-path."""
-        base_path = self.context.settings.server_base_path
+        rewritten = self.context.settings.server_base_path or self.workspace_path
         is_page = self._headers.get("Content-Type", "").startswith("text/html")
-        if base_path and is_page and isinstance(chunk, str | bytes):
-            chunk = prefix_page_urls(base_path, tornado.escape.to_unicode(chunk))
+        if rewritten and is_page and isinstance(chunk, str | bytes):
+            chunk = self.page_urls(tornado.escape.to_unicode(chunk))
         return super().finish(chunk)
 
     def disabled_unless(self, permission: str) -> str:

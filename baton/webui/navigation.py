@@ -47,6 +47,7 @@ NAVIGATION = (
     NavigationEntry("Users", "/users", "user:read"),
     NavigationEntry("Service accounts", "/service-accounts", "service_account:read"),
     NavigationEntry("Roles", "/roles", "role:read"),
+    NavigationEntry("Workspaces", "/workspaces", "workspace:read", also=("/workspace-settings",)),
     NavigationEntry("Audit log", "/audit", "audit:read"),
     NavigationEntry("Settings", "/settings", "server:read"),
 )

@@ -36,6 +36,7 @@ PAGE_MODULES = (
     "service_accounts",
     "roles",
     "audit",
+    "workspaces",
     "search",
 )
 

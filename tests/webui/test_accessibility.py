@@ -130,7 +130,10 @@ def page_urls(api: httpx.Client, seeded_runs: dict[str, str]) -> dict[str, str]:
             json={"name": "a11y-policy", "state_names": ["Failed"], "block_document_id": block_id},
         )
     )
+    # A workspace besides the default one: every page shows the sidebar's workspace switcher.
+    workspace = _created(api.post("/workspaces/", json={"name": "a11y-team"}))
     values = {
+        "workspace_id": workspace["id"],
         "flow_run_id": run["id"],
         "task_run_id": task_run["id"],
         "flow_id": run["flow_id"],

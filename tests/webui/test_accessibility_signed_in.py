@@ -1,5 +1,6 @@
-"""With authentication on: the sign-in page and the identity pages (as an admin sees them, with a user, a service
-account and audit entries) have no serious or critical axe-core violation in either theme or viewport."""
+"""With authentication on: the sign-in page, the identity pages (as an admin sees them, with a user, a service
+account and audit entries), the Workspaces pages and a workspace's page have no serious or critical axe-core violation
+in either theme or viewport."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.webui.axe import axe_script, check_page, write_results
 from tests.webui.conftest import ARTIFACTS_DIR, UiServer
 
 SCREENSHOTS = ARTIFACTS_DIR / "screenshots" / "themes-signed-in"
-SIGNED_IN_PAGES = ("/users", "/roles", "/service-accounts", "/account", "/audit")
+SIGNED_IN_PAGES = ("/users", "/roles", "/service-accounts", "/account", "/audit", "/workspaces")
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +34,22 @@ def test_sign_in_and_identity_pages_have_no_serious_violation(page: Any, ui_serv
     with httpx.Client(base_url=ui_server.api_url, headers=admin_headers(), timeout=10.0) as admin:
         created = admin.post("/service_accounts/", json={"name": "a11y-deployer", "role": "developer"})
         assert created.status_code == 201, created.text
+        workspace = admin.post("/workspaces/", json={"name": "a11y-team"})
+        assert workspace.status_code == 201, workspace.text
+        workspace_id = workspace.json()["id"]
+        member = admin.put(f"/workspaces/{workspace_id}/members/{created.json()['id']}", json={"role": "viewer"})
+        assert member.status_code == 200, member.text
+    pages = (*SIGNED_IN_PAGES, f"/workspace-settings/{workspace_id}", f"/workspaces/{workspace_id}/runs")
     axe = axe_script()
     results: list[dict[str, Any]] = []
     page.goto(ui_server.url + "/login")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     failures = check_page(page, axe, results, route="/login", screenshots=SCREENSHOTS)
     sign_in(page, ui_server, "alice")
-    for path in SIGNED_IN_PAGES:
+    for path in pages:
         response = page.goto(ui_server.url + path)
         assert response.status == 200, path
         failures += check_page(page, axe, results, route=path, screenshots=SCREENSHOTS)
     write_results("axe-results-signed-in", results, ARTIFACTS_DIR)
-    assert len(results) == 4 * (1 + len(SIGNED_IN_PAGES))
+    assert len(results) == 4 * (1 + len(pages))
     assert not failures, "\n".join(failures)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from baton.server.workspaces import DEFAULT_ACCOUNT_ID
 from tests.acceptance.conftest import baton_server
 from tests.databases import TemplateDatabases
 from tests.nginx_proxy import NginxProxy, nginx_binary
@@ -62,3 +63,29 @@ def test_scripts_call_the_api_and_navigate_under_the_sub_path(page: Any, ui_serv
     proxy_root = ui_server.url.removesuffix(BASE_PATH)
     outside = [url for url in requests if url.startswith(proxy_root) and not url.startswith(ui_server.url + "/")]
     assert not outside, outside
+
+
+def test_scripts_in_a_workspace_stay_in_it_under_the_sub_path(page: Any, ui_server: UiServer) -> None:
+    with httpx.Client(base_url=ui_server.api_url) as api:
+        workspace_id = api.post("/workspaces/", json={"name": "prefixed"}).raise_for_status().json()["id"]
+    workspace_page = f"{ui_server.url}/workspaces/{workspace_id}"
+    workspace_api = f"{ui_server.api_url}/accounts/{DEFAULT_ACCOUNT_ID}/workspaces/{workspace_id}"
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(workspace_page + "/variables/new")
+    page.fill("#variable-name", "in_workspace")
+    page.fill("#variable-value", '"y"')
+    page.click("text=Create variable")
+    page.wait_for_url(f"{workspace_page}/variables?q=in_workspace")
+    assert f"{workspace_api}/variables/" in requests
+    with httpx.Client(base_url=workspace_api) as api:
+        variable = api.get("/variables/name/in_workspace").json()
+        assert variable["value"] == "y"
+        with httpx.Client(base_url=ui_server.api_url) as default:
+            assert default.get("/variables/name/in_workspace").status_code == 404
+
+        page.goto(f"{workspace_page}/variables/{variable['id']}")
+        page.click("#delete-variable")
+        page.click("#confirm-ok")
+        page.wait_for_url(f"{workspace_page}/variables")
+        assert api.get("/variables/name/in_workspace").status_code == 404

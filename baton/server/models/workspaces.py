@@ -72,6 +72,25 @@ async def read_workspaces(
     return [dict(row) for row in (await connection.execute(query)).mappings()]
 
 
+async def read_member_workspaces(connection: AsyncConnection, member_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The workspaces in which account `member_id` holds a role, by name, each with that role (`member_role`)."""
+    member = t.workspace_member
+    query = (
+        sa.select(t.workspace, member.c.role.label("member_role"))
+        .join(member, member.c.workspace_id == t.workspace.c.id)
+        .where(member.c.member_id == member_id)
+        .order_by(t.workspace.c.name, t.workspace.c.id)
+    )
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def count_workspace_members(connection: AsyncConnection) -> dict[uuid.UUID, int]:
+    """How many accounts hold a role in each workspace that has members."""
+    member = t.workspace_member
+    query = sa.select(member.c.workspace_id, sa.func.count()).group_by(member.c.workspace_id)
+    return {row[0]: row[1] for row in await connection.execute(query)}
+
+
 async def update_workspace(
     connection: AsyncConnection, workspace_id: uuid.UUID, values: dict[str, Any]
 ) -> dict[str, Any]:

@@ -25,13 +25,13 @@ import datetime as dt
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from tornado.iostream import StreamClosedError
 
 from baton.errors import BatonError, ObjectNotFound, ValidationFailed
-from baton.server.base_path import prefix_page_urls
 from baton.server.models.views.flow_run_contents import read_timeline_task_runs
 from baton.server.models.views.flow_run_live import FlowRunFollower
 from baton.server.models.views.flow_run_logs import read_flow_run_state_summary, read_task_run_state_summary
@@ -82,15 +82,16 @@ def state_json(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def task_runs_json(update: RunUpdate, now: dt.datetime, *, rows: bool, base_path: str = "") -> dict[str, Any]:
-    """The `task_runs` event: the changed task runs' table rows (when the page shows the table; their links under
-    `base_path`) and the counts."""
+def task_runs_json(
+    update: RunUpdate, now: dt.datetime, *, rows: bool, page_urls: Callable[[str], str] = str
+) -> dict[str, Any]:
+    """The `task_runs` event: the changed task runs' table rows (when the page shows the table; their links as
+    `page_urls` makes them: in the page's workspace, under the server's sub-path) and the counts."""
     counts = update.task_run_counts or {}
     changed = update.task_runs if rows else []
     return {
         "rows": [
-            {"id": str(row["id"]), "sort": sort_key(row), "html": prefix_page_urls(base_path, task_run_row(row, now))}
-            for row in changed
+            {"id": str(row["id"]), "sort": sort_key(row), "html": page_urls(task_run_row(row, now))} for row in changed
         ],
         "counts": counts,
         "total": sum(counts.values()),
@@ -184,8 +185,7 @@ class FlowRunStreamHandler(PageHandler):
                 self.write(sse_event("logs", lines, format_cursor({"timestamp": last["created"], "id": last["id"]})))
             if update.task_runs:
                 table = self.get_query_argument("table", "0") == "1"
-                base_path = self.context.settings.server_base_path
-                self.write(sse_event("task_runs", task_runs_json(update, moment, rows=table, base_path=base_path)))
+                self.write(sse_event("task_runs", task_runs_json(update, moment, rows=table, page_urls=self.page_urls)))
                 task_run_total = sum((update.task_run_counts or {}).values())
                 if timeline is not None:
                     timeline.merge(update.task_runs)

@@ -2,9 +2,9 @@
 "use strict";
 
 const BatonForms = (function () {
-  /** Call /api + path; resolves {ok, status, data} whatever the status (network failures reject). */
+  /** Call the page's API at path (see Baton.apiUrl); resolves {ok, status, data} whatever the status (network failures reject). */
   async function call(method, path, body) {
-    const response = await fetch(Baton.url("/api" + path), {
+    const response = await fetch(Baton.apiUrl(path), {
       method: method,
       headers: Baton.requestHeaders(method, body),
       body: body === undefined ? undefined : JSON.stringify(body),

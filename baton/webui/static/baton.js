@@ -71,17 +71,38 @@ const Baton = (function () {
     return headers;
   }
 
+  function firstSegment(path) {
+    return path.split(/[?#]/, 1)[0].replace(/^\/+/, "").split("/", 1)[0];
+  }
+
+  function listed(attribute, path) {
+    return (document.body.dataset[attribute] || "").split(" ").includes(firstSegment(path));
+  }
+
+  /**
+   * The address of an API path (`/flows/`, relative to /api): the page's workspace's API (<body data-api-base>),
+   * or /api for a global route (users, roles, workspaces...: <body data-global-api>), under the server's sub-path.
+   */
+  function apiUrl(path) {
+    const root = listed("globalApi", path) ? "/api" : document.body.dataset.apiBase || "/api";
+    return (document.body.dataset.basePath || "") + root + path;
+  }
+
   /**
    * The address of an application path (`/runs`, `/api/flows/`) under the server's sub-path, which the layout puts
-   * in <body data-base-path> (BATON_SERVER_BASE_PATH; empty when the server answers at /).
+   * in <body data-base-path> (BATON_SERVER_BASE_PATH; empty when the server answers at /). A page of a workspace
+   * stays in its workspace (<body data-workspace-path>) unless the path is a global page (<body data-global-pages>);
+   * an /api path goes to the workspace's API.
    */
   function url(path) {
-    return (document.body.dataset.basePath || "") + path;
+    if (path === "/api" || path.startsWith("/api/")) return apiUrl(path.slice(4));
+    const workspace = listed("globalPages", path) ? "" : document.body.dataset.workspacePath || "";
+    return (document.body.dataset.basePath || "") + workspace + path;
   }
 
   /** Call the JSON API; resolves with the parsed body, rejects with an Error whose message is the API's detail. */
   async function api(method, path, body) {
-    const response = await fetch(url("/api" + path), {
+    const response = await fetch(apiUrl(path), {
       method: method,
       headers: requestHeaders(method, body),
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -162,5 +183,5 @@ const Baton = (function () {
     }
   });
 
-  return { url: url, api: api, copyText: copyText, requestHeaders: requestHeaders, flash: flash, confirmAction: confirmAction, localizeTimes: localizeTimes, formatTime: formatTime, prefs: prefs };
+  return { url: url, apiUrl: apiUrl, api: api, copyText: copyText, requestHeaders: requestHeaders, flash: flash, confirmAction: confirmAction, localizeTimes: localizeTimes, formatTime: formatTime, prefs: prefs };
 })();

@@ -1,0 +1,141 @@
+"""Pages of a workspace: the default workspace's pages are at their plain paths (`/runs`), another workspace's under
+`/workspaces/{workspace_id}` (`/workspaces/{id}/runs`, routed by `baton.server.workspaces.route_to_workspace_page`).
+
+Global pages (users, roles, the workspaces themselves, sign-in...) are never under a workspace's address. A page of a
+workspace keeps its workspace in every link it renders (`prefix_workspace_urls`), and its scripts call the
+workspace's API (the layout's `<body data-workspace-path data-api-base>`, read by baton.js).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from baton.server.auth.principal import Principal
+from baton.server.models import workspaces as models
+from baton.server.workspaces import DEFAULT_ACCOUNT_ID
+from baton.webui.navigation import NAVIGATION
+
+#: The first path segments of the pages that belong to no workspace (and of what is no page at all).
+GLOBAL_PAGE_SEGMENTS = frozenset(
+    {
+        "users",
+        "service-accounts",
+        "roles",
+        "audit",
+        "account",
+        "login",
+        "logout",
+        "settings",
+        "workspaces",
+        "workspace-settings",
+        "ui-static",
+        "api",
+        "docs",
+        "metrics",
+    }
+)
+#: The first path segments of the API's global routes, served at /api only (baton.server.app.GLOBAL_API_MODULES).
+GLOBAL_API_SEGMENTS = frozenset({"me", "users", "service_accounts", "roles", "audit", "workspaces"})
+#: Where the switcher sends a caller from a global page.
+DEFAULT_SECTION = "/runs"
+# A workspace server holds tens of workspaces; the switcher lists at most this many.
+MAX_SWITCHABLE = 200
+# An element carrying this attribute names its workspace itself (the switcher's links): its URLs are left alone.
+OWN_WORKSPACE_ATTRIBUTE = "data-workspace-link"
+
+_TAG = re.compile(r"<[A-Za-z][^>]*>")
+_QUOTED = re.compile(r""""[^"]*"|'[^']*'""")
+# The URL attributes of baton.server.base_path.URL_ATTRIBUTE, with their application path.
+_URL_ATTRIBUTE = re.compile(
+    r"""(\s(?:href|src|action|formaction|data-then|data-stream-url)=)(["'])(/(?![/\\])[^"']*)"""
+)
+
+
+def first_segment(path: str) -> str:
+    return path.split("?", 1)[0].split("#", 1)[0].lstrip("/").split("/", 1)[0]
+
+
+def is_global_path(path: str) -> bool:
+    """Whether the application path `path` is a page of no workspace (or no page)."""
+    return first_segment(path) in GLOBAL_PAGE_SEGMENTS
+
+
+def page_prefix(workspace_id: uuid.UUID | str | None) -> str:
+    """The path the pages of a workspace are under; empty for the default workspace."""
+    return f"/workspaces/{workspace_id}" if workspace_id is not None else ""
+
+
+def api_base(workspace_id: uuid.UUID | str | None) -> str:
+    """The API root of a workspace (`/api` for the default workspace)."""
+    if workspace_id is None:
+        return "/api"
+    return f"/api/accounts/{DEFAULT_ACCOUNT_ID}/workspaces/{workspace_id}"
+
+
+def in_workspace(prefix: str, url: str) -> str:
+    """`url` as a page of the workspace under `prefix` links to it: an application path of a workspace's page gets the
+    prefix; a global page, a full URL or a relative reference is left as it is."""
+    if not prefix or not url.startswith("/") or url.startswith(("//", "/\\")) or is_global_path(url):
+        return url
+    return prefix + url
+
+
+def prefix_workspace_urls(prefix: str, html: str) -> str:
+    """`html` with every link to a workspace's page (see `in_workspace`) kept in the workspace under `prefix`, except
+    in elements that carry `OWN_WORKSPACE_ATTRIBUTE`."""
+    if not prefix:
+        return html
+
+    def tag(match: re.Match[str]) -> str:
+        text = match.group(0)
+        # The attribute itself, not the same words inside another attribute's value (a run's name).
+        if OWN_WORKSPACE_ATTRIBUTE in _QUOTED.sub("", text):
+            return text
+        return _URL_ATTRIBUTE.sub(lambda url: url.group(1) + url.group(2) + in_workspace(prefix, url.group(3)), text)
+
+    return _TAG.sub(tag, html)
+
+
+def section_path(path: str) -> str:
+    """Where switching workspaces leads from the page at `path`: the sidebar entry `path` is under (the same list
+    page, since an object's page names an object of the other workspace), or the runs page from a global page."""
+    if is_global_path(path):
+        return DEFAULT_SECTION
+    entry = next((entry for entry in NAVIGATION if entry.is_current(path)), None)
+    if entry is None:
+        return DEFAULT_SECTION
+    if path == entry.path or path in entry.also:
+        return path
+    return entry.path
+
+
+@dataclass(frozen=True)
+class WorkspaceChoice:
+    """A workspace the switcher offers: None as `id` for the default workspace."""
+
+    id: uuid.UUID | None
+    name: str
+
+    def url(self, section: str) -> str:
+        return page_prefix(self.id) + section
+
+
+DEFAULT_CHOICE = WorkspaceChoice(None, "Default workspace")
+
+
+async def switchable_workspaces(database: Any, principal: Principal, *, everyone: bool) -> list[WorkspaceChoice]:
+    """The workspaces the caller holds a role in, the default workspace first: all of them for an admin or when
+    `everyone` (authentication off); none for a visitor who has not signed in."""
+    if principal.is_anonymous and not everyone:
+        return []
+    async with database.read() as connection:
+        if everyone or principal.role == "admin":
+            rows = await models.read_workspaces(connection, name_like=None, limit=MAX_SWITCHABLE, offset=0)
+        elif principal.id is not None:
+            rows = await models.read_member_workspaces(connection, principal.id)
+        else:
+            rows = []
+    return [DEFAULT_CHOICE, *(WorkspaceChoice(row["id"], row["name"]) for row in rows[:MAX_SWITCHABLE])]
