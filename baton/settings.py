@@ -138,6 +138,11 @@ class Settings(BaseModel):
         default=None,
         description="The API key the CLI, the SDK and `baton worker start` send (`baton login` stores it).",
     )
+    workspace: str | None = Field(
+        default=None,
+        description="The workspace the CLI and SDK work in, by name or id (`baton workspace use NAME`); unset: the "
+        "default workspace. Users, roles, the audit log and the workspaces themselves are global.",
+    )
     api_database_connection_url: str | None = Field(
         default=None,
         description="The SQLAlchemy URL of the database; unset means SQLite at <home>/baton.db.",
