@@ -395,7 +395,8 @@ class Settings(BaseModel):
         default=(),
         description='Which groups get which role, as a JSON list: [{"group": "baton-admins", "role": "admin"}, '
         '{"group": "data", "role": "developer", "workspace": "analytics"}]; the first rule matching one of the '
-        "user's groups wins, a missing workspace means the default one. Applied at every sign-in.",
+        "user's groups wins, a missing workspace means the default one; a workspace is named by name or id. Applied "
+        "at every sign-in.",
     )
     auth_oidc_default_role: str | None = Field(
         default=None,
