@@ -20,8 +20,8 @@ WORKSPACE_SETTING = "BATON_WORKSPACE"
 
 @click.group()
 def workspace() -> None:
-    """Manage workspaces, each with its own flows, runs, deployments, blocks and variables (admins only), and pick
-    the one the other commands work in: `baton workspace use NAME`, or BATON_WORKSPACE (a name or an id)."""
+    """Manage workspaces, each with its own flows, runs, deployments, blocks and variables (admins), and pick the
+    one the other commands work in: `baton workspace use NAME`, or BATON_WORKSPACE (a name or an id)."""
 
 
 @workspace.command()
@@ -90,8 +90,9 @@ def delete(workspace_name: str, yes: bool) -> None:
 @click.argument("workspace_name", metavar="WORKSPACE", required=False)
 @click.option("--default", "use_default", is_flag=True, help="Go back to the default workspace.")
 def use(workspace_name: str | None, use_default: bool) -> None:
-    """Make the other commands of the active profile work in WORKSPACE (a name or an id, which must exist): saves
-    BATON_WORKSPACE in the profile. With --default, work in the default workspace again."""
+    """Make the other commands of the active profile work in WORKSPACE (a name or an id; it must exist and you must
+    hold a role there, and only admins may name it by name): saves BATON_WORKSPACE in the profile. With --default,
+    work in the default workspace again."""
     from baton.profiles import ProfileStore
     from baton.settings import baton_home
 
@@ -105,10 +106,12 @@ def use(workspace_name: str | None, use_default: bool) -> None:
             store.unset_values(profile, [WORKSPACE_SETTING])
         click.echo(f"Profile {profile!r} now works in the default workspace.")
     else:
-        with api_client() as client:
-            row = client.read_workspace(workspace_name)
+        from baton.client import BatonClient
+
+        with BatonClient(workspace=workspace_name) as client:
+            client.check_workspace()
         store.set_values(profile, {WORKSPACE_SETTING: workspace_name})
-        click.echo(f"Profile {profile!r} now works in workspace {row['name']!r} ({row['id']}).")
+        click.echo(f"Profile {profile!r} now works in workspace {workspace_name!r}.")
     if WORKSPACE_SETTING in os.environ:
         click.echo(
             f"Warning: {WORKSPACE_SETTING} is also set in the environment, which overrides the profile.", err=True

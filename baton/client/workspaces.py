@@ -17,6 +17,11 @@ class WorkspacesClient(BaseClient):
         body = {"name_like": name_like, "limit": limit}
         return self.request("POST", "/workspaces/filter", json=body, global_route=True)
 
+    def check_workspace(self) -> None:
+        """Nothing when the client's workspace exists and the caller holds a role there; ObjectNotFound (or, for a
+        non-admin naming it by name, Forbidden) otherwise."""
+        self.request("GET", "/health")
+
     def read_workspace(self, name_or_id: str) -> JsonObject:
         """The workspace with that id or name; ObjectNotFound when there is none."""
         return find_workspace(self.request, name_or_id)

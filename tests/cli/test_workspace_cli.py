@@ -184,7 +184,9 @@ def test_baton_workspace_sends_the_commands_to_that_workspace(
     assert "now works in workspace 'scoped-a'" in run(env, "workspace", "use", "scoped-a").stdout
     assert "BATON_WORKSPACE='scoped-a'" in run(env, "config", "view").stdout
     assert [row[0] for row in rows(run(env, "flow-run", "ls").stdout)] == [in_a["id"]]
-    assert "No workspace is named 'nope'" in run(env, "workspace", "use", "nope", code=1).stderr
+    assert (
+        "The workspace 'nope' (BATON_WORKSPACE) does not exist" in run(env, "workspace", "use", "nope", code=1).stderr
+    )
     run(env, "workspace", "use", "--default")
     assert in_default["id"] in [row[0] for row in rows(run(env, "flow-run", "ls").stdout)]
 
@@ -201,3 +203,12 @@ def test_a_member_names_its_workspace_by_id(server: AuthServer, admin_api: httpx
     # Only admins may look a workspace up by name.
     by_name = {**developer, "BATON_WORKSPACE": "member-only"}
     assert "set BATON_WORKSPACE to the workspace's id" in run(by_name, "flow-run", "ls", code=1).stderr
+    # `workspace use` checks that the member may use it, by id; not by name.
+    profile_only = {key: value for key, value in developer.items() if key != "BATON_WORKSPACE"}
+    assert "set BATON_WORKSPACE to the workspace's id" in (
+        run(profile_only, "workspace", "use", "member-only", code=1).stderr
+    )
+    run(profile_only, "workspace", "use", made["id"])
+    assert [row[0] for row in rows(run(profile_only, "flow-run", "ls").stdout)] == [in_ws["id"]]
+    run(admin, "workspace", "members", "rm", "member-only", "developer-account")
+    assert "not found" in run(profile_only, "workspace", "use", made["id"], code=1).stderr
