@@ -44,14 +44,6 @@ async def read_workspace(connection: AsyncConnection, workspace_id: uuid.UUID) -
     return dict(row) if row is not None else None
 
 
-async def read_workspace_by_name(
-    connection: AsyncConnection, account_id: uuid.UUID, name: str
-) -> dict[str, Any] | None:
-    query = sa.select(t.workspace).where(t.workspace.c.account_id == account_id, t.workspace.c.name == name)
-    row = (await connection.execute(query)).mappings().first()
-    return dict(row) if row is not None else None
-
-
 async def require_workspace(connection: AsyncConnection, workspace_id: uuid.UUID) -> dict[str, Any]:
     """The workspace row; ObjectNotFound when there is none."""
     row = await read_workspace(connection, workspace_id)
@@ -67,6 +59,14 @@ async def read_workspaces(
     if name_like:
         query = query.where(t.workspace.c.name.ilike(f"%{name_like}%", escape="\\"))
     return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def read_workspace_by_name(
+    connection: AsyncConnection, account_id: uuid.UUID, name: str
+) -> dict[str, Any] | None:
+    query = sa.select(t.workspace).where(t.workspace.c.account_id == account_id, t.workspace.c.name == name)
+    row = (await connection.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
 
 
 async def update_workspace(
