@@ -12,6 +12,7 @@ from baton.server.auth.principal import ANONYMOUS
 from baton.server.auth.sso.flow import FLOW_COOKIE, FLOW_SECONDS
 from baton.server.auth.sso.refusal import SsoRefused
 from baton.server.auth.sso.users import SsoIdentity, sign_in_sso_user
+from baton.server.auth.sso.workspace_roles import audit_workspace_roles
 from baton.webui.pages.sign_in import (
     OpenPageHandler,
     account_principal,
@@ -107,6 +108,9 @@ class SsoCallbackHandler(SsoPageHandler):
                 "workspace_roles": [change.as_detail() for change in user.workspaces.changes],
                 "skipped_workspace_rules": user.workspaces.skipped,
             },
+        )
+        audit_workspace_roles(
+            self.context.audit_log, account_principal(account), user.workspaces.changes, self.request.remote_ip
         )
         self.redirect(pending.next_path)
 

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.accounts import DEFAULT_ACCOUNT_ID
 from baton.errors import ValidationFailed
 from baton.server.auth import identity
+from baton.server.auth.audit_log import AuditLog
+from baton.server.auth.principal import Principal
 from baton.server.auth.sso.roles import DEFAULT_WORKSPACE
 from baton.server.models import workspaces as models
 from baton.settings import RoleRule
@@ -132,3 +134,26 @@ async def _apply(
         return None
     await models.delete_workspace_member(connection, workspace_id, account_id)
     return MembershipChange(workspace_id, workspace["name"], None, previous)
+
+
+def audit_workspace_roles(
+    audit_log: AuditLog, principal: Principal, changes: Sequence[MembershipChange], address: str | None
+) -> None:
+    """One `workspace.set_member` or `workspace.remove_member` entry per change, as an admin's change through the
+    API makes, with the signed-in user as the actor and `"by": "single sign-on"` in the detail."""
+    for change in changes:
+        audit_log.record(
+            principal,
+            "workspace.set_member" if change.role is not None else "workspace.remove_member",
+            outcome="success",
+            resource_kind="workspace",
+            resource_id=str(change.workspace_id),
+            resource_name=change.workspace_name,
+            address=address,
+            detail={
+                "member_id": str(principal.id),
+                "role": change.role,
+                "previous_role": change.previous_role,
+                "by": "single sign-on",
+            },
+        )

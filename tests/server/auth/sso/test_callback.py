@@ -302,7 +302,14 @@ async def test_groups_give_roles_in_the_workspaces_the_rules_name_and_the_next_s
     assert "names workspace 'ghost', which does not exist" in caplog.text
     async with servers.context.database.read() as connection:
         role = await workspace_models.read_member_role(connection, servers.workspaces["analytics"], wendy)
+        condition = audit.audit_condition(action="workspace.set_member")
+        entries = await audit.read_audit_entries(connection, condition, limit=10)
     assert role == "developer"
+    # Each change is also an entry like an admin's, by the user, naming the workspace.
+    by_workspace = {entry["resource_id"]: entry for entry in entries if entry["actor_name"] == "wendy"}
+    analytics_entry = by_workspace[str(servers.workspaces["analytics"])]
+    assert (analytics_entry["resource_name"], analytics_entry["detail"]["role"]) == ("analytics", "developer")
+    assert analytics_entry["detail"]["by"] == "single sign-on"
 
     # Out of "analysts": the next sign-in removes both memberships, and the workspaces answer 404 at once.
     session = await _sign_in(servers, client, **{**claims, "groups": ["ops"]})
@@ -314,3 +321,6 @@ async def test_groups_give_roles_in_the_workspaces_the_rules_name_and_the_next_s
     async with servers.context.database.read() as connection:
         for workspace_id in servers.workspaces.values():
             assert await workspace_models.read_member_role(connection, workspace_id, wendy) is None
+        condition = audit.audit_condition(action="workspace.remove_member")
+        removed = await audit.read_audit_entries(connection, condition, limit=10)
+    assert {entry["resource_name"] for entry in removed if entry["actor_name"] == "wendy"} == {"analytics", "reports"}
