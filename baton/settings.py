@@ -138,6 +138,11 @@ class Settings(BaseModel):
         default=None,
         description="The API key the CLI, the SDK and `baton worker start` send (`baton login` stores it).",
     )
+    workspace: str | None = Field(
+        default=None,
+        description="The workspace the CLI and SDK work in, by name or id (`baton workspace use NAME`); unset: the "
+        "default workspace. Users, roles, the audit log and the workspaces themselves are global.",
+    )
     api_database_connection_url: str | None = Field(
         default=None,
         description="The SQLAlchemy URL of the database; unset means SQLite at <home>/baton.db.",
@@ -390,7 +395,8 @@ class Settings(BaseModel):
         default=(),
         description='Which groups get which role, as a JSON list: [{"group": "baton-admins", "role": "admin"}, '
         '{"group": "data", "role": "developer", "workspace": "analytics"}]; the first rule matching one of the '
-        "user's groups wins, a missing workspace means the default one. Applied at every sign-in.",
+        "user's groups wins, a missing workspace means the default one; a workspace is named by name or id. Applied "
+        "at every sign-in.",
     )
     auth_oidc_default_role: str | None = Field(
         default=None,

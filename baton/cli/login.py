@@ -22,7 +22,7 @@ def login(key: str | None) -> None:
 
     key = (key or click.prompt("API key", hide_input=True)).strip()
     with BaseClient(api_key=key) as client:
-        me = client.request("GET", "/me")
+        me = client.request("GET", "/me", global_route=True)
         api_url = client.api_url
     if not me.get("auth_enabled", True):
         raise BatonError(

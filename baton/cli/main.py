@@ -45,6 +45,7 @@ def _register() -> None:
     from baton.cli.variables import variable
     from baton.cli.work_pools import work_pool
     from baton.cli.worker import worker
+    from baton.cli.workspaces import workspace
 
     cli.add_command(artifact)
     cli.add_command(audit)
@@ -65,6 +66,7 @@ def _register() -> None:
     cli.add_command(variable)
     cli.add_command(work_pool)
     cli.add_command(worker)
+    cli.add_command(workspace)
 
 
 _register()

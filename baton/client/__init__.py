@@ -7,6 +7,7 @@ ConcurrencyLimitReached (423), LeaseExpired (410), ServiceUnavailable (503, or n
 
 from __future__ import annotations
 
+from baton.client.accounts import AccountsClient
 from baton.client.artifacts import ArtifactsClient
 from baton.client.automations import AutomationsClient
 from baton.client.base import DEFAULT_TIMEOUT_SECONDS, default_api_url
@@ -16,6 +17,7 @@ from baton.client.deployments import DeploymentsClient
 from baton.client.flow_runs import FlowRunsClient
 from baton.client.variables import VariablesClient
 from baton.client.work_pools import WorkPoolsClient
+from baton.client.workspaces import WorkspacesClient
 
 
 class BatonClient(
@@ -27,8 +29,11 @@ class BatonClient(
     DeploymentsClient,
     FlowRunsClient,
     AutomationsClient,
+    WorkspacesClient,
+    AccountsClient,
 ):
-    """A connection to the Baton API at `api_url` (default: BATON_API_URL, else this profile's server address)."""
+    """A connection to the Baton API at `api_url` (default: BATON_API_URL, else this profile's server address), working
+    in the workspace `workspace` (default: BATON_WORKSPACE, else the default workspace)."""
 
 
 __all__ = ["DEFAULT_TIMEOUT_SECONDS", "BatonClient", "default_api_url"]

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import httpx
 
+from baton.client.workspace_scope import workspace_prefix
 from baton.errors import (
     BatonError,
     ConcurrencyLimitReached,
@@ -105,10 +106,21 @@ class BaseClient:
     """A synchronous connection to one Baton API; use it as a context manager, or call `close()`."""
 
     def __init__(
-        self, api_url: str | None = None, timeout: float = DEFAULT_TIMEOUT_SECONDS, *, api_key: str | None = None
+        self,
+        api_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        *,
+        api_key: str | None = None,
+        workspace: str | None = None,
     ) -> None:
-        """`api_url` and `api_key` default to BATON_API_URL and BATON_API_KEY."""
-        settings = load_settings() if api_url is None or api_key is None else None
+        """`api_url`, `api_key` and `workspace` (a name or id) default to BATON_API_URL, BATON_API_KEY and
+        BATON_WORKSPACE; `workspace=""` is the default workspace."""
+        settings = load_settings() if api_url is None or api_key is None or workspace is None else None
+        if workspace is None:
+            workspace = settings.workspace if settings is not None else None
+        #: The workspace every workspace-scoped request goes to, as given; None for the default one (at /api).
+        self.workspace = (workspace or "").strip() or None
+        self._workspace_prefix: str | None = None
         self.api_url = (api_url or default_api_url(settings)).rstrip("/")
         try:
             url = httpx.URL(self.api_url)
@@ -134,10 +146,24 @@ class BaseClient:
         """Close the pooled connections."""
         self._http.close()
 
-    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None) -> Any:
-        """The decoded JSON answer (None for 204); a BatonError for an error status or an unreachable server."""
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        global_route: bool = False,
+    ) -> Any:
+        """The decoded JSON answer (None for 204); a BatonError for an error status or an unreachable server.
+
+        `path` is relative to /api. It is sent under the client's workspace (`/api/accounts/{account}/workspaces/
+        {id}/...`) unless `global_route`: users, roles, the audit log and the workspaces are served at /api only."""
+        target = path.lstrip("/")
+        if not global_route and self.workspace is not None:
+            target = self.workspace_prefix() + target
         try:
-            response = self._http.request(method, path.lstrip("/"), json=json, params=params)
+            response = self._http.request(method, target, json=json, params=params)
         except httpx.ConnectError:
             raise ServiceUnavailable(
                 f"Cannot reach the Baton API at {self.api_url}. Start a server with `baton server start`, "
@@ -157,3 +183,11 @@ class BaseClient:
                 f"{self.api_url} answered with something other than JSON; is BATON_API_URL the Baton API "
                 "(it ends in /api)?"
             ) from None
+
+    def workspace_prefix(self) -> str:
+        """`accounts/{account}/workspaces/{id}/` of the client's workspace, looked up on the first request that needs
+        it; ObjectNotFound for a workspace that does not exist."""
+        if self._workspace_prefix is None:
+            assert self.workspace is not None
+            self._workspace_prefix = workspace_prefix(self.request, self.workspace)
+        return self._workspace_prefix

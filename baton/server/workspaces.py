@@ -16,14 +16,13 @@ from typing import Any
 
 from tornado import httputil
 
+from baton.accounts import DEFAULT_ACCOUNT_ID
 from baton.errors import ObjectNotFound
 from baton.server.auth.principal import Principal
 from baton.server.database.engine import Database
 from baton.server.database.workspace_stores import create_workspace_store, drop_workspace_store
 from baton.server.models import workspaces as models
 
-#: The one account of a Baton server: the `{account_id}` of every workspace URL.
-DEFAULT_ACCOUNT_ID = uuid.UUID("00000000-0000-4000-8000-000000000000")
 # How long a process trusts what it read about a workspace or a membership: another process's deletion or role
 # change is seen within this (this process's own at once).
 WORKSPACE_CACHE_SECONDS = 1.0

@@ -91,6 +91,14 @@ async def count_workspace_members(connection: AsyncConnection) -> dict[uuid.UUID
     return {row[0]: row[1] for row in await connection.execute(query)}
 
 
+async def read_workspace_by_name(
+    connection: AsyncConnection, account_id: uuid.UUID, name: str
+) -> dict[str, Any] | None:
+    query = sa.select(t.workspace).where(t.workspace.c.account_id == account_id, t.workspace.c.name == name)
+    row = (await connection.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
 async def update_workspace(
     connection: AsyncConnection, workspace_id: uuid.UUID, values: dict[str, Any]
 ) -> dict[str, Any]:
@@ -117,11 +125,23 @@ async def delete_workspace(connection: AsyncConnection, workspace_id: uuid.UUID)
 
 
 async def set_workspace_member(
-    connection: AsyncConnection, workspace_id: uuid.UUID, member_id: uuid.UUID, role: str
+    connection: AsyncConnection,
+    workspace_id: uuid.UUID,
+    member_id: uuid.UUID,
+    role: str,
+    *,
+    row_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
-    """Give account `member_id` the role `role` in the workspace (replacing the one it had)."""
+    """Give account `member_id` the role `role` in the workspace (replacing the one it had). A new membership's row
+    gets the id `row_id` (default: a random one); an existing one keeps its id."""
     now = utcnow()
-    row = {"id": uuid.uuid4(), "created": now, "updated": now, "workspace_id": workspace_id, "member_id": member_id}
+    row = {
+        "id": row_id or uuid.uuid4(),
+        "created": now,
+        "updated": now,
+        "workspace_id": workspace_id,
+        "member_id": member_id,
+    }
     insert = dialect_of(connection).insert(t.workspace_member).values(**row, role=role)
     upsert = insert.on_conflict_do_update(
         index_elements=["workspace_id", "member_id"], set_={"role": role, "updated": now}
@@ -130,13 +150,21 @@ async def set_workspace_member(
     return await _read_member(connection, workspace_id, member_id)
 
 
-async def _read_member(connection: AsyncConnection, workspace_id: uuid.UUID, member_id: uuid.UUID) -> dict[str, Any]:
+async def read_workspace_member(
+    connection: AsyncConnection, workspace_id: uuid.UUID, member_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """The membership row of account `member_id` in the workspace; None when it has none."""
     member = t.workspace_member
     query = sa.select(member).where(member.c.workspace_id == workspace_id, member.c.member_id == member_id)
     row = (await connection.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def _read_member(connection: AsyncConnection, workspace_id: uuid.UUID, member_id: uuid.UUID) -> dict[str, Any]:
+    row = await read_workspace_member(connection, workspace_id, member_id)
     if row is None:
         raise ObjectNotFound(f"Account {member_id} is not a member of workspace {workspace_id}.")
-    return dict(row)
+    return row
 
 
 async def read_workspace_members(connection: AsyncConnection, workspace_id: uuid.UUID) -> list[dict[str, Any]]:

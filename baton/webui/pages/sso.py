@@ -12,6 +12,7 @@ from baton.server.auth.principal import ANONYMOUS
 from baton.server.auth.sso.flow import FLOW_COOKIE, FLOW_SECONDS
 from baton.server.auth.sso.refusal import SsoRefused
 from baton.server.auth.sso.users import SsoIdentity, sign_in_sso_user
+from baton.server.auth.sso.workspace_roles import audit_workspace_roles
 from baton.webui.pages.sign_in import (
     OpenPageHandler,
     account_principal,
@@ -76,7 +77,7 @@ class SsoCallbackHandler(SsoPageHandler):
             person = await sso.identify(pending, code, self.redirect_uri())
             role = sso.role_for(person)
             async with self.database.write() as connection:
-                user = await sign_in_sso_user(connection, person, role)
+                user = await sign_in_sso_user(connection, person, role, sso.settings.auth_oidc_role_rules)
                 session = await start_browser_session(self, connection, user.account)
         except BatonError as refused:
             self._refuse(refused, person)
@@ -84,6 +85,8 @@ class SsoCallbackHandler(SsoPageHandler):
         if user.previous_role not in (None, user.account["role"]):
             # The groups took a role away: this process's cached credentials of the user must not outlive it.
             self.context.access.forget()
+        if user.workspaces.changes:
+            self.context.workspaces.forget()
         account = user.account
         self.context.audit_log.record(
             account_principal(account),
@@ -102,7 +105,12 @@ class SsoCallbackHandler(SsoPageHandler):
                 "role": account["role"],
                 "previous_role": user.previous_role,
                 "created": user.created,
+                "workspace_roles": [change.as_detail() for change in user.workspaces.changes],
+                "skipped_workspace_rules": user.workspaces.skipped,
             },
+        )
+        audit_workspace_roles(
+            self.context.audit_log, account_principal(account), user.workspaces.changes, self.request.remote_ip
         )
         self.redirect(pending.next_path)
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from baton.settings import RoleRule
 
-#: The workspace a rule without one applies to (the only one until workspaces exist).
+#: The workspace a rule without one applies to: the default workspace, where the rule gives the user's own role
+#: (rules naming other workspaces give memberships there, see `workspace_roles`).
 DEFAULT_WORKSPACE = "default"
 
 

@@ -3,14 +3,18 @@ sign-in, and given the role the groups decide at every sign-in (so that leaving 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.errors import Forbidden, ObjectAlreadyExists
 from baton.server.auth import identity
+from baton.server.auth.sso.workspace_roles import WorkspaceRoles, apply_workspace_roles
 from baton.server.models.identity import accounts
+from baton.settings import RoleRule
 
 
 @dataclass(frozen=True)
@@ -29,12 +33,24 @@ class SsoUser:
     account: dict[str, Any]
     created: bool
     previous_role: str | None
+    #: What the rules naming workspaces did (see `workspace_roles`).
+    workspaces: WorkspaceRoles = field(default_factory=WorkspaceRoles)
 
 
-async def sign_in_sso_user(connection: AsyncConnection, person: SsoIdentity, role: str) -> SsoUser:
-    """The user linked to `person`, made on the first sign-in, holding `role` and the latest e-mail; Forbidden for a
-    disabled user or a name a user not linked to this identity already has; ValidationFailed for an unknown role."""
+async def sign_in_sso_user(
+    connection: AsyncConnection, person: SsoIdentity, role: str, rules: Sequence[RoleRule] = ()
+) -> SsoUser:
+    """The user linked to `person`, made on the first sign-in, holding `role` and the latest e-mail, and in each
+    workspace the `rules` name the role its groups give there (`workspace_roles.apply_workspace_roles`); Forbidden
+    for a disabled user or a name a user not linked to this identity already has; ValidationFailed for an unknown
+    role."""
     await identity.check_role(connection, role)
+    user = await _sign_in(connection, person, role)
+    in_workspaces = await apply_workspace_roles(connection, user.account["id"], rules, person.groups)
+    return dataclasses.replace(user, workspaces=in_workspaces)
+
+
+async def _sign_in(connection: AsyncConnection, person: SsoIdentity, role: str) -> SsoUser:
     account = await accounts.read_account_by_sso(connection, person.issuer, person.subject)
     if account is None:
         name = identity.check_name(person.name, "user")

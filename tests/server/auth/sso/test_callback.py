@@ -1,12 +1,15 @@
 """The single sign-on callback end to end over HTTP, against a tiny provider of the test's own on loopback that
 answers the code exchange with ID tokens the test crafts: a right token signs in; a wrong audience, issuer, nonce or
 signature, an expired token and a provider that refuses the code are each refused, audited, and start no session;
-a key the provider rotated in is fetched again."""
+a key the provider rotated in is fetched again; rules naming workspaces give and take roles there."""
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 import urllib.parse
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +24,12 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
+from baton.accounts import DEFAULT_ACCOUNT_ID
+from baton.server import workspaces
 from baton.server.app import make_app
 from baton.server.context import ServerContext
 from baton.server.database.engine import Database
+from baton.server.models import workspaces as workspace_models
 from baton.server.models.identity import audit
 from baton.settings import Settings
 from tests.databases import ENABLED_DIALECTS, TemplateDatabases
@@ -33,7 +39,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 DIALECT = "sqlite" if "sqlite" in ENABLED_DIALECTS else ENABLED_DIALECTS[0]
 CLIENT_ID = "baton"
 CLIENT_SECRET = "secret-of-baton"
-RULES = '[{"group": "ops", "role": "operator"}]'
+RULES = [{"group": "ops", "role": "operator"}]
 
 
 @dataclass
@@ -87,6 +93,8 @@ class Servers:
     baton: str
     provider: Provider
     context: ServerContext
+    #: Workspaces the rules name: "analytics" by name, "reports" by id.
+    workspaces: dict[str, uuid.UUID]
 
 
 def _listen(app: tornado.web.Application) -> tuple[tornado.httpserver.HTTPServer, int]:
@@ -110,6 +118,13 @@ async def servers(
     url = template_databases.clone(DIALECT, directory)
     database = Database(url)
     await database.open()
+    made = {name: (await workspaces.create_workspace(database, name, ""))["id"] for name in ("analytics", "reports")}
+    rules = [
+        *RULES,
+        {"group": "analysts", "role": "developer", "workspace": "analytics"},
+        {"group": "analysts", "role": "viewer", "workspace": str(made["reports"])},
+        {"group": "ops", "role": "viewer", "workspace": "ghost"},
+    ]
     settings = Settings(
         home=directory,
         api_database_connection_url=url,
@@ -117,12 +132,12 @@ async def servers(
         auth_oidc_issuer=provider.issuer,
         auth_oidc_client_id=CLIENT_ID,
         auth_oidc_client_secret=CLIENT_SECRET,
-        auth_oidc_role_rules=RULES,
+        auth_oidc_role_rules=json.dumps(rules),
     )
     context = ServerContext(settings=settings, database=database)
     baton_server, baton_port = _listen(make_app(context, ui=True))
     try:
-        yield Servers(f"http://127.0.0.1:{baton_port}", provider, context)
+        yield Servers(f"http://127.0.0.1:{baton_port}", provider, context, made)
     finally:
         for server in (baton_server, provider_server):
             server.stop()
@@ -253,3 +268,59 @@ async def test_a_key_the_provider_rotated_in_is_fetched(servers: Servers, client
         assert answer.status_code == 302, answer.text  # k3 was not in the keys cached at k1's sign-in
         entry = await _audit(servers, "success")
         assert (entry["detail"]["subject"], entry["detail"]["role"]) == ("sub-olga", "operator")
+
+
+async def _sign_in(servers: Servers, client: httpx.AsyncClient, **claims: Any) -> str:
+    """The session cookie of a sign-in whose ID token carries `claims`."""
+    provider = servers.provider
+    query, flow_cookie = await _start(client)
+    provider.id_token = _sign(_claims(provider, query["nonce"], **claims), provider.keys[-1])
+    answer = await _callback(client, query, flow_cookie)
+    assert answer.status_code == 302, answer.text
+    return str(answer.cookies["baton_session"])
+
+
+async def _health_in(servers: Servers, client: httpx.AsyncClient, name: str, session: str) -> int:
+    """The status of GET .../health under the workspace's URL: 200 with a role there, 404 without."""
+    path = f"/api/accounts/{DEFAULT_ACCOUNT_ID}/workspaces/{servers.workspaces[name]}/health"
+    return (await client.get(path, headers={"Cookie": f"baton_session={session}"})).status_code
+
+
+async def test_groups_give_roles_in_the_workspaces_the_rules_name_and_the_next_sign_in_takes_them_away(
+    servers: Servers, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="baton.server.auth.sso.workspace_roles")
+    claims = {"sub": "sub-wendy", "preferred_username": "wendy", "groups": ["ops", "analysts"]}
+    session = await _sign_in(servers, client, **claims)
+    assert await _health_in(servers, client, "analytics", session) == 200
+    assert await _health_in(servers, client, "reports", session) == 200
+    entry = await _audit(servers, "success")
+    wendy = uuid.UUID(entry["resource_id"])
+    given = {(item["workspace"], item["role"], item["previous_role"]) for item in entry["detail"]["workspace_roles"]}
+    assert given == {("analytics", "developer", None), ("reports", "viewer", None)}
+    assert entry["detail"]["skipped_workspace_rules"] == [{"workspace": "ghost", "reason": "no such workspace"}]
+    assert "names workspace 'ghost', which does not exist" in caplog.text
+    async with servers.context.database.read() as connection:
+        role = await workspace_models.read_member_role(connection, servers.workspaces["analytics"], wendy)
+        condition = audit.audit_condition(action="workspace.set_member")
+        entries = await audit.read_audit_entries(connection, condition, limit=10)
+    assert role == "developer"
+    # Each change is also an entry like an admin's, by the user, naming the workspace.
+    by_workspace = {entry["resource_id"]: entry for entry in entries if entry["actor_name"] == "wendy"}
+    analytics_entry = by_workspace[str(servers.workspaces["analytics"])]
+    assert (analytics_entry["resource_name"], analytics_entry["detail"]["role"]) == ("analytics", "developer")
+    assert analytics_entry["detail"]["by"] == "single sign-on"
+
+    # Out of "analysts": the next sign-in removes both memberships, and the workspaces answer 404 at once.
+    session = await _sign_in(servers, client, **{**claims, "groups": ["ops"]})
+    assert await _health_in(servers, client, "analytics", session) == 404
+    assert await _health_in(servers, client, "reports", session) == 404
+    entry = await _audit(servers, "success")
+    taken = {(item["workspace"], item["role"], item["previous_role"]) for item in entry["detail"]["workspace_roles"]}
+    assert taken == {("analytics", None, "developer"), ("reports", None, "viewer")}
+    async with servers.context.database.read() as connection:
+        for workspace_id in servers.workspaces.values():
+            assert await workspace_models.read_member_role(connection, workspace_id, wendy) is None
+        condition = audit.audit_condition(action="workspace.remove_member")
+        removed = await audit.read_audit_entries(connection, condition, limit=10)
+    assert {entry["resource_name"] for entry in removed if entry["actor_name"] == "wendy"} == {"analytics", "reports"}
