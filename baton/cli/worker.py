@@ -8,7 +8,7 @@ import uuid
 import click
 
 from baton.log_config import configure_logging
-from baton.settings import load_settings
+from baton.settings import Settings, load_settings
 
 
 @click.group()
@@ -39,7 +39,7 @@ def worker() -> None:
 def start(pool: str, pool_type: str, work_queues: tuple[str, ...], limit: int | None, name: str | None) -> None:
     """Poll the work pool and run each flow run (as `python -m prefect.engine`, or in a container) until stopped
     (Ctrl+C or SIGTERM stops taking runs and stops those still going)."""
-    from baton.client.base import configured_api_key, default_api_url
+    from baton.client.base import configured_api_key
     from baton.worker.base import WorkerOptions
     from baton.worker.runner import run_worker
 
@@ -48,7 +48,7 @@ def start(pool: str, pool_type: str, work_queues: tuple[str, ...], limit: int | 
     options = WorkerOptions(
         pool=pool,
         name=name or f"BatonWorker-{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
-        api_url=default_api_url(settings).rstrip("/"),
+        api_url=_workspace_api_url(settings),
         api_key=configured_api_key(settings),
         work_queues=work_queues,
         limit=limit,
@@ -63,3 +63,16 @@ def start(pool: str, pool_type: str, work_queues: tuple[str, ...], limit: int | 
     )
     run_worker(options)
     click.echo(f"Worker {options.name!r} stopped.")
+
+
+def _workspace_api_url(settings: Settings) -> str:
+    """The API URL the worker (and the flow runs it starts) talk to: BATON_API_URL, under the BATON_WORKSPACE
+    workspace's path when one is set (looked up once, at start)."""
+    from baton.client import BatonClient
+    from baton.client.base import configured_api_key, default_api_url
+
+    api_url = default_api_url(settings).rstrip("/")
+    if not (settings.workspace or "").strip():
+        return api_url
+    with BatonClient(api_url=api_url, api_key=configured_api_key(settings), workspace=settings.workspace) as client:
+        return f"{api_url}/{client.workspace_prefix().rstrip('/')}"

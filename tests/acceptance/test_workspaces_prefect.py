@@ -15,7 +15,7 @@ import pytest
 from baton.server.workspaces import DEFAULT_ACCOUNT_ID
 from tests.acceptance.conftest import SERVER_KIND, ApiServer, baton_server_on_fresh_database, flow_script
 from tests.acceptance.task_runs import wait_for_task_runs
-from tests.acceptance.worker_runs import check_prefect_worker_completes_a_run
+from tests.acceptance.worker_runs import check_baton_worker_completes_a_run, check_prefect_worker_completes_a_run
 from tests.databases import TemplateDatabases
 
 pytestmark = [
@@ -107,3 +107,16 @@ def test_prefect_workers_run_deployments_in_two_workspaces_at_once_each_in_its_o
             assert len(api.post("/deployments/filter", json={}).json()) == 1
     with httpx.Client(base_url=server.api_url, timeout=30.0) as api:
         assert api.get("/work_pools/shared-pool").status_code == 404
+
+
+def test_baton_worker_serves_the_workspace_baton_workspace_names(server: ApiServer, tmp_path: Path) -> None:
+    """`baton worker start` with BATON_API_URL at /api and BATON_WORKSPACE set polls that workspace's pool and runs
+    its deployment there (the flow run reports to the workspace too)."""
+    with httpx.Client(base_url=server.api_url, timeout=30.0) as api:
+        workspace_id = api.post("/workspaces/", json={"name": "baton-worker"}).raise_for_status().json()["id"]
+    url = f"{server.api_url}/accounts/{DEFAULT_ACCOUNT_ID}/workspaces/{workspace_id}"
+    with httpx.Client(base_url=url, timeout=30.0) as api:
+        finished = check_baton_worker_completes_a_run(api, server, "team-pool", tmp_path, BATON_WORKSPACE=workspace_id)
+        assert [each["id"] for each in api.post("/flow_runs/filter", json={}).json()] == [finished["id"]]
+    with httpx.Client(base_url=server.api_url, timeout=30.0) as api:
+        assert api.get("/work_pools/team-pool").status_code == 404
