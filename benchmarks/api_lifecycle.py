@@ -547,6 +547,8 @@ class BenchServer:
     key: str | None
     to_healthy_seconds: float
     idle_rss_mb: float | None = None
+    #: Its database's SQLAlchemy URL (set by `bench_server`).
+    database_url: str = ""
 
 
 @contextlib.contextmanager
@@ -600,9 +602,11 @@ def _clean_environment() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def bench_server(args: argparse.Namespace, workdir: Path, name: str, *, auth: bool) -> Iterator[BenchServer]:
-    """A `baton server start --no-ui` (API, actors and beat in one process) on a fresh database, migrated
-    beforehand; with `auth`, authentication on and a worker key."""
+def bench_server(
+    args: argparse.Namespace, workdir: Path, name: str, *, auth: bool, ui: bool = False
+) -> Iterator[BenchServer]:
+    """A `baton server start --no-ui` (API, actors and beat in one process; with `ui`, the web UI too) on a fresh
+    database, migrated beforehand; with `auth`, authentication on and a worker key."""
     workdir.mkdir(parents=True)
     with scratch_database(args, workdir, name) as database_url:
         key = asyncio.run(_prepare_database(database_url, mint_key=auth))
@@ -615,9 +619,12 @@ def bench_server(args: argparse.Namespace, workdir: Path, name: str, *, auth: bo
             BATON_LOGGING_LEVEL="WARNING",
             BATON_AUTH_ENABLED="true" if auth else "false",
         )
-        command = [sys.executable, "-m", "baton", "server", "start", "--no-ui", "--host", "127.0.0.1"]
+        command = [sys.executable, "-m", "baton", "server", "start", "--host", "127.0.0.1"]
+        if not ui:
+            command.append("--no-ui")
         with running([*command, "--port", str(port)], env, workdir, name) as server:
             server.key = key
+            server.database_url = database_url
             yield server
 
 
@@ -697,7 +704,7 @@ def compare_auth(args: argparse.Namespace) -> int:
         _check_auth_is_on(servers["auth on"].api_url)
         return servers
 
-    return compare(args, start, "compare_auth")
+    return 0 if compare(args, start, "compare_auth") is not None else 1
 
 
 def compare_prefect(args: argparse.Namespace) -> int:
@@ -709,16 +716,17 @@ def compare_prefect(args: argparse.Namespace) -> int:
             "baton": stack.enter_context(bench_server(args, folder / "baton", "baton", auth=False)),
         }
 
-    return compare(args, start, "compare_prefect")
+    return 0 if compare(args, start, "compare_prefect") is not None else 1
 
 
 def compare(
     args: argparse.Namespace,
     start: Callable[[contextlib.ExitStack, Path], dict[str, BenchServer]],
     kind: str,
-) -> int:
+) -> dict[str, Any] | None:
     """Run the workload `--rounds` times on each of two servers, alternating which goes first; print both, the
-    throughput ratio (second / first) and how each started (seconds to healthy, idle RSS)."""
+    throughput ratio (second / first) and how each started (seconds to healthy, idle RSS). Returns the record printed
+    last (None when a server was unreachable)."""
     with tempfile.TemporaryDirectory(prefix="baton-bench-") as folder, contextlib.ExitStack() as stack:
         servers = start(stack, Path(folder))
         modes = tuple(servers)
@@ -733,7 +741,7 @@ def compare(
                 cpu_before = server_cpu_seconds(server.pid)
                 report = asyncio.run(measure(run_args))
                 if report is None:
-                    return 1
+                    return None
                 report["server_cpu_ms_per_op"] = round(
                     (server_cpu_seconds(server.pid) - cpu_before) * 1000 / max(report["ops"], 1), 3
                 )
@@ -774,26 +782,22 @@ def compare(
         )
     print(f"throughput (succeeded operations/s), {second} / {first}: {ratio} (median of the rounds': {paired_median})")
     print(f"server CPU per operation, {second} / {first}: {cpu_ratio}")
-    print(
-        json.dumps(
-            {
-                "label": args.label,
-                kind: True,
-                "database": "sqlite" if args.database == "sqlite" else "postgresql",
-                "runs": args.runs,
-                "tasks_per_run": args.tasks_per_run,
-                "logs_per_run": args.logs_per_run,
-                "concurrency": args.concurrency,
-                "rounds": args.rounds,
-                "modes": summary,
-                "ratio": ratio,
-                "paired_ratio_median": paired_median,
-                "cpu_ratio": cpu_ratio,
-            }
-        ),
-        flush=True,
-    )
-    return 0
+    record = {
+        "label": args.label,
+        kind: True,
+        "database": "sqlite" if args.database == "sqlite" else "postgresql",
+        "runs": args.runs,
+        "tasks_per_run": args.tasks_per_run,
+        "logs_per_run": args.logs_per_run,
+        "concurrency": args.concurrency,
+        "rounds": args.rounds,
+        "modes": summary,
+        "ratio": ratio,
+        "paired_ratio_median": paired_median,
+        "cpu_ratio": cpu_ratio,
+    }
+    print(json.dumps(record), flush=True)
+    return record
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
