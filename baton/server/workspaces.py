@@ -98,6 +98,7 @@ class WorkspaceDirectory:
         self.database = database
         self._workspaces: dict[uuid.UUID, tuple[float, uuid.UUID | None]] = {}
         self._roles: dict[tuple[uuid.UUID, uuid.UUID], tuple[float, str | None]] = {}
+        self._visible: dict[uuid.UUID | None, tuple[float, list[dict[str, Any]]]] = {}
 
     async def resolve(self, reference: WorkspaceReference) -> uuid.UUID:
         """The id of the workspace `reference` names; ObjectNotFound when it names none."""
@@ -136,10 +137,32 @@ class WorkspaceDirectory:
             self._roles[key] = cached
         return cached[1]
 
+    async def visible_to(self, principal: Principal, *, everyone: bool, limit: int) -> list[dict[str, Any]]:
+        """The workspaces (at most `limit`, by name) `principal` holds a role in: all of them for an admin or when
+        `everyone` (authentication off), none for a visitor who has not signed in. Read at most every
+        WORKSPACE_CACHE_SECONDS per caller: the web UI's switcher asks on every page."""
+        if principal.is_anonymous and not everyone:
+            return []
+        every = everyone or principal.role == "admin"
+        if not every and principal.id is None:
+            return []
+        key = None if every else principal.id
+        cached = self._visible.get(key)
+        if cached is None or cached[0] < time.monotonic():
+            async with self.database.read() as connection:
+                if key is None:
+                    rows = await models.read_workspaces(connection, name_like=None, limit=limit, offset=0)
+                else:
+                    rows = await models.read_member_workspaces(connection, key)
+            cached = (time.monotonic() + WORKSPACE_CACHE_SECONDS, rows[:limit])
+            self._visible[key] = cached
+        return cached[1]
+
     def forget(self) -> None:
         """Drop what is cached (after this process changed a workspace or a membership)."""
         self._workspaces.clear()
         self._roles.clear()
+        self._visible.clear()
 
 
 async def create_workspace(database: Database, name: str, description: str) -> dict[str, Any]:

@@ -79,7 +79,7 @@ class PageHandler(tornado.web.RequestHandler):
         else:
             await self.admit_to_workspace(reference)
         self.workspace_choices = await workspace_scope.switchable_workspaces(
-            self.context.root.database, self.account_principal, everyone=not self.context.access.enabled
+            self.context.workspaces, self.account_principal, everyone=not self.context.access.enabled
         )
 
     @property

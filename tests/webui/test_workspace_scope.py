@@ -40,13 +40,13 @@ def test_prefix_workspace_urls_touches_addresses_of_workspace_pages_only() -> No
     html = (
         '<a href="/runs">Runs</a> <a href="/users">Users</a> <form action="/search" method="get"></form>'
         ' <div data-then="/flows" data-api-path="/flows/1"></div> <img src="/ui-static/x.png" alt="">'
-        ' <a data-workspace-link href="/runs">Default</a> <p>see /runs and href="/runs" in text</p>'
+        ' <a data-workspace-link href="/runs">Default</a> <p>see /runs and href=&quot;/runs&quot; in text</p>'
         ' <a title="data-workspace-link" href="/flows">Named so</a>'
     )
     assert prefix_workspace_urls(PREFIX, html) == (
         f'<a href="{PREFIX}/runs">Runs</a> <a href="/users">Users</a> <form action="{PREFIX}/search" method="get">'
         f'</form> <div data-then="{PREFIX}/flows" data-api-path="/flows/1"></div> <img src="/ui-static/x.png" alt="">'
-        ' <a data-workspace-link href="/runs">Default</a> <p>see /runs and href="/runs" in text</p>'
+        ' <a data-workspace-link href="/runs">Default</a> <p>see /runs and href=&quot;/runs&quot; in text</p>'
         f' <a title="data-workspace-link" href="{PREFIX}/flows">Named so</a>'
     )
     assert prefix_workspace_urls("", html) == html

@@ -77,6 +77,7 @@ class WorkspaceHandler(WorkspaceApiHandler):
         update = self.parse_body(WorkspaceUpdate)
         async with self.database.write() as connection:
             row = await models.update_workspace(connection, target, update.model_dump(exclude_unset=True))
+        self.context.workspaces.forget()
         self.audit_resource_name = row["name"]
         self.write_no_content()
 
