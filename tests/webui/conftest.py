@@ -277,6 +277,13 @@ def wait_for_expression(page: Any, expression: str, *, timeout: float | None = N
         page.wait_for_timeout(WAIT_POLL_MS)
 
 
+def follow(page: Any, rel: str) -> None:
+    """Click the page's `rel` link and wait for the page it leads to (reading the rows or the links before it has
+    loaded saw the page being left: a walk that stopped short on a loaded machine)."""
+    with page.expect_navigation():
+        page.click(f"a[rel={rel}]")
+
+
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh browser page; the test fails on any JavaScript error (a Content-Security-Policy violation included),

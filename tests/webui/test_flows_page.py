@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.webui.conftest import UiServer
+from tests.webui.conftest import UiServer, follow
 
 
 def row_ids(page: Any) -> list[str]:
@@ -98,7 +98,7 @@ def test_flow_page_shows_its_runs_with_filters_and_pages(
     page.goto(f"{ui_server.url}/flows/{etl_id}?limit=1&sort=start_asc")
     walked = row_ids(page)
     while page.locator("a[rel=next]").count():
-        page.click("a[rel=next]")
+        follow(page, "next")
         walked += row_ids(page)
     assert walked == [seeded_runs["nightly-1"], seeded_runs["nightly-2"], seeded_runs["failed"]]
 
@@ -117,11 +117,11 @@ def test_flows_are_paged_by_name(page: Any, ui_server: UiServer, api: httpx.Clie
         api.post("/flows", json={"name": f"ui-paged-{number}"}).raise_for_status()
     page.goto(ui_server.url + "/flows?name=ui-paged&limit=2")
     names = page.locator("a.flow-name").all_inner_texts()
-    page.click("a[rel=next]")
+    follow(page, "next")
     names += page.locator("a.flow-name").all_inner_texts()
     assert names == ["ui-paged-0", "ui-paged-1", "ui-paged-2"]
     assert page.locator("a[rel=next]").count() == 0
-    page.click("a[rel=prev]")
+    follow(page, "prev")
     assert page.locator("a.flow-name").all_inner_texts() == ["ui-paged-0", "ui-paged-1"]
     page.goto(ui_server.url + "/flows?name=no-such-flow")
     assert page.locator(".empty-list").inner_text() == "No flow's name contains “no-such-flow”."

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import httpx
 import pytest
 
-from tests.webui.conftest import UiServer
+from tests.webui.conftest import UiServer, follow
 
 HTML_RUN_NAME = "<b>bold</b> & <script>alert('x')</script>"
 
@@ -149,14 +149,14 @@ def test_pages_of_one_run_walk_every_run_once_both_ways(
         forward = row_ids(page)
         assert page.locator("a[rel=prev]").count() == 0
         while page.locator("a[rel=next]").count():
-            page.click("a[rel=next]")
+            follow(page, "next")
             forward += row_ids(page)
         assert len(forward) == len(set(forward)) and set(forward) == expected, sort
         assert "limit=1" in page.url and f"sort={sort}" in page.url
 
         backward = row_ids(page)
         while page.locator("a[rel=prev]").count():
-            page.click("a[rel=prev]")
+            follow(page, "prev")
             backward += row_ids(page)
         assert backward == list(reversed(forward)), sort
     assert page.locator("a[rel=next]").inner_text() == "Next →"

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from tests.webui.bulk_actions import confirm_bulk_action
-from tests.webui.conftest import UiServer
+from tests.webui.conftest import UiServer, follow
 
 # More than a page of the table (50 rows) and than one bulk call (50 runs).
 MATCHING = 56
@@ -95,7 +95,7 @@ def test_selected_task_runs_and_the_filters_in_the_url(page: Any, ui_server: UiS
     page.goto(f"{ui_server.url}/task-runs?tag={tag}&limit=2&sort=name_asc")
     assert page.locator("nav.tabs a[aria-current=page]").inner_text() == "Task runs"
     assert page.locator("table.run-table tbody tr").count() == 2
-    page.click("a[rel=next]")
+    follow(page, "next")
     assert page.locator("table.run-table tbody tr").count() == 1
     assert f"tag={tag}" in page.url and "limit=2" in page.url
     page.goto(f"{ui_server.url}/task-runs?tag={tag}")
