@@ -14,6 +14,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import dramatiq
@@ -138,7 +139,7 @@ class ActorRuntime:
         function: ActorFunction,
         args: tuple[Any, ...],
         workspace: str | None = None,
-        fan_out: dramatiq.Message[Any] | None = None,
+        fan_out: FanOut | None = None,
     ) -> None:
         """Run `function(runtime, *args)` (the runtime of `workspace`, an id; None: the default) to completion on the
         actors' loop, from a Dramatiq worker thread, having first sent `fan_out` (a periodic job's message) for every
@@ -165,13 +166,13 @@ class ActorRuntime:
         function: ActorFunction,
         args: tuple[Any, ...],
         workspace: str | None,
-        fan_out: dramatiq.Message[Any] | None,
+        fan_out: FanOut | None,
     ) -> None:
         """Run an actor's coroutine in a task whose writes go ahead of request handlers' (one writer, embedded
         mode), with the runtime of the message's workspace; a message for a workspace deleted since is dropped."""
         mark_actor_task()
         if fan_out is not None:
-            await self.fan_out(fan_out)
+            await self.fan_out(fan_out.message, fan_out.spread_seconds)
         if workspace is None:
             await function(self, *args)
             return
@@ -181,10 +182,22 @@ class ActorRuntime:
             return
         await function(self.in_workspace(workspace_id), *args)
 
-    async def fan_out(self, message: dramatiq.Message[Any]) -> None:
-        """Send `message` (a periodic job's, for the default workspace) once for every other workspace."""
-        for workspace_id in await self.workspace_ids():
-            self.broker.enqueue(messages.in_workspace(message, workspace_id))
+    async def fan_out(self, message: dramatiq.Message[Any], spread_seconds: float = 0.0) -> None:
+        """Send `message` (a periodic job's, for the default workspace) once for every other workspace, the first at
+        once and the others delayed evenly over `spread_seconds`."""
+        workspace_ids = await self.workspace_ids()
+        step_ms = spread_seconds * 1000 / len(workspace_ids) if workspace_ids else 0
+        for index, workspace_id in enumerate(workspace_ids):
+            delay = int(index * step_ms) or None
+            self.broker.enqueue(messages.in_workspace(message, workspace_id), delay=delay)
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """A periodic job's message to send on to every workspace, spread over `spread_seconds`."""
+
+    message: dramatiq.Message[Any]
+    spread_seconds: float
 
 
 class WorkspaceBroker:

@@ -29,7 +29,7 @@ from baton.actors import (
     work_pool_status,
     zombie_runs,
 )
-from baton.actors.runtime import ActorFunction, ActorRuntime
+from baton.actors.runtime import ActorFunction, ActorRuntime, FanOut
 from baton.gc_tuning import tune_garbage_collector
 from baton.log_config import quiet_http_client_loggers
 from baton.queue import messages
@@ -68,6 +68,10 @@ ACTOR_FUNCTIONS: dict[str, ActorFunction] = {
 DEFAULT_PRIORITY = 10
 ACTOR_PRIORITIES = {messages.DELIVER_NOTIFICATIONS: 0, messages.RUN_AUTOMATION_ACTIONS: 0}
 
+# A periodic job's messages for the workspaces go out spread over half its period, at most this many seconds: all of
+# them at once (every job's periods start together) held requests up in a server of 50 workspaces
+# (benchmarks/workspaces.py).
+MAX_FAN_OUT_SPREAD_SECONDS = 30.0
 # Seconds between sweeps for notification deliveries whose queue message was lost.
 STALLED_DELIVERIES_LOOP_SECONDS = 30.0
 # Seconds between evaluations of metric triggers: a tenth of their shortest `firing_for` (300 s), so a transition
@@ -78,13 +82,19 @@ METRIC_TRIGGERS_LOOP_SECONDS = 30.0
 def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
     """The beat's schedule. Each job's message runs in the default workspace and is sent on to every other one."""
     return [
-        PeriodicJob(job.name, job.interval, functools.partial(_for_every_workspace, job.make_message))
+        PeriodicJob(
+            job.name,
+            job.interval,
+            functools.partial(
+                _for_every_workspace, job.make_message, min(job.interval, MAX_FAN_OUT_SPREAD_SECONDS) / 2
+            ),
+        )
         for job in _periodic_jobs(settings)
     ]
 
 
-def _for_every_workspace(make_message: Callable[[], dramatiq.Message[Any]]) -> dramatiq.Message[Any]:
-    return messages.for_every_workspace(make_message())
+def _for_every_workspace(make_message: Callable[[], dramatiq.Message[Any]], spread: float) -> dramatiq.Message[Any]:
+    return messages.for_every_workspace(make_message(), spread)
 
 
 def _periodic_jobs(settings: Settings) -> list[PeriodicJob]:
@@ -133,8 +143,10 @@ def _bound(runtime: ActorRuntime, name: str, function: ActorFunction) -> Callabl
     every other workspace (`messages.for_every_workspace`)."""
 
     @functools.wraps(function)
-    def run_on_loop(*args: Any, workspace: str | None = None, every_workspace: bool = False) -> None:
-        fan_out = messages.message(name, *args) if every_workspace and workspace is None else None
+    def run_on_loop(*args: Any, workspace: str | None = None, every_workspace: float | None = None) -> None:
+        fan_out = None
+        if every_workspace is not None and workspace is None:
+            fan_out = FanOut(messages.message(name, *args), float(every_workspace))
         runtime.run(function, args, workspace, fan_out)
 
     return run_on_loop

@@ -106,13 +106,15 @@ def in_workspace(message: dramatiq.Message[Any], workspace_id: uuid.UUID | None)
     return message.copy(kwargs={**message.kwargs, WORKSPACE_KWARG: str(workspace_id)})
 
 
-#: The keyword argument of a periodic job's message from the beat: its actor also sends it on to every workspace.
+#: The keyword argument of a periodic job's message from the beat: its actor also sends it on to every workspace,
+#: spread over this many seconds.
 EVERY_WORKSPACE_KWARG = "every_workspace"
 
 
-def for_every_workspace(message: dramatiq.Message[Any]) -> dramatiq.Message[Any]:
-    """`message` (a periodic job's) to be run in the default workspace and sent on to every other one."""
-    return message.copy(kwargs={**message.kwargs, EVERY_WORKSPACE_KWARG: True})
+def for_every_workspace(message: dramatiq.Message[Any], spread_seconds: float) -> dramatiq.Message[Any]:
+    """`message` (a periodic job's) to be run in the default workspace and sent on to every other one, their
+    messages spread over `spread_seconds`."""
+    return message.copy(kwargs={**message.kwargs, EVERY_WORKSPACE_KWARG: spread_seconds})
 
 
 def workspace_of(message: dramatiq.Message[Any]) -> uuid.UUID | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import dramatiq
 import httpx
 import pytest
 import sqlalchemy as sa
+from dramatiq.common import dq_name
 
 from baton.actors.runtime import ActorRuntime
 from baton.actors.setup import ACTOR_FUNCTIONS, periodic_jobs
@@ -147,12 +149,18 @@ async def test_a_periodic_job_from_the_beat_is_sent_on_to_every_workspace(
     try:
         job = {each.name: each for each in periodic_jobs(settings)}[messages.MARK_ZOMBIE_RUNS]
         beat_message = job.make_message()
-        assert beat_message.kwargs == {messages.EVERY_WORKSPACE_KWARG: True}
-        await runtime.fan_out(messages.message(messages.MARK_ZOMBIE_RUNS))
-        queue = broker.queues[messages.PERIODIC_QUEUE]
-        sent = [dramatiq.Message.decode(queue.get_nowait()) for _ in range(queue.qsize())]
+        # Spread over half the job's period.
+        assert beat_message.kwargs == {messages.EVERY_WORKSPACE_KWARG: settings.services_zombie_runs_loop_seconds / 2}
+        await runtime.fan_out(messages.message(messages.MARK_ZOMBIE_RUNS), spread_seconds=4.0)
+        now, sent = time.time() * 1000, []
+        for name in (messages.PERIODIC_QUEUE, dq_name(messages.PERIODIC_QUEUE)):
+            queue = broker.queues[name]
+            sent += [dramatiq.Message.decode(queue.get_nowait()) for _ in range(queue.qsize())]
         assert sorted(messages.workspace_of(each) for each in sent) == sorted([first["id"], second["id"]])
         assert {each.actor_name for each in sent} == {messages.MARK_ZOMBIE_RUNS}
+        # The first workspace's at once, the second's 2 s later (half of 4 s for two workspaces).
+        delays = sorted(each.options.get("eta", now) - now for each in sent)
+        assert delays[0] <= 100 and 1500 <= delays[1] <= 2100, delays
     finally:
         await delete_workspace(database, first["id"])
         await delete_workspace(database, second["id"])
