@@ -112,13 +112,15 @@ class WorkspaceDirectory:
         return workspace_id
 
     async def exists(self, workspace_id: uuid.UUID) -> bool:
-        """Whether workspace `workspace_id` exists (as of at most WORKSPACE_CACHE_SECONDS ago)."""
+        """Whether workspace `workspace_id` exists (as of at most WORKSPACE_CACHE_SECONDS ago). Every workspace is
+        read at once: the actors ask for each of their messages, and each workspace has a few messages a second."""
         cached = self._workspaces.get(workspace_id)
         if cached is None or cached[0] < time.monotonic():
             async with self.database.read() as connection:
-                row = await models.read_workspace(connection, workspace_id)
-            cached = (time.monotonic() + WORKSPACE_CACHE_SECONDS, row["account_id"] if row is not None else None)
-            self._workspaces[workspace_id] = cached
+                accounts = await models.read_workspace_accounts(connection)
+            expires = time.monotonic() + WORKSPACE_CACHE_SECONDS
+            self._workspaces = {each: (expires, account) for each, account in accounts.items()}
+            cached = self._workspaces.setdefault(workspace_id, (expires, None))
         return cached[1] is not None
 
     async def role_of(self, workspace_id: uuid.UUID, principal: Principal) -> str | None:

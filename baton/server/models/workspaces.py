@@ -49,6 +49,12 @@ async def read_workspace(connection: AsyncConnection, workspace_id: uuid.UUID) -
     return dict(row) if row is not None else None
 
 
+async def read_workspace_accounts(connection: AsyncConnection) -> dict[uuid.UUID, uuid.UUID]:
+    """The account of every workspace, by workspace id."""
+    rows = await connection.execute(sa.select(t.workspace.c.id, t.workspace.c.account_id))
+    return {row.id: row.account_id for row in rows}
+
+
 async def read_workspace_ids(connection: AsyncConnection) -> list[uuid.UUID]:
     """The id of every workspace but the default one (which has no row), oldest first."""
     query = sa.select(t.workspace.c.id).order_by(t.workspace.c.created, t.workspace.c.id)

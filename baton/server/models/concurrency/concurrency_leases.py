@@ -140,6 +140,9 @@ async def expire_leases(connection: AsyncConnection, now: dt.datetime, batch: in
 async def revoke_expired_leases(database: Any, now: dt.datetime | None = None, batch: int = EXPIRY_BATCH_SIZE) -> int:
     """The periodic sweep: release every lease that expired unrenewed, in transactions of `batch` leases; returns
     how many it released. Safe to run in several processes at once."""
+    async with database.read() as connection:
+        if not await _any_expired(connection, now or utcnow()):
+            return 0  # the common case takes no write transaction (a sweep runs in every workspace every few seconds)
     total = 0
     while True:
         async with database.write() as connection:
@@ -150,6 +153,11 @@ async def revoke_expired_leases(database: Any, now: dt.datetime | None = None, b
     if total:
         logger.info("Released %d expired concurrency lease(s).", total)
     return total
+
+
+async def _any_expired(connection: AsyncConnection, now: dt.datetime) -> bool:
+    query = sa.select(lease_table.c.id).where(lease_table.c.expires_at <= now).limit(1)
+    return (await connection.execute(query)).first() is not None
 
 
 async def read_limit_holders(connection: AsyncConnection, limit_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
