@@ -127,3 +127,21 @@ async def test_the_dialects_own_text_statements_write_into_the_workspace(databas
             variables = (await connection.execute(sa.select(sa.func.count()).select_from(t.variable))).scalar_one()
             events = (await connection.execute(sa.select(sa.func.count()).select_from(t.events))).scalar_one()
         assert (variables, events) == (expected, expected)
+
+
+async def test_a_workspace_transaction_moves_the_search_path_only_for_its_text_statements(database: Database) -> None:
+    """The hand-written statements find the workspace's tables; a transaction without one sends no extra statement."""
+    if database.dialect.name != "postgresql":
+        pytest.skip("a SQLite store is a file of its own: there is no search path")
+    workspace = database.for_workspace(await add_workspace_row(database, "paths"))
+    await add_flow(workspace, "only-in-the-workspace")
+    async with workspace.read() as connection:
+        assert (await connection.execute(sa.select(sa.func.count()).select_from(t.flow))).scalar_one() == 1
+        untouched = (await connection.exec_driver_sql("SHOW search_path")).scalar_one()
+        assert (await connection.execute(sa.text("SELECT count(*) FROM flow"))).scalar_one() == 1
+        moved = (await connection.exec_driver_sql("SHOW search_path")).scalar_one()
+    assert workspace.store_schema not in untouched
+    assert moved.startswith(f"{workspace.store_schema}") or moved.startswith(f'"{workspace.store_schema}"'), moved
+    async with database.read() as connection:
+        assert (await connection.exec_driver_sql("SHOW search_path")).scalar_one() == untouched
+        assert (await connection.execute(sa.text("SELECT count(*) FROM flow"))).scalar_one() == 0

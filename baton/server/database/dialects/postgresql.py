@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 
@@ -23,7 +24,7 @@ from baton.server.database.errors import is_refused_data, sqlstate
 from baton.server.database.types import Timestamp, dump_json
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
     from baton.server.database.dialects.base import AfterRecording
     from baton.server.database.engine import Database
@@ -75,11 +76,12 @@ class PostgreSQLDialect(DatabaseDialect):
     def create_store_statements(self, store: WorkspaceStore) -> list[str]:
         return [f'CREATE SCHEMA IF NOT EXISTS "{store.schema}"']
 
-    def store_transaction_statement(self, store: WorkspaceStore) -> str | None:
-        # The fast paths' text statements name tables without a schema: within a workspace's transaction they find
-        # the workspace's tables first (public stays on the path for the pg_trgm operator classes). SET LOCAL ends
-        # with the transaction, so a pooled connection goes back to the main schema's path.
-        return f'SET LOCAL search_path TO "{store.schema}", public'
+    def configure_engine(self, engine: AsyncEngine, *, timeout: float, for_migrations: bool) -> None:
+        @event.listens_for(engine.sync_engine, "before_cursor_execute")
+        def _enter_store(
+            connection: sa.Connection, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+        ) -> None:
+            enter_workspace_schema(connection, cursor, context)
 
     def drop_store_statements(self, store: WorkspaceStore) -> list[str]:
         return [f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE']
@@ -162,3 +164,26 @@ class PostgreSQLDialect(DatabaseDialect):
 
     def json_object_text(self, value: sa.ColumnElement[Any], key: str) -> sa.ColumnElement[str]:
         return sa.type_coerce(value, postgresql.JSONB)[key].astext
+
+
+# Where a connection notes the transaction whose search path it set (see `enter_workspace_schema`).
+_SEARCH_PATH_SET_IN = "baton_search_path_set_in"
+
+
+def enter_workspace_schema(connection: sa.Connection, cursor: Any, context: Any) -> None:
+    """Before the first text statement of a workspace's transaction (the fast paths' hand-written SQL, which names
+    tables without a schema and which SQLAlchemy's schema translation does not reach), put the workspace's schema
+    first on the search path, once per transaction (public stays on it for the pg_trgm operator classes). Other
+    statements need nothing: their table names are translated. SET LOCAL ends with the transaction, so a pooled
+    connection goes back to the main schema's path; a transaction without a fast path sends no extra statement."""
+    compiled = getattr(context, "compiled", None)
+    if compiled is None or not isinstance(getattr(compiled, "statement", None), sa.TextClause):
+        return
+    schema = (connection.get_execution_options().get("schema_translate_map") or {}).get(None)
+    if schema is None:
+        return
+    transaction = connection.get_transaction()
+    if transaction is None or connection.info.get(_SEARCH_PATH_SET_IN) is transaction:
+        return
+    cursor.execute(f'SET LOCAL search_path TO "{schema}", public')
+    connection.info[_SEARCH_PATH_SET_IN] = transaction
