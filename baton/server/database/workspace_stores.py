@@ -60,10 +60,10 @@ async def drop_workspace_store(database: Database, workspace_id: uuid.UUID) -> N
 
 async def read_workspace_ids(database: Database) -> list[uuid.UUID]:
     """The ids of every workspace but the default one (none before the workspace table exists)."""
-    from baton.server.database.tables import workspace
+    from baton.server.models.workspaces import read_workspace_ids as read_ids
 
     async with database.read() as connection:
         exists = await connection.run_sync(lambda sync: sa.inspect(sync).has_table("workspace"))
         if not exists:
             return []
-        return list((await connection.execute(sa.select(workspace.c.id).order_by(workspace.c.created))).scalars())
+        return await read_ids(connection)
