@@ -152,10 +152,11 @@ class Settings(BaseModel):
         default=5.0, gt=0, description="Seconds to wait for a new database connection."
     )
     api_database_pool_size: int = Field(
-        default=20,
+        default=30,
         ge=1,
-        description="Connections kept open in the database pool (PostgreSQL; enough for busy concurrent clients, "
-        "since overflow connections are opened and closed per request).",
+        description="Connections kept open in the database pool (PostgreSQL): enough for a busy server's concurrent "
+        "requests, since a connection opened beyond this is closed again when returned, and its replacement costs a "
+        "new server backend and preparing every statement again.",
     )
     api_database_max_overflow: int = Field(
         default=10, ge=0, description="Connections the pool may open beyond its size under load."

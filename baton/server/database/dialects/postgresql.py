@@ -33,6 +33,10 @@ logger = logging.getLogger("baton.recorder")
 
 # SQLSTATEs that mean "retry": serialization failure, deadlock, lock timeout, too many connections, shutting down.
 RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "53300", "57P01", "57P02", "57P03", "08000", "08003", "08006"}
+# Statements each connection keeps prepared (asyncpg's default is 100). A workspace's statements are other strings
+# (its schema is in them), so a connection that serves a few workspaces in turn evicted and prepared again at 100:
+# a round trip to the server and a parse for every eviction.
+PREPARED_STATEMENT_CACHE_SIZE = 500
 
 
 class PostgreSQLDialect(DatabaseDialect):
@@ -65,6 +69,7 @@ class PostgreSQLDialect(DatabaseDialect):
                 "command_timeout": None if for_migrations else timeout,
                 "timeout": connection_timeout,
                 "server_settings": {"timezone": "UTC"},
+                "prepared_statement_cache_size": PREPARED_STATEMENT_CACHE_SIZE,
             },
         }
 
