@@ -52,7 +52,7 @@ def test_prefix_page_urls_touches_addresses_only() -> None:
         '<div data-stream-url="/runs/flow-run/1/stream?logs=1"></div>'
     )
     assert prefix_page_urls("/orchestrator", page) == (
-        '<a href="/orchestrator/runs">Runs</a> <img src=\'/orchestrator/ui-static/x.svg\'> '
+        "<a href=\"/orchestrator/runs\">Runs</a> <img src='/orchestrator/ui-static/x.svg'> "
         '<form action="/orchestrator/login" method="post">'
         '<button data-then="/orchestrator/flows" data-api-path="/flows/1">Delete</button> <a href="//cdn.example/x">'
         '<a href="https://example.com/a">x</a> <a href="#main">skip</a> <code>href="/not-an-attribute"</code>'
