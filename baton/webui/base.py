@@ -161,6 +161,8 @@ class PageHandler(tornado.web.RequestHandler):
             workspace_choices=self.workspace_choices,
             current_workspace=self.context.workspace_id,
             switch_section=workspace_scope.section_path(self.request.path),
+            switcher_entries=workspace_scope.switcher_entries(self.workspace_choices, self.context.workspace_id),
+            switch_page_url=workspace_scope.switch_page_url(workspace_scope.section_path(self.request.path)),
             global_api_segments=" ".join(sorted(workspace_scope.GLOBAL_API_SEGMENTS)),
             global_page_segments=" ".join(sorted(workspace_scope.GLOBAL_PAGE_SEGMENTS)),
             **formatting.TEMPLATE_FUNCTIONS,

@@ -9,7 +9,17 @@ import pytest
 from tornado.httputil import HTTPServerRequest, RequestStartLine
 
 from baton.server.workspaces import DEFAULT_ACCOUNT_ID, WorkspaceReference, route_to_workspace_page, workspace_of
-from baton.webui.workspace_scope import api_base, in_workspace, prefix_workspace_urls, section_path
+from baton.webui.workspace_scope import (
+    DEFAULT_CHOICE,
+    SWITCHER_ENTRIES,
+    WorkspaceChoice,
+    api_base,
+    in_workspace,
+    prefix_workspace_urls,
+    section_path,
+    switch_page_url,
+    switcher_entries,
+)
 
 WORKSPACE = "4b0c1f7e-6a39-4d55-9d2e-2f3c8a1e9b10"
 PREFIX = f"/workspaces/{WORKSPACE}"
@@ -105,3 +115,13 @@ def test_the_global_api_segments_are_the_global_api_modules() -> None:
     from baton.webui.workspace_scope import GLOBAL_API_SEGMENTS
 
     assert GLOBAL_API_SEGMENTS == GLOBAL_API_MODULES
+
+
+def test_the_switcher_keeps_the_current_workspace_among_its_entries() -> None:
+    choices = [DEFAULT_CHOICE, *(WorkspaceChoice(uuid.uuid4(), f"w{n:02d}") for n in range(20))]
+    assert switcher_entries(choices, None) == choices[:SWITCHER_ENTRIES]
+    assert switcher_entries(choices, choices[3].id) == choices[:SWITCHER_ENTRIES]
+    later = switcher_entries(choices, choices[15].id)
+    assert later == [*choices[: SWITCHER_ENTRIES - 1], choices[15]]
+    assert switcher_entries(choices[:3], choices[2].id) == choices[:3]
+    assert switch_page_url("/flows") == "/workspaces/switch?section=%2Fflows"

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from baton.server.workspaces import DEFAULT_ACCOUNT_ID
+from baton.webui.workspace_scope import SWITCHER_ENTRIES
 from tests.databases import TemplateDatabases
 from tests.webui.auth_server import admin_headers, auth_ui_server, sign_in
 from tests.webui.conftest import UiServer
@@ -169,3 +170,38 @@ def test_a_member_sees_its_workspaces_and_others_get_the_same_404(
     assert page.goto(f"{ui_server.url}/workspaces").status == 403
     page.browser_errors.expect("404")
     page.browser_errors.expect("403")
+
+
+def test_the_switcher_shows_a_few_workspaces_and_the_switch_page_lists_them_all(
+    page: Any, ui_server: UiServer, admin_api: httpx.Client
+) -> None:
+    dora = user_id(admin_api, "dora")
+    crews = {}
+    for number in range(1, 10):
+        name = f"crew-{number:02d}"
+        crews[name] = admin_api.post("/workspaces/", json={"name": name}).raise_for_status().json()["id"]
+        admin_api.put(f"/workspaces/{crews[name]}/members/{dora}", json={"role": "viewer"}).raise_for_status()
+
+    sign_in(page, ui_server, "dora", f"/workspaces/{crews['crew-09']}/flows")
+    page.click("#workspace-switcher summary")
+    offered = page.locator("#workspace-switcher li a[data-workspace-link]").all_inner_texts()
+    assert len(offered) == SWITCHER_ENTRIES
+    assert offered[0] == "Default workspace"
+    assert offered[-1] == "crew-09", "the current workspace is shown even past the first entries"
+    everything = page.inner_text("#all-workspaces")
+    counted = re.fullmatch(r"All workspaces \((\d+)\)", everything)
+    assert counted is not None and int(counted.group(1)) >= 10
+
+    page.click("#all-workspaces")
+    page.wait_for_url(re.compile(r"/workspaces/switch\?section=%2Fflows$"))
+    listed = page.locator("#workspace-choices a").all_inner_texts()
+    assert len(listed) == int(counted.group(1))
+    assert set(crews) <= set(listed)
+    page.click("#workspace-choices a:has-text('crew-03')")
+    page.wait_for_url(f"{ui_server.url}/workspaces/{crews['crew-03']}/flows")
+    assert page.inner_text("#current-workspace") == "crew-03"
+    # A section that is no sidebar page leads to the runs page, not where the query says.
+    page.goto(f"{ui_server.url}/workspaces/switch?section=//evil.example/")
+    assert page.get_attribute("#workspace-choices a:has-text('crew-03')", "href") == (
+        f"/workspaces/{crews['crew-03']}/runs"
+    )

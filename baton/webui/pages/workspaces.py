@@ -1,7 +1,8 @@
 """The Workspaces pages (admins): every workspace with its member count, create one and rename it (`/workspaces`),
 and one workspace's settings: rename, members and their roles, delete after typing its name
 (`/workspace-settings/{id}`). They read through the data layer; their forms write through the JSON API
-(/api/workspaces), which checks `workspace:write` and the CSRF token and writes the audit log."""
+(/api/workspaces), which checks `workspace:write` and the CSRF token and writes the audit log. And the page every
+caller switches workspaces on (`/workspaces/switch`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from baton.server.models import workspaces as models
 from baton.server.models.identity import accounts, roles
+from baton.server.permissions import SIGNED_IN
 from baton.webui import workspace_scope
 from baton.webui.base import PageHandler
 from baton.webui.pages.users import MAX_LISTED
@@ -63,7 +65,20 @@ def _member(row: dict[str, Any], account: dict[str, Any] | None) -> dict[str, An
     }
 
 
+class WorkspaceSwitchPageHandler(PageHandler):
+    """Every workspace the caller may switch to (the sidebar's switcher shows the first few), each linking to the
+    page `section` names in it (a sidebar entry's page; the runs page for anything else)."""
+
+    permission = SIGNED_IN
+
+    async def get(self) -> None:
+        section = workspace_scope.section_path(self.get_query_argument("section", workspace_scope.DEFAULT_SECTION))
+        choices = self.workspace_choices
+        self.render_page("workspace_switch.html", title="Switch workspace", choices=choices, section=section)
+
+
 routes = [
+    (workspace_scope.SWITCH_PAGE_PATH, WorkspaceSwitchPageHandler),
     (r"/workspaces/?", WorkspacesPageHandler),
     (r"/workspace-settings/(?P<workspace_id>[^/]+)/?", WorkspaceSettingsPageHandler),
 ]
