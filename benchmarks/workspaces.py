@@ -243,6 +243,33 @@ def check_seeded(targets: list[Target], runs: int, many: BenchServer) -> None:
             )
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` and its threads so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_settled(servers: dict[str, BenchServer], args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Wait until every server's CPU use over `--settle-window` seconds is under `--settle-cpu` of a core (at most
+    `--settle-timeout` seconds): the rows seeded behind the servers' backs are new to their services, whose first
+    passes over 50 stores (each store's connections opened and its statements compiled for the first time) are the
+    servers' start-up, not the steady state the target is about. Returns, per server, the seconds it took and the CPU
+    share of its last window."""
+    started = time.monotonic()
+    settled: dict[str, dict[str, float]] = {}
+    while len(settled) < len(servers):
+        before = {name: process_cpu_seconds(server.pid) for name, server in servers.items() if name not in settled}
+        time.sleep(args.settle_window)
+        waited = time.monotonic() - started
+        for name, cpu in before.items():
+            share = (process_cpu_seconds(servers[name].pid) - cpu) / args.settle_window
+            if share < args.settle_cpu or waited >= args.settle_timeout:
+                settled[name] = {"seconds": round(waited, 1), "cpu_share": round(share, 3)}
+    for name, figures in settled.items():
+        print(f"{name}: settled after {figures['seconds']} s, {figures['cpu_share']:.1%} of a core idle", flush=True)
+    return settled
+
+
 def _summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
     ttfb = [sample["ttfb_p50_ms"] for sample in samples]
     full = [sample["full_p50_ms"] for sample in samples]
@@ -285,8 +312,11 @@ def pages_part(args: argparse.Namespace) -> dict[str, Any]:
             Target("B: workspace flow_runs/filter", many, f"{workspace_api}/flow_runs/filter", "POST", RUNS_FILTER),
         ]
         check_seeded(targets, args.runs_per_workspace, many)
+        settled = wait_until_settled({"A": single, "B": many}, args)
         results = measure_taking_turns(targets, args.requests, args.warmup)
-    return _pages_report(args, results, create_seconds, seed_seconds)
+    report = _pages_report(args, results, create_seconds, seed_seconds)
+    report["settled"] = settled
+    return report
 
 
 def _pages_report(
@@ -359,6 +389,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     pages.add_argument("--requests", type=int, default=200, help="measured requests per page and call")
     pages.add_argument("--warmup", type=int, default=5, help="unmeasured requests per page and call first")
+    pages.add_argument(
+        "--settle-cpu", type=float, default=0.25, help="measure once each server uses less than this share of a core"
+    )
+    pages.add_argument("--settle-window", type=float, default=5.0, help="seconds over which the share is read")
+    pages.add_argument("--settle-timeout", type=float, default=300.0, help="measure after this many seconds anyway")
     args = parser.parse_args(argv)
     for name in ("runs", "concurrency", "rounds", "workspaces", "runs_per_workspace", "requests"):
         if getattr(args, name) < 1:
