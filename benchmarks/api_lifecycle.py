@@ -603,10 +603,18 @@ def _clean_environment() -> dict[str, str]:
 
 @contextlib.contextmanager
 def bench_server(
-    args: argparse.Namespace, workdir: Path, name: str, *, auth: bool, ui: bool = False
+    args: argparse.Namespace,
+    workdir: Path,
+    name: str,
+    *,
+    auth: bool,
+    ui: bool = False,
+    redis_url: str | None = None,
 ) -> Iterator[BenchServer]:
     """A `baton server start --no-ui` (API, actors and beat in one process; with `ui`, the web UI too) on a fresh
-    database, migrated beforehand; with `auth`, authentication on and a worker key."""
+    database, migrated beforehand; with `auth`, authentication on and a worker key. With `redis_url`, the server is
+    API only and a `baton server services --processes 1` beside it runs the actors and the beat (a Redis namespace
+    of their own, `bench-<name>`)."""
     workdir.mkdir(parents=True)
     with scratch_database(args, workdir, name) as database_url:
         key = asyncio.run(_prepare_database(database_url, mint_key=auth))
@@ -619,13 +627,35 @@ def bench_server(
             BATON_LOGGING_LEVEL="WARNING",
             BATON_AUTH_ENABLED="true" if auth else "false",
         )
+        if redis_url is not None:
+            env.update(BATON_REDIS_URL=redis_url, BATON_REDIS_NAMESPACE=f"bench-{name}-{port}")
         command = [sys.executable, "-m", "baton", "server", "start", "--host", "127.0.0.1"]
         if not ui:
             command.append("--no-ui")
-        with running([*command, "--port", str(port)], env, workdir, name) as server:
+        with contextlib.ExitStack() as stack:
+            if redis_url is not None:
+                stack.enter_context(services_process({k: v for k, v in env.items() if k != "BENCH_PORT"}, workdir))
+            server = stack.enter_context(running([*command, "--port", str(port)], env, workdir, name))
             server.key = key
             server.database_url = database_url
             yield server
+
+
+@contextlib.contextmanager
+def services_process(env: dict[str, str], workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`baton server services --processes 1` with `env`, stopped (SIGTERM, then SIGKILL) at the end."""
+    command = [sys.executable, "-m", "baton", "server", "services", "--processes", "1"]
+    with (workdir / "services.log").open("wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @contextlib.contextmanager

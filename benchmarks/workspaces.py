@@ -288,8 +288,13 @@ def _summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
 def pages_part(args: argparse.Namespace) -> dict[str, Any]:
     """Install A (one workspace of N runs) against install B (`--workspaces` workspaces of N runs each)."""
     with tempfile.TemporaryDirectory(prefix="baton-bench-workspaces-") as folder, contextlib.ExitStack() as stack:
-        single = stack.enter_context(bench_server(args, Path(folder) / "single", "ws_single", auth=False, ui=True))
-        many = stack.enter_context(bench_server(args, Path(folder) / "many", "ws_many", auth=False, ui=True))
+        redis_url = args.redis_url if args.mode == "redis" else None
+        single = stack.enter_context(
+            bench_server(args, Path(folder) / "single", "ws_single", auth=False, ui=True, redis_url=redis_url)
+        )
+        many = stack.enter_context(
+            bench_server(args, Path(folder) / "many", "ws_many", auth=False, ui=True, redis_url=redis_url)
+        )
         started = time.perf_counter()
         workspaces = [create_workspace(many.api_url, f"bench-{n:03d}") for n in range(args.workspaces)]
         create_seconds = time.perf_counter() - started
@@ -316,6 +321,7 @@ def pages_part(args: argparse.Namespace) -> dict[str, Any]:
         results = measure_taking_turns(targets, args.requests, args.warmup)
     report = _pages_report(args, results, create_seconds, seed_seconds)
     report["settled"] = settled
+    report["mode"] = args.mode
     return report
 
 
@@ -389,6 +395,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     pages.add_argument("--requests", type=int, default=200, help="measured requests per page and call")
     pages.add_argument("--warmup", type=int, default=5, help="unmeasured requests per page and call first")
+    pages.add_argument(
+        "--mode",
+        choices=("embedded", "redis"),
+        default="embedded",
+        help="embedded: each server runs its actors and beat in its own process (the default set-up); redis: each "
+        "server is API only, with a `baton server services` process beside it",
+    )
+    pages.add_argument("--redis-url", default="redis://127.0.0.1:6379/9", help="with --mode redis")
     pages.add_argument(
         "--settle-cpu", type=float, default=0.25, help="measure once each server uses less than this share of a core"
     )
