@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baton.queue import messages
 from baton.queue.background_tasks import TaskQueue, make_task_queue
@@ -21,12 +21,16 @@ from baton.server.auth.sign_in import SignInGuard
 from baton.server.auth.sso.refusal import is_configured
 from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
-from baton.server.events_stream import EventStream
-from baton.server.lease_batcher import LeaseBatcher
-from baton.server.logs_stream import LogStream
-from baton.server.metrics.exposition import ServerMetrics
 from baton.server.workspace_publisher import WorkspacePublisher
 from baton.server.workspaces import WorkspaceDirectory
+
+if TYPE_CHECKING:
+    # Imported where first used: a process loads the streams, the lease batcher and the metrics (and the models and
+    # schemas they use) only when a request needs them.
+    from baton.server.events_stream import EventStream
+    from baton.server.lease_batcher import LeaseBatcher
+    from baton.server.logs_stream import LogStream
+    from baton.server.metrics.exposition import ServerMetrics
 
 
 class ReceivedClock:
@@ -125,6 +129,8 @@ class ServerContext:
             return self.parent.metrics
         if self._metrics is None:
             broker = self.publisher.broker if self.publisher is not None else None
+            from baton.server.metrics.exposition import ServerMetrics
+
             self._metrics = ServerMetrics(self.database, broker, self.settings.server_metrics_cache_seconds)
         return self._metrics
 
@@ -169,6 +175,8 @@ class ServerContext:
     def lease_batcher(self) -> LeaseBatcher:
         """The server's lease acquisitions and releases, written together (made on first use, on the server's loop)."""
         if self._lease_batcher is None:
+            from baton.server.lease_batcher import LeaseBatcher
+
             self._lease_batcher = LeaseBatcher(self.database)
         return self._lease_batcher
 
@@ -176,6 +184,8 @@ class ServerContext:
     def event_stream(self) -> EventStream:
         """The server's live events, fanned out to its websocket subscribers (made on first use)."""
         if self._event_stream is None:
+            from baton.server.events_stream import EventStream
+
             self._event_stream = EventStream(self.database)
         return self._event_stream
 
@@ -206,6 +216,8 @@ class ServerContext:
     def log_stream(self) -> LogStream:
         """The server's live log lines, fanned out to its websocket subscribers (made on first use)."""
         if self._log_stream is None:
+            from baton.server.logs_stream import LogStream
+
             self._log_stream = LogStream(self.database)
         return self._log_stream
 

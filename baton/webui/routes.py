@@ -1,44 +1,47 @@
-"""The web UI's routes: every module under baton.webui.pages ends with a `routes` list."""
+"""The web UI's routes: every module under baton.webui.pages ends with a `routes` list of (pattern, handler) or
+(pattern, handler, options) tuples."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import tornado.web
 
 from baton.server.context import ServerContext
+from baton.server.lazy_routes import ModuleRoutes, lazy_rule
 from baton.server.permissions import PUBLIC
 from baton.webui.base import NotFoundPageHandler
 from baton.webui.navigation import STATIC_PATH, STATIC_PREFIX
 
-PAGE_MODULES = (
-    "settings",
-    "runs",
-    "flows",
-    "dashboard",
-    "concurrency",
-    "notifications",
-    "automations",
-    "blocks",
-    "variables",
-    "artifacts",
-    "flow_run",
-    "flow_run_stream",
-    "task_run",
-    "deployments",
-    "work_pools",
-    "events",
-    "sign_in",
-    "sso",
-    "account",
-    "users",
-    "service_accounts",
-    "roles",
-    "audit",
-    "workspaces",
-    "search",
-)
+# In routing order, each module with the first path segments of its patterns ("" for `/`): a module is imported on
+# the first request under one of them (baton.server.lazy_routes).
+PAGE_MODULES: dict[str, tuple[str, ...]] = {
+    "settings": ("settings",),
+    "runs": ("runs", "task-runs"),
+    "flows": ("flows",),
+    "dashboard": ("",),
+    "concurrency": ("concurrency",),
+    "notifications": ("notifications",),
+    "automations": ("automations",),
+    "blocks": ("blocks",),
+    "variables": ("variables",),
+    "artifacts": ("artifacts",),
+    "flow_run": ("runs",),
+    "flow_run_stream": ("runs", "task-runs"),
+    "task_run": ("task-runs",),
+    "deployments": ("deployments",),
+    "work_pools": ("work-pools",),
+    "events": ("events",),
+    "sign_in": ("login", "logout"),
+    "sso": ("login",),
+    "account": ("account",),
+    "users": ("users",),
+    "service_accounts": ("service-accounts",),
+    "roles": ("roles",),
+    "audit": ("audit",),
+    "workspaces": ("workspaces", "workspace-settings"),
+    "search": ("search",),
+}
 
 
 class StaticHandler(tornado.web.StaticFileHandler):
@@ -53,11 +56,23 @@ class StaticHandler(tornado.web.StaticFileHandler):
         return self.CACHE_MAX_AGE if "v" in self.request.arguments else 0
 
 
+def _static_route() -> tuple[Any, ...]:
+    return (rf"{STATIC_PREFIX}(.*)", StaticHandler, {"path": str(STATIC_PATH)})
+
+
 def ui_routes(context: ServerContext) -> list[tuple[Any, ...]]:
-    routes: list[tuple[Any, ...]] = [(rf"{STATIC_PREFIX}(.*)", StaticHandler, {"path": str(STATIC_PATH)})]
+    """Every page route; imports every page module (the tests need them all, a server does not)."""
+    routes: list[tuple[Any, ...]] = [_static_route()]
     for name in PAGE_MODULES:
-        module = importlib.import_module(f"baton.webui.pages.{name}")
-        for pattern, handler, *extra in module.routes:
-            routes.append((pattern + "$", handler, {"context": context, **(extra[0] if extra else {})}))
+        routes.extend(ModuleRoutes(f"baton.webui.pages.{name}", "", {"context": context}).load())
     routes.append((r"/.*", NotFoundPageHandler, {"context": context}))
     return routes
+
+
+def lazy_ui_routes(context: ServerContext) -> list[Any]:
+    """The UI's rules for the application, each page module's imported on the first request that could reach it."""
+    rules: list[Any] = [_static_route()]
+    for name, segments in PAGE_MODULES.items():
+        rules.append(lazy_rule(segments, ModuleRoutes(f"baton.webui.pages.{name}", "", {"context": context})))
+    rules.append((r"/.*", NotFoundPageHandler, {"context": context}))
+    return rules

@@ -27,7 +27,10 @@ NEVER_EMBEDDED = ("redis", "opentelemetry", "dramatiq.brokers.redis", "baton.que
 ON_FIRST_USE = ("jinja2", "aiohttp", "httpx", "jsonschema", "argon2")
 # The actors run in `baton server services`: an API-only process only sends them messages.
 NEVER_API_ONLY = ("baton.actors",)
-WATCHED = NEVER_EMBEDDED + ON_FIRST_USE + NEVER_API_ONLY
+# Imported on the first request that needs them: the API's handler modules, the UI's pages, the log stream (the other
+# streams, the lease batcher and the metrics are imported the same way, baton.server.context).
+ON_FIRST_REQUEST = ("baton.server.api", "baton.webui.pages", "baton.server.logs_stream")
+WATCHED = NEVER_EMBEDDED + ON_FIRST_USE + NEVER_API_ONLY + ON_FIRST_REQUEST
 
 SERVER = """
 import json, sys, threading
@@ -166,3 +169,33 @@ def test_an_api_only_server_never_loads_the_actors(api_only_server: ServerProces
     loaded = api_only_server.loaded()
     assert "redis" in loaded  # the check sees what this process loaded
     assert _among(loaded, NEVER_API_ONLY + ON_FIRST_USE) == []
+
+
+def _handler_modules(loaded: list[str]) -> list[str]:
+    """The route modules among `loaded` (baton.server.app.API_MODULES, baton.webui.routes.PAGE_MODULES)."""
+    from baton.server.app import API_MODULES
+    from baton.webui.routes import PAGE_MODULES
+
+    names = {f"baton.server.api.{name}" for name in API_MODULES} | {
+        f"baton.webui.pages.{name}" for name in PAGE_MODULES
+    }
+    return sorted(name for name in loaded if name in names)
+
+
+def test_a_server_imports_a_handler_module_on_the_first_request_under_it(api_only_server: ServerProcess) -> None:
+    api = api_only_server.api
+    assert _handler_modules(api_only_server.loaded()) == ["baton.server.api.root"]  # /api/health, polled at start
+    assert "baton.server.logs_stream" not in api_only_server.loaded()
+    assert api.post("/api/variables/filter", json={}).status_code == 200
+    assert api.post("/api/logs/", json=[]).status_code == 201
+    assert api.get("/variables").status_code == 200
+    assert api.get("/api/no-such-route").status_code == 404
+    loaded = api_only_server.loaded()
+    # `/api/logs/` is answered by `logs`, before `logs_out` (/api/logs/out) is reached.
+    assert _handler_modules(loaded) == [
+        "baton.server.api.logs",
+        "baton.server.api.root",
+        "baton.server.api.variables",
+        "baton.webui.pages.variables",
+    ]
+    assert "baton.server.logs_stream" not in loaded  # only the logs websocket (`/api/logs/out`) follows the stream

@@ -23,7 +23,7 @@ def openapi_document(application: tornado.web.Application) -> dict[str, Any]:
     size (`limit`) carries the server's maximum, a setting."""
     cached = application.settings.get("_openapi_cache")
     if cached is None:
-        table = application.settings["api_route_table"]
+        table = application.settings["api_routes"]()
         cached = build_openapi(table)
         context = next((route[2]["context"] for route in table if len(route) > 2 and "context" in route[2]), None)
         if context is not None:
@@ -102,3 +102,5 @@ class DocsPageHandler(tornado.web.RequestHandler):
 
 
 routes = [(r"/openapi.json", OpenApiHandler)]
+# Outside /api (see baton.server.app.make_app).
+page_routes = [(r"/docs/?", DocsPageHandler)]

@@ -1,5 +1,6 @@
-"""The whole route table of `make_app(context, ui=True)` (API, UI, docs, static files), each route with its handler
-class, the HTTP methods that class answers and a concrete URL that reaches it."""
+"""The whole route table of `make_app(context, ui=True)` (API, UI, docs, static files, every lazily imported module's
+routes loaded), each route with its handler class, the HTTP methods that class answers and a concrete URL that
+reaches it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import tornado.web
 import tornado.websocket
 
 from baton.server.api.base import ApiHandler
+from baton.server.lazy_routes import LazyRoutes
 from baton.webui.navigation import STATIC_PATH
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -81,8 +83,12 @@ def route_table(app: tornado.web.Application) -> list[Route]:
 
 
 def _rules(router: Any) -> Iterator[tornado.routing.Rule]:
+    """Every rule whose target is a handler class, loading the lazily imported modules' routes (a server imports
+    them on their first request)."""
     for rule in router.rules:
-        if isinstance(rule.target, tornado.routing.RuleRouter):
+        if isinstance(rule.target, LazyRoutes):
+            yield from _rules(rule.target.router())
+        elif isinstance(rule.target, tornado.routing.RuleRouter):
             yield from _rules(rule.target)
         elif isinstance(rule.target, type):
             yield rule
