@@ -161,9 +161,9 @@ class DatabaseDialect(ABC):
 
         await record_events_in_python(database, orjson.loads(batch) if isinstance(batch, str) else batch, then)
 
-    def lock_keys_statement(self, keys: list[int]) -> sa.Executable | None:
-        """A statement that holds a lock on each of `keys` (64-bit integers) until the transaction ends, taken in key
-        order; None where writers are serialised anyway (SQLite)."""
+    async def lock_keys(self, connection: AsyncConnection, keys: Sequence[int]) -> None:
+        """Hold a lock on each of `keys` (64-bit integers) until the transaction ends, taken in key order; nothing
+        where writers are serialised anyway (SQLite)."""
         return None
 
     def write_execution_options(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ nothing twice. Buckets are read and written under those locks."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import uuid
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.automations.triggers import Bucket, ChildFiring
 from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
+from baton.server.database.dialects.base import DatabaseDialect
 from baton.server.database.types import utcnow
 
 # The `trigger_id` of counted-event rows: an event is counted once for every trigger of the evaluation that counts it.
@@ -43,10 +45,7 @@ def _lock_key(trigger_id: uuid.UUID, key: str) -> int:
 async def lock_trigger_keys(connection: AsyncConnection, keys: Iterable[TriggerKey]) -> None:
     """Hold, until the transaction ends, a lock on each (trigger id, stored bucketing key): concurrent evaluations of
     the same bucket take turns (PostgreSQL; SQLite's writers take turns anyway)."""
-    numbers = [_lock_key(trigger_id, key) for trigger_id, key in keys]
-    statement = dialect_of(connection).lock_keys_statement(numbers) if numbers else None
-    if statement is not None:
-        await connection.execute(statement)
+    await dialect_of(connection).lock_keys(connection, [_lock_key(trigger_id, key) for trigger_id, key in keys])
 
 
 async def count_new_events(connection: AsyncConnection, events: dict[uuid.UUID, uuid.UUID]) -> set[uuid.UUID]:
@@ -142,6 +141,16 @@ class BucketChange:
 _BUCKET_STATE = ("start", "end", "count", "last_event", "triggered_at", "last_operation", "updated")
 
 
+@functools.cache
+def _bucket_upsert(dialect: DatabaseDialect) -> sa.Executable:
+    """The buckets' upsert on `dialect`, built once (building it cost more than running it)."""
+    insert = dialect.insert(t.automation_bucket)
+    return insert.on_conflict_do_update(
+        index_elements=["trigger_id", "bucketing_key"],
+        set_={name: insert.excluded[name] for name in _BUCKET_STATE},
+    )
+
+
 async def save_buckets(connection: AsyncConnection, changes: list[BucketChange]) -> None:
     """Store the buckets as the evaluation left them: one delete for those gone, one upsert for the others."""
     column = t.automation_bucket.c
@@ -171,12 +180,7 @@ async def save_buckets(connection: AsyncConnection, changes: list[BucketChange])
         if change.bucket is not None
     ]
     if rows:
-        insert = dialect_of(connection).insert(t.automation_bucket)
-        upsert = insert.on_conflict_do_update(
-            index_elements=["trigger_id", "bucketing_key"],
-            set_={name: insert.excluded[name] for name in _BUCKET_STATE},
-        )
-        await connection.execute(upsert, rows)
+        await connection.execute(_bucket_upsert(dialect_of(connection)), rows)
 
 
 async def sweep_expired_buckets(connection: AsyncConnection, older_than: dt.datetime) -> int:
