@@ -79,6 +79,19 @@ async def count_new_events(connection: AsyncConnection, events: dict[uuid.UUID, 
     return new
 
 
+# Statements an evaluation runs for every batch, built once (building them cost more than running them).
+_BUCKETS_OF = sa.select(t.automation_bucket).where(
+    t.automation_bucket.c.trigger_id.in_(sa.bindparam("trigger_ids", expanding=True)),
+    t.automation_bucket.c.bucketing_key.in_(sa.bindparam("keys", expanding=True)),
+)
+_CURRENT_AUTOMATIONS = (
+    sa.select(t.automation.c.id, t.automation.c.updated)
+    .where(t.automation.c.id.in_(sa.bindparam("ids", expanding=True)), t.automation.c.enabled.is_(True))
+    .order_by(t.automation.c.id)
+    .with_for_update(read=True)
+)
+
+
 def _bucket(row: Any) -> Bucket:
     return Bucket(
         start=row["start"],
@@ -95,13 +108,12 @@ async def read_buckets(connection: AsyncConnection, keys: Iterable[TriggerKey]) 
     wanted = set(keys)
     if not wanted:
         return {}
-    column = t.automation_bucket.c
-    query = sa.select(t.automation_bucket).where(
-        column.trigger_id.in_({trigger_id for trigger_id, _ in wanted}),
-        column.bucketing_key.in_({key for _, key in wanted}),
-    )
+    parameters = {
+        "trigger_ids": list({trigger_id for trigger_id, _ in wanted}),
+        "keys": list({key for _, key in wanted}),
+    }
     found = {}
-    for row in (await connection.execute(query)).mappings():
+    for row in (await connection.execute(_BUCKETS_OF, parameters)).mappings():
         pair = (row["trigger_id"], row["bucketing_key"])
         if pair in wanted:
             found[pair] = _bucket(row)
@@ -296,14 +308,8 @@ async def lock_current_automations(
     an evaluation never counts for a trigger that a replace just dropped."""
     if not versions:
         return set()
-    column = t.automation.c
-    query = (
-        sa.select(column.id, column.updated)
-        .where(column.id.in_(sorted(versions, key=str)), column.enabled.is_(True))
-        .order_by(column.id)
-        .with_for_update(read=True)
-    )
-    return {row[0] for row in (await connection.execute(query)).all() if row[1] == versions[row[0]]}
+    rows = (await connection.execute(_CURRENT_AUTOMATIONS, {"ids": list(versions)})).all()
+    return {row[0] for row in rows if row[1] == versions[row[0]]}
 
 
 async def read_automation_for_firing(connection: AsyncConnection, automation_id: uuid.UUID) -> dict[str, Any] | None:
