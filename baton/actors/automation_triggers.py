@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -23,6 +22,7 @@ from baton.server.automations.evaluation import evaluate_events, evaluate_proact
 from baton.server.automations.firing import FiringOutcome
 from baton.server.automations.loaded import LoadedAutomations, automation_cache
 from baton.server.automations.triggers import ObservedEvent
+from baton.server.database.dialects.base import AfterRecording
 from baton.server.database.types import utcnow
 from baton.server.models.automations.buckets import SWEEP_BATCH, sweep_counted_events, sweep_expired_buckets
 
@@ -53,40 +53,40 @@ async def queue_trigger_evaluation(runtime: ActorRuntime, events: list[dict[str,
 
 
 class RecordedBatchCount:
-    """The counting of a batch for the triggers inside the transaction that records it (`record_events` hands `count`
-    to `DatabaseDialect.record_event_batch`): the insert of the events tells which are new, so they are counted once
-    without a second transaction, a second queue hop or a row per counted event; `act` queues what fired after the
-    commit. A failure rolls the batch back whole, and its redelivery records and counts it then."""
+    """The counting of a batch for the triggers inside the transaction that records it (`record_events` hands
+    `after_recording` to `DatabaseDialect.record_event_batch`): the insert of the events tells which are new, so they
+    are counted once without a second transaction, a second queue hop or a row per counted event, and the dialect
+    hands over only the new events whose names some trigger looks at (PostgreSQL returns them from the statement
+    that parsed the batch, so the batch is not decoded in Python); `act` queues what fired after the commit. A failure
+    rolls the batch back whole, and its redelivery records and counts it then."""
 
-    def __init__(self, runtime: ActorRuntime, loaded: LoadedAutomations, interesting: list[dict[str, Any]]) -> None:
+    def __init__(self, runtime: ActorRuntime, loaded: LoadedAutomations) -> None:
         self.runtime = runtime
         self.loaded = loaded
-        self.observed = [ObservedEvent.from_json(event) for event in interesting]
         self.outcome = FiringOutcome()
 
-    async def count(self, connection: AsyncConnection, new_event_ids: set[uuid.UUID]) -> None:
-        new = [event for event in self.observed if event.id in new_event_ids]
-        self.outcome = (
-            await evaluate_events(connection, self.loaded, new, recorded_here=True) if new else FiringOutcome()
-        )
+    def after_recording(self) -> AfterRecording:
+        return AfterRecording(self.count, self.loaded.event_names())
+
+    async def count(self, connection: AsyncConnection, new_events: list[dict[str, Any]]) -> None:
+        self.outcome = FiringOutcome()
+        # Only the name is checked here: `evaluate_events` matches the resources anyway.
+        candidates = self.loaded.candidates
+        observed = [ObservedEvent.from_json(event) for event in new_events if candidates(str(event.get("event", "")))]
+        if observed:
+            self.outcome = await evaluate_events(connection, self.loaded, observed, recorded_here=True)
 
     async def act(self) -> None:
         await act_on(self.runtime, self.outcome)
 
 
 async def recorded_batch_count(runtime: ActorRuntime, batch: str | list[dict[str, Any]]) -> RecordedBatchCount | None:
-    """The counting of a batch `record_events` is about to record, or None when no trigger looks at its events. The
-    text is only decoded when a trigger may look at one of its events' names (decoding costs more than recording a
-    task-run event's row on PostgreSQL)."""
+    """The counting of a batch `record_events` is about to record, or None when no trigger looks at its events: for a
+    batch's text, decided without decoding it (`LoadedAutomations.may_interest`)."""
     loaded = await automation_cache(await runtime.database()).current()
-    if isinstance(batch, str):
-        if not loaded.may_interest(batch):
-            return None
-        events = orjson.loads(batch)
-    else:
-        events = batch
-    interesting = loaded.interesting(events)
-    return RecordedBatchCount(runtime, loaded, interesting) if interesting else None
+    if isinstance(batch, str) and not loaded.may_interest(batch):
+        return None
+    return RecordedBatchCount(runtime, loaded) if loaded.triggers else None
 
 
 async def act_on(runtime: ActorRuntime, outcome: FiringOutcome) -> None:

@@ -43,7 +43,7 @@ async def record_events(runtime: ActorRuntime, events: str | list[dict[str, Any]
     counted for the triggers in the same transaction (`RecordedBatchCount`); what fired is queued after the commit."""
     database = await runtime.database()
     counting = await recorded_batch_count(runtime, events)
-    await database.dialect.record_event_batch(database, events, counting.count if counting else None)
+    await database.dialect.record_event_batch(database, events, counting.after_recording() if counting else None)
     if counting is not None:
         await counting.act()
 

@@ -197,9 +197,12 @@ class ServicesProcess(Middleware):
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self.beat = make_beat(self.runtime.settings, broker)
         self.beat.start()
-        # A services process exists to run actors: it loads the notification channels (httpx, aiohttp) now rather
-        # than in the middle of its first burst of deliveries. The API server keeps loading them lazily, on the first
-        # delivery.
+        # A services process exists to run actors: it loads the notification channels (httpx, aiohttp) and the
+        # template engine (jinja2, which every automation action renders with) now rather than in the middle of its
+        # first burst of deliveries, or in its first firing's action (importing jinja2 there added a few hundred ms
+        # on a busy machine to the first action of each process). The API server keeps loading them lazily.
+        import jinja2.sandbox  # noqa: F401
+
         import baton.notifications.channels  # noqa: F401
         import baton.notifications.http  # noqa: F401
 

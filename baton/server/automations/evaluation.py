@@ -59,19 +59,25 @@ def _with_composite_locks(loaded: LoadedAutomations, keys: Iterable[TriggerKey])
     return sorted(wanted)
 
 
+def _order(event: ObservedEvent) -> tuple[dt.datetime, int]:
+    return (event.occurred, event.id.int)
+
+
 def _in_order(events: Iterable[ObservedEvent]) -> list[ObservedEvent]:
-    return sorted(events, key=lambda each: (each.occurred, each.id.int))
+    return sorted(events, key=_order)
 
 
 def match_events(loaded: LoadedAutomations, events: Iterable[ObservedEvent]) -> dict[TriggerKey, list[ObservedEvent]]:
     """The events of each (trigger, key) they concern, in the order they occurred. Triggers that match resources
     alike (many automations count the same events) share one check and one key per event."""
     work: dict[TriggerKey, list[ObservedEvent]] = {}
-    seen: set[uuid.UUID] = set()
+    seen: set[int] = set()
     for event in _in_order(events):
-        if event.id in seen or automation_chain_length(event) >= MAX_AUTOMATION_CHAIN:
+        # The id's integer: a UUID hashes in Python code, a large share of this loop's time.
+        number = event.id.int
+        if number in seen or automation_chain_length(event) >= MAX_AUTOMATION_CHAIN:
             continue
-        seen.add(event.id)
+        seen.add(number)
         keys: dict[Any, str | None] = {}
         for each in loaded.candidates(event.name):
             if loaded.is_own_event(each, event):
@@ -107,18 +113,17 @@ async def evaluate_events(
     if not work:
         return outcome
     await lock_trigger_keys(connection, _with_composite_locks(loaded, work))
-    first_automation: dict[uuid.UUID, uuid.UUID] = {}
-    for (trigger_id, _), matched in sorted(work.items()):
-        for event in matched:
-            first_automation.setdefault(event.id, loaded.triggers[trigger_id].automation_id)
-    new = set(first_automation) if recorded_here else await count_new_events(connection, first_automation)
+    if not recorded_here:
+        first_automation: dict[uuid.UUID, uuid.UUID] = {}
+        for (trigger_id, _), matched in sorted(work.items()):
+            for event in matched:
+                first_automation.setdefault(event.id, loaded.triggers[trigger_id].automation_id)
+        new = await count_new_events(connection, first_automation)
+        work = {pair: [event for event in matched if event.id in new] for pair, matched in work.items()}
     buckets = await read_buckets(connection, work)
-    unique = {event.id: event for matched in work.values() for event in matched}
-    position = {event.id: index for index, event in enumerate(_in_order(unique.values()))}
-    routed: list[tuple[int, int, LoadedTrigger, str, Decision]] = []
+    routed: list[tuple[tuple[dt.datetime, int], int, LoadedTrigger, str, Decision]] = []
     changes: list[BucketChange] = []
-    for (trigger_id, key), matched in work.items():
-        counted = [event for event in matched if event.id in new]
+    for (trigger_id, key), counted in work.items():
         if not counted:
             continue
         each = loaded.triggers[trigger_id]
@@ -131,7 +136,7 @@ async def evaluate_events(
         for event in counted:
             evaluation = react_in_place(each.trigger, bucket, event)
             bucket = evaluation.bucket
-            routed.extend((position[event.id], len(routed), each, key, decision) for decision in evaluation.decisions)
+            routed.extend((_order(event), len(routed), each, key, decision) for decision in evaluation.decisions)
         if bucket != original:
             changes.append(_change(each, key, bucket))
     await save_buckets(connection, changes)

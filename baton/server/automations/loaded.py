@@ -80,6 +80,16 @@ class LoadedAutomations:
             self._by_name[name] = found
         return found
 
+    def event_names(self) -> tuple[str, ...] | None:
+        """Glob patterns of the names of every event some trigger looks at (expected or arming); None: any name."""
+        names: set[str] = set()
+        for each in self.triggers.values():
+            if not each.trigger.expect:
+                return None
+            names.update(each.trigger.expect)
+            names.update(each.trigger.after)
+        return tuple(sorted(names))
+
     def interesting(self, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """The events some trigger looks at: an expected or arming name, and resources it matches."""
         if not self.triggers:

@@ -43,6 +43,7 @@ AUTOMATION_EVENT_PREFIX = "prefect.automation."
 # other's firing would otherwise fire each other forever).
 MAX_AUTOMATION_CHAIN = 5
 RELATED_PREFIX = "related:"
+_GLOB_CHARACTERS = frozenset("*?[!")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ class ObservedEvent:
 
 
 def _any_pattern(patterns: set[str], name: str) -> bool:
+    # A name listed as it is, with no glob or negation character in it, matches without the glob machinery (most
+    # triggers list exact names, and this runs for every bucket of every batch).
+    if name in patterns and _GLOB_CHARACTERS.isdisjoint(name):
+        return True
     return any(label_matches(pattern, name) for pattern in patterns)
 
 

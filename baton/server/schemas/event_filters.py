@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import fnmatch
+import functools
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -306,8 +307,23 @@ def label_matches(pattern: str, value: str | None) -> bool:
     if value is None:
         return False
     negated = pattern.startswith("!")
-    found = fnmatch.fnmatchcase(value, pattern.removeprefix("!"))
+    found = _glob_test(pattern.removeprefix("!"))(value)
     return found != negated
+
+
+_GLOB_CHARACTERS = frozenset("*?[")
+
+
+@functools.lru_cache(maxsize=1024)
+def _glob_test(pattern: str) -> Callable[[str], bool]:
+    """`fnmatch.fnmatchcase` against `pattern`, made once per pattern: plain text and `prefix*` (most label patterns;
+    the trigger engine tests them for every event it counts) without a regular expression."""
+    if _GLOB_CHARACTERS.isdisjoint(pattern):
+        return lambda value: value == pattern
+    prefix = pattern[:-1]
+    if pattern.endswith("*") and _GLOB_CHARACTERS.isdisjoint(prefix):
+        return lambda value: value.startswith(prefix)
+    return lambda value: fnmatch.fnmatchcase(value, pattern)
 
 
 def _text_matches(query: str, event: Event) -> bool:

@@ -18,6 +18,7 @@ from baton.server.automations.triggers import (
     composite_ready,
     count_within,
     covers,
+    expects,
     expire,
     firing_key,
     proactive_bucket,
@@ -120,6 +121,22 @@ RELATED = [
 )
 def test_covers(fields: dict[str, Any], name: str, expected: bool) -> None:
     assert covers(trigger(**fields), event(name, resource=FLOW_RUN, related=RELATED)) is expected
+
+
+@pytest.mark.parametrize(
+    ("expect", "name", "expected"),
+    [
+        (["prefect.task-run.Completed"], "prefect.task-run.Completed", True),
+        (["prefect.task-run.*"], "prefect.task-run.Completed", True),
+        (["a[b]"], "a[b]", False),  # a character class: matches "ab", not its own text
+        (["a[b]"], "ab", True),
+        (["!x"], "x", False),  # a negation: anything but "x"
+        (["!x"], "y", True),
+    ],
+    ids=["exact", "glob", "class-not-itself", "class", "negation-excludes", "negation"],
+)
+def test_expects_takes_listed_names_as_globs(expect: list[str], name: str, expected: bool) -> None:
+    assert expects(trigger(expect=expect), name) is expected
 
 
 @pytest.mark.parametrize(

@@ -19,9 +19,16 @@ if TYPE_CHECKING:
 
     from baton.server.database.engine import Database
 
-    #: What runs in a batch's recording transaction after the batch is stored, with the ids of its events that were
-    #: not stored before (see `DatabaseDialect.record_event_batch`).
-    AfterRecording = Callable[[AsyncConnection, set[Any]], Awaitable[None]]
+
+@dataclass(frozen=True)
+class AfterRecording:
+    """What runs in a batch's recording transaction after the batch is stored (see
+    `DatabaseDialect.record_event_batch`): `run`, with the batch's events that were not stored before (the first of
+    each id, as queued). A dialect may leave out those whose name matches none of the glob patterns `names` (None:
+    every name), so that events nobody looks at are not decoded."""
+
+    run: Callable[[AsyncConnection, list[dict[str, Any]]], Awaitable[None]]
+    names: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -145,8 +152,8 @@ class DatabaseDialect(ABC):
         """Store a batch of queued events (its JSON text, or the decoded list) and the task runs its client task-run
         events describe, and release the concurrency slots of the task runs it finishes, in one transaction. Both
         writes are idempotent (a stored event or state id is skipped, a run only takes a newer state). `then`, when
-        given, runs last in the same transaction with the ids of the batch's events that were new (none for a
-        redelivered batch), so that what it writes commits together with the events or not at all.
+        given, runs last in the same transaction with the batch's events that were new (none for a redelivered
+        batch), so that what it writes commits together with the events or not at all.
 
         The base runs the Python recorder (`models/events/recorder.py`), the reference for every faster version."""
         # Imported here: the models import this package.
@@ -154,9 +161,9 @@ class DatabaseDialect(ABC):
 
         await record_events_in_python(database, orjson.loads(batch) if isinstance(batch, str) else batch, then)
 
-    def lock_keys_statement(self, keys: list[int]) -> sa.Executable | None:
-        """A statement that holds a lock on each of `keys` (64-bit integers) until the transaction ends, taken in key
-        order; None where writers are serialised anyway (SQLite)."""
+    async def lock_keys(self, connection: AsyncConnection, keys: Sequence[int]) -> None:
+        """Hold a lock on each of `keys` (64-bit integers) until the transaction ends, taken in key order; nothing
+        where writers are serialised anyway (SQLite)."""
         return None
 
     def write_execution_options(self) -> dict[str, Any]:

@@ -39,6 +39,16 @@ RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "53300", "57P01", "57P02", "57
 PREPARED_STATEMENT_CACHE_SIZE = 500
 
 
+# Advisory transaction locks on the `keys` parameter's values, taken in order. Built once: building the statement cost
+# more than executing it (an evaluation of the triggers takes one per batch).
+_KEYS_IN_ORDER = (
+    sa.select(sa.func.unnest(sa.bindparam("keys", type_=postgresql.ARRAY(sa.BigInteger))).label("key"))
+    .order_by(sa.text("1"))
+    .subquery()
+)
+_LOCK_KEYS = sa.select(sa.func.pg_advisory_xact_lock(_KEYS_IN_ORDER.c.key))
+
+
 class PostgreSQLDialect(DatabaseDialect):
     name = "postgresql"
 
@@ -136,10 +146,9 @@ class PostgreSQLDialect(DatabaseDialect):
             logger.info("Recording a batch of events row by row: PostgreSQL refused it whole (%s)", exc.orig)
         await super().record_event_batch(database, batch_json, then)
 
-    def lock_keys_statement(self, keys: list[int]) -> sa.Executable | None:
-        ordered = sa.select(sa.func.unnest(sa.cast(sorted(set(keys)), postgresql.ARRAY(sa.BigInteger))).label("key"))
-        in_order = ordered.order_by(sa.text("1")).subquery()
-        return sa.select(sa.func.pg_advisory_xact_lock(in_order.c.key))
+    async def lock_keys(self, connection: AsyncConnection, keys: Sequence[int]) -> None:
+        if keys:
+            await connection.execute(_LOCK_KEYS, {"keys": sorted(set(keys))})
 
     def json_contains(self, column: sa.ColumnElement[Any], values: list[Any]) -> sa.ColumnElement[bool]:
         return sa.type_coerce(column, postgresql.JSONB).contains(sa.cast(values, postgresql.JSONB))

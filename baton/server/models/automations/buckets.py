@@ -9,6 +9,7 @@ nothing twice. Buckets are read and written under those locks."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import uuid
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton.server.automations.triggers import Bucket, ChildFiring
 from baton.server.database import tables as t
 from baton.server.database.dialects import dialect_of
+from baton.server.database.dialects.base import DatabaseDialect
 from baton.server.database.types import utcnow
 
 # The `trigger_id` of counted-event rows: an event is counted once for every trigger of the evaluation that counts it.
@@ -43,10 +45,7 @@ def _lock_key(trigger_id: uuid.UUID, key: str) -> int:
 async def lock_trigger_keys(connection: AsyncConnection, keys: Iterable[TriggerKey]) -> None:
     """Hold, until the transaction ends, a lock on each (trigger id, stored bucketing key): concurrent evaluations of
     the same bucket take turns (PostgreSQL; SQLite's writers take turns anyway)."""
-    numbers = [_lock_key(trigger_id, key) for trigger_id, key in keys]
-    statement = dialect_of(connection).lock_keys_statement(numbers) if numbers else None
-    if statement is not None:
-        await connection.execute(statement)
+    await dialect_of(connection).lock_keys(connection, [_lock_key(trigger_id, key) for trigger_id, key in keys])
 
 
 async def count_new_events(connection: AsyncConnection, events: dict[uuid.UUID, uuid.UUID]) -> set[uuid.UUID]:
@@ -80,6 +79,19 @@ async def count_new_events(connection: AsyncConnection, events: dict[uuid.UUID, 
     return new
 
 
+# Statements an evaluation runs for every batch, built once (building them cost more than running them).
+_BUCKETS_OF = sa.select(t.automation_bucket).where(
+    t.automation_bucket.c.trigger_id.in_(sa.bindparam("trigger_ids", expanding=True)),
+    t.automation_bucket.c.bucketing_key.in_(sa.bindparam("keys", expanding=True)),
+)
+_CURRENT_AUTOMATIONS = (
+    sa.select(t.automation.c.id, t.automation.c.updated)
+    .where(t.automation.c.id.in_(sa.bindparam("ids", expanding=True)), t.automation.c.enabled.is_(True))
+    .order_by(t.automation.c.id)
+    .with_for_update(read=True)
+)
+
+
 def _bucket(row: Any) -> Bucket:
     return Bucket(
         start=row["start"],
@@ -96,13 +108,12 @@ async def read_buckets(connection: AsyncConnection, keys: Iterable[TriggerKey]) 
     wanted = set(keys)
     if not wanted:
         return {}
-    column = t.automation_bucket.c
-    query = sa.select(t.automation_bucket).where(
-        column.trigger_id.in_({trigger_id for trigger_id, _ in wanted}),
-        column.bucketing_key.in_({key for _, key in wanted}),
-    )
+    parameters = {
+        "trigger_ids": list({trigger_id for trigger_id, _ in wanted}),
+        "keys": list({key for _, key in wanted}),
+    }
     found = {}
-    for row in (await connection.execute(query)).mappings():
+    for row in (await connection.execute(_BUCKETS_OF, parameters)).mappings():
         pair = (row["trigger_id"], row["bucketing_key"])
         if pair in wanted:
             found[pair] = _bucket(row)
@@ -142,6 +153,16 @@ class BucketChange:
 _BUCKET_STATE = ("start", "end", "count", "last_event", "triggered_at", "last_operation", "updated")
 
 
+@functools.cache
+def _bucket_upsert(dialect: DatabaseDialect) -> sa.Executable:
+    """The buckets' upsert on `dialect`, built once (building it cost more than running it)."""
+    insert = dialect.insert(t.automation_bucket)
+    return insert.on_conflict_do_update(
+        index_elements=["trigger_id", "bucketing_key"],
+        set_={name: insert.excluded[name] for name in _BUCKET_STATE},
+    )
+
+
 async def save_buckets(connection: AsyncConnection, changes: list[BucketChange]) -> None:
     """Store the buckets as the evaluation left them: one delete for those gone, one upsert for the others."""
     column = t.automation_bucket.c
@@ -171,12 +192,7 @@ async def save_buckets(connection: AsyncConnection, changes: list[BucketChange])
         if change.bucket is not None
     ]
     if rows:
-        insert = dialect_of(connection).insert(t.automation_bucket)
-        upsert = insert.on_conflict_do_update(
-            index_elements=["trigger_id", "bucketing_key"],
-            set_={name: insert.excluded[name] for name in _BUCKET_STATE},
-        )
-        await connection.execute(upsert, rows)
+        await connection.execute(_bucket_upsert(dialect_of(connection)), rows)
 
 
 async def sweep_expired_buckets(connection: AsyncConnection, older_than: dt.datetime) -> int:
@@ -292,14 +308,8 @@ async def lock_current_automations(
     an evaluation never counts for a trigger that a replace just dropped."""
     if not versions:
         return set()
-    column = t.automation.c
-    query = (
-        sa.select(column.id, column.updated)
-        .where(column.id.in_(sorted(versions, key=str)), column.enabled.is_(True))
-        .order_by(column.id)
-        .with_for_update(read=True)
-    )
-    return {row[0] for row in (await connection.execute(query)).all() if row[1] == versions[row[0]]}
+    rows = (await connection.execute(_CURRENT_AUTOMATIONS, {"ids": list(versions)})).all()
+    return {row[0] for row in rows if row[1] == versions[row[0]]}
 
 
 async def read_automation_for_firing(connection: AsyncConnection, automation_id: uuid.UUID) -> dict[str, Any] | None:

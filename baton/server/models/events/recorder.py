@@ -31,8 +31,7 @@ async def record_events_in_python(
     database: Database, events: list[dict[str, Any]], then: AfterRecording | None = None
 ) -> None:
     """Store `events` and the task runs they describe, and release the slots of the runs they finish, in one
-    transaction, then run `then` in it with the ids of the events that were new (see
-    `DatabaseDialect.record_event_batch`)."""
+    transaction, then run `then` in it with the events that were new (see `DatabaseDialect.record_event_batch`)."""
     # Rows (and the task-run statements) are built before the transaction opens: it then holds its task-run row
     # locks only for the round trips, and concurrent batches that share task runs wait on each other for less.
     rows = event_rows(events)
@@ -47,7 +46,19 @@ async def record_events_in_python(
         await write_task_runs(connection, task_runs)
         await release_leases_of_holders(connection, finished)
         if then is not None:
-            await then(connection, new_event_ids)
+            await then.run(connection, first_of_ids(events, new_event_ids))
+
+
+def first_of_ids(events: list[dict[str, Any]], ids: set[uuid.UUID]) -> list[dict[str, Any]]:
+    """The first event of `events` with each of `ids`, in batch order."""
+    wanted = set(ids)
+    found = []
+    for event in events:
+        event_id = uuid.UUID(str(event["id"]))
+        if event_id in wanted:
+            wanted.discard(event_id)
+            found.append(event)
+    return found
 
 
 async def record_left_over(

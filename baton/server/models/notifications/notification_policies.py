@@ -182,9 +182,7 @@ async def lock_throttle_windows(connection: AsyncConnection, claimed: list[dict[
         )
         for row in claimed
     ]
-    statement = dialect_of(connection).lock_keys_statement(keys)
-    if statement is not None:
-        await connection.execute(statement)
+    await dialect_of(connection).lock_keys(connection, keys)
 
 
 async def first_sent_since(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import logging
 import uuid
 from typing import Any
@@ -18,8 +19,8 @@ from dramatiq.brokers.stub import StubBroker
 from baton.actors import events as event_actors
 from baton.actors.runtime import ActorRuntime
 from baton.server.database import tables as t
-from baton.server.database.dialects.base import DatabaseDialect
-from baton.server.database.dialects.postgresql_event_batch import execute_batch_statement
+from baton.server.database.dialects.base import AfterRecording, DatabaseDialect
+from baton.server.database.dialects.postgresql_event_batch import execute_batch_statement, like_patterns
 from baton.server.database.engine import Database
 from baton.server.database.types import utcnow
 from baton.server.models.events.recorder import record_events_in_python
@@ -239,3 +240,70 @@ async def test_batches_are_recorded_by_the_dialect_as_by_the_python_recorder(dat
     assert runs[first]["state_name"] == "Running" and runs[first]["tags"] == ["a"]
     assert runs[second]["state_type"] == "COMPLETED"
     assert runs[orphan]["state_name"] == "Running" and runs[orphan]["flow_run_id"] is None
+
+
+def _custom(name: str, seconds: int, **payload: Any) -> dict[str, Any]:
+    occurred = START + dt.timedelta(seconds=seconds)
+    return _queued(
+        {
+            "id": str(uuid.uuid4()),
+            "occurred": occurred.isoformat(),
+            "event": name,
+            "resource": {"prefect.resource.id": f"custom.{seconds}"},
+            "related": [],
+            "payload": payload,
+        }
+    )
+
+
+@pytest.mark.parametrize("recorder", ["dialect", "python"])
+async def test_the_recording_transaction_hands_over_the_new_events_whose_names_are_asked_for(
+    database: Database, recorder: str
+) -> None:
+    """`then` runs in the recording transaction with the batch's events that were not stored before, as queued (the
+    first of a repeated id), at least those whose names match its patterns (`*`, `?`; `_` and `%` are plain
+    characters); a redelivered batch hands over none of them, a batch whose transaction rolled back all of them."""
+    flow_run_id = await _flow_run(database)
+    wanted = _custom("a_b.done", 1, detail={"nested": [1, 2.5, "x"]})
+    other = _custom("a_b.started", 2)
+    lookalike = _custom("axb.done", 3)  # matches `a_b.*` only if `_` were a wildcard
+    task = _queued(task_run_event(uuid.uuid4(), flow_run_id, "Completed", START + dt.timedelta(seconds=4)))
+    repeated = copy.deepcopy(wanted)
+    repeated["payload"] = {"second": True}  # the same id again: the first one counts
+    batch = [wanted, other, lookalike, task, repeated]
+    record = (
+        database.dialect.record_event_batch
+        if recorder == "dialect"
+        else functools.partial(DatabaseDialect.record_event_batch, database.dialect)
+    )
+    handed: list[list[dict[str, Any]]] = []
+
+    async def then(connection: Any, new_events: list[dict[str, Any]]) -> None:
+        handed.append(new_events)
+        stored = (await connection.execute(sa.select(sa.func.count()).select_from(t.events))).scalar()
+        assert stored == 4  # in the same transaction, after the insert
+
+    after = AfterRecording(then, ("a_b.d*", "prefect.task-run.Complete?"))
+
+    async def failing(connection: Any, new_events: list[dict[str, Any]]) -> None:
+        raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError, match="rolled back"):
+        await record(database, orjson.dumps(batch).decode(), AfterRecording(failing, after.names))
+    await record(database, orjson.dumps(batch).decode(), after)
+    await record(database, orjson.dumps(batch).decode(), after)  # redelivered after its commit
+
+    def asked_for(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted((e for e in events if e["event"] in ("a_b.done", "prefect.task-run.Completed")), key=str)
+
+    assert asked_for(handed[0]) == sorted([wanted, task], key=str)
+    assert handed[1] == []
+    if recorder == "dialect" and database.dialect.name == "postgresql":
+        assert sorted(handed[0], key=str) == sorted([wanted, task], key=str)  # the others were not even decoded
+
+
+def test_event_name_globs_as_like_patterns() -> None:
+    assert like_patterns(["prefect.flow-run.*", "a_b%c?", "x\\y"]) == ["a\\_b\\%c_", "prefect.flow-run.%", "x\\\\y"]
+    assert like_patterns(["x", "[ab].y"]) == ["%"]  # a character class: every name, left to the caller's matching
+    assert like_patterns(["!x"]) == ["%"]
+    assert like_patterns(None) == ["%"]
