@@ -111,6 +111,8 @@ class PageHandler(tornado.web.RequestHandler):
         try:
             self.context, self.principal = await admit_to_workspace(self.context, reference, permission, admitted)
         except PermissionDenied as denied:
+            # The caller holds a role in the workspace (without one it is not found): the error page's links stay in it.
+            self.workspace_path = workspace_scope.page_prefix(uuid.UUID(reference.workspace_id))
             if isinstance(denied.principal, Principal):
                 self.principal = denied.principal
             raise

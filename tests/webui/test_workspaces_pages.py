@@ -168,6 +168,10 @@ def test_a_member_sees_its_workspaces_and_others_get_the_same_404(
     # A global page has no address in a workspace, and the admin page is an admin's.
     assert page.goto(f"{ui_server.url}/workspaces/{ours}/users").status == 404
     assert page.goto(f"{ui_server.url}/workspaces").status == 403
+    # A page her viewer role there may not open: the refusal's page keeps its links in the workspace.
+    refused = page.goto(f"{ui_server.url}/workspaces/{ours}/variables/new")
+    assert refused is not None and refused.status == 403
+    assert page.get_attribute("nav.sidebar a:has-text('Flows')", "href") == f"/workspaces/{ours}/flows"
     page.browser_errors.expect("404")
     page.browser_errors.expect("403")
 
