@@ -589,12 +589,17 @@ def running(command: list[str], env: dict[str, str], workdir: Path, name: str) -
         time.sleep(IDLE_SECONDS)
         yield BenchServer(api_url, process.pid, None, round(healthy, 2), server_rss_mb(process.pid))
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 20 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _clean_environment() -> dict[str, str]:
@@ -650,12 +655,7 @@ def services_process(env: dict[str, str], workdir: Path) -> Iterator[subprocess.
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 @contextlib.contextmanager

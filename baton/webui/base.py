@@ -146,6 +146,7 @@ class PageHandler(tornado.web.RequestHandler):
 
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()
+        section = workspace_scope.section_path(self.request.path)
         namespace.update(
             navigation=NAVIGATION,
             shows_entry=self.shows_entry,
@@ -162,9 +163,9 @@ class PageHandler(tornado.web.RequestHandler):
             api_base=workspace_scope.api_base(self.context.workspace_id),
             workspace_choices=self.workspace_choices,
             current_workspace=self.context.workspace_id,
-            switch_section=workspace_scope.section_path(self.request.path),
+            switch_section=section,
             switcher_entries=workspace_scope.switcher_entries(self.workspace_choices, self.context.workspace_id),
-            switch_page_url=workspace_scope.switch_page_url(workspace_scope.section_path(self.request.path)),
+            switch_page_url=workspace_scope.switch_page_url(section),
             global_api_segments=" ".join(sorted(workspace_scope.GLOBAL_API_SEGMENTS)),
             global_page_segments=" ".join(sorted(workspace_scope.GLOBAL_PAGE_SEGMENTS)),
             **formatting.TEMPLATE_FUNCTIONS,
