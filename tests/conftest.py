@@ -11,6 +11,9 @@ from baton.server.database.engine import Database
 from tests.databases import ENABLED_DIALECTS, TemplateDatabases, on_one_database
 from tests.run_shared import drop_shared_databases
 from tests.scheduling import order_longest_first
+from tests.shared_tls import install as share_one_tls_context
+
+share_one_tls_context()
 
 
 def pytest_configure(config: pytest.Config) -> None:

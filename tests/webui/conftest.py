@@ -5,8 +5,9 @@ without every module starting two servers; a test marked `both_databases` runs o
 of the UI's acceptance, issue 28).
 
 Chromium is Debian's (/usr/bin/chromium, installed by .ci/run); Playwright never downloads a browser. Every `page`
-fails its test on a JavaScript error or a failed console message, and leaves a screenshot in
-test-artifacts/screenshots/ (BATON_TEST_ARTIFACTS overrides the folder).
+fails its test on a JavaScript error or a failed console message; a failed test leaves a screenshot in
+test-artifacts/screenshots/ (BATON_TEST_ARTIFACTS overrides the folder; BATON_TEST_SCREENSHOTS=all keeps every
+test's).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ CHROMIUM = os.environ.get("BATON_TEST_CHROMIUM", "/usr/bin/chromium")
 FLOWS_DIR = Path(__file__).parent / "flows"
 ACCEPTANCE_FLOWS_DIR = Path(__file__).parent.parent / "acceptance" / "flows"
 ARTIFACTS_DIR = Path(os.environ.get("BATON_TEST_ARTIFACTS", Path(__file__).parents[2] / "test-artifacts"))
+SCREENSHOT_EVERY_TEST = os.environ.get("BATON_TEST_SCREENSHOTS") == "all"
 # Without these flags Chromium keeps trying to reach Google's hosts, which this machine's network refuses.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -44,6 +46,10 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Chromium 156 preloads its omnibox popup (a WebUI page in a renderer of its own, about 0.9 s of CPU) for every
+    # window, and each browser context is a window: half of Chromium's CPU in a UI test module. Headless, no one
+    # ever sees it. Chromium ignores feature names it does not know, so an older or newer Chromium runs the same.
+    "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup",
 ]
 
 
@@ -284,10 +290,25 @@ def follow(page: Any, rel: str) -> None:
         page.click(f"a[rel={rel}]")
 
 
+TEST_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Note on the test whether its setup or call failed, for `page` to screenshot it."""
+    report = yield
+    if report.failed and report.when in ("setup", "call"):
+        item.stash[TEST_FAILED] = True
+    return report
+
+
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh browser page; the test fails on any JavaScript error (a Content-Security-Policy violation included),
-    and a screenshot is kept when it ends."""
+    and a screenshot of a failed test's page is kept (of every test's with BATON_TEST_SCREENSHOTS=all: a full-page
+    screenshot costs Chromium a few tenths of a second of CPU, hundreds of times a run)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Berlin")
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     page = context.new_page()
@@ -303,15 +324,16 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     page.browser_errors = errors  # type: ignore[attr-defined]
     yield page
     try:
-        folder = ARTIFACTS_DIR / "screenshots"
-        folder.mkdir(parents=True, exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.removeprefix("tests/webui/"))
-        try:
-            page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-        except PlaywrightError as error:
-            # The screenshot is a diagnostic; Chromium sometimes cannot capture one on a loaded machine ("Unable to
-            # capture screenshot"), which says nothing about the page under test.
-            print(f"No screenshot of {request.node.nodeid}: {error}", file=sys.stderr)
+        if request.node.stash.get(TEST_FAILED, False) or SCREENSHOT_EVERY_TEST:
+            folder = ARTIFACTS_DIR / "screenshots"
+            folder.mkdir(parents=True, exist_ok=True)
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.removeprefix("tests/webui/"))
+            try:
+                page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+            except PlaywrightError as error:
+                # The screenshot is a diagnostic; Chromium sometimes cannot capture one on a loaded machine ("Unable
+                # to capture screenshot"), which says nothing about the page under test.
+                print(f"No screenshot of {request.node.nodeid}: {error}", file=sys.stderr)
     finally:
         context.close()
     assert not errors.messages, "the browser reported errors:\n" + "\n".join(errors.messages)
