@@ -80,12 +80,18 @@ def _violations(page: Any) -> list[dict[str, Any]]:
 
 
 def check_page(
-    page: Any, script: str, results: list[dict[str, Any]], *, route: str, screenshots: Path | None = None
+    page: Any,
+    script: str,
+    results: list[dict[str, Any]],
+    *,
+    route: str,
+    screenshots: Path | None = None,
+    every_screenshot: bool = False,
 ) -> list[str]:
     """Run axe-core (`script`) on the loaded page in each theme (at the first viewport), check every viewport for
     sideways overflow; append every result to `results` and return one line per serious or critical violation and per
-    viewport the page overflows sideways. A screenshot of
-    each goes to `screenshots` when given."""
+    viewport the page overflows sideways. A screenshot of each view that fails (of every view with `every_screenshot`)
+    goes to `screenshots` when given."""
     page.evaluate(script)  # through the DevTools protocol, which the Content-Security-Policy does not govern
     path = page.url.split("/", 3)[-1]
     failures = []
@@ -97,23 +103,25 @@ def check_page(
             # theme, at the smaller size; every size is checked for sideways overflow (and photographed).
             violations = _violations(page) if viewport is VIEWPORTS[0] else []
             size = f"{viewport['width']}x{viewport['height']}"
-            if screenshots is not None:
-                name = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.split("?")[0]) or "dashboard"
-                if "?" in path or not route.startswith("/"):
-                    name += "-" + hashlib.sha1(f"{route} {path}".encode()).hexdigest()[:6]
-                page.screenshot(path=str(screenshots / f"{name}-{theme}-{size}.jpeg"), type="jpeg", quality=60)
+            found = []
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             if overflow > 0:
-                failures.append(f"/{path} {theme} {size}: the page is {overflow} px wider than the window")
+                found.append(f"/{path} {theme} {size}: the page is {overflow} px wider than the window")
             results.append(
                 {"route": route, "path": "/" + path, "theme": theme, "viewport": size, "violations": violations}
             )
-            failures += [
+            found += [
                 f"/{path} {theme} {size}: {violation['impact']} {violation['id']} ({violation['help']}) at "
                 + ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
                 for violation in violations
                 if violation["impact"] in FAILING_IMPACTS
             ]
+            if screenshots is not None and (found or every_screenshot):
+                name = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.split("?")[0]) or "dashboard"
+                if "?" in path or not route.startswith("/"):
+                    name += "-" + hashlib.sha1(f"{route} {path}".encode()).hexdigest()[:6]
+                page.screenshot(path=str(screenshots / f"{name}-{theme}-{size}.jpeg"), type="jpeg", quality=60)
+            failures += found
     page.set_viewport_size(VIEWPORTS[0])
     return failures
 

@@ -14,7 +14,7 @@ import pytest
 
 from baton.webui.routes import PAGE_MODULES
 from tests.webui.axe import VIEWPORTS, axe_script, check_page, write_results
-from tests.webui.conftest import ARTIFACTS_DIR, UiServer
+from tests.webui.conftest import ARTIFACTS_DIR, SCREENSHOT_EVERY_TEST, UiServer
 
 # Routes that are not pages a reader looks at: streams, a text download, redirects, and sign-in (which the server
 # under test, with authentication off, redirects to the dashboard; test_accessibility_signed_in.py checks it; single
@@ -216,7 +216,9 @@ def _check_view(
     page.set_viewport_size(VIEWPORTS[0])
     response = page.goto(ui_server.url + path)
     assert response.status == 200, path
-    failures = check_page(page, axe, report, route=pattern, screenshots=SCREENSHOTS)
+    failures = check_page(
+        page, axe, report, route=pattern, screenshots=SCREENSHOTS, every_screenshot=SCREENSHOT_EVERY_TEST
+    )
     assert not failures, "\n".join(failures)
 
 
@@ -227,7 +229,9 @@ def test_confirmation_dialog_has_no_serious_accessibility_violation(
     page.goto(ui_server.url + page_urls[r"/variables/(?P<variable_id>[^/]+)/?"])
     page.click("#delete-variable")
     assert page.evaluate("document.getElementById('confirm-dialog').open")
-    failures = check_page(page, axe, report, route="confirm-dialog", screenshots=SCREENSHOTS)
+    failures = check_page(
+        page, axe, report, route="confirm-dialog", screenshots=SCREENSHOTS, every_screenshot=SCREENSHOT_EVERY_TEST
+    )
     page.keyboard.press("Escape")
     assert not page.evaluate("document.getElementById('confirm-dialog').open")
     assert not failures, "\n".join(failures)

@@ -13,7 +13,7 @@ import pytest
 from tests.databases import TemplateDatabases
 from tests.webui.auth_server import admin_headers, auth_ui_server, sign_in
 from tests.webui.axe import axe_script, check_page, write_results
-from tests.webui.conftest import ARTIFACTS_DIR, UiServer
+from tests.webui.conftest import ARTIFACTS_DIR, SCREENSHOT_EVERY_TEST, UiServer
 
 SCREENSHOTS = ARTIFACTS_DIR / "screenshots" / "themes-signed-in"
 SIGNED_IN_PAGES = ("/users", "/roles", "/service-accounts", "/account", "/audit", "/workspaces")
@@ -44,12 +44,16 @@ def test_sign_in_and_identity_pages_have_no_serious_violation(page: Any, ui_serv
     results: list[dict[str, Any]] = []
     page.goto(ui_server.url + "/login")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    failures = check_page(page, axe, results, route="/login", screenshots=SCREENSHOTS)
+    failures = check_page(
+        page, axe, results, route="/login", screenshots=SCREENSHOTS, every_screenshot=SCREENSHOT_EVERY_TEST
+    )
     sign_in(page, ui_server, "alice")
     for path in pages:
         response = page.goto(ui_server.url + path)
         assert response.status == 200, path
-        failures += check_page(page, axe, results, route=path, screenshots=SCREENSHOTS)
+        failures += check_page(
+            page, axe, results, route=path, screenshots=SCREENSHOTS, every_screenshot=SCREENSHOT_EVERY_TEST
+        )
     write_results("axe-results-signed-in", results, ARTIFACTS_DIR)
     assert len(results) == 4 * (1 + len(pages))
     assert not failures, "\n".join(failures)
