@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -9,9 +10,45 @@ import click
 from baton import __version__
 from baton.errors import BatonError
 
+# Each subcommand and where it lives: a module is imported when its command runs (or when help lists the commands),
+# so that `baton variable ls` does not pay for importing the server, the worker and every other command.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "artifact": ("baton.cli.artifacts", "artifact"),
+    "audit": ("baton.cli.audit", "audit"),
+    "automation": ("baton.cli.automations", "automation"),
+    "block": ("baton.cli.blocks", "block"),
+    "concurrency-limit": ("baton.cli.concurrency_limits", "concurrency_limit"),
+    "config": ("baton.cli.config", "config"),
+    "deployment": ("baton.cli.deployments", "deployment"),
+    "flow-run": ("baton.cli.flow_runs", "flow_run"),
+    "global-concurrency-limit": ("baton.cli.concurrency_limits", "global_concurrency_limit"),
+    "login": ("baton.cli.login", "login"),
+    "logout": ("baton.cli.login", "logout"),
+    "profile": ("baton.cli.profile", "profile"),
+    "role": ("baton.cli.roles", "role"),
+    "server": ("baton.cli.server", "server"),
+    "service-account": ("baton.cli.service_accounts", "service_account"),
+    "user": ("baton.cli.users", "user"),
+    "variable": ("baton.cli.variables", "variable"),
+    "work-pool": ("baton.cli.work_pools", "work_pool"),
+    "worker": ("baton.cli.worker", "worker"),
+    "workspace": ("baton.cli.workspaces", "workspace"),
+}
+
 
 class BatonGroup(click.Group):
-    """Turns a BatonError raised by any command into a one-line message and exit code 1, never a traceback."""
+    """Loads each subcommand from `SUBCOMMANDS` on first use, and turns a BatonError raised by any command into a
+    one-line message and exit code 1, never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in SUBCOMMANDS and cmd_name not in self.commands:
+            module_name, attribute = SUBCOMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module_name), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -25,48 +62,3 @@ class BatonGroup(click.Group):
 @click.version_option(__version__, prog_name="baton")
 def cli() -> None:
     """Baton: a self-hosted workflow-orchestration server."""
-
-
-def _register() -> None:
-    from baton.cli.artifacts import artifact
-    from baton.cli.audit import audit
-    from baton.cli.automations import automation
-    from baton.cli.blocks import block
-    from baton.cli.concurrency_limits import concurrency_limit, global_concurrency_limit
-    from baton.cli.config import config
-    from baton.cli.deployments import deployment
-    from baton.cli.flow_runs import flow_run
-    from baton.cli.login import login, logout
-    from baton.cli.profile import profile
-    from baton.cli.roles import role
-    from baton.cli.server import server
-    from baton.cli.service_accounts import service_account
-    from baton.cli.users import user
-    from baton.cli.variables import variable
-    from baton.cli.work_pools import work_pool
-    from baton.cli.worker import worker
-    from baton.cli.workspaces import workspace
-
-    cli.add_command(artifact)
-    cli.add_command(audit)
-    cli.add_command(automation)
-    cli.add_command(block)
-    cli.add_command(concurrency_limit)
-    cli.add_command(global_concurrency_limit)
-    cli.add_command(config)
-    cli.add_command(deployment)
-    cli.add_command(flow_run)
-    cli.add_command(login)
-    cli.add_command(logout)
-    cli.add_command(profile)
-    cli.add_command(role)
-    cli.add_command(server)
-    cli.add_command(service_account)
-    cli.add_command(user)
-    cli.add_command(variable)
-    cli.add_command(work_pool)
-    cli.add_command(worker)
-    cli.add_command(workspace)
-
-
-_register()
