@@ -1,8 +1,8 @@
-"""The order test files run in: the longest first, so that the two xdist workers end together.
+"""The order test files run in: the longest first, so that the xdist workers end together.
 
 Under `--dist loadfile` a worker takes the next file whenever it is nearly out of tests, so the run lasts as long as
 its busier worker; xdist's own order (most tests first) left the few-test but slow files (a server and a browser, or
-a fuzz run, per file) for the end, where one of them kept a worker busy while the other idled. Longest first (the
+a fuzz run, per file) for the end, where one of them kept a worker busy while the others idled. Longest first (the
 classic LPT rule) ends the run on short files instead. Seconds per file come from tests/durations.json, measured
 on a whole-suite run; a file it does not know (a new one) is estimated from its number of tests and the seconds per
 test of its folder. The order never changes what a test does, only when it runs.
