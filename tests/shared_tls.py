@@ -1,10 +1,10 @@
 """One TLS context for every httpx client the tests make.
 
-httpx builds a new context for each client, loading the whole CA bundle each time (about 50 ms of CPU); the tests
-make thousands of clients (a health poll every 0.1 s while a server starts, one per in-process API test, one per
-`httpx.get`), nearly all to loopback over plain HTTP, where the context is never used. A client that asks for the
-default verification (`verify=True`) gets this one context instead: the same CA bundle, loaded once per process.
-A client that passes its own `verify` keeps it.
+httpx builds a new context for each client, parsing the whole CA bundle each time, which costs more CPU than most
+requests a test sends; the tests make thousands of clients (a health poll every 0.1 s while a server starts, one per
+in-process API test, one per `httpx.get`), nearly all to loopback over plain HTTP, where the context is never used.
+A client that asks for the default verification (`verify=True`) gets this one context instead: the same CA bundle,
+loaded once per process. A client that passes its own `verify` keeps it.
 """
 
 from __future__ import annotations

@@ -46,9 +46,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    # Chromium 156 preloads its omnibox popup (a WebUI page in a renderer of its own, about 0.9 s of CPU) for every
-    # window, and each browser context is a window: half of Chromium's CPU in a UI test module. Headless, no one
-    # ever sees it. Chromium ignores feature names it does not know, so an older or newer Chromium runs the same.
+    # Chromium 156 preloads its omnibox popup (a WebUI page in a renderer of its own) for every window, and each
+    # browser context is a window: most of Chromium's CPU in a UI test module (benchmarks/README.md, test suite).
+    # Headless, no one ever sees it. Chromium ignores feature names it does not know, so another version runs the same.
     "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup",
 ]
 
@@ -308,7 +308,7 @@ def pytest_runtest_makereport(
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh browser page; the test fails on any JavaScript error (a Content-Security-Policy violation included),
     and a screenshot of a failed test's page is kept (of every test's with BATON_TEST_SCREENSHOTS=all: a full-page
-    screenshot costs Chromium a few tenths of a second of CPU, hundreds of times a run)."""
+    screenshot is a large part of a short test's CPU)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Berlin")
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     page = context.new_page()
