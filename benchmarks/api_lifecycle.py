@@ -44,8 +44,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import contextlib
 import contextvars
+import functools
+import importlib.util
 import json
 import math
 import os
@@ -607,6 +610,17 @@ def _clean_environment() -> dict[str, str]:
 
 
 @contextlib.contextmanager
+@functools.cache
+def compile_baton() -> None:
+    """Compile Baton's modules to bytecode, as `pip install` does for an installed package. A source checkout on a
+    machine that sets PYTHONDONTWRITEBYTECODE has none, and every server the benchmark starts would compile every
+    module it imports: start-up CPU and memory that a user's install does not pay (benchmarks/README.md)."""
+    spec = importlib.util.find_spec("baton")
+    assert spec is not None and spec.submodule_search_locations, "baton is not importable"
+    for folder in spec.submodule_search_locations:
+        compileall.compile_dir(folder, quiet=1)
+
+
 def bench_server(
     args: argparse.Namespace,
     workdir: Path,
@@ -620,6 +634,7 @@ def bench_server(
     database, migrated beforehand; with `auth`, authentication on and a worker key. With `redis_url`, the server is
     API only and a `baton server services --processes 1` beside it runs the actors and the beat (a Redis namespace
     of their own, `bench-<name>`)."""
+    compile_baton()
     workdir.mkdir(parents=True)
     with scratch_database(args, workdir, name) as database_url:
         key = asyncio.run(_prepare_database(database_url, mint_key=auth))

@@ -36,6 +36,9 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from api_lifecycle import compile_baton  # noqa: E402  (a sibling script)
+
 BATON = str(Path(sys.executable).with_name("baton"))
 
 # The workload: the official client, as a user's flow script would use it.
@@ -236,6 +239,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=5, help="tasks per flow")
     parser.add_argument("--ui", action=argparse.BooleanOptionalAction, default=True, help="serve the web UI")
     args = parser.parse_args()
+    compile_baton()
 
     samples: dict[str, list[dict[str, float]]] = {}
     for _ in range(args.rounds):
