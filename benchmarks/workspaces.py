@@ -16,7 +16,12 @@ runs page of B's middle workspace (`--page-template`), and of the call that list
 (50 runs, newest expected start first), at A's `/api` and at B's workspace URL. Target: B's TTFB p95 within 20% of
 A's. A page that does not answer 200 is reported as not available, and the API call's figures stand in for it.
 
+Part "idle" (run on its own, not by "all"): one server like install B, with `--runs-per-workspace` runs in each
+workspace, left alone: the CPU share of a core it uses over `--idle-seconds` once settled, read from /proc (its
+periodic jobs' cost).
+
     .venv/bin/python benchmarks/workspaces.py                                          # both parts, SQLite
+    .venv/bin/python benchmarks/workspaces.py --part idle --runs-per-workspace 20
     .venv/bin/python benchmarks/workspaces.py --part pages --workspaces 5 --runs-per-workspace 200
     .venv/bin/python benchmarks/workspaces.py --database postgresql://postgres@127.0.0.1:5432/postgres
 
