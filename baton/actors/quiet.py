@@ -1,11 +1,12 @@
 """Periodic jobs skip the workspaces where they found nothing to do, until something there changes.
 
 In a server of many workspaces most of them are idle, and every periodic job's pass in each of them (a message, a
-transaction, a query or two) finds nothing, on the embedded server's own event loop. A pass that finds nothing may say so, with the earliest time its work could come due without any write (`NothingDue`: a Scheduled
-run's start plus the late threshold, a lease's expiry; None when only a write can bring work). Until that time, and
-as long as no write transaction ended in the workspace's store since the pass began (`ChangeMarks`), the beat does
-not send that job's message to that workspace. A write there, from a request or an actor, wakes every job of the
-workspace at its next period: what a user sees happens within the same bounds as without skipping.
+transaction, a query or two) finds nothing, on the embedded server's own event loop. A pass that finds nothing may
+say so, with the earliest time its work could come due without any write (`NothingDue`: a Scheduled run's start plus
+the late threshold, a lease's expiry; None when only a write can bring work). Until that time, and as long as no
+write transaction ended in the workspace's store since the pass began (`ChangeMarks`), the beat does not send that
+job's message to that workspace. A write there, from a request or an actor, wakes every job of the workspace at its
+next period: what a user sees happens within the same bounds as without skipping.
 
 The marks count this process's writes only, so skipping is on where every write to the stores goes through this
 process: the embedded server. With Redis (API and services in separate processes) nothing is skipped. A write made
