@@ -103,9 +103,9 @@ async def state_name(database: Database, run_id: uuid.UUID) -> str:
         return str((await connection.execute(query)).scalar_one())
 
 
-def test_every_periodic_job_is_keyed_by_its_actor_name() -> None:
+def test_every_periodic_job_is_keyed_by_its_actor_name(tmp_path: Path) -> None:
     """The fan-out looks a job up by its message's actor name, a pass records it by its function's name."""
-    for job in periodic_jobs(Settings()):
+    for job in periodic_jobs(Settings(home=tmp_path)):
         assert ACTOR_FUNCTIONS[job.name].__name__ == job.name
 
 
