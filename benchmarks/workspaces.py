@@ -16,7 +16,12 @@ runs page of B's middle workspace (`--page-template`), and of the call that list
 (50 runs, newest expected start first), at A's `/api` and at B's workspace URL. Target: B's TTFB p95 within 20% of
 A's. A page that does not answer 200 is reported as not available, and the API call's figures stand in for it.
 
+Part "idle" (run on its own, not by "all"): one server like install B, with `--runs-per-workspace` runs in each
+workspace, left alone: the CPU share of a core it uses over `--idle-seconds` once settled, read from /proc (its
+periodic jobs' cost).
+
     .venv/bin/python benchmarks/workspaces.py                                          # both parts, SQLite
+    .venv/bin/python benchmarks/workspaces.py --part idle --runs-per-workspace 20
     .venv/bin/python benchmarks/workspaces.py --part pages --workspaces 5 --runs-per-workspace 200
     .venv/bin/python benchmarks/workspaces.py --database postgresql://postgres@127.0.0.1:5432/postgres
 
@@ -369,12 +374,45 @@ def _pages_report(
     return report
 
 
+# --- part "idle" ----------------------------------------------------------------------------------------------------
+
+
+def idle_part(args: argparse.Namespace) -> dict[str, Any]:
+    """The CPU an idle server with `--workspaces` workspaces of `--runs-per-workspace` runs each uses (its periodic
+    jobs), read from /proc over `--idle-seconds` once it settled."""
+    with tempfile.TemporaryDirectory(prefix="baton-bench-workspaces-") as folder, contextlib.ExitStack() as stack:
+        redis_url = args.redis_url if args.mode == "redis" else None
+        many = stack.enter_context(
+            bench_server(args, Path(folder) / "many", "ws_idle", auth=False, ui=True, redis_url=redis_url)
+        )
+        workspaces = [create_workspace(many.api_url, f"bench-{n:03d}") for n in range(args.workspaces)]
+        asyncio.run(seed_stores(many.database_url, [uuid.UUID(w.id) for w in workspaces], args.runs_per_workspace))
+        settled = wait_until_settled({"server": many}, args)
+        load_before = os.getloadavg()[0]
+        before = process_cpu_seconds(many.pid)
+        time.sleep(args.idle_seconds)
+        share = (process_cpu_seconds(many.pid) - before) / args.idle_seconds
+    print(
+        f"idle server, {args.workspaces} workspaces of {args.runs_per_workspace} runs: {share:.2%} of a core over "
+        f"{args.idle_seconds:.0f} s (load average {load_before:.1f} -> {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
+    return {
+        "workspaces": args.workspaces,
+        "runs_per_workspace": args.runs_per_workspace,
+        "seconds": args.idle_seconds,
+        "cpu_share": round(share, 4),
+        "settled": settled,
+        "mode": args.mode,
+    }
+
+
 # --- the command ----------------------------------------------------------------------------------------------------
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("api", "pages", "all"), default="all")
+    parser.add_argument("--part", choices=("api", "pages", "idle", "all"), default="all")
     parser.add_argument(
         "--database", default="sqlite", help="'sqlite' (files in a temporary folder) or a PostgreSQL admin DSN"
     )
@@ -408,6 +446,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     pages.add_argument("--settle-window", type=float, default=5.0, help="seconds over which the share is read")
     pages.add_argument("--settle-timeout", type=float, default=300.0, help="measure after this many seconds anyway")
+    pages.add_argument(
+        "--idle-seconds", type=float, default=60.0, help="part idle (not in all): seconds over which the CPU is read"
+    )
     args = parser.parse_args(argv)
     for name in ("runs", "concurrency", "rounds", "workspaces", "runs_per_workspace", "requests"):
         if getattr(args, name) < 1:
@@ -428,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     if args.part in ("pages", "all"):
         record["pages"] = pages_part(args)
+    if args.part == "idle":
+        record["idle"] = idle_part(args)
     record["load_average"] = {"start": round(load_before[0], 1), "end": round(os.getloadavg()[0], 1)}
     print(json.dumps(record), flush=True)
     return 0

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from baton.actors.quiet import NothingDue
 from baton.actors.runtime import ActorRuntime
 from baton.queue import messages
 from baton.queue.messages import QueuedEvent
@@ -28,6 +29,7 @@ from baton.server.automations.rendering import Renderer
 from baton.server.database.types import utcnow
 from baton.server.models.automations.automations import read_automation
 from baton.server.models.automations.firings import (
+    any_unfinished_action_runs,
     claim_action_run,
     finish_action_run,
     unfinished_action_run_ids,
@@ -223,10 +225,13 @@ def queue_action_runs(runtime: ActorRuntime, action_run_ids: list[uuid.UUID]) ->
         runtime.broker.enqueue(messages.run_automation_actions(ids[start : start + ACTION_BATCH_SIZE]))
 
 
-async def resume_stalled_actions(runtime: ActorRuntime) -> None:
-    """Periodic job: queue again the action runs left unfinished (lost message, dead process)."""
+async def resume_stalled_actions(runtime: ActorRuntime) -> NothingDue | None:
+    """Periodic job: queue again the action runs left unfinished (lost message, dead process). With none unfinished,
+    nothing is due before a write."""
     database = await runtime.database()
     async with database.read() as connection:
+        if not await any_unfinished_action_runs(connection):
+            return NothingDue()
         now = utcnow()
         stalled = await unfinished_action_run_ids(
             connection, now - STALLED_AFTER, running_older_than=now - stale_after(runtime.settings)
@@ -234,3 +239,4 @@ async def resume_stalled_actions(runtime: ActorRuntime) -> None:
     queue_action_runs(runtime, stalled)
     if stalled:
         logger.info("Queued %d stalled automation actions again", len(stalled))
+    return None

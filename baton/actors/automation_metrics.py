@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from baton.actors.quiet import NothingDue
 from baton.actors.runtime import ActorRuntime
 from baton.queue import messages
 from baton.server.automations.firing import trigger_fired
@@ -34,23 +35,25 @@ _TRIGGER: TypeAdapter[Trigger] = TypeAdapter(TriggerTypes)
 _reported: set[uuid.UUID] = set()
 
 
-async def evaluate_metric_triggers(runtime: ActorRuntime, now: dt.datetime | None = None) -> None:
+async def evaluate_metric_triggers(runtime: ActorRuntime, now: dt.datetime | None = None) -> NothingDue | None:
     """Evaluate every enabled automation whose trigger is a metric trigger at `now` (the current time unless a test
-    gives one), and queue the actions of what fired once each automation's changes are committed."""
+    gives one), and queue the actions of what fired once each automation's changes are committed. With no such
+    automation, nothing is due before a write."""
     now = now or utcnow()
     database = await runtime.database()
     async with database.read() as connection:
         automations = await read_enabled_automations(connection)
-    for automation in automations:
-        trigger = _metric_trigger(automation)
-        if trigger is None:
-            continue
+    metric_triggers = [(each, trigger) for each in automations if (trigger := _metric_trigger(each)) is not None]
+    if not metric_triggers:
+        return NothingDue()
+    for automation, trigger in metric_triggers:
         action_run_ids, events = await _evaluate(database, automation, trigger, now)
         if events:
             # Other automations may react to `prefect.automation.triggered|resolved`.
             runtime.broker.enqueue(messages.evaluate_triggers(list[messages.QueuedEvent](events)))
         if action_run_ids:
             runtime.broker.enqueue(messages.run_automation_actions([str(each) for each in action_run_ids]))
+    return None
 
 
 def _metric_trigger(automation: dict[str, Any]) -> MetricTrigger | None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from baton.actors.quiet import NothingDue
 from baton.actors.runtime import ActorRuntime
 from baton.actors.trigger_batches import trigger_evaluations
 from baton.queue import messages
@@ -104,11 +105,14 @@ async def evaluate_triggers(runtime: ActorRuntime, events: str | list[dict[str, 
     await trigger_evaluations(runtime, act_on).evaluate(decoded)
 
 
-async def evaluate_proactive_triggers(runtime: ActorRuntime) -> None:
+async def evaluate_proactive_triggers(runtime: ActorRuntime) -> NothingDue | None:
     """Periodic: fire the proactive triggers whose windows closed under their threshold (one transaction per
-    trigger), then delete old counted events and expired buckets in bounded batches."""
+    trigger), then delete old counted events and expired buckets in bounded batches. With no automation, nothing is
+    due before a write."""
     database = await runtime.database()
     loaded = await automation_cache(database).current(max_age=0)
+    if not loaded.automations:
+        return NothingDue()
     as_of = utcnow()
     for each in loaded.proactive_triggers():
         try:
@@ -123,8 +127,8 @@ async def evaluate_proactive_triggers(runtime: ActorRuntime) -> None:
             )
             continue
         await act_on(runtime, outcome)
-    if loaded.automations:
-        await sweep_trigger_state(runtime, utcnow())
+    await sweep_trigger_state(runtime, utcnow())
+    return None
 
 
 async def sweep_trigger_state(runtime: ActorRuntime, now: dt.datetime) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from baton.actors.automation_triggers import queue_trigger_evaluation, recorded_batch_count
 from baton.actors.cancellation import cancelled_flow_runs
 from baton.actors.notifications import match_changes, queue_deliveries
+from baton.actors.quiet import NothingDue
 from baton.actors.runtime import ActorRuntime
 from baton.queue import messages
 from baton.queue.backlog import outstanding_messages
@@ -19,7 +20,11 @@ from baton.server.database.types import utcnow
 from baton.server.models.concurrency.concurrency_leases import release_leases_of_holders
 from baton.server.models.configuration import read_configuration, write_configuration
 from baton.server.models.events.events import write_events
-from baton.server.models.events.flow_run_events import build_flow_run_state_events, read_unpublished_state_changes
+from baton.server.models.events.flow_run_events import (
+    any_states_written_after,
+    build_flow_run_state_events,
+    read_unpublished_state_changes,
+)
 from baton.server.models.runs.task_run_recorder import finished_runs
 from baton.server.schemas.events import FLOW_RUN_RESOURCE_PREFIX
 
@@ -67,16 +72,17 @@ async def emit_flow_run_events(runtime: ActorRuntime, changes: list[FlowRunState
         runtime.broker.enqueue(messages.cancel_child_runs(cancelled))
 
 
-async def resume_unpublished_state_changes(runtime: ActorRuntime) -> None:
+async def resume_unpublished_state_changes(runtime: ActorRuntime) -> NothingDue | None:
     """Periodic: emit the events (and so the notifications and trigger evaluations) of flow-run states committed at
     least `services_unpublished_state_changes_grace_seconds` ago that have none. An API process publishes a state
     change about 0.1 s after its commit (the publisher's batch); killed in between, it takes the message with it.
     The pass looks at each state once, moving a mark over the states' write times, and waits while the state-change
     and notification queues are behind (their states' events may still come, and emitting them too would only add
     work). Emitting is idempotent, so a state whose message arrives after all changes nothing twice. A transaction
-    that commits a state longer than the grace after writing it would slip behind the mark: none takes that long."""
+    that commits a state longer than the grace after writing it would slip behind the mark: none takes that long.
+    With no state written after the mark, nothing is due before a write, and the mark stays where it is."""
     if await asyncio.to_thread(outstanding_messages, runtime.process_broker) > 0:
-        return
+        return None
     database = await runtime.database()
     # States younger than the grace are left to the message that carries them (the publisher sends within 0.1 s, a
     # busy queue may hold it a while): the sweep looks for messages lost, not late ones.
@@ -84,8 +90,10 @@ async def resume_unpublished_state_changes(runtime: ActorRuntime) -> None:
     async with database.read() as connection:
         mark = await read_configuration(connection, UNPUBLISHED_MARK_KEY)
         after = dt.datetime.fromisoformat(mark["until"]) if mark else until - UNPUBLISHED_FIRST_LOOKBACK
+        if not await any_states_written_after(connection, after):
+            return NothingDue()
         if after >= until:
-            return
+            return None
         changes, reached = await read_unpublished_state_changes(connection, after, until, UNPUBLISHED_BATCH)
     if changes:
         logger.warning(
@@ -95,3 +103,4 @@ async def resume_unpublished_state_changes(runtime: ActorRuntime) -> None:
         await emit_flow_run_events(runtime, changes)
     async with database.write() as connection:
         await write_configuration(connection, UNPUBLISHED_MARK_KEY, {"until": reached.isoformat()})
+    return None

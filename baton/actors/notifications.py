@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from baton.actors.quiet import NothingDue
 from baton.actors.runtime import ActorRuntime
 from baton.notifications.templates import placeholder_values, render, render_subject
 from baton.queue import messages
@@ -247,11 +248,15 @@ async def send_notification_summary(runtime: ActorRuntime, first_delivery_id: st
 STALLED_AFTER = dt.timedelta(minutes=2)
 
 
-async def resume_stalled_deliveries(runtime: ActorRuntime) -> None:
-    """Periodic job: queue again the deliveries whose message was lost, so none waits forever."""
+async def resume_stalled_deliveries(runtime: ActorRuntime) -> NothingDue | None:
+    """Periodic job: queue again the deliveries whose message was lost, so none waits forever. With none unfinished,
+    nothing is due before a write."""
     database = await runtime.database()
     async with database.read() as connection:
+        if not await model.any_unfinished_deliveries(connection):
+            return NothingDue()
         stalled = await model.read_stalled_deliveries(connection, utcnow() - STALLED_AFTER, 500)
     queue_deliveries(runtime, stalled)
     if stalled:
         logger.info("Queued %d stalled notification deliveries again", len(stalled))
+    return None

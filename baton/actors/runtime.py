@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 import dramatiq
 from dramatiq.middleware import Interrupt
 
+from baton.actors.quiet import QuietWorkspaces
 from baton.queue import messages
 from baton.server.blocks.encryption import BlockCipher
 from baton.server.database.engine import Database
+from baton.server.database.types import utcnow
 from baton.server.database.write_lock import mark_actor_task
 
 if TYPE_CHECKING:
@@ -36,7 +38,8 @@ HTTP_TIMEOUT_SECONDS = 10.0
 # limit): an exception raised in a thread from another one only lands while the thread runs Python code.
 INTERRUPT_CHECK_SECONDS = 0.1
 
-ActorFunction = Callable[..., Coroutine[Any, Any, None]]
+#: An actor's coroutine function; a periodic job's may return `NothingDue` (`baton.actors.quiet`).
+ActorFunction = Callable[..., Coroutine[Any, Any, object]]
 
 logger = logging.getLogger("baton.actors")
 
@@ -52,6 +55,9 @@ class ActorRuntime:
 
     #: The workspace this runtime's actors work in (None: the default workspace).
     workspace_id: uuid.UUID | None = None
+    #: Where periodic jobs found nothing to do, when this process sees every write (the embedded server); None:
+    #: every job visits every workspace at every period.
+    quiet: QuietWorkspaces | None = None
 
     def __init__(self, settings: Settings, broker: dramatiq.Broker, database: Database | None = None) -> None:
         self.settings = settings
@@ -169,7 +175,8 @@ class ActorRuntime:
         fan_out: FanOut | None,
     ) -> None:
         """Run an actor's coroutine in a task whose writes go ahead of request handlers' (one writer, embedded
-        mode), with the runtime of the message's workspace; a message for a workspace deleted since is dropped."""
+        mode), with the runtime of the message's workspace; a message for a workspace deleted since is dropped. What
+        a workspace's pass returns goes to `quiet`, with the change mark from before it began."""
         mark_actor_task()
         if fan_out is not None:
             await self.fan_out(fan_out.message, fan_out.spread_seconds)
@@ -180,14 +187,21 @@ class ActorRuntime:
         if not await self.workspace_exists(workspace_id):
             logger.info("Dropped a %s message for workspace %s, which no longer exists", function.__name__, workspace)
             return
-        await function(self.in_workspace(workspace_id), *args)
+        quiet = self.quiet
+        mark = quiet.mark(workspace_id) if quiet is not None else 0
+        outcome = await function(self.in_workspace(workspace_id), *args)
+        if quiet is not None:
+            quiet.record(function.__name__, workspace_id, mark, outcome)
 
     async def fan_out(self, message: dramatiq.Message[Any], spread_seconds: float = 0.0) -> None:
-        """Send `message` (a periodic job's, for the default workspace) once for every other workspace, the first at
-        once and the others delayed evenly over `spread_seconds`."""
+        """Send `message` (a periodic job's, for the default workspace) once for every other workspace where the job
+        is not quiet (`quiet`), the first at once and the others delayed evenly over `spread_seconds`."""
         workspace_ids = await self.workspace_ids()
         step_ms = spread_seconds * 1000 / len(workspace_ids) if workspace_ids else 0
+        now = utcnow()
         for index, workspace_id in enumerate(workspace_ids):
+            if self.quiet is not None and self.quiet.is_quiet(message.actor_name, workspace_id, now):
+                continue
             delay = int(index * step_ms) or None
             self.broker.enqueue(messages.in_workspace(message, workspace_id), delay=delay)
 

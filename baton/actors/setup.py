@@ -29,6 +29,7 @@ from baton.actors import (
     work_pool_status,
     zombie_runs,
 )
+from baton.actors.quiet import QuietWorkspaces
 from baton.actors.runtime import ActorFunction, ActorRuntime, FanOut
 from baton.gc_tuning import tune_garbage_collector
 from baton.log_config import quiet_http_client_loggers
@@ -233,12 +234,14 @@ def make_services_broker(settings: Settings) -> dramatiq.Broker:
 
 class EmbeddedServices:
     """The actors and the beat inside the API server process (no Redis): a Dramatiq worker on threads whose async
-    actors run on the server's own loop, and a beat without a lease."""
+    actors run on the server's own loop, and a beat without a lease. Every write to the stores goes through this
+    process, so its periodic jobs skip the workspaces where nothing changed (`baton.actors.quiet`)."""
 
     def __init__(self, settings: Settings, database: Database) -> None:
         self.settings = settings
         self.broker = make_broker(settings)
         self.runtime = ActorRuntime(settings, self.broker, database)
+        self.runtime.quiet = QuietWorkspaces(database.change_marks)
         declare_actors(self.broker, self.runtime)
         self.worker: dramatiq.Worker | None = None
         self.beat: Beat | None = None

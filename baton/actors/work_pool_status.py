@@ -7,8 +7,9 @@ from __future__ import annotations
 import logging
 
 from baton.actors.automation_triggers import queue_trigger_evaluation
+from baton.actors.quiet import NothingDue
 from baton.actors.runtime import ActorRuntime
-from baton.server.models.work_pools.workers import StatusRules, update_statuses
+from baton.server.models.work_pools.workers import StatusRules, any_status_to_watch, update_statuses
 
 logger = logging.getLogger("baton.actors")
 
@@ -22,8 +23,12 @@ def status_rules(settings: object) -> StatusRules:
     )
 
 
-async def update_work_pool_statuses(runtime: ActorRuntime) -> None:
+async def update_work_pool_statuses(runtime: ActorRuntime) -> NothingDue | None:
+    """One status sweep; with nothing ONLINE or READY, nothing is due before a write (and no write is made)."""
     database = await runtime.database()
+    async with database.read() as connection:
+        if not await any_status_to_watch(connection):
+            return NothingDue()
     async with database.write() as connection:
         changes = await update_statuses(connection, status_rules(runtime.settings))
     await queue_trigger_evaluation(runtime, changes.events)
@@ -31,3 +36,4 @@ async def update_work_pool_statuses(runtime: ActorRuntime) -> None:
         logger.info(
             "%d workers went offline; %d work pools are not ready", changes.workers_offline, changes.pools_not_ready
         )
+    return None

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import logging
 
+from baton.actors.quiet import NothingDue
 from baton.actors.runtime import ActorRuntime
 from baton.actors.state_changes import state_change
 from baton.queue import messages
 from baton.queue.messages import FlowRunStateChange
 from baton.server.database.types import utcnow
-from baton.server.models.runs.zombie_runs import find_orphaned_runs, finish_orphaned_run
+from baton.server.models.runs.zombie_runs import any_active_flow_runs, find_orphaned_runs, finish_orphaned_run
 
 logger = logging.getLogger("baton.actors")
 
 
-async def mark_zombie_runs(runtime: ActorRuntime) -> None:
+async def mark_zombie_runs(runtime: ActorRuntime) -> NothingDue | None:
+    """Finish the orphaned runs; with no run Running or Cancelling, nothing is due before a write."""
     database = await runtime.database()
     settings = runtime.settings
     async with database.read() as connection:
+        if not await any_active_flow_runs(connection):
+            return NothingDue()
         orphans = await find_orphaned_runs(
             connection,
             utcnow(),
@@ -36,3 +40,4 @@ async def mark_zombie_runs(runtime: ActorRuntime) -> None:
         logger.warning("Flow run %s: %s", orphan.flow_run_id, orphan.proposed.message)
     if changes:
         runtime.broker.enqueue(messages.emit_flow_run_events(changes))
+    return None

@@ -52,15 +52,19 @@ SWITCH_PAGE_PATH = "/workspaces/switch"
 # workspace itself (the switcher's links): that URL is left alone.
 OWN_WORKSPACE_ATTRIBUTE = "data-workspace-link"
 
-# The URL attributes of baton.server.base_path.URL_ATTRIBUTE, with their application path, unless the attribute
-# follows OWN_WORKSPACE_ATTRIBUTE. One pass over the page, and the pattern starts with the literal "=": the regular
-# expression engine then skips to each "=" and looks behind it for the attribute's name, 2-3x faster than trying the
-# names (and the exclusion) at every character of the page (a pass per tag cost several times more again).
+# A link to a workspace's page: after "=" and its quote, the value of one of baton.server.base_path's URL attributes
+# that is an application path (not "//" or "/\\") whose first segment is not a global page's (`in_workspace`'s rule,
+# in the pattern), unless the attribute follows OWN_WORKSPACE_ATTRIBUTE. One pass over the page, the prefix inserted
+# from a template with no Python call per link; the pattern starts with the literal "=" and next checks for a quote and
+# a "/", which most "=" of a page fail at once, before it looks behind for the attribute's name (trying the names at
+# every character, or calling a function per link, was slower).
 _URL_ATTRIBUTE_NAMES = ("href", "src", "action", "formaction", "data-then", "data-stream-url")
-_URL_ATTRIBUTE = re.compile(
-    "=(?:"
+_WORKSPACE_LINK = re.compile(
+    "=(?=[\"']/)(?:"
     + "|".join(rf"(?<=\s{name}=)(?<!{OWN_WORKSPACE_ATTRIBUTE}\s{name}=)" for name in _URL_ATTRIBUTE_NAMES)
-    + r""")(["'])(/(?![/\\])[^"']*)"""
+    + r")([\"'])(/(?![/\\])(?!(?:"
+    + "|".join(sorted(re.escape(segment) for segment in GLOBAL_PAGE_SEGMENTS))
+    + r""")(?:[/?#"']|$))[^"']*)"""
 )
 
 
@@ -98,7 +102,7 @@ def prefix_workspace_urls(prefix: str, html: str) -> str:
     the URLs written right after `OWN_WORKSPACE_ATTRIBUTE`."""
     if not prefix:
         return html
-    return _URL_ATTRIBUTE.sub(lambda url: "=" + url.group(1) + in_workspace(prefix, url.group(2)), html)
+    return _WORKSPACE_LINK.sub("=\\1" + prefix.replace("\\", "\\\\") + "\\2", html)
 
 
 def section_path(path: str) -> str:

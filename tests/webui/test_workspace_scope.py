@@ -46,6 +46,40 @@ def test_in_workspace_prefixes_workspace_pages_only(url: str, expected: str) -> 
     assert in_workspace("", url) == url
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/runs",
+        "/",
+        "/?page=2",
+        "/#top",
+        "/runs/flow-run/x?tab=logs",
+        "/users",
+        "/users/",
+        "/users?next=/runs",
+        "/users#me",
+        "/usersx",
+        "/settings-old",
+        "/login?next=%2Fruns",
+        "/workspaces",
+        "/workspaces/switch?section=%2Fruns",
+        "/ui-static/baton.css?v=1",
+        "/api/flows/",
+        "//evil.example/runs",
+        "/\\evil.example/runs",
+        "https://example.com/runs",
+        "?page=2",
+    ],
+)
+@pytest.mark.parametrize("attribute", ["href", "src", "action", "formaction", "data-then", "data-stream-url"])
+def test_prefix_workspace_urls_follows_in_workspace(url: str, attribute: str) -> None:
+    """The page's one-pass rewrite (a regular expression) and `in_workspace` agree on every kind of address."""
+    for before, quote in ((" ", '"'), ("\n", "'"), ("\t", '"')):
+        html = f"<a{before}{attribute}={quote}{url}{quote} title={quote}/runs{quote}>"
+        expected = f"<a{before}{attribute}={quote}{in_workspace(PREFIX, url)}{quote} title={quote}/runs{quote}>"
+        assert prefix_workspace_urls(PREFIX, html) == expected
+
+
 def test_prefix_workspace_urls_touches_addresses_of_workspace_pages_only() -> None:
     html = (
         '<a href="/runs">Runs</a> <a href="/users">Users</a> <form action="/search" method="get"></form>'

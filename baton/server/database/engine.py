@@ -24,6 +24,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from baton.errors import ServiceUnavailable
+from baton.server.database.change_marks import ChangeMarks
 from baton.server.database.dialects import DatabaseDialect, dialect_for_url, is_memory_url
 from baton.server.database.dialects.base import WorkspaceStore
 from baton.server.database.errors import is_transaction_conflict, sqlstate
@@ -124,6 +125,8 @@ class Database:
         self._owns_engine = True
         self._workspaces: dict[uuid.UUID, Database] = {}
         self._transaction_statement: str | None = None
+        #: Write transactions ended in each store through this database or its workspaces' units of work.
+        self.change_marks = ChangeMarks()
         self._settings_kwargs = _EngineOptions(
             timeout=timeout,
             connection_timeout=connection_timeout,
@@ -172,6 +175,7 @@ class Database:
             database = self._bound_to(store) if store.url == self.url else Database(store.url, **self._settings_kwargs)
             database.workspace_id = workspace_id
             database.store = store
+            database.change_marks = self.change_marks
             self._workspaces[workspace_id] = database
         return database
 
@@ -250,14 +254,18 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in a write transaction, committed when the block exits without an error."""
-        if self._write_lock is None:
-            async with self._write_transaction() as connection:
-                yield connection
-            return
-        async with self._write_lock.hold():
-            async with self._write_transaction() as connection:
-                yield connection
+        """A connection in a write transaction, committed when the block exits without an error; the store's change
+        mark moves once it ended (`change_marks`)."""
+        try:
+            if self._write_lock is None:
+                async with self._write_transaction() as connection:
+                    yield connection
+                return
+            async with self._write_lock.hold():
+                async with self._write_transaction() as connection:
+                    yield connection
+        finally:
+            self.change_marks.bump(self.workspace_id)
 
     async def run_write(self, work: Callable[[AsyncConnection], Awaitable[Result]]) -> Result:
         """`work(connection)` in a write transaction, committed; run again in a new transaction (up to

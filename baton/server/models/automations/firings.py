@@ -145,6 +145,14 @@ async def finish_action_run(
     )
 
 
+async def any_unfinished_action_runs(connection: AsyncConnection) -> bool:
+    """Whether some action run is still PENDING or RUNNING (only those can stall)."""
+    run = t.automation_action_run.c
+    statuses = (ActionRunStatus.PENDING.value, ActionRunStatus.RUNNING.value)
+    query = sa.select(run.id).where(run.status.in_(statuses)).limit(1)
+    return (await connection.execute(query)).first() is not None
+
+
 async def unfinished_action_run_ids(
     connection: AsyncConnection, older_than: dt.datetime, running_older_than: dt.datetime | None = None
 ) -> list[uuid.UUID]:

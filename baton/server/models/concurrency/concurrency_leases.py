@@ -155,6 +155,11 @@ async def revoke_expired_leases(database: Any, now: dt.datetime | None = None, b
     return total
 
 
+async def read_next_lease_expiry(connection: AsyncConnection) -> dt.datetime | None:
+    """When the first of the leases expires unless renewed (None: there are no leases)."""
+    return (await connection.execute(sa.select(sa.func.min(lease_table.c.expires_at)))).scalar()
+
+
 async def _any_expired(connection: AsyncConnection, now: dt.datetime) -> bool:
     query = sa.select(lease_table.c.id).where(lease_table.c.expires_at <= now).limit(1)
     return (await connection.execute(query)).first() is not None

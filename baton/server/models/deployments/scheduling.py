@@ -67,6 +67,20 @@ def idempotency_key(deployment_id: uuid.UUID, schedule_id: uuid.UUID, moment: dt
     return f"scheduled {deployment_id} {schedule_id} {moment.astimezone(dt.UTC).isoformat()}"
 
 
+async def any_scheduled_deployments(connection: AsyncConnection) -> bool:
+    """Whether some unpaused deployment has an active schedule (only those get runs from the scheduler)."""
+    deployment, schedule = t.deployment.c, t.deployment_schedule.c
+    query = (
+        sa.select(deployment.id)
+        .where(
+            deployment.paused.is_(False),
+            sa.exists().where(schedule.deployment_id == deployment.id, schedule.active.is_(True)),
+        )
+        .limit(1)
+    )
+    return (await connection.execute(query)).first() is not None
+
+
 async def read_deployments_to_schedule(
     connection: AsyncConnection,
     now: dt.datetime,

@@ -163,6 +163,13 @@ _AUTO_SCHEDULED_FIRST = sa.and_(
 )
 
 
+async def any_states_written_after(connection: AsyncConnection, after: dt.datetime) -> bool:
+    """Whether some flow-run state was written after `after`."""
+    state = t.flow_run_state.c
+    query = sa.select(state.id).where(state.updated > after).limit(1)
+    return (await connection.execute(query)).first() is not None
+
+
 async def read_unpublished_state_changes(
     connection: AsyncConnection, after: dt.datetime, until: dt.datetime, limit: int
 ) -> tuple[list[FlowRunStateChange], dt.datetime]:

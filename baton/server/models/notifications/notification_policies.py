@@ -328,6 +328,12 @@ async def count_folded_since(connection: AsyncConnection, first_id: uuid.UUID) -
     return int(count or 0), dict(first)
 
 
+async def any_unfinished_deliveries(connection: AsyncConnection) -> bool:
+    """Whether some delivery is still PENDING, RETRYING or SENDING (only those can stall)."""
+    query = sa.select(delivery.c.id).where(delivery.c.status.in_(("PENDING", "RETRYING", "SENDING"))).limit(1)
+    return (await connection.execute(query)).first() is not None
+
+
 async def read_stalled_deliveries(connection: AsyncConnection, before: dt.datetime, limit: int) -> list[uuid.UUID]:
     """Deliveries waiting since before `before` (their queue message was lost with an in-memory queue, or a worker
     died mid-send): PENDING or RETRYING not touched since, or SENDING with an attempt that started before it."""

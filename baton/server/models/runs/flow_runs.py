@@ -269,3 +269,12 @@ async def read_late_flow_run_ids(connection: AsyncConnection, scheduled_before: 
         .limit(limit)
     )
     return list((await connection.execute(query)).scalars())
+
+
+async def read_next_scheduled_start_time(connection: AsyncConnection) -> dt.datetime | None:
+    """The earliest scheduled start of the runs still in the `Scheduled` state (None: there are none)."""
+    query = sa.select(sa.func.min(t.flow_run.c.next_scheduled_start_time)).where(
+        t.flow_run.c.state_type == "SCHEDULED",
+        t.flow_run.c.state_name == default_state_name(StateType.SCHEDULED),
+    )
+    return (await connection.execute(query)).scalar()

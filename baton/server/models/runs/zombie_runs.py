@@ -41,6 +41,12 @@ class OrphanedRun:
     proposed: StateCreate
 
 
+async def any_active_flow_runs(connection: AsyncConnection) -> bool:
+    """Whether some flow run is Running or Cancelling: only those can become zombies as time passes."""
+    query = sa.select(t.flow_run.c.id).where(t.flow_run.c.state_type.in_(("RUNNING", "CANCELLING"))).limit(1)
+    return (await connection.execute(query)).first() is not None
+
+
 async def find_orphaned_runs(
     connection: AsyncConnection, now: dt.datetime, timeout_seconds: float, cancelling_timeout_seconds: float
 ) -> list[OrphanedRun]:

@@ -146,6 +146,17 @@ def _is_silent(row: Any, rules: StatusRules, now: dt.datetime) -> bool:
         return False
 
 
+async def any_status_to_watch(connection: AsyncConnection) -> bool:
+    """Whether `update_statuses` could change something as time passes: a worker ONLINE, a work pool, work queue or
+    deployment READY. Without one, only a write (a heartbeat, a poll, a new pool) brings its work."""
+    for table in (t.worker, t.work_pool, t.work_queue, t.deployment):
+        ready = WorkerStatus.ONLINE.value if table is t.worker else "READY"
+        query = sa.select(table.c.id).where(table.c.status == ready).limit(1)
+        if (await connection.execute(query)).first() is not None:
+            return True
+    return False
+
+
 async def update_statuses(
     connection: AsyncConnection, rules: StatusRules, now: dt.datetime | None = None
 ) -> StatusChanges:
