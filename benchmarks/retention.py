@@ -439,15 +439,6 @@ def start_server(url: str, home: Path, retention_period: float | None = None) ->
         time.sleep(0.2)
 
 
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", default="sqlite", help="'sqlite' or a PostgreSQL admin DSN")
@@ -508,7 +499,7 @@ def main() -> int:
             else:
                 report |= asyncio.run(measure(args, url, api_url))
         finally:
-            stop_server(process)
+            lifecycle.stop_process(process)
         report["left_expired"] = asyncio.run(left_expired(url))
         report["storage_after_pass"] = asyncio.run(storage(url))
         if args.postgresql:
